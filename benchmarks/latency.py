@@ -1,0 +1,102 @@
+"""Latency of nano and lite at 256x256 and 512x512 in PyTorch eager, ONNX Runtime FP32,
+and OpenCV Telea / Navier-Stokes, measured side by side in one run.
+
+Each method gets a warm-up, then the methods are timed round-robin (one call each,
+repeated ``--reps`` times) so that machine noise hits them alike; medians are reported.
+
+    python benchmarks/latency.py --json bench_out/latency.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import edgefill
+from edgefill import maskgen
+
+
+def make_input(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    img = np.stack([128 + 100 * np.sin(xx / 19 + c) * np.cos(yy / 27) for c in range(3)], -1)
+    img = np.clip(img + rng.normal(0, 10, img.shape), 0, 255).astype(np.uint8)
+    return img, maskgen.free_form(size, size, rng, 0.2, 0.3)
+
+
+def torch_runner(model: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    try:
+        import torch
+        from edgefill_export.onnx_export import prepare
+        from edgefill_export.weights import load_weights
+    except ImportError:
+        return None
+    from edgefill.models import MODELS_DIR
+
+    graph = prepare(load_weights(MODELS_DIR / f"{model}.safetensors"))
+
+    def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return graph(torch.from_numpy(img[None]), torch.from_numpy(mask[None, :, :, None])).numpy()[0]
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="nano,lite")
+    ap.add_argument("--sizes", default="256,512")
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+
+    methods: dict[str, Callable] = {}
+    for m in a.models.split(","):
+        run = torch_runner(m)
+        if run is not None:
+            methods[f"{m} pytorch-eager"] = run
+        methods[f"{m} onnxruntime-fp32"] = edgefill.create_backend("onnxruntime", model=m).infer
+    methods["opencv-telea"] = edgefill.create_backend("opencv-telea").infer
+    methods["opencv-ns"] = edgefill.create_backend("opencv-ns").infer
+
+    results = []
+    for size in (int(s) for s in a.sizes.split(",")):
+        img, mask = make_input(size)
+        times: dict[str, list[float]] = {k: [] for k in methods}
+        for fn in methods.values():
+            for _ in range(a.warmup):
+                fn(img, mask)
+        for _ in range(a.reps):
+            for k, fn in methods.items():
+                t0 = time.perf_counter()
+                fn(img, mask)
+                times[k].append(time.perf_counter() - t0)
+        for k, ts in times.items():
+            results.append({"method": k, "size": size, "median_ms": 1000 * statistics.median(ts),
+                            "min_ms": 1000 * min(ts), "reps": len(ts)})
+
+    cpu = platform.processor() or platform.machine()
+    print(f"latency, median of {a.reps} round-robin reps after {a.warmup} warm-up; {os.cpu_count()} CPUs ({cpu})")
+    sizes = sorted({r["size"] for r in results})
+    print(f"{'method':28s}" + "".join(f"{f'{s}x{s} ms':>14s}" for s in sizes))
+    for k in methods:
+        row = {r["size"]: r["median_ms"] for r in results if r["method"] == k}
+        print(f"{k:28s}" + "".join(f"{row[s]:14.1f}" for s in sizes))
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                                      "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""edgefill: real-time image inpainting for edge devices.
+
+    import cv2, edgefill
+    with edgefill.Inpainter(model="lite", backend="auto") as inp:
+        out = inp.inpaint(cv2.imread("photo.jpg"), cv2.imread("mask.png", cv2.IMREAD_GRAYSCALE))
+
+Mask convention: 255 (or 1) = hole to fill, 0 = keep. ``import edgefill`` needs
+only numpy and OpenCV; onnxruntime, torch, tensorrt and pycuda are imported when a
+backend or the export toolchain is used.
+"""
+
+from __future__ import annotations
+
+try:
+    import cv2 as _cv2  # noqa: F401
+except ImportError as _exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "edgefill needs OpenCV's Python bindings. Install edgefill[opencv] for the pip wheel, "
+        "or on a Jetson use JetPack's system OpenCV (python3-opencv), which has GStreamer."
+    ) from _exc
+
+from . import errors, maskgen, masks, roi
+from .backends import Backend, create_backend, list_backends, register_backend
+from .errors import (BackendUnavailableError, CaptureError, ConfigError, EdgeFillError, EdgeFillInternalError,
+                     InputError, ModelError, ShapeError, UnknownBackendError)
+from .inpainter import Inpainter
+from .models import shipped_models
+from .roi import RoiConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend", "BackendUnavailableError", "CaptureError", "ConfigError", "EdgeFillError", "EdgeFillInternalError",
+    "Inpainter", "InputError", "ModelError", "RoiConfig", "ShapeError", "UnknownBackendError", "create_backend",
+    "errors", "list_backends", "maskgen", "masks", "register_backend", "roi", "shipped_models",
+]

@@ -1,0 +1,101 @@
+"""ONNX Runtime backend: CUDA when the GPU build and a GPU are present, else CPU.
+
+The exported graph does its own pre- and post-processing: it takes the uint8
+image (1, H, W, 3) and uint8 mask (1, H, W, 1) and returns the uint8 composited
+image, so this module only binds arrays.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, ConfigError, ModelError
+from ..models import ModelFile, resolve_model
+from .base import Availability, Backend, InputInfo
+from .registry import register_backend
+
+log = logging.getLogger(__name__)
+
+INPUTS = {"image": 4, "mask": 4}
+
+
+def _import_ort():
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise BackendUnavailableError("onnxruntime", f"onnxruntime cannot be imported ({exc})", "ort") from exc
+    return ort
+
+
+@register_backend("onnxruntime", priority=50)
+class OnnxRuntimeBackend(Backend):
+    """Runs an edgefill ONNX model (a shipped name such as ``"lite"`` or a path)."""
+
+    name = "onnxruntime"
+    uses_model = True
+    extra = "ort"
+
+    def __init__(self, model: str | Path = "lite", providers: str | list[str] = "auto", threads: int = 0, **unused: object):
+        super().__init__()
+        ort = _import_ort()
+        self.model: ModelFile = resolve_model(model)
+        available = ort.get_available_providers()
+        if providers == "auto":
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        elif isinstance(providers, str):
+            providers = [providers]
+        missing = [p for p in providers if p not in available]
+        if missing:
+            raise ConfigError(f"ONNX Runtime providers {missing} are not available here (available: {available})")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads < 0:
+            raise ConfigError(f"threads must be >= 0, got {threads}")
+        if threads:
+            so.intra_op_num_threads = threads
+        so.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.model.path), so, providers=list(providers))
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise ModelError(f"ONNX Runtime cannot load {self.model.path}: {str(exc).splitlines()[0][:300]}") from exc
+        self._check_signature()
+        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            self.multiple = int(meta["edgefill.multiple"])
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill") from exc
+        self.provider = self.session.get_providers()[0]
+        log.info("onnxruntime: %s on %s", self.model.path.name, self.provider)
+
+    @classmethod
+    def is_available(cls) -> Availability:
+        if importlib.util.find_spec("onnxruntime") is None:
+            return Availability(False, "onnxruntime is not installed (pip install edgefill[ort])")
+        return Availability(True)
+
+    def _check_signature(self) -> None:
+        ins = {i.name: i for i in self.session.get_inputs()}
+        outs = self.session.get_outputs()
+        if set(ins) != set(INPUTS) or len(outs) != 1:
+            raise ModelError(f"{self.model.path} is not an edgefill model: inputs {sorted(ins)}, "
+                             f"{len(outs)} outputs (expected image, mask -> one output)")
+        for name, node in ins.items():
+            if node.type != "tensor(uint8)" or len(node.shape) != INPUTS[name]:
+                raise ModelError(f"{self.model.path}: input {name!r} is {node.type} {node.shape}, expected a rank-4 uint8 tensor")
+
+    @property
+    def input_info(self) -> InputInfo:
+        device = "cuda" if self.provider.startswith("CUDA") else "cpu"
+        return InputInfo(multiple=self.multiple, precision=self.model.precision, device=device)
+
+    def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {"image": image[None], "mask": mask[None, :, :, None]})[0]
+        return out[0]
+
+    def close(self) -> None:
+        self.session = None
+        super().close()

@@ -1,0 +1,61 @@
+"""One exception hierarchy for everything edgefill raises on purpose.
+
+Catch :class:`EdgeFillError` to handle any expected failure (bad input, missing
+backend, unusable model). :class:`EdgeFillInternalError` sits outside that tree: it
+means a bug in edgefill, not a problem with the caller's input.
+"""
+
+from __future__ import annotations
+
+
+class EdgeFillError(Exception):
+    """Base class of every expected edgefill error."""
+
+
+class ConfigError(EdgeFillError, ValueError):
+    """An option or configuration value is invalid or conflicts with another."""
+
+
+class BackendUnavailableError(EdgeFillError):
+    """A backend cannot run here: a package is missing or the hardware is absent."""
+
+    def __init__(self, backend: str, reason: str, extra: str | None = None):
+        self.backend, self.reason, self.extra = backend, reason, extra
+        hint = f" (install edgefill[{extra}])" if extra else ""
+        super().__init__(f"backend {backend!r} is unavailable: {reason}{hint}")
+
+
+class UnknownBackendError(ConfigError):
+    def __init__(self, name: str, known: list[str]):
+        self.name, self.known = name, known
+        super().__init__(f"unknown backend {name!r}; choose one of: auto, {', '.join(known)}")
+
+
+class ModelError(EdgeFillError):
+    """A model file is missing, corrupt, fails its checksum, or has an unexpected signature."""
+
+
+class InputError(EdgeFillError, ValueError):
+    """An image or mask cannot be used (wrong dtype, channels, empty, unreadable...)."""
+
+
+class ShapeError(InputError):
+    """Two arrays that must agree in shape do not."""
+
+    def __init__(self, what: str, actual: tuple[int, ...], expected: tuple[int, ...]):
+        self.actual, self.expected = tuple(actual), tuple(expected)
+        super().__init__(f"{what} is {_hw(actual)} but {_hw(expected)} was expected")
+
+
+class CaptureError(EdgeFillError):
+    """A frame source cannot be opened or stopped delivering frames."""
+
+
+class EdgeFillInternalError(Exception):
+    """A broken invariant inside edgefill. Please report it; it is not a usage error."""
+
+
+def _hw(shape: tuple[int, ...]) -> str:
+    if len(shape) >= 2:
+        return f"{shape[1]}x{shape[0]} (WxH)"
+    return str(tuple(shape))

@@ -1,0 +1,102 @@
+"""The high-level API: ``Inpainter(model="lite", backend="auto").inpaint(image, mask)``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import roi
+from .backends import Backend, backend_class, create_backend
+from .errors import ConfigError
+from .masks import dilate, normalize_mask, validate_image
+from .models import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InpaintTiming:
+    """Seconds spent in the last :meth:`Inpainter.inpaint` call."""
+
+    total: float = 0.0
+    infer: float = 0.0
+    crops: int = 0
+
+
+class Inpainter:
+    """Fill holes in BGR uint8 images with a learned model or a classical method.
+
+    Parameters
+    ----------
+    model:
+        A shipped model name (``"lite"``, ``"nano"``) or a path to an edgefill ``.onnx``.
+        Defaults to ``"lite"`` for learned backends. Classical backends take no model.
+    backend:
+        ``"auto"`` (best available, logged), or a name from :func:`edgefill.list_backends`.
+    roi_config:
+        Crop buckets, context margin and seam feathering (:class:`edgefill.roi.RoiConfig`).
+    **backend_options:
+        Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
+
+    The mask convention is **255 (or 1) = hole to fill, 0 = keep**; pass
+    ``invert=True`` to :meth:`inpaint` for masks that mark the pixels to keep.
+    Pixels farther than ``roi_config.feather`` pixels from the hole are returned
+    bit-identical to the input.
+    """
+
+    def __init__(self, model: str | Path | None = None, backend: str = "auto",
+                 roi_config: roi.RoiConfig | None = None, **backend_options: object):
+        if backend != "auto":
+            cls = backend_class(backend)  # raises UnknownBackendError early
+            if model is not None and not cls.uses_model:
+                raise ConfigError(f"backend {backend!r} is classical and takes no model (got model={model!r})")
+        self.backend: Backend = create_backend(backend, model=model if model is not None else DEFAULT_MODEL,
+                                               **backend_options)
+        if model is not None and not self.backend.uses_model:
+            log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
+        self.roi_config = roi_config or roi.RoiConfig()
+        self.roi_config.validate(self.backend.input_info.multiple)
+        self.last_timing = InpaintTiming()
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, invert: bool = False) -> np.ndarray:
+        """Return a copy of ``image`` with the hole filled. ``image``: HxWx3 uint8 BGR;
+        ``mask``: HxW uint8/bool, 255 = fill (see module docs for accepted forms)."""
+        t0 = time.perf_counter()
+        image = validate_image(image)
+        hole = normalize_mask(mask, image.shape, invert=invert)
+        out = image.copy()
+        cfg = self.roi_config
+        # The model fills a ring of `feather` px around the hole too, to blend the seam.
+        model_hole = dilate(hole, cfg.feather)
+        weights = roi.feather_weights(hole, cfg.feather)
+        remaining = model_hole.copy()
+        infer = 0.0
+        crops = roi.plan(model_hole, cfg)
+        for crop in crops:
+            sub_img, sub_mask = roi.extract(out, remaining, crop)
+            if not sub_mask.any():
+                continue
+            filled = self.backend.infer(sub_img, sub_mask)
+            infer += self.backend.last_inference_time
+            sy, sx = crop.slices
+            roi.paste(out, filled, np.where(sub_mask[: crop.h, : crop.w] > 0, weights[sy, sx], 0.0), crop)
+            remaining[sy, sx][sub_mask[: crop.h, : crop.w] > 0] = 0
+        self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops))
+        return out
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "Inpainter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,89 @@
+"""Random hole masks for training, evaluation and testing.
+
+Every generator returns a uint8 (H, W) mask in the public convention: 255 = hole
+to fill, 0 = keep. Generators take a ``numpy.random.Generator`` so that a fixed
+seed gives the same masks on every machine.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+MaskFamily = Callable[[int, int, np.random.Generator], np.ndarray]
+
+
+def _stroke(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw one free-form stroke (a random walk of thick line segments, as in DeepFill v2)."""
+    h, w = mask.shape
+    scale = min(h, w)
+    x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+    width = int(rng.uniform(0.02, 0.09) * scale) + 1
+    for _ in range(int(rng.integers(2, 8))):
+        angle = rng.uniform(0, 2 * np.pi)
+        length = rng.uniform(0.05, 0.25) * scale
+        nx = int(np.clip(x + length * np.cos(angle), 0, w - 1))
+        ny = int(np.clip(y + length * np.sin(angle), 0, h - 1))
+        cv2.line(mask, (x, y), (nx, ny), 255, width)
+        cv2.circle(mask, (nx, ny), width // 2, 255, -1)
+        x, y = nx, ny
+
+
+def _blob(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw one object-like blob: a random convex-ish polygon."""
+    h, w = mask.shape
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    r = rng.uniform(0.05, 0.2) * min(h, w)
+    n = int(rng.integers(5, 12))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = r * rng.uniform(0.6, 1.3, n)
+    pts = np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255)
+
+
+def _grow_until(h: int, w: int, rng: np.random.Generator, lo: float, hi: float, draw: Callable, tries: int = 200) -> np.ndarray:
+    """Add shapes until the hole ratio reaches [lo, hi]; restart when it overshoots."""
+    best = np.zeros((h, w), np.uint8)
+    for _ in range(tries):
+        mask = np.zeros((h, w), np.uint8)
+        while True:
+            before = mask.copy()
+            draw(mask, rng)
+            ratio = np.count_nonzero(mask) / mask.size
+            if lo <= ratio <= hi:
+                return mask
+            if ratio > hi:
+                if lo <= np.count_nonzero(before) / mask.size:
+                    return before
+                best = before if np.count_nonzero(before) > np.count_nonzero(best) else best
+                break
+    return best
+
+
+def free_form(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Free-form strokes covering between ``lo`` and ``hi`` of the image."""
+    target_lo = max(lo, 1.0 / (h * w))
+    return _grow_until(h, w, rng, target_lo, hi, _stroke)
+
+
+def blobs(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Object-shaped polygons covering between ``lo`` and ``hi`` of the image."""
+    return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _blob)
+
+
+def mixed(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Strokes and blobs together (the training default)."""
+
+    def draw(mask: np.ndarray, r: np.random.Generator) -> None:
+        (_stroke if r.random() < 0.7 else _blob)(mask, r)
+
+    return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, draw)
+
+
+FAMILIES: dict[str, Callable[..., np.ndarray]] = {"free-form": free_form, "blobs": blobs, "mixed": mixed}
+
+
+def hole_ratio(mask: np.ndarray) -> float:
+    return float(np.count_nonzero(mask)) / mask.size

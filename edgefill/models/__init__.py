@@ -1,0 +1,119 @@
+"""Shipped models and model-file resolution.
+
+This folder holds the trained default models: ``<name>.onnx`` (used by the runtime),
+``<name>.json`` (the export sidecar: sha256, shapes, tool versions, parity) and
+``<name>.safetensors`` (the PyTorch weights the ONNX was exported from).
+``manifest.json`` lists the sha256 of every file; a shipped model whose bytes do
+not match is refused before it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import ModelError
+
+MODELS_DIR = Path(__file__).resolve().parent
+MANIFEST = MODELS_DIR / "manifest.json"
+DEFAULT_MODEL = "lite"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """An ONNX model on disk whose checksum has been verified (when one is known)."""
+
+    path: Path
+    name: str
+    sha256: str
+    sidecar: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def precision(self) -> str:
+        return str(self.sidecar.get("precision", "fp32"))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=32)
+def _verified_sha(path: Path, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, cached by (path, size, mtime) so repeated loads don't re-hash."""
+    st = path.stat()
+    return _verified_sha(path, st.st_size, st.st_mtime_ns)
+
+
+def read_manifest() -> dict:
+    if not MANIFEST.is_file():
+        return {"files": {}, "models": {}}
+    try:
+        return json.loads(MANIFEST.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"the model manifest {MANIFEST} is unreadable: {exc}") from exc
+
+
+def shipped_models() -> list[str]:
+    """Names of the models shipped in this package (e.g. ``["lite", "nano"]``)."""
+    return sorted(read_manifest().get("models", {}))
+
+
+def _read_sidecar(path: Path) -> dict:
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        return {}
+    try:
+        data = json.loads(side.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"the sidecar {side} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"the sidecar {side} is not a JSON object")
+    return data
+
+
+def _check(path: Path, expected: str, source: str) -> str:
+    actual = file_sha256(path)
+    if actual != expected:
+        raise ModelError(f"{path} does not match its sha256 in {source} (file is corrupt or was modified); "
+                         f"expected {expected[:12]}..., got {actual[:12]}...")
+    return actual
+
+
+def resolve_model(spec: str | Path) -> ModelFile:
+    """Turn a shipped model name or an ``.onnx`` path into a verified :class:`ModelFile`.
+
+    A shipped model is checked against ``manifest.json``; a user file against the
+    ``sha256`` of its sidecar (``model.json`` beside ``model.onnx``) when it has one.
+    """
+    manifest = read_manifest()
+    spec_str = str(spec)
+    if spec_str in manifest.get("models", {}):
+        entry = manifest["models"][spec_str]
+        path = MODELS_DIR / entry["onnx"]
+        if not path.is_file():
+            raise ModelError(f"shipped model {spec_str!r} is missing its file {path}")
+        sha = _check(path, manifest["files"][entry["onnx"]], "the package manifest")
+        return ModelFile(path, spec_str, sha, _read_sidecar(path))
+    path = Path(spec_str).expanduser()
+    if path.suffix.lower() != ".onnx" and not path.exists():
+        known = ", ".join(manifest.get("models", {})) or "none shipped"
+        raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}) or a path to an .onnx file")
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    sidecar = _read_sidecar(path)
+    if "sha256" in sidecar:
+        sha = _check(path, str(sidecar["sha256"]), str(path.with_suffix(".json")))
+    else:
+        sha = file_sha256(path)
+    return ModelFile(path.resolve(), str(sidecar.get("model", path.stem)), sha, sidecar)

@@ -1,0 +1,173 @@
+"""Region-of-interest planning: crop around the hole, snap to shape buckets, paste back.
+
+A high-resolution frame is never resized. The hole's bounding box, grown by a
+margin of context, is snapped up to one of a few bucket sizes per axis (e.g.
+256/384/512, each a TensorRT optimisation profile). Holes too far apart for one
+bucket are grouped by connected component; a single hole larger than the biggest
+bucket is covered by overlapping tiles. Crops are processed in order and each
+crop's fill becomes known context for the next, so overlaps never fill twice.
+
+Frames smaller than a bucket are padded by reflection, never scaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError, EdgeFillInternalError
+
+
+@dataclass(frozen=True)
+class RoiConfig:
+    """``buckets``: allowed crop sizes per axis, ascending. ``margin``: context pixels kept
+    around the hole. ``feather``: width of the blended ring around the hole (pixels farther
+    than ``feather`` from the hole are never modified)."""
+
+    buckets: tuple[int, ...] = (256, 384, 512)
+    margin: int = 48
+    feather: int = 6
+
+    def validate(self, multiple: int) -> None:
+        if not self.buckets or list(self.buckets) != sorted(set(self.buckets)):
+            raise ConfigError(f"buckets must be distinct and ascending, got {self.buckets}")
+        bad = [b for b in self.buckets if b <= 0 or b % multiple]
+        if bad:
+            raise ConfigError(f"buckets {bad} are not multiples of {multiple}, which this model needs")
+        if self.margin < 0 or self.feather < 0:
+            raise ConfigError("margin and feather must be >= 0")
+        if 2 * (self.margin + self.feather) >= self.buckets[-1]:
+            raise ConfigError(f"margin {self.margin} + feather {self.feather} leave no room in bucket {self.buckets[-1]}")
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Image region [y, y+h) x [x, x+w), fed to the model padded to (bucket_h, bucket_w)."""
+
+    y: int
+    x: int
+    h: int
+    w: int
+    bucket_h: int
+    bucket_w: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+def _bucket(need: int, buckets: tuple[int, ...]) -> int | None:
+    return next((b for b in buckets if b >= need), None)
+
+
+def _axis(lo: int, hi: int, size: int, cfg: RoiConfig) -> tuple[int, int, int]:
+    """Place one axis: returns (start, length, bucket) covering [lo, hi) with margin."""
+    need = min(hi - lo + 2 * cfg.margin, size)
+    bucket = _bucket(need, cfg.buckets)
+    if bucket is None:
+        raise EdgeFillInternalError(f"a span of {need} px was planned without tiling (largest bucket {cfg.buckets[-1]})")
+    length = min(bucket, size)
+    centre = (lo + hi) // 2
+    start = int(np.clip(centre - length // 2, 0, size - length))
+    return start, length, bucket
+
+
+def _crop_for_box(box: tuple[int, int, int, int], shape: tuple[int, int], cfg: RoiConfig) -> Crop:
+    y0, x0, y1, x1 = box
+    ys, h, bh = _axis(y0, y1, shape[0], cfg)
+    xs, w, bw = _axis(x0, x1, shape[1], cfg)
+    return Crop(ys, xs, h, w, bh, bw)
+
+
+def _tiles(box: tuple[int, int, int, int], shape: tuple[int, int], cfg: RoiConfig) -> list[Crop]:
+    """Overlapping largest-bucket tiles over a box too big for one crop."""
+    top = cfg.buckets[-1]
+    inner = top - 2 * cfg.margin
+    y0, x0, y1, x1 = box
+    crops = []
+    for ty in range(y0, y1, inner):
+        for tx in range(x0, x1, inner):
+            crops.append(_crop_for_box((ty, tx, min(ty + inner, y1), min(tx + inner, x1)), shape, cfg))
+    return crops
+
+
+def _fits(box: tuple[int, int, int, int], shape: tuple[int, int], cfg: RoiConfig) -> bool:
+    y0, x0, y1, x1 = box
+    top = cfg.buckets[-1]
+    return min(y1 - y0 + 2 * cfg.margin, shape[0]) <= top and min(x1 - x0 + 2 * cfg.margin, shape[1]) <= top
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
+    """Crops that together cover every hole pixel of ``mask`` (uint8, non-zero = hole)."""
+    shape = mask.shape[:2]
+    pts = cv2.findNonZero(mask)
+    if pts is None:
+        return []
+    x, y, w, h = cv2.boundingRect(pts)
+    whole = (y, x, y + h, x + w)
+    if _fits(whole, shape, cfg):
+        return [_crop_for_box(whole, shape, cfg)]
+    # Group connected components greedily while the group still fits one bucket.
+    n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    boxes = sorted(
+        ((int(s[1]), int(s[0]), int(s[1] + s[3]), int(s[0] + s[2])) for s in stats[1:n]),
+        key=lambda b: (b[0], b[1]),
+    )
+    groups: list[tuple[int, int, int, int]] = []
+    for b in boxes:
+        for i, g in enumerate(groups):
+            u = _union(g, b)
+            if _fits(u, shape, cfg):
+                groups[i] = u
+                break
+        else:
+            groups.append(b)
+    crops: list[Crop] = []
+    for g in groups:
+        crops.extend([_crop_for_box(g, shape, cfg)] if _fits(g, shape, cfg) else _tiles(g, shape, cfg))
+    return crops
+
+
+def extract(image: np.ndarray, mask: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+    """The crop's image and mask, padded to its bucket (image by reflection, mask as known)."""
+    sy, sx = crop.slices
+    img, m = image[sy, sx], mask[sy, sx]
+    ph, pw = crop.bucket_h - crop.h, crop.bucket_w - crop.w
+    if ph or pw:
+        border = cv2.BORDER_REFLECT_101 if min(crop.h, crop.w) > 1 else cv2.BORDER_REPLICATE
+        img = cv2.copyMakeBorder(img, 0, ph, 0, pw, border)
+        m = cv2.copyMakeBorder(m, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=0)
+    return np.ascontiguousarray(img), np.ascontiguousarray(m)
+
+
+def feather_weights(hole: np.ndarray, feather: int) -> np.ndarray:
+    """Blend weight of the model output: 1 inside the hole, falling linearly to 0 at
+    ``feather`` pixels from it, 0 beyond. float32, same shape as ``hole``."""
+    if feather <= 0:
+        return (hole > 0).astype(np.float32)
+    dist = cv2.distanceTransform((hole == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    return np.clip(1.0 - dist / (feather + 1.0), 0.0, 1.0).astype(np.float32)
+
+
+def paste(dst: np.ndarray, filled: np.ndarray, weights: np.ndarray, crop: Crop) -> None:
+    """Blend the crop's model output into ``dst`` in place. Where the weight is 0 the
+    destination is left bit-identical; where it is 1 the fill is copied exactly."""
+    sy, sx = crop.slices
+    f = filled[: crop.h, : crop.w]
+    wgt = weights[: crop.h, : crop.w]
+    region = dst[sy, sx]
+    touched = wgt > 0
+    if not touched.any():
+        return
+    full = wgt >= 1.0
+    blend = touched & ~full
+    region[full] = f[full]
+    if blend.any():
+        a = wgt[blend][:, None]
+        region[blend] = np.clip(a * f[blend] + (1 - a) * region[blend] + 0.5, 0, 255).astype(np.uint8)

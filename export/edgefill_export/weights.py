@@ -1,0 +1,87 @@
+"""Safetensors-only weight and checkpoint I/O. No pickle is ever loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .model import MODEL_CONFIGS, PConvUNet, build_model
+
+
+class CheckpointError(Exception):
+    """A weights file or checkpoint is missing, not safetensors, or does not fit the model."""
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    if path.suffix != ".safetensors":
+        raise CheckpointError(f"{path}: only .safetensors files are accepted (pickle checkpoints are refused)")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            return {k: f.get_tensor(k) for k in f.keys()}, meta
+    except Exception as exc:  # safetensors raises several types for corrupt headers
+        raise CheckpointError(f"{path} is not a valid safetensors file: {exc}") from exc
+
+
+def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
+    meta = {"model": model.config.name, "channels": json.dumps(model.config.channels), **(extra or {})}
+    _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
+
+
+def load_weights(path: Path, name: str | None = None) -> PConvUNet:
+    """Build the model named in the file's metadata (or ``name``) and load its weights."""
+    tensors, meta = _read(path)
+    name = name or meta.get("model")
+    if name not in MODEL_CONFIGS:
+        raise CheckpointError(f"{path}: unknown model name {name!r}")
+    model = build_model(name)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path} does not fit model {name!r}: {exc}") from exc
+    return model
+
+
+def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Model, Adam state and the loop's own state (JSON-able) in one safetensors file."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    for idx, st in opt["state"].items():
+        for key, val in st.items():
+            tensors[f"opt.{idx}.{key}"] = val if torch.is_tensor(val) else torch.tensor(val)
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"]), "model": model.config.name}
+    _atomic_save(tensors, path, meta)
+
+
+def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer) -> dict:
+    tensors, meta = _read(path)
+    if meta.get("model") != model.config.name:
+        raise CheckpointError(f"{path} holds model {meta.get('model')!r}, not {model.config.name!r}")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    opt_state: dict[int, dict] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, idx, key = k.split(".", 2)
+            opt_state.setdefault(int(idx), {})[key] = v
+    optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["param_groups"])})
+    torch.set_rng_state(tensors["rng.torch"])
+    return json.loads(meta["state"])

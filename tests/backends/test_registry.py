@@ -1,0 +1,56 @@
+import logging
+
+import pytest
+
+from edgefill import create_backend, list_backends
+from edgefill.backends import Availability, backend_class
+from edgefill.backends.onnxruntime import OnnxRuntimeBackend
+from edgefill.errors import BackendUnavailableError, UnknownBackendError
+
+
+def test_known_backends_in_priority_order():
+    names = list_backends()
+    assert names[:1] == ["onnxruntime"] and {"opencv-telea", "opencv-ns"} <= set(names)
+
+
+def test_unknown_backend():
+    with pytest.raises(UnknownBackendError, match="choose one of"):
+        create_backend("tflite")
+
+
+def test_auto_prefers_onnxruntime_when_present(caplog):
+    if not OnnxRuntimeBackend.is_available():
+        pytest.skip("onnxruntime not installed")
+    with caplog.at_level(logging.INFO):
+        b = create_backend("auto", model="nano")
+    assert b.name == "onnxruntime"
+    assert "using backend 'onnxruntime'" in caplog.text
+
+
+def test_auto_falls_back_and_logs_why(monkeypatch, caplog):
+    monkeypatch.setattr(OnnxRuntimeBackend, "is_available", classmethod(lambda cls: Availability(False, "test says no")))
+    with caplog.at_level(logging.INFO):
+        b = create_backend("auto", model="nano")
+    assert b.name == "opencv-telea"
+    assert "skipping backend 'onnxruntime': test says no" in caplog.text
+
+
+def test_explicit_unavailable_backend_names_the_extra(monkeypatch):
+    monkeypatch.setattr(OnnxRuntimeBackend, "is_available", classmethod(lambda cls: Availability(False, "not installed")))
+    with pytest.raises(BackendUnavailableError, match=r"edgefill\[ort\]"):
+        create_backend("onnxruntime")
+
+
+def test_missing_onnxruntime_module_gives_clear_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(BackendUnavailableError, match=r"edgefill\[ort\]"):
+        backend_class("onnxruntime")(model="nano")

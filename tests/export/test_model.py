@@ -1,0 +1,69 @@
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+from edgefill_export.model import MODEL_CONFIGS, PartialConv2d, build_model, count_parameters  # noqa: E402
+
+
+@pytest.mark.parametrize("name,target", [("nano", 0.4e6), ("lite", 1.6e6)])
+def test_parameter_budget(name, target):
+    n = count_parameters(build_model(name))
+    assert 0.85 * target <= n <= 1.15 * target, n
+
+
+def _randomize_bn(model):
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def test_fuse_is_exact():
+    torch.manual_seed(0)
+    model = build_model("nano").eval()
+    _randomize_bn(model)
+    x = torch.rand(2, 3, 128, 192) * 2 - 1
+    valid = (torch.rand(2, 1, 128, 192) > 0.4).float()
+    with torch.no_grad():
+        before = model(x, valid)
+        model.fuse()
+        after = model(x, valid)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_all_hole_input_gives_no_nan_in_low_precision(dtype):
+    model = build_model("nano").eval().fuse().to(dtype)
+    x = torch.zeros(1, 3, 128, 128, dtype=dtype)
+    valid = torch.zeros(1, 1, 128, 128, dtype=dtype)
+    with torch.no_grad():
+        y = model(x, valid)
+    assert torch.isfinite(y).all()
+
+
+def test_renormalisation_uses_clamp_not_epsilon():
+    layer = PartialConv2d(1, 1, 3)
+    valid = torch.zeros(1, 1, 8, 8)
+    valid[0, 0, 4, 4] = 1
+    ratio, new_valid = layer.mask_update(valid)
+    assert ratio.max().item() == 9.0  # window 9 / one valid pixel
+    assert ratio[0, 0, 0, 0].item() == 0.0 and new_valid.sum().item() == 9
+
+
+def test_mask_branch_stays_float32_under_autocast():
+    layer = PartialConv2d(3, 4, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ratio, new_valid = layer.mask_update(torch.ones(1, 1, 8, 8))
+    assert ratio.dtype == torch.float32 and new_valid.dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", list(MODEL_CONFIGS))
+def test_output_shape(name):
+    m = build_model(name).eval()
+    with torch.no_grad():
+        y = m(torch.zeros(1, 3, 128, 192), torch.ones(1, 1, 128, 192))
+    assert y.shape == (1, 3, 128, 192)

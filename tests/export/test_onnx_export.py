@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+from edgefill.models import MODELS_DIR  # noqa: E402
+from edgefill_export.model import build_model  # noqa: E402
+from edgefill_export.onnx_export import ExportError, OnnxFromTorch, sample_inputs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("onnx") / "nano.onnx"
+    return OnnxFromTorch(build_model("nano"), out)()
+
+
+def _run(path, image, mask):
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"image": image, "mask": mask})[0]
+
+
+def test_graph_is_valid_opset17_with_metadata(exported):
+    model = onnx.load(str(exported))
+    onnx.checker.check_model(model)
+    assert {o.domain or "ai.onnx": o.version for o in model.opset_import}["ai.onnx"] == 17
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["edgefill.multiple"] == "64" and meta["edgefill.model"] == "nano"
+    types = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
+    assert types == {"image": onnx.TensorProto.UINT8, "mask": onnx.TensorProto.UINT8}
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+
+
+def test_sidecar(exported):
+    side = json.loads(exported.with_suffix(".json").read_text())
+    import hashlib
+
+    assert side["sha256"] == hashlib.sha256(exported.read_bytes()).hexdigest()
+    assert side["opset"] == 17 and side["multiple"] == 64 and side["model"] == "nano"
+    assert side["parity"]["max_abs_diff_uint8"] <= 2
+    assert {"torch", "onnx"} <= set(side["versions"])
+
+
+@pytest.mark.parametrize("hw", [(128, 192), (384, 256), (64, 64)])
+def test_dynamic_shapes_and_exact_known_pixels(exported, hw):
+    image, mask = sample_inputs(*hw, seed=5)
+    out = _run(exported, image, mask)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    keep = np.repeat(mask == 0, 3, axis=-1)
+    assert np.array_equal(out[keep], image[keep])
+
+
+def test_nan_weights_fail_the_export(tmp_path):
+    model = build_model("nano")
+    with torch.no_grad():
+        model.decoders[-1].conv.weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ExportError, match="NaN"):
+        OnnxFromTorch(model, tmp_path / "bad.onnx")()
+    assert not (tmp_path / "bad.onnx").exists()
+
+
+@pytest.mark.parametrize("name", ["nano", "lite"])
+def test_shipped_onnx_matches_fresh_export_of_shipped_weights(tmp_path, name):
+    fresh = OnnxFromTorch(MODELS_DIR / f"{name}.safetensors", tmp_path / f"{name}.onnx")()
+    shipped = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
+    new = onnx.load(str(fresh))
+    a = {t.name: onnx.numpy_helper.to_array(t) for t in shipped.graph.initializer}
+    b = {t.name: onnx.numpy_helper.to_array(t) for t in new.graph.initializer}
+    assert sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert [n.op_type for n in shipped.graph.node] == [n.op_type for n in new.graph.node]
+    image, mask = sample_inputs(256, 256, seed=9)
+    np.testing.assert_array_equal(_run(MODELS_DIR / f"{name}.onnx", image, mask), _run(fresh, image, mask))

@@ -1,0 +1,61 @@
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+from edgefill_export.train import TrainConfig, train  # noqa: E402
+from edgefill_export.weights import CheckpointError, load_weights  # noqa: E402
+
+from ..conftest import natural_image  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    for i in range(12):
+        cv2.imwrite(str(d / f"p{i:02d}.png"), natural_image(160, 200, seed=i))
+    return sorted(d.iterdir())
+
+
+def _cfg(steps):
+    return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1)
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, photos):
+    straight = train(_cfg(4), tmp_path / "a", photos)
+    train(_cfg(2), tmp_path / "b", photos)
+    resumed = train(_cfg(4), tmp_path / "b", photos)
+    a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+    log = (tmp_path / "b" / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,") and any(line.startswith("4,") for line in log)
+
+
+def test_training_reduces_the_loss(tmp_path, photos):
+    cfg = TrainConfig(model="nano", steps=60, batch=4, crop=64, save_every=1000, val_every=1000, warmup=5, lr=2e-3, threads=1)
+    train(cfg, tmp_path, photos)
+    rows = [line.split(",") for line in (tmp_path / "log.csv").read_text().splitlines()[1:]]
+    losses = [float(r[3]) for r in rows]
+    assert losses[-1] < losses[0]
+
+
+def test_pickle_checkpoints_are_refused(tmp_path):
+    import pickle
+
+    sentinel = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(sentinel), "w"))
+
+    bad = tmp_path / "evil.pt"
+    bad.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError, match="only .safetensors"):
+        load_weights(bad)
+    disguised = tmp_path / "evil.safetensors"
+    disguised.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError, match="not a valid safetensors"):
+        load_weights(disguised)
+    assert not sentinel.exists()

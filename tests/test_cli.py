@@ -1,0 +1,112 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgefill.cli import main
+
+from .conftest import natural_image
+
+ORT = pytest.importorskip  # alias for readability below
+
+
+def _write_pair(folder: Path, name: str, h=200, w=300):
+    folder.mkdir(parents=True, exist_ok=True)
+    img = natural_image(h, w, seed=len(name))
+    mask = np.zeros((h, w), np.uint8)
+    mask[50:90, 100:160] = 255
+    cv2.imwrite(str(folder / f"{name}.png"), img)
+    return img, mask
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "edgefill", *map(str, args)], capture_output=True, text=True)
+
+
+def test_single_image(tmp_path):
+    img, mask = _write_pair(tmp_path, "a")
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    proc = run_cli("inpaint", tmp_path / "a.png", "--mask", tmp_path / "m.png", "-o", tmp_path / "out.png", "--model", "nano")
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout and "ms" in proc.stdout
+    out = cv2.imread(str(tmp_path / "out.png"))
+    assert out.shape == img.shape
+    assert np.array_equal(out[:20], img[:20])
+
+
+def test_batch_pairs_by_name_and_keeps_names(tmp_path):
+    for n in ("one", "two", "three"):
+        _, mask = _write_pair(tmp_path / "in", n)
+        (tmp_path / "masks").mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / "masks" / f"{n}.png"), mask)
+    rc = main(["inpaint", str(tmp_path / "in"), "--mask", str(tmp_path / "masks"), "-o", str(tmp_path / "out"),
+               "--backend", "opencv-telea"])
+    assert rc == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.png", "three.png", "two.png"]
+
+
+def test_batch_with_single_mask(tmp_path):
+    _, mask = _write_pair(tmp_path / "in", "x")
+    _write_pair(tmp_path / "in", "y")
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    assert main(["inpaint", str(tmp_path / "in"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o"),
+                 "--backend", "opencv-ns"]) == 0
+    assert len(list((tmp_path / "o").iterdir())) == 2
+
+
+def _bad_cases(tmp_path):
+    img, mask = _write_pair(tmp_path, "a")
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    cv2.imwrite(str(tmp_path / "small.png"), mask[:100])
+    (tmp_path / "junk.png").write_bytes(b"not an image at all")
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage")
+    a, m = tmp_path / "a.png", tmp_path / "m.png"
+    out = tmp_path / "o.png"
+    return {
+        "missing input": (["inpaint", tmp_path / "nope.png", "--mask", m, "-o", out], "does not exist"),
+        "missing mask": (["inpaint", a, "--mask", tmp_path / "nope.png", "-o", out], "does not exist"),
+        "unreadable image": (["inpaint", tmp_path / "junk.png", "--mask", m, "-o", out], "not a readable image"),
+        "mask mismatch": (["inpaint", a, "--mask", tmp_path / "small.png", "-o", out], "300x100"),
+        "unknown backend": (["inpaint", a, "--mask", m, "-o", out, "--backend", "tflite"], "unknown backend"),
+        "unusable model": (["inpaint", a, "--mask", m, "-o", out, "--model", tmp_path / "bad.onnx"], "cannot load"),
+        "unknown model": (["inpaint", a, "--mask", m, "-o", out, "--model", "giant"], "unknown model"),
+        "bad output ext": (["inpaint", a, "--mask", m, "-o", tmp_path / "o.xyz", "--backend", "opencv-ns"], "unsupported extension"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing input", "missing mask", "unreadable image", "mask mismatch",
+                                  "unknown backend", "unusable model", "unknown model", "bad output ext"])
+def test_bad_input_exits_2_with_one_line(tmp_path, case):
+    args, expected = _bad_cases(tmp_path)[case]
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edgefill: error:"), proc.stderr
+    assert expected in lines[0]
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_batch_refuses_overwriting_inputs(tmp_path):
+    _, mask = _write_pair(tmp_path / "in", "a")
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    assert main(["inpaint", str(tmp_path / "in"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "in"),
+                 "--backend", "opencv-ns"]) == 2
+
+
+def test_batch_missing_mask_writes_nothing(tmp_path):
+    _, mask = _write_pair(tmp_path / "in", "a")
+    _write_pair(tmp_path / "in", "b")
+    (tmp_path / "masks").mkdir()
+    cv2.imwrite(str(tmp_path / "masks" / "a.png"), mask)
+    assert main(["inpaint", str(tmp_path / "in"), "--mask", str(tmp_path / "masks"), "-o", str(tmp_path / "out"),
+                 "--backend", "opencv-ns"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_backends_command(capsys):
+    assert main(["backends"]) == 0
+    assert "opencv-telea" in capsys.readouterr().out

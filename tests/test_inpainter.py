@@ -1,0 +1,97 @@
+import logging
+
+import numpy as np
+import pytest
+
+import edgefill
+from edgefill.errors import ConfigError, ShapeError
+
+from .conftest import natural_image
+
+LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(), reason="onnxruntime not installed")
+
+
+@pytest.fixture(scope="module")
+def lite():
+    if not edgefill.backends.backend_class("onnxruntime").is_available():
+        pytest.skip("onnxruntime not installed")
+    with edgefill.Inpainter(model="lite", backend="onnxruntime") as inp:
+        yield inp
+
+
+def _far_from(mask: np.ndarray, px: int) -> np.ndarray:
+    import cv2
+
+    dist = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    return dist > px
+
+
+def _holes_1080p(seed=0):
+    rng = np.random.default_rng(seed)
+    m = np.zeros((1080, 1920), np.uint8)
+    for y, x in [(100, 200), (700, 1500), (500, 900)]:
+        m[y : y + rng.integers(20, 120), x : x + rng.integers(20, 200)] = 255
+    return m
+
+
+@LEARNED
+def test_far_pixels_bit_identical_1080p(lite):
+    img = natural_image(1080, 1920)
+    mask = _holes_1080p()
+    out = lite.inpaint(img, mask)
+    far = _far_from(mask, 16)
+    assert np.array_equal(out[far], img[far])
+    assert out.shape == img.shape and lite.last_timing.crops >= 1
+
+
+@LEARNED
+def test_large_hole_is_tiled_and_filled(lite):
+    img = natural_image(1080, 1920, seed=2)
+    mask = np.zeros((1080, 1920), np.uint8)
+    mask[100:1000, 200:1500] = 255
+    img[mask > 0] = 0
+    out = lite.inpaint(img, mask)
+    assert lite.last_timing.crops > 1
+    assert (out[mask > 0] != 0).any(axis=-1).mean() > 0.99, "some of the hole was left unfilled"
+    far = _far_from(mask, 16)
+    assert np.array_equal(out[far], img[far])
+
+
+@pytest.mark.parametrize("backend", ["opencv-telea", "opencv-ns"])
+def test_classical_backends_through_inpainter(backend):
+    img = natural_image(300, 500)
+    mask = np.zeros((300, 500), np.uint8)
+    mask[100:150, 200:260] = 255
+    with edgefill.Inpainter(backend=backend) as inp:
+        out = inp.inpaint(img, mask)
+    far = _far_from(mask, 16)
+    assert np.array_equal(out[far], img[far])
+
+
+def test_classical_backend_refuses_model():
+    with pytest.raises(ConfigError, match="takes no model"):
+        edgefill.Inpainter(model="lite", backend="opencv-ns")
+
+
+@LEARNED
+def test_invert_and_mismatch(lite):
+    img = natural_image(256, 256)
+    keep = np.full((256, 256), 255, np.uint8)
+    keep[100:130, 100:130] = 0
+    out = lite.inpaint(img, keep, invert=True)
+    assert np.array_equal(out[:50], img[:50])
+    with pytest.raises(ShapeError):
+        lite.inpaint(img, keep[:100])
+
+
+@LEARNED
+def test_no_hole_returns_copy(lite):
+    img = natural_image(64, 64)
+    out = lite.inpaint(img, np.zeros((64, 64), np.uint8))
+    assert np.array_equal(out, img) and out is not img
+
+
+def test_almost_full_mask_warns(caplog):
+    with edgefill.Inpainter(backend="opencv-telea") as inp, caplog.at_level(logging.WARNING):
+        inp.inpaint(natural_image(64, 64), np.full((64, 64), 255, np.uint8))
+    assert "invert" in caplog.text

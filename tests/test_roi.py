@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from edgefill import roi
+from edgefill.errors import ConfigError
+
+CFG = roi.RoiConfig(buckets=(256, 384, 512), margin=48, feather=6)
+
+
+def covered(mask, crops):
+    cov = np.zeros(mask.shape, bool)
+    for c in crops:
+        cov[c.slices] = True
+    return cov
+
+
+def test_no_hole_no_crop():
+    assert roi.plan(np.zeros((100, 100), np.uint8), CFG) == []
+
+
+def test_small_hole_single_smallest_bucket():
+    m = np.zeros((1080, 1920), np.uint8)
+    m[500:560, 900:980] = 255
+    (c,) = roi.plan(m, CFG)
+    assert (c.h, c.w, c.bucket_h, c.bucket_w) == (256, 256, 256, 256)
+    assert c.y <= 500 - 48 and c.y + c.h >= 560 + 48
+
+
+def test_crop_stays_inside_image_at_corner():
+    m = np.zeros((720, 1280), np.uint8)
+    m[0:10, 1270:1280] = 255
+    (c,) = roi.plan(m, CFG)
+    assert c.y == 0 and c.x + c.w == 1280
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_hole_pixel_is_covered(seed):
+    rng = np.random.default_rng(seed)
+    m = np.zeros((1080, 1920), np.uint8)
+    for _ in range(6):
+        y, x = rng.integers(0, 1000), rng.integers(0, 1800)
+        m[y : y + rng.integers(5, 700), x : x + rng.integers(5, 900)] = 255
+    crops = roi.plan(m, CFG)
+    assert covered(m, crops)[m > 0].all()
+    for c in crops:
+        assert c.bucket_h in CFG.buckets and c.bucket_w in CFG.buckets
+        assert c.h <= c.bucket_h and c.w <= c.bucket_w
+
+
+def test_distant_holes_get_separate_crops():
+    m = np.zeros((1080, 1920), np.uint8)
+    m[10:40, 10:40] = 255
+    m[1000:1040, 1800:1840] = 255
+    assert len(roi.plan(m, CFG)) == 2
+
+
+def test_small_frame_is_padded_not_resized():
+    m = np.zeros((120, 200), np.uint8)
+    m[50:60, 50:60] = 255
+    (c,) = roi.plan(m, CFG)
+    assert (c.h, c.w) == (120, 200) and (c.bucket_h, c.bucket_w) == (256, 256)
+    img = np.zeros((120, 200, 3), np.uint8)
+    sub, sm = roi.extract(img, m, c)
+    assert sub.shape == (256, 256, 3) and sm.shape == (256, 256) and sm[120:].max() == 0
+
+
+def test_paste_leaves_zero_weight_pixels_identical():
+    dst = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    before = dst.copy()
+    hole = np.zeros((256, 256), np.uint8)
+    hole[100:120, 100:120] = 255
+    w = roi.feather_weights(hole, 4)
+    c = roi.Crop(0, 0, 256, 256, 256, 256)
+    roi.paste(dst, np.zeros((256, 256, 3), np.uint8), w, c)
+    assert (dst[100:120, 100:120] == 0).all()
+    changed = np.any(dst != before, axis=2)
+    ys, xs = np.nonzero(changed)
+    assert ys.min() >= 100 - 4 and ys.max() < 120 + 4 and xs.min() >= 96 and xs.max() < 124
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError):
+        roi.RoiConfig(buckets=(256, 200)).validate(64)
+    with pytest.raises(ConfigError):
+        roi.RoiConfig(buckets=(300,)).validate(64)
+    roi.RoiConfig().validate(64)
