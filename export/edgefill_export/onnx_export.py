@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from edgefill.fileio import atomic_write_bytes
 
 from .model import PConvUNet, count_parameters
 from .weights import load_weights
@@ -85,21 +86,6 @@ def _versions() -> dict[str, str]:
     return v
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def torch_reference(graph: InpaintGraph, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         return graph(torch.from_numpy(image), torch.from_numpy(mask)).numpy()
@@ -155,7 +141,7 @@ class OnnxFromTorch:
         onnx.checker.check_model(model, full_check=True)
         data = model.SerializeToString()
         parity = check_parity(data, graph, image, mask)
-        _atomic_write_bytes(out, data)
+        atomic_write_bytes(out, data)
         sidecar = {
             "format": "edgefill-onnx/1",
             "model": net.config.name,
@@ -170,7 +156,7 @@ class OnnxFromTorch:
             "parity": parity,
             "versions": _versions(),
         }
-        _atomic_write_bytes(out.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
+        atomic_write_bytes(out.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
         return out
 
 

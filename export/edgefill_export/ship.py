@@ -12,7 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
-from .onnx_export import OnnxFromTorch, _atomic_write_bytes
+from edgefill.fileio import atomic_write_bytes
+
+from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
@@ -32,7 +34,7 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
             entry["weights"] = onnx_path.with_suffix(".safetensors").name
         models[name] = entry
     out = models_dir / "manifest.json"
-    _atomic_write_bytes(out, (json.dumps({"files": files, "models": models}, indent=2) + "\n").encode())
+    atomic_write_bytes(out, (json.dumps({"files": files, "models": models}, indent=2) + "\n").encode())
     return out
 
 
