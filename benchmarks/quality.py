@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     max_diff = {m: 0 for m in torch_models}
     t0 = time.time()
     n = 0
-    for name, b, img, mask in make_cases(paths, a.crop, a.per_bucket, a.seed, a.family):
+    for _name, b, img, mask in make_cases(paths, a.crop, a.per_bucket, a.seed, a.family):
         hole = mask > 0
         for m, be in methods.items():
             out = be.infer(img, mask)

@@ -10,7 +10,6 @@ from edgefill.cli import main
 
 from .conftest import natural_image
 
-ORT = pytest.importorskip  # alias for readability below
 
 
 def _write_pair(folder: Path, name: str, h=200, w=300):

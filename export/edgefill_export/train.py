@@ -238,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     a = vars(ap.parse_args(argv))
     out, images_dir, no_resume = a.pop("out"), a.pop("images"), a.pop("no_resume")
     cfg = TrainConfig(**a)
-    images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if images_dir else list_images("train")
+    if images_dir:
+        images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    else:
+        images = list_images("train")
     print(train(cfg, out, images, resume=not no_resume))
     return 0
 
