@@ -34,6 +34,8 @@ def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]
             raise InputError(f"mask {mask} is a folder but input {inp} is a single file")
         if out.is_dir():
             out = out / inp.name
+        if out.exists() and out.resolve() in (inp.resolve(), mask.resolve()):
+            raise InputError(f"the output {out} is the input or the mask; refusing to overwrite it")
         return [(inp, mask, out)]
     inputs = _images_in(inp)
     if not inputs:

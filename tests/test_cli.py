@@ -96,6 +96,15 @@ def test_batch_refuses_overwriting_inputs(tmp_path):
                  "--backend", "opencv-ns"]) == 2
 
 
+def test_refuses_overwriting_the_input(tmp_path):
+    img, mask = _write_pair(tmp_path, "a")
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    before = (tmp_path / "a.png").read_bytes()
+    assert main(["inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "a.png"),
+                 "--backend", "opencv-ns"]) == 2
+    assert (tmp_path / "a.png").read_bytes() == before
+
+
 def test_batch_missing_mask_writes_nothing(tmp_path):
     _, mask = _write_pair(tmp_path / "in", "a")
     _write_pair(tmp_path / "in", "b")

@@ -1,0 +1,53 @@
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+pytest.importorskip("torch", reason="the export toolchain needs edgefill[export]")
+
+from edgefill_export import fetch  # noqa: E402
+
+
+def test_sources_table_roles_and_unique_names():
+    srcs = fetch.read_sources()
+    assert {s.role for s in srcs} == {"train", "texture", "eval"}
+    names = [(s.role, s.file_name) for s in srcs]
+    assert len(names) == len(set(names)), "two sources would land on the same cache file"
+    assert len([s for s in srcs if s.role == "eval"]) == 18
+
+
+def test_eval_and_train_never_share_a_file():
+    srcs = fetch.read_sources()
+    train = {(s.source, s.path_in_package) for s in srcs if s.role == "train"}
+    evals = {(s.source, s.path_in_package) for s in srcs if s.role == "eval"}
+    assert not train & evals
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian/Ubuntu only)")
+def test_deb_extraction_with_resolution_stand_in(tmp_path):
+    root = tmp_path / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: fake-wallpapers\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n")
+    img_dir = root / "usr/share/wallpapers/A/contents/images"
+    img_dir.mkdir(parents=True)
+    (img_dir / "2560x1600.jpg").write_bytes(b"big" * 100)
+    (img_dir / "800x600.jpg").write_bytes(b"small")
+    (root / "usr/share/other.png").write_bytes(b"exact")
+    deb = tmp_path / "fake.deb"
+    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+    wanted = {"usr/share/wallpapers/A/contents/images/1920x1080.jpg": tmp_path / "out" / "a.jpg",
+              "usr/share/other.png": tmp_path / "out" / "b.png"}
+    fetch._deb_members(deb, wanted)
+    assert (tmp_path / "out" / "a.jpg").read_bytes() == b"big" * 100  # the largest stand-in
+    assert (tmp_path / "out" / "b.png").read_bytes() == b"exact"
+
+
+def test_wheel_extraction_by_file_name(tmp_path):
+    whl = tmp_path / "pkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as zf:
+        zf.writestr("pkg/data/astronaut.png", b"png-bytes")
+    out = tmp_path / "o.png"
+    fetch._wheel_members(whl, {"pypi_images/pkg/astronaut.png": out})
+    assert out.read_bytes() == b"png-bytes"
