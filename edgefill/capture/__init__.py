@@ -1,0 +1,40 @@
+"""Frame sources by URI.
+
+| URI | source |
+| --- | --- |
+| ``clip.mp4``, ``file:///data/clip.mp4`` | video file (never drops a frame) |
+| ``frames/``, ``"frames/*.png"``, ``images://frames`` | image folder or glob, sorted |
+| ``v4l2:///dev/video0`` | USB / V4L2 camera |
+| ``csi://0`` | Jetson CSI camera (GStreamer nvarguscamerasrc) |
+| ``gst://videotestsrc ! ...`` | raw GStreamer pipeline |
+| ``rtsp://user:pass@host/stream`` | RTSP (FFmpeg), with open/read timeouts |
+| ``http://host:port/stream.mjpg`` | MJPEG over HTTP |
+| ``picam://0`` | Raspberry Pi camera (picamera2) |
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from pathlib import Path
+
+from . import files, gstreamer, mjpeg_http, picam, rtsp, v4l2  # noqa: F401  (register schemes)
+from .base import CaptureOptions, FrameSource, list_schemes, redact_uri, register_source, source_class
+from .resilient import ResilientSource
+
+
+def scheme_of(uri: str) -> str:
+    """The registered scheme a URI or path resolves to."""
+    if "://" in uri:
+        return uri.split("://", 1)[0].lower()
+    if Path(uri).is_dir() or _glob.has_magic(uri):
+        return "images"
+    return "file"
+
+
+def open_source(uri: str, options: CaptureOptions | None = None) -> FrameSource:
+    """Construct (not yet open) the source for ``uri``."""
+    return source_class(scheme_of(uri))(uri, options or CaptureOptions())
+
+
+__all__ = ["CaptureOptions", "FrameSource", "ResilientSource", "list_schemes", "open_source", "redact_uri",
+           "register_source", "scheme_of"]

@@ -1,0 +1,114 @@
+"""Frame sources: the protocol, the options, and the scheme registry.
+
+A source is opened by URI (``edgefill.capture.open_source``). ``read()`` returns
+the next BGR uint8 frame, ``None`` at the end of a finite stream, and raises
+:class:`~edgefill.errors.CaptureError` when the device stalls or drops (the
+:class:`~edgefill.capture.resilient.ResilientSource` wrapper reconnects live
+sources with backoff).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """Options shared by all sources; each source uses the ones that apply to it."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    flip: int = 0  # nvvidconv flip-method for csi:// (0 none, 2 rotate 180, 4 horizontal, 6 vertical ...)
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+    reconnect: bool = True  # live sources only
+    max_backoff_s: float = 10.0
+    frozen_timeout_s: float = 10.0  # live: identical frames for this long count as a stall (0 = off)
+    loop: bool = False  # file sources: start again at the end
+
+    def __post_init__(self) -> None:
+        if (self.width is None) != (self.height is None):
+            raise ConfigError("give both width and height, or neither")
+        for name in ("open_timeout_s", "read_timeout_s", "max_backoff_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
+        if not 0 <= self.flip <= 7:
+            raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip}")
+
+
+class FrameSource(ABC):
+    """One camera, stream or file. Not thread-safe: one reader thread at a time."""
+
+    #: Live sources (cameras, streams) drop stale frames when the pipeline falls behind;
+    #: finite sources (files) never drop one.
+    live: ClassVar[bool] = False
+
+    def __init__(self, uri: str, options: CaptureOptions):
+        self.uri = uri
+        self.options = options
+        self.fps: float | None = options.fps
+
+    @property
+    def description(self) -> str:
+        """The URI with any credentials removed, safe for logs."""
+        return redact_uri(self.uri)
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect; raise CaptureError with a clear reason when it can't."""
+
+    @abstractmethod
+    def read(self) -> np.ndarray | None:
+        """Next frame, or None at the end of a finite stream."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the device. Safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_SCHEMES: dict[str, type[FrameSource]] = {}
+S = type[FrameSource]
+
+
+def register_source(*schemes: str) -> Callable[[S], S]:
+    def deco(cls: S) -> S:
+        for s in schemes:
+            _SCHEMES[s] = cls
+        return cls
+
+    return deco
+
+
+def source_class(scheme: str) -> type[FrameSource]:
+    if scheme not in _SCHEMES:
+        raise ConfigError(f"unknown source scheme {scheme!r}://; known: {', '.join(sorted(_SCHEMES))}")
+    return _SCHEMES[scheme]
+
+
+def list_schemes() -> list[str]:
+    return sorted(_SCHEMES)
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@")
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*")
+
+
+def redact_uri(uri: str) -> str:
+    """Remove ``user:password@`` and secret-looking query values from a URI."""
+    out = _USERINFO.sub(r"\1***@", uri)
+    return _SECRET_QUERY.sub(r"\1***", out)

@@ -1,0 +1,67 @@
+"""Finite sources: video files (path or ``file://``) and image folders or globs."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import CaptureError
+from ..imageio import IMAGE_EXTS, read_image
+from .base import FrameSource, register_source
+from .opencv_capture import VideoCaptureSource
+
+
+def _path_of(uri: str) -> str:
+    return uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+@register_source("file")
+class VideoFileSource(VideoCaptureSource):
+    """A video file decoded by OpenCV (FFmpeg). Never drops a frame."""
+
+    def _open_capture(self) -> cv2.VideoCapture:
+        path = Path(_path_of(self.uri))
+        if not path.is_file():
+            raise CaptureError(f"video file {path} does not exist")
+        return cv2.VideoCapture(str(path))
+
+    def read(self) -> np.ndarray | None:
+        frame = super().read()
+        if frame is None and self.options.loop:
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            frame = super().read()
+        return frame
+
+
+@register_source("images")
+class ImageFolderSource(FrameSource):
+    """Every image of a folder, or of a glob pattern, in sorted name order."""
+
+    def __init__(self, uri, options):
+        super().__init__(uri, options)
+        self.paths: list[Path] = []
+        self.pos = 0
+
+    def open(self) -> None:
+        spec = self.uri[len("images://"):] if self.uri.startswith("images://") else self.uri
+        p = Path(spec)
+        if p.is_dir():
+            paths = [q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTS]
+        else:
+            paths = [Path(q) for q in glob.glob(spec) if Path(q).suffix.lower() in IMAGE_EXTS]
+        if not paths:
+            raise CaptureError(f"no images ({', '.join(IMAGE_EXTS)}) match {spec}")
+        self.paths = sorted(paths)
+        self.pos = 0
+
+    def read(self) -> np.ndarray | None:
+        if self.pos >= len(self.paths):
+            if not self.options.loop:
+                return None
+            self.pos = 0
+        path = self.paths[self.pos]
+        self.pos += 1
+        return read_image(path)

@@ -1,0 +1,68 @@
+"""GStreamer sources: Jetson CSI cameras (``csi://N``) and raw pipelines (``gst://...``).
+
+These need an OpenCV built with GStreamer: JetPack's system OpenCV has it, pip's
+``opencv-python`` wheels do not.
+"""
+
+from __future__ import annotations
+
+import cv2
+
+from ..errors import CaptureError
+from ..opencv_check import opencv_info
+from .base import CaptureOptions, register_source
+from .opencv_capture import VideoCaptureSource
+
+
+def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
+    """The nvarguscamerasrc pipeline for a CSI sensor, converted to BGR for OpenCV."""
+    w, h = options.width or 1920, options.height or 1080
+    fps = int(round(options.fps or 30))
+    return (
+        f"nvarguscamerasrc sensor-id={sensor_id} ! "
+        f"video/x-raw(memory:NVMM), width={w}, height={h}, framerate={fps}/1, format=NV12 ! "
+        f"nvvidconv flip-method={options.flip} ! video/x-raw, format=BGRx ! "
+        "videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1 sync=false"
+    )
+
+
+def require_gstreamer(description: str) -> None:
+    info = opencv_info()
+    if not info.gstreamer:
+        hint = (f"; pip's {', '.join(info.pip_wheels)} is loaded — on a Jetson uninstall it to use JetPack's OpenCV"
+                if info.pip_wheels else "")
+        raise CaptureError(f"{description} needs OpenCV built with GStreamer, but OpenCV {info.version} "
+                           f"at {info.path} was built without it{hint}")
+
+
+class _GstSource(VideoCaptureSource):
+    live = True
+
+    def pipeline(self) -> str:
+        raise NotImplementedError
+
+    def _open_capture(self) -> cv2.VideoCapture:
+        require_gstreamer(self.description)
+        return cv2.VideoCapture(self.pipeline(), cv2.CAP_GSTREAMER)
+
+
+@register_source("csi")
+class CsiSource(_GstSource):
+    """``csi://0``: Jetson CSI camera through nvarguscamerasrc (size, fps, flip from options)."""
+
+    def pipeline(self) -> str:
+        rest = self.uri[len("csi://"):] or "0"
+        if not rest.isdigit():
+            raise CaptureError(f"csi:// takes a sensor number, e.g. csi://0, not {self.description}")
+        return csi_pipeline(int(rest), self.options)
+
+
+@register_source("gst")
+class GstPipelineSource(_GstSource):
+    """``gst://<pipeline ending in appsink>``."""
+
+    def pipeline(self) -> str:
+        p = self.uri[len("gst://"):].strip()
+        if "appsink" not in p:
+            p += " ! videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1"
+        return p

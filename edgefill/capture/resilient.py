@@ -1,0 +1,88 @@
+"""Reconnection with backoff, and a watchdog on frozen frames, around any live source."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from ..errors import CaptureError
+from .base import FrameSource
+
+log = logging.getLogger(__name__)
+
+
+def _fingerprint(frame: np.ndarray) -> bytes:
+    """A cheap signature of a frame (a sparse grid of pixels) to spot a frozen feed."""
+    return frame[:: max(1, frame.shape[0] // 32), :: max(1, frame.shape[1] // 32)].tobytes()
+
+
+class ResilientSource:
+    """Wraps a source. For live sources, a failed read or a frame frozen for
+    ``frozen_timeout_s`` closes the device, waits (0.25 s doubling up to
+    ``max_backoff_s``), and reopens it, until it works or ``stop`` is set.
+    Finite sources pass errors straight through."""
+
+    def __init__(self, source: FrameSource, stop: threading.Event | None = None):
+        self.source = source
+        self.stop = stop or threading.Event()
+        self.reconnects = 0
+        self.frozen_events = 0
+        self._last_print: bytes | None = None
+        self._last_change = time.monotonic()
+
+    @property
+    def live(self) -> bool:
+        return self.source.live
+
+    def open(self) -> None:
+        self.source.open()
+        self._last_change = time.monotonic()
+
+    def close(self) -> None:
+        self.source.close()
+
+    def _check_frozen(self, frame: np.ndarray) -> None:
+        timeout = self.source.options.frozen_timeout_s
+        if not timeout:
+            return
+        fp = _fingerprint(frame)
+        now = time.monotonic()
+        if fp != self._last_print:
+            self._last_print, self._last_change = fp, now
+        elif now - self._last_change > timeout:
+            self.frozen_events += 1
+            self._last_change = now
+            raise CaptureError(f"{self.source.description} has delivered the same frame for {timeout:g} s (frozen)")
+
+    def read(self) -> np.ndarray | None:
+        if not self.live:
+            return self.source.read()
+        backoff = 0.25
+        while not self.stop.is_set():
+            try:
+                frame = self.source.read()
+                if frame is not None:
+                    self._check_frozen(frame)
+                    return frame
+                raise CaptureError(f"{self.source.description} ended")
+            except CaptureError as exc:
+                if not self.source.options.reconnect:
+                    raise
+                log.warning("%s; reconnecting in %.2g s", exc, backoff)
+            self.source.close()
+            while not self.stop.is_set():
+                if self.stop.wait(backoff):
+                    return None
+                backoff = min(backoff * 2, self.source.options.max_backoff_s)
+                try:
+                    self.source.open()
+                    self.reconnects += 1
+                    self._last_change = time.monotonic()
+                    log.info("reconnected to %s", self.source.description)
+                    break
+                except CaptureError as exc:
+                    log.warning("%s; retrying in %.2g s", exc, backoff)
+        return None

@@ -1,0 +1,415 @@
+"""The real-time pipeline: capture thread -> inference thread -> sink thread.
+
+    with edgefill.Pipeline("clip.mp4", mask="key:255,0,255", sinks=[VideoFileSink("out.mp4")]) as p:
+        p.wait()
+    print(p.stats.to_dict())
+
+- Bounded queues join the threads. A **live** source drops the *oldest* queued frame
+  when inference falls behind (freshest frame wins); a **file** source blocks instead,
+  so every frame read is written: frames in == frames out.
+- A per-frame **deadline**: the cost of a frame is predicted from its ROI plan (the
+  bucket area to run) and the measured model speed; a frame that would miss the deadline
+  goes to the cheaper ``fallback`` path (OpenCV Telea by default) and is counted. The
+  model is re-probed every ``probe_every`` fallbacks so the estimate stays current.
+- A :class:`~edgefill.stabilize.TemporalStabilizer` reuses or blends fills over time.
+- Stop on end of stream, on :meth:`stop`, or on Ctrl-C: queued frames are finished and
+  every sink is flushed and closed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import roi
+from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
+from .errors import ConfigError, EdgeFillError, EdgeFillInternalError
+from .fileio import atomic_write_bytes
+from .inpainter import Inpainter
+from .mask_sources import (CallableMask, ColourKey, MaskPostprocess, MaskSequence, MaskSource, ShapesMask, StaticMask,
+                           parse_mask_spec)
+from .masks import dilate
+from .sinks import FrameResult, Sink
+from .stabilize import StabilizerConfig, TemporalStabilizer
+
+log = logging.getLogger(__name__)
+_EOS = object()
+
+
+class Percentiles:
+    """A bounded window of samples (seconds) with p50/p95/p99 in milliseconds."""
+
+    def __init__(self, window: int = 20000):
+        self.samples: deque[float] = deque(maxlen=window)
+
+    def add(self, seconds: float) -> None:
+        self.samples.append(seconds)
+
+    def summary(self) -> dict[str, float]:
+        if not self.samples:
+            return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "mean_ms": 0.0}
+        a = np.fromiter(self.samples, float) * 1000
+        p50, p95, p99 = np.percentile(a, [50, 95, 99])
+        return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "mean_ms": float(a.mean())}
+
+
+@dataclass
+class PipelineStats:
+    source: str = ""
+    backend: str = ""
+    frames_in: int = 0
+    frames_out: int = 0
+    dropped: int = 0
+    fallbacks: int = 0
+    deadline_misses: int = 0
+    reused: int = 0
+    passthrough: int = 0
+    reconnects: int = 0
+    frozen_events: int = 0
+    elapsed_s: float = 0.0
+    fps: float = 0.0
+    latency: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def status_line(self) -> str:
+        lat = self.latency or {}
+        return (f"{self.frames_out} frames  {self.fps:5.1f} fps  latency p50 {lat.get('p50_ms', 0):6.1f} ms  "
+                f"p99 {lat.get('p99_ms', 0):6.1f} ms  dropped {self.dropped}  fallbacks {self.fallbacks}  "
+                f"reused {self.reused}")
+
+
+class DeadlinePolicy:
+    """Predicts a frame's model time as (seconds per bucket pixel) x (bucket pixels)."""
+
+    def __init__(self, deadline_s: float | None, probe_every: int = 50):
+        self.deadline_s = deadline_s
+        self.rate: float | None = None  # seconds per pixel, EMA
+        self.probe_every = probe_every
+        self._since_probe = 0
+
+    def use_model(self, cost_px: int, budget_s: float | None) -> bool:
+        if budget_s is None or self.rate is None or cost_px == 0:
+            return True
+        if self.rate * cost_px <= budget_s:
+            return True
+        self._since_probe += 1
+        if self._since_probe >= self.probe_every:
+            self._since_probe = 0
+            return True
+        return False
+
+    def observe(self, cost_px: int, seconds: float) -> None:
+        if cost_px <= 0:
+            return
+        r = seconds / cost_px
+        self.rate = r if self.rate is None else 0.8 * self.rate + 0.2 * r
+
+
+class Pipeline:
+    """Capture -> mask -> inpaint -> stabilise -> sinks, on three threads.
+
+    Parameters
+    ----------
+    source: a URI or path (see :mod:`edgefill.capture`) or a :class:`FrameSource`.
+    mask: a ``--mask`` spec string (see :func:`edgefill.mask_sources.parse_mask_spec`),
+        a mask array, or a callable ``(frame, index) -> mask or boxes``.
+    sinks: where results go (:mod:`edgefill.sinks`).
+    inpainter: a ready :class:`Inpainter`; otherwise one is made from ``model`` and ``backend``.
+    fallback: backend name (or Inpainter) for frames that would miss the deadline; None disables.
+    deadline_ms: per-frame budget; None disables the deadline fallback.
+    stabilize: True, False, or a :class:`StabilizerConfig`.
+    dilate, hold: mask dilation in pixels and hysteresis in frames.
+    queue_size: capacity of each of the two queues.
+    max_frames: stop after this many frames (None: until the end of the stream).
+    stats_json: where to write the final statistics.
+    """
+
+    def __init__(self, source: str | FrameSource, mask: str | np.ndarray | Callable | MaskSource,
+                 sinks: Sequence[Sink] = (), *, model: str | None = None, backend: str = "auto",
+                 inpainter: Inpainter | None = None, fallback: str | Inpainter | None = "opencv-telea",
+                 deadline_ms: float | None = None, stabilize: bool | StabilizerConfig = True,
+                 capture: CaptureOptions | None = None, roi_config: roi.RoiConfig | None = None,
+                 dilate: int = 0, hold: int = 0, invert_mask: bool = False, queue_size: int = 4,
+                 max_frames: int | None = None, stats_json: str | Path | None = None):
+        if queue_size < 1:
+            raise ConfigError(f"queue_size must be >= 1, got {queue_size}")
+        if deadline_ms is not None and deadline_ms <= 0:
+            raise ConfigError(f"deadline_ms must be > 0, got {deadline_ms}")
+        if deadline_ms is not None and fallback is None:
+            raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
+        self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
+        self.mask_source = MaskPostprocess(_as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
+        self.sinks = list(sinks)
+        self._own_inpainter = inpainter is None
+        self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
+        if isinstance(fallback, str):
+            self.fallback: Inpainter | None = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
+        else:
+            self.fallback = fallback
+        if isinstance(stabilize, StabilizerConfig):
+            self.stabilizer: TemporalStabilizer | None = TemporalStabilizer(stabilize)
+        else:
+            cfg = StabilizerConfig(feather=self.inpainter.roi_config.feather)
+            self.stabilizer = TemporalStabilizer(cfg) if stabilize else None
+        self.policy = DeadlinePolicy(deadline_ms / 1000 if deadline_ms else None)
+        self.max_frames = max_frames
+        self.stats_json = Path(stats_json) if stats_json else None
+        self._stop = threading.Event()
+        self._in: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._out: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._reader = ResilientSource(self.source, self._stop)
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+        self._t = {k: Percentiles() for k in ("capture", "mask", "infer", "sink")}
+        self._latency = Percentiles()
+        self._counts = dict.fromkeys(("frames_in", "frames_out", "dropped", "fallbacks", "deadline_misses",
+                                      "reused", "passthrough"), 0)
+        self._lock = threading.Lock()
+        self._t_start = 0.0
+        self._t_end: float | None = None
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Pipeline:
+        if self._threads:
+            raise EdgeFillInternalError("pipeline already started")
+        self._reader.open()
+        self._t_start = time.monotonic()
+        for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop), ("sink", self._sink_loop)):
+            t = threading.Thread(target=self._guard(target), name=f"edgefill-{name}", daemon=True)
+            self._threads.append(t)
+            t.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the stream ends (True) or ``timeout`` passes (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if t.is_alive():
+                return False
+        self._finish()
+        return True
+
+    def stop(self, timeout: float = 30.0) -> PipelineStats:
+        """Stop reading, finish the queued frames, flush and close every sink."""
+        self._stop.set()
+        if not self.wait(timeout):
+            raise EdgeFillInternalError(f"the pipeline did not stop within {timeout:g} s")
+        return self.stats
+
+    def run(self) -> PipelineStats:
+        """Start, process until the end of the stream (or Ctrl-C), stop; return the stats."""
+        self.start()
+        try:
+            while not self.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            log.warning("interrupted: finishing queued frames and closing outputs")
+            self.stop()
+            raise
+        finally:
+            self.stop()
+        return self.stats
+
+    def __enter__(self) -> Pipeline:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _finish(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._t_end = time.monotonic()
+        self._reader.close()
+        if self._own_inpainter:
+            self.inpainter.close()
+        if self.fallback is not None:
+            self.fallback.close()
+        if self.stats_json:
+            atomic_write_bytes(self.stats_json, (json.dumps(self.stats.to_dict(), indent=2) + "\n").encode())
+        if self._errors:
+            err = self._errors[0]
+            raise err if isinstance(err, EdgeFillError) else EdgeFillInternalError(f"pipeline thread failed: {err!r}")
+
+    # -- statistics ------------------------------------------------------------------------------
+    @property
+    def stats(self) -> PipelineStats:
+        end = self._t_end or time.monotonic()
+        elapsed = max(1e-9, end - self._t_start) if self._t_start else 0.0
+        with self._lock:
+            counts = dict(self._counts)
+        return PipelineStats(
+            source=self.source.description, backend=self.inpainter.backend_name, **counts,
+            reconnects=self._reader.reconnects, frozen_events=self._reader.frozen_events,
+            elapsed_s=elapsed, fps=counts["frames_out"] / elapsed if elapsed else 0.0,
+            latency=self._latency.summary(), stages={k: v.summary() for k, v in self._t.items()},
+            error=repr(self._errors[0]) if self._errors else None,
+        )
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # recorded and re-raised by wait(); the pipeline stops cleanly
+                log.error("%s: %s", threading.current_thread().name, exc)
+                self._errors.append(exc)
+                self._stop.set()
+                self._drain_and_end()
+        return run
+
+    def _drain_and_end(self) -> None:
+        """After a failure: unblock the other threads so that they reach the end marker."""
+        for q in (self._in, self._out):
+            try:
+                while True:
+                    q.get_nowait()
+            except queue.Empty:
+                pass
+            try:
+                q.put_nowait(_EOS)
+            except queue.Full:
+                pass
+
+    def _put(self, q: queue.Queue, item: object, drop_oldest: bool) -> None:
+        if drop_oldest:
+            while True:
+                try:
+                    q.put_nowait(item)
+                    return
+                except queue.Full:
+                    try:
+                        old = q.get_nowait()
+                        if old is _EOS:  # never drop the end marker
+                            q.put_nowait(old)
+                            return
+                        self._count("dropped")
+                    except queue.Empty:
+                        pass
+        while True:
+            try:
+                q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                if self._errors:  # a consumer thread died; the pipeline is ending
+                    return
+
+    def _capture_loop(self) -> None:
+        live = self._reader.live
+        index = 0
+        try:
+            while not self._stop.is_set() and (self.max_frames is None or index < self.max_frames):
+                t0 = time.monotonic()
+                frame = self._reader.read()
+                if frame is None:
+                    break
+                now = time.monotonic()
+                self._t["capture"].add(now - t0)
+                self._count("frames_in")
+                self._put(self._in, (frame, index, now), drop_oldest=live)
+                index += 1
+        finally:
+            self._put(self._in, _EOS, drop_oldest=False)
+
+    def _infer_loop(self) -> None:
+        live = self._reader.live
+        while True:
+            item = self._in.get()
+            if item is _EOS:
+                self._put(self._out, _EOS, drop_oldest=False)
+                return
+            frame, index, t_cap = item
+            t0 = time.monotonic()
+            hole = self.mask_source(frame, index)
+            t1 = time.monotonic()
+            self._t["mask"].add(t1 - t0)
+            out, path = self._fill(frame, hole, t_cap if live else t1)
+            self._t["infer"].add(time.monotonic() - t1)
+            self._put(self._out, FrameResult(index, out, hole, t_cap, path), drop_oldest=False)
+
+    def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
+        if not hole.any():
+            self._count("passthrough")
+            if self.stabilizer is not None:
+                self.stabilizer.reset()
+            return frame, "passthrough"
+        if self.stabilizer is not None:
+            reused = self.stabilizer.try_reuse(frame, hole)
+            if reused is not None:
+                self._count("reused")
+                return reused, "reused"
+        budget = None
+        cost = 0
+        if self.policy.deadline_s is not None:
+            budget = self.policy.deadline_s - (time.monotonic() - t_ref)
+            crops = roi.plan(dilate(hole, self.inpainter.roi_config.feather), self.inpainter.roi_config)
+            cost = sum(c.bucket_h * c.bucket_w for c in crops)
+        if self.policy.use_model(cost, budget):
+            t = time.monotonic()
+            out = self.inpainter.inpaint(frame, hole)
+            took = time.monotonic() - t
+            self.policy.observe(cost, self.inpainter.last_timing.infer or took)
+            if self.policy.deadline_s is not None and time.monotonic() - t_ref > self.policy.deadline_s:
+                self._count("deadline_misses")
+            path = "model"
+        else:
+            out = self.fallback.inpaint(frame, hole)
+            self._count("fallbacks")
+            path = "fallback"
+        if self.stabilizer is not None:
+            out = self.stabilizer.update(frame, hole, out)
+        return out, path
+
+    def _sink_loop(self) -> None:
+        try:
+            while True:
+                item = self._out.get()
+                if item is _EOS:
+                    return
+                t0 = time.monotonic()
+                for s in self.sinks:
+                    s.write(item)
+                now = time.monotonic()
+                self._t["sink"].add(now - t0)
+                self._latency.add(now - item.capture_time)
+                self._count("frames_out")
+        finally:
+            for s in self.sinks:
+                try:
+                    s.close()
+                except EdgeFillError as exc:
+                    self._errors.append(exc)
+
+
+def _as_mask_source(mask: object, invert: bool) -> MaskSource:
+    if isinstance(mask, str):
+        return parse_mask_spec(mask, invert=invert)
+    if isinstance(mask, Path):
+        return parse_mask_spec(str(mask), invert=invert)
+    if isinstance(mask, np.ndarray):
+        return StaticMask(mask, invert=invert)
+    if isinstance(mask, (StaticMask, MaskSequence, ShapesMask, ColourKey, CallableMask, MaskPostprocess)):
+        return mask
+    if callable(mask):
+        return CallableMask(mask, invert)
+    raise ConfigError(f"mask must be a spec string, an array or a callable, not {type(mask).__name__}")

@@ -1,0 +1,29 @@
+"""Sinks receive every processed frame, in order, on the pipeline's sink thread."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class FrameResult:
+    """One processed frame. ``path`` says how it was filled: "model", "fallback",
+    "reused" (stabiliser), or "passthrough" (empty mask)."""
+
+    index: int
+    image: np.ndarray
+    mask: np.ndarray
+    capture_time: float  # time.monotonic() when the frame was read
+    path: str = "model"
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Sink(ABC):
+    @abstractmethod
+    def write(self, result: FrameResult) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and release. Called once, after the last frame (also on Ctrl-C)."""
