@@ -87,6 +87,77 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sinks_for(args: argparse.Namespace) -> list:
+    from .imageio import IMAGE_EXTS
+    from .sinks import ImageFolderSink, MjpegPreviewSink, VideoFileSink, WindowSink
+    from .sinks.files import FOURCC
+
+    sinks = []
+    if args.output:
+        out = Path(args.output)
+        if out.suffix.lower() in FOURCC:
+            sinks.append(VideoFileSink(out, fps=args.fps))
+        elif out.suffix.lower() in IMAGE_EXTS:
+            raise InputError(f"-o {out} is an image file; give a video file ({', '.join(FOURCC)}) or a folder")
+        else:
+            sinks.append(ImageFolderSink(out))
+    if args.preview:
+        p = MjpegPreviewSink(args.preview_host, args.preview_port, token=args.preview_token,
+                             allow_remote=args.preview_allow_remote)
+        print(f"preview: http://{args.preview_host}:{p.port}/", file=sys.stderr)
+        sinks.append(p)
+    if args.window:
+        sinks.append(WindowSink())
+    return sinks
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .capture import CaptureOptions
+    from .pipeline import Pipeline
+
+    capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip, loop=args.loop,
+                             read_timeout_s=args.read_timeout)
+    deadline = args.deadline_ms
+    if not args.output and not args.preview and not args.window and not args.stats_json:
+        raise InputError("nothing to write: give -o OUT, --preview, --window or --stats-json")
+    from .capture import open_source
+
+    source = open_source(args.source, capture)
+    sinks = _sinks_for(args)
+    try:
+        pipe = Pipeline(source, args.mask, sinks, model=args.model, backend=args.backend, deadline_ms=deadline,
+                        fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
+                        invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,
+                        stats_json=args.stats_json)
+        pipe.start()
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
+    tty = sys.stderr.isatty()
+    try:
+        while not pipe.wait(0.5):
+            if tty:
+                print("\r" + pipe.stats.status_line(), end="", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finishing queued frames and closing outputs", file=sys.stderr)
+        pipe.stop()
+    stats = pipe.stats
+    if tty:
+        print(file=sys.stderr)
+    print(f"{stats.frames_out} frames from {stats.source} in {stats.elapsed_s:.1f} s ({stats.fps:.1f} fps) on "
+          f"{stats.backend}; latency p50 {stats.latency['p50_ms']:.1f} ms p99 {stats.latency['p99_ms']:.1f} ms; "
+          f"dropped {stats.dropped}, fallbacks {stats.fallbacks}, reused {stats.reused}")
+    for s in sinks:
+        if getattr(s, "path", None):
+            print(f"wrote {s.path}")
+        elif getattr(s, "folder", None):
+            print(f"wrote {s.frames} images to {s.folder}")
+    if args.stats_json:
+        print(f"wrote {args.stats_json}")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .backends import backend_class, list_backends
 
@@ -127,6 +198,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
     p.add_argument("--feather", type=int, default=6, help="seam blending width in pixels (default 6)")
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("run", help="run the real-time pipeline on a camera, stream or video",
+                       description="SOURCE: video file, image folder/glob, v4l2:///dev/videoN, csi://N, rtsp://..., "
+                                   "http://.../stream.mjpg, picam://N, gst://PIPELINE. Mask convention: 255 = fill.")
+    p.add_argument("source")
+    p.add_argument("--mask", required=True,
+                   help="mask image, mask video/folder (one per frame), shapes .json, rect:x,y,w,h[;...], "
+                        "poly:x1,y1,x2,y2,x3,y3[;...], or key:B,G,R[,tol]")
+    p.add_argument("-o", "--output", help="output video (.mp4/.avi/...) or folder of images")
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--model", default=None)
+    p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget; frames that would miss it "
+                   "use the fallback")
+    p.add_argument("--fallback", default="opencv-telea", help="backend for frames over the deadline")
+    p.add_argument("--no-stabilize", action="store_true", help="disable temporal stabilisation")
+    p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels")
+    p.add_argument("--hold", type=int, default=0, help="keep a pixel masked N frames after it was last masked")
+    p.add_argument("--invert-mask", action="store_true")
+    p.add_argument("--queue-size", type=int, default=4)
+    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--height", type=int, default=None)
+    p.add_argument("--fps", type=float, default=None)
+    p.add_argument("--flip", type=int, default=0, help="csi:// flip-method (0-7)")
+    p.add_argument("--loop", action="store_true", help="loop a video file or image folder")
+    p.add_argument("--read-timeout", type=float, default=5.0, help="seconds before a silent stream counts as stalled")
+    p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")
+    p.add_argument("--preview-host", default="127.0.0.1")
+    p.add_argument("--preview-port", type=int, default=8090)
+    p.add_argument("--preview-token", default=None)
+    p.add_argument("--preview-allow-remote", action="store_true", help="allow a non-loopback --preview-host (needs a token)")
+    p.add_argument("--window", action="store_true", help="show an OpenCV window (needs a display)")
+    p.add_argument("--stats-json", default=None, help="write the run's statistics here")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backends", help="list backends and whether each can run here")
     p.set_defaults(func=cmd_backends)

@@ -345,7 +345,7 @@ class Pipeline:
             self._t["mask"].add(t1 - t0)
             out, path = self._fill(frame, hole, t_cap if live else t1)
             self._t["infer"].add(time.monotonic() - t1)
-            self._put(self._out, FrameResult(index, out, hole, t_cap, path), drop_oldest=False)
+            self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps), drop_oldest=False)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
         if not hole.any():

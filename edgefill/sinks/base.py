@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,7 +18,7 @@ class FrameResult:
     mask: np.ndarray
     capture_time: float  # time.monotonic() when the frame was read
     path: str = "model"
-    timings: dict[str, float] = field(default_factory=dict)
+    source_fps: float | None = None
 
 
 class Sink(ABC):

@@ -18,14 +18,14 @@ class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
     crash never leaves a truncated file under the final name."""
 
-    def __init__(self, path: str | Path, fps: float = 25.0):
+    def __init__(self, path: str | Path, fps: float | None = None):
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in FOURCC:
             raise ConfigError(f"cannot write video {self.path}: use one of {', '.join(FOURCC)}")
-        if fps <= 0:
+        if fps is not None and fps <= 0:
             raise ConfigError(f"fps must be > 0, got {fps}")
-        self.fps = fps
+        self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
         self.tmp = self.path.with_name(self.path.stem + ".part" + ext)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
@@ -34,8 +34,9 @@ class VideoFileSink(Sink):
         img = result.image
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            fps = self.fps or result.source_fps or 25.0
             self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
-                                          self.fps, (img.shape[1], img.shape[0]))
+                                          fps, (img.shape[1], img.shape[0]))
             if not self.writer.isOpened():
                 raise InputError(f"OpenCV cannot write {self.path}")
             self.size = img.shape[:2]

@@ -96,7 +96,7 @@ class MjpegPreviewSink(Sink):
         seen = -1
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._closed or self._seq != seen, timeout=5.0)
+                self._cond.wait_for(lambda s=seen: self._closed or self._seq != s, timeout=5.0)
                 if self._closed:
                     return
                 if self._seq == seen:
