@@ -36,7 +36,8 @@ class Inpainter:
         A shipped model name (``"lite"``, ``"nano"``) or a path to an edgefill ``.onnx``.
         Defaults to ``"lite"`` for learned backends. Classical backends take no model.
     backend:
-        ``"auto"`` (best available, logged), or a name from :func:`edgefill.list_backends`.
+        ``"auto"`` (best available, logged), a name from :func:`edgefill.list_backends`, or a
+        :class:`~edgefill.backends.Backend` instance.
     roi_config:
         Crop buckets, context margin and seam feathering (:class:`edgefill.roi.RoiConfig`).
     **backend_options:
@@ -48,14 +49,19 @@ class Inpainter:
     bit-identical to the input.
     """
 
-    def __init__(self, model: str | Path | None = None, backend: str = "auto",
+    def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
                  roi_config: roi.RoiConfig | None = None, **backend_options: object):
-        if backend != "auto":
+        if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
+            if model is not None or backend_options:
+                raise ConfigError("pass model and options to the backend itself, not with a backend instance")
+            self.backend = backend
+        elif backend != "auto":
             cls = backend_class(backend)  # raises UnknownBackendError early
             if model is not None and not cls.uses_model:
                 raise ConfigError(f"backend {backend!r} is classical and takes no model (got model={model!r})")
-        self.backend: Backend = create_backend(backend, model=model if model is not None else DEFAULT_MODEL,
-                                               **backend_options)
+        if not isinstance(backend, Backend):
+            self.backend = create_backend(backend, model=model if model is not None else DEFAULT_MODEL,
+                                          **backend_options)
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
         self.roi_config = roi_config or roi.RoiConfig()

@@ -1,0 +1,210 @@
+import logging
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from edgefill.capture import CaptureOptions, ResilientSource, list_schemes, open_source, redact_uri, scheme_of
+from edgefill.capture.base import FrameSource
+from edgefill.capture.gstreamer import csi_pipeline
+from edgefill.errors import BackendUnavailableError, CaptureError, ConfigError
+from edgefill.opencv_check import opencv_info
+
+from ..fakes import FakeMjpegCamera, write_video
+
+FAST = CaptureOptions(open_timeout_s=2, read_timeout_s=0.5, max_backoff_s=0.2)
+
+
+def read_all(src, limit=10_000):
+    frames = []
+    while len(frames) < limit:
+        f = src.read()
+        if f is None:
+            break
+        frames.append(f)
+    return frames
+
+
+def test_all_schemes_registered():
+    assert {"file", "images", "v4l2", "csi", "gst", "rtsp", "http", "picam"} <= set(list_schemes())
+
+
+@pytest.mark.parametrize("uri,scheme", [("clip.mp4", "file"), ("file:///x.avi", "file"), ("v4l2:///dev/video0", "v4l2"),
+                                         ("csi://0", "csi"), ("RTSP://h/s", "rtsp"), ("frames/*.png", "images"),
+                                         ("picam://1", "picam"), ("gst://videotestsrc ! appsink", "gst")])
+def test_scheme_of(uri, scheme):
+    assert scheme_of(uri) == scheme
+
+
+def test_unknown_scheme():
+    with pytest.raises(ConfigError, match="unknown source scheme"):
+        open_source("ftp://x/y")
+
+
+@pytest.mark.parametrize("uri,leak", [("rtsp://admin:hunter2@10.1.1.1/live", "hunter2"),
+                                      ("http://cam/stream?token=abc123&x=1", "abc123"),
+                                      ("rtsp://user@host/s?password=pw9", "pw9")])
+def test_redaction(uri, leak):
+    red = redact_uri(uri)
+    assert leak not in red and "***" in red
+
+
+def test_video_file_reads_every_frame(tmp_path):
+    path = write_video(tmp_path / "c.avi", 23)
+    for uri in (str(path), f"file://{path}"):
+        with open_source(uri) as src:
+            frames = read_all(src)
+        assert len(frames) == 23 and frames[0].shape == (240, 320, 3) and src.fps == pytest.approx(25)
+
+
+def test_missing_video_file(tmp_path):
+    with pytest.raises(CaptureError, match="does not exist"):
+        open_source(str(tmp_path / "nope.mp4")).open()
+
+
+def test_image_folder_and_glob_sorted(tmp_path):
+    import cv2
+
+    for i in (3, 1, 2):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8, 3), i, np.uint8))
+    (tmp_path / "notes.txt").write_text("x")
+    for uri in (str(tmp_path), str(tmp_path / "f*.png")):
+        with open_source(uri) as src:
+            assert [int(f[0, 0, 0]) for f in read_all(src)] == [1, 2, 3]
+    with open_source(str(tmp_path), CaptureOptions(loop=True)) as src:
+        assert len(read_all(src, limit=7)) == 7
+
+
+def test_csi_pipeline_has_size_fps_flip():
+    p = csi_pipeline(1, CaptureOptions(width=1280, height=720, fps=60, flip=2))
+    assert "nvarguscamerasrc sensor-id=1" in p and "width=1280, height=720" in p
+    assert "framerate=60/1" in p and "flip-method=2" in p and p.rstrip().endswith("sync=false")
+
+
+@pytest.mark.skipif(opencv_info().gstreamer, reason="this OpenCV has GStreamer; the error path cannot be shown")
+@pytest.mark.parametrize("uri", ["csi://0", "gst://videotestsrc ! appsink"])
+def test_gstreamer_schemes_say_opencv_lacks_gstreamer(uri):
+    with pytest.raises(CaptureError, match="built without it"):
+        open_source(uri).open()
+
+
+def test_picam_without_picamera2_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", None)
+    with pytest.raises(BackendUnavailableError, match=r"edgefill\[picamera\]"):
+        open_source("picam://0").open()
+
+
+def test_picam_passes_rgb888_through_as_bgr(monkeypatch):
+    calls = {}
+
+    class FakePicamera2:
+        def __init__(self, camera_num=0):
+            calls["num"] = camera_num
+
+        def create_video_configuration(self, main, controls):
+            calls["main"], calls["controls"] = main, controls
+            return {"main": main}
+
+        def configure(self, cfg):
+            calls["configured"] = cfg
+
+        def start(self):
+            calls["started"] = True
+
+        def capture_array(self, name):
+            a = np.zeros((4, 6, 3), np.uint8)
+            a[..., 0] = 10  # first byte in memory is blue for RGB888
+            return a
+
+        def stop(self):
+            calls["stopped"] = True
+
+        def close(self):
+            calls["closed"] = True
+
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    src = open_source("picam://1", CaptureOptions(width=640, height=480, fps=30))
+    with src:
+        f = src.read()
+    assert f[0, 0].tolist() == [10, 0, 0]  # blue stays in channel 0 (BGR): no swap
+    assert calls["num"] == 1 and calls["main"] == {"size": (640, 480), "format": "RGB888"}
+    assert calls["controls"]["FrameDurationLimits"] == (33333, 33333) and calls["stopped"] and calls["closed"]
+
+
+def test_mjpeg_reads_frames():
+    with FakeMjpegCamera() as cam, open_source(cam.url, FAST) as src:
+        frames = [src.read() for _ in range(5)]
+    assert all(f.shape == (120, 160, 3) for f in frames)
+
+
+def test_mjpeg_stall_times_out():
+    with FakeMjpegCamera(lambda conn, i: "stall" if i >= 2 else "ok") as cam, open_source(cam.url, FAST) as src:
+        src.read(), src.read()
+        with pytest.raises(CaptureError, match="stalled"):
+            src.read()
+
+
+def test_mjpeg_disconnect_is_reported():
+    with FakeMjpegCamera(lambda conn, i: "drop" if i >= 2 else "ok") as cam, open_source(cam.url, FAST) as src:
+        src.read(), src.read()
+        with pytest.raises(CaptureError, match="closed|dropped"):
+            src.read()
+
+
+def test_refused_connection():
+    with pytest.raises(CaptureError, match="cannot connect"):
+        open_source("http://127.0.0.1:9/x.mjpg", FAST).open()
+
+
+@pytest.mark.parametrize("fault", ["drop", "stall"])
+def test_resilient_source_reconnects(fault, caplog):
+    # The first two connections fail after 3 frames; the third one works.
+    behaviour = lambda conn, i: fault if conn < 2 and i >= 3 else "ok"  # noqa: E731
+    with FakeMjpegCamera(behaviour) as cam:
+        url = cam.url.replace("http://", "http://viewer:s3cr3tpw@")
+        src = ResilientSource(open_source(url, FAST))
+        src.open()
+        with caplog.at_level(logging.INFO):
+            frames = [src.read() for _ in range(12)]
+        src.close()
+    assert all(f is not None for f in frames)
+    assert src.reconnects == 2 and cam.connections == 3
+    assert "s3cr3tpw" not in caplog.text and "reconnect" in caplog.text
+
+
+class _FrozenSource(FrameSource):
+    live = True
+
+    def __init__(self, options):
+        super().__init__("fake://frozen", options)
+        self.opens = 0
+        self.n = 0
+
+    def open(self):
+        self.opens += 1
+
+    def read(self):
+        self.n += 1
+        return np.zeros((16, 16, 3), np.uint8) if self.opens == 1 else np.full((16, 16, 3), self.n % 255, np.uint8)
+
+
+def test_frozen_frames_trigger_reconnect():
+    src = _FrozenSource(CaptureOptions(frozen_timeout_s=0.05, max_backoff_s=0.05))
+    r = ResilientSource(src)
+    r.open()
+    import time
+
+    t_end = time.monotonic() + 5
+    while r.frozen_events == 0 and time.monotonic() < t_end:
+        assert r.read() is not None
+    assert r.frozen_events == 1 and src.opens == 2
+    assert r.read().max() > 0  # fresh frames after the reconnect
+
+
+def test_finite_sources_are_not_reconnected(tmp_path):
+    path = write_video(tmp_path / "c.avi", 3)
+    r = ResilientSource(open_source(str(path)))
+    r.open()
+    assert len(read_all(r)) == 3 and r.reconnects == 0
+    r.close()

@@ -1,0 +1,89 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edgefill.errors import ConfigError, InputError, ShapeError
+from edgefill.mask_sources import (CallableMask, ColourKey, MaskPostprocess, MaskSequence, ShapesMask, StaticMask,
+                                   parse_mask_spec)
+
+FRAME = np.zeros((40, 60, 3), np.uint8)
+
+
+def test_rect_and_poly_specs():
+    m = parse_mask_spec("rect:10,5,20,10;0,0,2,2")(FRAME, 0)
+    assert m[5, 10] == 255 and m[14, 29] == 255 and m[15, 30] == 0 and m[1, 1] == 255
+    p = parse_mask_spec("poly:0,0,30,0,30,30")(FRAME, 0)
+    assert p[2, 20] == 255 and p[30, 0] == 0
+
+
+@pytest.mark.parametrize("bad", ["rect:1,2,3", "poly:1,2,3,4", "key:1,2", "rect:a,b,c,d", "nope.png"])
+def test_bad_specs(bad):
+    with pytest.raises((ConfigError, InputError)):
+        parse_mask_spec(bad)
+
+
+def test_json_shapes(tmp_path):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"rects": [[0, 0, 5, 5]], "polygons": [[[50, 30], [59, 30], [59, 39]]]}))
+    m = parse_mask_spec(str(f))(FRAME, 0)
+    assert m[2, 2] == 255 and m[38, 58] == 255
+    f.write_text(json.dumps({"boxes": []}))
+    with pytest.raises(InputError):
+        parse_mask_spec(str(f))
+
+
+def test_colour_key():
+    frame = FRAME.copy()
+    frame[10:20, 10:20] = (250, 5, 250)
+    m = ColourKey((255, 0, 255), 20)(frame, 0)
+    assert m[15, 15] == 255 and np.count_nonzero(m) == 100
+
+
+def test_static_mask_file_and_size_check(tmp_path):
+    mask = np.zeros((40, 60), np.uint8)
+    mask[0:4, 0:4] = 255
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    src = parse_mask_spec(str(tmp_path / "m.png"))
+    assert isinstance(src, StaticMask) and np.count_nonzero(src(FRAME, 0)) == 16
+    with pytest.raises(ShapeError):
+        src(np.zeros((10, 10, 3), np.uint8), 1)
+
+
+def test_mask_sequence_folder(tmp_path):
+    for i in range(3):
+        m = np.zeros((40, 60), np.uint8)
+        m[i, i] = 255
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), m)
+    seq = parse_mask_spec(str(tmp_path))
+    assert isinstance(seq, MaskSequence)
+    assert [int(np.argmax(seq(FRAME, i).ravel())) for i in range(3)] == [0, 61, 122]
+    with pytest.raises(InputError, match="frame 3 has none"):
+        seq(FRAME, 3)
+
+
+def test_callable_mask_or_boxes():
+    assert np.count_nonzero(CallableMask(lambda f, i: [(0, 0, 3, 2)])(FRAME, 0)) == 6
+    assert np.count_nonzero(CallableMask(lambda f, i: np.array([[1, 1, 2, 2]]))(FRAME, 0)) == 4
+    assert np.count_nonzero(CallableMask(lambda f, i: [])(FRAME, 0)) == 0
+    full = np.zeros((40, 60), bool)
+    full[0, 0] = True
+    assert CallableMask(lambda f, i: full)(FRAME, 0)[0, 0] == 255
+    with pytest.raises(ShapeError):
+        CallableMask(lambda f, i: np.zeros((5, 5), np.uint8))(FRAME, 0)
+    with pytest.raises(InputError):
+        CallableMask(lambda f, i: "boxes")(FRAME, 0)
+
+
+def test_hysteresis_holds_flickering_detections():
+    flicker = [True, False, False, True, False, False, False, False]
+    src = MaskPostprocess(CallableMask(lambda f, i: [(5, 5, 4, 4)] if flicker[i] else []), hold=2)
+    on = [bool(src(FRAME, i)[6, 6]) for i in range(len(flicker))]
+    assert on == [True, True, True, True, True, True, False, False]
+
+
+def test_dilation():
+    src = MaskPostprocess(ShapesMask(rects=[(20, 20, 1, 1)]), dilate=2)
+    m = src(FRAME, 0)
+    assert m[20, 22] == 255 and m[20, 23] == 0

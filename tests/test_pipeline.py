@@ -1,0 +1,135 @@
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+import edgefill
+from edgefill.capture import CaptureOptions
+from edgefill.capture.base import FrameSource
+from edgefill.errors import InputError
+from edgefill.pipeline import DeadlinePolicy, Pipeline
+from edgefill.sinks import CallbackSink, VideoFileSink
+
+from .fakes import SlowBackend, write_video
+
+
+def collect():
+    got = []
+    return got, CallbackSink(lambda r: got.append(r))
+
+
+@pytest.mark.parametrize("queue_size", [1, 4])
+def test_file_source_frames_in_equal_frames_out(tmp_path, queue_size):
+    clip = write_video(tmp_path / "c.avi", 37)
+    got, sink = collect()
+    slow = edgefill.Inpainter(backend=SlowBackend(delay=0.005))
+    stats = Pipeline(str(clip), "key:255,0,255,60", [sink], inpainter=slow, queue_size=queue_size, stabilize=False).run()
+    assert stats.frames_in == stats.frames_out == 37 == len(got)
+    assert [r.index for r in got] == list(range(37)) and stats.dropped == 0
+
+
+def test_video_sink_output_has_every_frame(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 20)
+    out = tmp_path / "out.mp4"
+    with Pipeline(str(clip), "rect:10,10,40,40", [VideoFileSink(out)], backend="opencv-telea",
+                  stats_json=tmp_path / "s.json") as p:
+        p.wait()
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 20 and cap.get(cv2.CAP_PROP_FPS) == pytest.approx(25)
+    assert not list(tmp_path.glob("*.part*"))
+    import json
+
+    assert json.loads((tmp_path / "s.json").read_text())["frames_out"] == 20
+
+
+class FastLiveSource(FrameSource):
+    """A live camera that produces frames as fast as it is read, forever."""
+
+    live = True
+
+    def __init__(self, size=(128, 128)):
+        super().__init__("fake://live", CaptureOptions())
+        self.size, self.i = size, 0
+
+    def open(self):
+        pass
+
+    def read(self):
+        self.i += 1
+        f = np.full((*self.size, 3), self.i % 255, np.uint8)
+        return f
+
+
+def test_live_source_drops_oldest_and_memory_stays_bounded():
+    seen_depth = []
+    got, sink = collect()
+    slow = edgefill.Inpainter(backend=SlowBackend(delay=0.01))
+    pipe = Pipeline(FastLiveSource(), "rect:10,10,30,30", [sink], inpainter=slow, queue_size=2, stabilize=False,
+                    max_frames=300)
+    orig_put = pipe._put
+
+    def spy(q, item, drop_oldest):
+        orig_put(q, item, drop_oldest)
+        seen_depth.append(q.qsize())
+
+    pipe._put = spy
+    stats = pipe.run()
+    assert stats.frames_in == 300 and stats.dropped > 0
+    assert stats.frames_out == len(got) == 300 - stats.dropped
+    assert max(seen_depth) <= 2  # queues never grow past their bound
+    assert [r.index for r in got] == sorted(r.index for r in got)
+
+
+def test_deadline_fallback_with_slow_backend(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 30)
+    got, sink = collect()
+    slow = edgefill.Inpainter(backend=SlowBackend(delay=0.08))
+    stats = Pipeline(str(clip), "rect:20,20,60,60", [sink], inpainter=slow, deadline_ms=20, stabilize=False).run()
+    paths = [r.path for r in got]
+    assert paths[0] == "model"  # the first frame measures the model
+    assert stats.fallbacks >= 25 and paths.count("fallback") == stats.fallbacks
+    assert stats.frames_out == 30
+
+
+def test_deadline_policy_predicts_by_bucket_area():
+    p = DeadlinePolicy(0.05, probe_every=3)
+    assert p.use_model(256 * 256, 0.05)  # no estimate yet
+    p.observe(256 * 256, 0.04)
+    assert p.use_model(256 * 256, 0.05)
+    assert not p.use_model(512 * 512, 0.05)
+    assert not p.use_model(512 * 512, 0.05)
+    assert p.use_model(512 * 512, 0.05)  # the periodic probe
+
+
+def test_static_scene_is_reused_by_the_stabiliser(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 15, moving_object=False)
+    slow = SlowBackend(delay=0.0)
+    got, sink = collect()
+    stats = Pipeline(str(clip), "rect:100,60,60,60", [sink], inpainter=edgefill.Inpainter(backend=slow)).run()
+    # The frame counter text changes each frame, but far from the hole: only a few recomputes.
+    assert stats.reused >= 10 and slow.calls <= 5
+
+
+def test_mask_error_stops_the_pipeline_cleanly(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 10)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(masks / f"{i:03d}.png"), np.zeros((240, 320), np.uint8))
+    out = tmp_path / "o.mp4"
+    with pytest.raises(InputError, match="frame 3 has none"):
+        Pipeline(str(clip), str(masks), [VideoFileSink(out)], backend="opencv-ns").run()
+    assert out.exists()  # what was processed before the error is flushed, not lost
+    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+
+
+def test_stop_mid_stream_flushes_outputs(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 200)
+    out = tmp_path / "o.avi"
+    slow = edgefill.Inpainter(backend=SlowBackend(delay=0.01))
+    with Pipeline(str(clip), "rect:0,0,40,40", [VideoFileSink(out)], inpainter=slow, stabilize=False) as p:
+        p.wait(0.3)
+    stats = p.stats
+    assert 0 < stats.frames_out < 200 and stats.frames_out == stats.frames_in
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == stats.frames_out

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from edgefill.errors import ConfigError
+from edgefill.stabilize import StabilizerConfig, TemporalStabilizer
+
+from .conftest import natural_image
+
+
+def _hole():
+    h = np.zeros((120, 160), np.uint8)
+    h[40:80, 60:100] = 255
+    return h
+
+
+def _noisy_fill(frame, hole, rng):
+    out = frame.copy()
+    out[hole > 0] = np.clip(120 + rng.normal(0, 15, (np.count_nonzero(hole), 3)), 0, 255).astype(np.uint8)
+    return out
+
+
+def test_static_scene_reuses_previous_fill():
+    st = TemporalStabilizer()
+    frame, hole = natural_image(120, 160), _hole()
+    fill = _noisy_fill(frame, hole, np.random.default_rng(0))
+    assert st.try_reuse(frame, hole) is None
+    st.update(frame, hole, fill)
+    again = st.try_reuse(frame, hole)
+    assert again is not None and np.array_equal(again[hole > 0], fill[hole > 0]) and st.reused == 1
+
+
+def test_changed_mask_or_scene_is_recomputed():
+    st = TemporalStabilizer()
+    frame, hole = natural_image(120, 160), _hole()
+    st.update(frame, hole, frame)
+    other = hole.copy()
+    other[0, 0] = 255
+    assert st.try_reuse(frame, other) is None
+    brighter = np.clip(frame.astype(int) + 30, 0, 255).astype(np.uint8)  # lighting changed
+    assert st.try_reuse(brighter, hole) is None
+
+
+def test_blending_reduces_temporal_noise():
+    rng = np.random.default_rng(1)
+    base, hole = natural_image(120, 160), _hole()
+
+    def run(stabilise):
+        st = TemporalStabilizer(StabilizerConfig(static_threshold=0.0, blend=0.3)) if stabilise else None
+        outs = []
+        for _ in range(30):
+            frame = np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)  # sensor noise
+            out = _noisy_fill(frame, hole, rng)
+            outs.append(st.update(frame, hole, out) if st else out)
+        return np.stack(outs)[:, hole > 0].astype(float).std(axis=0).mean()
+
+    assert run(True) < 0.6 * run(False)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError):
+        StabilizerConfig(blend=0)
+    with pytest.raises(ConfigError):
+        StabilizerConfig(static_threshold=5, move_threshold=1)
