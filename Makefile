@@ -24,6 +24,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 demo: $(VENV)/.runtime-installed
 	$(VENV)/bin/edgefill inpaint samples/coffee.png --mask samples/coffee_spoon_mask.png \
 		-o demo_out/coffee_no_spoon.png --model lite
+	$(VENV)/bin/edgefill run samples/clip.mp4 --mask samples/clip_mask.mp4 --dilate 4 --model lite \
+		-o demo_out/clip_no_ball.mp4 --stats-json demo_out/clip_stats.json
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q

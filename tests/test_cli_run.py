@@ -1,0 +1,45 @@
+import json
+import subprocess
+import sys
+
+import cv2
+
+from .fakes import write_video
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "edgefill", *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_run_writes_video_and_stats(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 12)
+    proc = run_cli("run", clip, "--mask", "key:255,0,255,60", "--dilate", "3", "--model", "nano",
+                   "-o", tmp_path / "o.mp4", "--stats-json", tmp_path / "s.json")
+    assert proc.returncode == 0, proc.stderr
+    assert "12 frames" in proc.stdout and "wrote" in proc.stdout
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["frames_in"] == stats["frames_out"] == 12 and stats["backend"] == "onnxruntime"
+    assert int(cv2.VideoCapture(str(tmp_path / "o.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+
+
+def test_run_to_image_folder(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 5)
+    proc = run_cli("run", clip, "--mask", "rect:0,0,30,30", "--backend", "opencv-telea", "-o", tmp_path / "frames")
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 5
+
+
+def test_run_bad_inputs_exit_2(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 3)
+    cases = [
+        (["run", tmp_path / "missing.mp4", "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4"], "does not exist"),
+        (["run", clip, "--mask", "rect:0,0,5", "-o", tmp_path / "o.mp4"], "4 numbers"),
+        (["run", clip, "--mask", "rect:0,0,5,5"], "nothing to write"),
+        (["run", "ftp://cam/x", "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4"], "unknown source scheme"),
+        (["run", clip, "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4", "--preview", "--preview-host", "0.0.0.0"],
+         "not loopback"),
+    ]
+    for args, expected in cases:
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and expected in proc.stderr, (args, proc.stderr)
