@@ -115,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .capture import CaptureOptions
     from .pipeline import Pipeline
 
+    _apply_profile(args)
     capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip, loop=args.loop,
                              read_timeout_s=args.read_timeout)
     deadline = args.deadline_ms
@@ -125,7 +126,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     source = open_source(args.source, capture)
     sinks = _sinks_for(args)
     try:
-        pipe = Pipeline(source, args.mask, sinks, model=args.model, backend=args.backend, deadline_ms=deadline,
+        from .inpainter import Inpainter
+        from .roi import RoiConfig
+
+        options = {"threads": args.threads} if args.threads else {}
+        inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
+                        **options)
+        pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=deadline,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
                         invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,
                         stats_json=args.stats_json)
@@ -156,6 +163,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.stats_json:
         print(f"wrote {args.stats_json}")
     return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    import json
+
+    from .profiles import DeviceProfile, list_profiles
+
+    if args.action == "list":
+        for name in list_profiles():
+            p = DeviceProfile.load(name)
+            r = p.runtime
+            print(f"{name:12s} {r.backend:12s} {r.precision:5s} {r.model:5s} budget {r.latency_budget_ms:g} ms  "
+                  f"{p.description}")
+        return 0
+    if not args.name:
+        raise InputError("profiles show needs a NAME (see: edgefill profiles list)")
+    print(json.dumps(DeviceProfile.load(args.name).to_dict(), indent=2))
+    return 0
+
+
+def _apply_profile(args: argparse.Namespace) -> None:
+    """Fill options the user did not give from the device profile (explicit options win)."""
+    from .backends import backend_class
+    from .errors import ConfigError
+    from .profiles import DeviceProfile
+
+    if not args.profile:
+        if args.backend is None:
+            args.backend = "auto"
+        return
+    prof = DeviceProfile.load(args.profile)
+    r = prof.runtime
+    if args.deadline_ms is None:
+        args.deadline_ms = r.latency_budget_ms
+    if args.model is None and args.backend not in ("opencv-telea", "opencv-ns"):
+        args.model = r.model
+    if args.backend is None:
+        args.backend = r.backend
+        try:
+            avail = backend_class(r.backend).is_available() if r.backend != "auto" else True
+        except ConfigError:
+            avail = None
+        if not avail:
+            why = getattr(avail, "reason", "not part of this installation")
+            log.warning("profile %s prefers backend %r, which is unavailable here (%s); using auto",
+                        prof.name, r.backend, why)
+            args.backend = "auto"
+    for key in ("width", "height", "fps"):
+        if getattr(args, key, None) is None:
+            setattr(args, key, getattr(r.camera, key))
+    if not args.flip:
+        args.flip = r.camera.flip
+    if not args.threads:
+        args.threads = r.threads
+    args.buckets = r.buckets
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
@@ -207,10 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mask image, mask video/folder (one per frame), shapes .json, rect:x,y,w,h[;...], "
                         "poly:x1,y1,x2,y2,x3,y3[;...], or key:B,G,R[,tol]")
     p.add_argument("-o", "--output", help="output video (.mp4/.avi/...) or folder of images")
-    p.add_argument("--backend", default="auto")
+    p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
+    p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None)
-    p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget; frames that would miss it "
-                   "use the fallback")
+    p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
+                   "frames that would miss it use the fallback")
+    p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--fallback", default="opencv-telea", help="backend for frames over the deadline")
     p.add_argument("--no-stabilize", action="store_true", help="disable temporal stabilisation")
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels")
@@ -231,7 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview-allow-remote", action="store_true", help="allow a non-loopback --preview-host (needs a token)")
     p.add_argument("--window", action="store_true", help="show an OpenCV window (needs a display)")
     p.add_argument("--stats-json", default=None, help="write the run's statistics here")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, buckets=(256, 384, 512))
+
+    p = sub.add_parser("profiles", help="list or show device profiles (firmware_configs/*.yaml)")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_profiles)
 
     p = sub.add_parser("backends", help="list backends and whether each can run here")
     p.set_defaults(func=cmd_backends)

@@ -1,0 +1,175 @@
+"""Device profiles: one YAML file per board in ``firmware_configs/``.
+
+A profile holds the board's facts (GPU architecture and compute capability, DLA
+cores, memory, JetPack / TensorRT / CUDA versions) and the runtime defaults chosen
+for it (backend, precision, model, shape buckets, TensorRT workspace limit, DLA use
+with GPU fallback, latency budget, camera). The schema is strict: unknown keys and
+wrong types are rejected with the offending key named.
+
+    profile = DeviceProfile.load("orin-nano")
+    profile.runtime.latency_budget_ms
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+PRECISIONS = ("fp32", "fp16", "int8")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "opencv-telea", "opencv-ns")
+
+
+@dataclass(frozen=True)
+class BoardFacts:
+    soc: str
+    cpu: str
+    memory_gb: float
+    gpu_arch: str | None = None  # maxwell, volta, ampere ... (None: no CUDA GPU)
+    compute_capability: str | None = None  # e.g. "8.7"
+    cuda_cores: int = 0
+    dla_cores: int = 0
+    int8_tensor_cores: bool = False
+    jetpack: str | None = None
+    tensorrt: str | None = None
+    cuda: str | None = None
+
+
+@dataclass(frozen=True)
+class CameraDefaults:
+    source: str = "v4l2:///dev/video0"
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+    flip: int = 0
+
+
+@dataclass(frozen=True)
+class RuntimeDefaults:
+    backend: str
+    precision: str
+    model: str
+    buckets: tuple[int, ...]
+    latency_budget_ms: float
+    workspace_mb: int = 0  # TensorRT workspace pool limit (0: not a TensorRT board)
+    use_dla: bool = False
+    dla_core: int = 0
+    gpu_fallback: bool = True
+    threads: int = 0  # CPU inference threads (0: runtime default)
+    camera: CameraDefaults = field(default_factory=CameraDefaults)
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    name: str
+    description: str
+    board: BoardFacts
+    runtime: RuntimeDefaults
+
+    def __post_init__(self) -> None:
+        r, b = self.runtime, self.board
+        if r.precision not in PRECISIONS:
+            raise ConfigError(f"profile {self.name}: precision must be one of {PRECISIONS}, not {r.precision!r}")
+        if r.backend not in BACKENDS:
+            raise ConfigError(f"profile {self.name}: backend must be one of {BACKENDS}, not {r.backend!r}")
+        if r.precision == "int8" and b.gpu_arch and not b.int8_tensor_cores:
+            raise ConfigError(f"profile {self.name}: int8 on {b.gpu_arch} has no INT8 tensor cores; use fp16")
+        if r.use_dla and not 0 <= r.dla_core < b.dla_cores:
+            raise ConfigError(f"profile {self.name}: use_dla needs dla_core in [0, {b.dla_cores}), got {r.dla_core}")
+        if r.backend == "tensorrt" and not b.tensorrt:
+            raise ConfigError(f"profile {self.name}: backend tensorrt but no TensorRT version in board facts")
+        if not r.buckets or list(r.buckets) != sorted(set(r.buckets)) or any(x % 64 for x in r.buckets):
+            raise ConfigError(f"profile {self.name}: buckets must be ascending multiples of 64, got {r.buckets}")
+        if r.latency_budget_ms <= 0:
+            raise ConfigError(f"profile {self.name}: latency_budget_ms must be > 0")
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> DeviceProfile:
+        """A profile by name (``"orin-nano"``) or from a YAML file path."""
+        path = Path(name_or_path)
+        if path.suffix not in (".yaml", ".yml"):
+            path = profiles_dir() / f"{name_or_path}.yaml"
+            if not path.is_file():
+                raise ConfigError(f"unknown profile {name_or_path!r}; known: {', '.join(list_profiles())}")
+        try:
+            import yaml
+        except ImportError as exc:
+            raise ConfigError("reading profiles needs PyYAML (pip install pyyaml)") from exc
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read profile {path}: {exc}") from exc
+        return _build(cls, data, path.name)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def profiles_dir() -> Path:
+    """``$EDGEFILL_PROFILES``, else the ``firmware_configs`` folder shipped with edgefill."""
+    env = os.environ.get("EDGEFILL_PROFILES")
+    if env:
+        return Path(env)
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("edgefill.firmware_configs")))
+    except ModuleNotFoundError:  # running from a source tree without installing
+        return Path(__file__).resolve().parents[1] / "firmware_configs"
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
+
+
+def _check_type(value: object, tp: object, where: str) -> object:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _check_type(value, a, where)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{where}: {value!r} is not a valid {tp}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (inner, _) = typing.get_args(tp)
+        return tuple(_check_type(v, inner, where) for v in value)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # versions such as 8.6 written without quotes
+    if isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _build(cls: type, data: object, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in {cls.__name__} "
+                          f"(allowed: {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _check_type(data[name], hints[name], f"{where}: {name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing key {name!r} in {cls.__name__}")
+    return cls(**kwargs)
