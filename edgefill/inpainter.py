@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import roi
@@ -79,22 +80,40 @@ class Inpainter:
         image = validate_image(image)
         hole = normalize_mask(mask, image.shape, invert=invert)
         out = image.copy()
+        pts = cv2.findNonZero(hole)
+        if pts is None:
+            self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
+            return out
         cfg = self.roi_config
-        # The model fills a ring of `feather` px around the hole too, to blend the seam.
-        model_hole = dilate(hole, cfg.feather)
-        weights = roi.feather_weights(hole, cfg.feather)
-        remaining = model_hole.copy()
+        # Work on the hole's bounding window only: the model also repaints a ring of `feather`
+        # px around the hole, blended by distance, so the seam is smooth.
+        x, y, w, h = cv2.boundingRect(pts)
+        pad = cfg.feather + 1
+        y0, x0 = max(0, y - pad), max(0, x - pad)
+        y1, x1 = min(hole.shape[0], y + h + pad), min(hole.shape[1], x + w + pad)
+        win_hole = hole[y0:y1, x0:x1]
+        win_weights = roi.feather_weights(win_hole, cfg.feather)
+        remaining = np.zeros_like(hole)
+        remaining[y0:y1, x0:x1] = dilate(win_hole, cfg.feather)
         infer = 0.0
-        crops = roi.plan(model_hole, cfg)
+        crops = roi.plan(remaining, cfg)
         for crop in crops:
             sub_img, sub_mask = roi.extract(out, remaining, crop)
             if not sub_mask.any():
                 continue
             filled = self.backend.infer(sub_img, sub_mask)
             infer += self.backend.last_inference_time
+            weights = np.zeros((crop.h, crop.w), np.float32)
+            # the part of the crop that overlaps the hole's window
+            oy0, ox0 = max(crop.y, y0), max(crop.x, x0)
+            oy1, ox1 = min(crop.y + crop.h, y1), min(crop.x + crop.w, x1)
+            if oy1 > oy0 and ox1 > ox0:
+                weights[oy0 - crop.y : oy1 - crop.y, ox0 - crop.x : ox1 - crop.x] = \
+                    win_weights[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]
+            todo = sub_mask[: crop.h, : crop.w] > 0
+            roi.paste(out, filled, np.where(todo, weights, 0.0), crop)
             sy, sx = crop.slices
-            roi.paste(out, filled, np.where(sub_mask[: crop.h, : crop.w] > 0, weights[sy, sx], 0.0), crop)
-            remaining[sy, sx][sub_mask[: crop.h, : crop.w] > 0] = 0
+            remaining[sy, sx][todo] = 0
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops))
         return out
 
