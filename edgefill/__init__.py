@@ -19,18 +19,21 @@ except ImportError as _exc:  # pragma: no cover - depends on the install
         "or on a Jetson use JetPack's system OpenCV (python3-opencv), which has GStreamer."
     ) from _exc
 
-from . import errors, maskgen, masks, roi
+from . import capture, errors, mask_sources, maskgen, masks, profiles, roi, sinks
 from .backends import Backend, create_backend, list_backends, register_backend
 from .errors import (BackendUnavailableError, CaptureError, ConfigError, EdgeFillError, EdgeFillInternalError,
                      InputError, ModelError, ShapeError, UnknownBackendError)
 from .inpainter import Inpainter
 from .models import shipped_models
+from .pipeline import Pipeline, PipelineStats
+from .profiles import DeviceProfile
 from .roi import RoiConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "BackendUnavailableError", "CaptureError", "ConfigError", "EdgeFillError", "EdgeFillInternalError",
-    "Inpainter", "InputError", "ModelError", "RoiConfig", "ShapeError", "UnknownBackendError", "create_backend",
-    "errors", "list_backends", "maskgen", "masks", "register_backend", "roi", "shipped_models",
+    "DeviceProfile", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats", "RoiConfig", "ShapeError", "UnknownBackendError", "create_backend",
+    "capture", "errors", "list_backends", "mask_sources", "maskgen", "masks", "profiles", "register_backend", "roi",
+    "shipped_models", "sinks",
 ]
