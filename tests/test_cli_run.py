@@ -43,3 +43,27 @@ def test_run_bad_inputs_exit_2(tmp_path):
         proc = run_cli(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and expected in proc.stderr, (args, proc.stderr)
+
+
+def test_ctrl_c_finishes_and_flushes_outputs(tmp_path):
+    import signal
+    import time
+
+    clip = write_video(tmp_path / "c.avi", 20)
+    out, stats_path = tmp_path / "o.avi", tmp_path / "s.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgefill", "run", str(clip), "--loop", "--mask", "rect:0,0,40,40",
+                             "--backend", "opencv-ns", "-o", str(out), "--stats-json", str(stats_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    part = tmp_path / "o.part.avi"
+    while not part.exists() and time.monotonic() < deadline:  # wait until frames are being written
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    stats = json.loads(stats_path.read_text())
+    assert stats["frames_out"] > 0 and stats["frames_out"] == stats["frames_in"]
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == stats["frames_out"]
+    assert not part.exists()
