@@ -1,0 +1,238 @@
+"""FP16 and INT8 versions of an exported FP32 ONNX model, and the accuracy gate.
+
+:class:`QuantizeOnnx` is a lazy stage: ``QuantizeOnnx("int8", calibration=reader)(fp32, out)``.
+
+- **INT8** is QDQ (QuantizeLinear/DequantizeLinear pairs), the form TensorRT's explicit
+  quantisation accepts: symmetric signed INT8, per-channel weights, per-tensor activations
+  calibrated on real images with generated masks. Only the feature convolutions are
+  quantised; the mask path (the box-sum convolutions on the mask), the renormalisation,
+  and the pre/post-processing stay in float.
+- **FP16** converts weights and activations to half precision, keeping the graph's uint8
+  inputs/outputs and the mask path in float32.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from edgefill.fileio import atomic_write_bytes
+
+GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
+
+
+class AccuracyGateError(Exception):
+    """A quantised model loses more hole PSNR than its precision's gate allows."""
+
+
+def mask_path_nodes(model: onnx.ModelProto) -> list[str]:
+    """Names of the Conv nodes of the mask path: single-channel convolutions whose weight
+    is all ones (the PConv box sum)."""
+    inits = {t.name: t for t in model.graph.initializer}
+    consts = {}
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    consts[n.output[0]] = a.t
+    names = []
+    for n in model.graph.node:
+        if n.op_type != "Conv" or len(n.input) < 2:
+            continue
+        t = inits.get(n.input[1]) or consts.get(n.input[1])
+        if t is None:
+            continue
+        w = numpy_helper.to_array(t)
+        if w.shape[0] == 1 and w.shape[1] == 1 and np.all(w == 1):
+            names.append(n.name)
+    return names
+
+
+def mask_branch_nodes(model: onnx.ModelProto, mask_input: str = "mask") -> list[str]:
+    """Every node computed from the mask (and constants) alone: thresholding, the box-sum
+    convolutions, the clamp and the renormalisation ratio. The graph is topologically sorted."""
+    fixed = {t.name for t in model.graph.initializer}
+    branch = {mask_input}
+    names = []
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            fixed.update(n.output)
+            continue
+        ins = [i for i in n.input if i]
+        if ins and any(i in branch for i in ins) and all(i in branch or i in fixed for i in ins):
+            branch.update(n.output)
+            names.append(n.name)
+    return names
+
+
+def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
+    mask = set(mask_path_nodes(model))
+    return [n.name for n in model.graph.node if n.op_type == "Conv" and n.name not in mask]
+
+
+class _OrtReader:
+    """Adapts an iterable of (image, mask) pairs to ONNX Runtime's CalibrationDataReader."""
+
+    def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]]):
+        self._it: Iterator = iter(pairs)
+        self.count = 0
+
+    def get_next(self) -> dict | None:
+        try:
+            img, mask = next(self._it)
+        except StopIteration:
+            return None
+        self.count += 1
+        return {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
+
+    def rewind(self) -> None:  # not needed for a single pass
+        pass
+
+
+@dataclass
+class QuantizeOnnx:
+    """Lazy stage: ``QuantizeOnnx(precision, calibration)(fp32_path, out_path) -> out_path``."""
+
+    precision: str
+    calibration: Iterable[tuple[np.ndarray, np.ndarray]] | None = None
+    calibrate_method: str = "percentile"
+    #: Feature convolutions kept in float at the end of the decoder. The last one mixes the
+    #: image with features in one per-tensor scale (alone it costs ~0.8 dB in INT8); the one
+    #: before it runs at half resolution (~0.1 dB). Measured in docs/export.md.
+    keep_float_last: int = 2
+
+    def __call__(self, fp32_path: Path, out_path: Path) -> Path:
+        if self.precision == "int8":
+            return self._int8(Path(fp32_path), Path(out_path))
+        if self.precision == "fp16":
+            return self._fp16(Path(fp32_path), Path(out_path))
+        raise ValueError(f"QuantizeOnnx makes fp16 or int8, not {self.precision!r}")
+
+    def _int8(self, src: Path, out: Path) -> Path:
+        from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+        if self.calibration is None:
+            raise ValueError("INT8 quantisation needs calibration data")
+        model = onnx.load(str(src))
+        convs = feature_conv_nodes(model)
+        if self.keep_float_last:
+            convs = convs[: -self.keep_float_last]
+        excluded = mask_path_nodes(model)
+
+        class Reader(CalibrationDataReader):
+            def __init__(self, inner):
+                self.inner = inner
+
+            def get_next(self):
+                return self.inner.get_next()
+
+        reader = _OrtReader(self.calibration)
+        method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                  "percentile": CalibrationMethod.Percentile}[self.calibrate_method]
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_out = Path(tmp) / "int8.onnx"
+            quantize_static(
+                str(src), str(tmp_out), Reader(reader), quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=["Conv"], nodes_to_quantize=convs, nodes_to_exclude=excluded,
+                per_channel=True, reduce_range=False,
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+                # Conv outputs stay float: PConv multiplies them by window/mask_sum (up to 25 at
+                # hole borders), which would amplify an output quantisation error.
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                               "OpTypesToExcludeOutputQuantization": ["Conv"]},
+            )
+            q = onnx.load(str(tmp_out))
+        if reader.count == 0:
+            raise ValueError("the calibration reader yielded no data")
+        _copy_metadata(model, q, precision="int8")
+        atomic_write_bytes(out, q.SerializeToString())
+        return out
+
+    def _fp16(self, src: Path, out: Path) -> Path:
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        model = onnx.load(str(src))
+        keep = mask_branch_nodes(model)  # the mask branch stays float32
+        half = convert_float_to_float16(model, keep_io_types=True, node_block_list=keep)
+        _drop_duplicate_casts(half)
+        onnx.checker.check_model(half)
+        _copy_metadata(model, half, precision="fp16")
+        atomic_write_bytes(out, half.SerializeToString())
+        return out
+
+
+def _drop_duplicate_casts(model: onnx.ModelProto) -> None:
+    """The float16 converter inserts one Cast per blocked consumer of a tensor, all with the
+    same output name: keep the first of each identical node, drop the copies."""
+    seen: set[tuple] = set()
+    keep = []
+    for n in model.graph.node:
+        key = (n.op_type, tuple(n.input), tuple(n.output), n.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        keep.append(n)
+    # ... and its insertions are not always in topological order: sort.
+    ready = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer} | {""}
+    ordered, pending = [], keep
+    while pending:
+        rest = []
+        for n in pending:
+            if all(i in ready for i in n.input):
+                ordered.append(n)
+                ready.update(n.output)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            raise ValueError("the float16 graph has a cycle or a missing input")
+        pending = rest
+    del model.graph.node[:]
+    model.graph.node.extend(ordered)
+
+
+def _copy_metadata(src: onnx.ModelProto, dst: onnx.ModelProto, precision: str) -> None:
+    meta = {p.key: p.value for p in src.metadata_props}
+    meta["edgefill.precision"] = precision
+    del dst.metadata_props[:]
+    for k, v in meta.items():
+        e = dst.metadata_props.add()
+        e.key, e.value = k, v
+
+
+def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
+    d = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
+    return 10 * math.log10(255.0**2 / max(float(np.mean(d * d)), 1e-10))
+
+
+def validate(candidate: Path, reference: Path, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Hole PSNR (against the ground truth) of ``candidate`` and of the FP32 ``reference`` on
+    the same validation pairs, with ONNX Runtime on the CPU. ``delta_db`` = reference - candidate."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sessions = [ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"]) for p in (candidate, reference)]
+    sq_err = [0.0, 0.0]
+    count = 0
+    max_diff = 0
+    for img, mask in pairs:
+        hole = mask > 0
+        feed = {"image": img[None], "mask": (hole.astype(np.uint8) * 255)[None, :, :, None]}
+        outs = [s.run(None, feed)[0][0] for s in sessions]
+        for j, o in enumerate(outs):
+            d = o[hole].astype(np.float64) - img[hole].astype(np.float64)
+            sq_err[j] += float((d * d).sum())
+        max_diff = max(max_diff, int(np.abs(outs[0].astype(int) - outs[1].astype(int)).max()))
+        count += int(hole.sum()) * 3
+    if count == 0:
+        raise ValueError("the validation set has no hole pixels")
+    psnr = [10 * math.log10(255.0**2 / max(e / count, 1e-10)) for e in sq_err]
+    return {"hole_psnr_db": psnr[0], "reference_hole_psnr_db": psnr[1], "delta_db": psnr[1] - psnr[0],
+            "max_abs_diff_vs_reference": max_diff}
