@@ -220,6 +220,35 @@ def _apply_profile(args: argparse.Namespace) -> None:
     args.buckets = r.buckets
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .errors import BackendUnavailableError
+    from .profiles import DeviceProfile
+
+    if args.precision is None:
+        args.precision = DeviceProfile.load(args.profile).runtime.precision if args.profile else "fp32"
+    try:
+        from edgefill_export.bundle import ExportRequest, export_bundle
+        from edgefill_export.calibration import CalibrationError
+        from edgefill_export.quantize import AccuracyGateError
+    except ImportError as exc:
+        raise BackendUnavailableError("export", f"the export toolchain cannot be imported ({exc})", "export") from exc
+    req = ExportRequest(model=args.model, out_dir=Path(args.output), precision=args.precision, profile=args.profile,
+                        calib_dir=Path(args.calib) if args.calib else None, val_dir=Path(args.val) if args.val else None,
+                        calib_images=args.calib_images, allow_accuracy_loss=args.allow_accuracy_loss, force=args.force)
+    try:
+        out = export_bundle(req)
+    except (CalibrationError, AccuracyGateError, FileExistsError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
+    from .models import read_bundle
+
+    bundle = read_bundle(out)
+    print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {args.profile or 'none'})")
+    for prec, art in bundle["artifacts"].items():
+        v = art["validation"]
+        print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, delta vs fp32 {v['delta_db']:+.3f} dB")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .backends import backend_class, list_backends
 
@@ -296,6 +325,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", action="store_true", help="show an OpenCV window (needs a display)")
     p.add_argument("--stats-json", default=None, help="write the run's statistics here")
     p.set_defaults(func=cmd_run, buckets=(256, 384, 512))
+
+    p = sub.add_parser("export", help="export a model as a deployable bundle (FP32/FP16/INT8 ONNX, gated)",
+                       description="Needs edgefill[export]. Writes OUTDIR/bundle.json, model.fp32.onnx and, for "
+                                   "fp16/int8, the quantised ONNX after an accuracy gate against fp32.")
+    p.add_argument("--model", default="lite", help="shipped model name or a .safetensors file")
+    p.add_argument("--profile", default=None, help="device profile (edgefill profiles list)")
+    p.add_argument("--precision", default=None, choices=["fp32", "fp16", "int8"],
+                   help="default: the profile's precision, else fp32")
+    p.add_argument("--calib", default=None, help="folder of calibration photos for int8 (default: fetched train set)")
+    p.add_argument("--calib-images", type=int, default=32)
+    p.add_argument("--val", default=None, help="folder of validation photos for the gate (default: fetched eval set)")
+    p.add_argument("--allow-accuracy-loss", action="store_true", help="keep an artifact that fails the accuracy gate")
+    p.add_argument("--force", action="store_true", help="write into a non-empty OUTDIR")
+    p.add_argument("-o", "--output", required=True, help="bundle folder")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("profiles", help="list or show device profiles (firmware_configs/*.yaml)")
     p.add_argument("action", choices=["list", "show"])

@@ -106,6 +106,10 @@ def resolve_model(spec: str | Path) -> ModelFile:
         sha = _check(path, manifest["files"][entry["onnx"]], "the package manifest")
         return ModelFile(path, spec_str, sha, _read_sidecar(path))
     path = Path(spec_str).expanduser()
+    if path.is_dir() and (path / "bundle.json").is_file():
+        return _from_bundle(path, None)
+    if path.suffix.lower() == ".onnx" and (path.parent / "bundle.json").is_file() and not path.with_suffix(".json").exists():
+        return _from_bundle(path.parent, path.name)
     if path.suffix.lower() != ".onnx" and not path.exists():
         known = ", ".join(manifest.get("models", {})) or "none shipped"
         raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}) or a path to an .onnx file")
@@ -117,3 +121,35 @@ def resolve_model(spec: str | Path) -> ModelFile:
     else:
         sha = file_sha256(path)
     return ModelFile(path.resolve(), str(sidecar.get("model", path.stem)), sha, sidecar)
+
+
+def read_bundle(folder: Path) -> dict:
+    try:
+        bundle = json.loads((Path(folder) / "bundle.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{folder}/bundle.json is unreadable: {exc}") from exc
+    if not isinstance(bundle, dict) or bundle.get("format") != "edgefill-bundle/1":
+        raise ModelError(f"{folder} is not an edgefill export bundle (bundle.json format)")
+    return bundle
+
+
+def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
+    """The bundle's ONNX for its own precision (or the named file), checked against bundle.json."""
+    bundle = read_bundle(folder)
+    arts = bundle.get("artifacts", {})
+    if file_name is None:
+        precision = bundle.get("precision", "fp32")
+        if precision not in arts:
+            raise ModelError(f"bundle {folder} lists no {precision} artifact")
+    else:
+        matches = [k for k, a in arts.items() if a.get("file") == file_name]
+        if not matches:
+            raise ModelError(f"{file_name} is not listed in {folder}/bundle.json")
+        precision = matches[0]
+    art = arts[precision]
+    path = Path(folder) / art["file"]
+    if not path.is_file():
+        raise ModelError(f"bundle {folder} is missing {art['file']}")
+    sha = _check(path, art["sha256"], f"{folder}/bundle.json")
+    return ModelFile(path.resolve(), str(bundle.get("model", "?")), sha,
+                     {"precision": precision, "bundle": str(Path(folder).resolve()), "multiple": bundle.get("multiple")})

@@ -1,0 +1,125 @@
+"""``edgefill export``: a deployable bundle for one model, board profile and precision.
+
+Composed from lazy stages (Polygraphy-style), nothing built until called:
+
+    fp32 = OnnxFromTorch(weights, out / "model.fp32.onnx")()
+    int8 = QuantizeOnnx("int8", calibration=ImageFolderPairs(calib_dir))(fp32, out / "model.int8.onnx")
+    report = validate(int8, fp32, validation_pairs)          # the accuracy gate
+
+The bundle folder holds the ONNX files, ``calibration.json`` (what the INT8 scales were
+calibrated on), and ``bundle.json``: per artifact its sha256 and validation result, the
+board profile, the TensorRT optimisation-profile shapes (one per bucket), and the tool
+versions. ``edgefill build-engine BUNDLE`` turns it into a TensorRT engine on the board;
+``edgefill inpaint --model BUNDLE`` runs it with ONNX Runtime anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgefill.fileio import atomic_write_bytes
+from edgefill.models import MODELS_DIR, file_sha256
+from edgefill.profiles import DeviceProfile
+
+from .calibration import CalibrationError, ImageFolderPairs
+from .fetch import default_cache_dir
+from .onnx_export import OnnxFromTorch, _versions
+from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, validate
+
+BUNDLE_FORMAT = "edgefill-bundle/1"
+
+
+@dataclass
+class ExportRequest:
+    model: str  # shipped name or a .safetensors path
+    out_dir: Path
+    precision: str = "fp32"
+    profile: str | None = None
+    calib_dir: Path | None = None
+    val_dir: Path | None = None
+    calib_images: int = 32
+    allow_accuracy_loss: bool = False
+    force: bool = False
+
+
+def _weights(model: str) -> Path:
+    p = Path(model)
+    if p.suffix == ".safetensors":
+        if not p.is_file():
+            raise CalibrationError(f"weights {p} do not exist")
+        return p
+    w = MODELS_DIR / f"{model}.safetensors"
+    if not w.is_file():
+        raise CalibrationError(f"no shipped weights for model {model!r} (looked for {w})")
+    return w
+
+
+def _data_dir(given: Path | None, role: str) -> Path:
+    if given is not None:
+        return Path(given)
+    d = default_cache_dir() / "images" / role
+    if not d.is_dir():
+        raise CalibrationError(f"no {role} images: pass --{'calib' if role == 'train' else 'val'} DIR, "
+                               f"or run `make data` to fetch them into {d.parent}")
+    return d
+
+
+def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
+    """One TensorRT optimisation profile per bucket: square bucket as opt, the axis range
+    from the smallest bucket up to this one (the ROI planner snaps each axis separately)."""
+    lo = buckets[0]
+    return [{"name": f"b{b}", "min": [1, lo, lo], "opt": [1, b, b], "max": [1, b, b]} for b in buckets]
+
+
+def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
+    if req.precision not in GATES_DB:
+        raise ValueError(f"precision must be one of {', '.join(GATES_DB)}, not {req.precision!r}")
+    out = Path(req.out_dir)
+    if out.exists() and any(out.iterdir()) and not req.force:
+        raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
+    out.mkdir(parents=True, exist_ok=True)
+    profile = DeviceProfile.load(req.profile) if req.profile else None
+    weights = _weights(req.model)
+
+    fp32 = OnnxFromTorch(weights, out / "model.fp32.onnx")()
+    side = json.loads(fp32.with_suffix(".json").read_text())
+    val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
+    artifacts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "validation": validate(fp32, fp32, val_pairs)}}
+    calibration = None
+    if req.precision != "fp32":
+        reader = None
+        if req.precision == "int8":
+            reader = ImageFolderPairs(_data_dir(req.calib_dir, "train"), per_image=1, seed=0, limit=req.calib_images,
+                                      progress=progress)
+            calibration = reader.summary()
+            atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
+        q = QuantizeOnnx(req.precision, calibration=reader)(fp32, out / f"model.{req.precision}.onnx")
+        report = validate(q, fp32, val_pairs)
+        gate = GATES_DB[req.precision]
+        report["gate_db"] = gate
+        report["passed"] = report["delta_db"] <= gate
+        if not report["passed"] and not req.allow_accuracy_loss:
+            q.unlink()
+            raise AccuracyGateError(
+                f"{req.precision} loses {report['delta_db']:.3f} dB of hole PSNR against fp32 (gate {gate} dB) on "
+                f"{len(val_pairs)} validation pairs; the artifact was not kept (--allow-accuracy-loss overrides)")
+        artifacts[req.precision] = {"file": q.name, "sha256": file_sha256(q), "validation": report}
+    buckets = profile.runtime.buckets if profile else (256, 384, 512)
+    bundle = {
+        "format": BUNDLE_FORMAT,
+        "model": side["model"],
+        "precision": req.precision,
+        "multiple": side["multiple"],
+        "profile": profile.to_dict() if profile else None,
+        "buckets": list(buckets),
+        "tensorrt_profiles": trt_shapes(tuple(buckets)),
+        "artifacts": artifacts,
+        "calibration": {"file": "calibration.json", "sha256": calibration["sha256"]} if calibration else None,
+        "validation_set": {"pairs": len(val_pairs), "seed": 1234, "crop": 256},
+        "weights_sha256": file_sha256(weights),
+        "versions": _versions(),
+    }
+    atomic_write_bytes(out / "bundle.json", (json.dumps(bundle, indent=2) + "\n").encode())
+    return out
