@@ -33,7 +33,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "BackendUnavailableError", "CaptureError", "ConfigError", "EdgeFillError", "EdgeFillInternalError",
-    "DeviceProfile", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats", "RoiConfig", "ShapeError", "UnknownBackendError", "create_backend",
+    "DeviceProfile", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats", "RoiConfig", "ShapeError",
+    "UnknownBackendError", "create_backend",
     "capture", "errors", "list_backends", "mask_sources", "maskgen", "masks", "profiles", "register_backend", "roi",
     "shipped_models", "sinks",
 ]

@@ -243,7 +243,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     bundle = read_bundle(out)
     print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {args.profile or 'none'})")
-    for prec, art in bundle["artifacts"].items():
+    for art in bundle["artifacts"].values():
         v = art["validation"]
         print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, delta vs fp32 {v['delta_db']:+.3f} dB")
     return 0

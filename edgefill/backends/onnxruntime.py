@@ -83,9 +83,15 @@ class OnnxRuntimeBackend(Backend):
         if set(ins) != set(INPUTS) or len(outs) != 1:
             raise ModelError(f"{self.model.path} is not an edgefill model: inputs {sorted(ins)}, "
                              f"{len(outs)} outputs (expected image, mask -> one output)")
+        types = {node.type for node in ins.values()}
         for name, node in ins.items():
-            if node.type != "tensor(uint8)" or len(node.shape) != INPUTS[name]:
-                raise ModelError(f"{self.model.path}: input {name!r} is {node.type} {node.shape}, expected a rank-4 uint8 tensor")
+            if node.type not in ("tensor(uint8)", "tensor(float)") or len(node.shape) != INPUTS[name]:
+                raise ModelError(f"{self.model.path}: input {name!r} is {node.type} {node.shape}, "
+                                 "expected a rank-4 uint8 (or float32) tensor")
+        if len(types) != 1:
+            raise ModelError(f"{self.model.path}: inputs mix types {sorted(types)}")
+        # float32-I/O graphs (made for TensorRT < 8.6) carry the same 0..255 values
+        self._float_io = types == {"tensor(float)"}
 
     @property
     def input_info(self) -> InputInfo:
@@ -93,8 +99,11 @@ class OnnxRuntimeBackend(Backend):
         return InputInfo(multiple=self.multiple, precision=self.model.precision, device=device)
 
     def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = self.session.run(None, {"image": image[None], "mask": mask[None, :, :, None]})[0]
-        return out[0]
+        img, m = image[None], mask[None, :, :, None]
+        if self._float_io:
+            out = self.session.run(None, {"image": img.astype(np.float32), "mask": m.astype(np.float32)})[0]
+            return np.clip(out[0], 0, 255).astype(np.uint8)
+        return self.session.run(None, {"image": img, "mask": m})[0][0]
 
     def close(self) -> None:
         self.session = None

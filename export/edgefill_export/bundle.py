@@ -25,7 +25,7 @@ from edgefill.profiles import DeviceProfile
 
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
-from .onnx_export import OnnxFromTorch, _versions
+from .onnx_export import OPSET, OnnxFromTorch, _versions
 from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, validate
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
@@ -66,6 +66,13 @@ def _data_dir(given: Path | None, role: str) -> Path:
     return d
 
 
+def trt_onnx_flavour(version: str) -> tuple[str, int]:
+    """(io, opset) of the ONNX that a given TensorRT version's parser accepts."""
+    major, minor = (int(x) for x in (version.split(".") + ["0"])[:2])
+    v = (major, minor)
+    return ("uint8" if v >= (8, 6) else "float32"), (OPSET if v >= (8, 5) else 13)
+
+
 def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
     """One TensorRT optimisation profile per bucket: square bucket as opt, the axis range
     from the smallest bucket up to this one (the ROI planner snaps each axis separately)."""
@@ -83,29 +90,49 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     profile = DeviceProfile.load(req.profile) if req.profile else None
     weights = _weights(req.model)
 
-    fp32 = OnnxFromTorch(weights, out / "model.fp32.onnx")()
-    side = json.loads(fp32.with_suffix(".json").read_text())
     val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
-    artifacts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "validation": validate(fp32, fp32, val_pairs)}}
+    reader = None
     calibration = None
-    if req.precision != "fp32":
-        reader = None
-        if req.precision == "int8":
-            reader = ImageFolderPairs(_data_dir(req.calib_dir, "train"), per_image=1, seed=0, limit=req.calib_images,
-                                      progress=progress)
-            calibration = reader.summary()
-            atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
-        q = QuantizeOnnx(req.precision, calibration=reader)(fp32, out / f"model.{req.precision}.onnx")
-        report = validate(q, fp32, val_pairs)
-        gate = GATES_DB[req.precision]
-        report["gate_db"] = gate
-        report["passed"] = report["delta_db"] <= gate
-        if not report["passed"] and not req.allow_accuracy_loss:
-            q.unlink()
-            raise AccuracyGateError(
-                f"{req.precision} loses {report['delta_db']:.3f} dB of hole PSNR against fp32 (gate {gate} dB) on "
-                f"{len(val_pairs)} validation pairs; the artifact was not kept (--allow-accuracy-loss overrides)")
-        artifacts[req.precision] = {"file": q.name, "sha256": file_sha256(q), "validation": report}
+    if req.precision == "int8":
+        reader = ImageFolderPairs(_data_dir(req.calib_dir, "train"), per_image=1, seed=0, limit=req.calib_images,
+                                  progress=progress)
+        calibration = reader.summary()
+        atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
+
+    def make(stem: str, io: str, opset: int) -> tuple[Path, dict]:
+        """FP32 ONNX (and the quantised one when asked), gated; returns the fp32 path and the artifacts."""
+        fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset)()
+        arts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "io": io, "opset": opset,
+                         "validation": validate(fp32, fp32, val_pairs)}}
+        if req.precision != "fp32":
+            q = QuantizeOnnx(req.precision, calibration=reader)(fp32, out / f"{stem}.{req.precision}.onnx")
+            report = validate(q, fp32, val_pairs)
+            gate = GATES_DB[req.precision]
+            report["gate_db"] = gate
+            report["passed"] = report["delta_db"] <= gate
+            if not report["passed"] and not req.allow_accuracy_loss:
+                q.unlink()
+                raise AccuracyGateError(
+                    f"{req.precision} loses {report['delta_db']:.3f} dB of hole PSNR against fp32 (gate {gate} dB) on "
+                    f"{len(val_pairs)} validation pairs; the artifact was not kept (--allow-accuracy-loss overrides)")
+            arts[req.precision] = {"file": q.name, "sha256": file_sha256(q), "io": io, "opset": opset,
+                                   "validation": report}
+        return fp32, arts
+
+    fp32, artifacts = make("model", "uint8", OPSET)
+    side = json.loads(fp32.with_suffix(".json").read_text())
+    tensorrt = None
+    if profile is not None and profile.board.tensorrt:
+        io, opset = trt_onnx_flavour(profile.board.tensorrt)
+        if (io, opset) == ("uint8", OPSET):
+            trt_arts = artifacts
+        else:  # TensorRT < 8.6 cannot take uint8 network inputs; < 8.5 parses opset <= 13
+            _, trt_arts = make("model.trt", io, opset)
+        # FP16 engines are built from the FP32 graph with the FP16 builder flag.
+        src = trt_arts["int8" if req.precision == "int8" else "fp32"]
+        tensorrt = {"onnx": src["file"], "sha256": src["sha256"], "io": io, "opset": opset,
+                    "builder_precision": req.precision, "target_version": profile.board.tensorrt,
+                    "artifacts": None if trt_arts is artifacts else trt_arts}
     buckets = profile.runtime.buckets if profile else (256, 384, 512)
     bundle = {
         "format": BUNDLE_FORMAT,
@@ -116,6 +143,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         "buckets": list(buckets),
         "tensorrt_profiles": trt_shapes(tuple(buckets)),
         "artifacts": artifacts,
+        "tensorrt": tensorrt,
         "calibration": {"file": "calibration.json", "sha256": calibration["sha256"]} if calibration else None,
         "validation_set": {"pairs": len(val_pairs), "seed": 1234, "crop": 256},
         "weights_sha256": file_sha256(weights),

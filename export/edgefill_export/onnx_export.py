@@ -35,26 +35,35 @@ class ExportError(Exception):
 
 
 class InpaintGraph(nn.Module):
-    """uint8 image + uint8 mask -> uint8 composited image, around a fused generator."""
+    """image + mask -> composited image, around a fused generator.
 
-    def __init__(self, net: PConvUNet):
+    ``io="uint8"``: uint8 tensors in and out (the default; TensorRT >= 8.6 and ONNX Runtime).
+    ``io="float32"``: the same values carried as float32 (0..255), for TensorRT < 8.6, whose
+    ONNX parser does not take uint8 network inputs. The mask is hole where it is > 0.5.
+    """
+
+    def __init__(self, net: PConvUNet, io: str = "uint8"):
         super().__init__()
-        self.net = net
+        if io not in ("uint8", "float32"):
+            raise ValueError(f"io must be uint8 or float32, not {io!r}")
+        self.net, self.io = net, io
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hole = mask > 0  # (N, H, W, 1) bool
-        x = image.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0
+        pixels = image.to(torch.float32)
+        hole = mask.to(torch.float32) > 0.5  # (N, H, W, 1) bool; a float compare keeps int64 out of the graph
+        x = pixels.permute(0, 3, 1, 2) / 127.5 - 1.0
         valid = (~hole).permute(0, 3, 1, 2).to(torch.float32)
         pred = self.net(x, valid)
-        pred = torch.clamp((pred + 1.0) * 127.5, 0.0, 255.0).round().to(torch.uint8)
-        return torch.where(hole, pred.permute(0, 2, 3, 1), image)
+        pred = torch.clamp((pred + 1.0) * 127.5, 0.0, 255.0).round()
+        out = torch.where(hole, pred.permute(0, 2, 3, 1), pixels)
+        return out.to(torch.uint8) if self.io == "uint8" else out
 
 
-def prepare(net: PConvUNet) -> InpaintGraph:
+def prepare(net: PConvUNet, io: str = "uint8") -> InpaintGraph:
     """Eval mode, BatchNorm folded, wrapped with pre/post-processing."""
     net = net.eval()
     net.fuse()
-    return InpaintGraph(net).eval()
+    return InpaintGraph(net, io).eval()
 
 
 def sample_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,18 +111,22 @@ class OnnxFromTorch:
     weights: Path | PConvUNet
     out: Path
     check_size: tuple[int, int] = (256, 320)
+    io: str = "uint8"
+    opset: int = OPSET
 
     def __call__(self) -> Path:
         import onnx
 
         net = self.weights if isinstance(self.weights, PConvUNet) else load_weights(Path(self.weights))
         params = count_parameters(net)
-        graph = prepare(net)
+        graph = prepare(net, self.io)
         mult = net.multiple
         h, w = self.check_size
         if h % mult or w % mult:
             raise ExportError(f"check size {self.check_size} is not a multiple of {mult}")
         image, mask = sample_inputs(h, w)
+        if self.io == "float32":
+            image, mask = image.astype(np.float32), mask.astype(np.float32)
         out = Path(self.out)
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp) / "model.onnx"
@@ -123,7 +136,7 @@ class OnnxFromTorch:
                 str(tmp_path),
                 input_names=["image", "mask"],
                 output_names=["output"],
-                opset_version=OPSET,
+                opset_version=self.opset,
                 dynamic_axes={"image": {0: "N", 1: "H", 2: "W"}, "mask": {0: "N", 1: "H", 2: "W"}, "output": {0: "N", 1: "H", 2: "W"}},
                 dynamo=False,
             )
@@ -133,6 +146,7 @@ class OnnxFromTorch:
             "edgefill.multiple": str(mult),
             "edgefill.mask_convention": "non-zero mask = hole to fill; known pixels copied exactly",
             "edgefill.channel_order": "BGR",
+            "edgefill.io": self.io,
         }
         for k, v in meta.items():
             entry = model.metadata_props.add()
@@ -149,10 +163,11 @@ class OnnxFromTorch:
             "parameters": params,
             "sha256": hashlib.sha256(data).hexdigest(),
             "precision": "fp32",
-            "opset": OPSET,
+            "opset": self.opset,
             "multiple": mult,
-            "inputs": {"image": ["N", "H", "W", 3, "uint8 BGR"], "mask": ["N", "H", "W", 1, "uint8, non-zero = hole"]},
-            "outputs": {"output": ["N", "H", "W", 3, "uint8 BGR"]},
+            "io": self.io,
+            "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},
+            "outputs": {"output": ["N", "H", "W", 3, f"{self.io} BGR 0..255"]},
             "parity": parity,
             "versions": _versions(),
         }
@@ -172,17 +187,17 @@ def check_parity(onnx_bytes: bytes, graph: InpaintGraph, image: np.ndarray, mask
     # Check the float prediction for NaN too (a NaN cast to uint8 is silently 0).
     with torch.no_grad():
         x = torch.from_numpy(image).permute(0, 3, 1, 2).float() / 127.5 - 1
-        valid = torch.from_numpy((mask == 0).astype(np.float32)).permute(0, 3, 1, 2)
+        valid = torch.from_numpy((mask <= 0.5).astype(np.float32)).permute(0, 3, 1, 2)
         raw = graph.net(x, valid)
     if not torch.isfinite(raw).all():
         raise ExportError("the model produces NaN or inf on the check input; refusing to export")
-    if ort_out.shape != ref.shape or ort_out.dtype != np.uint8:
+    if ort_out.shape != ref.shape or ort_out.dtype != ref.dtype:
         raise ExportError(f"ONNX output is {ort_out.dtype} {ort_out.shape}, PyTorch gives {ref.dtype} {ref.shape}")
-    known = np.repeat(mask == 0, 3, axis=-1)
+    known = np.repeat(mask <= 0.5, 3, axis=-1)
     if not np.array_equal(ort_out[known], image[known]):
         raise ExportError("the ONNX graph changed known pixels")
-    diff = np.abs(ort_out.astype(np.int16) - ref.astype(np.int16))
-    result = {"max_abs_diff_uint8": int(diff.max()), "mean_abs_diff_uint8": float(diff.mean()),
+    diff = np.abs(ort_out.astype(np.float64) - ref.astype(np.float64))
+    result = {"max_abs_diff_uint8": float(diff.max()), "mean_abs_diff_uint8": float(diff.mean()),
               "fraction_differing": float((diff > 0).mean()), "check_size": list(image.shape[1:3])}
     if diff.max() > 2:
         raise ExportError(f"ONNX Runtime and PyTorch disagree by up to {diff.max()} levels: {result}")

@@ -80,9 +80,10 @@ def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
 class _OrtReader:
     """Adapts an iterable of (image, mask) pairs to ONNX Runtime's CalibrationDataReader."""
 
-    def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]]):
+    def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], float_io: bool = False):
         self._it: Iterator = iter(pairs)
         self.count = 0
+        self.float_io = float_io
 
     def get_next(self) -> dict | None:
         try:
@@ -90,7 +91,8 @@ class _OrtReader:
         except StopIteration:
             return None
         self.count += 1
-        return {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
+        feed = {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
+        return {k: v.astype(np.float32) for k, v in feed.items()} if self.float_io else feed
 
     def rewind(self) -> None:  # not needed for a single pass
         pass
@@ -133,7 +135,8 @@ class QuantizeOnnx:
             def get_next(self):
                 return self.inner.get_next()
 
-        reader = _OrtReader(self.calibration)
+        float_io = model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+        reader = _OrtReader(self.calibration, float_io)
         method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                   "percentile": CalibrationMethod.Percentile}[self.calibrate_method]
         with tempfile.TemporaryDirectory() as tmp:
@@ -211,6 +214,12 @@ def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     return 10 * math.log10(255.0**2 / max(float(np.mean(d * d)), 1e-10))
 
 
+def _typed(session, feed: dict) -> dict:
+    """Cast the uint8 feed to the session's input types (float32-I/O graphs for old TensorRT)."""
+    types = {i.name: i.type for i in session.get_inputs()}
+    return {k: v.astype(np.float32) if types[k] == "tensor(float)" else v for k, v in feed.items()}
+
+
 def validate(candidate: Path, reference: Path, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict:
     """Hole PSNR (against the ground truth) of ``candidate`` and of the FP32 ``reference`` on
     the same validation pairs, with ONNX Runtime on the CPU. ``delta_db`` = reference - candidate."""
@@ -225,7 +234,7 @@ def validate(candidate: Path, reference: Path, pairs: Iterable[tuple[np.ndarray,
     for img, mask in pairs:
         hole = mask > 0
         feed = {"image": img[None], "mask": (hole.astype(np.uint8) * 255)[None, :, :, None]}
-        outs = [s.run(None, feed)[0][0] for s in sessions]
+        outs = [np.clip(s.run(None, _typed(s, feed))[0][0], 0, 255).astype(np.uint8) for s in sessions]
         for j, o in enumerate(outs):
             d = o[hole].astype(np.float64) - img[hole].astype(np.float64)
             sq_err[j] += float((d * d).sum())
