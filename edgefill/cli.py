@@ -7,6 +7,7 @@ traceback), 1 an unexpected internal error.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -166,8 +167,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    import json
-
     from .profiles import DeviceProfile, list_profiles
 
     if args.action == "list":
@@ -246,6 +245,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     for art in bundle["artifacts"].values():
         v = art["validation"]
         print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, delta vs fp32 {v['delta_db']:+.3f} dB")
+    return 0
+
+
+def cmd_build_engine(args: argparse.Namespace) -> int:
+    from .profiles import DeviceProfile
+    from .trt.build import build_for_bundle
+
+    profile = DeviceProfile.load(args.profile) if args.profile else None
+    path = build_for_bundle(Path(args.bundle), profile, force=args.force)
+    side = json.loads(path.with_suffix(".json").read_text())
+    print(f"engine {path} (TensorRT {side['tensorrt']}, sm {side['compute_capability']}, "
+          f"{side['config']['precision']}, {len(side['config']['profiles'])} profiles)")
     return 0
 
 
@@ -340,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty OUTDIR")
     p.add_argument("-o", "--output", required=True, help="bundle folder")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("build-engine", help="build the TensorRT engine for this board from an export bundle",
+                       description="Run on the board, where TensorRT (JetPack) and pycuda are installed.")
+    p.add_argument("bundle", help="bundle folder from edgefill export")
+    p.add_argument("--profile", default=None, help="device profile for workspace and DLA settings")
+    p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
+    p.set_defaults(func=cmd_build_engine)
 
     p = sub.add_parser("profiles", help="list or show device profiles (firmware_configs/*.yaml)")
     p.add_argument("action", choices=["list", "show"])

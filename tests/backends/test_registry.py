@@ -10,7 +10,7 @@ from edgefill.errors import BackendUnavailableError, UnknownBackendError
 
 def test_known_backends_in_priority_order():
     names = list_backends()
-    assert names[:1] == ["onnxruntime"] and {"opencv-telea", "opencv-ns"} <= set(names)
+    assert names[:2] == ["tensorrt", "onnxruntime"] and {"opencv-telea", "opencv-ns"} <= set(names)
 
 
 def test_unknown_backend():

@@ -1,0 +1,1 @@
+"""TensorRT engine building and version compatibility (imports TensorRT only when used)."""

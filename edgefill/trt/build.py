@@ -1,0 +1,228 @@
+"""Build TensorRT engines from an export bundle, on the board (``edgefill build-engine``).
+
+Lazy stages, composable in Python and used by the CLI:
+
+    engine = EngineFromOnnx(onnx_path, EngineConfig(...))      # builds nothing yet
+    SaveEngine(path, sidecar)(engine())                          # builds, then writes atomically
+
+The engine has one optimisation profile per shape bucket, FP16/INT8 flags per the
+precision, the workspace pool limit, optionally a DLA core with GPU fallback, a timing
+cache per device, the builder optimisation level where the version has it, and every layer
+of the mask branch pinned to FP32. The cache key hashes the ONNX, the TensorRT version,
+the GPU compute capability, the precision, the profiles, the DLA choice and the
+calibration set; engines live in ``BUNDLE/engines/<key>.engine`` with a JSON sidecar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, ModelError
+from ..fileio import atomic_write_bytes
+from . import compat
+
+log = logging.getLogger(__name__)
+ENGINE_FORMAT = "edgefill-engine/1"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    precision: str = "fp16"  # fp32 | fp16 | int8 (int8 expects a QDQ ONNX)
+    profiles: tuple[dict, ...] = field(default_factory=tuple)  # {"name", "min", "opt", "max"} as (N, H, W)
+    workspace_mb: int = 1024
+    use_dla: bool = False
+    dla_core: int = 0
+    gpu_fallback: bool = True
+    optimization_level: int = 3
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "fp16", "int8"):
+            raise ConfigError(f"precision must be fp32, fp16 or int8, not {self.precision!r}")
+        if not self.profiles:
+            raise ConfigError("at least one optimisation profile (shape bucket) is needed")
+        if self.workspace_mb <= 0:
+            raise ConfigError("workspace_mb must be > 0")
+
+
+def engine_key(onnx_sha256: str, trt_version: str, compute_capability: str, cfg: EngineConfig,
+               calibration_sha256: str | None) -> str:
+    """The engine cache key: any change to what the engine depends on gives a new key."""
+    payload = json.dumps({"onnx": onnx_sha256, "tensorrt": trt_version, "sm": compute_capability,
+                          "config": asdict(cfg), "calibration": calibration_sha256}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def mask_branch_layers(trt, network, mask_input: str = "mask") -> list:
+    """Layers computed from the mask and constants alone (threshold, box sums, clamp,
+    renormalisation ratio): these are pinned to FP32."""
+    branch = {mask_input}
+    layers = []
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if layer.type == trt.LayerType.CONSTANT:
+            continue
+        names = [layer.get_input(j).name for j in range(layer.num_inputs) if layer.get_input(j) is not None]
+        constants = set()
+        for j in range(layer.num_inputs):
+            t = layer.get_input(j)
+            if t is not None and t.name not in branch:
+                constants.add(t.name)
+        produced_by_constant = all(_is_constant(network, trt, n) for n in constants)
+        if names and any(n in branch for n in names) and produced_by_constant:
+            layers.append(layer)
+            for k in range(layer.num_outputs):
+                branch.add(layer.get_output(k).name)
+    return layers
+
+
+def _is_constant(network, trt, tensor_name: str) -> bool:
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        for k in range(layer.num_outputs):
+            if layer.get_output(k).name == tensor_name:
+                return layer.type == trt.LayerType.CONSTANT
+    return False
+
+
+@dataclass
+class EngineFromOnnx:
+    """Lazy stage: calling it parses the ONNX and returns the serialized engine (bytes)."""
+
+    onnx_path: Path
+    config: EngineConfig
+    timing_cache: Path | None = None
+
+    def __call__(self) -> bytes:
+        trt = compat.import_trt()
+        logger = trt.Logger(trt.Logger.WARNING)
+        builder = trt.Builder(logger)
+        network = builder.create_network(compat.network_flags(trt))
+        parser = trt.OnnxParser(network, logger)
+        data = Path(self.onnx_path).read_bytes()
+        if not parser.parse(data):
+            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+            raise ModelError(f"TensorRT cannot parse {self.onnx_path}: {errors}")
+        cfg = self.config
+        config = builder.create_builder_config()
+        compat.set_workspace(trt, config, cfg.workspace_mb << 20)
+        compat.set_optimization_level(trt, config, cfg.optimization_level)
+        if cfg.precision in ("fp16", "int8"):
+            if not builder.platform_has_fast_fp16:
+                log.warning("this GPU has no fast FP16; building anyway")
+            config.set_flag(trt.BuilderFlag.FP16)
+        if cfg.precision == "int8":
+            if not builder.platform_has_fast_int8:
+                raise ConfigError("this GPU has no fast INT8 (e.g. Maxwell on the Jetson Nano): export fp16 instead")
+            config.set_flag(trt.BuilderFlag.INT8)  # explicit quantisation: scales come from the QDQ nodes
+        if cfg.use_dla:
+            if builder.num_DLA_cores <= cfg.dla_core:
+                raise ConfigError(f"DLA core {cfg.dla_core} requested but this device has {builder.num_DLA_cores}")
+            config.default_device_type = trt.DeviceType.DLA
+            config.DLA_core = cfg.dla_core
+            if cfg.gpu_fallback:
+                config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+        # The mask path stays FP32 whatever the precision.
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        pinned = 0
+        for layer in mask_branch_layers(trt, network):
+            outs = [layer.get_output(k) for k in range(layer.num_outputs)]
+            if all(o.dtype in (trt.float32, trt.float16) for o in outs):
+                layer.precision = trt.float32
+                for k in range(layer.num_outputs):
+                    layer.set_output_type(k, trt.float32)
+                pinned += 1
+        log.info("pinned %d mask-branch layers to FP32", pinned)
+        for p in cfg.profiles:
+            prof = builder.create_optimization_profile()
+            for name, channels in (("image", 3), ("mask", 1)):
+                prof.set_shape(name, (*p["min"], channels), (*p["opt"], channels), (*p["max"], channels))
+            config.add_optimization_profile(prof)
+        cache = None
+        if self.timing_cache is not None:
+            blob = self.timing_cache.read_bytes() if self.timing_cache.is_file() else b""
+            cache = config.create_timing_cache(blob)
+            config.set_timing_cache(cache, ignore_mismatch=False)
+        serialized = builder.build_serialized_network(network, config)
+        if serialized is None:
+            raise ModelError(f"TensorRT failed to build an engine from {self.onnx_path} (see the log above)")
+        if cache is not None:
+            atomic_write_bytes(self.timing_cache, bytes(config.get_timing_cache().serialize()))
+        return bytes(serialized)
+
+
+@dataclass
+class SaveEngine:
+    """Lazy stage: ``SaveEngine(path, sidecar)(engine_bytes)`` writes both atomically."""
+
+    path: Path
+    sidecar: dict
+
+    def __call__(self, engine: bytes) -> Path:
+        side = dict(self.sidecar, engine_sha256=hashlib.sha256(engine).hexdigest(), bytes=len(engine))
+        atomic_write_bytes(self.path, engine)
+        atomic_write_bytes(self.path.with_suffix(".json"), (json.dumps(side, indent=2) + "\n").encode())
+        return self.path
+
+
+def device_facts() -> dict:
+    """The running TensorRT version and GPU (compute capability, name), via pycuda."""
+    trt = compat.import_trt()
+    try:
+        import pycuda.driver as cuda
+    except ImportError as exc:
+        from ..errors import BackendUnavailableError
+
+        raise BackendUnavailableError("tensorrt", f"pycuda cannot be imported ({exc})", "trt") from exc
+    cuda.init()
+    dev = cuda.Device(0)
+    major, minor = dev.compute_capability()
+    return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}", "gpu": dev.name()}
+
+
+def engine_config_for(bundle: dict, profile) -> EngineConfig:
+    r = profile.runtime if profile is not None else None
+    return EngineConfig(
+        precision=bundle["tensorrt"]["builder_precision"] if bundle.get("tensorrt") else bundle["precision"],
+        profiles=tuple(bundle["tensorrt_profiles"]),
+        workspace_mb=(r.workspace_mb or 1024) if r else 1024,
+        use_dla=r.use_dla if r else False, dla_core=r.dla_core if r else 0, gpu_fallback=r.gpu_fallback if r else True,
+    )
+
+
+def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Path:
+    """The engine for this device from a bundle: reused from the cache when its key matches,
+    built (and cached) otherwise."""
+    from ..models import file_sha256, read_bundle
+
+    bundle_dir = Path(bundle_dir)
+    bundle = read_bundle(bundle_dir)
+    trt_info = bundle.get("tensorrt")
+    if not trt_info:
+        raise ModelError(f"{bundle_dir} was exported without a TensorRT profile; re-export with --profile BOARD")
+    onnx_path = bundle_dir / trt_info["onnx"]
+    sha = file_sha256(onnx_path)
+    if sha != trt_info["sha256"]:
+        raise ModelError(f"{onnx_path} does not match its sha256 in bundle.json")
+    facts = device_facts()
+    cfg = engine_config_for(bundle, profile)
+    calib = (bundle.get("calibration") or {}).get("sha256")
+    key = engine_key(sha, facts["tensorrt"], facts["compute_capability"], cfg, calib)
+    engines = bundle_dir / "engines"
+    if engines.is_symlink():
+        raise ModelError(f"{engines} is a symlink; refusing to write engines through it")
+    path = engines / f"{key}.engine"
+    if path.is_file() and path.with_suffix(".json").is_file() and not force:
+        log.info("engine cache hit: %s", path)
+        return path
+    log.warning("building the TensorRT engine for %s on %s (one-time; may take minutes)", bundle_dir, facts["gpu"])
+    timing = engines / f"timing-sm{facts['compute_capability'].replace('.', '')}-trt{facts['tensorrt']}.cache"
+    engines.mkdir(exist_ok=True)
+    engine = EngineFromOnnx(onnx_path, cfg, timing_cache=timing)()
+    sidecar = {"format": ENGINE_FORMAT, "key": key, **facts, "onnx": trt_info["onnx"], "onnx_sha256": sha,
+               "io": trt_info["io"], "config": asdict(cfg), "calibration_sha256": calib, "model": bundle["model"],
+               "multiple": bundle["multiple"]}
+    return SaveEngine(path, sidecar)(engine)
