@@ -28,8 +28,8 @@ from ..errors import BackendUnavailableError
 #: Attributes used on the tensorrt module and its objects, by version range.
 TRT_API: dict[str, tuple[str, ...]] = {
     "all": (
-        "__version__", "Logger", "WARNING", "ERROR", "Runtime", "Builder", "OnnxParser", "BuilderFlag", "FP16", "INT8",
-        "OBEY_PRECISION_CONSTRAINTS", "GPU_FALLBACK", "DeviceType", "DLA", "DataType", "float32", "float16", "int8",
+        "Logger", "WARNING", "ERROR", "Runtime", "Builder", "OnnxParser", "BuilderFlag", "FP16", "INT8",
+        "OBEY_PRECISION_CONSTRAINTS", "GPU_FALLBACK", "DeviceType", "DLA", "float32", "float16", "int8",
         "uint8", "int32", "bool", "LayerType", "CONSTANT", "create_network", "create_builder_config",
         "create_optimization_profile", "add_optimization_profile", "set_shape", "parse", "num_errors", "get_error",
         "num_layers", "get_layer", "num_inputs", "get_input", "num_outputs", "get_output", "name", "dtype", "type",

@@ -19,7 +19,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
+
 from edgefill.fileio import atomic_write_bytes
+from edgefill.trt import onnx_support as trt_support
 from edgefill.models import MODELS_DIR, file_sha256
 from edgefill.profiles import DeviceProfile
 
@@ -70,7 +73,8 @@ def trt_onnx_flavour(version: str) -> tuple[str, int]:
     """(io, opset) of the ONNX that a given TensorRT version's parser accepts."""
     major, minor = (int(x) for x in (version.split(".") + ["0"])[:2])
     v = (major, minor)
-    return ("uint8" if v >= (8, 6) else "float32"), (OPSET if v >= (8, 5) else 13)
+    # uint8 network I/O is documented by onnx-tensorrt from 9.2 on; 8.2-8.4 parse opset <= 13.
+    return ("uint8" if v >= (9, 2) else "float32"), (OPSET if v >= (8, 5) else 13)
 
 
 def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
@@ -126,10 +130,13 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         io, opset = trt_onnx_flavour(profile.board.tensorrt)
         if (io, opset) == ("uint8", OPSET):
             trt_arts = artifacts
-        else:  # TensorRT < 8.6 cannot take uint8 network inputs; < 8.5 parses opset <= 13
+        else:  # older TensorRT: float32 network I/O, and opset 13 before 8.5
             _, trt_arts = make("model.trt", io, opset)
         # FP16 engines are built from the FP32 graph with the FP16 builder flag.
         src = trt_arts["int8" if req.precision == "int8" else "fp32"]
+        problems = trt_support.check(onnx.load(str(out / src["file"])), profile.board.tensorrt)
+        if problems:
+            raise ValueError(f"{src['file']} would not parse in TensorRT {profile.board.tensorrt}: " + "; ".join(problems))
         tensorrt = {"onnx": src["file"], "sha256": src["sha256"], "io": io, "opset": opset,
                     "builder_precision": req.precision, "target_version": profile.board.tensorrt,
                     "artifacts": None if trt_arts is artifacts else trt_arts}

@@ -75,6 +75,8 @@ class PartialConv2d(nn.Module):
         self.bn: nn.Module | None = nn.BatchNorm2d(cout) if bn else None
         self.act = act
         self.register_buffer("ones", torch.ones(1, 1, kernel, kernel), persistent=False)
+        # a tensor, so that the export is Div(window, clamp) and not Reciprocal (TensorRT <= 8.4 lacks it)
+        self.register_buffer("window", torch.full((1, 1, 1, 1), float(kernel * kernel)), persistent=False)
 
     def mask_update(self, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (ratio, new_valid): ratio = window / clamp(sum, 1) where the window sees a
@@ -83,7 +85,7 @@ class PartialConv2d(nn.Module):
             valid = valid.float()
             msum = F.conv2d(valid, self.ones.float(), stride=self.stride, padding=self.pad)
             new_valid = torch.clamp(msum, 0.0, 1.0)
-            ratio = float(self.kernel * self.kernel) / torch.clamp(msum, min=1.0) * new_valid
+            ratio = self.window.float() / torch.clamp(msum, min=1.0) * new_valid
         return ratio, new_valid
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
