@@ -1,0 +1,111 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+import edgefill  # noqa: E402
+from edgefill.cli import main  # noqa: E402
+from edgefill.models import resolve_model  # noqa: E402
+from edgefill_export import quantize  # noqa: E402
+from edgefill_export.bundle import ExportRequest, export_bundle  # noqa: E402
+
+from ..conftest import natural_image  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photo_dirs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    for role, offset in (("calib", 0), ("val", 100)):
+        (d / role).mkdir()
+        for i in range(4):
+            cv2.imwrite(str(d / role / f"p{i}.png"), natural_image(300, 320, seed=offset + i))
+    return d
+
+
+@pytest.fixture(scope="module")
+def int8_bundle(photo_dirs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("b") / "bundle"
+    rc = main(["export", "--model", "nano", "--profile", "xavier-nx", "--calib", str(photo_dirs / "calib"),
+               "--val", str(photo_dirs / "val"), "-o", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_int8_bundle_contents(int8_bundle):
+    b = json.loads((int8_bundle / "bundle.json").read_text())
+    assert b["precision"] == "int8" and b["profile"]["name"] == "xavier-nx" and b["model"] == "nano"
+    assert set(b["artifacts"]) == {"fp32", "int8"}
+    v = b["artifacts"]["int8"]["validation"]
+    assert v["passed"] and v["delta_db"] <= 0.3 and v["gate_db"] == 0.3
+    assert [p["max"][1] for p in b["tensorrt_profiles"]] == [256, 384, 512]
+    # xavier-nx runs TensorRT 8.5: float32 network I/O, opset 17
+    assert b["tensorrt"]["io"] == "float32" and b["tensorrt"]["opset"] == 17
+    assert b["tensorrt"]["onnx"] == "model.trt.int8.onnx" and (int8_bundle / "model.trt.int8.onnx").exists()
+    cal = json.loads((int8_bundle / "calibration.json").read_text())
+    assert cal["images"] == 4 and cal["sha256"] == b["calibration"]["sha256"]
+
+
+def test_int8_graph_is_qdq_with_float_mask_path(int8_bundle):
+    import onnx
+
+    m = onnx.load(str(int8_bundle / "model.int8.onnx"))
+    ops = [n.op_type for n in m.graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    consumers = {i for n in m.graph.node if n.op_type == "QuantizeLinear" for i in n.input}
+    mask_branch = set()
+    for name in quantize.mask_branch_nodes(onnx.load(str(int8_bundle / "model.fp32.onnx"))):
+        mask_branch.add(name)
+    produced = {o: n.name for n in m.graph.node for o in n.output}
+    assert not any(produced.get(i) in mask_branch for i in consumers), "a mask-branch tensor was quantised"
+
+
+def test_bundle_runs_with_onnxruntime(int8_bundle, tmp_path):
+    mf = resolve_model(int8_bundle)
+    assert mf.precision == "int8" and mf.path.name == "model.int8.onnx"
+    img = natural_image(256, 256)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[100:150, 100:150] = 255
+    with edgefill.Inpainter(model=str(int8_bundle), backend="onnxruntime") as inp:
+        out = inp.inpaint(img, mask)
+    assert np.array_equal(out[:50], img[:50])
+    with edgefill.Inpainter(model=str(int8_bundle / "model.trt.fp32.onnx"), backend="onnxruntime") as inp:
+        assert inp.inpaint(img, mask).dtype == np.uint8  # the float-I/O TensorRT graph runs too
+
+
+def test_tampered_bundle_is_refused(int8_bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(int8_bundle, copy)
+    data = bytearray((copy / "model.int8.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "model.int8.onnx").write_bytes(bytes(data))
+    with pytest.raises(edgefill.ModelError, match="does not match"):
+        resolve_model(copy)
+
+
+def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch):
+    monkeypatch.setitem(quantize.GATES_DB, "fp16", -1.0)  # an impossible gate: any result fails it
+    monkeypatch.setattr("edgefill_export.bundle.GATES_DB", quantize.GATES_DB)
+    out = tmp_path / "b"
+    rc = main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(out)])
+    assert rc == 2
+    assert not (out / "model.fp16.onnx").exists() and not (out / "bundle.json").exists()
+    ok = export_bundle(ExportRequest(model="nano", out_dir=tmp_path / "c", precision="fp16", val_dir=photo_dirs / "val",
+                                     allow_accuracy_loss=True), progress=False)
+    art = json.loads((ok / "bundle.json").read_text())["artifacts"]["fp16"]
+    assert art["validation"]["passed"] is False
+
+
+def test_export_refuses_non_empty_folder(photo_dirs, tmp_path):
+    (tmp_path / "keep.txt").write_text("precious")
+    assert main(["export", "--model", "nano", "--val", str(photo_dirs / "val"), "-o", str(tmp_path)]) == 2
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+
+
+def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path / "nothing"))
+    assert main(["export", "--model", "nano", "--precision", "int8", "-o", str(tmp_path / "b")]) == 2
