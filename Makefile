@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test data bench-latency bench-quality clean
+.PHONY: demo test data bench-latency bench-quality bench-pipeline clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-latency: $(VENV)/.dev-installed
 
 bench-quality: $(VENV)/.dev-installed data
 	$(PY) benchmarks/quality.py --models lite,nano --torch --json bench_out/quality.json
+
+bench-pipeline: $(VENV)/.dev-installed
+	$(PY) benchmarks/pipeline.py --model lite --frames 90 --json bench_out/pipeline.json
 
 clean:
 	rm -rf $(VENV) demo_out bench_out
