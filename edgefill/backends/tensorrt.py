@@ -57,6 +57,8 @@ class TensorRTBackend(Backend):
             raise BackendUnavailableError(
                 "tensorrt", f"needs an export bundle or an .engine file, not {model!r} "
                 "(make one with: edgefill export --profile BOARD -o BUNDLE)", "trt")
+        if path.suffix == ".engine":
+            verify_engine_file(path)  # before TensorRT sees a single byte of it
         self.trt = compat.import_trt()
         cuda = _import_pycuda()
         self.cuda = cuda
@@ -79,7 +81,7 @@ class TensorRTBackend(Backend):
                 else:
                     raise BackendUnavailableError("tensorrt", msg + "; rebuild it with edgefill build-engine", "trt")
         self.engine_path = engine_path
-        self.sidecar = _read_sidecar(engine_path)
+        self.sidecar = verify_engine_file(engine_path)
         runtime = self.trt.Runtime(self.trt.Logger(self.trt.Logger.WARNING))
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
@@ -148,6 +150,21 @@ class TensorRTBackend(Backend):
                 d.free()
         self.slots = []
         super().close()
+
+
+def verify_engine_file(engine_path: Path) -> dict:
+    """Check an engine against the sha256 and size in its sidecar; return the sidecar.
+    A truncated or corrupted engine (a power cut mid-copy, a bad SD card) is refused here,
+    before it is handed to TensorRT's deserializer."""
+    from ..models import file_sha256
+
+    side = _read_sidecar(engine_path)
+    if not engine_path.is_file():
+        raise ModelError(f"engine {engine_path} does not exist")
+    if engine_path.stat().st_size != side.get("bytes") or file_sha256(engine_path) != side.get("engine_sha256"):
+        raise ModelError(f"{engine_path} does not match the size/sha256 in its sidecar (truncated or corrupt); "
+                         "rebuild it with edgefill build-engine")
+    return side
 
 
 def _read_sidecar(engine_path: Path) -> dict:

@@ -216,8 +216,14 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
         raise ModelError(f"{engines} is a symlink; refusing to write engines through it")
     path = engines / f"{key}.engine"
     if path.is_file() and path.with_suffix(".json").is_file() and not force:
-        log.info("engine cache hit: %s", path)
-        return path
+        from ..backends.tensorrt import verify_engine_file
+
+        try:
+            verify_engine_file(path)
+            log.info("engine cache hit: %s", path)
+            return path
+        except ModelError as exc:  # e.g. truncated by a power cut: rebuild it
+            log.warning("%s; rebuilding", exc)
     log.warning("building the TensorRT engine for %s on %s (one-time; may take minutes)", bundle_dir, facts["gpu"])
     timing = engines / f"timing-sm{facts['compute_capability'].replace('.', '')}-trt{facts['tensorrt']}.cache"
     engines.mkdir(exist_ok=True)
