@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,32 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 100_000_000
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG, JPEG, BMP or GIF header, without decoding; None if unknown."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data[:2] == b"BM" and len(data) >= 26:
+        w, h = struct.unpack("<ii", data[18:26])
+        return abs(w), abs(h)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return struct.unpack("<HH", data[6:10])
+    if data[:2] == b"\xff\xd8":  # JPEG: walk the markers to the first SOFn
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                i += 2
+                continue
+            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+                return w, h
+            i += 2 + length
+    return None
+
+
 def _read(path: Path, flags: int, what: str) -> np.ndarray:
     path = Path(path)
     if not path.exists():
@@ -24,6 +51,9 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise InputError(f"{what} {path} is empty")
+    size = declared_size(data[:65536].tobytes())
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise InputError(f"{what} {path} declares {size[0]}x{size[1]} pixels, above the {MAX_PIXELS} limit")
     img = cv2.imdecode(data, flags)
     if img is None or img.size == 0:
         raise InputError(f"{what} {path} is not a readable image")

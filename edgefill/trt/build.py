@@ -207,13 +207,13 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     sha = file_sha256(onnx_path)
     if sha != trt_info["sha256"]:
         raise ModelError(f"{onnx_path} does not match its sha256 in bundle.json")
+    engines = bundle_dir / "engines"
+    if engines.is_symlink() or (engines.exists() and not engines.is_dir()):
+        raise ModelError(f"{engines} is a symlink or not a folder; refusing to read or write engines through it")
     facts = device_facts()
     cfg = engine_config_for(bundle, profile)
     calib = (bundle.get("calibration") or {}).get("sha256")
     key = engine_key(sha, facts["tensorrt"], facts["compute_capability"], cfg, calib)
-    engines = bundle_dir / "engines"
-    if engines.is_symlink():
-        raise ModelError(f"{engines} is a symlink; refusing to write engines through it")
     path = engines / f"{key}.engine"
     if path.is_file() and path.with_suffix(".json").is_file() and not force:
         from ..backends.tensorrt import verify_engine_file

@@ -1,0 +1,76 @@
+"""Fuzz the image and mask loaders with atheris for a bounded time.
+
+Any exception other than edgefill's own InputError is a bug; its input is saved under
+``--crashes`` (default bench_out/fuzz_crashes/) as a regression input. Needs
+``pip install atheris``.
+
+    python benchmarks/fuzz_loaders.py --seconds 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgefill.errors import InputError
+from edgefill.imageio import read_image, read_mask
+from edgefill.masks import normalize_mask
+
+
+def seeds() -> list[bytes]:
+    img = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    return [cv2.imencode(ext, img)[1].tobytes() for ext in (".png", ".jpg", ".bmp", ".webp", ".tiff")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--crashes", type=Path, default=Path("bench_out/fuzz_crashes"))
+    a = ap.parse_args(argv)
+    try:
+        import atheris
+    except ImportError:
+        print("atheris is not installed: pip install atheris", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp())
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for i, s in enumerate(seeds()):
+        (corpus / f"seed{i}").write_bytes(s)
+    target = tmp / "input.img"
+    stats = {"runs": 0, "refused": 0, "decoded": 0}
+    deadline = time.time() + a.seconds
+
+    def one(data: bytes) -> None:
+        if time.time() > deadline:
+            print(f"{stats['runs']} inputs: {stats['decoded']} decoded, {stats['refused']} refused with InputError, "
+                  "0 unexpected exceptions")
+            raise SystemExit(0)
+        stats["runs"] += 1
+        target.write_bytes(data)
+        try:
+            img = read_image(target)
+            m = read_mask(target)
+            normalize_mask(m, img.shape, warn=False)
+            stats["decoded"] += 1
+        except InputError:
+            stats["refused"] += 1
+        except Exception:
+            a.crashes.mkdir(parents=True, exist_ok=True)
+            (a.crashes / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
+            raise
+
+    atheris.Setup([sys.argv[0], str(corpus)], one)
+    atheris.Fuzz()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
