@@ -52,21 +52,28 @@ def torch_runner(model: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="nano,lite")
+    ap.add_argument("--models", default="nano,lite", help="shipped models to time in PyTorch and ONNX Runtime ('' for none)")
     ap.add_argument("--sizes", default="256,512")
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--onnx", action="append", default=[], metavar="LABEL=PATH",
+                    help="also time this edgefill ONNX / bundle with ONNX Runtime (repeatable), e.g. lite-int8=BUNDLE")
+    ap.add_argument("--no-opencv", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
 
     methods: dict[str, Callable] = {}
-    for m in a.models.split(","):
+    for m in filter(None, a.models.split(",")):
         run = torch_runner(m)
         if run is not None:
             methods[f"{m} pytorch-eager"] = run
         methods[f"{m} onnxruntime-fp32"] = edgefill.create_backend("onnxruntime", model=m).infer
-    methods["opencv-telea"] = edgefill.create_backend("opencv-telea").infer
-    methods["opencv-ns"] = edgefill.create_backend("opencv-ns").infer
+    for spec in a.onnx:
+        label, _, path = spec.partition("=")
+        methods[f"{label} onnxruntime"] = edgefill.create_backend("onnxruntime", model=path).infer
+    if not a.no_opencv:
+        methods["opencv-telea"] = edgefill.create_backend("opencv-telea").infer
+        methods["opencv-ns"] = edgefill.create_backend("opencv-ns").infer
 
     results = []
     for size in (int(s) for s in a.sizes.split(",")):

@@ -260,6 +260,30 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import plot, run_bench, table, to_json
+    from .fileio import atomic_write_bytes
+    from .profiles import DeviceProfile
+
+    prof = DeviceProfile.load(args.profile) if args.profile else None
+    models = (args.model or (prof.runtime.model if prof else "lite,nano")).split(",")
+    backends = (args.backend or (prof.runtime.backend if prof else "onnxruntime")).split(",")
+    precisions = (args.precision or (prof.runtime.precision if prof else "fp32")).split(",")
+    try:
+        sizes = [int(x) for x in (args.size or ",".join(map(str, prof.runtime.buckets if prof else (256, 512)))).split(",")]
+    except ValueError as exc:
+        raise InputError(f"--size takes comma-separated integers: {exc}") from exc
+    results, env = run_bench(models, backends, precisions, sizes, warmup=args.warmup, reps=args.reps)
+    print(table(results, env))
+    if args.json:
+        atomic_write_bytes(Path(args.json), to_json(results, env).encode())
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot(results, Path(args.plot))
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .backends import backend_class, list_backends
 
@@ -351,6 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty OUTDIR")
     p.add_argument("-o", "--output", required=True, help="bundle folder")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="measure latency, throughput, memory and % of machine peak",
+                       description="Times one backend call per crop size after a warm-up, plus the full pipeline's "
+                                   "stages; reports GFLOP/s against this machine's measured GEMM peak.")
+    p.add_argument("--profile", default=None, help="take model, backend, precision and sizes from a device profile")
+    p.add_argument("--model", default=None, help="comma list (default: lite,nano)")
+    p.add_argument("--backend", default=None, help="comma list (default: onnxruntime)")
+    p.add_argument("--precision", default=None, help="comma list of fp32,fp16,int8 (default: fp32)")
+    p.add_argument("--size", default=None, help="comma list of square crop sizes (default: 256,512)")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--json", default=None)
+    p.add_argument("--plot", default=None, help="PNG of latency against size")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("build-engine", help="build the TensorRT engine for this board from an export bundle",
                        description="Run on the board, where TensorRT (JetPack) and pycuda are installed.")

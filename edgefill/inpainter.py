@@ -24,8 +24,14 @@ class InpaintTiming:
     """Seconds spent in the last :meth:`Inpainter.inpaint` call."""
 
     total: float = 0.0
-    infer: float = 0.0
+    infer: float = 0.0  # inside the backend
     crops: int = 0
+    post: float = 0.0  # pasting fills back (feathered blend)
+
+    @property
+    def pre(self) -> float:
+        """Validation, mask normalisation, ROI planning and crop extraction."""
+        return max(0.0, self.total - self.infer - self.post)
 
 
 class Inpainter:
@@ -95,7 +101,7 @@ class Inpainter:
         win_weights = roi.feather_weights(win_hole, cfg.feather)
         remaining = np.zeros_like(hole)
         remaining[y0:y1, x0:x1] = dilate(win_hole, cfg.feather)
-        infer = 0.0
+        infer = post = 0.0
         crops = roi.plan(remaining, cfg)
         for crop in crops:
             sub_img, sub_mask = roi.extract(out, remaining, crop)
@@ -110,11 +116,13 @@ class Inpainter:
             if oy1 > oy0 and ox1 > ox0:
                 weights[oy0 - crop.y : oy1 - crop.y, ox0 - crop.x : ox1 - crop.x] = \
                     win_weights[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]
+            t_paste = time.perf_counter()
             todo = sub_mask[: crop.h, : crop.w] > 0
             roi.paste(out, filled, np.where(todo, weights, 0.0), crop)
             sy, sx = crop.slices
             remaining[sy, sx][todo] = 0
-        self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops))
+            post += time.perf_counter() - t_paste
+        self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
         return out
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from torch import nn
 
 from edgefill.fileio import atomic_write_bytes
 
-from .model import PConvUNet, count_parameters
+from .model import PConvUNet, conv_macs, count_parameters
 from .weights import load_weights
 
 OPSET = 17
@@ -161,6 +161,8 @@ class OnnxFromTorch:
             "model": net.config.name,
             "channels": list(net.config.channels),
             "parameters": params,
+            # every conv's output scales with the input area: MACs(H, W) = this x H x W
+            "conv_macs_per_input_pixel": conv_macs(net, 512, 512) / (512 * 512),
             "sha256": hashlib.sha256(data).hexdigest(),
             "precision": "fp32",
             "opset": self.opset,

@@ -1,0 +1,302 @@
+"""``edgefill bench``: latency, throughput, memory and efficiency of models on this machine.
+
+For every (model, backend, precision, size) it measures, after a warm-up, the latency of one
+backend call on a size x size crop (p50/p90/p99, jitter = p99 - p50, throughput), the peak
+RSS, and the full-pipeline breakdown (capture, preprocess, infer, postprocess) on synthetic
+frames. It measures the machine's own peak once per precision (a large GEMM: numpy/BLAS for
+FP32, ONNX Runtime's MatMulInteger for INT8 when the onnx package is present) and reports the
+achieved GFLOP/s of each model (2 x conv MACs / latency) as a percentage of that peak.
+On a Jetson it records power and temperature from ``tegrastats`` and the ``nvpmodel`` mode;
+on a Raspberry Pi the ``vcgencmd`` temperature and throttling flags.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import maskgen
+from .backends import create_backend
+from .errors import ConfigError, ModelError
+from .models import read_manifest, resolve_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchResult:
+    model: str
+    backend: str
+    precision: str
+    size: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    jitter_ms: float
+    throughput_fps: float
+    gflops: float | None
+    percent_of_peak: float | None
+    peak_rss_mb: float
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> float | None:
+    """Best-of-``reps`` GFLOP/s of an n x n x n matrix product in ``precision`` on the CPU."""
+    rng = np.random.default_rng(0)
+    if precision in ("fp32", "fp16"):
+        a, b = rng.random((n, n), np.float32), rng.random((n, n), np.float32)
+        a @ b
+        best = min(_timed(lambda: a @ b) for _ in range(reps))
+        return 2 * n**3 / best / 1e9
+    if precision == "int8":
+        try:
+            import onnxruntime as ort
+            from onnx import TensorProto, helper
+        except ImportError:
+            return None
+        g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["c"])], "g",
+                              [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
+                               helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
+                              [helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8), "b": rng.integers(-127, 127, (n, n), dtype=np.int8)}
+        sess.run(None, feed)
+        best = min(_timed(lambda: sess.run(None, feed)) for _ in range(reps))
+        return 2 * n**3 / best / 1e9
+    return None
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def model_for(model: str, precision: str) -> str:
+    """The file for a shipped model name at a precision (``lite`` + ``int8`` -> lite.int8.onnx)."""
+    if precision == "fp32" or model not in read_manifest().get("models", {}):
+        return model
+    name = f"{model}.{precision}"
+    if name not in read_manifest().get("models", {}):
+        raise ModelError(f"no shipped {precision} version of {model!r}; export one with edgefill export --precision {precision}")
+    return name
+
+
+def conv_macs(model_spec: str, size: int) -> float | None:
+    try:
+        side = resolve_model(model_spec).sidecar
+    except ModelError:
+        return None
+    per_px = side.get("conv_macs_per_input_pixel")
+    return per_px * size * size if per_px else None
+
+
+def synthetic(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    return img, maskgen.free_form(size, size, rng, 0.2, 0.3)
+
+
+def measure(model: str, backend: str, precision: str, size: int, warmup: int, reps: int,
+            peaks: dict[str, float | None]) -> BenchResult:
+    spec = model_for(model, precision) if backend not in ("opencv-telea", "opencv-ns") else None
+    be = create_backend(backend, model=spec) if spec else create_backend(backend)
+    img, mask = synthetic(size)
+    try:
+        for _ in range(warmup):
+            be.infer(img, mask)
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            be.infer(img, mask)
+            times.append(time.perf_counter() - t0)
+    finally:
+        device = be.input_info.device
+        be.close()
+    ms = np.array(times) * 1000
+    p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
+    macs = conv_macs(spec, size) if spec else None
+    gflops = 2 * macs / (p50 / 1000) / 1e9 if macs else None
+    peak = peaks.get(precision)
+    stages = pipeline_stages(spec, backend, size)
+    return BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99, p99 - p50,
+                       1000 / statistics.mean(ms), gflops, 100 * gflops / peak if gflops and peak else None,
+                       peak_rss_mb(), stages, device)
+
+
+def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
+    """Median per-frame milliseconds of each pipeline stage on synthetic size x size frames."""
+    from .capture import CaptureOptions, FrameSource
+    from .inpainter import Inpainter
+    from .pipeline import Pipeline
+    from .sinks import CallbackSink
+
+    img, mask = synthetic(size, seed=1)
+    timings: list = []
+
+    class Frames(FrameSource):
+        def open(self):
+            self.i = 0
+
+        def read(self):
+            self.i += 1
+            return img.copy() if self.i <= frames else None
+
+    inp = Inpainter(model=spec, backend=backend) if spec else Inpainter(backend=backend)
+    pipe = Pipeline(Frames("memory://bench", CaptureOptions()), mask,
+                    [CallbackSink(lambda r: timings.append(inp.last_timing))], inpainter=inp, stabilize=False)
+    stats = pipe.run()
+    inp.close()
+    med = lambda xs: 1000 * float(np.median(xs)) if xs else 0.0  # noqa: E731
+    return {"capture": stats.stages["capture"]["p50_ms"], "preprocess": med([t.pre for t in timings]),
+            "infer": med([t.infer for t in timings]), "postprocess": med([t.post for t in timings]),
+            "sink": stats.stages["sink"]["p50_ms"]}
+
+
+class Telemetry:
+    """Power / temperature from tegrastats (Jetson) or vcgencmd (Raspberry Pi) during a run."""
+
+    def __init__(self):
+        self.samples: list[str] = []
+        self.proc = None
+        self.kind = "tegrastats" if shutil.which("tegrastats") else "vcgencmd" if shutil.which("vcgencmd") else None
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self) -> None:
+        if self.kind == "tegrastats":
+            self.proc = subprocess.Popen(["tegrastats", "--interval", "500"], stdout=subprocess.PIPE, text=True)
+            self._thread = threading.Thread(target=lambda: self.samples.extend(iter(self.proc.stdout.readline, "")),
+                                            daemon=True)
+            self._thread.start()
+        elif self.kind == "vcgencmd":
+            def poll():
+                while not self._stop.wait(0.5):
+                    out = subprocess.run(["vcgencmd", "measure_temp"], capture_output=True, text=True).stdout
+                    thr = subprocess.run(["vcgencmd", "get_throttled"], capture_output=True, text=True).stdout
+                    self.samples.append(out.strip() + " " + thr.strip())
+            self._thread = threading.Thread(target=poll, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        return summarize_telemetry(self.kind, self.samples)
+
+
+def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
+    if kind == "tegrastats":
+        power = [int(m) for ln in lines for m in re.findall(r"VDD_IN (\d+)mW", ln)] or \
+                [int(m) for ln in lines for m in re.findall(r"POM_5V_IN (\d+)/", ln)]
+        gpu_t = [float(m) for ln in lines for m in re.findall(r"GPU@([\d.]+)C", ln)]
+        mode = None
+        if shutil.which("nvpmodel"):
+            mode = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True).stdout.strip().splitlines()[:1]
+        return {"source": "tegrastats", "samples": len(lines), "power_mw_mean": float(np.mean(power)) if power else None,
+                "power_mw_max": max(power) if power else None, "gpu_temp_c_max": max(gpu_t) if gpu_t else None,
+                "nvpmodel": mode[0] if mode else None}
+    if kind == "vcgencmd":
+        temps = [float(m) for ln in lines for m in re.findall(r"temp=([\d.]+)", ln)]
+        throttled = [m for ln in lines for m in re.findall(r"throttled=(0x[0-9a-fA-F]+)", ln)]
+        return {"source": "vcgencmd", "samples": len(lines), "temp_c_max": max(temps) if temps else None,
+                "throttled": sorted(set(throttled))}
+    return {"source": None}
+
+
+def run_bench(models: list[str], backends: list[str], precisions: list[str], sizes: list[int], warmup: int = 5,
+              reps: int = 30) -> tuple[list[BenchResult], dict]:
+    for p in precisions:
+        if p not in ("fp32", "fp16", "int8"):
+            raise ConfigError(f"unknown precision {p!r}")
+    peaks = {p: gemm_peak_gflops(p) for p in precisions}
+    tele = Telemetry()
+    tele.start()
+    results = []
+    try:
+        for backend in backends:
+            classical = backend in ("opencv-telea", "opencv-ns")
+            for model in (["-"] if classical else models):
+                for precision in (["-"] if classical else precisions):
+                    for size in sizes:
+                        results.append(measure(model, backend, precision, size, warmup, reps, peaks))
+    finally:
+        telemetry = tele.stop()
+    return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry}
+
+
+def table(results: list[BenchResult], env: dict) -> str:
+    head = (f"{'model':7s} {'backend':13s} {'prec':5s} {'size':>5s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} "
+            f"{'jitter':>7s} {'fps':>7s} {'GFLOP/s':>8s} {'% peak':>7s} {'RSS MB':>7s}  stages p50 ms (cap/pre/inf/post)")
+    rows = [head, "-" * len(head)]
+    for r in results:
+        st = r.stages_ms
+        rows.append(f"{r.model:7s} {r.backend:13s} {r.precision:5s} {r.size:5d} {r.p50_ms:8.1f} {r.p90_ms:8.1f} "
+                    f"{r.p99_ms:8.1f} {r.jitter_ms:7.1f} {r.throughput_fps:7.1f} "
+                    f"{(f'{r.gflops:8.1f}' if r.gflops else '       -')} "
+                    f"{(f'{r.percent_of_peak:7.1f}' if r.percent_of_peak else '      -')} {r.peak_rss_mb:7.0f}  "
+                    f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
+                    f"{st.get('postprocess', 0):.1f}")
+    peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in env["gemm_peak_gflops"].items() if v)
+    rows.append(f"machine GEMM peak: {peaks or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")
+    return "\n".join(rows)
+
+
+def plot(results: list[BenchResult], path: Path) -> None:
+    """Latency (p50) against size, one line per (model, backend, precision), drawn with OpenCV."""
+    import cv2
+
+    from .imageio import write_image
+
+    W, H, m = 900, 560, 70
+    img = np.full((H, W, 3), 255, np.uint8)
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in results:
+        series.setdefault(f"{r.model} {r.backend} {r.precision}", []).append((r.size, r.p50_ms))
+    sizes = sorted({r.size for r in results})
+    ymax = max(r.p50_ms for r in results) * 1.1
+    xs = lambda s: m + (sizes.index(s) if len(sizes) > 1 else 0) * (W - 2 * m) / max(1, len(sizes) - 1)  # noqa: E731
+    ys = lambda v: H - m - v / ymax * (H - 2 * m)  # noqa: E731
+    cv2.line(img, (m, H - m), (W - m, H - m), (0, 0, 0), 1)
+    cv2.line(img, (m, m), (m, H - m), (0, 0, 0), 1)
+    for s in sizes:
+        cv2.putText(img, str(s), (int(xs(s)) - 12, H - m + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+    for k in range(5):
+        v = ymax * k / 4
+        cv2.putText(img, f"{v:.0f}", (10, int(ys(v)) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+    cv2.putText(img, "p50 latency (ms) vs crop size (px)", (m, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
+    colours = [(200, 60, 40), (40, 140, 40), (40, 60, 200), (160, 40, 160), (30, 150, 190), (100, 100, 100)]
+    for i, (label, pts) in enumerate(sorted(series.items())):
+        c = colours[i % len(colours)]
+        pts = sorted(pts)
+        for (s0, v0), (s1, v1) in zip(pts, pts[1:], strict=False):
+            cv2.line(img, (int(xs(s0)), int(ys(v0))), (int(xs(s1)), int(ys(v1))), c, 2)
+        for s, v in pts:
+            cv2.circle(img, (int(xs(s)), int(ys(v))), 4, c, -1)
+        cv2.putText(img, label, (W - m - 250, m + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, c, 1)
+    write_image(path, img)
+
+
+def to_json(results: list[BenchResult], env: dict) -> str:
+    return json.dumps({"environment": env, "results": [asdict(r) for r in results]}, indent=2)
+
