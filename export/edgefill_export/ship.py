@@ -23,7 +23,7 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
     files, models = {}, {}
     for onnx_path in sorted(models_dir.glob("*.onnx")):
-        name = onnx_path.stem
+        name = onnx_path.stem  # "lite", or "lite.int8" for the shipped INT8 graph
         entry = {"onnx": onnx_path.name}
         for p in (onnx_path, onnx_path.with_suffix(".json"), onnx_path.with_suffix(".safetensors")):
             if p.exists():
@@ -46,14 +46,42 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR) -> Path:
     return OnnxFromTorch(dst, models_dir / f"{name}.onnx")()
 
 
+def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = None,
+              models_dir: Path = MODELS_DIR) -> Path:
+    """Calibrate, gate and install ``<name>.int8.onnx`` (QDQ) beside the shipped FP32 model."""
+    import tempfile
+
+    from .bundle import ExportRequest, export_bundle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = export_bundle(ExportRequest(model=name, out_dir=Path(tmp) / "b", precision="int8", calib_dir=calib_dir,
+                                          val_dir=val_dir))
+        bundle = json.loads((out / "bundle.json").read_text())
+        art = bundle["artifacts"]["int8"]
+        dst = models_dir / f"{name}.int8.onnx"
+        shutil.copyfile(out / art["file"], dst)
+    side = json.loads((models_dir / f"{name}.json").read_text())
+    side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
+                 "calibration_sha256": bundle["calibration"]["sha256"],
+                 "made_by": f"edgefill export --model {name} --precision int8"})
+    side.pop("parity", None)
+    atomic_write_bytes(dst.with_suffix(".json"), (json.dumps(side, indent=2) + "\n").encode())
+    return dst
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("weights", nargs="*", type=Path, help="trained .safetensors files (none: re-export the shipped ones)")
+    ap.add_argument("--int8", action="store_true", help="also calibrate and ship <name>.int8.onnx (needs make data)")
     a = ap.parse_args(argv)
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
         out = ship(w)
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
+        if a.int8:
+            q = ship_int8(side["model"])
+            v = json.loads(q.with_suffix(".json").read_text())["validation"]
+            print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
     print(write_manifest())
     return 0
 

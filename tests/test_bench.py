@@ -1,0 +1,54 @@
+import json
+
+import cv2
+import pytest
+
+from edgefill import bench
+from edgefill.cli import main
+from edgefill.errors import ConfigError, ModelError
+
+TEGRASTATS = ("RAM 2803/7620MB (lfb 3x4MB) CPU [12%@1510,8%@1510] GR3D_FREQ 45% cpu@48.5C GPU@47.1C "
+              "VDD_IN 6120mW/6120mW VDD_CPU_GPU_CV 1450mW/1450mW")
+
+
+def test_telemetry_parsers():
+    t = bench.summarize_telemetry("tegrastats", [TEGRASTATS, TEGRASTATS.replace("6120mW/", "7000mW/")])
+    assert t["power_mw_max"] == 7000 and t["gpu_temp_c_max"] == 47.1 and t["samples"] == 2
+    v = bench.summarize_telemetry("vcgencmd", ["temp=61.2'C throttled=0x0", "temp=64.0'C throttled=0x50000"])
+    assert v["temp_c_max"] == 64.0 and v["throttled"] == ["0x0", "0x50000"]
+    assert bench.summarize_telemetry(None, []) == {"source": None}
+
+
+def test_model_for_precision():
+    assert bench.model_for("lite", "fp32") == "lite"
+    assert bench.model_for("lite", "int8") == "lite.int8"
+    assert bench.model_for("/x/model.onnx", "int8") == "/x/model.onnx"
+    with pytest.raises(ModelError):
+        bench.model_for("lite", "fp16")
+
+
+def test_gemm_peak_is_positive():
+    assert bench.gemm_peak_gflops("fp32", n=256, reps=2) > 0
+
+
+def test_bench_cli_writes_table_json_and_plot(tmp_path, capsys):
+    js, png = tmp_path / "b.json", tmp_path / "b.png"
+    rc = main(["bench", "--model", "nano", "--backend", "onnxruntime,opencv-telea", "--precision", "fp32",
+               "--size", "64,128", "--warmup", "1", "--reps", "3", "--json", str(js), "--plot", str(png)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "p50 ms" in out and "GEMM peak" in out
+    data = json.loads(js.read_text())
+    recs = data["results"]
+    assert {r["backend"] for r in recs} == {"onnxruntime", "opencv-telea"} and len(recs) == 4
+    for key in ("model", "backend", "precision", "size", "p50_ms", "p99_ms", "gflops", "percent_of_peak"):
+        assert key in recs[0]
+    ort = [r for r in recs if r["backend"] == "onnxruntime"]
+    assert all(r["gflops"] > 0 and 0 < r["percent_of_peak"] for r in ort)
+    assert set(ort[0]["stages_ms"]) == {"capture", "preprocess", "infer", "postprocess", "sink"}
+    assert cv2.imread(str(png)).shape == (560, 900, 3)
+
+
+def test_bad_precision():
+    with pytest.raises(ConfigError):
+        bench.run_bench(["nano"], ["onnxruntime"], ["int4"], [64])
