@@ -10,6 +10,7 @@ Any exception other than edgefill's own InputError is a bug; its input is saved 
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import sys
 import tempfile
@@ -46,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         (corpus / f"seed{i}").write_bytes(s)
     target = tmp / "input.img"
     stats = {"runs": 0, "refused": 0, "decoded": 0}
-    deadline = time.time() + a.seconds
+    started = time.time()
+
+    def report() -> None:
+        print(f"{stats['runs']} inputs in {time.time() - started:.0f} s: {stats['decoded']} decoded, "
+              f"{stats['refused']} refused with InputError, 0 unexpected exceptions", flush=True)
+
+    atexit.register(report)
 
     def one(data: bytes) -> None:
-        if time.time() > deadline:
-            print(f"{stats['runs']} inputs: {stats['decoded']} decoded, {stats['refused']} refused with InputError, "
-                  "0 unexpected exceptions")
-            raise SystemExit(0)
         stats["runs"] += 1
         target.write_bytes(data)
         try:
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             (a.crashes / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
             raise
 
-    atheris.Setup([sys.argv[0], str(corpus)], one)
+    a.crashes.mkdir(parents=True, exist_ok=True)
+    atheris.Setup([sys.argv[0], f"-max_total_time={a.seconds}", f"-artifact_prefix={a.crashes}/", str(corpus)], one)
     atheris.Fuzz()
     return 0
 

@@ -23,7 +23,6 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,18 +45,21 @@ _EOS = object()
 
 
 class Percentiles:
-    """A bounded window of samples (seconds) with p50/p95/p99 in milliseconds."""
+    """The last ``window`` samples (seconds) in a preallocated ring buffer, so memory stays
+    constant however long the pipeline runs; p50/p95/p99 in milliseconds."""
 
     def __init__(self, window: int = 20000):
-        self.samples: deque[float] = deque(maxlen=window)
+        self._buf = np.zeros(window, np.float64)
+        self._n = 0
 
     def add(self, seconds: float) -> None:
-        self.samples.append(seconds)
+        self._buf[self._n % len(self._buf)] = seconds
+        self._n += 1
 
     def summary(self) -> dict[str, float]:
-        if not self.samples:
+        if not self._n:
             return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "mean_ms": 0.0}
-        a = np.fromiter(self.samples, float) * 1000
+        a = self._buf[: min(self._n, len(self._buf))] * 1000
         p50, p95, p99 = np.percentile(a, [50, 95, 99])
         return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "mean_ms": float(a.mean())}
 
