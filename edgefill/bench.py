@@ -74,7 +74,7 @@ def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> f
                               [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
                                helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
                               [helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])])
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
         sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
         feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8), "b": rng.integers(-127, 127, (n, n), dtype=np.int8)}
         sess.run(None, feed)
