@@ -209,11 +209,6 @@ def _copy_metadata(src: onnx.ModelProto, dst: onnx.ModelProto, precision: str) -
         e.key, e.value = k, v
 
 
-def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
-    d = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
-    return 10 * math.log10(255.0**2 / max(float(np.mean(d * d)), 1e-10))
-
-
 def _typed(session, feed: dict) -> dict:
     """Cast the uint8 feed to the session's input types (float32-I/O graphs for old TensorRT)."""
     types = {i.name: i.type for i in session.get_inputs()}
