@@ -284,6 +284,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_masks(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import maskgen
+    from .imageio import write_image
+
+    lo, hi = args.ratio
+    if not 0 <= lo < hi <= 1:
+        raise InputError(f"--ratio needs 0 <= LO < HI <= 1, got {lo} {hi}")
+    if args.width < 8 or args.height < 8 or args.count < 1:
+        raise InputError("--width/--height must be >= 8 and --count >= 1")
+    out = Path(args.output)
+    for i in range(args.count):
+        rng = np.random.default_rng([args.seed, i])
+        m = maskgen.FAMILIES[args.family](args.height, args.width, rng, lo, hi)
+        write_image(out / f"{args.family}_{i:04d}.png", m)
+    print(f"wrote {args.count} {args.family} masks ({args.width}x{args.height}, hole ratio {lo:.0%}-{hi:.0%}) to {out}")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .backends import backend_class, list_backends
 
@@ -401,6 +421,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "show"])
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("masks", help="generate seeded test masks (255 = hole) of a family and hole ratio")
+    p.add_argument("--family", default="free-form", choices=["free-form", "blobs", "scratches", "rects", "mixed"])
+    p.add_argument("--ratio", type=float, nargs=2, default=(0.1, 0.2), metavar=("LO", "HI"),
+                   help="hole ratio range (default 0.1 0.2)")
+    p.add_argument("--width", type=int, default=512)
+    p.add_argument("--height", type=int, default=512)
+    p.add_argument("--count", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, help="folder for the PNG masks")
+    p.set_defaults(func=cmd_masks)
 
     p = sub.add_parser("backends", help="list backends and whether each can run here")
     p.set_defaults(func=cmd_backends)

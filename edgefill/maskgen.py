@@ -43,6 +43,35 @@ def _blob(mask: np.ndarray, rng: np.random.Generator) -> None:
     cv2.fillPoly(mask, [pts], 255)
 
 
+def _scratch(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """One thin crack or scratch (a jittered polyline 1-4 px wide) with a few small spots,
+    like surface defects on a production line."""
+    h, w = mask.shape
+    scale = min(h, w)
+    x, y = rng.uniform(0, w), rng.uniform(0, h)
+    angle = rng.uniform(0, 2 * np.pi)
+    width = int(rng.integers(1, 5))
+    pts = [(int(x), int(y))]
+    for _ in range(int(rng.integers(4, 14))):
+        angle += rng.normal(0, 0.5)
+        step = rng.uniform(0.02, 0.08) * scale
+        x, y = np.clip(x + step * np.cos(angle), 0, w - 1), np.clip(y + step * np.sin(angle), 0, h - 1)
+        pts.append((int(x), int(y)))
+    cv2.polylines(mask, [np.array(pts, np.int32)], False, 255, width)
+    for _ in range(int(rng.integers(0, 4))):
+        cx, cy = pts[int(rng.integers(len(pts)))]
+        r = int(rng.integers(1, max(2, scale // 60) + 1))
+        cv2.circle(mask, (int(cx + rng.normal(0, 4)), int(cy + rng.normal(0, 4))), r, 255, -1)
+
+
+def _rect(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """One axis-aligned box, as a detector would report it."""
+    h, w = mask.shape
+    bw, bh = int(rng.uniform(0.08, 0.4) * w) + 1, int(rng.uniform(0.08, 0.4) * h) + 1
+    x, y = int(rng.integers(0, max(1, w - bw))), int(rng.integers(0, max(1, h - bh)))
+    mask[y : y + bh, x : x + bw] = 255
+
+
 def _grow_until(h: int, w: int, rng: np.random.Generator, lo: float, hi: float, draw: Callable, tries: int = 200) -> np.ndarray:
     """Add shapes until the hole ratio reaches [lo, hi]; restart when it overshoots."""
     best = np.zeros((h, w), np.uint8)
@@ -82,7 +111,18 @@ def mixed(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float =
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, draw)
 
 
-FAMILIES: dict[str, Callable[..., np.ndarray]] = {"free-form": free_form, "blobs": blobs, "mixed": mixed}
+def scratches(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Thin cracks and scratches with small spots (industrial defects)."""
+    return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _scratch)
+
+
+def rects(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Axis-aligned boxes (detector output)."""
+    return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _rect)
+
+
+FAMILIES: dict[str, Callable[..., np.ndarray]] = {"free-form": free_form, "blobs": blobs, "scratches": scratches,
+                                                  "rects": rects, "mixed": mixed}
 
 
 def hole_ratio(mask: np.ndarray) -> float:
