@@ -38,7 +38,7 @@ bench-latency: $(VENV)/.dev-installed
 	$(PY) benchmarks/latency.py --json bench_out/latency.json
 
 bench-quality: $(VENV)/.dev-installed data
-	$(PY) benchmarks/quality.py --models lite,nano --torch --json bench_out/quality.json
+	$(PY) benchmarks/quality.py --models lite,nano --torch --json bench_out/quality.json --png bench_out/quality.png
 
 bench-pipeline: $(VENV)/.dev-installed
 	$(PY) benchmarks/pipeline.py --model lite --frames 90 --json bench_out/pipeline.json

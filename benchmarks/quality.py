@@ -62,6 +62,22 @@ def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     return float(ssim.mean(axis=2)[hole].mean())
 
 
+def write_figure(path: Path, table: list[dict], names: list[str], examples: dict[int, list[np.ndarray]]) -> None:
+    """Top: hole PSNR per bucket for each method. Below: one example per bucket, masked input
+    (magenta = hole) / each method / ground truth."""
+    from edgefill.imageio import write_image
+    from edgefill.plot import image_grid, line_chart
+
+    buckets = [row["bucket"] for row in table]
+    chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table} for m in names}, buckets,
+                       "hole PSNR (dB) by hole ratio", y_from_zero=False)
+    rows = [examples[b] for b in sorted(examples)]
+    grid = image_grid(rows, ["masked input", *[Path(n).stem for n in names], "ground truth"])
+    width = max(chart.shape[1], grid.shape[1])
+    pad = lambda im: cv2.copyMakeBorder(im, 0, 0, 0, width - im.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))  # noqa: E731
+    write_image(path, np.vstack([pad(chart), pad(grid)]))
+
+
 def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family: str):
     fam = maskgen.FAMILIES[family]
     for i, p in enumerate(paths):
@@ -83,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--torch", action="store_true", help="also run the PyTorch weights and report ORT/PyTorch agreement")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid")
     a = ap.parse_args(argv)
 
     paths = sorted(p for p in a.images.iterdir() if p.suffix.lower() in IMAGE_EXTS) if a.images else default_eval_images()
@@ -107,15 +124,25 @@ def main(argv: list[str] | None = None) -> int:
     max_diff = {m: 0 for m in torch_models}
     t0 = time.time()
     n = 0
-    for _name, b, img, mask in make_cases(paths, a.crop, a.per_bucket, a.seed, a.family):
+    examples: dict[int, list[np.ndarray]] = {}
+    for name, b, img, mask in make_cases(paths, a.crop, a.per_bucket, a.seed, a.family):
         hole = mask > 0
+        keep = b not in examples and name == paths[(3 * b) % len(paths)].name
+        if keep:
+            shown = img.copy()
+            shown[hole] = (255, 0, 255)
+            examples[b] = [shown]
         for m, be in methods.items():
             out = be.infer(img, mask)
+            if keep:
+                examples[b].append(out)
             scores[m][b].append((hole_psnr(out, img, hole), hole_ssim(out, img, hole)))
             if m in torch_models:
                 ref = torch_reference(torch_models[m], img[None], (mask > 0).astype(np.uint8)[None, ..., None])[0]
                 torch_scores[m][b].append(hole_psnr(ref, img, hole))
                 max_diff[m] = max(max_diff[m], int(np.abs(ref.astype(int) - out.astype(int)).max()))
+        if keep:
+            examples[b].append(img)  # ground truth
         n += 1
     elapsed = time.time() - t0
 
@@ -140,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     for m in torch_models:
         print(f"{m}: PyTorch vs ONNX Runtime max |diff| over all cases = {max_diff[m]} (uint8 levels)")
     print(f"{n} cases in {elapsed:.1f} s")
+    if a.png:
+        write_figure(a.png, table, names, examples)
+        print(f"wrote {a.png}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths],

@@ -263,38 +263,15 @@ def table(results: list[BenchResult], env: dict) -> str:
 
 
 def plot(results: list[BenchResult], path: Path) -> None:
-    """Latency (p50) against size, one line per (model, backend, precision), drawn with OpenCV."""
-    import cv2
-
+    """Latency (p50) against size, one line per (model, backend, precision)."""
     from .imageio import write_image
+    from .plot import line_chart
 
-    W, H, m = 900, 560, 70
-    img = np.full((H, W, 3), 255, np.uint8)
-    series: dict[str, list[tuple[int, float]]] = {}
+    series: dict[str, dict[str, float]] = {}
     for r in results:
-        series.setdefault(f"{r.model} {r.backend} {r.precision}", []).append((r.size, r.p50_ms))
-    sizes = sorted({r.size for r in results})
-    ymax = max(r.p50_ms for r in results) * 1.1
-    xs = lambda s: m + (sizes.index(s) if len(sizes) > 1 else 0) * (W - 2 * m) / max(1, len(sizes) - 1)  # noqa: E731
-    ys = lambda v: H - m - v / ymax * (H - 2 * m)  # noqa: E731
-    cv2.line(img, (m, H - m), (W - m, H - m), (0, 0, 0), 1)
-    cv2.line(img, (m, m), (m, H - m), (0, 0, 0), 1)
-    for s in sizes:
-        cv2.putText(img, str(s), (int(xs(s)) - 12, H - m + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
-    for k in range(5):
-        v = ymax * k / 4
-        cv2.putText(img, f"{v:.0f}", (10, int(ys(v)) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
-    cv2.putText(img, "p50 latency (ms) vs crop size (px)", (m, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
-    colours = [(200, 60, 40), (40, 140, 40), (40, 60, 200), (160, 40, 160), (30, 150, 190), (100, 100, 100)]
-    for i, (label, pts) in enumerate(sorted(series.items())):
-        c = colours[i % len(colours)]
-        pts = sorted(pts)
-        for (s0, v0), (s1, v1) in zip(pts, pts[1:], strict=False):
-            cv2.line(img, (int(xs(s0)), int(ys(v0))), (int(xs(s1)), int(ys(v1))), c, 2)
-        for s, v in pts:
-            cv2.circle(img, (int(xs(s)), int(ys(v))), 4, c, -1)
-        cv2.putText(img, label, (W - m - 250, m + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, c, 1)
-    write_image(path, img)
+        series.setdefault(f"{r.model} {r.backend} {r.precision}", {})[str(r.size)] = r.p50_ms
+    sizes = [str(s) for s in sorted({r.size for r in results})]
+    write_image(path, line_chart(series, sizes, "p50 latency (ms) vs crop size (px)"))
 
 
 def to_json(results: list[BenchResult], env: dict) -> str:
