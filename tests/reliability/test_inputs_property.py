@@ -50,14 +50,14 @@ def _check(inp, image, mask, invert=False):
     assert isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == np.asarray(image).shape
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(image=arrays(), mask=arrays(), invert=st.booleans())
 def test_arbitrary_arrays(inpainters, image, mask, invert):
     for inp in inpainters:
         _check(inp, image, mask, invert)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(h=st.integers(1, 260), w=st.integers(1, 260), seed=st.integers(0, 2**16),
        kind=st.sampled_from(["zeros", "ones", "random", "full255", "inverted", "strided"]))
 def test_valid_images_with_any_mask(inpainters, h, w, seed, kind):
