@@ -27,7 +27,7 @@ from edgefill import maskgen
 
 from .fetch import list_images
 from .model import PConvUNet, build_model
-from .weights import load_checkpoint, save_checkpoint, save_weights
+from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights
 
 
 @dataclass
@@ -151,7 +151,7 @@ def split_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return [p for i, p in enumerate(paths) if i % 10 != 5], [p for i, p in enumerate(paths) if i % 10 == 5]
 
 
-def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True) -> Path:
+def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, init: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -172,6 +172,9 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True) 
         step = state["step"]
         rng.bit_generator.state = state["numpy_rng"]
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
+    elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
+        model.load_state_dict(load_weights(init, cfg.model).state_dict())
+        print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
     new_log = not log_path.exists()
     log = log_path.open("a", newline="")
@@ -235,14 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log.csv, weights)")
     ap.add_argument("--images", type=Path, default=None, help="folder of training photos (default: fetched train set)")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from these .safetensors weights (fine-tuning), unless a checkpoint resumes")
     a = vars(ap.parse_args(argv))
-    out, images_dir, no_resume = a.pop("out"), a.pop("images"), a.pop("no_resume")
+    out, images_dir, no_resume, init = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init")
     cfg = TrainConfig(**a)
     if images_dir:
         images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     else:
         images = list_images("train")
-    print(train(cfg, out, images, resume=not no_resume))
+    print(train(cfg, out, images, resume=not no_resume, init=init))
     return 0
 
 
