@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import edgefill
+from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 
 
@@ -99,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {r["size"]: r["median_ms"] for r in results if r["method"] == k}
         print(f"{k:28s}" + "".join(f"{row[s]:14.1f}" for s in sizes))
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-                                      "results": results}, indent=2))
+        report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "results": results}
+        atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
     return 0
 
 

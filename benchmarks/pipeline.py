@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 import edgefill
+from edgefill.fileio import atomic_write_bytes
 from edgefill.pipeline import Pipeline
 from edgefill.sinks import CallbackSink, VideoFileSink
 from edgefill.stabilize import StabilizerConfig
@@ -144,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flicker (temporal std in the hole, static noisy scene, grey levels): {f_off:.2f} without stabilisation, "
           f"{f_blend:.2f} blending only, {f_on:.2f} with reuse + blending")
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(res, indent=2))
+        atomic_write_bytes(a.json, json.dumps(res, indent=2).encode())
     return 0
 
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 import edgefill
+from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
 
@@ -171,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         write_figure(a.png, table, names, examples)
         print(f"wrote {a.png}")
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths],
-                                      "table": table, "torch_vs_ort_max_abs_diff": max_diff}, indent=2))
+        report = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths],
+                  "table": table, "torch_vs_ort_max_abs_diff": max_diff}
+        atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import edgefill
+from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
 from edgefill.sinks import CallbackSink
 
@@ -89,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RSS {rss0:.1f} -> {rss1:.1f} MB ({res['rss_growth_pct']:+.2f}%), fds {fds0} -> {fds1}, "
           f"threads {threads0} -> {threads1}")
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(res, indent=2))
+        atomic_write_bytes(a.json, json.dumps(res, indent=2).encode())
     return 0
 
 

@@ -113,27 +113,23 @@ def _sinks_for(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .capture import CaptureOptions
+    from .capture import CaptureOptions, open_source
+    from .inpainter import Inpainter
     from .pipeline import Pipeline
+    from .roi import RoiConfig
 
     _apply_profile(args)
     capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip, loop=args.loop,
                              read_timeout_s=args.read_timeout)
-    deadline = args.deadline_ms
     if not args.output and not args.preview and not args.window and not args.stats_json:
         raise InputError("nothing to write: give -o OUT, --preview, --window or --stats-json")
-    from .capture import open_source
-
     source = open_source(args.source, capture)
     sinks = _sinks_for(args)
     try:
-        from .inpainter import Inpainter
-        from .roi import RoiConfig
-
         options = {"threads": args.threads} if args.threads else {}
         inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
                         **options)
-        pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=deadline,
+        pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
                         invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,
                         stats_json=args.stats_json)

@@ -62,11 +62,11 @@ class Inpainter:
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")
             self.backend = backend
-        elif backend != "auto":
-            cls = backend_class(backend)  # raises UnknownBackendError early
-            if model is not None and not cls.uses_model:
-                raise ConfigError(f"backend {backend!r} is classical and takes no model (got model={model!r})")
-        if not isinstance(backend, Backend):
+        else:
+            if backend != "auto":
+                cls = backend_class(backend)  # raises UnknownBackendError early
+                if model is not None and not cls.uses_model:
+                    raise ConfigError(f"backend {backend!r} is classical and takes no model (got model={model!r})")
             self.backend = create_backend(backend, model=model if model is not None else DEFAULT_MODEL,
                                           **backend_options)
         if model is not None and not self.backend.uses_model:

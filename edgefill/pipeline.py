@@ -221,7 +221,6 @@ class Pipeline:
                 pass
         except KeyboardInterrupt:
             log.warning("interrupted: finishing queued frames and closing outputs")
-            self.stop()
             raise
         finally:
             self.stop()
@@ -404,9 +403,7 @@ class Pipeline:
 
 
 def _as_mask_source(mask: object, invert: bool) -> MaskSource:
-    if isinstance(mask, str):
-        return parse_mask_spec(mask, invert=invert)
-    if isinstance(mask, Path):
+    if isinstance(mask, (str, Path)):
         return parse_mask_spec(str(mask), invert=invert)
     if isinstance(mask, np.ndarray):
         return StaticMask(mask, invert=invert)
