@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import os
 import subprocess
 import sys
@@ -165,6 +166,25 @@ def list_images(role: str, cache: Path | None = None) -> list[Path]:
     """Images of one role already fetched (sorted, deterministic)."""
     cache = Path(cache) if cache else default_cache_dir()
     return sorted((cache / "images" / role).glob("*"))
+
+
+#: Texture families never trained on: every metal and every wood surface is evaluation only,
+#: so the surface benchmark measures materials the models have not seen (DATA.md).
+HELD_OUT_TEXTURE = re.compile(r"^(met|mtl|wood)", re.IGNORECASE)
+
+
+def texture_family(path: Path) -> str:
+    """The material of a fetched texture file: its name inside the package, without digits
+    and suffixes (``ufoai-textures__metall007_1a2b3c4d.png`` -> ``metall``)."""
+    name = path.name.split("__", 1)[-1]
+    m = re.match(r"[A-Za-z]+", name)
+    return m.group(0).lower() if m else name.lower()
+
+
+def texture_split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(training textures, held-out textures) by family: see :data:`HELD_OUT_TEXTURE`."""
+    held = [p for p in paths if HELD_OUT_TEXTURE.match(texture_family(p))]
+    return [p for p in paths if p not in held], held
 
 
 if __name__ == "__main__":

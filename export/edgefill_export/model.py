@@ -11,8 +11,16 @@ Differences from the paper, each chosen for edge inference:
   pixels a layer may read from.
 * **Renormalisation** is ``window / clamp(mask_sum, min=1)``, never
   ``window / (mask_sum + 1e-8)``, which underflows in FP16 and yields NaN.
+* **One multiply per layer** (the fast formulation, docs/performance.md). The paper computes
+  ``W^T (X*M) * ratio + b`` and zeroes the output where the window saw no valid pixel.
+  Here a layer computes ``act(BN(W^T X + b)) * ratio`` with ``ratio = window / clamp(sum(M), 1)``
+  where the window sees a valid pixel and 0 elsewhere: the input multiply ``X*M`` is dropped
+  because every layer's input is already zero outside its mask, and the bias and activation
+  go inside, so the graph is Conv(+bias+activation, fused by every runtime) followed by a
+  single broadcast Mul. The only difference from the paper is that the bias is renormalised
+  too at hole borders (where ratio > 1); the network is trained in this form.
 * **BatchNorm is folded** into the convolution by :meth:`PConvUNet.fuse`
-  before export. The block applies the mask *after* the normalisation, so the
+  before export. The block normalises before it renormalises and masks, so the
   folded and unfolded networks are exactly the same function.
 * The mask branch always runs in float32, outside any autocast region.
 
@@ -89,17 +97,19 @@ class PartialConv2d(nn.Module):
         return ratio, new_valid
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` must already be zero wherever ``valid`` is 0 (the network guarantees it: it masks
+        its input image, and every layer's output is zero outside the layer's new mask)."""
         ratio, new_valid = self.mask_update(valid)
-        y = self.conv(x * valid.to(x.dtype))
-        y = y * ratio.to(y.dtype) + self.bias.view(1, -1, 1, 1).to(y.dtype)
+        y = self.conv(x) + self.bias.view(1, -1, 1, 1).to(x.dtype)
         if self.bn is not None:
             y = self.bn(y)
-        y = y * new_valid.to(y.dtype)
         if self.act == "relu":
             y = F.relu(y)
         elif self.act == "leaky":
             y = F.leaky_relu(y, 0.2)
-        return y, new_valid
+        # act(z) * r == act(z * r) for r >= 0, and ratio is 0 outside new_valid: one multiply
+        # renormalises and masks, after the convolution's fused bias and activation.
+        return y * ratio.to(y.dtype), new_valid
 
     @torch.no_grad()
     def fuse(self) -> None:

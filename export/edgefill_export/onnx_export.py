@@ -25,9 +25,13 @@ from torch import nn
 from edgefill.fileio import atomic_write_bytes
 
 from .model import PConvUNet, conv_macs, count_parameters
+from .subpixel import InferenceUNet
 from .weights import load_weights
 
 OPSET = 17
+#: Decoder layers exported in the sub-pixel form (counted from the output end); measured in
+#: docs/performance.md.
+SUBPIXEL_LAYERS = 1
 
 
 class ExportError(Exception):
@@ -42,28 +46,30 @@ class InpaintGraph(nn.Module):
     ONNX parser does not take uint8 network inputs. The mask is hole where it is > 0.5.
     """
 
-    def __init__(self, net: PConvUNet, io: str = "uint8"):
+    def __init__(self, net: PConvUNet, io: str = "uint8", subpixel_layers: int = SUBPIXEL_LAYERS):
         super().__init__()
         if io not in ("uint8", "float32"):
             raise ValueError(f"io must be uint8 or float32, not {io!r}")
-        self.net, self.io = net, io
+        self.net, self.io = InferenceUNet(net, subpixel_layers), io
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        pixels = image.to(torch.float32)
-        hole = mask.to(torch.float32) > 0.5  # (N, H, W, 1) bool; a float compare keeps int64 out of the graph
-        x = pixels.permute(0, 3, 1, 2) / 127.5 - 1.0
-        valid = (~hole).permute(0, 3, 1, 2).to(torch.float32)
-        pred = self.net(x, valid)
+        pixels = image.to(torch.float32).permute(0, 3, 1, 2)  # NCHW from here on
+        hole = (mask.to(torch.float32) > 0.5).permute(0, 3, 1, 2).to(torch.float32)  # a float compare: no int64
+        valid = 1.0 - hole
+        pred = self.net(pixels / 127.5 - 1.0, valid)
         pred = torch.clamp((pred + 1.0) * 127.5, 0.0, 255.0).round()
-        out = torch.where(hole, pred.permute(0, 2, 3, 1), pixels)
+        # Composite with a channel broadcast in NCHW (cheap), not a Where broadcast over the
+        # last axis of NHWC. Exact: both operands are whole numbers below 256.
+        out = (pixels + (pred - pixels) * hole).permute(0, 2, 3, 1)
         return out.to(torch.uint8) if self.io == "uint8" else out
 
 
-def prepare(net: PConvUNet, io: str = "uint8") -> InpaintGraph:
-    """Eval mode, BatchNorm folded, wrapped with pre/post-processing."""
+def prepare(net: PConvUNet, io: str = "uint8", subpixel_layers: int = SUBPIXEL_LAYERS) -> InpaintGraph:
+    """Eval mode, BatchNorm folded, decoders rewritten (:mod:`.subpixel`), wrapped with
+    pre/post-processing."""
     net = net.eval()
     net.fuse()
-    return InpaintGraph(net, io).eval()
+    return InpaintGraph(net, io, subpixel_layers).eval()
 
 
 def sample_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

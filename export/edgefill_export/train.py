@@ -1,5 +1,7 @@
 """Training loop for the PConv generator: random rescaled crops of real photos, random
-hole masks, L1 on hole and valid pixels plus total variation (Liu et al. 2018 weights).
+hole masks, L1 on hole and valid pixels plus total variation (Liu et al. 2018 weights),
+and optionally a gradient loss, an SSIM loss and a PatchGAN (``losses.py``; which help is
+measured in docs/training.md).
 
 It checkpoints to one safetensors file every ``--save-every`` steps and on Ctrl-C, and
 resumes from it (``--resume``): model, Adam state, step and both RNG states.
@@ -25,7 +27,8 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 
-from .fetch import list_images
+from .fetch import list_images, texture_split
+from .losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map, total_variation
 from .model import PConvUNet, build_model
 from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights
 
@@ -42,6 +45,10 @@ class TrainConfig:
     hole_weight: float = 6.0
     valid_weight: float = 1.0
     tv_weight: float = 0.1
+    grad_weight: float = 0.0
+    ssim_weight: float = 0.0
+    gan_weight: float = 0.0
+    d_lr: float = 2e-4
     max_hole: float = 0.6
     seed: int = 0
     bf16: bool = True
@@ -98,10 +105,6 @@ def to_tensors(imgs: np.ndarray, masks: np.ndarray) -> tuple[torch.Tensor, torch
     return x, valid
 
 
-def total_variation(x: torch.Tensor) -> torch.Tensor:
-    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
-
-
 def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: TrainConfig) -> dict[str, torch.Tensor]:
     pred = pred.float()
     hole = 1.0 - valid
@@ -109,9 +112,16 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     l_hole = (err * hole).mean()
     l_valid = (err * valid).mean()
     comp = pred * hole + target * valid
-    l_tv = total_variation(comp)
-    total = cfg.hole_weight * l_hole + cfg.valid_weight * l_valid + cfg.tv_weight * l_tv
-    return {"loss": total, "hole": l_hole, "valid": l_valid, "tv": l_tv}
+    out = {"hole": l_hole, "valid": l_valid, "tv": total_variation(comp)}
+    total = cfg.hole_weight * l_hole + cfg.valid_weight * l_valid + cfg.tv_weight * out["tv"]
+    if cfg.grad_weight:
+        out["grad"] = gradient_l1(comp, target, hole)
+        total = total + cfg.grad_weight * out["grad"]
+    if cfg.ssim_weight:
+        out["ssim"] = ssim_loss(comp, target, hole)
+        total = total + cfg.ssim_weight * out["ssim"]
+    out["loss"] = total
+    return out
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -139,11 +149,14 @@ class Validator:
         self.x, self.valid = sampler.batch(n, rng)
 
     @torch.no_grad()
-    def __call__(self, model: PConvUNet, device: str) -> float:
+    def __call__(self, model: PConvUNet, device: str) -> tuple[float, float]:
+        """(hole PSNR in dB, mean SSIM over hole pixels) of the composite."""
         model.eval()
-        pred = model(self.x.to(device), self.valid.to(device)).cpu()
+        pred = model(self.x.to(device), self.valid.to(device)).cpu().float().clamp(-1, 1)
         model.train()
-        return hole_psnr(pred, self.x, self.valid)
+        comp = pred * (1 - self.valid) + self.x * self.valid
+        hole = (1 - self.valid).expand_as(comp) > 0
+        return hole_psnr(pred, self.x, self.valid), float(ssim_map(comp, self.x)[hole].mean())
 
 
 def split_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -165,10 +178,16 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
 
     model = build_model(cfg.model).to(cfg.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    extra = {}
+    disc = None
+    if cfg.gan_weight:
+        disc = PatchDiscriminator().to(cfg.device)
+        d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
+        extra["disc"] = (disc, d_opt)
     ckpt = out / "checkpoint.safetensors"
     step = 0
     if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, model, opt)
+        state = load_checkpoint(ckpt, model, opt, extra)
         step = state["step"]
         rng.bit_generator.state = state["numpy_rng"]
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
@@ -179,11 +198,12 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
     new_log = not log_path.exists()
     log = log_path.open("a", newline="")
     writer = csv.writer(log)
+    columns = ("loss", "hole", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     if new_log:
-        writer.writerow(["step", "time", "lr", "loss", "hole", "valid", "tv", "val_hole_psnr", "crop"])
+        writer.writerow(["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"])
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt, model, opt, {"step": step, "numpy_rng": rng.bit_generator.state, "config": asdict(cfg)})
+        save_checkpoint(ckpt, model, opt, {"step": step, "numpy_rng": rng.bit_generator.state, "config": asdict(cfg)}, extra)
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
@@ -197,19 +217,31 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 pred = model(x, valid)
             losses = loss_fn(pred, x, valid, cfg)
+            if disc is not None:
+                hole = 1.0 - valid
+                comp = pred.float() * hole + x * valid
+                with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    losses["gan_d"] = hinge_d(disc(x, hole).float(), disc(comp.detach(), hole).float())
+                d_opt.zero_grad(set_to_none=True)
+                losses["gan_d"].backward()
+                d_opt.step()
+                with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    losses["gan_g"] = hinge_g(disc(comp, hole).float())
+                losses["loss"] = losses["loss"] + cfg.gan_weight * losses["gan_g"]
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{losses['loss'].item():.4f}", hole=f"{losses['hole'].item():.4f}")
-            val = ""
+            val = ("", "")
             if step % cfg.val_every == 0 or step == cfg.steps:
-                val = f"{validator(model, cfg.device):.3f}"
-                bar.write(f"step {step}: validation hole PSNR {val} dB")
-            if step % 25 == 0 or val:
+                psnr, ssim = validator(model, cfg.device)
+                val = (f"{psnr:.3f}", f"{ssim:.4f}")
+                bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}")
+            if step % 25 == 0 or val[0]:
                 writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr_at(step, cfg):.2e}"]
-                                + [f"{losses[k].item():.5f}" for k in ("loss", "hole", "valid", "tv")] + [val, cfg.crop])
+                                + [f"{losses[k].item():.5f}" if k in losses else "" for k in columns] + [*val, cfg.crop])
                 log.flush()
             if step % cfg.save_every == 0:
                 checkpoint()
@@ -236,15 +268,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ap.add_argument(flag, type=type(default), default=default)
     ap.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log.csv, weights)")
-    ap.add_argument("--images", type=Path, default=None, help="folder of training photos (default: fetched train set)")
+    ap.add_argument("--images", type=Path, default=None, help="folder of training photos (default: fetched set of --data)")
+    ap.add_argument("--data", choices=("train", "texture"), default="train",
+                    help="fetched set to train on: the photos, or the textures minus the held-out families")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from these .safetensors weights (fine-tuning), unless a checkpoint resumes")
     a = vars(ap.parse_args(argv))
-    out, images_dir, no_resume, init = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init")
+    out, images_dir, no_resume, init, data = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init"), a.pop("data")
     cfg = TrainConfig(**a)
     if images_dir:
         images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    elif data == "texture":
+        images = texture_split(list_images("texture"))[0]
     else:
         images = list_images("train")
     print(train(cfg, out, images, resume=not no_resume, init=init))

@@ -55,28 +55,40 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     return model
 
 
-def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Model, Adam state and the loop's own state (JSON-able) in one safetensors file."""
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    opt = optimizer.state_dict()
-    for idx, st in opt["state"].items():
-        for key, val in st.items():
-            tensors[f"opt.{idx}.{key}"] = val if torch.is_tensor(val) else torch.tensor(val)
+Trainable = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]
+
+
+def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, state: dict,
+                    extra: Trainable | None = None) -> None:
+    """Model, Adam state, the loop's own state (JSON-able) and any ``extra`` named
+    (module, optimizer) pairs (e.g. a discriminator) in one safetensors file."""
+    tensors: dict[str, torch.Tensor] = {}
+    meta = {"state": json.dumps(state), "model": model.config.name}
+    for prefix, (module, opt) in {"": (model, optimizer), **{f"{k}.": v for k, v in (extra or {}).items()}}.items():
+        tensors.update({f"{prefix}model.{k}": v for k, v in module.state_dict().items()})
+        opt_sd = opt.state_dict()
+        for idx, st in opt_sd["state"].items():
+            for key, val in st.items():
+                tensors[f"{prefix}opt.{idx}.{key}"] = val if torch.is_tensor(val) else torch.tensor(val)
+        meta[f"{prefix}param_groups"] = json.dumps(opt_sd["param_groups"])
     tensors["rng.torch"] = torch.get_rng_state()
-    meta = {"state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"]), "model": model.config.name}
     _atomic_save(tensors, path, meta)
 
 
-def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer) -> dict:
+def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, extra: Trainable | None = None) -> dict:
     tensors, meta = _read(path)
     if meta.get("model") != model.config.name:
         raise CheckpointError(f"{path} holds model {meta.get('model')!r}, not {model.config.name!r}")
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    opt_state: dict[int, dict] = {}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, idx, key = k.split(".", 2)
-            opt_state.setdefault(int(idx), {})[key] = v
-    optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["param_groups"])})
+    for prefix, (module, opt) in {"": (model, optimizer), **{f"{k}.": v for k, v in (extra or {}).items()}}.items():
+        if f"{prefix}param_groups" not in meta:
+            raise CheckpointError(f"{path} has no state for {prefix.rstrip('.') or 'the model'}")
+        sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
+        module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})
+        opt_state: dict[int, dict] = {}
+        for k, v in sub.items():
+            if k.startswith("opt."):
+                _, idx, key = k.split(".", 2)
+                opt_state.setdefault(int(idx), {})[key] = v
+        opt.load_state_dict({"state": opt_state, "param_groups": json.loads(meta[f"{prefix}param_groups"])})
     torch.set_rng_state(tensors["rng.torch"])
     return json.loads(meta["state"])

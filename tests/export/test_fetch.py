@@ -51,3 +51,19 @@ def test_wheel_extraction_by_file_name(tmp_path):
     out = tmp_path / "o.png"
     fetch._wheel_members(whl, {"pypi_images/pkg/astronaut.png": out})
     assert out.read_bytes() == b"png-bytes"
+
+
+def test_texture_split_holds_out_whole_families():
+    from pathlib import Path
+
+    from edgefill_export.fetch import texture_family, texture_split
+
+    names = ["ufoai-textures__metall007_1a2b3c4d.png", "ufoai-textures__metal_plate_00000000.png",
+             "ufoai-textures__mtl01_11111111.png", "ufoai-textures__wood3_22222222.png",
+             "ufoai-textures__woodceiling_33333333.png", "ufoai-textures__concrete02_44444444.png",
+             "scikit-image__brick_55555555.png", "ufoai-textures__floor_met_66666666.png"]
+    paths = [Path(n) for n in names]
+    train, held = texture_split(paths)
+    assert texture_family(paths[0]) == "metall"
+    assert {p.name for p in held} == set(names[:5])
+    assert {p.name for p in train} == set(names[5:])

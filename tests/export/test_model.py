@@ -67,3 +67,45 @@ def test_output_shape(name):
     with torch.no_grad():
         y = m(torch.zeros(1, 3, 128, 192), torch.ones(1, 1, 128, 192))
     assert y.shape == (1, 3, 128, 192)
+
+
+def _layer_outputs(model, x, valid):
+    """(output, mask) of every encoder layer."""
+    outs, m = [], valid
+    x = x * valid
+    for layer in model.encoders:
+        x, m = layer(x, m)
+        outs.append((x, m))
+    return outs
+
+
+def test_every_layer_output_is_zero_outside_its_mask():
+    """The invariant that lets a layer skip the input multiply X*M of the paper."""
+    torch.manual_seed(1)
+    model = build_model("nano").eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.2)
+    valid = torch.ones(1, 1, 128, 128)
+    valid[..., 20:110, 10:100] = 0
+    with torch.no_grad():
+        outs = _layer_outputs(model, torch.rand(1, 3, 128, 128) * 2 - 1, valid)
+    assert any((m == 0).any() for _, m in outs)  # the hole reaches several levels
+    for y, m in outs:
+        assert torch.all(y[(m == 0).expand_as(y)] == 0)
+
+
+def test_partial_convolution_matches_the_explicit_formula():
+    """act(W^T (X*M) + b) * sum(1)/sum(M), zero where the window sees no valid pixel."""
+    torch.manual_seed(2)
+    layer = PartialConv2d(4, 6, 3, stride=1, bn=False, act="leaky")
+    layer.bias.data.normal_()
+    valid = (torch.rand(1, 1, 16, 16) > 0.5).float()
+    valid[..., 4:12, 4:12] = 0
+    x = torch.randn(1, 4, 16, 16) * valid
+    with torch.no_grad():
+        y, new_valid = layer(x, valid)
+        msum = torch.nn.functional.conv2d(valid, torch.ones(1, 1, 3, 3), padding=1)
+        z = torch.nn.functional.conv2d(x * valid, layer.conv.weight, layer.bias, padding=1)
+        ref = torch.where(msum > 0, torch.nn.functional.leaky_relu(z, 0.2) * 9 / msum.clamp(min=1), 0.0)
+    torch.testing.assert_close(y, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(new_valid, (msum > 0).float())

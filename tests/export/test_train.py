@@ -69,3 +69,27 @@ def test_pickle_checkpoints_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="not a valid safetensors"):
         load_weights(disguised)
     assert not sentinel.exists()
+
+
+def test_resume_with_all_losses_reproduces_an_uninterrupted_run(tmp_path, photos):
+    """The discriminator and its optimiser are checkpointed too."""
+    def cfg(steps):
+        return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1,
+                           grad_weight=1.0, ssim_weight=0.5, gan_weight=0.01)
+
+    straight = train(cfg(4), tmp_path / "a", photos)
+    train(cfg(2), tmp_path / "b", photos)
+    resumed = train(cfg(4), tmp_path / "b", photos)
+    a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+    header, *rows = (tmp_path / "b" / "log.csv").read_text().splitlines()
+    cols = header.split(",")
+    last = dict(zip(cols, rows[-1].split(","), strict=True))
+    assert all(last[k] for k in ("grad", "ssim", "gan_g", "gan_d", "val_hole_psnr", "val_hole_ssim"))
+
+
+def test_checkpoint_without_discriminator_state_is_refused(tmp_path, photos):
+    train(_cfg(2), tmp_path, photos)
+    with pytest.raises(CheckpointError, match="disc"):
+        train(TrainConfig(model="nano", steps=4, batch=2, crop=64, gan_weight=0.01, threads=1), tmp_path, photos)

@@ -1,0 +1,108 @@
+"""An exact rewrite of the decoder for inference: nearest-upsample + concat + conv becomes two
+convolutions and a DepthToSpace, with no full-resolution upsampled tensor at all.
+
+A decoder layer computes ``conv3x3(concat(up2(x), skip))``. The convolution is linear in its
+input channels, so it splits into ``conv_up(up2(x)) + conv_skip(skip)``. A 3x3 convolution of
+a nearest-upsampled image is a convolution at the *low* resolution with 4x the output
+channels, one per output phase (dy, dx), followed by a pixel shuffle: output row ``2i + a``
+reads low-resolution rows ``{i-1, i}`` (a = 0) or ``{i, i+1}`` (a = 1), with the taps that
+land on the same low-resolution row summed. Zero padding maps to zero padding exactly.
+
+For the last layer of the generator (32 upsampled channels + the 3-channel image -> 3 at full
+resolution) this replaces a badly shaped full-resolution convolution (3 output channels),
+a 35-channel Concat and a 32-channel Resize with a 32 -> 12 convolution at half resolution,
+a 3 -> 3 convolution at full resolution and a DepthToSpace. The multiply-accumulates are the
+same; the memory traffic is far smaller (measured in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .model import PartialConv2d, PConvUNet
+
+# For output phase a (0 or 1), the low-resolution offset (0, 1, 2 = -1, 0, +1) each of the
+# three full-resolution taps (dy = -1, 0, +1) reads.
+_PHASE_TAPS = {0: (0, 1, 1), 1: (1, 1, 2)}
+
+
+def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (4 Cout, Cin, 3, 3)
+    kernel at the low resolution whose pixel shuffle (CRD order) gives the same result."""
+    cout, cin, kh, kw = weight.shape
+    if (kh, kw) != (3, 3):
+        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    out = weight.new_zeros(cout, 2, 2, cin, 3, 3)
+    for a, rows in _PHASE_TAPS.items():
+        for b, cols in _PHASE_TAPS.items():
+            for dy in range(3):
+                for dx in range(3):
+                    out[:, a, b, :, rows[dy], cols[dx]] += weight[:, :, dy, dx]
+    return out.reshape(cout * 4, cin, 3, 3)
+
+
+class SubpixelDecoder(nn.Module):
+    """One fused decoder :class:`PartialConv2d` over ``concat(up2(x), skip)``, rewritten."""
+
+    def __init__(self, layer: PartialConv2d, up_channels: int):
+        super().__init__()
+        if layer.bn is not None:
+            raise ValueError("fuse the model (fold BatchNorm) before the sub-pixel rewrite")
+        w = layer.conv.weight.detach()
+        self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
+        self.up.weight.data = subpixel_weight(w[:, :up_channels])
+        self.skip = nn.Conv2d(w.shape[1] - up_channels, w.shape[0], 3, 1, 1, bias=True)
+        self.skip.weight.data = w[:, up_channels:].clone()
+        self.skip.bias.data = layer.bias.detach().clone()
+        self.mask_update = layer.mask_update
+        self.act = layer.act
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ratio, new_valid = self.mask_update(valid)
+        y = F.pixel_shuffle(self.up(x), 2) + self.skip(skip)
+        if self.act == "relu":
+            y = F.relu(y)
+        elif self.act == "leaky":
+            y = F.leaky_relu(y, 0.2)
+        return y * ratio.to(y.dtype), new_valid
+
+
+class InferenceUNet(nn.Module):
+    """The fused generator with the last ``subpixel_layers`` decoders rewritten; the same
+    function as ``net`` up to float rounding. ``forward(image, valid) -> prediction``."""
+
+    def __init__(self, net: PConvUNet, subpixel_layers: int = 1):
+        super().__init__()
+        self.net = net
+        self.config = net.config
+        ch = net.config.channels
+        n = len(net.decoders)
+        first = n - max(0, min(subpixel_layers, n))
+        # decoder j upsamples a tensor of ch[-1 - j] channels (the last one: ch[0])
+        self.rewritten = nn.ModuleDict({
+            str(j): SubpixelDecoder(net.decoders[j], ch[len(ch) - 1 - j]) for j in range(first, n)
+        })
+
+    @property
+    def multiple(self) -> int:
+        return self.net.multiple
+
+    def forward(self, image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        feats = [image * valid.to(image.dtype)]
+        masks = [valid]
+        x, m = feats[0], valid
+        for layer in self.net.encoders:
+            x, m = layer(x, m)
+            feats.append(x)
+            masks.append(m)
+        for j, layer in enumerate(self.net.decoders):
+            skip, skip_m = feats[-2 - j], masks[-2 - j]
+            m = torch.maximum(F.interpolate(m, scale_factor=2.0, mode="nearest"), skip_m)
+            if str(j) in self.rewritten:
+                x, m = self.rewritten[str(j)](x, skip.to(x.dtype), m)
+            else:
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
+        return x

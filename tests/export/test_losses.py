@@ -1,0 +1,43 @@
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+from edgefill_export.losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map  # noqa: E402
+
+
+def _pair():
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 32, 32) * 2 - 1
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[..., 8:24, 8:24] = 1
+    return target, hole
+
+
+def test_gradient_loss_is_zero_for_the_target_and_positive_for_a_blur():
+    target, hole = _pair()
+    assert gradient_l1(target, target, hole).item() == 0
+    blurred = torch.nn.functional.avg_pool2d(target, 3, 1, 1)
+    assert gradient_l1(blurred, target, hole).item() > 0.05
+
+
+def test_gradient_loss_ignores_pixels_far_from_the_hole():
+    target, hole = _pair()
+    changed = target.clone()
+    changed[..., :4, :4] += 1  # far from the hole
+    assert gradient_l1(changed, target, hole).item() == 0
+
+
+def test_ssim_is_one_for_identical_images_and_loss_grows_with_noise():
+    target, hole = _pair()
+    assert torch.allclose(ssim_map(target, target), torch.ones(1), atol=1e-5)
+    noisy = target + 0.3 * torch.randn_like(target)
+    assert ssim_loss(noisy, target, hole).item() > ssim_loss(target, target, hole).item() + 0.1
+
+
+def test_patch_discriminator_gives_a_map_and_hinge_losses():
+    d = PatchDiscriminator(width=8)
+    target, hole = _pair()
+    logits = d(target, hole)
+    assert logits.shape[0] == 2 and logits.shape[1] == 1 and logits.shape[-1] > 1
+    assert hinge_d(torch.full((1,), 2.0), torch.full((1,), -2.0)).item() == 0
+    assert hinge_g(torch.full((1,), 3.0)).item() == -3
