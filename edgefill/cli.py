@@ -392,9 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="bundle folder")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="measure latency, throughput, memory and % of machine peak",
+    p = sub.add_parser("bench", help="measure latency, throughput, memory and % of machine peak "
+                                     "(`edgefill bench quality -h`: hole PSNR/SSIM against OpenCV)",
                        description="Times one backend call per crop size after a warm-up, plus the full pipeline's "
-                                   "stages; reports GFLOP/s against this machine's measured GEMM peak.")
+                                   "stages; reports GFLOP/s against this machine's measured GEMM peak. "
+                                   "`edgefill bench quality ...` measures fill quality instead (see its -h).")
     p.add_argument("--profile", default=None, help="take model, backend, precision and sizes from a device profile")
     p.add_argument("--model", default=None, help="comma list (default: lite,nano)")
     p.add_argument("--backend", default=None, help="comma list (default: onnxruntime)")
@@ -437,6 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
+        from .quality import main as quality_main
+
+        return quality_main(args_list[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG

@@ -100,7 +100,8 @@ class PartialConv2d(nn.Module):
         """``x`` must already be zero wherever ``valid`` is 0 (the network guarantees it: it masks
         its input image, and every layer's output is zero outside the layer's new mask)."""
         ratio, new_valid = self.mask_update(valid)
-        y = self.conv(x) + self.bias.view(1, -1, 1, 1).to(x.dtype)
+        # the bias goes into the Conv node itself (no separate Add for a quantiser to wrap)
+        y = F.conv2d(x, self.conv.weight, self.bias, self.stride, self.pad)
         if self.bn is not None:
             y = self.bn(y)
         if self.act == "relu":

@@ -2,11 +2,19 @@
 
 :class:`QuantizeOnnx` is a lazy stage: ``QuantizeOnnx("int8", calibration=reader)(fp32, out)``.
 
-- **INT8** is QDQ (QuantizeLinear/DequantizeLinear pairs), the form TensorRT's explicit
-  quantisation accepts: symmetric signed INT8, per-channel weights, per-tensor activations
-  calibrated on real images with generated masks. Only the feature convolutions are
-  quantised; the mask path (the box-sum convolutions on the mask), the renormalisation,
-  and the pre/post-processing stay in float.
+- **INT8** is QDQ (QuantizeLinear/DequantizeLinear pairs) with per-channel weights and
+  per-tensor activations calibrated on real images with generated masks, for one of two
+  targets:
+
+  - ``target="tensorrt"`` (bundles for Jetson): symmetric signed INT8, the form TensorRT's
+    explicit quantisation accepts. Only the feature convolutions are quantised; the mask
+    path, the renormalisation and the pre/post-processing stay in float, and TensorRT fuses
+    the element-wise ops into its kernels.
+  - ``target="cpu"`` (the shipped ``<model>.int8.onnx``, for ONNX Runtime on x86/ARM CPUs):
+    asymmetric uint8 activations (ONNX Runtime's fast u8s8 kernels, ReLU folded into the
+    quantisation range) and every feature op quantised (convolutions, the renormalising
+    multiply, activations, DepthToSpace, Resize, Concat, Add), so that tensors stay in uint8
+    from one QLinearConv to the next. Only the mask branch stays float.
 - **FP16** converts weights and activations to half precision, keeping the graph's uint8
   inputs/outputs and the mask path in float32.
 """
@@ -26,6 +34,9 @@ from onnx import numpy_helper
 from edgefill.fileio import atomic_write_bytes
 
 GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
+INT8_TARGETS = ("tensorrt", "cpu")
+#: What the CPU target quantises (docs/performance.md): everything on the feature path.
+CPU_QUANTISED_OPS = ("Conv", "Mul", "Relu", "LeakyRelu", "Resize", "Concat", "Add", "DepthToSpace")
 
 
 class AccuracyGateError(Exception):
@@ -72,6 +83,20 @@ def mask_branch_nodes(model: onnx.ModelProto, mask_input: str = "mask") -> list[
     return names
 
 
+def _feature_nodes(model: onnx.ModelProto) -> list[str]:
+    """Generator nodes (the exporter names them ``/net/...``) downstream of the image input and
+    not in the mask branch; the pre/post-processing around the generator stays float, so the
+    composite still copies every known pixel exactly."""
+    branch = set(mask_branch_nodes(model))
+    reach = {model.graph.input[0].name}
+    names = []
+    for n in model.graph.node:
+        if any(i in reach for i in n.input) and n.name not in branch and n.name.startswith("/net/"):
+            reach.update(n.output)
+            names.append(n.name)
+    return names
+
+
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
     mask = set(mask_path_nodes(model))
     return [n.name for n in model.graph.node if n.op_type == "Conv" and n.name not in mask]
@@ -105,6 +130,7 @@ class QuantizeOnnx:
     precision: str
     calibration: Iterable[tuple[np.ndarray, np.ndarray]] | None = None
     calibrate_method: str = "percentile"
+    target: str = "tensorrt"
     #: Feature convolutions kept in float at the end of the decoder. The last one mixes the
     #: image with features in one per-tensor scale (alone it costs ~0.8 dB in INT8); the one
     #: before it runs at half resolution (~0.1 dB). Measured in docs/export.md.
@@ -122,9 +148,11 @@ class QuantizeOnnx:
 
         if self.calibration is None:
             raise ValueError("INT8 quantisation needs calibration data")
+        if self.target not in INT8_TARGETS:
+            raise ValueError(f"unknown INT8 target {self.target!r}; known: {', '.join(INT8_TARGETS)}")
         model = onnx.load(str(src))
         convs = feature_conv_nodes(model)
-        if self.keep_float_last:
+        if self.keep_float_last and self.target == "tensorrt":
             convs = convs[: -self.keep_float_last]
         excluded = mask_path_nodes(model)
 
@@ -139,18 +167,25 @@ class QuantizeOnnx:
         reader = _OrtReader(self.calibration, float_io)
         method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                   "percentile": CalibrationMethod.Percentile}[self.calibrate_method]
+        if self.target == "tensorrt":
+            options = dict(
+                op_types_to_quantize=["Conv"], nodes_to_quantize=convs, nodes_to_exclude=excluded,
+                activation_type=QuantType.QInt8,
+                # Conv outputs stay float: TensorRT fuses the renormalising multiply into the
+                # convolution's epilogue, and a quantised output would be amplified by it (up to 25x).
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                               "OpTypesToExcludeOutputQuantization": ["Conv"]})
+        else:
+            feature = set(_feature_nodes(model))
+            options = dict(
+                op_types_to_quantize=list(CPU_QUANTISED_OPS),
+                nodes_to_quantize=[n.name for n in model.graph.node if n.name in feature and n.op_type in CPU_QUANTISED_OPS],
+                nodes_to_exclude=excluded, activation_type=QuantType.QUInt8,
+                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
         with tempfile.TemporaryDirectory() as tmp:
             tmp_out = Path(tmp) / "int8.onnx"
-            quantize_static(
-                str(src), str(tmp_out), Reader(reader), quant_format=QuantFormat.QDQ,
-                op_types_to_quantize=["Conv"], nodes_to_quantize=convs, nodes_to_exclude=excluded,
-                per_channel=True, reduce_range=False,
-                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
-                # Conv outputs stay float: PConv multiplies them by window/mask_sum (up to 25 at
-                # hole borders), which would amplify an output quantisation error.
-                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                               "OpTypesToExcludeOutputQuantization": ["Conv"]},
-            )
+            quantize_static(str(src), str(tmp_out), Reader(reader), quant_format=QuantFormat.QDQ, per_channel=True,
+                            reduce_range=False, weight_type=QuantType.QInt8, calibrate_method=method, **options)
             q = onnx.load(str(tmp_out))
         if reader.count == 0:
             raise ValueError("the calibration reader yielded no data")

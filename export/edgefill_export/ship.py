@@ -38,8 +38,10 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
     return out
 
 
-def ship(weights: Path, models_dir: Path = MODELS_DIR) -> Path:
-    name = load_weights(weights).config.name
+def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None) -> Path:
+    """Install ``weights`` as ``<name>.safetensors`` + ``<name>.onnx`` (+ sidecar); ``name``
+    defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant."""
+    name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
     if weights.resolve() != dst.resolve():
         shutil.copyfile(weights, dst)
@@ -55,7 +57,7 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
 
     with tempfile.TemporaryDirectory() as tmp:
         out = export_bundle(ExportRequest(model=name, out_dir=Path(tmp) / "b", precision="int8", calib_dir=calib_dir,
-                                          val_dir=val_dir))
+                                          val_dir=val_dir, int8_target="cpu"))
         bundle = json.loads((out / "bundle.json").read_text())
         art = bundle["artifacts"]["int8"]
         dst = models_dir / f"{name}.int8.onnx"
@@ -63,7 +65,8 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
     side = json.loads((models_dir / f"{name}.json").read_text())
     side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
                  "calibration_sha256": bundle["calibration"]["sha256"],
-                 "made_by": f"edgefill export --model {name} --precision int8"})
+                 "int8_target": "cpu",
+                 "made_by": f"python -m edgefill_export.ship --int8 (QuantizeOnnx target=cpu: ONNX Runtime u8s8)"})
     side.pop("parity", None)
     atomic_write_bytes(dst.with_suffix(".json"), (json.dumps(side, indent=2) + "\n").encode())
     return dst
@@ -73,13 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("weights", nargs="*", type=Path, help="trained .safetensors files (none: re-export the shipped ones)")
     ap.add_argument("--int8", action="store_true", help="also calibrate and ship <name>.int8.onnx (needs make data)")
+    ap.add_argument("--name", default=None, help="shipped name for a single weights file (e.g. lite-surface)")
     a = ap.parse_args(argv)
+    if a.name and len(a.weights) != 1:
+        ap.error("--name needs exactly one weights file")
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
-        out = ship(w)
+        out = ship(w, name=a.name or (w.stem if not a.weights else None))
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:
-            q = ship_int8(side["model"])
+            q = ship_int8(out.stem)
             v = json.loads(q.with_suffix(".json").read_text())["validation"]
             print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
     print(write_manifest())

@@ -109,3 +109,45 @@ def test_export_refuses_non_empty_folder(photo_dirs, tmp_path):
 def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path / "nothing"))
     assert main(["export", "--model", "nano", "--precision", "int8", "-o", str(tmp_path / "b")]) == 2
+
+
+@pytest.fixture(scope="module")
+def cpu_int8(photo_dirs, tmp_path_factory):
+    from edgefill_export.calibration import ImageFolderPairs
+    from edgefill_export.onnx_export import OnnxFromTorch
+
+    d = tmp_path_factory.mktemp("cpu")
+    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx")()
+    q = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu")(fp32, d / "nano.int8.onnx")
+    return fp32, q
+
+
+def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, photo_dirs):
+    import onnx
+
+    fp32, q = cpu_int8
+    src = onnx.load(str(fp32))
+    m = onnx.load(str(q))
+    produced = {o: n for n in m.graph.node for o in n.output}
+    quantised = {produced[n.input[0]].name for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] in produced}
+    feature_convs = quantize.feature_conv_nodes(src)
+    assert feature_convs and set(feature_convs) <= quantised  # every conv output is uint8 too
+    muls = [n.name for n in src.graph.node if n.op_type == "Mul" and n.name.startswith("/net/") and n.name not in
+            quantize.mask_branch_nodes(src)]
+    assert muls and set(muls) <= quantised  # the renormalising multiplies as well
+    zero_points = [t for t in m.graph.initializer if t.name.endswith("zero_point") and t.data_type == onnx.TensorProto.UINT8]
+    assert zero_points  # asymmetric uint8 activations (ONNX Runtime's u8s8 kernels)
+    report = quantize.validate(q, fp32, ImageFolderPairs(photo_dirs / "val"))
+    assert np.isfinite(report["hole_psnr_db"])
+    img = natural_image(256, 256)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[60:200, 40:120] = 255
+    with edgefill.Inpainter(model=str(q), backend="onnxruntime") as inp:
+        out = inp.inpaint(img, mask)
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+
+
+def test_unknown_int8_target_is_refused(cpu_int8, photo_dirs, tmp_path):
+    with pytest.raises(ValueError, match="unknown INT8 target"):
+        quantize.QuantizeOnnx("int8", [(natural_image(64, 64), np.zeros((64, 64), np.uint8))], target="gpu")(
+            cpu_int8[0], tmp_path / "x.onnx")

@@ -1,0 +1,240 @@
+"""Hole-region quality of models against OpenCV Telea and Navier-Stokes (``edgefill bench quality``).
+
+For every evaluation image (the fetched eval photos by default, ``--data texture`` for the
+held-out texture families, or ``--images DIR``) a centre crop is taken (after scaling the
+shorter side to ``--crop``; no training image is ever used), and for each mask family and
+hole-ratio bucket ``--per-bucket`` masks are drawn with a fixed seed. Every method fills the
+same crops and masks; PSNR and SSIM are computed on the hole pixels only. Prints a table per
+family and the mean gain of each model over the better classical method in the 10-50%
+buckets; writes JSON and a PNG figure.
+
+    edgefill bench quality --models lite,nano --family all --json q.json --png q.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import edgefill
+from edgefill.fileio import atomic_write_bytes
+from edgefill import maskgen
+from edgefill.imageio import IMAGE_EXTS, read_image
+
+BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
+CLASSICAL = ("opencv-telea", "opencv-ns")
+
+
+def default_images(data: str) -> list[Path]:
+    """The fetched eval photos, or the held-out texture families (``make data``)."""
+    try:
+        from edgefill_export.fetch import list_images, texture_split
+    except ImportError:
+        return []
+    return texture_split(list_images("texture"))[1] if data == "texture" else list_images("eval")
+
+
+def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    s = size / min(h, w)
+    img = cv2.resize(img, (max(size, round(w * s)), max(size, round(h * s))), interpolation=cv2.INTER_AREA)
+    h, w = img.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return np.ascontiguousarray(img[y : y + size, x : x + size])
+
+
+def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
+    d = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
+    mse = float(np.mean(d * d))
+    return 10 * math.log10(255.0**2 / max(mse, 1e-10))
+
+
+def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
+    """Mean of the SSIM map (Gaussian window, sigma 1.5, per channel) over hole pixels."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    x, y = out.astype(np.float64), ref.astype(np.float64)
+    blur = lambda a: cv2.GaussianBlur(a, (11, 11), 1.5)  # noqa: E731
+    mx, my = blur(x), blur(y)
+    sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    ssim = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(ssim.mean(axis=2)[hole].mean())
+
+
+def write_figure(path: Path, table: list[dict], names: list[str], examples: dict[int, list[np.ndarray]]) -> None:
+    """Top: hole PSNR per bucket for each method. Below: one example per bucket, masked input
+    (magenta = hole) / each method / ground truth."""
+    from edgefill.imageio import write_image
+    from edgefill.plot import image_grid, line_chart
+
+    buckets = [row["bucket"] for row in table]
+    chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table} for m in names}, buckets,
+                       "hole PSNR (dB) by hole ratio", y_from_zero=False)
+    rows = [examples[b] for b in sorted(examples)]
+    grid = image_grid(rows, ["masked input", *[Path(n).stem for n in names], "ground truth"])
+    width = max(chart.shape[1], grid.shape[1])
+    pad = lambda im: cv2.copyMakeBorder(im, 0, 0, 0, width - im.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))  # noqa: E731
+    write_image(path, np.vstack([pad(chart), pad(grid)]))
+
+
+def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family: str):
+    fam = maskgen.FAMILIES[family]
+    for i, p in enumerate(paths):
+        img = centre_crop(read_image(p), size)
+        for b, (lo, hi) in enumerate(BUCKETS):
+            for k in range(per_bucket):
+                rng = np.random.default_rng([seed, i, b, k])
+                mask = fam(size, size, rng, max(lo, 0.01), hi)
+                yield p.name, b, img, mask
+
+
+def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed: int, family: str,
+             torch_models: dict | None = None) -> tuple[list[dict], dict, dict]:
+    """Scores of every method on one mask family: (table rows, example images, max |ORT - torch|)."""
+    torch_models = torch_models or {}
+    scores = {m: {b: [] for b in range(len(BUCKETS))} for m in methods}
+    torch_scores = {m: {b: [] for b in range(len(BUCKETS))} for m in torch_models}
+    max_diff = {m: 0 for m in torch_models}
+    examples: dict[int, list[np.ndarray]] = {}
+    cases = list(make_cases(paths, crop, per_bucket, seed, family))
+    from tqdm import tqdm
+
+    for name, b, img, mask in tqdm(cases, desc=f"quality {family}", unit="case", leave=False):
+        hole = mask > 0
+        keep = b not in examples and name == paths[(3 * b) % len(paths)].name
+        if keep:
+            shown = img.copy()
+            shown[hole] = (255, 0, 255)
+            examples[b] = [shown]
+        for m, be in methods.items():
+            out = be.infer(img, mask)
+            if keep:
+                examples[b].append(out)
+            scores[m][b].append((hole_psnr(out, img, hole), hole_ssim(out, img, hole)))
+            if m in torch_models:
+                from edgefill_export.onnx_export import torch_reference
+
+                ref = torch_reference(torch_models[m], img[None], (mask > 0).astype(np.uint8)[None, ..., None])[0]
+                torch_scores[m][b].append(hole_psnr(ref, img, hole))
+                max_diff[m] = max(max_diff[m], int(np.abs(ref.astype(int) - out.astype(int)).max()))
+        if keep:
+            examples[b].append(img)  # ground truth
+    table = []
+    for b, (lo, hi) in enumerate(BUCKETS):
+        row = {"bucket": f"{int(lo * 100)}-{int(hi * 100)}%", "n": len(scores[next(iter(methods))][b])}
+        for m in methods:
+            arr = np.array(scores[m][b])
+            row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())}
+        for m in torch_models:
+            row[f"{m}-torch"] = {"psnr": float(np.mean(torch_scores[m][b]))}
+        table.append(row)
+    return table, examples, max_diff
+
+
+def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
+    """Per model, over the 10-50% buckets: mean PSNR gain over the better classical method in
+    each bucket, the smallest such gain, and whether it beats both in SSIM in every bucket."""
+    rows = [r for r in table if r["bucket"] != "0-10%"]
+    out = {}
+    for m in models:
+        d_psnr = [r[m]["psnr"] - max(r[c]["psnr"] for c in CLASSICAL) for r in rows]
+        d_ssim = [r[m]["ssim"] - max(r[c]["ssim"] for c in CLASSICAL) for r in rows]
+        out[m] = {"mean_psnr_gain_db": float(np.mean(d_psnr)), "min_psnr_gain_db": float(np.min(d_psnr)),
+                  "min_ssim_gain": float(np.min(d_ssim)), "beats_classical_ssim_everywhere": bool(min(d_ssim) > 0)}
+    return out
+
+
+def print_table(table: list[dict], names: list[str], title: str) -> None:
+    header = f"{'hole ratio':>10} | " + " | ".join(f"{m:>17}" for m in names)
+    print(title)
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        cells = [f"{row[m]['psnr']:8.2f} / {row[m]['ssim']:.3f}" for m in names]
+        print(f"{row['bucket']:>10} | " + " | ".join(f"{c:>17}" for c in cells))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="edgefill bench quality", description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=Path, default=None, help="folder of evaluation images (default: the fetched --data set)")
+    ap.add_argument("--data", choices=("eval", "texture"), default="eval",
+                    help="fetched set: the eval photos, or the held-out texture families (metal*, wood*)")
+    ap.add_argument("--models", default="lite,nano", help="comma list of shipped names or .onnx paths")
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--per-bucket", type=int, default=3, help="masks per image and bucket")
+    ap.add_argument("--family", default="free-form", help=f"mask family, comma list or 'all' ({', '.join(sorted(maskgen.FAMILIES))})")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    ap.add_argument("--torch", action="store_true", help="also run the PyTorch weights and report ORT/PyTorch agreement")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
+    a = ap.parse_args(argv)
+
+    families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if a.family == "all" else a.family.split(",")
+    unknown = [f for f in families if f not in maskgen.FAMILIES]
+    if unknown:
+        print(f"unknown mask family {unknown[0]!r}; known: {', '.join(sorted(maskgen.FAMILIES))}", file=sys.stderr)
+        return 2
+    if a.images:
+        if not a.images.is_dir():
+            print(f"{a.images} is not a folder", file=sys.stderr)
+            return 2
+        paths = sorted(p for p in a.images.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    else:
+        paths = default_images(a.data)
+    paths = paths[: a.limit] if a.limit else paths
+    if not paths:
+        print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
+        return 2
+    try:
+        methods = {m: edgefill.create_backend("onnxruntime", model=m) for m in a.models.split(",") if m}
+    except edgefill.EdgeFillError as e:
+        print(f"edgefill bench quality: {e}", file=sys.stderr)
+        return 2
+    models = list(methods)
+    for c in CLASSICAL:
+        methods[c] = edgefill.create_backend(c)
+    torch_models = {}
+    if a.torch:
+        from edgefill_export.onnx_export import prepare
+        from edgefill_export.weights import load_weights
+
+        for m in models:
+            torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
+
+    t0 = time.time()
+    report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
+    first_examples = None
+    for fam in families:
+        table, examples, max_diff = evaluate(methods, paths, a.crop, a.per_bucket, a.seed, fam, torch_models)
+        first_examples = first_examples or (table, examples)
+        g = gains(table, models)
+        report["families"][fam] = {"table": table, "gains_10_50": g, "torch_vs_ort_max_abs_diff": max_diff}
+        source = a.images or a.data
+        print_table(table, list(methods), f"\n{fam} masks: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
+                    f"{a.per_bucket} masks per bucket, {a.crop}x{a.crop} crops, seed {a.seed}")
+        for m in models:
+            above = "above" if g[m]["beats_classical_ssim_everywhere"] else "NOT above"
+            print(f"  {m}: {g[m]['mean_psnr_gain_db']:+.2f} dB mean gain over the better classical method in 10-50% "
+                  f"(smallest {g[m]['min_psnr_gain_db']:+.2f} dB); SSIM {above} both in every bucket "
+                  f"(smallest margin {g[m]['min_ssim_gain']:+.3f})")
+        for m, d in max_diff.items():
+            print(f"  {m}: PyTorch vs ONNX Runtime max |diff| = {d} (uint8 levels)")
+    print(f"{time.time() - t0:.1f} s")
+    if a.png and first_examples:
+        write_figure(a.png, first_examples[0], list(methods), first_examples[1])
+        print(f"wrote {a.png}")
+    if a.json:
+        atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
+        print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

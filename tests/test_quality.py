@@ -1,0 +1,57 @@
+import json
+
+import cv2
+import pytest
+
+from edgefill.cli import main
+from edgefill.quality import BUCKETS, gains
+
+from .conftest import natural_image
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    d = tmp_path_factory.mktemp("eval")
+    for i in range(2):
+        cv2.imwrite(str(d / f"e{i}.png"), natural_image(150, 170, seed=40 + i))
+    return d
+
+
+def test_bench_quality_writes_tables_per_family(images, tmp_path, capsys):
+    out, png = tmp_path / "q.json", tmp_path / "q.png"
+    rc = main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "rects,scratches",
+               "--crop", "128", "--per-bucket", "1", "--json", str(out), "--png", str(png)])
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert set(report["families"]) == {"rects", "scratches"}
+    fam = report["families"]["rects"]
+    assert [r["bucket"] for r in fam["table"]] == [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
+    assert {"nano", "opencv-telea", "opencv-ns"} <= set(fam["table"][0])
+    assert fam["table"][0]["n"] == 2  # 2 images x 1 mask
+    assert set(fam["gains_10_50"]["nano"]) >= {"mean_psnr_gain_db", "beats_classical_ssim_everywhere"}
+    assert cv2.imread(str(png)) is not None
+    assert "mean gain over the better classical method" in capsys.readouterr().out
+
+
+def test_gains_compare_with_the_better_classical_method():
+    def row(bucket, m, telea, ns):
+        return {"bucket": bucket, "m": {"psnr": m[0], "ssim": m[1]}, "opencv-telea": {"psnr": telea[0], "ssim": telea[1]},
+                "opencv-ns": {"psnr": ns[0], "ssim": ns[1]}}
+
+    table = [row("0-10%", (0, 0), (50, 1), (50, 1)),  # ignored: outside 10-50%
+             row("10-20%", (21, 0.6), (20, 0.5), (19, 0.55)), row("20-30%", (20, 0.5), (18, 0.4), (19, 0.52))]
+    g = gains(table, ["m"])["m"]
+    assert g["mean_psnr_gain_db"] == pytest.approx(1.0) and g["min_psnr_gain_db"] == pytest.approx(1.0)
+    assert g["beats_classical_ssim_everywhere"] is False and g["min_ssim_gain"] == pytest.approx(-0.02)
+
+
+@pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model")])
+def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
+    assert main(["bench", "quality", "--images", str(images), *args]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err
+
+
+def test_empty_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["bench", "quality", "--images", str(tmp_path)]) == 2
+    assert "no evaluation images" in capsys.readouterr().err
