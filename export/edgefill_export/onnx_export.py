@@ -53,15 +53,21 @@ class InpaintGraph(nn.Module):
         self.net, self.io = InferenceUNet(net, subpixel_layers), io
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        pixels = image.to(torch.float32).permute(0, 3, 1, 2)  # NCHW from here on
-        hole = (mask.to(torch.float32) > 0.5).permute(0, 3, 1, 2).to(torch.float32)  # a float compare: no int64
+        # Transpose while the tensors are still 1 byte per value, then convert.
+        pixels = image.permute(0, 3, 1, 2).to(torch.float32)  # NCHW from here on
+        m = mask.permute(0, 3, 1, 2).to(torch.float32)
+        # uint8: any non-zero value is a hole, and min(m, 1) is exactly that for whole numbers
+        # (one Clip, no bool tensors). float32 I/O: hole where > 0.5.
+        hole = torch.clamp(m, max=1.0) if self.io == "uint8" else (m > 0.5).to(torch.float32)
         valid = 1.0 - hole
-        pred = self.net(pixels / 127.5 - 1.0, valid)
+        pred = self.net(pixels * (1.0 / 127.5) - 1.0, valid)
         pred = torch.clamp((pred + 1.0) * 127.5, 0.0, 255.0).round()
         # Composite with a channel broadcast in NCHW (cheap), not a Where broadcast over the
         # last axis of NHWC. Exact: both operands are whole numbers below 256.
-        out = (pixels + (pred - pixels) * hole).permute(0, 2, 3, 1)
-        return out.to(torch.uint8) if self.io == "uint8" else out
+        out = pixels + (pred - pixels) * hole
+        if self.io == "uint8":
+            out = out.to(torch.uint8)  # whole numbers in 0..255: exact
+        return out.permute(0, 2, 3, 1)
 
 
 def prepare(net: PConvUNet, io: str = "uint8", subpixel_layers: int = SUBPIXEL_LAYERS) -> InpaintGraph:
@@ -119,13 +125,14 @@ class OnnxFromTorch:
     check_size: tuple[int, int] = (256, 320)
     io: str = "uint8"
     opset: int = OPSET
+    subpixel_layers: int = SUBPIXEL_LAYERS
 
     def __call__(self) -> Path:
         import onnx
 
         net = self.weights if isinstance(self.weights, PConvUNet) else load_weights(Path(self.weights))
         params = count_parameters(net)
-        graph = prepare(net, self.io)
+        graph = prepare(net, self.io, self.subpixel_layers)
         mult = net.multiple
         h, w = self.check_size
         if h % mult or w % mult:
@@ -172,6 +179,7 @@ class OnnxFromTorch:
             "sha256": hashlib.sha256(data).hexdigest(),
             "precision": "fp32",
             "opset": self.opset,
+            "subpixel_layers": min(self.subpixel_layers, len(net.decoders)),
             "multiple": mult,
             "io": self.io,
             "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},

@@ -91,10 +91,23 @@ def _feature_nodes(model: onnx.ModelProto) -> list[str]:
     reach = {model.graph.input[0].name}
     names = []
     for n in model.graph.node:
-        if any(i in reach for i in n.input) and n.name not in branch and n.name.startswith("/net/"):
+        if any(i in reach for i in n.input) and n.name not in branch:
             reach.update(n.output)
-            names.append(n.name)
+            if n.name.startswith("/net/"):
+                names.append(n.name)
     return names
+
+
+def _cpu_float_nodes(model: onnx.ModelProto) -> list[str]:
+    """Generator nodes the CPU target keeps in float: the input masking (3 channels at full
+    resolution, where ONNX Runtime's broadcasting QLinearMul is slower than the float Mul) and
+    the whole last decoder layer, whose convolutions have 3 or 12 output channels (too few for
+    the int8 GEMM kernels: slower than float, measured in docs/performance.md). No Q/DQ may
+    touch that layer, or ONNX Runtime quantises its float weights itself."""
+    meta = {p.key: p.value for p in model.metadata_props}
+    last = int(math.log2(int(meta.get("edgefill.multiple", "64")))) - 1
+    prefixes = (f"/net/rewritten.{last}/", f"/net/net/decoders.{last}/")
+    return [n.name for n in model.graph.node if n.name == "/net/Mul" or n.name.startswith(prefixes)]
 
 
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
@@ -173,14 +186,17 @@ class QuantizeOnnx:
                 activation_type=QuantType.QInt8,
                 # Conv outputs stay float: TensorRT fuses the renormalising multiply into the
                 # convolution's epilogue, and a quantised output would be amplified by it (up to 25x).
-                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                # Biases stay float: TensorRT's parser takes int8 Q/DQ only (no int32 bias DQ).
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False,
                                "OpTypesToExcludeOutputQuantization": ["Conv"]})
         else:
-            feature = set(_feature_nodes(model))
+            feature = set(_feature_nodes(model)) - set(_cpu_float_nodes(model))
+            # Exclude every other node explicitly: a node merely left out of nodes_to_quantize
+            # still gets Q/DQ on its tensors when a neighbour is quantised.
             options = dict(
                 op_types_to_quantize=list(CPU_QUANTISED_OPS),
                 nodes_to_quantize=[n.name for n in model.graph.node if n.name in feature and n.op_type in CPU_QUANTISED_OPS],
-                nodes_to_exclude=excluded, activation_type=QuantType.QUInt8,
+                nodes_to_exclude=[n.name for n in model.graph.node if n.name not in feature], activation_type=QuantType.QUInt8,
                 extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
         with tempfile.TemporaryDirectory() as tmp:
             tmp_out = Path(tmp) / "int8.onnx"

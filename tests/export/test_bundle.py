@@ -117,24 +117,28 @@ def cpu_int8(photo_dirs, tmp_path_factory):
     from edgefill_export.onnx_export import OnnxFromTorch
 
     d = tmp_path_factory.mktemp("cpu")
-    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx")()
+    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx", subpixel_layers=99)()
     q = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu")(fp32, d / "nano.int8.onnx")
     return fp32, q
 
 
 def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, photo_dirs):
     import onnx
+    from edgefill_export.calibration import ImageFolderPairs
 
     fp32, q = cpu_int8
     src = onnx.load(str(fp32))
     m = onnx.load(str(q))
     produced = {o: n for n in m.graph.node for o in n.output}
     quantised = {produced[n.input[0]].name for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] in produced}
-    feature_convs = quantize.feature_conv_nodes(src)
-    assert feature_convs and set(feature_convs) <= quantised  # every conv output is uint8 too
-    muls = [n.name for n in src.graph.node if n.op_type == "Mul" and n.name.startswith("/net/") and n.name not in
-            quantize.mask_branch_nodes(src)]
-    assert muls and set(muls) <= quantised  # the renormalising multiplies as well
+    float_nodes = set(quantize._cpu_float_nodes(src))
+    feature_convs = set(quantize.feature_conv_nodes(src))
+    last_layer = feature_convs & float_nodes
+    assert len(last_layer) == 2 and not last_layer & quantised  # the last decoder layer stays float
+    assert feature_convs - float_nodes <= quantised  # every other conv output is uint8 too
+    muls = {n.name for n in src.graph.node if n.op_type == "Mul" and n.name.startswith("/net/") and n.name not in
+            quantize.mask_branch_nodes(src)} - float_nodes
+    assert muls and muls <= quantised  # the renormalising multiplies as well
     zero_points = [t for t in m.graph.initializer if t.name.endswith("zero_point") and t.data_type == onnx.TensorProto.UINT8]
     assert zero_points  # asymmetric uint8 activations (ONNX Runtime's u8s8 kernels)
     report = quantize.validate(q, fp32, ImageFolderPairs(photo_dirs / "val"))
@@ -142,9 +146,12 @@ def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, ph
     img = natural_image(256, 256)
     mask = np.zeros((256, 256), np.uint8)
     mask[60:200, 40:120] = 255
-    with edgefill.Inpainter(model=str(q), backend="onnxruntime") as inp:
-        out = inp.inpaint(img, mask)
-    assert np.array_equal(out[mask == 0], img[mask == 0])
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(q), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"image": img[None], "mask": mask[None, :, :, None]})[0][0]
+    assert np.array_equal(out[mask == 0], img[mask == 0])  # the composite stays exact
+    assert not np.array_equal(out[mask > 0], img[mask > 0])
 
 
 def test_unknown_int8_target_is_refused(cpu_int8, photo_dirs, tmp_path):
