@@ -15,7 +15,8 @@ MAX_OPSET: list[tuple[V, int]] = [((8, 2), 13), ((8, 5), 17), ((9, 2), 19), ((10
 #: operator -> first TensorRT version whose parser supports it (for the ops edgefill emits)
 OPS: dict[str, V] = {op: (8, 2) for op in (
     "Add", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Greater", "LeakyRelu", "Max", "Mul", "Not",
-    "Relu", "Resize", "Round", "Sub", "Transpose", "Where", "QuantizeLinear", "DequantizeLinear", "Identity", "DepthToSpace")}
+    "Relu", "Resize", "Round", "Sub", "Transpose", "Where", "QuantizeLinear", "DequantizeLinear", "Identity", "DepthToSpace",
+    "ConvTranspose")}
 OPS["Reciprocal"] = (8, 5)
 RESIZE_MODES = {"nearest", "linear"}
 RESIZE_COORDS = {"half_pixel", "pytorch_half_pixel", "tf_half_pixel_for_nn", "asymmetric", "align_corners"}
@@ -69,7 +70,7 @@ def check(model, version: str) -> list[str]:
             to = attrs["to"]
             if to not in CAST_TARGETS and not (to == UINT8 and v >= (9, 2)):
                 problems.append(f"Cast {n.name} to ONNX type {to} is not supported by TensorRT {version}")
-        elif n.op_type == "Conv":
+        elif n.op_type in ("Conv", "ConvTranspose"):
             w = n.input[1]
             src = produced_by.get(w)
             if not (w in inits or w in consts or (src is not None and src.op_type == "DequantizeLinear")):

@@ -28,7 +28,7 @@ from edgefill.profiles import DeviceProfile
 
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
-from .onnx_export import OPSET, SUBPIXEL_LAYERS, OnnxFromTorch, _versions
+from .onnx_export import DECODER_FORM, OPSET, OnnxFromTorch, _versions
 from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, validate
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
@@ -46,7 +46,7 @@ class ExportRequest:
     allow_accuracy_loss: bool = False
     force: bool = False
     int8_target: str = "tensorrt"  # or "cpu": ONNX Runtime on the CPU (quantize.py)
-    subpixel_layers: int = SUBPIXEL_LAYERS  # decoders exported in the sub-pixel form (subpixel.py)
+    decoder_form: str = DECODER_FORM  # of the exported graphs (subpixel.py)
 
 
 def _weights(model: str) -> Path:
@@ -107,7 +107,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
 
     def make(stem: str, io: str, opset: int) -> tuple[Path, dict]:
         """FP32 ONNX (and the quantised one when asked), gated; returns the fp32 path and the artifacts."""
-        fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset, subpixel_layers=req.subpixel_layers)()
+        fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset, decoder_form=req.decoder_form)()
         arts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "io": io, "opset": opset,
                          "validation": validate(fp32, fp32, val_pairs)}}
         if req.precision != "fp32":

@@ -25,13 +25,12 @@ from torch import nn
 from edgefill.fileio import atomic_write_bytes
 
 from .model import PConvUNet, conv_macs, count_parameters
-from .subpixel import InferenceUNet
+from .subpixel import InferenceUNet, executed_macs
 from .weights import load_weights
 
 OPSET = 17
-#: Decoder layers exported in the sub-pixel form (counted from the output end); measured in
-#: docs/performance.md.
-SUBPIXEL_LAYERS = 1
+#: The decoder form of exported graphs (subpixel.py; measured in docs/performance.md).
+DECODER_FORM = "transposed"
 
 
 class ExportError(Exception):
@@ -46,11 +45,11 @@ class InpaintGraph(nn.Module):
     ONNX parser does not take uint8 network inputs. The mask is hole where it is > 0.5.
     """
 
-    def __init__(self, net: PConvUNet, io: str = "uint8", subpixel_layers: int = SUBPIXEL_LAYERS):
+    def __init__(self, net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM):
         super().__init__()
         if io not in ("uint8", "float32"):
             raise ValueError(f"io must be uint8 or float32, not {io!r}")
-        self.net, self.io = InferenceUNet(net, subpixel_layers), io
+        self.net, self.io = InferenceUNet(net, decoder_form), io
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # Transpose while the tensors are still 1 byte per value, then convert.
@@ -70,12 +69,12 @@ class InpaintGraph(nn.Module):
         return out.permute(0, 2, 3, 1)
 
 
-def prepare(net: PConvUNet, io: str = "uint8", subpixel_layers: int = SUBPIXEL_LAYERS) -> InpaintGraph:
+def prepare(net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM) -> InpaintGraph:
     """Eval mode, BatchNorm folded, decoders rewritten (:mod:`.subpixel`), wrapped with
     pre/post-processing."""
     net = net.eval()
     net.fuse()
-    return InpaintGraph(net, io, subpixel_layers).eval()
+    return InpaintGraph(net, io, decoder_form).eval()
 
 
 def sample_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -125,14 +124,14 @@ class OnnxFromTorch:
     check_size: tuple[int, int] = (256, 320)
     io: str = "uint8"
     opset: int = OPSET
-    subpixel_layers: int = SUBPIXEL_LAYERS
+    decoder_form: str = DECODER_FORM
 
     def __call__(self) -> Path:
         import onnx
 
         net = self.weights if isinstance(self.weights, PConvUNet) else load_weights(Path(self.weights))
         params = count_parameters(net)
-        graph = prepare(net, self.io, self.subpixel_layers)
+        graph = prepare(net, self.io, self.decoder_form)
         mult = net.multiple
         h, w = self.check_size
         if h % mult or w % mult:
@@ -174,12 +173,14 @@ class OnnxFromTorch:
             "model": net.config.name,
             "channels": list(net.config.channels),
             "parameters": params,
-            # every conv's output scales with the input area: MACs(H, W) = this x H x W
-            "conv_macs_per_input_pixel": conv_macs(net, 512, 512) / (512 * 512),
+            # every conv's output scales with the input area: MACs(H, W) = this x H x W. The MACs
+            # the exported graph executes (its decoder form), and those of the training form.
+            "conv_macs_per_input_pixel": executed_macs(graph.net, 512, 512) / (512 * 512),
+            "model_conv_macs_per_input_pixel": conv_macs(net, 512, 512) / (512 * 512),
             "sha256": hashlib.sha256(data).hexdigest(),
             "precision": "fp32",
             "opset": self.opset,
-            "subpixel_layers": min(self.subpixel_layers, len(net.decoders)),
+            "decoder_form": self.decoder_form,
             "multiple": mult,
             "io": self.io,
             "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},

@@ -36,7 +36,7 @@ from edgefill.fileio import atomic_write_bytes
 GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
 INT8_TARGETS = ("tensorrt", "cpu")
 #: What the CPU target quantises (docs/performance.md): everything on the feature path.
-CPU_QUANTISED_OPS = ("Conv", "Mul", "Relu", "LeakyRelu", "Resize", "Concat", "Add", "DepthToSpace")
+CPU_QUANTISED_OPS = ("Conv", "ConvTranspose", "Mul", "Relu", "LeakyRelu", "Resize", "Concat", "Add", "DepthToSpace")
 
 
 class AccuracyGateError(Exception):
@@ -112,7 +112,7 @@ def _cpu_float_nodes(model: onnx.ModelProto) -> list[str]:
 
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
     mask = set(mask_path_nodes(model))
-    return [n.name for n in model.graph.node if n.op_type == "Conv" and n.name not in mask]
+    return [n.name for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose") and n.name not in mask]
 
 
 class _OrtReader:
@@ -144,9 +144,9 @@ class QuantizeOnnx:
     calibration: Iterable[tuple[np.ndarray, np.ndarray]] | None = None
     calibrate_method: str = "percentile"
     target: str = "tensorrt"
-    #: Feature convolutions kept in float at the end of the decoder. The last one mixes the
-    #: image with features in one per-tensor scale (alone it costs ~0.8 dB in INT8); the one
-    #: before it runs at half resolution (~0.1 dB). Measured in docs/export.md.
+    #: Feature convolutions kept in float at the end of the decoder (TensorRT target): the two
+    #: of the last decoder layer, whose outputs are the image (in the first session's graph the
+    #: last layer alone cost ~0.8 dB in INT8; docs/export.md).
     keep_float_last: int = 2
 
     def __call__(self, fp32_path: Path, out_path: Path) -> Path:
@@ -182,13 +182,13 @@ class QuantizeOnnx:
                   "percentile": CalibrationMethod.Percentile}[self.calibrate_method]
         if self.target == "tensorrt":
             options = dict(
-                op_types_to_quantize=["Conv"], nodes_to_quantize=convs, nodes_to_exclude=excluded,
+                op_types_to_quantize=["Conv", "ConvTranspose"], nodes_to_quantize=convs, nodes_to_exclude=excluded,
                 activation_type=QuantType.QInt8,
                 # Conv outputs stay float: TensorRT fuses the renormalising multiply into the
                 # convolution's epilogue, and a quantised output would be amplified by it (up to 25x).
                 # Biases stay float: TensorRT's parser takes int8 Q/DQ only (no int32 bias DQ).
                 extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False,
-                               "OpTypesToExcludeOutputQuantization": ["Conv"]})
+                               "OpTypesToExcludeOutputQuantization": ["Conv", "ConvTranspose"]})
         else:
             feature = set(_feature_nodes(model)) - set(_cpu_float_nodes(model))
             # Exclude every other node explicitly: a node merely left out of nodes_to_quantize

@@ -18,9 +18,9 @@ from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
-#: The shipped CPU INT8 graphs rewrite every decoder (no uint8 Resize/Concat): measured
-#: faster in ONNX Runtime than the FP32 graph's single rewritten layer (docs/performance.md).
-CPU_INT8_SUBPIXEL_LAYERS = 99
+#: The shipped CPU INT8 graphs use the sub-pixel decoders (conv + DepthToSpace quantise to
+#: QLinearConv; a ConvTranspose stays float in ONNX Runtime): docs/performance.md.
+CPU_INT8_DECODER_FORM = "subpixel"
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
@@ -60,7 +60,7 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
 
     with tempfile.TemporaryDirectory() as tmp:
         out = export_bundle(ExportRequest(model=name, out_dir=Path(tmp) / "b", precision="int8", calib_dir=calib_dir,
-                                          val_dir=val_dir, int8_target="cpu", subpixel_layers=CPU_INT8_SUBPIXEL_LAYERS))
+                                          val_dir=val_dir, int8_target="cpu", decoder_form=CPU_INT8_DECODER_FORM))
         bundle = json.loads((out / "bundle.json").read_text())
         art = bundle["artifacts"]["int8"]
         dst = models_dir / f"{name}.int8.onnx"
@@ -69,7 +69,8 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
     side = json.loads((models_dir / f"{name}.json").read_text())
     side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
                  "calibration_sha256": bundle["calibration"]["sha256"],
-                 "int8_target": "cpu", "subpixel_layers": source_graph["subpixel_layers"],
+                 "int8_target": "cpu", "decoder_form": source_graph["decoder_form"],
+                 "conv_macs_per_input_pixel": source_graph["conv_macs_per_input_pixel"],
                  "made_by": "python -m edgefill_export.ship --int8 (QuantizeOnnx target=cpu: ONNX Runtime u8s8)"})
     side.pop("parity", None)
     atomic_write_bytes(dst.with_suffix(".json"), (json.dumps(side, indent=2) + "\n").encode())

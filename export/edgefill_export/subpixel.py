@@ -43,16 +43,41 @@ def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
     return out.reshape(cout * 4, cin, 3, 3)
 
 
+# ConvTranspose(kernel 4, stride 2, padding 1) form of the same thing: kernel index k of an
+# axis collects the full-resolution taps dy listed here (k odd: output phase 0, k even: phase 1).
+_TRANSPOSED_TAPS = {0: (2,), 1: (1, 2), 2: (0, 1), 3: (0,)}
+
+
+def transposed_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (Cin, Cout, 4, 4) kernel
+    of a stride-2 ConvTranspose (padding 1) at the low resolution with the same result."""
+    cout, cin, kh, kw = weight.shape
+    if (kh, kw) != (3, 3):
+        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    out = weight.new_zeros(cin, cout, 4, 4)
+    for ky, dys in _TRANSPOSED_TAPS.items():
+        for kx, dxs in _TRANSPOSED_TAPS.items():
+            for dy in dys:
+                for dx in dxs:
+                    out[:, :, ky, kx] += weight[:, :, dy, dx].t()
+    return out
+
+
 class SubpixelDecoder(nn.Module):
     """One fused decoder :class:`PartialConv2d` over ``concat(up2(x), skip)``, rewritten."""
 
-    def __init__(self, layer: PartialConv2d, up_channels: int):
+    def __init__(self, layer: PartialConv2d, up_channels: int, transposed: bool = False):
         super().__init__()
         if layer.bn is not None:
             raise ValueError("fuse the model (fold BatchNorm) before the sub-pixel rewrite")
         w = layer.conv.weight.detach()
-        self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
-        self.up.weight.data = subpixel_weight(w[:, :up_channels])
+        self.transposed = transposed
+        if transposed:
+            self.up = nn.ConvTranspose2d(up_channels, w.shape[0], 4, 2, 1, bias=False)
+            self.up.weight.data = transposed_weight(w[:, :up_channels])
+        else:
+            self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
+            self.up.weight.data = subpixel_weight(w[:, :up_channels])
         self.skip = nn.Conv2d(w.shape[1] - up_channels, w.shape[0], 3, 1, 1, bias=True)
         self.skip.weight.data = w[:, up_channels:].clone()
         self.skip.bias.data = layer.bias.detach().clone()
@@ -61,7 +86,8 @@ class SubpixelDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ratio, new_valid = self.mask_update(valid)
-        y = F.pixel_shuffle(self.up(x), 2) + self.skip(skip)
+        up = self.up(x) if self.transposed else F.pixel_shuffle(self.up(x), 2)
+        y = up + self.skip(skip)
         if self.act == "relu":
             y = F.relu(y)
         elif self.act == "leaky":
@@ -69,20 +95,30 @@ class SubpixelDecoder(nn.Module):
         return y * ratio.to(y.dtype), new_valid
 
 
+#: Decoder forms of the exported graph, all the same function (docs/performance.md):
+#: ``resize``: nearest Resize + Concat + 3x3 conv (the training form);
+#: ``subpixel-last``: only the last layer as conv + DepthToSpace;
+#: ``subpixel``: every layer as conv + DepthToSpace (fastest INT8 graph in ONNX Runtime);
+#: ``transposed``: every layer as a stride-2 ConvTranspose (4/9 of the up-path MACs; fastest FP32).
+DECODER_FORMS = ("resize", "subpixel-last", "subpixel", "transposed")
+
+
 class InferenceUNet(nn.Module):
-    """The fused generator with the last ``subpixel_layers`` decoders rewritten; the same
+    """The fused generator with its decoders in one of :data:`DECODER_FORMS`; the same
     function as ``net`` up to float rounding. ``forward(image, valid) -> prediction``."""
 
-    def __init__(self, net: PConvUNet, subpixel_layers: int = 1):
+    def __init__(self, net: PConvUNet, form: str = "transposed"):
         super().__init__()
-        self.net = net
+        if form not in DECODER_FORMS:
+            raise ValueError(f"unknown decoder form {form!r}; known: {', '.join(DECODER_FORMS)}")
+        self.net, self.form = net, form
         self.config = net.config
         ch = net.config.channels
         n = len(net.decoders)
-        first = n - max(0, min(subpixel_layers, n))
+        first = {"resize": n, "subpixel-last": n - 1}.get(form, 0)
         # decoder j upsamples a tensor of ch[-1 - j] channels (the last one: ch[0])
         self.rewritten = nn.ModuleDict({
-            str(j): SubpixelDecoder(net.decoders[j], ch[len(ch) - 1 - j]) for j in range(first, n)
+            str(j): SubpixelDecoder(net.decoders[j], ch[len(ch) - 1 - j], form == "transposed") for j in range(first, n)
         })
 
     @property
@@ -106,3 +142,30 @@ class InferenceUNet(nn.Module):
                 x = F.interpolate(x, scale_factor=2.0, mode="nearest")
                 x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
         return x
+
+
+def executed_macs(unet: InferenceUNet, height: int, width: int) -> int:
+    """Multiply-accumulates the feature convolutions of ``unet`` execute for one HxW image,
+    as exported (zero taps of the sub-pixel kernels included, the ConvTranspose's saving
+    counted); the mask path's box sums are not counted."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.ConvTranspose2d):
+            total += module.weight.numel() * inputs[0].shape[-2] * inputs[0].shape[-1]
+        elif isinstance(module, nn.Conv2d):
+            total += module.weight.numel() * output.shape[-2] * output.shape[-1]
+        else:  # PartialConv2d: (y, new_valid)
+            total += module.conv.weight.numel() * output[0].shape[-2] * output[0].shape[-1]
+
+    hooks = [m.register_forward_hook(count) for m in unet.modules()
+             if isinstance(m, (PartialConv2d, nn.ConvTranspose2d)) or (isinstance(m, nn.Conv2d) and m not in
+                                                                      {p.conv for p in unet.modules() if isinstance(p, PartialConv2d)})]
+    try:
+        with torch.no_grad():
+            unet(torch.zeros(1, 3, height, width), torch.ones(1, 1, height, width))
+    finally:
+        for h in hooks:
+            h.remove()
+    return total

@@ -117,7 +117,7 @@ def cpu_int8(photo_dirs, tmp_path_factory):
     from edgefill_export.onnx_export import OnnxFromTorch
 
     d = tmp_path_factory.mktemp("cpu")
-    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx", subpixel_layers=99)()
+    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx", decoder_form="subpixel")()
     q = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu")(fp32, d / "nano.int8.onnx")
     return fp32, q
 
