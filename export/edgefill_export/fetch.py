@@ -191,7 +191,7 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--roles", default="train,eval", help="comma list of train,texture,eval")
+    ap.add_argument("--roles", default="train,texture,eval", help="comma list of train,texture,eval")
     ap.add_argument("--cache", type=Path, default=None)
     a = ap.parse_args()
     print(fetch(tuple(a.roles.split(",")), a.cache))

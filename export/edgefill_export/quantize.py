@@ -101,13 +101,31 @@ def _feature_nodes(model: onnx.ModelProto) -> list[str]:
 def _cpu_float_nodes(model: onnx.ModelProto) -> list[str]:
     """Generator nodes the CPU target keeps in float: the input masking (3 channels at full
     resolution, where ONNX Runtime's broadcasting QLinearMul is slower than the float Mul) and
-    the whole last decoder layer, whose convolutions have 3 or 12 output channels (too few for
-    the int8 GEMM kernels: slower than float, measured in docs/performance.md). No Q/DQ may
-    touch that layer, or ONNX Runtime quantises its float weights itself."""
+    the last :data:`CPU_FLOAT_DECODERS` decoder layers (see there). No Q/DQ may touch those
+    layers' convolutions, or ONNX Runtime quantises their float weights itself."""
     meta = {p.key: p.value for p in model.metadata_props}
     last = int(math.log2(int(meta.get("edgefill.multiple", "64")))) - 1
-    prefixes = (f"/net/rewritten.{last}/", f"/net/net/decoders.{last}/")
+    layers = range(last - CPU_FLOAT_DECODERS + 1, last + 1)
+    prefixes = tuple(f"/net/{kind}.{j}/" for j in layers for kind in ("rewritten", "net/decoders"))
     return [n.name for n in model.graph.node if n.name == "/net/Mul" or n.name.startswith(prefixes)]
+
+
+#: Decoder layers (from the output end) the CPU INT8 graph keeps in float: the last one (3- and
+#: 12-channel convolutions, slower in int8) and the two before it, whose per-tensor uint8
+#: activations alone cost 1.2-3.6 dB of hole PSNR (measured in docs/performance.md).
+CPU_FLOAT_DECODERS = 3
+
+#: uint8 scale of the renormalisation ratios in the CPU INT8 graph: 1/8 represents 1 (every
+#: fully valid pixel), 9/k for most k and 25 (the 5x5 first layer's largest ratio) exactly. A
+#: calibrated scale (25/255) would turn every 1.0 into 0.98, a 2% gain error per layer.
+RATIO_SCALE = 0.125
+
+
+def _ratio_overrides(model: onnx.ModelProto, feature: set[str]) -> dict:
+    """Fixed quantisation of the mask-branch ratios that the quantised multiplies read."""
+    branch_outputs = {o for n in model.graph.node if n.name in set(mask_branch_nodes(model)) for o in n.output}
+    ratios = {i for n in model.graph.node if n.op_type == "Mul" and n.name in feature for i in n.input if i in branch_outputs}
+    return {r: [{"scale": np.array(RATIO_SCALE, np.float32), "zero_point": np.array(0, np.uint8)}] for r in sorted(ratios)}
 
 
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
@@ -197,7 +215,8 @@ class QuantizeOnnx:
                 op_types_to_quantize=list(CPU_QUANTISED_OPS),
                 nodes_to_quantize=[n.name for n in model.graph.node if n.name in feature and n.op_type in CPU_QUANTISED_OPS],
                 nodes_to_exclude=[n.name for n in model.graph.node if n.name not in feature], activation_type=QuantType.QUInt8,
-                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
+                               "TensorQuantOverrides": _ratio_overrides(model, feature)})
         with tempfile.TemporaryDirectory() as tmp:
             tmp_out = Path(tmp) / "int8.onnx"
             quantize_static(str(src), str(tmp_out), Reader(reader), quant_format=QuantFormat.QDQ, per_channel=True,

@@ -18,9 +18,9 @@ from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
-#: The shipped CPU INT8 graphs use the sub-pixel decoders (conv + DepthToSpace quantise to
-#: QLinearConv; a ConvTranspose stays float in ONNX Runtime): docs/performance.md.
-CPU_INT8_DECODER_FORM = "subpixel"
+#: Decoder form of the shipped CPU INT8 graphs. With the three high-resolution decoder layers
+#: in float (accuracy), the ConvTranspose form is the fastest (docs/performance.md).
+CPU_INT8_DECODER_FORM = "transposed"
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
