@@ -141,6 +141,10 @@ def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, ph
     assert muls and muls <= quantised  # the renormalising multiplies as well
     zero_points = [t for t in m.graph.initializer if t.name.endswith("zero_point") and t.data_type == onnx.TensorProto.UINT8]
     assert zero_points  # asymmetric uint8 activations (ONNX Runtime's u8s8 kernels)
+    ratios = quantize._ratio_overrides(src, set(quantize._feature_nodes(src)) - float_nodes)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    scales = [inits[n.input[1]] for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] in ratios]
+    assert scales and all(float(x) == quantize.RATIO_SCALE for x in scales)  # 1.0 is exact in uint8
     report = quantize.validate(q, fp32, ImageFolderPairs(photo_dirs / "val"))
     assert np.isfinite(report["hole_psnr_db"])
     img = natural_image(256, 256)

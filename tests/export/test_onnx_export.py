@@ -43,6 +43,11 @@ def test_sidecar(exported):
     assert side["opset"] == 17 and side["multiple"] == 64 and side["model"] == "nano"
     assert side["parity"]["max_abs_diff_uint8"] <= 2
     assert {"torch", "onnx"} <= set(side["versions"])
+    # the graph's decoders are ConvTransposes: fewer executed MACs than the training form
+    assert side["decoder_form"] == "transposed"
+    assert 0.5 < side["conv_macs_per_input_pixel"] / side["model_conv_macs_per_input_pixel"] < 0.9
+    ops = {n.op_type for n in onnx.load(str(exported)).graph.node}
+    assert "ConvTranspose" in ops and "Resize" in ops and "Concat" not in ops  # Resize: the 1-channel masks only
 
 
 @pytest.mark.parametrize("hw", [(128, 192), (384, 256), (64, 64)])
@@ -63,7 +68,7 @@ def test_nan_weights_fail_the_export(tmp_path):
     assert not (tmp_path / "bad.onnx").exists()
 
 
-@pytest.mark.parametrize("name", ["nano", "lite"])
+@pytest.mark.parametrize("name", ["nano", "lite", "lite-surface"])
 def test_shipped_onnx_matches_fresh_export_of_shipped_weights(tmp_path, name):
     fresh = OnnxFromTorch(MODELS_DIR / f"{name}.safetensors", tmp_path / f"{name}.onnx")()
     shipped = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
