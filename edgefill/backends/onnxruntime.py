@@ -33,13 +33,18 @@ def _import_ort():
 
 @register_backend("onnxruntime", priority=50)
 class OnnxRuntimeBackend(Backend):
-    """Runs an edgefill ONNX model (a shipped name such as ``"lite"`` or a path)."""
+    """Runs an edgefill ONNX model (a shipped name such as ``"lite"`` or a path).
+
+    ``spin=True`` lets ONNX Runtime's threads busy-wait between runs (its own default): a
+    little lower latency for back-to-back calls on an otherwise idle machine, at the cost of
+    the CPU time every other thread needs."""
 
     name = "onnxruntime"
     uses_model = True
     extra = "ort"
 
-    def __init__(self, model: str | Path = "lite", providers: str | list[str] = "auto", threads: int = 0, **unused: object):
+    def __init__(self, model: str | Path = "lite", providers: str | list[str] = "auto", threads: int = 0,
+                 spin: bool = False, **unused: object):
         super().__init__()
         ort = _import_ort()
         self.model: ModelFile = resolve_model(model)
@@ -58,6 +63,10 @@ class OnnxRuntimeBackend(Backend):
         if threads:
             so.intra_op_num_threads = threads
         so.log_severity_level = 3
+        # ONNX Runtime's worker threads spin after each run by default. On a 2-4 core board the
+        # spinning steals the cores from capture/encoding threads and from other sessions
+        # (docs/performance.md: +-15% noise and wrong rankings when it was on).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self.session = ort.InferenceSession(str(self.model.path), so, providers=list(providers))
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
