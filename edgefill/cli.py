@@ -65,7 +65,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         model = "lite"
     options = {"threads": args.threads} if args.threads else {}
     roi_cfg = RoiConfig(margin=args.margin, feather=args.feather)
-    with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, **options) as inp:
+    with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, thin_hole_px=args.thin_px, **options) as inp:
         desc = inp.backend_name + (f" ({inp.backend.model.name})" if getattr(inp.backend, "model", None) else "")
         bar = None
         if len(jobs) > 1:
@@ -339,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
     p.add_argument("--feather", type=int, default=6, help="seam blending width in pixels (default 6)")
+    p.add_argument("--thin-px", type=float, default=0.0,
+                   help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, "
+                        "measured better for defects; e.g. 3 (default 0: off)")
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("run", help="run the real-time pipeline on a camera, stream or video",

@@ -15,6 +15,7 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
+from .thin import refill_thin
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class Inpainter:
         :class:`~edgefill.backends.Backend` instance.
     roi_config:
         Crop buckets, context margin and seam feathering (:class:`edgefill.roi.RoiConfig`).
+    thin_hole_px:
+        Hole components at most this many pixels from their border everywhere (scratches,
+        cracks: half-width) are filled by OpenCV Navier-Stokes instead of the model, which is
+        measured to be better for them (:mod:`edgefill.thin`). 0 (the default) turns it off.
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
 
@@ -57,7 +62,7 @@ class Inpainter:
     """
 
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
-                 roi_config: roi.RoiConfig | None = None, **backend_options: object):
+                 roi_config: roi.RoiConfig | None = None, thin_hole_px: float = 0.0, **backend_options: object):
         if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")
@@ -71,6 +76,9 @@ class Inpainter:
                                           **backend_options)
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
+        if thin_hole_px < 0:
+            raise ConfigError(f"thin_hole_px must be >= 0, got {thin_hole_px}")
+        self.thin_hole_px = float(thin_hole_px)
         self.roi_config = roi_config or roi.RoiConfig()
         self.roi_config.validate(self.backend.input_info.multiple)
         self.last_timing = InpaintTiming()
@@ -122,6 +130,10 @@ class Inpainter:
             sy, sx = crop.slices
             remaining[sy, sx][todo] = 0
             post += time.perf_counter() - t_paste
+        if self.thin_hole_px and self.backend.uses_model:
+            t_thin = time.perf_counter()
+            out = refill_thin(out, image, hole, self.thin_hole_px)
+            post += time.perf_counter() - t_thin
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
         return out
 

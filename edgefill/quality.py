@@ -137,6 +137,18 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
     return table, examples, max_diff
 
 
+class _ThinHybrid:
+    """A model whose thin hole components are refilled by OpenCV NS (edgefill.thin)."""
+
+    def __init__(self, backend, half_width: float):
+        self.backend, self.half_width = backend, half_width
+
+    def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        from edgefill.thin import refill_thin
+
+        return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width)
+
+
 def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
     """Per model, over the 10-50% buckets: mean PSNR gain over the better classical method in
     each bucket, the smallest such gain, and whether it beats both in SSIM in every bucket."""
@@ -172,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
     ap.add_argument("--torch", action="store_true", help="also run the PyTorch weights and report ORT/PyTorch agreement")
+    ap.add_argument("--thin-px", type=float, default=0.0,
+                    help="also score each model with thin components (half-width <= this) filled by OpenCV NS")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
     a = ap.parse_args(argv)
@@ -197,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except edgefill.EdgeFillError as e:
         print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
+    if a.thin_px > 0:
+        for m in list(methods):
+            methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px)
     models = list(methods)
     for c in CLASSICAL:
         methods[c] = edgefill.create_backend(c)
@@ -205,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         from edgefill_export.onnx_export import prepare
         from edgefill_export.weights import load_weights
 
-        for m in models:
+        for m in (m for m in models if not isinstance(methods[m], _ThinHybrid)):
             torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
 
     t0 = time.time()

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+import edgefill
+from edgefill.errors import ConfigError
+from edgefill.thin import refill_thin, thin_components
+
+from .conftest import natural_image
+
+
+def _scratch_and_blob():
+    hole = np.zeros((120, 160), np.uint8)
+    hole[30, 10:150] = 255  # a 1-px scratch
+    hole[60:63, 10:150] = 255  # a 3-px crack
+    hole[80:115, 60:110] = 255  # a wide blob
+    return hole
+
+
+def test_thin_parts_are_the_scratches_not_the_blob():
+    hole = _scratch_and_blob()
+    thin = thin_components(hole, 3)
+    assert thin[30, 10:150].all() and thin[60:63, 20:140].all()
+    assert not thin[90:105, 70:100].any()  # the blob's interior stays with the model
+    assert not thin[hole == 0].any()
+    assert not thin_components(hole, 0).any()
+
+
+def test_refill_replaces_only_thin_pixels_with_navier_stokes():
+    img = natural_image(120, 160, seed=3)
+    hole = _scratch_and_blob()
+    model_fill = np.zeros_like(img)  # a stand-in "model" output: black everywhere
+    out = refill_thin(model_fill, img, hole, 3)
+    thin = thin_components(hole, 3)
+    assert out[thin].mean() > 20  # NS colours, not the black stand-in
+    assert np.array_equal(out[~thin], model_fill[~thin])
+
+
+def test_inpainter_option(tmp_path):
+    img = natural_image(128, 160, seed=4)
+    hole = _scratch_and_blob()
+    hole = np.pad(hole, ((0, 8), (0, 0)))
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=3) as inp:
+        out = inp.inpaint(img, hole)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+        plain = inp.inpaint(img, hole)
+    thin = thin_components(hole, 3)
+    assert np.array_equal(out, refill_thin(plain, img, hole, 3))  # the model's fill, thin parts by NS
+    assert not np.array_equal(out[thin], plain[thin])
+    with pytest.raises(ConfigError, match="thin_hole_px"):
+        edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=-1)
