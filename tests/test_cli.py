@@ -118,3 +118,21 @@ def test_batch_missing_mask_writes_nothing(tmp_path):
 def test_backends_command(capsys):
     assert main(["backends"]) == 0
     assert "opencv-telea" in capsys.readouterr().out
+
+
+def test_inpaint_thin_px_option(tmp_path):
+    import cv2
+    import numpy as np
+
+    from edgefill.cli import main
+
+    from .conftest import natural_image
+
+    img = natural_image(128, 128, seed=8)
+    mask = np.zeros((128, 128), np.uint8)
+    mask[40, 5:120] = 255
+    cv2.imwrite(str(tmp_path / "i.png"), img)
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png"),
+                 "--backend", "onnxruntime", "--model", "nano", "--thin-px", "3"]) == 0
+    assert cv2.imread(str(tmp_path / "o.png")) is not None

@@ -55,3 +55,12 @@ def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
 def test_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["bench", "quality", "--images", str(tmp_path)]) == 2
     assert "no evaluation images" in capsys.readouterr().err
+
+
+def test_thin_hybrid_is_scored_beside_the_model(images, tmp_path):
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "scratches",
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "3", "--json", str(out)]) == 0
+    fam = json.loads(out.read_text())["families"]["scratches"]
+    assert {"nano", "nano+ns-thin"} <= set(fam["gains_10_50"])
+    assert fam["table"][1]["nano+ns-thin"]["psnr"] != fam["table"][1]["nano"]["psnr"]
