@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         options = {"threads": args.threads} if args.threads else {}
         inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
-                        **options)
+                        thin_hole_px=args.thin_px, **options)
         pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
                         invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,
@@ -355,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None)
+    p.add_argument("--thin-px", type=float, default=0.0,
+                   help="fill thin parts of the hole (scratches) with OpenCV NS, e.g. 3 (default 0: off; "
+                        "not included in the deadline prediction)")
     p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
                    "frames that would miss it use the fallback")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")

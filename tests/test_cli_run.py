@@ -29,6 +29,14 @@ def test_run_to_image_folder(tmp_path):
     assert len(list((tmp_path / "frames").glob("*.png"))) == 5
 
 
+def test_run_with_thin_hole_refill(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 4)
+    proc = run_cli("run", clip, "--mask", "rect:10,10,60,3", "--model", "nano", "--thin-px", "3",
+                   "--stats-json", tmp_path / "s.json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["frames_out"] == 4
+
+
 def test_run_bad_inputs_exit_2(tmp_path):
     clip = write_video(tmp_path / "c.avi", 3)
     cases = [
