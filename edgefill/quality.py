@@ -27,6 +27,7 @@ import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
+from edgefill.thin import refill_thin
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 CLASSICAL = ("opencv-telea", "opencv-ns")
@@ -105,6 +106,9 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
     cases = list(make_cases(paths, crop, per_bucket, seed, family))
     from tqdm import tqdm
 
+    if torch_models:
+        from edgefill_export.onnx_export import torch_reference
+
     for name, b, img, mask in tqdm(cases, desc=f"quality {family}", unit="case", leave=False):
         hole = mask > 0
         keep = b not in examples and name == paths[(3 * b) % len(paths)].name
@@ -118,8 +122,6 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
                 examples[b].append(out)
             scores[m][b].append((hole_psnr(out, img, hole), hole_ssim(out, img, hole)))
             if m in torch_models:
-                from edgefill_export.onnx_export import torch_reference
-
                 ref = torch_reference(torch_models[m], img[None], (mask > 0).astype(np.uint8)[None, ..., None])[0]
                 torch_scores[m][b].append(hole_psnr(ref, img, hole))
                 max_diff[m] = max(max_diff[m], int(np.abs(ref.astype(int) - out.astype(int)).max()))
@@ -144,8 +146,6 @@ class _ThinHybrid:
         self.backend, self.half_width = backend, half_width
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        from edgefill.thin import refill_thin
-
         return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width)
 
 

@@ -31,6 +31,7 @@ Images are BGR, scaled to [-1, 1].
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -66,6 +67,16 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
     "lite": ModelConfig("lite", _widths(32, 6, 4, 1.0)),
     "base": ModelConfig("base", _widths(32, 6, 4, 1.5)),
 }
+
+
+def activate(y: torch.Tensor, act: str | None) -> torch.Tensor:
+    """The layer activations: ``"relu"``, ``"leaky"`` (slope 0.2) or None. All are positively
+    homogeneous, so they commute with the renormalising multiply."""
+    if act == "relu":
+        return F.relu(y)
+    if act == "leaky":
+        return F.leaky_relu(y, 0.2)
+    return y
 
 
 class PartialConv2d(nn.Module):
@@ -104,10 +115,7 @@ class PartialConv2d(nn.Module):
         y = F.conv2d(x, self.conv.weight, self.bias, self.stride, self.pad)
         if self.bn is not None:
             y = self.bn(y)
-        if self.act == "relu":
-            y = F.relu(y)
-        elif self.act == "leaky":
-            y = F.leaky_relu(y, 0.2)
+        y = activate(y, self.act)
         # act(z) * r == act(z * r) for r >= 0, and ratio is 0 outside new_valid: one multiply
         # renormalises and masks, after the convolution's fused bias and activation.
         return y * ratio.to(y.dtype), new_valid
@@ -147,6 +155,12 @@ class PConvUNet(nn.Module):
         return self.config.multiple
 
     def forward(self, image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        return self.run(image, valid)
+
+    def run(self, image: torch.Tensor, valid: torch.Tensor, rewritten: Mapping[str, nn.Module] | None = None) -> torch.Tensor:
+        """The forward pass. ``rewritten`` maps a decoder index (as a string) to a module called
+        as ``module(x, skip, mask)`` in place of upsample + concat + that decoder layer (the
+        exact inference rewrites of :mod:`.subpixel`)."""
         feats = [image * valid.to(image.dtype)]
         masks = [valid]
         x, m = feats[0], valid
@@ -156,9 +170,12 @@ class PConvUNet(nn.Module):
             masks.append(m)
         for j, layer in enumerate(self.decoders):
             skip, skip_m = feats[-2 - j], masks[-2 - j]
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             m = torch.maximum(F.interpolate(m, scale_factor=2.0, mode="nearest"), skip_m)
-            x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
+            if rewritten is not None and str(j) in rewritten:
+                x, m = rewritten[str(j)](x, skip.to(x.dtype), m)
+            else:
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
         return x
 
     def fuse(self) -> "PConvUNet":

@@ -12,9 +12,10 @@
     the element-wise ops into its kernels.
   - ``target="cpu"`` (the shipped ``<model>.int8.onnx``, for ONNX Runtime on x86/ARM CPUs):
     asymmetric uint8 activations (ONNX Runtime's fast u8s8 kernels, ReLU folded into the
-    quantisation range) and every feature op quantised (convolutions, the renormalising
-    multiply, activations, DepthToSpace, Resize, Concat, Add), so that tensors stay in uint8
-    from one QLinearConv to the next. Only the mask branch stays float.
+    quantisation range) and the feature ops quantised (convolutions, the renormalising
+    multiply with ratios at a fixed scale, activations, DepthToSpace, Resize, Concat, Add), so
+    that tensors stay in uint8 from one QLinearConv to the next. The mask branch, the input
+    multiply and the last :data:`CPU_FLOAT_DECODERS` decoder layers stay float.
 - **FP16** converts weights and activations to half precision, keeping the graph's uint8
   inputs/outputs and the mask path in float32.
 """
@@ -123,7 +124,8 @@ RATIO_SCALE = 0.125
 
 def _ratio_overrides(model: onnx.ModelProto, feature: set[str]) -> dict:
     """Fixed quantisation of the mask-branch ratios that the quantised multiplies read."""
-    branch_outputs = {o for n in model.graph.node if n.name in set(mask_branch_nodes(model)) for o in n.output}
+    branch = set(mask_branch_nodes(model))
+    branch_outputs = {o for n in model.graph.node if n.name in branch for o in n.output}
     ratios = {i for n in model.graph.node if n.op_type == "Mul" and n.name in feature for i in n.input if i in branch_outputs}
     return {r: [{"scale": np.array(RATIO_SCALE, np.float32), "zero_point": np.array(0, np.uint8)}] for r in sorted(ratios)}
 

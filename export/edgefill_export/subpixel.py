@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import PartialConv2d, PConvUNet
+from .model import PartialConv2d, PConvUNet, activate
 
 # For output phase a (0 or 1), the low-resolution offset (0, 1, 2 = -1, 0, +1) each of the
 # three full-resolution taps (dy = -1, 0, +1) reads.
@@ -87,11 +87,7 @@ class SubpixelDecoder(nn.Module):
     def forward(self, x: torch.Tensor, skip: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ratio, new_valid = self.mask_update(valid)
         up = self.up(x) if self.transposed else F.pixel_shuffle(self.up(x), 2)
-        y = up + self.skip(skip)
-        if self.act == "relu":
-            y = F.relu(y)
-        elif self.act == "leaky":
-            y = F.leaky_relu(y, 0.2)
+        y = activate(up + self.skip(skip), self.act)
         return y * ratio.to(y.dtype), new_valid
 
 
@@ -126,22 +122,7 @@ class InferenceUNet(nn.Module):
         return self.net.multiple
 
     def forward(self, image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        feats = [image * valid.to(image.dtype)]
-        masks = [valid]
-        x, m = feats[0], valid
-        for layer in self.net.encoders:
-            x, m = layer(x, m)
-            feats.append(x)
-            masks.append(m)
-        for j, layer in enumerate(self.net.decoders):
-            skip, skip_m = feats[-2 - j], masks[-2 - j]
-            m = torch.maximum(F.interpolate(m, scale_factor=2.0, mode="nearest"), skip_m)
-            if str(j) in self.rewritten:
-                x, m = self.rewritten[str(j)](x, skip.to(x.dtype), m)
-            else:
-                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-                x, m = layer(torch.cat([x, skip.to(x.dtype)], dim=1), m)
-        return x
+        return self.net.run(image, valid, self.rewritten)
 
 
 def executed_macs(unet: InferenceUNet, height: int, width: int) -> int:
@@ -159,9 +140,10 @@ def executed_macs(unet: InferenceUNet, height: int, width: int) -> int:
         else:  # PartialConv2d: (y, new_valid)
             total += module.conv.weight.numel() * output[0].shape[-2] * output[0].shape[-1]
 
+    # a PartialConv2d counts its own conv (which it calls functionally), so skip those modules
+    inner = {p.conv for p in unet.modules() if isinstance(p, PartialConv2d)}
     hooks = [m.register_forward_hook(count) for m in unet.modules()
-             if isinstance(m, (PartialConv2d, nn.ConvTranspose2d)) or (isinstance(m, nn.Conv2d) and m not in
-                                                                      {p.conv for p in unet.modules() if isinstance(p, PartialConv2d)})]
+             if isinstance(m, (PartialConv2d, nn.ConvTranspose2d)) or (isinstance(m, nn.Conv2d) and m not in inner)]
     try:
         with torch.no_grad():
             unet(torch.zeros(1, 3, height, width), torch.ones(1, 1, height, width))

@@ -17,17 +17,23 @@ def photos(tmp_path_factory):
     return sorted(d.iterdir())
 
 
-def _cfg(steps):
-    return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1)
+def _cfg(steps, **losses):
+    return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1,
+                       **losses)
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path, photos):
-    straight = train(_cfg(4), tmp_path / "a", photos)
-    train(_cfg(2), tmp_path / "b", photos)
-    resumed = train(_cfg(4), tmp_path / "b", photos)
+def _assert_resume_is_bit_identical(tmp_path, photos, **losses):
+    """Train 4 steps straight, and 2 + 2 with a resume; the weights must be identical."""
+    straight = train(_cfg(4, **losses), tmp_path / "a", photos)
+    train(_cfg(2, **losses), tmp_path / "b", photos)
+    resumed = train(_cfg(4, **losses), tmp_path / "b", photos)
     a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, photos):
+    _assert_resume_is_bit_identical(tmp_path, photos)
     log = (tmp_path / "b" / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,") and any(line.startswith("4,") for line in log)
 
@@ -74,16 +80,7 @@ def test_pickle_checkpoints_are_refused(tmp_path):
 
 def test_resume_with_all_losses_reproduces_an_uninterrupted_run(tmp_path, photos):
     """The discriminator and its optimiser are checkpointed too."""
-    def cfg(steps):
-        return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1,
-                           grad_weight=1.0, ssim_weight=0.5, gan_weight=0.01)
-
-    straight = train(cfg(4), tmp_path / "a", photos)
-    train(cfg(2), tmp_path / "b", photos)
-    resumed = train(cfg(4), tmp_path / "b", photos)
-    a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+    _assert_resume_is_bit_identical(tmp_path, photos, grad_weight=1.0, ssim_weight=0.5, gan_weight=0.01)
     header, *rows = (tmp_path / "b" / "log.csv").read_text().splitlines()
     cols = header.split(",")
     last = dict(zip(cols, rows[-1].split(","), strict=True))
