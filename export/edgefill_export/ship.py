@@ -18,9 +18,9 @@ from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
-#: Decoder form of the shipped CPU INT8 graphs. With the three high-resolution decoder layers
-#: in float (accuracy), the ConvTranspose form is the fastest (docs/performance.md).
-CPU_INT8_DECODER_FORM = "transposed"
+#: Decoder form of the shipped CPU INT8 graphs: sub-pixel convolutions (quantisable, unlike a
+#: ConvTranspose) with the shuffle as an NHWC permutation (docs/performance.md).
+CPU_INT8_DECODER_FORM = "subpixel-nhwc"
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:

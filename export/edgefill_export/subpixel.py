@@ -28,9 +28,11 @@ from .model import PartialConv2d, PConvUNet, activate
 _PHASE_TAPS = {0: (0, 1, 1), 1: (1, 1, 2)}
 
 
-def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
+def subpixel_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
     """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (4 Cout, Cin, 3, 3)
-    kernel at the low resolution whose pixel shuffle (CRD order) gives the same result."""
+    kernel at the low resolution whose pixel shuffle gives the same result. ``order``: output
+    channel ``c * 4 + a * 2 + b`` (``"crd"``, PyTorch's pixel_shuffle) or ``(a * 2 + b) * Cout + c``
+    (``"dcr"``, what :func:`shuffle_nhwc` reads)."""
     cout, cin, kh, kw = weight.shape
     if (kh, kw) != (3, 3):
         raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
@@ -40,7 +42,25 @@ def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
             for dy in range(3):
                 for dx in range(3):
                     out[:, a, b, :, rows[dy], cols[dx]] += weight[:, :, dy, dx]
+    if order == "dcr":
+        out = out.permute(1, 2, 0, 3, 4, 5)
+    elif order != "crd":
+        raise ValueError(f"order must be crd or dcr, not {order!r}")
     return out.reshape(cout * 4, cin, 3, 3)
+
+
+def shuffle_nhwc(y: torch.Tensor, channels: int, like: torch.Tensor) -> torch.Tensor:
+    """Pixel shuffle of a DCR-ordered (N, 4C, H, W) tensor -> (N, C, 2H, 2W) (C = ``channels``), as the
+    channels-last permutation it is: ONNX Runtime runs its uint8 convolutions in NHWC, so the
+    exported Transpose pair around the shuffle cancels against the layout transposes it inserts,
+    and what is left moves blocks of 2C bytes (a DepthToSpace node would be wrapped in two
+    extra layout transposes and run element by element). The output's height and width are
+    read from ``like`` (the float mask at the output resolution), so that the exported graph
+    reads no shape from a uint8 tensor (a DequantizeLinear per Shape node in ONNX Runtime)."""
+    c = channels
+    h2, w2 = like.shape[-2], like.shape[-1]
+    t = y.permute(0, 2, 3, 1).reshape(-1, h2 // 2, w2 // 2, 2, 2 * c).permute(0, 1, 3, 2, 4)
+    return t.reshape(-1, h2, w2, c).permute(0, 3, 1, 2)
 
 
 # ConvTranspose(kernel 4, stride 2, padding 1) form of the same thing: kernel index k of an
@@ -66,18 +86,18 @@ def transposed_weight(weight: torch.Tensor) -> torch.Tensor:
 class SubpixelDecoder(nn.Module):
     """One fused decoder :class:`PartialConv2d` over ``concat(up2(x), skip)``, rewritten."""
 
-    def __init__(self, layer: PartialConv2d, up_channels: int, transposed: bool = False):
+    def __init__(self, layer: PartialConv2d, up_channels: int, up: str = "subpixel"):
         super().__init__()
         if layer.bn is not None:
             raise ValueError("fuse the model (fold BatchNorm) before the sub-pixel rewrite")
         w = layer.conv.weight.detach()
-        self.transposed = transposed
-        if transposed:
+        self.mode = up
+        if up == "transposed":
             self.up = nn.ConvTranspose2d(up_channels, w.shape[0], 4, 2, 1, bias=False)
             self.up.weight.data = transposed_weight(w[:, :up_channels])
         else:
             self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
-            self.up.weight.data = subpixel_weight(w[:, :up_channels])
+            self.up.weight.data = subpixel_weight(w[:, :up_channels], "dcr" if up == "subpixel-nhwc" else "crd")
         self.skip = nn.Conv2d(w.shape[1] - up_channels, w.shape[0], 3, 1, 1, bias=True)
         self.skip.weight.data = w[:, up_channels:].clone()
         self.skip.bias.data = layer.bias.detach().clone()
@@ -86,7 +106,12 @@ class SubpixelDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ratio, new_valid = self.mask_update(valid)
-        up = self.up(x) if self.transposed else F.pixel_shuffle(self.up(x), 2)
+        if self.mode == "transposed":
+            up = self.up(x)
+        elif self.mode == "subpixel-nhwc":
+            up = shuffle_nhwc(self.up(x), self.up.out_channels // 4, valid)
+        else:
+            up = F.pixel_shuffle(self.up(x), 2)
         y = activate(up + self.skip(skip), self.act)
         return y * ratio.to(y.dtype), new_valid
 
@@ -95,8 +120,10 @@ class SubpixelDecoder(nn.Module):
 #: ``resize``: nearest Resize + Concat + 3x3 conv (the training form);
 #: ``subpixel-last``: only the last layer as conv + DepthToSpace;
 #: ``subpixel``: every layer as conv + DepthToSpace (fastest INT8 graph in ONNX Runtime);
-#: ``transposed``: every layer as a stride-2 ConvTranspose (4/9 of the up-path MACs; fastest FP32).
-DECODER_FORMS = ("resize", "subpixel-last", "subpixel", "transposed")
+#: ``transposed``: every layer as a stride-2 ConvTranspose (4/9 of the up-path MACs; fastest FP32);
+#: ``subpixel-nhwc``: ``subpixel`` with the shuffle as a channels-last permutation, and the last
+#: layer as a ConvTranspose (the fastest CPU INT8 graph, where that layer stays float).
+DECODER_FORMS = ("resize", "subpixel-last", "subpixel", "transposed", "subpixel-nhwc")
 
 
 class InferenceUNet(nn.Module):
@@ -114,8 +141,16 @@ class InferenceUNet(nn.Module):
         first = {"resize": n, "subpixel-last": n - 1}.get(form, 0)
         # decoder j upsamples a tensor of ch[-1 - j] channels (the last one: ch[0])
         self.rewritten = nn.ModuleDict({
-            str(j): SubpixelDecoder(net.decoders[j], ch[len(ch) - 1 - j], form == "transposed") for j in range(first, n)
+            str(j): SubpixelDecoder(net.decoders[j], ch[len(ch) - 1 - j], self._layer_form(j == n - 1)) for j in range(first, n)
         })
+
+    def _layer_form(self, last: bool) -> str:
+        if self.form == "subpixel-last":
+            return "subpixel"
+        if self.form == "subpixel-nhwc" and last:
+            # the last layer stays float in the CPU INT8 graph, where the ConvTranspose is fastest
+            return "transposed"
+        return self.form
 
     @property
     def multiple(self) -> int:

@@ -117,7 +117,8 @@ def cpu_int8(photo_dirs, tmp_path_factory):
     from edgefill_export.onnx_export import OnnxFromTorch
 
     d = tmp_path_factory.mktemp("cpu")
-    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx", decoder_form="subpixel")()
+    fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx",
+                         decoder_form="subpixel-nhwc")()
     q = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu")(fp32, d / "nano.int8.onnx")
     return fp32, q
 
@@ -133,9 +134,10 @@ def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, ph
     quantised = {produced[n.input[0]].name for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] in produced}
     float_nodes = set(quantize._cpu_float_nodes(src))
     feature_convs = set(quantize.feature_conv_nodes(src))
-    last_layer = feature_convs & float_nodes
-    # the last CPU_FLOAT_DECODERS decoder layers stay float (two convs each)
-    assert len(last_layer) == 2 * quantize.CPU_FLOAT_DECODERS and not last_layer & quantised
+    float_convs = feature_convs & float_nodes
+    # the first encoder layer and the last CPU_FLOAT_DECODERS decoder layers (two convs each) stay float
+    assert any(c.startswith("/net/encoders.0/") for c in float_convs)
+    assert len(float_convs) == 1 + 2 * quantize.CPU_FLOAT_DECODERS and not float_convs & quantised
     assert feature_convs - float_nodes <= quantised  # every other conv output is uint8 too
     muls = {n.name for n in src.graph.node if n.op_type == "Mul" and n.name.startswith("/net/") and n.name not in
             quantize.mask_branch_nodes(src)} - float_nodes
@@ -157,6 +159,40 @@ def test_cpu_int8_quantises_every_feature_op_and_keeps_known_pixels(cpu_int8, ph
     out = sess.run(None, {"image": img[None], "mask": mask[None, :, :, None]})[0][0]
     assert np.array_equal(out[mask == 0], img[mask == 0])  # the composite stays exact
     assert not np.array_equal(out[mask > 0], img[mask > 0])
+
+
+def test_cpu_int8_reads_no_shape_from_a_quantised_tensor(cpu_int8):
+    """The NHWC pixel shuffle takes its shape from the float mask: a Shape node behind a
+    DequantizeLinear would make ONNX Runtime dequantise a whole feature map for its shape."""
+    import onnx
+
+    m = onnx.load(str(cpu_int8[1]))
+    produced = {o: n.op_type for n in m.graph.node for o in n.output}
+    shapes = [n for n in m.graph.node if n.op_type == "Shape"]
+    assert shapes and not [n.name for n in shapes if produced.get(n.input[0]) == "DequantizeLinear"]
+    assert not [n.name for n in m.graph.node if n.op_type in ("DepthToSpace", "ConvTranspose")
+                and not n.name.startswith("/net/rewritten.5/")]  # the shuffles are Reshape/Transpose
+
+
+def test_cpu_int8_calibration_percentile_sets_the_ranges(cpu_int8, photo_dirs, tmp_path):
+    """A lower percentile gives narrower activation ranges (the corner outliers are clipped)."""
+    import onnx
+    from edgefill_export.calibration import ImageFolderPairs
+
+    fp32, q = cpu_int8
+    wide = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu", percentile=100.0)(
+        fp32, tmp_path / "wide.onnx")
+
+    def scales(path):
+        m = onnx.load(str(path))
+        inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+        return {n.input[0]: float(inits[n.input[1]]) for n in m.graph.node if n.op_type == "QuantizeLinear"
+                and "/rewritten." in n.input[0] and "Mul_" in n.input[0]}
+
+    narrow, full = scales(q), scales(wide)
+    assert narrow and narrow.keys() == full.keys()
+    assert quantize.CALIB_PERCENTILE["cpu"] < 100
+    assert all(narrow[k] <= full[k] for k in narrow) and any(narrow[k] < full[k] for k in narrow)
 
 
 def test_unknown_int8_target_is_refused(cpu_int8, photo_dirs, tmp_path):
