@@ -18,9 +18,9 @@ from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
-#: Decoder form of the shipped CPU INT8 graphs: sub-pixel convolutions (quantisable, unlike a
-#: ConvTranspose) with the shuffle as an NHWC permutation (docs/performance.md).
-CPU_INT8_DECODER_FORM = "subpixel-nhwc"
+#: Decoder form of the shipped CPU INT8 graphs: 2x2 phase convolutions (quantisable, unlike a
+#: ConvTranspose, and with its MAC count) with the shuffle as an NHWC permutation (docs/performance.md).
+CPU_INT8_DECODER_FORM = "phase-nhwc"
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:

@@ -49,7 +49,36 @@ def subpixel_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
     return out.reshape(cout * 4, cin, 3, 3)
 
 
-def shuffle_nhwc(y: torch.Tensor, channels: int, like: torch.Tensor) -> torch.Tensor:
+# Phase form: output row 2i + a reads low-resolution rows {i-1, i} (a = 0) or {i, i+1} (a = 1), so
+# a 2x2 kernel per phase suffices. Kernel row k of phase a collects these 3x3 taps dy.
+_PHASE2_TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
+
+
+def phase_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
+    """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (4 Cout, Cin, 2, 2) kernel of
+    a padding-1 convolution at the low resolution (4/9 of the MACs of :func:`subpixel_weight`).
+    Its output z is (H+1) x (W+1); with the phase groups in the order (1 - a, 1 - b), the pixel
+    shuffle of z is the upsampled convolution shifted by one pixel: crop one pixel off each side.
+    ``order`` as for :func:`subpixel_weight`."""
+    cout, cin, kh, kw = weight.shape
+    if (kh, kw) != (3, 3):
+        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    out = weight.new_zeros(cout, 2, 2, cin, 2, 2)
+    for a, rows in _PHASE2_TAPS.items():
+        for b, cols in _PHASE2_TAPS.items():
+            for ky in range(2):
+                for kx in range(2):
+                    for dy in rows[ky]:
+                        for dx in cols[kx]:
+                            out[:, 1 - a, 1 - b, :, ky, kx] += weight[:, :, dy, dx]
+    if order == "dcr":
+        out = out.permute(1, 2, 0, 3, 4, 5)
+    elif order != "crd":
+        raise ValueError(f"order must be crd or dcr, not {order!r}")
+    return out.reshape(cout * 4, cin, 2, 2)
+
+
+def shuffle_nhwc(y: torch.Tensor, channels: int, like: torch.Tensor, extra: int = 0) -> torch.Tensor:
     """Pixel shuffle of a DCR-ordered (N, 4C, H, W) tensor -> (N, C, 2H, 2W) (C = ``channels``), as the
     channels-last permutation it is: ONNX Runtime runs its uint8 convolutions in NHWC, so the
     exported Transpose pair around the shuffle cancels against the layout transposes it inserts,
@@ -58,7 +87,7 @@ def shuffle_nhwc(y: torch.Tensor, channels: int, like: torch.Tensor) -> torch.Te
     read from ``like`` (the float mask at the output resolution), so that the exported graph
     reads no shape from a uint8 tensor (a DequantizeLinear per Shape node in ONNX Runtime)."""
     c = channels
-    h2, w2 = like.shape[-2], like.shape[-1]
+    h2, w2 = like.shape[-2] + extra, like.shape[-1] + extra
     t = y.permute(0, 2, 3, 1).reshape(-1, h2 // 2, w2 // 2, 2, 2 * c).permute(0, 1, 3, 2, 4)
     return t.reshape(-1, h2, w2, c).permute(0, 3, 1, 2)
 
@@ -95,6 +124,9 @@ class SubpixelDecoder(nn.Module):
         if up == "transposed":
             self.up = nn.ConvTranspose2d(up_channels, w.shape[0], 4, 2, 1, bias=False)
             self.up.weight.data = transposed_weight(w[:, :up_channels])
+        elif up.startswith("phase"):
+            self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 2, 1, 1, bias=False)
+            self.up.weight.data = phase_weight(w[:, :up_channels], "dcr" if up == "phase-nhwc" else "crd")
         else:
             self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
             self.up.weight.data = subpixel_weight(w[:, :up_channels], "dcr" if up == "subpixel-nhwc" else "crd")
@@ -110,6 +142,10 @@ class SubpixelDecoder(nn.Module):
             up = self.up(x)
         elif self.mode == "subpixel-nhwc":
             up = shuffle_nhwc(self.up(x), self.up.out_channels // 4, valid)
+        elif self.mode == "phase-nhwc":
+            up = shuffle_nhwc(self.up(x), self.up.out_channels // 4, valid, extra=2)[:, :, 1:-1, 1:-1]
+        elif self.mode == "phase":
+            up = F.pixel_shuffle(self.up(x), 2)[:, :, 1:-1, 1:-1]
         else:
             up = F.pixel_shuffle(self.up(x), 2)
         y = activate(up + self.skip(skip), self.act)
@@ -122,8 +158,10 @@ class SubpixelDecoder(nn.Module):
 #: ``subpixel``: every layer as conv + DepthToSpace (fastest INT8 graph in ONNX Runtime);
 #: ``transposed``: every layer as a stride-2 ConvTranspose (4/9 of the up-path MACs; fastest FP32);
 #: ``subpixel-nhwc``: ``subpixel`` with the shuffle as a channels-last permutation, and the last
-#: layer as a ConvTranspose (the fastest CPU INT8 graph, where that layer stays float).
-DECODER_FORMS = ("resize", "subpixel-last", "subpixel", "transposed", "subpixel-nhwc")
+#: layer as a ConvTranspose (for the CPU INT8 graph, where that layer stays float);
+#: ``phase``: every layer as a padding-1 2x2 conv (4/9 of the MACs) + DepthToSpace + a one-pixel crop;
+#: ``phase-nhwc``: ``phase`` with the NHWC shuffle, last layer a ConvTranspose (fastest CPU INT8).
+DECODER_FORMS = ("resize", "subpixel-last", "subpixel", "transposed", "subpixel-nhwc", "phase", "phase-nhwc")
 
 
 class InferenceUNet(nn.Module):
@@ -147,7 +185,7 @@ class InferenceUNet(nn.Module):
     def _layer_form(self, last: bool) -> str:
         if self.form == "subpixel-last":
             return "subpixel"
-        if self.form == "subpixel-nhwc" and last:
+        if self.form in ("subpixel-nhwc", "phase-nhwc") and last:
             # the last layer stays float in the CPU INT8 graph, where the ConvTranspose is fastest
             return "transposed"
         return self.form

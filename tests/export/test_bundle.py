@@ -115,10 +115,11 @@ def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
 def cpu_int8(photo_dirs, tmp_path_factory):
     from edgefill_export.calibration import ImageFolderPairs
     from edgefill_export.onnx_export import OnnxFromTorch
+    from edgefill_export.ship import CPU_INT8_DECODER_FORM
 
     d = tmp_path_factory.mktemp("cpu")
     fp32 = OnnxFromTorch(resolve_model("nano").path.with_suffix(".safetensors"), d / "nano.onnx",
-                         decoder_form="subpixel-nhwc")()
+                         decoder_form=CPU_INT8_DECODER_FORM)()
     q = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu")(fp32, d / "nano.int8.onnx")
     return fp32, q
 
