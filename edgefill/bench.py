@@ -3,9 +3,11 @@
 For every (model, backend, precision, size) it measures, after a warm-up, the latency of one
 backend call on a size x size crop (p50/p90/p99, jitter = p99 - p50, throughput), the peak
 RSS, and the full-pipeline breakdown (capture, preprocess, infer, postprocess) on synthetic
-frames. It measures the machine's own peak once per precision (a large GEMM: numpy/BLAS for
-FP32, ONNX Runtime's MatMulInteger for INT8 when the onnx package is present) and reports the
-achieved GFLOP/s of each model (2 x conv MACs / latency) as a percentage of that peak.
+frames. The configurations of one size are timed round-robin (one call of each per round), so
+that their ratios hold on a noisy or throttling machine. It measures the machine's own peak
+per precision before and after the runs and keeps the better (a large GEMM: numpy/BLAS for
+FP32, ONNX Runtime's MatMulInteger for INT8 when the onnx package is present), and reports
+the achieved GFLOP/s of each model (2 x executed conv MACs / p50) as a percentage of it.
 On a Jetson it records power and temperature from ``tegrastats`` and the ``nvpmodel`` mode;
 on a Raspberry Pi the ``vcgencmd`` temperature and throttling flags.
 """
@@ -114,31 +116,48 @@ def synthetic(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return img, maskgen.free_form(size, size, rng, 0.2, 0.3)
 
 
-def measure(model: str, backend: str, precision: str, size: int, warmup: int, reps: int,
-            peaks: dict[str, float | None]) -> BenchResult:
-    spec = model_for(model, precision) if backend not in ("opencv-telea", "opencv-ns") else None
-    be = create_backend(backend, model=spec) if spec else create_backend(backend)
+def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, reps: int,
+                 peaks: dict[str, float | None]) -> list[BenchResult]:
+    """Time every (model, backend, precision) of ``configs`` on one size x size crop.
+
+    All backends are opened and warmed up first; then the repetitions go round-robin, one call of
+    each configuration per round, so that a noisy or throttling machine slows them alike and
+    their ratios stay meaningful (a configuration timed a minute after another may see a
+    different machine)."""
     img, mask = synthetic(size)
+    opened: list[tuple[str, str, str, str | None, object]] = []
+    times: list[list[float]] = []
+    devices: list[str] = []
     try:
-        for _ in range(warmup):
-            be.infer(img, mask)
-        times = []
+        for model, backend, precision in configs:
+            spec = model_for(model, precision) if backend not in ("opencv-telea", "opencv-ns") else None
+            be = create_backend(backend, model=spec) if spec else create_backend(backend)
+            opened.append((model, backend, precision, spec, be))
+        for *_, be in opened:
+            for _ in range(warmup):
+                be.infer(img, mask)
+        times = [[] for _ in opened]
         for _ in range(reps):
-            t0 = time.perf_counter()
-            be.infer(img, mask)
-            times.append(time.perf_counter() - t0)
+            for i, (*_, be) in enumerate(opened):
+                t0 = time.perf_counter()
+                be.infer(img, mask)
+                times[i].append(time.perf_counter() - t0)
     finally:
-        device = be.input_info.device
-        be.close()
-    ms = np.array(times) * 1000
-    p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
-    macs = conv_macs(spec, size) if spec else None
-    gflops = 2 * macs / (p50 / 1000) / 1e9 if macs else None
-    peak = peaks.get(precision)
-    stages = pipeline_stages(spec, backend, size)
-    return BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99, p99 - p50,
-                       1000 / statistics.mean(ms), gflops, 100 * gflops / peak if gflops and peak else None,
-                       peak_rss_mb(), stages, device)
+        for *_, be in opened:
+            devices.append(be.input_info.device)
+            be.close()
+    results = []
+    for (model, backend, precision, spec, _), t, device in zip(opened, times, devices, strict=True):
+        ms = np.array(t) * 1000
+        p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
+        macs = conv_macs(spec, size) if spec else None
+        gflops = 2 * macs / (p50 / 1000) / 1e9 if macs else None
+        peak = peaks.get(precision)
+        stages = pipeline_stages(spec, backend, size)
+        results.append(BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99,
+                                   p99 - p50, 1000 / statistics.mean(ms), gflops,
+                                   100 * gflops / peak if gflops and peak else None, peak_rss_mb(), stages, device))
+    return results
 
 
 def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
@@ -230,18 +249,29 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
         if p not in ("fp32", "fp16", "int8"):
             raise ConfigError(f"unknown precision {p!r}")
     peaks = {p: gemm_peak_gflops(p) for p in precisions}
+    configs = []
+    for backend in backends:
+        classical = backend in ("opencv-telea", "opencv-ns")
+        for model in (["-"] if classical else models):
+            for precision in (["-"] if classical else precisions):
+                configs.append((model, backend, precision))
     tele = Telemetry()
     tele.start()
-    results = []
+    by_size = {}
     try:
-        for backend in backends:
-            classical = backend in ("opencv-telea", "opencv-ns")
-            for model in (["-"] if classical else models):
-                for precision in (["-"] if classical else precisions):
-                    for size in sizes:
-                        results.append(measure(model, backend, precision, size, warmup, reps, peaks))
+        for size in sizes:
+            by_size[size] = measure_size(configs, size, warmup, reps, peaks)
     finally:
         telemetry = tele.stop()
+    # The peak is the best of a measurement before and one after the runs: a machine that was
+    # slow at the start must not inflate the percentages.
+    after = {p: gemm_peak_gflops(p) for p in precisions}
+    for p, v in after.items():
+        if v and (peaks[p] is None or v > peaks[p]):
+            for r in (r for rs in by_size.values() for r in rs if r.precision == p and r.gflops):
+                r.percent_of_peak = 100 * r.gflops / v
+            peaks[p] = v
+    results = [by_size[size][i] for i in range(len(configs)) for size in sizes]
     return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry}
 
 

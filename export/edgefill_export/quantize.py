@@ -40,7 +40,7 @@ GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
 INT8_TARGETS = ("tensorrt", "cpu")
 #: What the CPU target quantises (docs/performance.md): everything on the feature path.
 CPU_QUANTISED_OPS = ("Conv", "ConvTranspose", "Mul", "Relu", "LeakyRelu", "Resize", "Concat", "Add", "DepthToSpace",
-                     "Transpose", "Reshape")
+                     "Transpose", "Reshape", "Slice")
 
 
 class AccuracyGateError(Exception):

@@ -18,9 +18,13 @@ from .onnx_export import OnnxFromTorch
 from .weights import load_weights
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
-#: Decoder form of the shipped CPU INT8 graphs: 2x2 phase convolutions (quantisable, unlike a
-#: ConvTranspose, and with its MAC count) with the shuffle as an NHWC permutation (docs/performance.md).
-CPU_INT8_DECODER_FORM = "phase-nhwc"
+#: Decoder form of the shipped ONNX files (FP32 and CPU INT8), which ONNX Runtime runs on CPUs:
+#: 2x2 phase convolutions (quantisable, unlike a ConvTranspose, with its MAC count) and the
+#: shuffle as an NHWC permutation. Measured against the ConvTranspose form on the 2-core dev
+#: CPU: FP32 lite 1.10-1.15x faster at 512², 1.07-1.11x at 256² (docs/performance.md). Bundles
+#: for TensorRT keep the export default (ConvTranspose, which TensorRT runs natively).
+SHIPPED_DECODER_FORM = "phase-nhwc"
+CPU_INT8_DECODER_FORM = SHIPPED_DECODER_FORM
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
@@ -48,7 +52,7 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None) 
     dst = models_dir / f"{name}.safetensors"
     if weights.resolve() != dst.resolve():
         shutil.copyfile(weights, dst)
-    return OnnxFromTorch(dst, models_dir / f"{name}.onnx")()
+    return OnnxFromTorch(dst, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
 
 
 def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = None,

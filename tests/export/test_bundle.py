@@ -173,6 +173,14 @@ def test_cpu_int8_reads_no_shape_from_a_quantised_tensor(cpu_int8):
     assert shapes and not [n.name for n in shapes if produced.get(n.input[0]) == "DequantizeLinear"]
     assert not [n.name for n in m.graph.node if n.op_type in ("DepthToSpace", "ConvTranspose")
                 and not n.name.startswith("/net/rewritten.5/")]  # the shuffles are Reshape/Transpose
+    # ... and they move uint8 data: each is wrapped in Q/DQ, which ONNX Runtime folds away
+    consumers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n.op_type)
+    movers = [n for n in m.graph.node if n.op_type in ("Slice", "Transpose", "Reshape") and n.name.startswith("/net/rewritten.")
+              and not n.name.startswith("/net/rewritten.5/") and n.input[0] in produced]
+    assert movers and all(consumers.get(n.output[0]) == ["QuantizeLinear"] for n in movers)
 
 
 def test_cpu_int8_calibration_percentile_sets_the_ranges(cpu_int8, photo_dirs, tmp_path):

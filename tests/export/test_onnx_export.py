@@ -70,7 +70,10 @@ def test_nan_weights_fail_the_export(tmp_path):
 
 @pytest.mark.parametrize("name", ["nano", "lite", "lite-surface"])
 def test_shipped_onnx_matches_fresh_export_of_shipped_weights(tmp_path, name):
-    fresh = OnnxFromTorch(MODELS_DIR / f"{name}.safetensors", tmp_path / f"{name}.onnx")()
+    from edgefill_export.ship import SHIPPED_DECODER_FORM
+
+    fresh = OnnxFromTorch(MODELS_DIR / f"{name}.safetensors", tmp_path / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
+    assert json.loads((MODELS_DIR / f"{name}.json").read_text())["decoder_form"] == SHIPPED_DECODER_FORM
     shipped = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
     new = onnx.load(str(fresh))
     a = {t.name: onnx.numpy_helper.to_array(t) for t in shipped.graph.initializer}
