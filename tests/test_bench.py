@@ -52,3 +52,29 @@ def test_bench_cli_writes_table_json_and_plot(tmp_path, capsys):
 def test_bad_precision():
     with pytest.raises(ConfigError):
         bench.run_bench(["nano"], ["onnxruntime"], ["int4"], [64])
+
+
+def test_configurations_of_a_size_are_timed_round_robin(monkeypatch):
+    """After every backend's warm-up, one call of each configuration per round (noise hits all)."""
+    calls = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+            self.input_info = type("I", (), {"device": "cpu"})()
+
+        def infer(self, img, mask):
+            calls.append(self.name)
+            return img
+
+        def close(self):
+            calls.append(f"close {self.name}")
+
+    monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake(f"{backend}/{model}"))
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    res = bench.measure_size([("lite", "onnxruntime", "fp32"), ("-", "opencv-telea", "-")], 64, warmup=1, reps=3,
+                             peaks={"fp32": 100.0})
+    a, b = "onnxruntime/lite", "opencv-telea/None"
+    assert calls == [a, b] + [a, b] * 3 + [f"close {a}", f"close {b}"]
+    assert [(r.model, r.backend) for r in res] == [("lite", "onnxruntime"), ("-", "opencv-telea")]
+    assert res[0].gflops and res[0].percent_of_peak and res[1].gflops is None
