@@ -4,10 +4,11 @@ For every (model, backend, precision, size) it measures, after a warm-up, the la
 backend call on a size x size crop (p50/p90/p99, jitter = p99 - p50, throughput), the peak
 RSS, and the full-pipeline breakdown (capture, preprocess, infer, postprocess) on synthetic
 frames. The configurations of one size are timed round-robin (one call of each per round), so
-that their ratios hold on a noisy or throttling machine. It measures the machine's own peak
-per precision before and after the runs and keeps the better (a large GEMM: numpy/BLAS for
-FP32, ONNX Runtime's MatMulInteger for INT8 when the onnx package is present), and reports
-the achieved GFLOP/s of each model (2 x executed conv MACs / p50) as a percentage of it.
+that their ratios hold on a noisy or throttling machine. The machine's own peak per precision
+is a large GEMM (numpy/BLAS for FP32, ONNX Runtime's MatMulInteger for INT8 when the onnx
+package is present), timed in the same rounds: each model's achieved GFLOP/s (2 x executed
+conv MACs / p50) is reported as a percentage of the GEMM's median GFLOP/s measured side by side
+with it (a best-of-5 GEMM measured once is also printed, for the record).
 On a Jetson it records power and temperature from ``tegrastats`` and the ``nvpmodel`` mode;
 on a Raspberry Pi the ``vcgencmd`` temperature and throttling flags.
 """
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,12 @@ from .errors import ConfigError, ModelError
 from .models import read_manifest, resolve_model
 
 log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "fp16", "int8")
+#: Side of the square GEMM whose throughput is the machine's peak.
+GEMM_N = 2048
+#: Pause after each round's GEMMs (see :func:`measure_size`).
+GEMM_SETTLE_S = 0.1
 
 
 @dataclass
@@ -52,20 +60,21 @@ class BenchResult:
     peak_rss_mb: float
     stages_ms: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    #: GFLOP/s of the precision's GEMM timed side by side with this row (the % of peak's base)
+    peak_gflops: float | None = None
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> float | None:
-    """Best-of-``reps`` GFLOP/s of an n x n x n matrix product in ``precision`` on the CPU."""
+def gemm_runner(precision: str = "fp32", n: int = 2048) -> Callable[[], object] | None:
+    """A prepared n x n x n matrix product in ``precision`` on the CPU (numpy/BLAS for FP32 and
+    FP16, ONNX Runtime's MatMulInteger for INT8), or None when it cannot run here."""
     rng = np.random.default_rng(0)
     if precision in ("fp32", "fp16"):
         a, b = rng.random((n, n), np.float32), rng.random((n, n), np.float32)
-        a @ b
-        best = min(_timed(lambda: a @ b) for _ in range(reps))
-        return 2 * n**3 / best / 1e9
+        return lambda: a @ b
     if precision == "int8":
         try:
             import onnxruntime as ort
@@ -77,12 +86,21 @@ def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> f
                                helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
                               [helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])])
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        so = ort.SessionOptions()
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the backend: no stolen cores
+        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
         feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8), "b": rng.integers(-127, 127, (n, n), dtype=np.int8)}
-        sess.run(None, feed)
-        best = min(_timed(lambda: sess.run(None, feed)) for _ in range(reps))
-        return 2 * n**3 / best / 1e9
+        return lambda: sess.run(None, feed)
     return None
+
+
+def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> float | None:
+    """Best-of-``reps`` GFLOP/s of an n x n x n matrix product in ``precision`` on the CPU."""
+    run = gemm_runner(precision, n)
+    if run is None:
+        return None
+    run()
+    return 2 * n**3 / min(_timed(run) for _ in range(reps)) / 1e9
 
 
 def _timed(fn) -> float:
@@ -117,14 +135,20 @@ def synthetic(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, reps: int,
-                 peaks: dict[str, float | None]) -> list[BenchResult]:
+                 gemm_n: int = GEMM_N) -> list[BenchResult]:
     """Time every (model, backend, precision) of ``configs`` on one size x size crop.
 
     All backends are opened and warmed up first; then the repetitions go round-robin, one call of
     each configuration per round, so that a noisy or throttling machine slows them alike and
     their ratios stay meaningful (a configuration timed a minute after another may see a
-    different machine)."""
+    different machine). The GEMM of each precision takes part in the rounds too: the peak a
+    row's GFLOP/s is divided by is that GEMM's median, measured side by side with it."""
     img, mask = synthetic(size)
+    # INT8 (ONNX Runtime, no spinning) first, the BLAS products last, before the settling pause
+    order = sorted({c[2] for c in configs if c[2] in PRECISIONS}, key=lambda p: (p != "int8", p))
+    gemms = {p: gemm_runner(p, gemm_n) for p in order}
+    gemms = {p: run for p, run in gemms.items() if run is not None}
+    gemm_times: dict[str, list[float]] = {p: [] for p in gemms}
     opened: list[tuple[str, str, str, str | None, object]] = []
     times: list[list[float]] = []
     devices: list[str] = []
@@ -136,12 +160,20 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
         for *_, be in opened:
             for _ in range(warmup):
                 be.infer(img, mask)
+        for run in gemms.values():
+            run()
         times = [[] for _ in opened]
         for _ in range(reps):
             for i, (*_, be) in enumerate(opened):
                 t0 = time.perf_counter()
                 be.infer(img, mask)
                 times[i].append(time.perf_counter() - t0)
+            for p, run in gemms.items():
+                gemm_times[p].append(_timed(run))
+            if gemms:
+                # BLAS worker threads busy-wait for up to ~0.1 s after a product: without the
+                # pause they take the cores from the next round's first model (measured: +65%).
+                time.sleep(GEMM_SETTLE_S)
     finally:
         for *_, be in opened:
             devices.append(be.input_info.device)
@@ -152,11 +184,12 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
         p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
         macs = conv_macs(spec, size) if spec else None
         gflops = 2 * macs / (p50 / 1000) / 1e9 if macs else None
-        peak = peaks.get(precision)
+        peak = 2 * gemm_n**3 / statistics.median(gemm_times[precision]) / 1e9 if gemm_times.get(precision) else None
         stages = pipeline_stages(spec, backend, size)
         results.append(BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99,
                                    p99 - p50, 1000 / statistics.mean(ms), gflops,
-                                   100 * gflops / peak if gflops and peak else None, peak_rss_mb(), stages, device))
+                                   100 * gflops / peak if gflops and peak else None, peak_rss_mb(), stages, device,
+                                   peak if gflops else None))
     return results
 
 
@@ -246,9 +279,9 @@ def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
 def run_bench(models: list[str], backends: list[str], precisions: list[str], sizes: list[int], warmup: int = 5,
               reps: int = 30) -> tuple[list[BenchResult], dict]:
     for p in precisions:
-        if p not in ("fp32", "fp16", "int8"):
+        if p not in PRECISIONS:
             raise ConfigError(f"unknown precision {p!r}")
-    peaks = {p: gemm_peak_gflops(p) for p in precisions}
+    peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     configs = []
     for backend in backends:
         classical = backend in ("opencv-telea", "opencv-ns")
@@ -260,17 +293,9 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     by_size = {}
     try:
         for size in sizes:
-            by_size[size] = measure_size(configs, size, warmup, reps, peaks)
+            by_size[size] = measure_size(configs, size, warmup, reps)
     finally:
         telemetry = tele.stop()
-    # The peak is the best of a measurement before and one after the runs: a machine that was
-    # slow at the start must not inflate the percentages.
-    after = {p: gemm_peak_gflops(p) for p in precisions}
-    for p, v in after.items():
-        if v and (peaks[p] is None or v > peaks[p]):
-            for r in (r for rs in by_size.values() for r in rs if r.precision == p and r.gflops):
-                r.percent_of_peak = 100 * r.gflops / v
-            peaks[p] = v
     results = [by_size[size][i] for i in range(len(configs)) for size in sizes]
     return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry}
 
@@ -288,7 +313,9 @@ def table(results: list[BenchResult], env: dict) -> str:
                     f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
                     f"{st.get('postprocess', 0):.1f}")
     peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in env["gemm_peak_gflops"].items() if v)
-    rows.append(f"machine GEMM peak: {peaks or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")
+    side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
+    rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "
+                f"side by side: {side or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")
     return "\n".join(rows)
 
 

@@ -72,9 +72,35 @@ def test_configurations_of_a_size_are_timed_round_robin(monkeypatch):
 
     monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake(f"{backend}/{model}"))
     monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: calls.append(f"gemm {p}"))
+    monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     res = bench.measure_size([("lite", "onnxruntime", "fp32"), ("-", "opencv-telea", "-")], 64, warmup=1, reps=3,
-                             peaks={"fp32": 100.0})
+                             gemm_n=64)
     a, b = "onnxruntime/lite", "opencv-telea/None"
-    assert calls == [a, b] + [a, b] * 3 + [f"close {a}", f"close {b}"]
+    # the fp32 GEMM (the peak of the fp32 row) runs in the same rounds
+    assert calls == [a, b, "gemm fp32"] + [a, b, "gemm fp32"] * 3 + [f"close {a}", f"close {b}"]
     assert [(r.model, r.backend) for r in res] == [("lite", "onnxruntime"), ("-", "opencv-telea")]
-    assert res[0].gflops and res[0].percent_of_peak and res[1].gflops is None
+    assert res[0].gflops and res[0].peak_gflops and res[1].gflops is None and res[1].peak_gflops is None
+    assert res[0].percent_of_peak == pytest.approx(100 * res[0].gflops / res[0].peak_gflops)
+
+
+def test_blas_gemm_runs_last_in_a_round(monkeypatch):
+    """numpy's BLAS threads spin after a product: the ONNX Runtime INT8 GEMM must not follow it."""
+    calls = []
+
+    class Fake:
+        input_info = type("I", (), {"device": "cpu"})()
+
+        def infer(self, img, mask):
+            calls.append("model")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake())
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "model_for", lambda m, p: m)
+    monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: calls.append(f"gemm {p}"))
+    monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
+    bench.measure_size([("lite", "onnxruntime", "fp32"), ("lite", "onnxruntime", "int8")], 64, warmup=0, reps=1, gemm_n=64)
+    assert calls[-4:] == ["model", "model", "gemm int8", "gemm fp32"]
