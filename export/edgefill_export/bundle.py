@@ -71,6 +71,14 @@ def _data_dir(given: Path | None, role: str) -> Path:
     return d
 
 
+def _calibration_choice(path: Path) -> dict:
+    """The calibration percentile QuantizeOnnx chose, from the graph's metadata (INT8 only)."""
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return {"calib_percentile": float(meta["edgefill.calib_percentile"])} if "edgefill.calib_percentile" in meta else {}
+
+
 def trt_onnx_flavour(version: str) -> tuple[str, int]:
     """(io, opset) of the ONNX that a given TensorRT version's parser accepts."""
     major, minor = (int(x) for x in (version.split(".") + ["0"])[:2])
@@ -122,7 +130,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
                     f"{req.precision} loses {report['delta_db']:.3f} dB of hole PSNR against fp32 (gate {gate} dB) on "
                     f"{len(val_pairs)} validation pairs; the artifact was not kept (--allow-accuracy-loss overrides)")
             arts[req.precision] = {"file": q.name, "sha256": file_sha256(q), "io": io, "opset": opset,
-                                   "validation": report}
+                                   "validation": report, **_calibration_choice(q)}
         return fp32, arts
 
     fp32, artifacts = make("model", "uint8", OPSET)

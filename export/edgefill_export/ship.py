@@ -72,6 +72,7 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
         source_graph = json.loads((out / "model.fp32.json").read_text())
     side = json.loads((models_dir / f"{name}.json").read_text())
     side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
+                 "calib_percentile": art.get("calib_percentile"),
                  "calibration_sha256": bundle["calibration"]["sha256"],
                  "int8_target": "cpu", "decoder_form": source_graph["decoder_form"],
                  "conv_macs_per_input_pixel": source_graph["conv_macs_per_input_pixel"],

@@ -40,6 +40,7 @@ def test_int8_bundle_contents(int8_bundle):
     assert set(b["artifacts"]) == {"fp32", "int8"}
     v = b["artifacts"]["int8"]["validation"]
     assert v["passed"] and v["delta_db"] <= 0.3 and v["gate_db"] == 0.3
+    assert b["artifacts"]["int8"]["calib_percentile"] in quantize.CALIB_PERCENTILES
     assert [p["max"][1] for p in b["tensorrt_profiles"]] == [256, 384, 512]
     # xavier-nx runs TensorRT 8.5: float32 network I/O, opset 17
     assert b["tensorrt"]["io"] == "float32" and b["tensorrt"]["opset"] == 17
@@ -188,9 +189,10 @@ def test_cpu_int8_calibration_percentile_sets_the_ranges(cpu_int8, photo_dirs, t
     import onnx
     from edgefill_export.calibration import ImageFolderPairs
 
-    fp32, q = cpu_int8
-    wide = quantize.QuantizeOnnx("int8", ImageFolderPairs(photo_dirs / "calib"), target="cpu", percentile=100.0)(
-        fp32, tmp_path / "wide.onnx")
+    fp32, _ = cpu_int8
+    pairs = list(ImageFolderPairs(photo_dirs / "calib"))
+    narrow_q = quantize.QuantizeOnnx("int8", pairs, target="cpu", percentile=99.9)(fp32, tmp_path / "narrow.onnx")
+    wide_q = quantize.QuantizeOnnx("int8", pairs, target="cpu", percentile=100.0)(fp32, tmp_path / "wide.onnx")
 
     def scales(path):
         m = onnx.load(str(path))
@@ -198,10 +200,24 @@ def test_cpu_int8_calibration_percentile_sets_the_ranges(cpu_int8, photo_dirs, t
         return {n.input[0]: float(inits[n.input[1]]) for n in m.graph.node if n.op_type == "QuantizeLinear"
                 and "/rewritten." in n.input[0] and "Mul_" in n.input[0]}
 
-    narrow, full = scales(q), scales(wide)
+    narrow, full = scales(narrow_q), scales(wide_q)
     assert narrow and narrow.keys() == full.keys()
-    assert quantize.CALIB_PERCENTILE["cpu"] < 100
     assert all(narrow[k] <= full[k] for k in narrow) and any(narrow[k] < full[k] for k in narrow)
+
+
+def test_int8_keeps_the_candidate_percentile_closest_to_fp32(cpu_int8, photo_dirs, tmp_path):
+    import onnx
+    from edgefill_export.calibration import ImageFolderPairs
+
+    fp32, q = cpu_int8  # made with the default: a search over CALIB_PERCENTILES
+    chosen = float({p.key: p.value for p in onnx.load(str(q)).metadata_props}["edgefill.calib_percentile"])
+    assert chosen in quantize.CALIB_PERCENTILES
+    pairs = list(ImageFolderPairs(photo_dirs / "calib"))
+    losses = {}
+    for pct in quantize.CALIB_PERCENTILES:
+        one = quantize.QuantizeOnnx("int8", pairs, target="cpu", percentile=pct)(fp32, tmp_path / f"{pct}.onnx")
+        losses[pct] = quantize.validate(one, fp32, pairs)["delta_db"]
+    assert losses[chosen] == min(losses.values())
 
 
 def test_unknown_int8_target_is_refused(cpu_int8, photo_dirs, tmp_path):
