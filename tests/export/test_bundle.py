@@ -224,3 +224,25 @@ def test_unknown_int8_target_is_refused(cpu_int8, photo_dirs, tmp_path):
     with pytest.raises(ValueError, match="unknown INT8 target"):
         quantize.QuantizeOnnx("int8", [(natural_image(64, 64), np.zeros((64, 64), np.uint8))], target="gpu")(
             cpu_int8[0], tmp_path / "x.onnx")
+
+
+@pytest.mark.parametrize(("name", "target"), [("lite", "tensorrt"), ("nano", "cpu")])
+def test_shipped_models_pass_the_int8_gate_on_real_photo_crops(name, target, tmp_path):
+    """Regression: with ONNX Runtime's default calibration percentile (99.999) the trained
+    generators' corner outliers cost 4-5 dB on these crops; the percentile search keeps the
+    loss inside the gate."""
+    from pathlib import Path
+
+    from edgefill import maskgen
+    from edgefill.imageio import read_image
+    from edgefill_export.onnx_export import OnnxFromTorch
+    from edgefill_export.ship import CPU_INT8_DECODER_FORM
+
+    img = read_image(Path(__file__).resolve().parents[2] / "samples" / "coffee.png")
+    corners = [(0, 0), (0, 344), (144, 0), (144, 344), (72, 172), (0, 172), (144, 172), (72, 0)]
+    pairs = [(np.ascontiguousarray(img[y:y + 256, x:x + 256]), maskgen.free_form(256, 256, np.random.default_rng(k), 0.2, 0.4))
+             for k, (y, x) in enumerate(corners)]
+    form = CPU_INT8_DECODER_FORM if target == "cpu" else "transposed"
+    fp32 = OnnxFromTorch(resolve_model(name).path.with_suffix(".safetensors"), tmp_path / "m.onnx", decoder_form=form)()
+    q = quantize.QuantizeOnnx("int8", pairs[:4], target=target)(fp32, tmp_path / "m.int8.onnx")
+    assert quantize.validate(q, fp32, pairs[4:])["delta_db"] <= quantize.GATES_DB["int8"]
