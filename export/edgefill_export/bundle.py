@@ -76,7 +76,7 @@ def _calibration_choice(path: Path) -> dict:
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return {"calib_percentile": float(meta["edgefill.calib_percentile"])} if "edgefill.calib_percentile" in meta else {}
+    return {"calib_percentile": meta["edgefill.calib_percentile"]} if "edgefill.calib_percentile" in meta else {}
 
 
 def trt_onnx_flavour(version: str) -> tuple[str, int]:
