@@ -119,7 +119,8 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         arts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "io": io, "opset": opset,
                          "validation": validate(fp32, fp32, val_pairs)}}
         if req.precision != "fp32":
-            q = QuantizeOnnx(req.precision, calibration=reader, target=req.int8_target)(fp32, out / f"{stem}.{req.precision}.onnx")
+            q = QuantizeOnnx(req.precision, calibration=reader, target=req.int8_target, progress=progress)(
+                fp32, out / f"{stem}.{req.precision}.onnx")
             report = validate(q, fp32, val_pairs)
             gate = GATES_DB[req.precision]
             report["gate_db"] = gate

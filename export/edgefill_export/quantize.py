@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from tqdm import tqdm
 
 from edgefill.fileio import atomic_write_bytes
 
@@ -223,6 +224,7 @@ class QuantizeOnnx:
     target: str = "tensorrt"
     #: Percentile of the ``"percentile"`` method; None: the best of :data:`CALIB_PERCENTILES`.
     percentile: float | None = None
+    progress: bool = False
     #: Feature convolutions kept in float at the end of the decoder (TensorRT target): the two
     #: of the last decoder layer, whose outputs are the image (in the first session's graph the
     #: last layer alone cost ~0.8 dB in INT8; docs/export.md).
@@ -283,7 +285,9 @@ class QuantizeOnnx:
         search = self.calibrate_method == "percentile" and not self.percentile
         percentiles = [self.percentile] if self.percentile else list(CALIB_PERCENTILES) if search else [None]
         candidates: dict[str, Path] = {}
-        with tempfile.TemporaryDirectory() as tmp:
+        bar = tqdm(total=len(percentiles) + (2 if search else 0), desc="INT8 calibration candidates", unit="step",
+                   disable=not self.progress)
+        with tempfile.TemporaryDirectory() as tmp, bar:
 
             def quantise(label: str, pct: float | None, overrides: dict | None = None) -> None:
                 path = Path(tmp) / f"int8_{len(candidates)}.onnx"
@@ -294,6 +298,7 @@ class QuantizeOnnx:
                                 per_channel=True, reduce_range=False, weight_type=QuantType.QInt8, calibrate_method=method,
                                 **{**options, "extra_options": extra})
                 candidates[label] = path
+                bar.update()
 
             for pct in percentiles:
                 quantise(str(pct) if pct else self.calibrate_method, pct)
@@ -306,6 +311,7 @@ class QuantizeOnnx:
             # untouched for the gate
             scores = ({k: validate(v, src, pairs)["mean_pair_delta_db"] for k, v in candidates.items()}
                       if len(candidates) > 1 else {})
+            bar.update()
             label = min(scores, key=scores.get) if scores else next(iter(candidates))
             q = onnx.load(str(candidates[label]))
         pct = label if search or self.percentile else None
