@@ -28,25 +28,36 @@ from .model import PartialConv2d, PConvUNet, activate
 _PHASE_TAPS = {0: (0, 1, 1), 1: (1, 1, 2)}
 
 
+def _check_3x3(weight: torch.Tensor) -> tuple[int, int]:
+    """(Cout, Cin) of a 3x3 kernel, the only size the rewrites are derived for."""
+    cout, cin, kh, kw = weight.shape
+    if (kh, kw) != (3, 3):
+        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    return cout, cin
+
+
+def _phase_channels(out: torch.Tensor, order: str) -> torch.Tensor:
+    """(Cout, 2, 2, Cin, k, k) per-phase kernels -> (4 Cout, Cin, k, k) in ``order``."""
+    if order == "dcr":
+        out = out.permute(1, 2, 0, 3, 4, 5)
+    elif order != "crd":
+        raise ValueError(f"order must be crd or dcr, not {order!r}")
+    return out.reshape(-1, *out.shape[3:])
+
+
 def subpixel_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
     """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (4 Cout, Cin, 3, 3)
     kernel at the low resolution whose pixel shuffle gives the same result. ``order``: output
     channel ``c * 4 + a * 2 + b`` (``"crd"``, PyTorch's pixel_shuffle) or ``(a * 2 + b) * Cout + c``
     (``"dcr"``, what :func:`shuffle_nhwc` reads)."""
-    cout, cin, kh, kw = weight.shape
-    if (kh, kw) != (3, 3):
-        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    cout, cin = _check_3x3(weight)
     out = weight.new_zeros(cout, 2, 2, cin, 3, 3)
     for a, rows in _PHASE_TAPS.items():
         for b, cols in _PHASE_TAPS.items():
             for dy in range(3):
                 for dx in range(3):
                     out[:, a, b, :, rows[dy], cols[dx]] += weight[:, :, dy, dx]
-    if order == "dcr":
-        out = out.permute(1, 2, 0, 3, 4, 5)
-    elif order != "crd":
-        raise ValueError(f"order must be crd or dcr, not {order!r}")
-    return out.reshape(cout * 4, cin, 3, 3)
+    return _phase_channels(out, order)
 
 
 # Phase form: output row 2i + a reads low-resolution rows {i-1, i} (a = 0) or {i, i+1} (a = 1), so
@@ -60,9 +71,7 @@ def phase_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
     Its output z is (H+1) x (W+1); with the phase groups in the order (1 - a, 1 - b), the pixel
     shuffle of z is the upsampled convolution shifted by one pixel: crop one pixel off each side.
     ``order`` as for :func:`subpixel_weight`."""
-    cout, cin, kh, kw = weight.shape
-    if (kh, kw) != (3, 3):
-        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    cout, cin = _check_3x3(weight)
     out = weight.new_zeros(cout, 2, 2, cin, 2, 2)
     for a, rows in _PHASE2_TAPS.items():
         for b, cols in _PHASE2_TAPS.items():
@@ -71,11 +80,7 @@ def phase_weight(weight: torch.Tensor, order: str = "crd") -> torch.Tensor:
                     for dy in rows[ky]:
                         for dx in cols[kx]:
                             out[:, 1 - a, 1 - b, :, ky, kx] += weight[:, :, dy, dx]
-    if order == "dcr":
-        out = out.permute(1, 2, 0, 3, 4, 5)
-    elif order != "crd":
-        raise ValueError(f"order must be crd or dcr, not {order!r}")
-    return out.reshape(cout * 4, cin, 2, 2)
+    return _phase_channels(out, order)
 
 
 def shuffle_nhwc(y: torch.Tensor, channels: int, like: torch.Tensor, extra: int = 0) -> torch.Tensor:
@@ -100,9 +105,7 @@ _TRANSPOSED_TAPS = {0: (2,), 1: (1, 2), 2: (0, 1), 3: (0,)}
 def transposed_weight(weight: torch.Tensor) -> torch.Tensor:
     """(Cout, Cin, 3, 3) kernel applied after 2x nearest upsampling -> (Cin, Cout, 4, 4) kernel
     of a stride-2 ConvTranspose (padding 1) at the low resolution with the same result."""
-    cout, cin, kh, kw = weight.shape
-    if (kh, kw) != (3, 3):
-        raise ValueError("the sub-pixel rewrite is derived for 3x3 kernels")
+    cout, cin = _check_3x3(weight)
     out = weight.new_zeros(cin, cout, 4, 4)
     for ky, dys in _TRANSPOSED_TAPS.items():
         for kx, dxs in _TRANSPOSED_TAPS.items():
@@ -120,16 +123,19 @@ class SubpixelDecoder(nn.Module):
         if layer.bn is not None:
             raise ValueError("fuse the model (fold BatchNorm) before the sub-pixel rewrite")
         w = layer.conv.weight.detach()
-        self.mode = up
-        if up == "transposed":
+        self.transposed = up == "transposed"
+        self.nhwc = up.endswith("-nhwc")  # shuffle as an NHWC permutation (DCR channel order)
+        self.crop = up.startswith("phase")  # the phase conv's output is one pixel larger all round
+        order = "dcr" if self.nhwc else "crd"
+        if self.transposed:
             self.up = nn.ConvTranspose2d(up_channels, w.shape[0], 4, 2, 1, bias=False)
             self.up.weight.data = transposed_weight(w[:, :up_channels])
-        elif up.startswith("phase"):
+        elif self.crop:
             self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 2, 1, 1, bias=False)
-            self.up.weight.data = phase_weight(w[:, :up_channels], "dcr" if up == "phase-nhwc" else "crd")
+            self.up.weight.data = phase_weight(w[:, :up_channels], order)
         else:
             self.up = nn.Conv2d(up_channels, 4 * w.shape[0], 3, 1, 1, bias=False)
-            self.up.weight.data = subpixel_weight(w[:, :up_channels], "dcr" if up == "subpixel-nhwc" else "crd")
+            self.up.weight.data = subpixel_weight(w[:, :up_channels], order)
         self.skip = nn.Conv2d(w.shape[1] - up_channels, w.shape[0], 3, 1, 1, bias=True)
         self.skip.weight.data = w[:, up_channels:].clone()
         self.skip.bias.data = layer.bias.detach().clone()
@@ -138,16 +144,12 @@ class SubpixelDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ratio, new_valid = self.mask_update(valid)
-        if self.mode == "transposed":
-            up = self.up(x)
-        elif self.mode == "subpixel-nhwc":
-            up = shuffle_nhwc(self.up(x), self.up.out_channels // 4, valid)
-        elif self.mode == "phase-nhwc":
-            up = shuffle_nhwc(self.up(x), self.up.out_channels // 4, valid, extra=2)[:, :, 1:-1, 1:-1]
-        elif self.mode == "phase":
-            up = F.pixel_shuffle(self.up(x), 2)[:, :, 1:-1, 1:-1]
-        else:
-            up = F.pixel_shuffle(self.up(x), 2)
+        up = self.up(x)
+        if not self.transposed:
+            extra = 2 if self.crop else 0
+            up = shuffle_nhwc(up, self.up.out_channels // 4, valid, extra) if self.nhwc else F.pixel_shuffle(up, 2)
+            if self.crop:
+                up = up[:, :, 1:-1, 1:-1]
         y = activate(up + self.skip(skip), self.act)
         return y * ratio.to(y.dtype), new_valid
 
