@@ -29,7 +29,7 @@ from edgefill.profiles import DeviceProfile
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
 from .onnx_export import DECODER_FORM, OPSET, OnnxFromTorch, _versions
-from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, validate
+from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
 
@@ -75,7 +75,7 @@ def _calibration_choice(path: Path) -> dict:
     """The calibration percentile QuantizeOnnx chose, from the graph's metadata (INT8 only)."""
     import onnx
 
-    meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    meta = onnx_metadata(onnx.load(str(path), load_external_data=False))
     return {"calib_percentile": meta["edgefill.calib_percentile"]} if "edgefill.calib_percentile" in meta else {}
 
 

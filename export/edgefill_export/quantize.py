@@ -88,6 +88,11 @@ def mask_branch_nodes(model: onnx.ModelProto, mask_input: str = "mask") -> list[
     return names
 
 
+def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
+    """The graph's metadata properties (``edgefill.multiple``, ``edgefill.calib_percentile``...)."""
+    return {p.key: p.value for p in model.metadata_props}
+
+
 def _feature_nodes(model: onnx.ModelProto) -> list[str]:
     """Generator nodes (the exporter names them ``/net/...``) downstream of the image input and
     not in the mask branch; the pre/post-processing around the generator stays float, so the
@@ -113,8 +118,7 @@ def _cpu_float_nodes(model: onnx.ModelProto) -> list[str]:
 
     No Q/DQ may touch those layers' convolutions, or ONNX Runtime quantises their float weights
     itself."""
-    meta = {p.key: p.value for p in model.metadata_props}
-    last = int(math.log2(int(meta.get("edgefill.multiple", "64")))) - 1
+    last = int(math.log2(int(onnx_metadata(model).get("edgefill.multiple", "64")))) - 1
     layers = range(last - CPU_FLOAT_DECODERS + 1, last + 1)
     prefixes = ("/net/encoders.0/",) + tuple(f"/net/{kind}.{j}/" for j in layers for kind in ("rewritten", "net/decoders"))
     return [n.name for n in model.graph.node if n.name == "/net/Mul" or n.name.startswith(prefixes)]
@@ -198,7 +202,6 @@ class _OrtReader:
 
     def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], float_io: bool = False):
         self._it: Iterator = iter(pairs)
-        self.count = 0
         self.float_io = float_io
 
     def get_next(self) -> dict | None:
@@ -206,7 +209,6 @@ class _OrtReader:
             img, mask = next(self._it)
         except StopIteration:
             return None
-        self.count += 1
         feed = {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
         return {k: v.astype(np.float32) for k, v in feed.items()} if self.float_io else feed
 
@@ -282,8 +284,9 @@ class QuantizeOnnx:
                 nodes_to_exclude=[n.name for n in model.graph.node if n.name not in feature], activation_type=QuantType.QUInt8,
                 extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
                                "TensorQuantOverrides": _ratio_overrides(model, feature)})
-        search = self.calibrate_method == "percentile" and not self.percentile
-        percentiles = [self.percentile] if self.percentile else list(CALIB_PERCENTILES) if search else [None]
+        by_percentile = self.calibrate_method == "percentile"
+        search = by_percentile and not self.percentile
+        percentiles = ([self.percentile] if self.percentile else list(CALIB_PERCENTILES)) if by_percentile else [None]
         candidates: dict[str, Path] = {}
         bar = tqdm(total=len(percentiles) + (2 if search else 0), desc="INT8 calibration candidates", unit="step",
                    disable=not self.progress)
@@ -314,8 +317,7 @@ class QuantizeOnnx:
             bar.update()
             label = min(scores, key=scores.get) if scores else next(iter(candidates))
             q = onnx.load(str(candidates[label]))
-        pct = label if search or self.percentile else None
-        _copy_metadata(model, q, precision="int8", extra={"edgefill.calib_percentile": pct} if pct else None)
+        _copy_metadata(model, q, precision="int8", extra={"edgefill.calib_percentile": label} if by_percentile else None)
         atomic_write_bytes(out, q.SerializeToString())
         return out
 
@@ -362,7 +364,7 @@ def _drop_duplicate_casts(model: onnx.ModelProto) -> None:
 
 
 def _copy_metadata(src: onnx.ModelProto, dst: onnx.ModelProto, precision: str, extra: dict | None = None) -> None:
-    meta = {p.key: p.value for p in src.metadata_props}
+    meta = onnx_metadata(src)
     meta["edgefill.precision"] = precision
     meta.update(extra or {})
     del dst.metadata_props[:]
