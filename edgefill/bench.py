@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import maskgen
-from .backends import create_backend
+from .backends import backend_class, create_backend
 from .errors import ConfigError, ModelError
 from .models import read_manifest, resolve_model
 
@@ -103,6 +103,11 @@ def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> f
     return 2 * n**3 / min(_timed(run) for _ in range(reps)) / 1e9
 
 
+def _uses_model(backend: str) -> bool:
+    """Whether a backend runs a model (and so has model, precision and FLOPs to report)."""
+    return backend == "auto" or backend_class(backend).uses_model
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -154,7 +159,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
     devices: list[str] = []
     try:
         for model, backend, precision in configs:
-            spec = model_for(model, precision) if backend not in ("opencv-telea", "opencv-ns") else None
+            spec = model_for(model, precision) if _uses_model(backend) else None
             be = create_backend(backend, model=spec) if spec else create_backend(backend)
             opened.append((model, backend, precision, spec, be))
         for *_, be in opened:
@@ -284,9 +289,9 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     configs = []
     for backend in backends:
-        classical = backend in ("opencv-telea", "opencv-ns")
-        for model in (["-"] if classical else models):
-            for precision in (["-"] if classical else precisions):
+        learned = _uses_model(backend)
+        for model in (models if learned else ["-"]):
+            for precision in (precisions if learned else ["-"]):
                 configs.append((model, backend, precision))
     tele = Telemetry()
     tele.start()
