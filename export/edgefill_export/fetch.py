@@ -187,6 +187,16 @@ def texture_split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return [p for p in paths if p not in held], held
 
 
+def training_paths(data: str = "train", images: Path | None = None) -> list[Path]:
+    """The photos a training run uses: a folder of the user's own (``images``), or a fetched
+    set: ``"train"`` (photos) or ``"texture"`` (textures minus the held-out families)."""
+    if images is not None:
+        return sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if data == "texture":
+        return texture_split(list_images("texture"))[0]
+    return list_images("train")
+
+
 if __name__ == "__main__":
     import argparse
 

@@ -4,7 +4,12 @@ and optionally a gradient loss, an SSIM loss and a PatchGAN (``losses.py``; whic
 measured in docs/training.md).
 
 It checkpoints to one safetensors file every ``--save-every`` steps and on Ctrl-C, and
-resumes from it (``--resume``): model, Adam state, step and both RNG states.
+resumes from it: model, Adam state, step and the torch RNG state; each step's crops and masks
+are drawn from a generator seeded by (seed, step), so a resumed CPU run is bit-identical to an
+uninterrupted one (on CUDA, cuDNN's kernel choice makes runs close but not bit-identical).
+``--max-minutes`` stops a run checkpointed after a wall-time budget (a lent GPU's command
+limit); ``--pack`` trains from a photo pack (:mod:`.pack`) and ``--workers`` makes batches
+ahead in threads.
 A CSV log holds the losses and a fixed validation score (hole PSNR on held-out crops).
 
     python -m edgefill_export.train --model lite --steps 9000 --out runs/lite
@@ -17,6 +22,7 @@ import csv
 import math
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,9 +33,10 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 
-from .fetch import list_images, texture_split
+from .fetch import training_paths
 from .losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map, total_variation
 from .model import PConvUNet, build_model
+from .pack import MAX_SIDE, PackError, decode_capped, load_pack
 from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights
 
 
@@ -52,24 +59,28 @@ class TrainConfig:
     max_hole: float = 0.6
     seed: int = 0
     bf16: bool = True
+    workers: int = 0  # threads making batches ahead (use several on a GPU, where sampling is the bottleneck)
+    max_minutes: float = 0.0  # stop, checkpointed, after this much training time (0: no limit)
     device: str = "cpu"
     threads: int = 0
     save_every: int = 500
     val_every: int = 500
 
 
-def load_photos(paths: list[Path], max_side: int = 2048) -> list[np.ndarray]:
+def load_photos(paths: list[Path], max_side: int = MAX_SIDE) -> list[np.ndarray]:
     """Decode photos once, shrinking any side above ``max_side`` (crops are rescaled anyway)."""
-    out = []
-    for p in tqdm(paths, desc="loading photos", leave=False):
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            continue
-        s = max_side / max(img.shape[:2])
-        if s < 1:
-            img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        out.append(img)
-    return out
+    out = [decode_capped(p, max_side) for p in tqdm(paths, desc="loading photos", leave=False)]
+    return [img for img in out if img is not None]
+
+
+def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(training photos, validation photos) from a list of image files or a photo pack
+    (:mod:`.pack`); both split by sorted name, so a pack trains on the same split."""
+    if isinstance(source, Path):
+        _, photos = load_pack(source)
+        return split_photos(photos)
+    train_paths, val_paths = split_photos(sorted(source, key=lambda p: p.name))
+    return load_photos(train_paths), load_photos(val_paths)
 
 
 class CropSampler:
@@ -159,22 +170,59 @@ class Validator:
         return hole_psnr(pred, self.x, self.valid), float(ssim_map(comp, self.x)[hole].mean())
 
 
-def split_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+def split_photos(items: list) -> tuple[list, list]:
     """Every 10th training photo (by sorted name) is held out for validation."""
-    return [p for i, p in enumerate(paths) if i % 10 != 5], [p for i, p in enumerate(paths) if i % 10 == 5]
+    return [p for i, p in enumerate(items) if i % 10 != 5], [p for i, p in enumerate(items) if i % 10 == 5]
 
 
-def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, init: Path | None = None) -> Path:
+def batch_rng(cfg: TrainConfig, step: int) -> np.random.Generator:
+    """The random stream of one step's crops and masks: a function of (seed, step) only, so a
+    resumed run draws what an uninterrupted one would, and batches can be made ahead of time
+    in worker threads (``--workers``) without changing them."""
+    return np.random.default_rng([cfg.seed, step])
+
+
+class BatchPrefetcher:
+    """Makes the batches of the next ``workers`` steps in threads (OpenCV releases the GIL)
+    while the model trains on the current one; ``workers=0`` makes each batch when asked."""
+
+    def __init__(self, sampler: "CropSampler", cfg: TrainConfig):
+        self.sampler, self.cfg = sampler, cfg
+        self.pool = ThreadPoolExecutor(cfg.workers) if cfg.workers > 0 else None
+        self.pending: dict[int, Future] = {}
+
+    def _make(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.sampler.batch(self.cfg.batch, batch_rng(self.cfg, step))
+
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.pool is None:
+            return self._make(step)
+        for s in range(step, min(step + 2 * self.cfg.workers, self.cfg.steps)):
+            if s not in self.pending:
+                self.pending[s] = self.pool.submit(self._make, s)
+        return self.pending.pop(step).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
+    """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
+    path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
+    file's metadata says ``finished: false`` then."""
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    train_paths, val_paths = split_photos(images)
-    if not train_paths or not val_paths:
-        raise SystemExit(f"need at least 10 training images, found {len(images)} (run: python -m edgefill_export.fetch)")
-    sampler = CropSampler(load_photos(train_paths), cfg.crop, cfg.max_hole)
-    validator = Validator(load_photos(val_paths), cfg.crop)
+    if cfg.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+    train_photos, val_photos = photo_sets(images)
+    if not train_photos or not val_photos:
+        raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
+                         "(run: make data, or give --images DIR / --pack FILE)")
+    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole)
+    validator = Validator(val_photos, cfg.crop)
 
     model = build_model(cfg.model).to(cfg.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -189,7 +237,6 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt, model, opt, extra)
         step = state["step"]
-        rng.bit_generator.state = state["numpy_rng"]
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
         model.load_state_dict(load_weights(init, cfg.model).state_dict())
@@ -203,14 +250,21 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
         writer.writerow(["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"])
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt, model, opt, {"step": step, "numpy_rng": rng.bit_generator.state, "config": asdict(cfg)}, extra)
+        save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg)}, extra)
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
     t0 = time.time()
+    batches = BatchPrefetcher(sampler, cfg)
+    stopped_early = False
     try:
         while step < cfg.steps:
-            x, valid = sampler.batch(cfg.batch, rng)
+            if cfg.max_minutes and time.time() - t0 > 60 * cfg.max_minutes:
+                stopped_early = True
+                bar.write(f"time limit ({cfg.max_minutes:g} min) reached at step {step} of {cfg.steps}: "
+                          "checkpoint saved; run the same command again to resume")
+                break
+            x, valid = batches.get(step)
             x, valid = x.to(cfg.device), valid.to(cfg.device)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg)
@@ -250,12 +304,13 @@ def train(cfg: TrainConfig, out: Path, images: list[Path], resume: bool = True, 
         checkpoint()
         raise
     finally:
+        batches.close()
         bar.close()
         log.close()
     checkpoint()
     model.eval()
     weights = out / f"{cfg.model}.safetensors"
-    save_weights(model, weights, {"steps": step})
+    save_weights(model, weights, {"steps": step, "finished": str(not stopped_early).lower()})
     return weights
 
 
@@ -269,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.add_argument(flag, type=type(default), default=default)
     ap.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log.csv, weights)")
     ap.add_argument("--images", type=Path, default=None, help="folder of training photos (default: fetched set of --data)")
+    ap.add_argument("--pack", type=Path, default=None,
+                    help="a photo pack (python -m edgefill_export.pack) instead of a folder, e.g. on a GPU machine")
     ap.add_argument("--data", choices=("train", "texture"), default="train",
                     help="fetched set to train on: the photos, or the textures minus the held-out families")
     ap.add_argument("--no-resume", action="store_true")
@@ -276,14 +333,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="start from these .safetensors weights (fine-tuning), unless a checkpoint resumes")
     a = vars(ap.parse_args(argv))
     out, images_dir, no_resume, init, data = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init"), a.pop("data")
+    pack = a.pop("pack")
     cfg = TrainConfig(**a)
-    if images_dir:
-        images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    elif data == "texture":
-        images = texture_split(list_images("texture"))[0]
-    else:
-        images = list_images("train")
-    print(train(cfg, out, images, resume=not no_resume, init=init))
+    if pack is not None and images_dir is not None:
+        ap.error("give --images or --pack, not both")
+    try:
+        print(train(cfg, out, pack if pack is not None else training_paths(data, images_dir), resume=not no_resume, init=init))
+    except PackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,4 +1,3 @@
-import cv2
 import pytest
 
 torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
@@ -6,15 +5,11 @@ torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill
 from edgefill_export.train import TrainConfig, train  # noqa: E402
 from edgefill_export.weights import CheckpointError, load_weights  # noqa: E402
 
-from ..conftest import natural_image  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    d = tmp_path_factory.mktemp("photos")
-    for i in range(12):
-        cv2.imwrite(str(d / f"p{i:02d}.png"), natural_image(160, 200, seed=i))
-    return sorted(d.iterdir())
+def photos(photo_dir):
+    return sorted(photo_dir.iterdir())
 
 
 def _cfg(steps, **losses):

@@ -1,0 +1,114 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+from edgefill_export import pack as pack_mod  # noqa: E402
+from edgefill_export.pack import PackError, load_pack, pack_photos  # noqa: E402
+from edgefill_export.train import BatchPrefetcher, CropSampler, TrainConfig, photo_sets, train  # noqa: E402
+from edgefill_export.weights import _read, load_weights  # noqa: E402
+
+from ..conftest import natural_image  # noqa: E402
+
+
+def _psnr(a, b):
+    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+def test_pack_round_trip_keeps_names_order_and_pixels(photo_dir, tmp_path):
+    paths = sorted(photo_dir.iterdir(), reverse=True)  # order given must not matter
+    info = pack_photos(paths, tmp_path / "p.npz", progress=False)
+    assert info.photos == 12 and info.jpeg_quality == pack_mod.QUALITIES[0] and info.skipped == []
+    assert (tmp_path / "p.npz").stat().st_size == info.bytes
+    names, photos = load_pack(tmp_path / "p.npz")
+    assert names == sorted(p.name for p in paths)
+    for name, img in zip(names, photos, strict=True):
+        orig = cv2.imread(str(photo_dir / name))
+        assert img.shape == orig.shape and _psnr(img, orig) > 35
+
+
+def test_large_photos_are_capped_like_training_decodes_them(tmp_path):
+    src = tmp_path / "big.png"
+    cv2.imwrite(str(src), natural_image(300, 500, seed=3))
+    pack_photos([src], tmp_path / "p.npz", max_side=250, progress=False)
+    _, (img,) = load_pack(tmp_path / "p.npz")
+    assert img.shape == (150, 250, 3)
+    assert _psnr(img, pack_mod.decode_capped(src, 250)) > 35
+
+
+def test_the_quality_drops_to_fit_the_budget_and_an_impossible_budget_is_an_error(photo_dir, tmp_path):
+    paths = sorted(photo_dir.iterdir())
+    best = pack_photos(paths, tmp_path / "a.npz", progress=False).bytes
+    smaller = pack_photos(paths, tmp_path / "b.npz", budget_bytes=int(best * 0.8), progress=False)
+    assert smaller.jpeg_quality < pack_mod.QUALITIES[0] and smaller.bytes <= best * 0.8
+    with pytest.raises(PackError, match="do not fit"):
+        pack_photos(paths, tmp_path / "c.npz", budget_bytes=1000, progress=False)
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_unreadable_files_are_skipped_and_listed(photo_dir, tmp_path):
+    bad = tmp_path / "zz_broken.png"
+    bad.write_bytes(b"not an image")
+    info = pack_photos([*sorted(photo_dir.iterdir())[:2], bad], tmp_path / "p.npz", progress=False)
+    assert info.photos == 2 and info.skipped == ["zz_broken.png"]
+    with pytest.raises(PackError, match="could be decoded"):
+        pack_photos([bad], tmp_path / "q.npz", progress=False)
+
+
+def test_a_file_that_is_not_a_pack_is_a_clear_error(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(PackError, match="cannot read"):
+        load_pack(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(PackError):
+        load_pack(tmp_path / "junk.npz")
+
+
+def test_a_pack_gives_training_the_same_split_as_the_folder(photo_dir, tmp_path):
+    pack_photos(sorted(photo_dir.iterdir()), tmp_path / "p.npz", progress=False)
+    from_pack = photo_sets(tmp_path / "p.npz")
+    from_dir = photo_sets(sorted(photo_dir.iterdir(), reverse=True))
+    assert [len(s) for s in from_pack] == [len(s) for s in from_dir] == [11, 1]
+    for a, b in zip(from_pack[1] + from_pack[0], from_dir[1] + from_dir[0], strict=True):
+        assert _psnr(a, b) > 35
+
+
+def test_pack_command_writes_a_pack_and_rejects_an_empty_folder(photo_dir, tmp_path, capsys):
+    assert pack_mod.main(["--images", str(photo_dir), "--out", str(tmp_path / "p.npz")]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 12
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert pack_mod.main(["--images", str(empty), "--out", str(tmp_path / "q.npz")]) == 2
+    assert "no images" in capsys.readouterr().err
+
+
+def _cfg(steps, **kw):
+    return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1, **kw)
+
+
+def test_worker_threads_make_the_same_batches(photo_dir):
+    photos, _ = photo_sets(sorted(photo_dir.iterdir()))
+    sampler = CropSampler(photos, 64, 0.5)
+    cfg = _cfg(6)
+    serial, threaded = BatchPrefetcher(sampler, cfg), BatchPrefetcher(sampler, _cfg(6, workers=2))
+    try:
+        for step in range(6):
+            (xa, va), (xb, vb) = serial.get(step), threaded.get(step)
+            assert torch.equal(xa, xb) and torch.equal(va, vb)
+        assert not torch.equal(serial.get(0)[0], serial.get(1)[0])
+    finally:
+        threaded.close()
+
+
+def test_time_limit_stops_checkpointed_and_the_rerun_finishes_identically(photo_dir, tmp_path):
+    pack_photos(sorted(photo_dir.iterdir()), tmp_path / "p.npz", progress=False)
+    straight = train(_cfg(4), tmp_path / "a", tmp_path / "p.npz")
+    early = train(_cfg(4, max_minutes=1e-9), tmp_path / "b", tmp_path / "p.npz")
+    assert _read(early)[1]["finished"] == "false" and _read(straight)[1]["finished"] == "true"
+    resumed = train(_cfg(4, workers=2), tmp_path / "b", tmp_path / "p.npz")
+    a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
