@@ -72,6 +72,20 @@ def _rect(mask: np.ndarray, rng: np.random.Generator) -> None:
     mask[y : y + bh, x : x + bw] = 255
 
 
+def _object(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """One large object silhouette (a person, a car, a bin in front of the camera): a smooth
+    polygon 0.15-0.4 of the shorter side in radius, mostly inside the frame. Its centre is up
+    to ~100 px from the hole border at 256 px, where blobs and boxes stay within ~50 px."""
+    h, w = mask.shape
+    r = rng.uniform(0.15, 0.4) * min(h, w)
+    cx, cy = rng.uniform(0.5 * r, w - 0.5 * r), rng.uniform(0.5 * r, h - 0.5 * r)
+    n = int(rng.integers(8, 16))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = r * rng.uniform(0.75, 1.2, n) * rng.uniform(0.6, 1.0) ** np.abs(np.cos(angles - rng.uniform(0, np.pi)))
+    pts = np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1).astype(np.int32)
+    cv2.fillPoly(mask, [cv2.convexHull(pts)], 255)
+
+
 def _grow_until(h: int, w: int, rng: np.random.Generator, lo: float, hi: float, draw: Callable, tries: int = 200) -> np.ndarray:
     """Add shapes until the hole ratio reaches [lo, hi]; restart when it overshoots."""
     best = np.zeros((h, w), np.uint8)
@@ -111,6 +125,12 @@ def mixed(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float =
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, draw)
 
 
+def objects(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """Large object silhouettes covering between ``lo`` and ``hi`` of the image (object removal
+    of big foreground things; holes far deeper than the other families')."""
+    return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _object)
+
+
 def scratches(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Thin cracks and scratches with small spots (industrial defects)."""
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _scratch)
@@ -122,7 +142,20 @@ def rects(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float =
 
 
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {"free-form": free_form, "blobs": blobs, "scratches": scratches,
-                                                  "rects": rects, "mixed": mixed}
+                                                  "rects": rects, "objects": objects, "mixed": mixed}
+
+#: The training masks of the fourth-generation models: each mask is one family, drawn with these
+#: odds. The earlier generations trained on ``mixed`` only, so they never saw a scratch, a box or
+#: a hole whose centre is more than ~50 px from its border (docs/training.md).
+TRAINING_MIX: dict[str, float] = {"mixed": 0.4, "rects": 0.15, "scratches": 0.15, "objects": 0.3}
+
+
+def training_mix(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
+    """A mask of a family drawn from :data:`TRAINING_MIX` (large objects only when ``hi`` allows
+    one: >= 0.1 of the image)."""
+    names = [n for n in TRAINING_MIX if n != "objects" or hi >= 0.1]
+    p = np.array([TRAINING_MIX[n] for n in names])
+    return FAMILIES[names[int(rng.choice(len(names), p=p / p.sum()))]](h, w, rng, lo, hi)
 
 
 def hole_ratio(mask: np.ndarray) -> float:

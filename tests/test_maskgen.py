@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -18,8 +19,6 @@ def test_families_hit_the_ratio_and_are_seeded(family, lo, hi):
 
 def test_scratches_are_thin():
     m = maskgen.scratches(256, 256, np.random.default_rng(1), 0.02, 0.05)
-    import cv2
-
     eroded = cv2.erode(m, np.ones((7, 7), np.uint8))
     assert np.count_nonzero(eroded) < 0.2 * np.count_nonzero(m)  # mostly lines, not blobs
 
@@ -30,3 +29,27 @@ def test_masks_cli(tmp_path):
     files = sorted(tmp_path.glob("*.png"))
     assert len(files) == 3 and read_mask(files[0]).shape == (64, 96)
     assert main(["masks", "--ratio", "0.5", "0.2", "-o", str(tmp_path)]) == 2
+
+
+def _deepest(mask):
+    return cv2.distanceTransform(mask, cv2.DIST_L2, 5).max()
+
+
+def test_objects_are_deeper_holes_than_blobs_at_the_same_ratio():
+    rng = np.random.default_rng(3)
+    objects = [_deepest(maskgen.objects(256, 256, rng, 0.2, 0.3)) for _ in range(20)]
+    blobs = [_deepest(maskgen.blobs(256, 256, rng, 0.2, 0.3)) for _ in range(20)]
+    assert np.median(objects) > 1.4 * np.median(blobs) and np.median(objects) > 45
+
+
+def test_training_mix_draws_every_family_and_is_seeded():
+    rng = np.random.default_rng(0)
+    masks = [maskgen.training_mix(128, 128, rng, 0.2, 0.3) for _ in range(60)]
+    assert all(0.2 <= maskgen.hole_ratio(m) <= 0.3 for m in masks)
+    thin = sum(np.count_nonzero(cv2.erode(m, np.ones((7, 7), np.uint8))) < 0.2 * np.count_nonzero(m)
+               for m in masks)
+    assert 3 <= thin <= 20  # scratches: 15% of the draws
+    a = maskgen.training_mix(96, 96, np.random.default_rng(5), 0.1, 0.2)
+    assert np.array_equal(a, maskgen.training_mix(96, 96, np.random.default_rng(5), 0.1, 0.2))
+    small = [maskgen.training_mix(96, 96, rng, 0.0, 0.05) for _ in range(10)]  # no large object fits
+    assert all(maskgen.hole_ratio(m) <= 0.05 for m in small)

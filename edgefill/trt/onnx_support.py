@@ -16,7 +16,9 @@ MAX_OPSET: list[tuple[V, int]] = [((8, 2), 13), ((8, 5), 17), ((9, 2), 19), ((10
 OPS: dict[str, V] = {op: (8, 2) for op in (
     "Add", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Greater", "LeakyRelu", "Max", "Mul", "Not",
     "Relu", "Resize", "Round", "Sub", "Transpose", "Where", "QuantizeLinear", "DequantizeLinear", "Identity", "DepthToSpace",
-    "ConvTranspose", "Reshape", "Slice", "Shape", "Gather", "Unsqueeze")}
+    "ConvTranspose", "Reshape", "Slice", "Shape", "Gather", "Unsqueeze",
+    # the global-context block: a sum over H and W (axes as a constant input from opset 13)
+    "ReduceSum")}
 OPS["Reciprocal"] = (8, 5)
 RESIZE_MODES = {"nearest", "linear"}
 RESIZE_COORDS = {"half_pixel", "pytorch_half_pixel", "tf_half_pixel_for_nn", "asymmetric", "align_corners"}

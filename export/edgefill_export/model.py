@@ -23,6 +23,14 @@ Differences from the paper, each chosen for edge inference:
   before export. The block normalises before it renormalises and masks, so the
   folded and unfolded networks are exactly the same function.
 * The mask branch always runs in float32, outside any autocast region.
+* **Global context** (``ModelConfig.context``, the fourth-generation models): six stride-2
+  levels give a 4x4 bottleneck at 256 px and 8x8 at 512, so a hole more than ~60-90 px from
+  its border gets no information from outside it, and the network filled such centres with a
+  grey guess (docs/training.md: a flat-colour disk of 35% of a 256 px image came back 24
+  levels off, 44 at 512 px). :class:`GlobalContext` averages the valid bottleneck features
+  over the whole image, passes them through two 1x1 convolutions and adds the result at every
+  bottleneck position, which then counts as valid: every hole pixel sees the whole image at
+  any resolution, for ~33k parameters and a negligible number of MACs.
 
 Convention inside the network: ``valid`` is 1 where the pixel is known and 0
 in the hole (the complement of the public edgefill mask, where 255 = hole).
@@ -32,7 +40,7 @@ Images are BGR, scaled to [-1, 1].
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +54,7 @@ class ModelConfig:
     name: str
     channels: tuple[int, ...]
     first_kernel: int = 5
+    context: bool = False  # the global-context bottleneck (:class:`GlobalContext`)
 
     @property
     def depth(self) -> int:
@@ -132,6 +141,28 @@ class PartialConv2d(nn.Module):
         self.bn = None
 
 
+class GlobalContext(nn.Module):
+    """Masked global average of the bottleneck features -> 1x1 conv -> ReLU -> 1x1 conv, added
+    at every position; returns the new features and an all-valid mask. The second convolution
+    starts at zero, so a network initialised from weights without this block starts from
+    their features (its masks change: the bottleneck becomes valid everywhere)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, channels, 1)
+        self.fc2 = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(device_type=valid.device.type, enabled=False):
+            count = torch.clamp(valid.float().sum(dim=(2, 3), keepdim=True), min=1.0)
+            everywhere = valid.float() * 0.0 + 1.0  # the shape of valid, without a Shape node
+        # x is zero outside valid (every layer masks its output), so a plain sum is the masked sum
+        mean = x.sum(dim=(2, 3), keepdim=True) / count.to(x.dtype)
+        return x + self.fc2(F.relu(self.fc1(mean))), everywhere
+
+
 class PConvUNet(nn.Module):
     """PConv U-Net generator. ``forward(image, valid) -> prediction`` in [-1, 1] space
     (not clamped; the export wrapper clamps and composites)."""
@@ -149,6 +180,7 @@ class PConvUNet(nn.Module):
             dec.append(PartialConv2d(ch[i] + ch[i - 1], ch[i - 1], 3, 1, bn=True, act="leaky"))
         dec.append(PartialConv2d(ch[0] + 3, 3, 3, 1, bn=False, act=None))
         self.decoders = nn.ModuleList(dec)
+        self.context = GlobalContext(ch[-1]) if config.context else None
 
     @property
     def multiple(self) -> int:
@@ -168,6 +200,8 @@ class PConvUNet(nn.Module):
             x, m = layer(x, m)
             feats.append(x)
             masks.append(m)
+        if self.context is not None:
+            x, m = self.context(x, m)
         for j, layer in enumerate(self.decoders):
             skip, skip_m = feats[-2 - j], masks[-2 - j]
             m = torch.maximum(F.interpolate(m, scale_factor=2.0, mode="nearest"), skip_m)
@@ -186,10 +220,12 @@ class PConvUNet(nn.Module):
         return self
 
 
-def build_model(name: str) -> PConvUNet:
+def build_model(name: str, context: bool | None = None) -> PConvUNet:
+    """The generator ``name`` (nano, lite, base); ``context`` overrides its global-context flag."""
     if name not in MODEL_CONFIGS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}")
-    return PConvUNet(MODEL_CONFIGS[name])
+    cfg = MODEL_CONFIGS[name]
+    return PConvUNet(cfg if context is None else replace(cfg, context=context))
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -203,6 +239,8 @@ def conv_macs(model: PConvUNet, height: int, width: int) -> int:
     for layer in model.encoders:
         h, w = h // layer.stride, w // layer.stride
         total += layer.conv.weight.numel() * h * w
+    if model.context is not None:
+        total += model.context.fc1.weight.numel() + model.context.fc2.weight.numel()
     for layer in model.decoders:
         h, w = h * 2, w * 2
         total += layer.conv.weight.numel() * h * w

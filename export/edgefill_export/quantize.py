@@ -114,13 +114,14 @@ def _cpu_float_nodes(model: onnx.ModelProto) -> list[str]:
     - the input masking and the first encoder layer: its 3-channel input convolution is faster
       in float, and a quantised first layer makes ONNX Runtime's layout optimiser move the input
       masking into NHWC, where its broadcasting Sub and Mul run ~20x slower;
-    - the last :data:`CPU_FLOAT_DECODERS` decoder layers (see there).
+    - the last :data:`CPU_FLOAT_DECODERS` decoder layers (see there);
+    - the :data:`FLOAT_BLOCKS`.
 
     No Q/DQ may touch those layers' convolutions, or ONNX Runtime quantises their float weights
     itself."""
     last = int(math.log2(int(onnx_metadata(model).get("edgefill.multiple", "64")))) - 1
     layers = range(last - CPU_FLOAT_DECODERS + 1, last + 1)
-    prefixes = ("/net/encoders.0/",) + tuple(f"/net/{kind}.{j}/" for j in layers for kind in ("rewritten", "net/decoders"))
+    prefixes = ("/net/encoders.0/", *FLOAT_BLOCKS) + tuple(f"/net/{kind}.{j}/" for j in layers for kind in ("rewritten", "net/decoders"))
     return [n.name for n in model.graph.node if n.name == "/net/Mul" or n.name.startswith(prefixes)]
 
 
@@ -192,9 +193,15 @@ def _tail_aware_ranges(high: onnx.ModelProto, low: onnx.ModelProto) -> dict:
     return overrides
 
 
+#: Generator blocks never quantised: the global-context block's two 1x1 convolutions run once
+#: per image on a 1x1 map (nothing to gain), and its mean feeds every bottleneck position.
+FLOAT_BLOCKS = ("/net/context/",)
+
+
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
     mask = set(mask_path_nodes(model))
-    return [n.name for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose") and n.name not in mask]
+    return [n.name for n in model.graph.node
+            if n.op_type in ("Conv", "ConvTranspose") and n.name not in mask and not n.name.startswith(FLOAT_BLOCKS)]
 
 
 class _OrtReader:

@@ -20,8 +20,11 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,10 +60,14 @@ class TrainConfig:
     gan_weight: float = 0.0
     d_lr: float = 2e-4
     max_hole: float = 0.6
+    masks: str = "training"  # maskgen.TRAINING_MIX; "mixed" (strokes + blobs) reproduces generations 1-3
     seed: int = 0
     bf16: bool = True
+    context: bool = False  # the global-context bottleneck (model.GlobalContext); fourth-generation models
+    context_lr_mult: float = 10.0  # its learning rate relative to --lr (it starts at zero; docs/training.md)
     workers: int = 0  # threads making batches ahead (use several on a GPU, where sampling is the bottleneck)
     max_minutes: float = 0.0  # stop, checkpointed, after this much training time (0: no limit)
+    stop_at: int = 0  # stop, checkpointed, at this step of the --steps schedule (0: run it all)
     device: str = "cpu"
     threads: int = 0
     save_every: int = 500
@@ -86,8 +93,9 @@ def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.nda
 class CropSampler:
     """Random crops with rescaling (0.25x to 1x of native resolution) and flips."""
 
-    def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float):
+    def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training"):
         self.photos, self.crop, self.max_hole = photos, crop, max_hole
+        self.masks = maskgen.training_mix if masks == "training" else maskgen.FAMILIES[masks]
 
     def crop_one(self, rng: np.random.Generator) -> np.ndarray:
         img = self.photos[int(rng.integers(len(self.photos)))]
@@ -101,7 +109,7 @@ class CropSampler:
 
     def mask_one(self, rng: np.random.Generator) -> np.ndarray:
         t = rng.uniform(0.02, self.max_hole)
-        return maskgen.mixed(self.crop, self.crop, rng, max(0.005, t - 0.05), t + 0.05)
+        return self.masks(self.crop, self.crop, rng, max(0.005, t - 0.05), t + 0.05)
 
     def batch(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         imgs = np.stack([self.crop_one(rng) for _ in range(n)])
@@ -156,7 +164,7 @@ class Validator:
 
     def __init__(self, photos: list[np.ndarray], crop: int, n: int = 32, seed: int = 1234):
         rng = np.random.default_rng(seed)
-        sampler = CropSampler(photos, crop, 0.5)
+        sampler = CropSampler(photos, crop, 0.5, "mixed")  # the same held-out masks for every generation
         self.x, self.valid = sampler.batch(n, rng)
 
     @torch.no_grad()
@@ -168,6 +176,28 @@ class Validator:
         comp = pred * (1 - self.valid) + self.x * self.valid
         hole = (1 - self.valid).expand_as(comp) > 0
         return hole_psnr(pred, self.x, self.valid), float(ssim_map(comp, self.x)[hole].mean())
+
+
+def param_groups(model: PConvUNet, cfg: TrainConfig) -> list[dict]:
+    """Adam parameter groups: the global-context block (if any) learns ``context_lr_mult``
+    times faster. Started at zero, it barely moved at the base rate (max |weight| 0.01 after
+    500 steps at 1.5e-4), while the rest of a fine-tuned network should move slowly."""
+    ctx = [p for n, p in model.named_parameters() if n.startswith("context.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("context.")]
+    return [{"params": rest}] + ([{"params": ctx, "lr_mult": cfg.context_lr_mult}] if ctx else [])
+
+
+def init_from(model: PConvUNet, path: Path) -> None:
+    """Load trained weights into ``model`` for fine-tuning. Weights without the global-context
+    block may start a model with one (the block starts as a no-op); anything else must match."""
+    source = load_weights(path, model.config.name)
+    if source.config.context and not model.config.context:
+        raise SystemExit(f"{path} has the global-context block; train with --context to fine-tune it")
+    result = model.load_state_dict(source.state_dict(), strict=False)
+    missing = [k for k in result.missing_keys if not k.startswith("context.")]
+    if missing or result.unexpected_keys:
+        raise SystemExit(f"{path} does not fit model {model.config.name!r}: missing {missing}, "
+                         f"unexpected {result.unexpected_keys}")
 
 
 def split_photos(items: list) -> tuple[list, list]:
@@ -207,6 +237,19 @@ class BatchPrefetcher:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _sigterm_checkpoints() -> Callable[[], None]:
+    """Make SIGTERM (``kill``, a scheduler's stop) save a checkpoint like Ctrl-C does; background
+    jobs of a non-interactive shell ignore SIGINT. Returns the function that undoes it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
@@ -217,15 +260,17 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     torch.manual_seed(cfg.seed)
     if cfg.device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+    if cfg.masks != "training" and cfg.masks not in maskgen.FAMILIES:
+        raise SystemExit(f"unknown --masks {cfg.masks!r}; known: training, {', '.join(maskgen.FAMILIES)}")
     train_photos, val_photos = photo_sets(images)
     if not train_photos or not val_photos:
         raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
-    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole)
+    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks)
     validator = Validator(val_photos, cfg.crop)
 
-    model = build_model(cfg.model).to(cfg.device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    model = build_model(cfg.model, context=cfg.context).to(cfg.device)
+    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
     extra = {}
     disc = None
     if cfg.gan_weight:
@@ -239,7 +284,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         step = state["step"]
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
-        model.load_state_dict(load_weights(init, cfg.model).state_dict())
+        init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
     new_log = not log_path.exists()
@@ -257,6 +302,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     t0 = time.time()
     batches = BatchPrefetcher(sampler, cfg)
     stopped_early = False
+    restore_sigterm = _sigterm_checkpoints()
     try:
         while step < cfg.steps:
             if cfg.max_minutes and time.time() - t0 > 60 * cfg.max_minutes:
@@ -264,10 +310,14 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
                 bar.write(f"time limit ({cfg.max_minutes:g} min) reached at step {step} of {cfg.steps}: "
                           "checkpoint saved; run the same command again to resume")
                 break
+            if cfg.stop_at and step >= cfg.stop_at:
+                stopped_early = True
+                bar.write(f"stopped at step {step} of {cfg.steps} (--stop-at)")
+                break
             x, valid = batches.get(step)
             x, valid = x.to(cfg.device), valid.to(cfg.device)
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, cfg)
+                g["lr"] = lr_at(step, cfg) * g.get("lr_mult", 1.0)
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 pred = model(x, valid)
             losses = loss_fn(pred, x, valid, cfg)
@@ -304,6 +354,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         checkpoint()
         raise
     finally:
+        restore_sigterm()
         batches.close()
         bar.close()
         log.close()

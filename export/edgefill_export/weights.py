@@ -37,7 +37,8 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
 
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
-    meta = {"model": model.config.name, "channels": json.dumps(model.config.channels), **(extra or {})}
+    meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
+            "context": str(model.config.context).lower(), **(extra or {})}
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
 
 
@@ -47,7 +48,8 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     name = name or meta.get("model")
     if name not in MODEL_CONFIGS:
         raise CheckpointError(f"{path}: unknown model name {name!r}")
-    model = build_model(name)
+    # files written before the global-context block existed have no "context" key: without it
+    model = build_model(name, context=meta.get("context") == "true")
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:
@@ -83,7 +85,11 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
         if f"{prefix}param_groups" not in meta:
             raise CheckpointError(f"{path} has no state for {prefix.rstrip('.') or 'the model'}")
         sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
-        module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})
+        try:
+            module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path} does not fit this run's model (was it trained with other flags, "
+                                  f"e.g. --context?): {str(exc).splitlines()[0]}") from exc
         opt_state: dict[int, dict] = {}
         for k, v in sub.items():
             if k.startswith("opt."):

@@ -112,3 +112,28 @@ def test_time_limit_stops_checkpointed_and_the_rerun_finishes_identically(photo_
     a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+
+
+def test_stop_at_keeps_the_schedule_and_sigterm_saves_a_checkpoint(photo_dir, tmp_path):
+    import os
+    import signal
+    import threading
+
+    photos = sorted(photo_dir.iterdir())
+    straight = train(_cfg(4), tmp_path / "a", photos)
+    part = train(_cfg(4, stop_at=2), tmp_path / "b", photos)
+    assert _read(part)[1]["finished"] == "false" and _read(part)[1]["steps"] == "2"
+    resumed = train(_cfg(4), tmp_path / "b", photos)
+    for k, v in load_weights(straight).state_dict().items():
+        torch.testing.assert_close(v, load_weights(resumed).state_dict()[k], atol=0, rtol=0, msg=k)
+    # SIGTERM mid-run: the checkpoint is saved, then the interrupt propagates
+    from dataclasses import replace
+
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        train(replace(_cfg(100000), save_every=100000, val_every=100000), tmp_path / "c", photos)
+    timer.cancel()
+    assert (tmp_path / "c" / "checkpoint.safetensors").exists()
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
