@@ -18,3 +18,12 @@ $T --masks mixed --steps 4000 --stop-at 1000 --lr 2e-4 --lr-min 2e-5 --warmup 10
 $T --steps 2600 --lr 2e-4 --lr-min 2e-5 --warmup 100 --val-every 650 --save-every 200 \
     $L --init runs/v4/lite256/lite.safetensors --out runs/v4/lite256m
 .venv/bin/python -m edgefill_export.ship runs/v4/lite256m/lite.safetensors --int8
+# nano: the same block and masks, one phase from the shipped second-generation nano
+# (INIT_NANO: git show 13a2251:edgefill/models/nano.safetensors)
+.venv/bin/python -m edgefill_export.train --model nano --context --crop 256 --steps 2400 --lr 2e-4 --lr-min 2e-5 \
+    --warmup 100 --val-every 600 --save-every 200 $L --init "${INIT_NANO:-edgefill/models/nano.safetensors}" --out runs/v4/nano256m
+.venv/bin/python -m edgefill_export.ship runs/v4/nano256m/nano.safetensors --int8
+# lite-surface: the fourth-generation lite fine-tuned on the training textures (held-out families excluded)
+.venv/bin/python -m edgefill_export.train --model lite --context --data texture --crop 256 --steps 400 --lr 5e-5 --lr-min 1e-5 \
+    --warmup 20 --val-every 200 --save-every 100 $L --init edgefill/models/lite.safetensors --out runs/v4/surface
+.venv/bin/python -m edgefill_export.ship runs/v4/surface/lite.safetensors --name lite-surface
