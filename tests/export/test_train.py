@@ -46,7 +46,8 @@ def test_fine_tune_starts_from_given_weights(tmp_path, photos):
     from edgefill.models import MODELS_DIR
 
     shipped = load_weights(MODELS_DIR / "nano.safetensors").state_dict()
-    cfg = TrainConfig(model="nano", steps=1, batch=2, crop=64, save_every=10, val_every=10, warmup=1, lr=1e-9, threads=1)
+    cfg = TrainConfig(model="nano", steps=1, batch=2, crop=64, save_every=10, val_every=10, warmup=1, lr=1e-9, threads=1,
+                      context=True)  # the shipped nano has the global-context block
     out = train(cfg, tmp_path, photos, init=MODELS_DIR / "nano.safetensors")
     tuned = load_weights(out).state_dict()
     key = "encoders.0.conv.weight"
