@@ -57,8 +57,11 @@ def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from .inpainter import Inpainter
+    from .masks import dilate, normalize_mask
     from .roi import RoiConfig
 
+    if args.dilate < 0:
+        raise InputError(f"--dilate must be >= 0, got {args.dilate}")
     jobs = plan_jobs(Path(args.input), Path(args.mask), Path(args.output))
     model = args.model
     if model is None and args.backend in ("auto", "onnxruntime", "tensorrt"):
@@ -75,7 +78,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         total = 0.0
         for src, msk, dst in bar or jobs:
             image, mask = read_image(src), read_mask(msk)
-            result = inp.inpaint(image, mask, invert=args.invert_mask)
+            invert = args.invert_mask
+            if args.dilate:
+                mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
+            result = inp.inpaint(image, mask, invert=invert)
             write_image(dst, result)
             total += inp.last_timing.total
             if bar is None:
@@ -342,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thin-px", type=float, default=0.0,
                    help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, "
                         "measured better for defects; e.g. 3 (default 0: off)")
+    p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("run", help="run the real-time pipeline on a camera, stream or video",

@@ -136,3 +136,24 @@ def test_inpaint_thin_px_option(tmp_path):
     assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png"),
                  "--backend", "onnxruntime", "--model", "nano", "--thin-px", "3"]) == 0
     assert cv2.imread(str(tmp_path / "o.png")) is not None
+
+
+def test_inpaint_dilate_grows_the_hole_and_rejects_negative(tmp_path):
+    import numpy as np
+
+    from .conftest import natural_image
+
+    img = natural_image(96, 96, seed=9)
+    mask = np.zeros((96, 96), np.uint8)
+    mask[40:56, 40:56] = 255
+    cv2.imwrite(str(tmp_path / "i.png"), img)
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    outs = {}
+    for d in (0, 6):
+        assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / f"o{d}.png"),
+                     "--backend", "opencv-telea", "--dilate", str(d)]) == 0
+        outs[d] = cv2.imread(str(tmp_path / f"o{d}.png"))
+    ring = (slice(30, 33), slice(44, 52))  # 8-10 px outside the hole: beyond the 6 px seam blend unless dilated
+    assert np.array_equal(outs[0][ring], img[ring]) and not np.array_equal(outs[6][ring], img[ring])
+    assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "x.png"),
+                 "--dilate", "-1"]) == 2
