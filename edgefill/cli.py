@@ -433,8 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_profiles)
 
+    from . import maskgen  # numpy and OpenCV only, like the rest of the parser's imports
+
     p = sub.add_parser("masks", help="generate seeded test masks (255 = hole) of a family and hole ratio")
-    p.add_argument("--family", default="free-form", choices=["free-form", "blobs", "scratches", "rects", "objects", "mixed"])
+    p.add_argument("--family", default="free-form", choices=list(maskgen.FAMILIES))
     p.add_argument("--ratio", type=float, nargs=2, default=(0.1, 0.2), metavar=("LO", "HI"),
                    help="hole ratio range (default 0.1 0.2)")
     p.add_argument("--width", type=int, default=512)

@@ -73,8 +73,7 @@ def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BU
     """Write ``out`` (an ``.npz``) holding ``paths``; raise :class:`PackError` if even the lowest
     JPEG quality exceeds ``budget_bytes``. Unreadable files are skipped and listed."""
     paths = sorted(paths, key=lambda p: p.name)
-    names = [p.name for p in paths]
-    if len(set(names)) != len(names):
+    if len({p.name for p in paths}) != len(paths):
         raise PackError("two photos share a file name; a pack is keyed by name")
     photos, skipped = {}, []
     for p in tqdm(paths, desc="decoding", unit="photo", disable=not progress, leave=False):
@@ -102,8 +101,9 @@ def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BU
         raise PackError(f"{len(photos)} photos do not fit in {budget_bytes / 2**20:.1f} MiB even at JPEG quality "
                         f"{QUALITIES[-1]}; raise the budget or lower --max-side")
     header = {"format": FORMAT, "jpeg_quality": q, "max_side": max_side, "skipped": skipped}
-    arrays = {"header": np.array(json.dumps(header)), "names": np.array(sorted(blobs))}
-    arrays.update({f"photo_{i:05d}": blobs[n] for i, n in enumerate(sorted(blobs))})
+    names = list(blobs)  # sorted: the photos were decoded in name order
+    arrays = {"header": np.array(json.dumps(header)), "names": np.array(names)}
+    arrays.update({f"photo_{i:05d}": blobs[n] for i, n in enumerate(names)})
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     data = buf.getvalue()

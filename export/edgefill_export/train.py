@@ -90,12 +90,16 @@ def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.nda
     return load_photos(train_paths), load_photos(val_paths)
 
 
+#: ``--masks`` choices: the training mix or one mask family.
+MASKS = {"training": maskgen.training_mix, **maskgen.FAMILIES}
+
+
 class CropSampler:
     """Random crops with rescaling (0.25x to 1x of native resolution) and flips."""
 
     def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training"):
         self.photos, self.crop, self.max_hole = photos, crop, max_hole
-        self.masks = maskgen.training_mix if masks == "training" else maskgen.FAMILIES[masks]
+        self.masks = MASKS[masks]
 
     def crop_one(self, rng: np.random.Generator) -> np.ndarray:
         img = self.photos[int(rng.integers(len(self.photos)))]
@@ -237,6 +241,16 @@ class BatchPrefetcher:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _early_stop(cfg: TrainConfig, step: int, elapsed: float) -> str | None:
+    """Why the run stops before ``cfg.steps`` (``--max-minutes`` or ``--stop-at``), or None."""
+    if cfg.max_minutes and elapsed > 60 * cfg.max_minutes:
+        return (f"time limit ({cfg.max_minutes:g} min) reached at step {step} of {cfg.steps}: "
+                "checkpoint saved; run the same command again to resume")
+    if cfg.stop_at and step >= cfg.stop_at:
+        return f"stopped at step {step} of {cfg.steps} (--stop-at)"
+    return None
+
+
 def _sigterm_checkpoints() -> Callable[[], None]:
     """Make SIGTERM (``kill``, a scheduler's stop) save a checkpoint like Ctrl-C does; background
     jobs of a non-interactive shell ignore SIGINT. Returns the function that undoes it."""
@@ -260,8 +274,8 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     torch.manual_seed(cfg.seed)
     if cfg.device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
-    if cfg.masks != "training" and cfg.masks not in maskgen.FAMILIES:
-        raise SystemExit(f"unknown --masks {cfg.masks!r}; known: training, {', '.join(maskgen.FAMILIES)}")
+    if cfg.masks not in MASKS:
+        raise SystemExit(f"unknown --masks {cfg.masks!r}; known: {', '.join(MASKS)}")
     train_photos, val_photos = photo_sets(images)
     if not train_photos or not val_photos:
         raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
@@ -305,14 +319,10 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     restore_sigterm = _sigterm_checkpoints()
     try:
         while step < cfg.steps:
-            if cfg.max_minutes and time.time() - t0 > 60 * cfg.max_minutes:
+            reason = _early_stop(cfg, step, time.time() - t0)
+            if reason:
                 stopped_early = True
-                bar.write(f"time limit ({cfg.max_minutes:g} min) reached at step {step} of {cfg.steps}: "
-                          "checkpoint saved; run the same command again to resume")
-                break
-            if cfg.stop_at and step >= cfg.stop_at:
-                stopped_early = True
-                bar.write(f"stopped at step {step} of {cfg.steps} (--stop-at)")
+                bar.write(reason)
                 break
             x, valid = batches.get(step)
             x, valid = x.to(cfg.device), valid.to(cfg.device)
