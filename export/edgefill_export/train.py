@@ -54,6 +54,7 @@ class TrainConfig:
     warmup: int = 200
     hole_weight: float = 6.0
     valid_weight: float = 1.0
+    hole_norm: bool = False  # hole L1 as each image's mean over its hole pixels (not over all pixels)
     tv_weight: float = 0.1
     grad_weight: float = 0.0
     ssim_weight: float = 0.0
@@ -65,6 +66,7 @@ class TrainConfig:
     bf16: bool = True
     context: bool = False  # the global-context bottleneck (model.GlobalContext); fourth-generation models
     context_lr_mult: float = 10.0  # its learning rate relative to --lr (it starts at zero; docs/training.md)
+    refine: int = 0  # width of the full-resolution refinement head (model.RefineHead); 0: none
     workers: int = 0  # threads making batches ahead (use several on a GPU, where sampling is the bottleneck)
     max_minutes: float = 0.0  # stop, checkpointed, after this much training time (0: no limit)
     stop_at: int = 0  # stop, checkpointed, at this step of the --steps schedule (0: run it all)
@@ -132,7 +134,11 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     pred = pred.float()
     hole = 1.0 - valid
     err = (pred - target).abs()
-    l_hole = (err * hole).mean()
+    if cfg.hole_norm:  # every image's hole counts alike, thin scratches as much as large objects
+        per_image = (err * hole).sum(dim=(1, 2, 3)) / (hole.sum(dim=(1, 2, 3)) * err.shape[1]).clamp(min=1)
+        l_hole = per_image.mean()
+    else:  # proportional to the hole's area (generations 1-4)
+        l_hole = (err * hole).mean()
     l_valid = (err * valid).mean()
     comp = pred * hole + target * valid
     out = {"hole": l_hole, "valid": l_valid, "tv": total_variation(comp)}
@@ -182,23 +188,32 @@ class Validator:
         return hole_psnr(pred, self.x, self.valid), float(ssim_map(comp, self.x)[hole].mean())
 
 
+#: Blocks that fine-tuning may add to trained weights (each starts as a no-op).
+ADDED_BLOCKS = ("context.", "refine.")
+
+
 def param_groups(model: PConvUNet, cfg: TrainConfig) -> list[dict]:
-    """Adam parameter groups: the global-context block (if any) learns ``context_lr_mult``
-    times faster. Started at zero, it barely moved at the base rate (max |weight| 0.01 after
-    500 steps at 1.5e-4), while the rest of a fine-tuned network should move slowly."""
-    ctx = [p for n, p in model.named_parameters() if n.startswith("context.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("context.")]
-    return [{"params": rest}] + ([{"params": ctx, "lr_mult": cfg.context_lr_mult}] if ctx else [])
+    """Adam parameter groups: the global-context block and the refinement head (if any) learn
+    ``context_lr_mult`` times faster. Started at zero, the context block barely moved at the
+    base rate (max |weight| 0.01 after 500 steps at 1.5e-4), while the rest of a fine-tuned
+    network should move slowly."""
+    new = [p for n, p in model.named_parameters() if n.startswith(ADDED_BLOCKS)]
+    rest = [p for n, p in model.named_parameters() if not n.startswith(ADDED_BLOCKS)]
+    return [{"params": rest}] + ([{"params": new, "lr_mult": cfg.context_lr_mult}] if new else [])
 
 
 def init_from(model: PConvUNet, path: Path) -> None:
     """Load trained weights into ``model`` for fine-tuning. Weights without the global-context
-    block may start a model with one (the block starts as a no-op); anything else must match."""
+    block or the refinement head may start a model with them (they start as no-ops); anything
+    else must match."""
     source = load_weights(path, model.config.name)
     if source.config.context and not model.config.context:
         raise SystemExit(f"{path} has the global-context block; train with --context to fine-tune it")
+    if source.config.refine and source.config.refine != model.config.refine:
+        raise SystemExit(f"{path} has a refinement head of width {source.config.refine}; "
+                         f"train with --refine {source.config.refine} to fine-tune it")
     result = model.load_state_dict(source.state_dict(), strict=False)
-    missing = [k for k in result.missing_keys if not k.startswith("context.")]
+    missing = [k for k in result.missing_keys if not k.startswith(ADDED_BLOCKS)]
     if missing or result.unexpected_keys:
         raise SystemExit(f"{path} does not fit model {model.config.name!r}: missing {missing}, "
                          f"unexpected {result.unexpected_keys}")
@@ -283,7 +298,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks)
     validator = Validator(val_photos, cfg.crop)
 
-    model = build_model(cfg.model, context=cfg.context).to(cfg.device)
+    model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)
     opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
     extra = {}
     disc = None

@@ -38,7 +38,7 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
-            "context": str(model.config.context).lower(), **(extra or {})}
+            "context": str(model.config.context).lower(), "refine": str(model.config.refine), **(extra or {})}
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
 
 
@@ -49,7 +49,12 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     if name not in MODEL_CONFIGS:
         raise CheckpointError(f"{path}: unknown model name {name!r}")
     # files written before the global-context block existed have no "context" key: without it
-    model = build_model(name, context=meta.get("context") == "true")
+    # (and files from before the refinement head have no "refine" key)
+    try:
+        refine = int(meta.get("refine", "0"))
+    except ValueError:
+        raise CheckpointError(f"{path}: bad refine width {meta.get('refine')!r} in its metadata") from None
+    model = build_model(name, context=meta.get("context") == "true", refine=refine)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:

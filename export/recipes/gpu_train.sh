@@ -47,9 +47,11 @@ if dev.startswith("cuda") and not torch.cuda.is_available():
 print(f"torch {torch.__version__}, device {dev}" + (f" ({torch.cuda.get_device_name(0)})" if dev.startswith("cuda") else ""))
 EOF
 
-# weights with the global-context block (fourth generation on) are fine-tuned with it
-CTX=$($PY -c "import sys; from safetensors import safe_open; print('--context' if safe_open(sys.argv[1], 'pt').metadata().get('context') == 'true' else '')" "$INIT")
-T="$PY -m edgefill_export.train --model $MODEL $CTX --device $DEVICE --pack $PACK --batch $BATCH --crop $CROP --workers $WORKERS"
+# weights with the global-context block (fourth generation on) or the refinement head (fifth)
+# are fine-tuned with them
+ARCH=$($PY -c "import sys; from safetensors import safe_open; m = safe_open(sys.argv[1], 'pt').metadata()
+print(('--context ' if m.get('context') == 'true' else '') + ('--refine ' + m['refine'] if m.get('refine', '0') != '0' else ''))" "$INIT")
+T="$PY -m edgefill_export.train --model $MODEL $ARCH --device $DEVICE --pack $PACK --batch $BATCH --crop $CROP --workers $WORKERS"
 if [ ! -f "$DIR/plan" ]; then
     # Throughput probe: train PROBE_MIN minutes into a scratch folder, read steps/s from its log.
     rm -rf "$DIR/probe"

@@ -41,3 +41,24 @@ def test_patch_discriminator_gives_a_map_and_hinge_losses():
     assert logits.shape[0] == 2 and logits.shape[1] == 1 and logits.shape[-1] > 1
     assert hinge_d(torch.full((1,), 2.0), torch.full((1,), -2.0)).item() == 0
     assert hinge_g(torch.full((1,), 3.0)).item() == -3
+
+
+def test_hole_norm_weighs_every_image_hole_alike():
+    """--hole-norm: the hole L1 is each image's mean error over its hole, whatever the hole's size;
+    without it the term grows with the hole's area."""
+    from edgefill_export.train import TrainConfig, loss_fn
+
+    target = torch.zeros(2, 3, 32, 32)
+    pred = torch.full_like(target, 0.5)  # the same error everywhere
+    valid = torch.ones(2, 1, 32, 32)
+    valid[0, :, 10:12, :] = 0  # a thin scratch: 64 px
+    valid[1, :, 4:28, 4:28] = 0  # a large box: 576 px
+    area = (1 - valid).mean().item()
+    plain = loss_fn(pred, target, valid, TrainConfig())["hole"].item()
+    normed = loss_fn(pred, target, valid, TrainConfig(hole_norm=True))["hole"].item()
+    assert plain == pytest.approx(0.5 * area)
+    assert normed == pytest.approx(0.5)
+    # per image: the scratch image alone scores the same as the box image alone
+    one = [loss_fn(pred[i : i + 1], target[i : i + 1], valid[i : i + 1], TrainConfig(hole_norm=True))["hole"].item()
+           for i in (0, 1)]
+    assert one[0] == pytest.approx(one[1])
