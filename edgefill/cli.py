@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="bundle folder")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="measure latency, throughput, memory and % of machine peak "
+    p = sub.add_parser("bench", help="measure latency, throughput, memory and %% of machine peak "
                                      "(`edgefill bench quality -h`: hole PSNR/SSIM against OpenCV)",
                        description="Times one backend call per crop size after a warm-up, plus the full pipeline's "
                                    "stages; reports GFLOP/s against this machine's measured GEMM peak. "

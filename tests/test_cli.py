@@ -157,3 +157,16 @@ def test_inpaint_dilate_grows_the_hole_and_rejects_negative(tmp_path):
     assert np.array_equal(outs[0][ring], img[ring]) and not np.array_equal(outs[6][ring], img[ring])
     assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "x.png"),
                  "--dilate", "-1"]) == 2
+
+
+def test_help_of_the_cli_and_of_every_command(capsys):
+    """argparse formats help strings with %: a bare % in one of them crashed `edgefill --help`."""
+    from edgefill.cli import build_parser
+
+    commands = [a for a in build_parser()._subparsers._group_actions[0].choices]
+    assert "bench" in commands and "inpaint" in commands
+    for argv in [["--help"]] + [[c, "--help"] for c in commands] + [["bench", "quality", "--help"]]:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0, argv
+        assert "usage:" in capsys.readouterr().out
