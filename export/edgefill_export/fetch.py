@@ -187,14 +187,20 @@ def texture_split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return [p for p in paths if p not in held], held
 
 
+#: ``--data`` choices of training and packing.
+TRAINING_DATA = ("train", "texture", "both")
+
+
 def training_paths(data: str = "train", images: Path | None = None) -> list[Path]:
     """The photos a training run uses: a folder of the user's own (``images``), or a fetched
-    set: ``"train"`` (photos) or ``"texture"`` (textures minus the held-out families)."""
+    set: ``"train"`` (photos), ``"texture"`` (textures minus the held-out families) or
+    ``"both"`` (the two together)."""
     if images is not None:
         return sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if data == "texture":
-        return texture_split(list_images("texture"))[0]
-    return list_images("train")
+    if data not in TRAINING_DATA:
+        raise ValueError(f"unknown training data {data!r}; known: {', '.join(TRAINING_DATA)}")
+    textures = texture_split(list_images("texture"))[0] if data in ("texture", "both") else []
+    return (list_images("train") if data in ("train", "both") else []) + textures
 
 
 if __name__ == "__main__":

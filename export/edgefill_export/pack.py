@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from edgefill.fileio import atomic_write_bytes
 
-from .fetch import training_paths
+from .fetch import TRAINING_DATA, training_paths
 
 QUALITIES = (95, 92, 90, 87, 85, 80)
 MAX_SIDE = 2048
@@ -136,8 +136,8 @@ def load_pack(path: Path) -> tuple[list[str], list[np.ndarray]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Pack training photos into one .npz to carry to a GPU machine.")
     ap.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    ap.add_argument("--data", choices=("train", "texture"), default="train",
-                    help="fetched set: the photos, or the textures minus the held-out families")
+    ap.add_argument("--data", choices=TRAINING_DATA, default="train",
+                    help="fetched set: the photos, the textures minus the held-out families, or both")
     ap.add_argument("--images", type=Path, default=None, help="a folder of your own photos instead")
     ap.add_argument("--budget-mib", type=float, default=DEFAULT_BUDGET_MIB)
     ap.add_argument("--max-side", type=int, default=MAX_SIDE)

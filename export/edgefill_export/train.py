@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 
-from .fetch import training_paths
+from .fetch import TRAINING_DATA, training_paths
 from .losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map, total_variation
 from .model import PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
@@ -402,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=Path, default=None, help="folder of training photos (default: fetched set of --data)")
     ap.add_argument("--pack", type=Path, default=None,
                     help="a photo pack (python -m edgefill_export.pack) instead of a folder, e.g. on a GPU machine")
-    ap.add_argument("--data", choices=("train", "texture"), default="train",
-                    help="fetched set to train on: the photos, or the textures minus the held-out families")
+    ap.add_argument("--data", choices=TRAINING_DATA, default="train",
+                    help="fetched set to train on: the photos, the textures minus the held-out families, or both")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from these .safetensors weights (fine-tuning), unless a checkpoint resumes")

@@ -67,3 +67,21 @@ def test_texture_split_holds_out_whole_families():
     assert texture_family(paths[0]) == "metall"
     assert {p.name for p in held} == set(names[:5])
     assert {p.name for p in train} == set(names[5:])
+
+
+def test_training_data_both_is_the_photos_plus_the_training_textures(tmp_path, monkeypatch):
+    import pytest
+
+    from edgefill_export.fetch import training_paths
+
+    monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path))
+    for role, names in {"train": ["a.jpg", "b.jpg"], "texture": ["ufoai-textures__wood3_1.png", "scikit-image__brick_2.png"]}.items():
+        (tmp_path / "images" / role).mkdir(parents=True)
+        for n in names:
+            (tmp_path / "images" / role / n).write_bytes(b"x")
+    names = lambda data: [p.name for p in training_paths(data)]  # noqa: E731
+    assert names("train") == ["a.jpg", "b.jpg"]
+    assert names("texture") == ["scikit-image__brick_2.png"]  # the held-out wood is never trained on
+    assert names("both") == ["a.jpg", "b.jpg", "scikit-image__brick_2.png"]
+    with pytest.raises(ValueError, match="unknown training data"):
+        training_paths("eval")
