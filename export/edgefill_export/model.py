@@ -31,7 +31,7 @@ Differences from the paper, each chosen for edge inference:
   over the whole image, passes them through two 1x1 convolutions and adds the result at every
   bottleneck position, which then counts as valid: every hole pixel sees the whole image at
   any resolution, for ~33k parameters and a negligible number of MACs.
-* **Full-resolution refinement** (``ModelConfig.refine``, the fifth-generation models): the
+* **Full-resolution refinement** (``ModelConfig.refine``, the fifth-generation lite-surface): the
   U-Net's only full-resolution layer is its last, a linear 3x3 partial convolution of the
   nearest-upsampled half-resolution features and the input, so fine detail and the seam with
   the known pixels came out of half-resolution features (measured: Gaussian-blurring the

@@ -94,7 +94,7 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
             module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})
         except RuntimeError as exc:
             raise CheckpointError(f"{path} does not fit this run's model (was it trained with other flags, "
-                                  f"e.g. --context?): {str(exc).splitlines()[0]}") from exc
+                                  f"e.g. --context or --refine?): {str(exc).splitlines()[0]}") from exc
         opt_state: dict[int, dict] = {}
         for k, v in sub.items():
             if k.startswith("opt."):
