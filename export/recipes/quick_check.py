@@ -1,4 +1,5 @@
-"""Quick A/B check of trained weights or training checkpoints, without shipping them (torch, FP32).
+"""Quick A/B check of trained weights or training checkpoints, without shipping them (PyTorch FP32,
+through the same fused, uint8-in/uint8-out wrapper that is exported: ``onnx_export.prepare``).
 
     PYTHONPATH=export .venv/bin/python export/recipes/quick_check.py runs/v5/abC/lite.safetensors [--texture]
     PYTHONPATH=export .venv/bin/python export/recipes/quick_check.py runs/v5/E/checkpoint.safetensors --refine 16
@@ -7,53 +8,46 @@ For each file: the mean hole-PSNR gain over the better of OpenCV Telea and NS on
 photos (``--texture``: every 4th held-out texture), one mask per family and bucket 10-20 ...
 40-50% (256 px centre crops, seeds (0, image, bucket, 0)). These are not the benchmark's masks
 (``edgefill bench quality``), so compare quick-check figures only with each other; the
-"quick check" tables of docs/training.md were made with it. A checkpoint holds no architecture
-metadata: pass the training run's ``--model``/``--context``/``--refine``.
+"quick check" tables of docs/training.md were made with it. A checkpoint does not record the
+architecture flags: pass the training run's ``--model``/``--context``/``--refine``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
 
 from edgefill import maskgen
 from edgefill.imageio import read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr
 from edgefill_export.fetch import list_images, texture_split
 from edgefill_export.model import build_model
-from edgefill_export.weights import load_weights
+from edgefill_export.onnx_export import InpaintGraph, prepare, torch_reference
+from edgefill_export.train import TrainConfig, param_groups
+from edgefill_export.weights import load_checkpoint, load_weights
 
 
-def load(path: str, a: argparse.Namespace) -> torch.nn.Module:
-    with safe_open(path, "pt") as f:
-        meta = f.metadata() or {}
-    if "state" not in meta:  # shipped-style weights
-        return load_weights(path).eval()
-    net = build_model(meta.get("model", a.model), context=a.context, refine=a.refine)
-    net.load_state_dict({k[6:]: v for k, v in load_file(path).items() if k.startswith("model.")})
-    print(f"{path}: checkpoint at step {json.loads(meta['state']).get('step')}")
-    return net.eval()
+def load(path: Path, a: argparse.Namespace) -> InpaintGraph:
+    """Weights or a checkpoint, as the exported graph computes it (fused, uint8 in and out)."""
+    with safe_open(str(path), "pt") as f:
+        is_checkpoint = "state" in (f.metadata() or {})
+    if not is_checkpoint:
+        return prepare(load_weights(path))
+    net = build_model(a.model, context=a.context, refine=a.refine)
+    # the run's optimiser layout (its parameter groups), which the checkpoint's Adam state must fit
+    state = load_checkpoint(path, net, torch.optim.Adam(param_groups(net, TrainConfig())))
+    print(f"{path}: checkpoint at step {state.get('step')}")
+    return prepare(net)
 
 
-def fill(net: torch.nn.Module, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    hole = mask > 0
-    valid = torch.from_numpy((~hole).astype(np.float32))[None, None]
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float() / 127.5 - 1
-    with torch.no_grad():
-        p = net(x * valid, valid)
-    p = ((p[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).round()
-    return np.where(hole[..., None], p, img).astype(np.uint8)
-
-
-def gains(net: torch.nn.Module, texture: bool, families: list[str]) -> dict[str, float]:
+def gains(graph: InpaintGraph, texture: bool, families: list[str]) -> dict[str, float]:
     paths = texture_split(list_images("texture"))[1][::4] if texture else list_images("eval")
-    out = {}
+    result = {}
     for fam in families:
         make, g = maskgen.FAMILIES[fam], []
         for i, p in enumerate(paths):
@@ -63,14 +57,15 @@ def gains(net: torch.nn.Module, texture: bool, families: list[str]) -> dict[str,
                 hole = mask > 0
                 ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
                           for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
-                g.append(hole_psnr(fill(net, img, mask), img, hole) - ref)
-        out[fam] = round(float(np.mean(g)), 2)
-    return out
+                filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
+                g.append(hole_psnr(filled, img, hole) - ref)
+        result[fam] = round(float(np.mean(g)), 2)
+    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="+")
+    ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--texture", action="store_true", help="held-out textures instead of the eval photos")
     ap.add_argument("--families", default="free-form,blobs,rects,scratches")
     ap.add_argument("--model", default="lite", help="for checkpoints")
