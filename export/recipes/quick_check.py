@@ -5,7 +5,8 @@ through the same fused, uint8-in/uint8-out wrapper that is exported: ``onnx_expo
     PYTHONPATH=export .venv/bin/python export/recipes/quick_check.py runs/v5/E/checkpoint.safetensors --refine 16
 
 For each file: the mean hole-PSNR gain over the better of OpenCV Telea and NS on the 18 eval
-photos (``--texture``: every 4th held-out texture), one mask per family and bucket 10-20 ...
+photos (``--texture``: every 4th held-out texture; ``--val-texture``: the 41 validation textures
+of the training families, for choices that must not see the held-out ones), one mask per family and bucket 10-20 ...
 40-50% (256 px centre crops, seeds (0, image, bucket, 0)). These are not the benchmark's masks
 (``edgefill bench quality``), so compare quick-check figures only with each other; the
 "quick check" tables of docs/training.md were made with it. A checkpoint does not record the
@@ -28,7 +29,7 @@ from edgefill.quality import BUCKETS, centre_crop, hole_psnr
 from edgefill_export.fetch import list_images, texture_split
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import InpaintGraph, prepare, torch_reference
-from edgefill_export.train import TrainConfig, param_groups
+from edgefill_export.train import TrainConfig, param_groups, split_photos
 from edgefill_export.weights import load_checkpoint, load_weights
 
 
@@ -45,8 +46,22 @@ def load(path: Path, a: argparse.Namespace) -> InpaintGraph:
     return prepare(net)
 
 
-def gains(graph: InpaintGraph, texture: bool, families: list[str]) -> dict[str, float]:
-    paths = texture_split(list_images("texture"))[1][::4] if texture else list_images("eval")
+def check_images(which: str) -> list[Path]:
+    """The images of a check: the eval photos, every 4th held-out texture, or the validation
+    textures (every 10th training texture by name: the ones ``train --data texture`` holds out,
+    from the training families, never the held-out ones), for choices that must not look at
+    the held-out families."""
+    if which == "photos":
+        return list_images("eval")
+    if which == "texture":
+        return texture_split(list_images("texture"))[1][::4]
+    if which == "val-texture":
+        return split_photos(sorted(texture_split(list_images("texture"))[0], key=lambda p: p.name))[1]
+    raise ValueError(f"unknown image set {which!r}")
+
+
+def gains(graph: InpaintGraph, which: str, families: list[str]) -> dict[str, float]:
+    paths = check_images(which)
     result = {}
     for fam in families:
         make, g = maskgen.FAMILIES[fam], []
@@ -67,6 +82,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--texture", action="store_true", help="held-out textures instead of the eval photos")
+    ap.add_argument("--val-texture", action="store_true",
+                    help="the validation split of the training textures (for choices that must not see the held-out families)")
     ap.add_argument("--families", default="free-form,blobs,rects,scratches")
     ap.add_argument("--model", default="lite", help="for checkpoints")
     ap.add_argument("--context", action=argparse.BooleanOptionalAction, default=True, help="for checkpoints")
@@ -74,8 +91,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    which = "val-texture" if a.val_texture else "texture" if a.texture else "photos"
     for path in a.files:
-        print(path, gains(load(path, a), a.texture, a.families.split(",")), flush=True)
+        print(path, gains(load(path, a), which, a.families.split(",")), flush=True)
 
 
 if __name__ == "__main__":
