@@ -46,3 +46,14 @@ def test_missing_and_unknown():
         resolve_model("huge")
     with pytest.raises(ModelError, match="does not exist"):
         resolve_model("/nonexistent/x.onnx")
+
+
+def test_every_shipped_int8_graph_sits_beside_its_fp32_model_and_passed_its_gate():
+    int8 = sorted(p for p in MODELS_DIR.glob("*.int8.onnx"))
+    assert {"lite.int8.onnx", "nano.int8.onnx"} <= {p.name for p in int8}
+    for path in int8:
+        side = json.loads(path.with_suffix(".json").read_text())
+        fp32 = json.loads((MODELS_DIR / path.name.replace(".int8", "")).with_suffix(".json").read_text())
+        assert side["precision"] == "int8" and side["sha256"] == file_sha256(path), path.name
+        assert side["validation"]["passed"] and side["validation"]["delta_db"] <= side["validation"]["gate_db"], path.name
+        assert (side["model"], side["channels"]) == (fp32["model"], fp32["channels"]), path.name

@@ -87,15 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("weights", nargs="*", type=Path, help="trained .safetensors files (none: re-export the shipped ones)")
     ap.add_argument("--int8", action="store_true", help="also calibrate and ship <name>.int8.onnx (needs make data)")
     ap.add_argument("--name", default=None, help="shipped name for a single weights file (e.g. lite-surface)")
+    ap.add_argument("--calib", type=Path, default=None,
+                    help="folder of INT8 calibration images (default: the fetched training photos; the first 32 by name)")
+    ap.add_argument("--val", type=Path, default=None,
+                    help="folder of images for the INT8 accuracy gate (default: the fetched eval photos)")
     a = ap.parse_args(argv)
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
+    if (a.calib or a.val) and not a.int8:
+        ap.error("--calib and --val only apply with --int8")
+    for folder in (a.calib, a.val):
+        if folder is not None and not folder.is_dir():
+            ap.error(f"{folder} is not a folder")
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
         out = ship(w, name=a.name or (w.stem if not a.weights else None))
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:
-            q = ship_int8(out.stem)
+            q = ship_int8(out.stem, calib_dir=a.calib, val_dir=a.val)
             v = json.loads(q.with_suffix(".json").read_text())["validation"]
             print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
     print(write_manifest())

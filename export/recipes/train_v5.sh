@@ -32,4 +32,4 @@ $T --steps 3000 --stop-at 700 --lr 1e-4 --lr-min 2e-5 --warmup 30 --val-every 10
     $L --init runs/v5/abC/lite.safetensors --out runs/v5/E
 .venv/bin/python -m edgefill_export.soup runs/v5/E/lite.safetensors runs/v5/S1/lite.safetensors --alpha 0.7 \
     --out runs/v5/soup/lite.safetensors
-.venv/bin/python -m edgefill_export.ship runs/v5/soup/lite.safetensors --name lite-surface
+.venv/bin/python -m edgefill_export.ship runs/v5/soup/lite.safetensors --name lite-surface --int8

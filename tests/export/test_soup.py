@@ -61,3 +61,4 @@ def test_the_command_writes_loadable_weights_and_reports_errors(tmp_path, capsys
                  "--out", str(tmp_path / "x.safetensors")]) == 2
     assert "different architectures" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
+
