@@ -55,6 +55,7 @@ class TrainConfig:
     hole_weight: float = 6.0
     valid_weight: float = 1.0
     hole_norm: bool = False  # hole L1 as each image's mean over its hole pixels (not over all pixels)
+    hole_mse_weight: float = 0.0  # squared error on hole pixels (PSNR's own loss: the mean, not L1's median)
     tv_weight: float = 0.1
     grad_weight: float = 0.0
     ssim_weight: float = 0.0
@@ -143,6 +144,9 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     comp = pred * hole + target * valid
     out = {"hole": l_hole, "valid": l_valid, "tv": total_variation(comp)}
     total = cfg.hole_weight * l_hole + cfg.valid_weight * l_valid + cfg.tv_weight * out["tv"]
+    if cfg.hole_mse_weight:
+        out["hole_mse"] = ((pred - target) ** 2 * hole).mean()
+        total = total + cfg.hole_mse_weight * out["hole_mse"]
     if cfg.grad_weight:
         out["grad"] = gradient_l1(comp, target, hole)
         total = total + cfg.grad_weight * out["grad"]
@@ -316,12 +320,16 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
-    new_log = not log_path.exists()
+    columns = ("loss", "hole", "hole_mse", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
+    header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
+    if log_path.exists() and log_path.stat().st_size:  # a resumed run keeps its log's columns
+        with log_path.open(newline="") as f:
+            header = next(csv.reader(f))
+    new_log = not log_path.exists() or not log_path.stat().st_size
     log = log_path.open("a", newline="")
-    writer = csv.writer(log)
-    columns = ("loss", "hole", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
+    writer = csv.DictWriter(log, fieldnames=header, extrasaction="ignore", restval="")
     if new_log:
-        writer.writerow(["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"])
+        writer.writeheader()
 
     def checkpoint() -> None:
         save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg)}, extra)
@@ -369,8 +377,9 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
                 val = (f"{psnr:.3f}", f"{ssim:.4f}")
                 bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}")
             if step % 25 == 0 or val[0]:
-                writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr_at(step, cfg):.2e}"]
-                                + [f"{losses[k].item():.5f}" if k in losses else "" for k in columns] + [*val, cfg.crop])
+                writer.writerow({"step": step, "time": f"{time.time() - t0:.1f}", "lr": f"{lr_at(step, cfg):.2e}",
+                                 **{k: f"{losses[k].item():.5f}" for k in columns if k in losses},
+                                 "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
                 log.flush()
             if step % cfg.save_every == 0:
                 checkpoint()

@@ -5,9 +5,11 @@ through the same fused, uint8-in/uint8-out wrapper that is exported: ``onnx_expo
     PYTHONPATH=export .venv/bin/python export/recipes/quick_check.py runs/v5/E/checkpoint.safetensors --refine 16
 
 For each file: the mean hole-PSNR gain over the better of OpenCV Telea and NS on the 18 eval
-photos (``--texture``: every 4th held-out texture; ``--val-texture``: the 41 validation textures
-of the training families, for choices that must not see the held-out ones), one mask per family and bucket 10-20 ...
-40-50% (256 px centre crops, seeds (0, image, bucket, 0)). These are not the benchmark's masks
+photos (``--texture``: every 4th held-out texture; ``--val-texture``: the 41 validation
+textures of the training families, for choices that must not see the held-out ones;
+``--val-photos``: the validation split of the training photos, scaled to 512 px on the short
+side), one mask (``--per-bucket N``: N) per family and bucket 10-20 ... 40-50% (256 px centre
+crops, seeds (0, image, bucket, k)). These are not the benchmark's masks
 (``edgefill bench quality``), so compare quick-check figures only with each other; the
 "quick check" tables of docs/training.md were made with it. A checkpoint does not record the
 architecture flags: pass the training run's ``--model``/``--context``/``--refine``.
@@ -55,20 +57,26 @@ def check_images(which: str) -> list[Path]:
         return list_images("eval")
     if which == "texture":
         return texture_split(list_images("texture"))[1][::4]
+    if which == "val-photos":
+        return split_photos(sorted(list_images("train"), key=lambda p: p.name))[1]
     if which == "val-texture":
         return split_photos(sorted(texture_split(list_images("texture"))[0], key=lambda p: p.name))[1]
     raise ValueError(f"unknown image set {which!r}")
 
 
-def gains(graph: InpaintGraph, which: str, families: list[str]) -> dict[str, float]:
+def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1) -> dict[str, float]:
     paths = check_images(which)
     result = {}
     for fam in families:
         make, g = maskgen.FAMILIES[fam], []
         for i, p in enumerate(paths):
-            img = centre_crop(read_image(p), 256)
-            for b in range(1, 5):
-                mask = make(256, 256, np.random.default_rng([0, i, b, 0]), *BUCKETS[b])
+            img = read_image(p)
+            if which == "val-photos":  # wallpapers of 1600-5000 px: scale to the eval photos' ~512 px first
+                scale = 512 / min(img.shape[:2])
+                img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+            img = centre_crop(img, 256)
+            for b, k in ((b, k) for b in range(1, 5) for k in range(per_bucket)):
+                mask = make(256, 256, np.random.default_rng([0, i, b, k]), *BUCKETS[b])
                 hole = mask > 0
                 ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
                           for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
@@ -82,6 +90,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--texture", action="store_true", help="held-out textures instead of the eval photos")
+    ap.add_argument("--val-photos", action="store_true",
+                    help="the validation split of the training photos (every 10th by name; held out by train)")
+    ap.add_argument("--per-bucket", type=int, default=1, help="masks per family and bucket (seeds (0, image, bucket, k))")
     ap.add_argument("--val-texture", action="store_true",
                     help="the validation split of the training textures (for choices that must not see the held-out families)")
     ap.add_argument("--families", default="free-form,blobs,rects,scratches")
@@ -91,9 +102,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    which = "val-texture" if a.val_texture else "texture" if a.texture else "photos"
+    which = "val-texture" if a.val_texture else "val-photos" if a.val_photos else "texture" if a.texture else "photos"
     for path in a.files:
-        print(path, gains(load(path, a), which, a.families.split(",")), flush=True)
+        print(path, gains(load(path, a), which, a.families.split(","), a.per_bucket), flush=True)
 
 
 if __name__ == "__main__":

@@ -62,3 +62,19 @@ def test_hole_norm_weighs_every_image_hole_alike():
     one = [loss_fn(pred[i : i + 1], target[i : i + 1], valid[i : i + 1], TrainConfig(hole_norm=True))["hole"].item()
            for i in (0, 1)]
     assert one[0] == pytest.approx(one[1])
+
+
+def test_hole_mse_is_the_squared_error_on_hole_pixels_only_and_enters_the_total():
+    from edgefill_export.train import TrainConfig, loss_fn
+
+    target, hole = _pair()
+    valid = 1 - hole
+    pred = target.clone()
+    pred[:, :, 8:24, 8:24] += 0.2  # in the hole
+    pred[:, :, 0:4, :] -= 0.5  # outside it: not counted
+    base = loss_fn(pred, target, valid, TrainConfig())
+    assert "hole_mse" not in base
+    out = loss_fn(pred, target, valid, TrainConfig(hole_mse_weight=30.0))
+    expect = 0.04 * hole.mean().item()  # 0.2^2 on the hole's share of the pixels
+    assert out["hole_mse"].item() == pytest.approx(expect, rel=1e-5)
+    assert (out["loss"] - base["loss"]).item() == pytest.approx(30.0 * expect, rel=1e-4)

@@ -87,3 +87,21 @@ def test_checkpoint_without_discriminator_state_is_refused(tmp_path, photos):
     train(_cfg(2), tmp_path, photos)
     with pytest.raises(CheckpointError, match="disc"):
         train(TrainConfig(model="nano", steps=4, batch=2, crop=64, gan_weight=0.01, threads=1), tmp_path, photos)
+
+
+def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_path, photos):
+    import csv
+
+    cfg = TrainConfig(model="nano", steps=4, batch=2, crop=64, save_every=1000, val_every=1000, warmup=1,
+                      hole_mse_weight=10.0, threads=1)
+    train(cfg, tmp_path / "new", photos)
+    rows = list(csv.DictReader((tmp_path / "new" / "log.csv").open()))
+    assert float(rows[-1]["hole_mse"]) > 0 and rows[-1]["step"] == "4"
+    # a log written before the hole_mse column existed: appended rows follow its own header
+    old = "step,time,lr,loss,hole,valid,tv,grad,ssim,gan_g,gan_d,val_hole_psnr,val_hole_ssim,crop"
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "log.csv").write_text(old + "\n0,0.0,1e-4,1,1,1,1,,,,,,,64\n")
+    train(cfg, tmp_path / "old", photos)
+    lines = (tmp_path / "old" / "log.csv").read_text().splitlines()
+    assert lines[0] == old and len(lines) == 3
+    assert all(len(line.split(",")) == len(old.split(",")) for line in lines)
