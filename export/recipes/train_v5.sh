@@ -6,13 +6,15 @@
 # repository root after `make test` and `make data`; every phase checkpoints and resumes (rerun
 # after an interruption). About 11 + 12 + 13 min on the 2-core dev CPU (phases 2 and 3 ran with
 # --threads 1 beside their A/B twins, ~20 min each). INIT_LITE: the fourth-generation lite
-# (git show 0ed0750:edgefill/models/lite.safetensors; the shipped lite is still that one).
+# (git show 0ed0750:edgefill/models/lite.safetensors; the shipped lite is the sixth session's, train_v6.sh).
 set -e
 L="--grad-weight 1.0 --ssim-weight 0.5"
 T=".venv/bin/python -m edgefill_export.train --model lite --context --refine 16 --crop 256"
+mkdir -p runs/v5
+[ -f runs/v5/init_lite.safetensors ] || git show 0ed0750:edgefill/models/lite.safetensors > runs/v5/init_lite.safetensors
 # 1: the head on the photos (the A/B against the same 600 steps without it: docs/training.md)
 $T --steps 600 --lr 1e-4 --lr-min 3e-5 --warmup 30 --val-every 600 --save-every 200 \
-    $L --init "${INIT_LITE:-edgefill/models/lite.safetensors}" --out runs/v5/abC
+    $L --init "${INIT_LITE:-runs/v5/init_lite.safetensors}" --out runs/v5/abC
 # 2: the first 600 steps of a 3000-step schedule (the A/B of --hole-norm ran beside it)
 $T --steps 3000 --stop-at 600 --lr 1e-4 --lr-min 2e-5 --warmup 30 --val-every 1000 --save-every 200 \
     $L --init runs/v5/abC/lite.safetensors --out runs/v5/E
