@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import EdgeFillError, InputError
@@ -118,6 +120,24 @@ def _sinks_for(args: argparse.Namespace) -> list:
     return sinks
 
 
+def _first_ctrl_c_sets_event() -> tuple[threading.Event, Callable[[], None]]:
+    """Make the first Ctrl-C set an event instead of raising KeyboardInterrupt wherever the main
+    thread happens to be: raised inside ``Thread.join`` it can leave CPython believing a still
+    running pipeline thread has stopped (bpo-45274), and ``run`` then hung at exit (seen once in
+    CI). A second Ctrl-C raises as usual. Returns (event, restore the previous handler)."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return event, lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: object) -> None:
+        event.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    return event, lambda: signal.signal(signal.SIGINT, previous)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .capture import CaptureOptions, open_source
     from .inpainter import Inpainter
@@ -145,13 +165,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             s.close()
         raise
     tty = sys.stderr.isatty()
+    interrupted, restore = _first_ctrl_c_sets_event()
     try:
         while not pipe.wait(0.5):
+            if interrupted.is_set():
+                break
             if tty:
                 print("\r" + pipe.stats.status_line(), end="", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:  # the first Ctrl-C (or a second one while waiting above)
         print("\ninterrupted: finishing queued frames and closing outputs", file=sys.stderr)
         pipe.stop()
+    finally:
+        restore()
     stats = pipe.stats
     if tty:
         print(file=sys.stderr)
