@@ -120,22 +120,32 @@ def _sinks_for(args: argparse.Namespace) -> list:
     return sinks
 
 
-def _first_ctrl_c_sets_event() -> tuple[threading.Event, Callable[[], None]]:
-    """Make the first Ctrl-C set an event instead of raising KeyboardInterrupt wherever the main
-    thread happens to be: raised inside ``Thread.join`` it can leave CPython believing a still
-    running pipeline thread has stopped (bpo-45274), and ``run`` then hung at exit (seen once in
-    CI). A second Ctrl-C raises as usual. Returns (event, restore the previous handler)."""
+def _stop_signals_set_event() -> tuple[threading.Event, Callable[[], None]]:
+    """Make the first Ctrl-C (SIGINT) or SIGTERM (a service manager stopping the camera) set an
+    event that the wait loop checks, so that the pipeline finishes its queued frames and closes
+    its outputs; a KeyboardInterrupt raised wherever the main thread happens to be (inside
+    ``Thread.join``, or while the stats are written) is avoided. A second signal acts as the
+    signal's previous handler (Ctrl-C raises KeyboardInterrupt). A signal inherited as ignored
+    (a shell's background job ignores SIGINT) stays ignored. Returns (event, restore handlers)."""
     event = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         return event, lambda: None
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum: int, frame: object) -> None:
         event.set()
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous[signum])
 
-    signal.signal(signal.SIGINT, handler)
-    return event, lambda: signal.signal(signal.SIGINT, previous)
+    # None: a handler not installed from Python, which cannot be put back
+    previous = {sig: old for sig, old in previous.items() if old is not None and old is not signal.SIG_IGN}
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return event, restore
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -165,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             s.close()
         raise
     tty = sys.stderr.isatty()
-    interrupted, restore = _first_ctrl_c_sets_event()
+    interrupted, restore = _stop_signals_set_event()
     try:
         while not pipe.wait(0.5):
             if interrupted.is_set():
@@ -174,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print("\r" + pipe.stats.status_line(), end="", file=sys.stderr, flush=True)
         if interrupted.is_set():
             raise KeyboardInterrupt
-    except KeyboardInterrupt:  # the first Ctrl-C (or a second one while waiting above)
+    except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM (or a second Ctrl-C while waiting above)
         print("\ninterrupted: finishing queued frames and closing outputs", file=sys.stderr)
         pipe.stop()
     finally:

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 
 from .fakes import write_video
 
@@ -53,7 +54,11 @@ def test_run_bad_inputs_exit_2(tmp_path):
         assert "Traceback" not in proc.stderr and expected in proc.stderr, (args, proc.stderr)
 
 
-def test_ctrl_c_finishes_and_flushes_outputs(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_finishes_and_flushes_outputs(tmp_path, signame):
+    """Ctrl-C, or SIGTERM from a service manager, finishes the queued frames and closes the
+    outputs. The child starts with default SIGINT handling: a shell's background job (CI
+    started with `&`) inherits SIGINT ignored, and Ctrl-C would then never arrive."""
     import signal
     import time
 
@@ -61,14 +66,18 @@ def test_ctrl_c_finishes_and_flushes_outputs(tmp_path):
     out, stats_path = tmp_path / "o.avi", tmp_path / "s.json"
     proc = subprocess.Popen([sys.executable, "-m", "edgefill", "run", str(clip), "--loop", "--mask", "rect:0,0,40,40",
                              "--backend", "opencv-ns", "-o", str(out), "--stats-json", str(stats_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     part = tmp_path / "o.part.avi"
     while not part.exists() and time.monotonic() < deadline:  # wait until frames are being written
         time.sleep(0.1)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    proc.send_signal(getattr(signal, signame))
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 0, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     stats = json.loads(stats_path.read_text())

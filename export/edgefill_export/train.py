@@ -331,6 +331,16 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     if new_log:
         writer.writeheader()
 
+    logged, losses = -1, {}
+
+    def log_row(at: int, losses: dict, val: tuple[str, str]) -> None:
+        nonlocal logged
+        writer.writerow({"step": at, "time": f"{time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
+                         **{k: f"{losses[k].item():.5f}" for k in columns if k in losses},
+                         "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
+        log.flush()
+        logged = at
+
     def checkpoint() -> None:
         save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg)}, extra)
 
@@ -346,6 +356,8 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
             if reason:
                 stopped_early = True
                 bar.write(reason)
+                if losses and logged != step:  # the log ends at the step the run stopped at
+                    log_row(step, losses, ("", ""))
                 break
             x, valid = batches.get(step)
             x, valid = x.to(cfg.device), valid.to(cfg.device)
@@ -377,10 +389,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
                 val = (f"{psnr:.3f}", f"{ssim:.4f}")
                 bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}")
             if step % 25 == 0 or val[0]:
-                writer.writerow({"step": step, "time": f"{time.time() - t0:.1f}", "lr": f"{lr_at(step, cfg):.2e}",
-                                 **{k: f"{losses[k].item():.5f}" for k in columns if k in losses},
-                                 "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
-                log.flush()
+                log_row(step, losses, val)
             if step % cfg.save_every == 0:
                 checkpoint()
     except KeyboardInterrupt:

@@ -105,3 +105,15 @@ def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_pa
     lines = (tmp_path / "old" / "log.csv").read_text().splitlines()
     assert lines[0] == old and len(lines) == 3
     assert all(len(line.split(",")) == len(old.split(",")) for line in lines)
+
+
+def test_a_run_stopped_early_logs_the_step_it_stopped_at(tmp_path, photos):
+    """The log's last row is the last step trained, even between the every-25-steps rows (the GPU
+    recipe reads its throughput probe's speed from it)."""
+    import csv
+
+    cfg = TrainConfig(model="nano", steps=100, stop_at=7, batch=2, crop=64, save_every=1000, val_every=1000,
+                      warmup=1, threads=1)
+    train(cfg, tmp_path, photos)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [r["step"] for r in rows] == ["7"] and float(rows[0]["loss"]) > 0
