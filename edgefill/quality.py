@@ -68,6 +68,13 @@ def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     return float(ssim.mean(axis=2)[hole].mean())
 
 
+def method_label(name: str) -> str:
+    """A method's column title: shipped names as given (``lite.int8``), a model file by its file
+    name without ``.onnx`` (``/m/x.int8.onnx`` -> ``x.int8``), a bundle folder by its name."""
+    base = Path(name).name
+    return base[: -len(".onnx")] if base.endswith(".onnx") else base
+
+
 def write_figure(path: Path, table: list[dict], names: list[str], examples: dict[int, list[np.ndarray]]) -> None:
     """Top: hole PSNR per bucket for each method. Below: one example per bucket, masked input
     (magenta = hole) / each method / ground truth."""
@@ -78,7 +85,7 @@ def write_figure(path: Path, table: list[dict], names: list[str], examples: dict
     chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table} for m in names}, buckets,
                        "hole PSNR (dB) by hole ratio", y_from_zero=False)
     rows = [examples[b] for b in sorted(examples)]
-    grid = image_grid(rows, ["masked input", *[Path(n).stem for n in names], "ground truth"])
+    grid = image_grid(rows, ["masked input", *[method_label(n) for n in names], "ground truth"])
     width = max(chart.shape[1], grid.shape[1])
     pad = lambda im: cv2.copyMakeBorder(im, 0, 0, 0, width - im.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))  # noqa: E731
     write_image(path, np.vstack([pad(chart), pad(grid)]))

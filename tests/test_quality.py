@@ -64,3 +64,13 @@ def test_thin_hybrid_is_scored_beside_the_model(images, tmp_path):
     fam = json.loads(out.read_text())["families"]["scratches"]
     assert {"nano", "nano+ns-thin"} <= set(fam["gains_10_50"])
     assert fam["table"][1]["nano+ns-thin"]["psnr"] != fam["table"][1]["nano"]["psnr"]
+
+
+def test_figure_columns_keep_shipped_names_whole():
+    """Regression: ``Path("lite.int8").stem`` titled the INT8 column "lite"."""
+    from edgefill.quality import method_label
+
+    assert method_label("lite.int8") == "lite.int8"
+    assert method_label("opencv-telea") == "opencv-telea"
+    assert method_label("/models/mine.int8.onnx") == "mine.int8"
+    assert method_label("bundles/jetson-orin") == "jetson-orin"
