@@ -7,7 +7,8 @@ keeps much of the fine-tuning's gain while recovering robustness the fine-tuning
 The result is ``(1 - alpha) * A + alpha * B`` for every floating-point tensor (BatchNorm's
 running statistics included; integer counters are taken from B). It only makes sense for two
 models with a common ancestor (one fine-tuned from the other, or both from one start): their
-weights lie in one basin. The fifth-generation lite-surface is such a soup (docs/training.md).
+weights lie in one basin. The shipped lite-surface and nano are such soups (docs/training.md,
+"Sixth session").
 """
 
 from __future__ import annotations
