@@ -130,14 +130,14 @@ def _stop_signals_set_event() -> tuple[threading.Event, Callable[[], None]]:
     event = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         return event, lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # skipped: ignored signals, and handlers not installed from Python (None), which cannot be put back
+    previous = {sig: old for sig in (signal.SIGINT, signal.SIGTERM)
+                if (old := signal.getsignal(sig)) is not None and old is not signal.SIG_IGN}
 
     def handler(signum: int, frame: object) -> None:
         event.set()
         signal.signal(signum, previous[signum])
 
-    # None: a handler not installed from Python, which cannot be put back
-    previous = {sig: old for sig, old in previous.items() if old is not None and old is not signal.SIG_IGN}
     for sig in previous:
         signal.signal(sig, handler)
 
@@ -177,18 +177,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     interrupted, restore = _stop_signals_set_event()
     try:
-        while not pipe.wait(0.5):
-            if interrupted.is_set():
-                break
+        while not pipe.wait(0.5) and not interrupted.is_set():
             if tty:
                 print("\r" + pipe.stats.status_line(), end="", file=sys.stderr, flush=True)
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-    except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM (or a second Ctrl-C while waiting above)
-        print("\ninterrupted: finishing queued frames and closing outputs", file=sys.stderr)
-        pipe.stop()
+    except KeyboardInterrupt:  # a second Ctrl-C while waiting above
+        interrupted.set()
     finally:
         restore()
+    if interrupted.is_set():  # the first Ctrl-C or SIGTERM
+        print("\ninterrupted: finishing queued frames and closing outputs", file=sys.stderr)
+        pipe.stop()
     stats = pipe.stats
     if tty:
         print(file=sys.stderr)

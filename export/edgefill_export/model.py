@@ -281,5 +281,5 @@ def conv_macs(model: PConvUNet, height: int, width: int) -> int:
         h, w = h * 2, w * 2
         total += layer.conv.weight.numel() * h * w
     if model.refine is not None:
-        total += sum(c.weight.numel() for c in (model.refine.conv1, model.refine.conv2, model.refine.conv3)) * h * w
+        total += sum(c.weight.numel() for c in model.refine.modules() if isinstance(c, nn.Conv2d)) * h * w
     return total

@@ -145,7 +145,7 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     out = {"hole": l_hole, "valid": l_valid, "tv": total_variation(comp)}
     total = cfg.hole_weight * l_hole + cfg.valid_weight * l_valid + cfg.tv_weight * out["tv"]
     if cfg.hole_mse_weight:
-        out["hole_mse"] = ((pred - target) ** 2 * hole).mean()
+        out["hole_mse"] = (err * err * hole).mean()
         total = total + cfg.hole_mse_weight * out["hole_mse"]
     if cfg.grad_weight:
         out["grad"] = gradient_l1(comp, target, hole)
@@ -322,21 +322,21 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     log_path = out / "log.csv"
     columns = ("loss", "hole", "hole_mse", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
-    if log_path.exists() and log_path.stat().st_size:  # a resumed run keeps its log's columns
+    continued_log = log_path.exists() and log_path.stat().st_size > 0
+    if continued_log:  # a resumed run keeps its log's columns
         with log_path.open(newline="") as f:
             header = next(csv.reader(f))
-    new_log = not log_path.exists() or not log_path.stat().st_size
     log = log_path.open("a", newline="")
     writer = csv.DictWriter(log, fieldnames=header, extrasaction="ignore", restval="")
-    if new_log:
+    if not continued_log:
         writer.writeheader()
 
     logged, losses = -1, {}
 
-    def log_row(at: int, losses: dict, val: tuple[str, str]) -> None:
+    def log_row(at: int, terms: dict, val: tuple[str, str]) -> None:
         nonlocal logged
         writer.writerow({"step": at, "time": f"{time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
-                         **{k: f"{losses[k].item():.5f}" for k in columns if k in losses},
+                         **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
                          "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
         log.flush()
         logged = at
