@@ -28,7 +28,7 @@ from safetensors import safe_open
 from edgefill import maskgen
 from edgefill.imageio import read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr
-from edgefill_export.fetch import list_images, texture_split
+from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import InpaintGraph, prepare, torch_reference
 from edgefill_export.train import TrainConfig, param_groups, split_photos
@@ -57,10 +57,9 @@ def check_images(which: str) -> list[Path]:
         return list_images("eval")
     if which == "texture":
         return texture_split(list_images("texture"))[1][::4]
-    if which == "val-photos":
-        return split_photos(sorted(list_images("train"), key=lambda p: p.name))[1]
-    if which == "val-texture":
-        return split_photos(sorted(texture_split(list_images("texture"))[0], key=lambda p: p.name))[1]
+    if which in ("val-photos", "val-texture"):  # what train.photo_sets holds out of these training paths
+        data = "train" if which == "val-photos" else "texture"
+        return split_photos(sorted(training_paths(data), key=lambda p: p.name))[1]
     raise ValueError(f"unknown image set {which!r}")
 
 
