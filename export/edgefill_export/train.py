@@ -62,6 +62,7 @@ class TrainConfig:
     gan_weight: float = 0.0
     d_lr: float = 2e-4
     max_hole: float = 0.6
+    min_scale: float = 0.25  # crops are rescaled from min_scale x to 1x native resolution (log-uniform)
     masks: str = "training"  # maskgen.TRAINING_MIX; "mixed" (strokes + blobs) reproduces generations 1-3
     seed: int = 0
     bf16: bool = True
@@ -98,17 +99,19 @@ MASKS = {"training": maskgen.training_mix, **maskgen.FAMILIES}
 
 
 class CropSampler:
-    """Random crops with rescaling (0.25x to 1x of native resolution) and flips."""
+    """Random crops with rescaling (``min_scale`` x to 1x of native resolution, log-uniform, never
+    more than the whole shorter side) and flips."""
 
-    def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training"):
-        self.photos, self.crop, self.max_hole = photos, crop, max_hole
+    def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training",
+                 min_scale: float = 0.25):
+        self.photos, self.crop, self.max_hole, self.min_scale = photos, crop, max_hole, min_scale
         self.masks = MASKS[masks]
 
     def crop_one(self, rng: np.random.Generator) -> np.ndarray:
         img = self.photos[int(rng.integers(len(self.photos)))]
         h, w = img.shape[:2]
-        min_scale = self.crop / min(h, w)
-        scale = float(np.exp(rng.uniform(np.log(max(min_scale, 0.25)), np.log(max(min_scale, 1.0)))))
+        whole = self.crop / min(h, w)  # the scale at which the crop is the whole shorter side
+        scale = float(np.exp(rng.uniform(np.log(max(whole, self.min_scale)), np.log(max(whole, 1.0)))))
         side = min(int(round(self.crop / scale)), h, w)
         y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         patch = cv2.resize(img[y : y + side, x : x + side], (self.crop, self.crop), interpolation=cv2.INTER_AREA)
@@ -299,7 +302,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     if not train_photos or not val_photos:
         raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
-    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks)
+    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale)
     validator = Validator(val_photos, cfg.crop)
 
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)

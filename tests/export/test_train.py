@@ -117,3 +117,22 @@ def test_a_run_stopped_early_logs_the_step_it_stopped_at(tmp_path, photos):
     train(cfg, tmp_path, photos)
     rows = list(csv.DictReader((tmp_path / "log.csv").open()))
     assert [r["step"] for r in rows] == ["7"] and float(rows[0]["loss"]) > 0
+
+
+def test_min_scale_sets_how_much_of_a_photo_a_crop_may_cover():
+    """A horizontal ramp 0..255 over 1024 px: a crop's range of values measures its side before
+    rescaling. At 1x-0.25x a 64 px crop comes from at most 256 px (a range <= 64 levels); with
+    --min-scale 0.1 some come from up to 640 px."""
+    import numpy as np
+
+    from edgefill_export.train import CropSampler
+
+    ramp = np.broadcast_to(np.linspace(0, 255, 1024)[None, :, None], (1024, 1024, 3)).astype(np.uint8)
+
+    def widest(min_scale):
+        sampler = CropSampler([ramp], 64, 0.5, min_scale=min_scale)
+        rng = np.random.default_rng(0)
+        return max(int(p.max()) - int(p.min()) for p in (sampler.crop_one(rng) for _ in range(200)))
+
+    assert widest(0.25) <= 66
+    assert 100 < widest(0.1) <= 162
