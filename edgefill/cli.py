@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
+from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
 
@@ -380,9 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
     p.add_argument("--feather", type=int, default=6, help="seam blending width in pixels (default 6)")
-    p.add_argument("--thin-px", type=float, default=0.0,
-                   help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, "
-                        "measured better for defects; e.g. 3 (default 0: off)")
+    p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
+                   help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, measured "
+                        f"better than the models there (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
     p.set_defaults(func=cmd_inpaint)
 
@@ -397,9 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None)
-    p.add_argument("--thin-px", type=float, default=0.0,
-                   help="fill thin parts of the hole (scratches) with OpenCV NS, e.g. 3 (default 0: off; "
-                        "not included in the deadline prediction)")
+    p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
+                   help=f"fill thin parts of the hole (scratches) with OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
     p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
                    "frames that would miss it use the fallback")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")

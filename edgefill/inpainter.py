@@ -15,7 +15,7 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
-from .thin import refill_thin
+from .thin import DEFAULT_THIN_HOLE_PX, refill_thin
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,10 @@ class Inpainter:
     thin_hole_px:
         Hole components at most this many pixels from their border everywhere (scratches,
         cracks: half-width) are filled by OpenCV Navier-Stokes instead of the model, which is
-        measured to be better for them (:mod:`edgefill.thin`). 0 (the default) turns it off.
+        measured to be better for them (:mod:`edgefill.thin`; +0.5 dB for lite on scratched
+        photos, no change on wide holes). 5 by default (``edgefill.thin.DEFAULT_THIN_HOLE_PX``);
+        0 turns it off. Its time is part of ``last_timing.post``: a few ms at 512x512 unless
+        the hole is mostly thin.
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
 
@@ -62,7 +65,7 @@ class Inpainter:
     """
 
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
-                 roi_config: roi.RoiConfig | None = None, thin_hole_px: float = 0.0, **backend_options: object):
+                 roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, **backend_options: object):
         if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")

@@ -369,7 +369,7 @@ class Pipeline:
             t = time.monotonic()
             out = self.inpainter.inpaint(frame, hole)
             took = time.monotonic() - t
-            self.policy.observe(cost, self.inpainter.last_timing.infer or took)
+            self.policy.observe(cost, self.inpainter.last_timing.total or took)  # the thin-hole refill included
             if self.policy.deadline_s is not None and time.monotonic() - t_ref > self.policy.deadline_s:
                 self._count("deadline_misses")
             path = "model"

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -90,6 +91,26 @@ def test_deadline_fallback_with_slow_backend(tmp_path):
     assert paths[0] == "model"  # the first frame measures the model
     assert stats.fallbacks >= 25 and paths.count("fallback") == stats.fallbacks
     assert stats.frames_out == 30
+
+
+def test_the_deadline_counts_the_thin_hole_refill(tmp_path, monkeypatch):
+    """A fast model whose thin-hole refill (on by default) is slow: the frame's cost is the whole
+    model path, so frames over the budget go to the fallback."""
+    import edgefill.inpainter as inpainter_module
+
+    real = inpainter_module.refill_thin
+
+    def slow_refill(*args, **kwargs):
+        time.sleep(0.06)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inpainter_module, "refill_thin", slow_refill)
+    clip = write_video(tmp_path / "c.avi", 20)
+    got, sink = collect()
+    fast = edgefill.Inpainter(backend=SlowBackend(delay=0.0))
+    stats = Pipeline(str(clip), "rect:20,20,60,3", [sink], inpainter=fast, deadline_ms=20, stabilize=False).run()
+    assert [r.path for r in got][0] == "model"
+    assert stats.fallbacks >= 15 and stats.frames_out == 20
 
 
 def test_deadline_policy_predicts_by_bucket_area():

@@ -57,13 +57,41 @@ def test_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert "no evaluation images" in capsys.readouterr().err
 
 
-def test_thin_hybrid_is_scored_beside_the_model(images, tmp_path):
+@pytest.mark.parametrize("thin", [[], ["--thin-px", "3"]])
+def test_thin_hybrid_is_scored_beside_the_model_by_default(images, tmp_path, thin):
     out = tmp_path / "q.json"
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "scratches",
-                 "--crop", "128", "--per-bucket", "1", "--thin-px", "3", "--json", str(out)]) == 0
+                 "--crop", "128", "--per-bucket", "1", "--json", str(out), *thin]) == 0
     fam = json.loads(out.read_text())["families"]["scratches"]
     assert {"nano", "nano+ns-thin"} <= set(fam["gains_10_50"])
     assert fam["table"][1]["nano+ns-thin"]["psnr"] != fam["table"][1]["nano"]["psnr"]
+
+
+def test_models_only_with_thin_px_0(images, tmp_path):
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "scratches",
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["families"]["scratches"]["gains_10_50"]) == {"nano"}
+
+
+def test_the_thin_hybrid_reuses_the_models_fill():
+    import numpy as np
+
+    from edgefill.quality import _LastCall, _ThinHybrid
+
+    from .fakes import SlowBackend
+
+    backend = SlowBackend(delay=0.0)
+    model = _LastCall(backend)
+    hybrid = _ThinHybrid(model, 3)
+    img, mask = natural_image(64, 64, seed=1), np.zeros((64, 64), np.uint8)
+    mask[30, 5:60] = 255
+    for _ in range(2):
+        plain = model.infer(img, mask)
+        assert not np.array_equal(hybrid.infer(img, mask), plain)  # the scratch refilled by NS
+    assert backend.calls == 1 and model.name == "slow"  # one model run for the same image and mask
+    model.infer(img.copy(), mask)
+    assert backend.calls == 2
 
 
 def test_figure_columns_keep_shipped_names_whole():

@@ -3,7 +3,7 @@ import pytest
 
 import edgefill
 from edgefill.errors import ConfigError
-from edgefill.thin import refill_thin, thin_components
+from edgefill.thin import DEFAULT_THIN_HOLE_PX, NS_RADIUS, refill_thin, thin_components
 
 from .conftest import natural_image
 
@@ -41,10 +41,32 @@ def test_inpainter_option(tmp_path):
     hole = np.pad(hole, ((0, 8), (0, 0)))
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=3) as inp:
         out = inp.inpaint(img, hole)
-    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
         plain = inp.inpaint(img, hole)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+        assert inp.thin_hole_px == DEFAULT_THIN_HOLE_PX > 0  # on by default
+        assert np.array_equal(inp.inpaint(img, hole), refill_thin(plain, img, hole, DEFAULT_THIN_HOLE_PX))
     thin = thin_components(hole, 3)
     assert np.array_equal(out, refill_thin(plain, img, hole, 3))  # the model's fill, thin parts by NS
     assert not np.array_equal(out[thin], plain[thin])
     with pytest.raises(ConfigError, match="thin_hole_px"):
         edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=-1)
+
+
+@pytest.mark.parametrize("x0", [40, 80])
+def test_refill_matches_navier_stokes_on_the_whole_image(x0):
+    """The windowed refill is NS on the thin pixels of the whole image, reading the known pixels
+    and, inside wide parts, the model's fill (at x0 = 80 the scratches run into the image border)."""
+    import cv2
+
+    img = natural_image(140, 200, seed=5)
+    hole = np.zeros((140, 200), np.uint8)
+    hole[10:130, x0 : x0 + 120] = _scratch_and_blob()[:120, :120]
+    model_fill = img.copy()
+    model_fill[hole > 0] = (20, 200, 90)
+    thin = thin_components(hole, 3)
+    source = np.where(hole[..., None] > 0, model_fill, img)
+    ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, NS_RADIUS, cv2.INPAINT_NS)
+    expected = model_fill.copy()
+    expected[thin] = ns[thin]
+    assert np.array_equal(refill_thin(model_fill, img, hole, 3), expected)

@@ -28,6 +28,7 @@ from safetensors import safe_open
 from edgefill import maskgen
 from edgefill.imageio import read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr
+from edgefill.thin import NS_RADIUS, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import InpaintGraph, prepare, torch_reference
@@ -63,7 +64,10 @@ def check_images(which: str) -> list[Path]:
     raise ValueError(f"unknown image set {which!r}")
 
 
-def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1) -> dict[str, float]:
+def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,
+          thin_px: float = 0.0, thin_radius: float = NS_RADIUS) -> dict[str, float]:
+    """Mean hole-PSNR gain per family; ``thin_px`` > 0: with the thin parts of each hole refilled
+    by OpenCV NS as ``Inpainter(thin_hole_px=...)`` does."""
     paths = check_images(which)
     result = {}
     for fam in families:
@@ -80,6 +84,8 @@ def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int 
                 ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
                           for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
                 filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
+                if thin_px > 0:
+                    filled = refill_thin(filled, img, hole, thin_px, thin_radius)
                 g.append(hole_psnr(filled, img, hole) - ref)
         result[fam] = round(float(np.mean(g)), 2)
     return result
@@ -99,11 +105,17 @@ def main() -> None:
     ap.add_argument("--context", action=argparse.BooleanOptionalAction, default=True, help="for checkpoints")
     ap.add_argument("--refine", type=int, default=0, help="for checkpoints")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--thin-radius", type=float, default=NS_RADIUS, help="OpenCV NS radius of the thin-hole refill")
+    ap.add_argument("--thin-px", default="0", help="comma list: also score with Inpainter's thin-hole refill at these "
+                    "half-widths (0: the model alone)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     which = "val-texture" if a.val_texture else "val-photos" if a.val_photos else "texture" if a.texture else "photos"
     for path in a.files:
-        print(path, gains(load(path, a), which, a.families.split(","), a.per_bucket), flush=True)
+        graph = load(path, a)
+        for thin in (float(t) for t in a.thin_px.split(",")):
+            label = f"{path} thin-px {thin:g}" if thin else str(path)
+            print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+"""Cost of the thin-hole refill (``Inpainter(thin_hole_px=...)``, on by default): the same
+image and masks through ``Inpainter`` with the refill off and at the default half-width,
+interleaved call by call, plus the refill alone, per mask family and hole ratio.
+
+    python benchmarks/thin_refill.py --model lite --size 512 --json bench_out/thin_refill.json
+
+The image is a synthetic scene (sines + blurred noise), so nothing needs fetching; the cost
+depends on the mask (how many hole pixels are thin), not on the content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import edgefill
+from edgefill import maskgen
+from edgefill.fileio import atomic_write_bytes
+from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin, thin_components
+
+
+def scene(size: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    base = np.stack([128 + 80 * np.sin(xx / 37 + c) * np.cos(yy / 23 - c) for c in range(3)], -1)
+    tex = cv2.GaussianBlur(rng.normal(0, 25, (size, size, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(base + tex, 0, 255).astype(np.uint8)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="lite")
+    ap.add_argument("--backend", default="onnxruntime")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
+    ap.add_argument("--families", default="scratches,free-form,objects,rects")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    if a.thin_px <= 0:
+        ap.error("--thin-px must be > 0")
+    img = scene(a.size)
+    off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0)
+    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px)
+    rows = []
+    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}; median of {a.reps} interleaved calls")
+    print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | {'refill alone ms':>15s}")
+    for fam in a.families.split(","):
+        for lo in (0.1, 0.3):
+            mask = maskgen.FAMILIES[fam](a.size, a.size, np.random.default_rng([7, int(lo * 10)]), lo, lo + 0.1)
+            hole = mask > 0
+            t_off, t_on, t_refill = [], [], []
+            for _ in range(a.reps):
+                for inp, times in ((off, t_off), (on, t_on)):
+                    t0 = time.perf_counter()
+                    filled = inp.inpaint(img, mask)
+                    times.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                refill_thin(filled, img, hole, a.thin_px)
+                t_refill.append(time.perf_counter() - t0)
+            row = {"family": fam, "hole_ratio": float(hole.mean()),
+                   "thin_ratio": float(thin_components(hole, a.thin_px).mean()),
+                   "off_ms": 1e3 * float(np.median(t_off)), "on_ms": 1e3 * float(np.median(t_on)),
+                   "refill_ms": 1e3 * float(np.median(t_refill))}
+            rows.append(row)
+            print(f"{fam:10s} {row['hole_ratio']:7.1%} {row['thin_ratio']:6.1%} | {row['off_ms']:7.1f} "
+                  f"{row['on_ms']:7.1f} {row['on_ms'] / row['off_ms']:6.2f} | {row['refill_ms']:15.1f}")
+    if a.json:
+        atomic_write_bytes(a.json, json.dumps({"config": {k: str(v) for k, v in vars(a).items()}, "rows": rows},
+                                              indent=2).encode())
+        print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
