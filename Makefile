@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test data bench-latency bench-quality bench-pipeline clean
+.PHONY: demo test data bench-latency bench-quality bench-pipeline bench-thin clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-quality: $(VENV)/.dev-installed data
 
 bench-pipeline: $(VENV)/.dev-installed
 	$(PY) benchmarks/pipeline.py --model lite --frames 90 --json bench_out/pipeline.json
+
+bench-thin: $(VENV)/.dev-installed
+	$(PY) benchmarks/thin_refill.py --model lite --json bench_out/thin_refill.json
 
 clean:
 	rm -rf $(VENV) demo_out bench_out
