@@ -380,7 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invert-mask", action="store_true", help="the mask marks pixels to keep, not holes")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
-    p.add_argument("--feather", type=int, default=6, help="seam blending width in pixels (default 6)")
+    p.add_argument("--feather", type=int, default=0,
+                   help="blend the fill over a ring of N known pixels around the hole (default 0: the known "
+                        "pixels are kept; a ring costs fill quality, see RoiConfig)")
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, measured "
                         f"better than the models there (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")

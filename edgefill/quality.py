@@ -176,6 +176,18 @@ class _ThinHybrid:
         return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width)
 
 
+class _Feathered:
+    """A model run through ``Inpainter`` with a feathered seam ring of ``feather`` px (no
+    thin-hole refill), to measure what the ring costs inside the hole."""
+
+    def __init__(self, backend, feather: int):
+        self.inpainter = edgefill.Inpainter(backend=backend, roi_config=edgefill.RoiConfig(feather=feather),
+                                            thin_hole_px=0)
+
+    def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.inpainter.inpaint(image, mask)
+
+
 def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
     """Per model, over the 10-50% buckets: mean PSNR gain over the better classical method in
     each bucket, the smallest such gain, and whether it beats both in SSIM in every bucket."""
@@ -214,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                     help="also score each model as Inpainter runs it by default: thin hole components "
                          f"(half-width <= this) filled by OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: models only)")
+    ap.add_argument("--feather", type=int, default=0,
+                    help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
     a = ap.parse_args(argv)
@@ -236,12 +250,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
+        raw_models = list(methods)
+        if a.thin_px > 0:
+            for m in raw_models:
+                methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px)
+        if a.feather:
+            for m in raw_models:
+                methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
     except edgefill.EdgeFillError as e:
         print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
-    if a.thin_px > 0:
-        for m in list(methods):
-            methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px)
     models = list(methods)
     for c in CLASSICAL:
         methods[c] = edgefill.create_backend(c)
@@ -250,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         from edgefill_export.onnx_export import prepare
         from edgefill_export.weights import load_weights
 
-        for m in (m for m in models if not isinstance(methods[m], _ThinHybrid)):
+        for m in raw_models:
             torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
 
     t0 = time.time()

@@ -31,7 +31,7 @@ class StabilizerConfig:
     static_threshold: float = 2.0
     move_threshold: float = 12.0
     blend: float = 0.5
-    feather: int = 6  # the inpainter's seam width: the region the fill may touch
+    feather: int = 0  # the inpainter's seam width (RoiConfig.feather): the region the fill may touch
 
     def __post_init__(self) -> None:
         if not 0 < self.blend <= 1:

@@ -45,7 +45,8 @@ def test_gains_compare_with_the_better_classical_method():
     assert g["beats_classical_ssim_everywhere"] is False and g["min_ssim_gain"] == pytest.approx(-0.02)
 
 
-@pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model")])
+@pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model"),
+                                      (["--models", "nano", "--feather", "-2"], "feather")])
 def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert main(["bench", "quality", "--images", str(images), *args]) == 2
     err = capsys.readouterr().err
@@ -102,3 +103,13 @@ def test_figure_columns_keep_shipped_names_whole():
     assert method_label("opencv-telea") == "opencv-telea"
     assert method_label("/models/mine.int8.onnx") == "mine.int8"
     assert method_label("bundles/jetson-orin") == "jetson-orin"
+
+
+def test_a_feathered_ring_is_scored_through_the_inpainter(images, tmp_path):
+    """--feather N scores the model through Inpainter with an N px seam ring: the model then
+    fills the grown hole, which costs hole PSNR (why the default ring is 0)."""
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "free-form",
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--feather", "6", "--json", str(out)]) == 0
+    g = json.loads(out.read_text())["families"]["free-form"]["gains_10_50"]
+    assert g["nano+feather6"]["mean_psnr_gain_db"] < g["nano"]["mean_psnr_gain_db"]
