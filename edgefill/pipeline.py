@@ -191,7 +191,7 @@ class Pipeline:
         self._reader.open()
         self._t_start = time.monotonic()
         for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop), ("sink", self._sink_loop)):
-            t = threading.Thread(target=self._guard(target), name=f"edgefill-{name}", daemon=True)
+            t = threading.Thread(target=self._guard(name, target), name=f"edgefill-{name}", daemon=True)
             self._threads.append(t)
             t.start()
         return self
@@ -268,7 +268,7 @@ class Pipeline:
             self._counts[key] += n
 
     # -- threads ---------------------------------------------------------------------------------
-    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+    def _guard(self, stage: str, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
                 fn()
@@ -276,21 +276,29 @@ class Pipeline:
                 log.error("%s: %s", threading.current_thread().name, exc)
                 self._errors.append(exc)
                 self._stop.set()
-                self._drain_and_end()
+                self._end_after_failure(stage)
         return run
 
-    def _drain_and_end(self) -> None:
-        """After a failure: unblock the other threads so that they reach the end marker."""
-        for q in (self._in, self._out):
+    def _end_after_failure(self, stage: str) -> None:
+        """After a failure in ``stage``: frames already past it still reach the sinks (nothing
+        processed is lost); frames that can no longer be processed are dropped; every thread
+        gets its end marker, so none blocks."""
+        dropped = {"capture": (), "infer": (self._in,), "sink": (self._in, self._out)}[stage]
+        for q in dropped:
             try:
                 while True:
                     q.get_nowait()
             except queue.Empty:
                 pass
-            try:
-                q.put_nowait(_EOS)
-            except queue.Full:
-                pass
+        for q, consumer in ((self._in, "edgefill-infer"), (self._out, "edgefill-sink")):
+            thread = next((t for t in self._threads if t.name == consumer), None)
+            while True:  # wait for room while the consumer still takes items
+                try:
+                    q.put(_EOS, timeout=0.2)
+                    break
+                except queue.Full:
+                    if thread is threading.current_thread() or (thread is not None and not thread.is_alive()):
+                        break
 
     def _put(self, q: queue.Queue, item: object, drop_oldest: bool) -> None:
         if drop_oldest:

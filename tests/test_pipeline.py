@@ -145,6 +145,41 @@ def test_mask_error_stops_the_pipeline_cleanly(tmp_path):
     assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
 
 
+def test_frames_processed_before_an_error_still_reach_the_sinks(tmp_path):
+    """A mask error at frame 5 with a slow sink: frames 0-4, already filled and queued for the
+    sink, are written, not dropped (they were, until the seventh session)."""
+    clip = write_video(tmp_path / "c.avi", 12)
+
+    def mask(frame, i):
+        if i == 5:
+            raise InputError("no mask for frame 5")
+        return np.zeros(frame.shape[:2], np.uint8)
+
+    got = []
+
+    def slow_sink(r):
+        time.sleep(0.05)
+        got.append(r.index)
+
+    with pytest.raises(InputError, match="frame 5"):
+        Pipeline(str(clip), mask, [CallbackSink(slow_sink)], backend="opencv-ns", stabilize=False).run()
+    assert got == [0, 1, 2, 3, 4]
+    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+
+
+def test_a_failing_sink_ends_the_pipeline(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 30)
+
+    def bad_sink(r):
+        if r.index == 2:
+            raise InputError("disk full")
+
+    with pytest.raises(InputError, match="disk full"):
+        Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(bad_sink)], backend="opencv-ns", queue_size=1,
+                 stabilize=False).run()
+    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+
+
 def test_stop_mid_stream_flushes_outputs(tmp_path):
     clip = write_video(tmp_path / "c.avi", 200)
     out = tmp_path / "o.avi"
