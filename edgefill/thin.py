@@ -30,6 +30,12 @@ def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:
     return (hole8 > 0) & (wide == 0)
 
 
+def context_px(max_half_width: float, radius: float = NS_RADIUS) -> int:
+    """How far around the hole :func:`refill_thin` reads: a window of the hole's bounding box
+    grown by this much gives the same result as the whole image."""
+    return max(int(radius), int(round(max_half_width))) + 2
+
+
 def refill_thin(filled: np.ndarray, original: np.ndarray, hole: np.ndarray, max_half_width: float,
                 radius: float = NS_RADIUS) -> np.ndarray:
     """``filled`` with the thin components of ``hole`` redone by OpenCV Navier-Stokes. NS fills
@@ -42,7 +48,7 @@ def refill_thin(filled: np.ndarray, original: np.ndarray, hole: np.ndarray, max_
     rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
     if rows.size == 0:
         return filled
-    pad = max(int(radius), int(round(max_half_width))) + 2  # the opening and NS see what they would in the full image
+    pad = context_px(max_half_width, radius)  # the opening and NS see what they would in the full image
     window = (slice(max(0, rows[0] - pad), rows[-1] + 1 + pad), slice(max(0, cols[0] - pad), cols[-1] + 1 + pad))
     thin = thin_components(hole[window], max_half_width)
     if not thin.any():

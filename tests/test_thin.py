@@ -35,10 +35,12 @@ def test_refill_replaces_only_thin_pixels_with_navier_stokes():
     assert np.array_equal(out[~thin], model_fill[~thin])
 
 
-def test_inpainter_option(tmp_path):
-    img = natural_image(128, 160, seed=4)
-    hole = _scratch_and_blob()
-    hole = np.pad(hole, ((0, 8), (0, 0)))
+@pytest.mark.parametrize("pad", [((0, 8), (0, 0)), ((70, 90), (100, 60))])
+def test_inpainter_option(tmp_path, pad):
+    """The Inpainter refills the thin parts within the hole's window; the result is the refill
+    of the whole image (pad: the hole at the image border, and in the middle of a larger one)."""
+    hole = np.pad(_scratch_and_blob(), pad)
+    img = natural_image(*hole.shape, seed=4)
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=3) as inp:
         out = inp.inpaint(img, hole)
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
