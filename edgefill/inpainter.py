@@ -27,7 +27,7 @@ class InpaintTiming:
     total: float = 0.0
     infer: float = 0.0  # inside the backend
     crops: int = 0
-    post: float = 0.0  # pasting fills back (feathered blend)
+    post: float = 0.0  # pasting fills back, and the thin-hole refill (OpenCV NS)
 
     @property
     def pre(self) -> float:
