@@ -40,7 +40,7 @@ from .fetch import TRAINING_DATA, training_paths
 from .losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map, total_variation
 from .model import PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
-from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights
+from .weights import CheckpointError, load_checkpoint, load_weights, save_checkpoint, save_weights
 
 
 @dataclass
@@ -57,6 +57,8 @@ class TrainConfig:
     hole_norm: bool = False  # hole L1 as each image's mean over its hole pixels (not over all pixels)
     hole_mse_weight: float = 0.0  # squared error on hole pixels (PSNR's own loss: the mean, not L1's median)
     tv_weight: float = 0.1
+    teacher: str = ""  # weights of a larger trained model whose fill the student also learns (distillation)
+    distill_weight: float = 0.0  # squared difference from the teacher's fill on hole pixels
     grad_weight: float = 0.0
     ssim_weight: float = 0.0
     gan_weight: float = 0.0
@@ -134,7 +136,8 @@ def to_tensors(imgs: np.ndarray, masks: np.ndarray) -> tuple[torch.Tensor, torch
     return x, valid
 
 
-def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: TrainConfig,
+            teacher_fill: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     pred = pred.float()
     hole = 1.0 - valid
     err = (pred - target).abs()
@@ -150,6 +153,9 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     if cfg.hole_mse_weight:
         out["hole_mse"] = (err * err * hole).mean()
         total = total + cfg.hole_mse_weight * out["hole_mse"]
+    if teacher_fill is not None:  # the teacher's fill is a low-noise estimate of the mean a PSNR-optimal fill is
+        out["distill"] = ((pred - teacher_fill) ** 2 * hole).mean()
+        total = total + cfg.distill_weight * out["distill"]
     if cfg.grad_weight:
         out["grad"] = gradient_l1(comp, target, hole)
         total = total + cfg.grad_weight * out["grad"]
@@ -286,6 +292,24 @@ def _sigterm_checkpoints() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
+def load_teacher(cfg: TrainConfig) -> PConvUNet | None:
+    """The frozen teacher of ``--teacher`` (in eval mode), or None without distillation."""
+    if not cfg.distill_weight and not cfg.teacher:
+        return None
+    if not (cfg.distill_weight and cfg.teacher):
+        raise SystemExit("distillation needs both --teacher WEIGHTS and --distill-weight W > 0")
+    path = Path(cfg.teacher)
+    if not path.is_file():
+        raise SystemExit(f"--teacher {path}: no such file")
+    try:
+        teacher = load_weights(path).to(cfg.device).eval()
+    except CheckpointError as exc:
+        raise SystemExit(f"--teacher: {exc}") from None
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
 def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
@@ -306,6 +330,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     validator = Validator(val_photos, cfg.crop)
 
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)
+    teacher = load_teacher(cfg)
     opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
     extra = {}
     disc = None
@@ -323,7 +348,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
-    columns = ("loss", "hole", "hole_mse", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
+    columns = ("loss", "hole", "hole_mse", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
     continued_log = log_path.exists() and log_path.stat().st_size > 0
     if continued_log:  # a resumed run keeps its log's columns
@@ -368,7 +393,11 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
                 g["lr"] = lr_at(step, cfg) * g.get("lr_mult", 1.0)
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 pred = model(x, valid)
-            losses = loss_fn(pred, x, valid, cfg)
+                teacher_fill = None
+                if teacher is not None:
+                    with torch.no_grad():
+                        teacher_fill = teacher(x, valid).float().clamp(-1, 1)
+            losses = loss_fn(pred, x, valid, cfg, teacher_fill)
             if disc is not None:
                 hole = 1.0 - valid
                 comp = pred.float() * hole + x * valid
