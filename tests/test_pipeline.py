@@ -15,6 +15,10 @@ from edgefill.sinks import CallbackSink, VideoFileSink
 from .fakes import SlowBackend, write_video
 
 
+def _live_pipeline_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+
+
 def collect():
     got = []
     return got, CallbackSink(lambda r: got.append(r))
@@ -142,7 +146,7 @@ def test_mask_error_stops_the_pipeline_cleanly(tmp_path):
     with pytest.raises(InputError, match="frame 3 has none"):
         Pipeline(str(clip), str(masks), [VideoFileSink(out)], backend="opencv-ns").run()
     assert out.exists()  # what was processed before the error is flushed, not lost
-    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+    assert not _live_pipeline_threads()
 
 
 def test_frames_processed_before_an_error_still_reach_the_sinks(tmp_path):
@@ -164,7 +168,7 @@ def test_frames_processed_before_an_error_still_reach_the_sinks(tmp_path):
     with pytest.raises(InputError, match="frame 5"):
         Pipeline(str(clip), mask, [CallbackSink(slow_sink)], backend="opencv-ns", stabilize=False).run()
     assert got == [0, 1, 2, 3, 4]
-    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+    assert not _live_pipeline_threads()
 
 
 def test_a_failing_sink_ends_the_pipeline(tmp_path):
@@ -177,7 +181,7 @@ def test_a_failing_sink_ends_the_pipeline(tmp_path):
     with pytest.raises(InputError, match="disk full"):
         Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(bad_sink)], backend="opencv-ns", queue_size=1,
                  stabilize=False).run()
-    assert not [t for t in threading.enumerate() if t.name.startswith("edgefill-") and t.is_alive()]
+    assert not _live_pipeline_threads()
 
 
 def test_stop_mid_stream_flushes_outputs(tmp_path):

@@ -1,28 +1,18 @@
 """benchmarks/gpu_torch.py: the GPU latency script (part 3 of the performance issue), smoke-run
 on the CPU here and for real where a CUDA GPU is present."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("edgefill_export")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_torch.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("gpu_torch", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
+from . import load_script  # noqa: E402
 
 def test_cpu_smoke_run_reports_latency_and_percent_of_peak(tmp_path, capsys):
     out = tmp_path / "gpu.json"
-    rc = _load().main(["--device", "cpu", "--dtype", "fp32", "--size", "64", "--reps", "2", "--peak-n", "256",
+    rc = load_script("gpu_torch").main(["--device", "cpu", "--dtype", "fp32", "--size", "64", "--reps", "2", "--peak-n", "256",
                        "--models", "nano", "--json", str(out)])
     assert rc == 0
     report = json.loads(out.read_text())
@@ -38,7 +28,7 @@ def test_missing_cuda_is_a_clear_message(capsys):
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    assert _load().main(["--models", "nano", "--size", "64"]) == 2
+    assert load_script("gpu_torch").main(["--models", "nano", "--size", "64"]) == 2
     assert "no CUDA device" in capsys.readouterr().out
 
 
@@ -49,6 +39,6 @@ def test_cuda_fp16_with_cuda_graphs(tmp_path):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU (torch.cuda.is_available() is False)")
     out = tmp_path / "gpu.json"
-    assert _load().main(["--size", "128", "--reps", "5", "--peak-n", "2048", "--json", str(out)]) == 0
+    assert load_script("gpu_torch").main(["--size", "128", "--reps", "5", "--peak-n", "2048", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["results"]
     assert any(r["runtime"] == "pytorch-fp16-cudagraph" for r in rows)

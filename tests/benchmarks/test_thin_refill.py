@@ -1,22 +1,12 @@
 """benchmarks/thin_refill.py: the cost of the default thin-hole refill, smoke-run small."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "thin_refill.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("thin_refill", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
+from . import load_script
 
 def test_reports_both_paths_per_mask(tmp_path, capsys):
     out = tmp_path / "t.json"
-    assert _load().main(["--model", "nano", "--size", "128", "--reps", "1", "--families", "scratches,objects",
+    assert load_script("thin_refill").main(["--model", "nano", "--size", "128", "--reps", "1", "--families", "scratches,objects",
                          "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [r["family"] for r in rows] == ["scratches"] * 2 + ["objects"] * 2
