@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 import edgefill
+from edgefill.bench import textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.pipeline import Pipeline
 from edgefill.sinks import CallbackSink, VideoFileSink
@@ -33,11 +34,7 @@ W, H = 1920, 1080
 
 
 def scene(seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    base = np.stack([128 + 80 * np.sin(xx / 97 + c) * np.cos(yy / 71 - c) for c in range(3)], -1)
-    tex = cv2.GaussianBlur(rng.normal(0, 25, (H, W, 3)).astype(np.float32), (0, 0), 2)
-    return np.clip(base + tex, 0, 255).astype(np.uint8)
+    return textured_scene(H, W, seed)
 
 
 def ball(i: int, n: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ interleaved call by call, plus the refill alone, per mask family and hole ratio.
 
     python benchmarks/thin_refill.py --model lite --size 512 --json bench_out/thin_refill.json
 
-The image is a synthetic scene (sines + blurred noise), so nothing needs fetching; the cost
+The image is a synthetic scene (``edgefill.bench.textured_scene``: sines + blurred noise), so nothing needs fetching; the cost
 depends on the mask (how many hole pixels are thin), not on the content.
 """
 
@@ -15,21 +15,13 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 import edgefill
 from edgefill import maskgen
+from edgefill.bench import textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin, thin_components
-
-
-def scene(size: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    base = np.stack([128 + 80 * np.sin(xx / 37 + c) * np.cos(yy / 23 - c) for c in range(3)], -1)
-    tex = cv2.GaussianBlur(rng.normal(0, 25, (size, size, 3)).astype(np.float32), (0, 0), 1.5)
-    return np.clip(base + tex, 0, 255).astype(np.uint8)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.thin_px <= 0:
         ap.error("--thin-px must be > 0")
-    img = scene(a.size)
+    img = textured_scene(a.size, a.size)
     off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0)
     on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px)
     rows = []

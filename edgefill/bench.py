@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import maskgen
@@ -137,6 +138,16 @@ def synthetic(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
     return img, maskgen.free_form(size, size, rng, 0.2, 0.3)
+
+
+def textured_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth colour pattern (products of sines) with blurred noise: a stand-in for a camera
+    frame in benchmarks that need image structure (flicker, the thin-hole refill), not noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([128 + 80 * np.sin(xx / 97 + c) * np.cos(yy / 71 - c) for c in range(3)], -1)
+    tex = cv2.GaussianBlur(rng.normal(0, 25, (height, width, 3)).astype(np.float32), (0, 0), 2)
+    return np.clip(base + tex, 0, 255).astype(np.uint8)
 
 
 def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, reps: int,
