@@ -1,0 +1,87 @@
+"""Function-preserving widening (edgefill_export.widen): the wider model computes what the narrow
+one did, its new channels can learn, and bad requests are refused."""
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
+
+from edgefill_export.model import build_model  # noqa: E402
+from edgefill_export.weights import CheckpointError, load_weights, save_weights  # noqa: E402
+from edgefill_export.widen import main, widen  # noqa: E402
+
+
+def trained_like_nano(context: bool = True):
+    """A nano with non-trivial weights everywhere, BatchNorm statistics and context block included."""
+    torch.manual_seed(0)
+    m = build_model("nano", context=context)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "fc2" in name or name.endswith("bias"):
+                p.normal_(0, 0.1)
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.normal_(0, 0.2)
+                mod.running_var.uniform_(0.5, 2.0)
+    return m
+
+
+def inputs(n=2, size=64):
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    valid = (torch.rand(n, 1, size, size, generator=g) > 0.3).float()
+    return x, valid
+
+
+@pytest.mark.parametrize("target", ["lite", "base"])
+@pytest.mark.parametrize("context", [True, False])
+def test_the_widened_model_computes_what_the_narrow_one_did(target, context):
+    old = trained_like_nano(context)
+    new = widen(old, target)
+    assert new.config.channels == build_model(target).config.channels
+    assert new.config.channels != old.config.channels
+    x, valid = inputs()
+    for training in (False, True):  # eval statistics and batch statistics
+        old.train(training)
+        new.train(training)
+        with torch.no_grad():
+            assert torch.allclose(new(x, valid), old(x, valid), atol=1e-5), training
+
+
+def test_the_new_channels_learn():
+    """The weights that read new channels into old ones start at zero but get gradients, so after a
+    step the widened model no longer equals the narrow one."""
+    old = trained_like_nano()
+    new = widen(old, "lite").train()
+    x, valid = inputs()
+    new(x, valid).square().mean().backward()
+    w = new.decoders[0].conv.weight  # reads cat(bottleneck, skip) into level 4
+    cross = w.grad[: old.config.channels[4], old.config.channels[5]: new.config.channels[5]]
+    assert torch.count_nonzero(w[: old.config.channels[4], old.config.channels[5]: new.config.channels[5]]) == 0
+    assert cross.abs().sum() > 0
+    torch.optim.SGD(new.parameters(), lr=0.1).step()
+    with torch.no_grad():
+        assert not torch.allclose(new.eval()(x, valid), old.eval()(x, valid), atol=1e-4)
+
+
+def test_narrower_targets_and_refinement_heads_are_refused():
+    with pytest.raises(CheckpointError, match="narrower"):
+        widen(build_model("lite"), "nano")
+    with pytest.raises(CheckpointError, match="refinement head"):
+        widen(build_model("nano", refine=4), "lite")
+    with pytest.raises(CheckpointError, match="unknown model"):
+        widen(build_model("nano"), "huge")
+
+
+def test_the_command_writes_loadable_wider_weights(tmp_path, capsys):
+    old = trained_like_nano()
+    save_weights(old.eval(), tmp_path / "nano.safetensors")
+    out = tmp_path / "wide.safetensors"
+    assert main([str(tmp_path / "nano.safetensors"), "--to", "lite", "--out", str(out)]) == 0
+    wide = load_weights(out).eval()
+    assert wide.config.name == "lite" and wide.config.context
+    x, valid = inputs()
+    with torch.no_grad():
+        assert torch.allclose(wide(x, valid), old(x, valid), atol=1e-5)
+    assert main([str(out), "--to", "nano", "--out", str(tmp_path / "bad.safetensors")]) == 2
+    assert "narrower" in capsys.readouterr().err
+    assert not (tmp_path / "bad.safetensors").exists()
