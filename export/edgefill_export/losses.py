@@ -6,6 +6,8 @@
 - :func:`ssim_loss` is 1 - SSIM on the composite, computed over windows that touch the hole.
 - :class:`PatchDiscriminator` is a PatchGAN (Isola et al. 2017) with spectral norm (Miyato
   et al. 2018) on image + hole mask, trained with the hinge loss (:func:`hinge_d`, :func:`hinge_g`).
+- :func:`hole_error_db` is each image's hole squared error in dB: its batch mean is the
+  benchmark's mean hole PSNR, negated, up to a constant.
 
 Which of them help is measured in docs/training.md; the defaults of
 :class:`edgefill_export.train.TrainConfig` follow that measurement.
@@ -84,3 +86,18 @@ def hinge_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 def hinge_g(fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
+
+
+#: Floor of an image's hole mean squared error in :func:`hole_error_db` ((-1, 1) units: ~46 dB PSNR),
+#: so that an almost perfect fill of a tiny hole does not get an unbounded weight.
+DB_FLOOR = 1e-4
+
+
+def hole_error_db(err: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Each image's mean squared error over its hole pixels, in dB (``10 log10``; minus its hole PSNR
+    up to a constant). Its mean over a batch is what the quality benchmark averages, so the gradient
+    weights each image by 1 / its own error: the already-good fills count as much as the hard ones,
+    which a pooled squared error leaves to the large, uncertain holes."""
+    sq = (err * err * hole).sum(dim=(1, 2, 3))
+    n = (hole.sum(dim=(1, 2, 3)) * err.shape[1]).clamp(min=1)
+    return 10 * torch.log10(sq / n + DB_FLOOR)

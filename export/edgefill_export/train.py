@@ -37,7 +37,8 @@ from tqdm import tqdm
 from edgefill import maskgen
 
 from .fetch import TRAINING_DATA, training_paths
-from .losses import PatchDiscriminator, gradient_l1, hinge_d, hinge_g, ssim_loss, ssim_map, total_variation
+from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_error_db, ssim_loss, ssim_map,
+                     total_variation)
 from .model import PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
 from .weights import CheckpointError, load_checkpoint, load_weights, save_checkpoint, save_weights
@@ -56,6 +57,7 @@ class TrainConfig:
     valid_weight: float = 1.0
     hole_norm: bool = False  # hole L1 as each image's mean over its hole pixels (not over all pixels)
     hole_mse_weight: float = 0.0  # squared error on hole pixels (PSNR's own loss: the mean, not L1's median)
+    hole_db_weight: float = 0.0  # each image's hole error in dB, averaged over images (the benchmark's mean PSNR)
     tv_weight: float = 0.1
     teacher: str = ""  # weights of a larger trained model whose fill the student also learns (distillation)
     distill_weight: float = 0.0  # squared difference from the teacher's fill on hole pixels
@@ -153,6 +155,9 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
     if cfg.hole_mse_weight:
         out["hole_mse"] = (err * err * hole).mean()
         total = total + cfg.hole_mse_weight * out["hole_mse"]
+    if cfg.hole_db_weight:
+        out["hole_db"] = hole_error_db(err, hole).mean()
+        total = total + cfg.hole_db_weight * out["hole_db"]
     if teacher_fill is not None:  # the teacher's fill is a low-noise estimate of the mean a PSNR-optimal fill is
         out["distill"] = ((pred - teacher_fill) ** 2 * hole).mean()
         total = total + cfg.distill_weight * out["distill"]
@@ -348,7 +353,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
-    columns = ("loss", "hole", "hole_mse", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
+    columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
     continued_log = log_path.exists() and log_path.stat().st_size > 0
     if continued_log:  # a resumed run keeps its log's columns

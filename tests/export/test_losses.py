@@ -78,3 +78,32 @@ def test_hole_mse_is_the_squared_error_on_hole_pixels_only_and_enters_the_total(
     expect = 0.04 * hole.mean().item()  # 0.2^2 on the hole's share of the pixels
     assert out["hole_mse"].item() == pytest.approx(expect, rel=1e-5)
     assert (out["loss"] - base["loss"]).item() == pytest.approx(30.0 * expect, rel=1e-4)
+
+
+def test_hole_error_db_is_each_images_hole_error_in_db():
+    from edgefill_export.losses import DB_FLOOR, hole_error_db
+
+    _, hole = _pair()
+    err = torch.zeros(2, 3, 32, 32)
+    err[0] = 0.1 * hole[0]  # every hole pixel of image 0 off by 0.1
+    err[1] = 0.4 * hole[1]
+    err[..., :4, :4] = 5.0  # outside the hole: ignored
+    got = hole_error_db(err, hole)
+    want = 10 * torch.log10(torch.tensor([0.01, 0.16]) + DB_FLOOR)
+    torch.testing.assert_close(got, want)
+
+
+def test_hole_error_db_weights_each_image_by_its_own_error():
+    """Unlike a pooled squared error, the mean in dB moves the well-filled image as much as the
+    badly filled one (relative to their errors): the per-pixel gradient scales as 1 / error."""
+    from edgefill_export.losses import hole_error_db
+
+    _, hole = _pair()
+    err = (torch.stack([0.05 * hole[0], 0.5 * hole[1]])).requires_grad_()
+    hole_error_db(err, hole).mean().backward()
+    g = err.grad[..., 16, 16].mean(dim=1)
+    assert g[0] > 5 * g[1] > 0  # 10x smaller error, 10x larger gradient per pixel
+    pooled = err.detach().clone().requires_grad_()
+    (pooled**2 * hole).mean().backward()
+    p = pooled.grad[..., 16, 16].mean(dim=1)
+    assert p[1] > 5 * p[0] > 0  # the pooled squared error: the other way round

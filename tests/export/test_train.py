@@ -95,10 +95,11 @@ def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_pa
     import csv
 
     cfg = TrainConfig(model="nano", steps=4, batch=2, crop=64, save_every=1000, val_every=1000, warmup=1,
-                      hole_mse_weight=10.0, threads=1)
+                      hole_mse_weight=10.0, hole_db_weight=0.04, threads=1)
     train(cfg, tmp_path / "new", photos)
     rows = list(csv.DictReader((tmp_path / "new" / "log.csv").open()))
     assert float(rows[-1]["hole_mse"]) > 0 and rows[-1]["step"] == "4"
+    assert -40 < float(rows[-1]["hole_db"]) < 0  # an untrained fill's hole error in dB
     # a log written before the hole_mse column existed: appended rows follow its own header
     old = "step,time,lr,loss,hole,valid,tv,grad,ssim,gan_g,gan_d,val_hole_psnr,val_hole_ssim,crop"
     (tmp_path / "old").mkdir()
