@@ -100,8 +100,9 @@ def widen(old: PConvUNet, name: str, method: str = "duplicate", seed: int = 0) -
         raise CheckpointError(f"unknown widening method {method!r}; known: {', '.join(METHODS)}")
     if old.refine is not None:
         raise CheckpointError("widening a model with a refinement head is not supported")
-    torch.manual_seed(seed)
-    new = build_model(name, context=old.context is not None, refine=0)
+    with torch.random.fork_rng(devices=[]):  # the fresh init is seeded without touching the caller's RNG
+        torch.manual_seed(seed)
+        new = build_model(name, context=old.context is not None, refine=0)
     if new.config.depth != old.config.depth or new.config.first_kernel != old.config.first_kernel:
         raise CheckpointError(f"{old.config.name} and {name} differ in depth or kernel: cannot widen")
     if any(n < o for o, n in zip(old.config.channels, new.config.channels, strict=True)):

@@ -103,3 +103,15 @@ def test_the_command_writes_loadable_wider_weights(tmp_path, capsys):
     assert main([str(out), "--to", "nano", "--out", str(tmp_path / "bad.safetensors")]) == 2
     assert "narrower" in capsys.readouterr().err
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_widening_leaves_the_callers_random_state_alone():
+    narrow = trained_like_nano()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = widen(narrow, "lite", seed=7)
+    assert torch.equal(torch.rand(3), expected)
+    b = widen(narrow, "lite", seed=7)  # and the seed alone decides the new channels
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
