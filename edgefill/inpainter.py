@@ -15,7 +15,7 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
-from .thin import DEFAULT_THIN_HOLE_PX, context_px, refill_thin
+from .thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,7 @@ class Inpainter:
             post += time.perf_counter() - t_paste
         if self.thin_hole_px and self.backend.uses_model:
             t_thin = time.perf_counter()
-            c = context_px(self.thin_hole_px)  # the hole's box and what the refill reads around it
-            win = (slice(max(0, y - c), y + h + c), slice(max(0, x - c), x + w + c))
-            out[win] = refill_thin(out[win], image[win], hole[win], self.thin_hole_px)
+            refill_thin_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px)
             post += time.perf_counter() - t_thin
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
         return out

@@ -48,14 +48,28 @@ def refill_thin(filled: np.ndarray, original: np.ndarray, hole: np.ndarray, max_
     rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
     if rows.size == 0:
         return filled
-    pad = context_px(max_half_width, radius)  # the opening and NS see what they would in the full image
-    window = (slice(max(0, rows[0] - pad), rows[-1] + 1 + pad), slice(max(0, cols[0] - pad), cols[-1] + 1 + pad))
-    thin = thin_components(hole[window], max_half_width)
-    if not thin.any():
-        return filled
-    source = original[window].copy()
-    np.copyto(source, filled[window], where=hole[window][..., None])
-    ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, radius, cv2.INPAINT_NS)
     out = filled.copy()
-    out[window][thin] = ns[thin]
+    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    refill_thin_in_place(out, original, hole, box, max_half_width, radius)
     return out
+
+
+def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int],
+                         max_half_width: float, radius: float = NS_RADIUS) -> bool:
+    """:func:`refill_thin` for a caller that already knows the hole's bounding box ``(x, y, w, h)``
+    (``cv2.boundingRect``) and owns ``out``: it is changed in place, with no scan and no copy of the
+    frame. Returns whether any pixel was thin."""
+    if max_half_width <= 0:
+        return False
+    x, y, w, h = box
+    pad = context_px(max_half_width, radius)  # the opening and NS see what they would in the full image
+    window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))
+    win_hole = hole[window] > 0
+    thin = thin_components(win_hole, max_half_width)
+    if not thin.any():
+        return False
+    source = original[window].copy()
+    np.copyto(source, out[window], where=win_hole[..., None])
+    ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, radius, cv2.INPAINT_NS)
+    out[window][thin] = ns[thin]
+    return True

@@ -102,13 +102,13 @@ def test_the_deadline_counts_the_thin_hole_refill(tmp_path, monkeypatch):
     model path, so frames over the budget go to the fallback."""
     import edgefill.inpainter as inpainter_module
 
-    real = inpainter_module.refill_thin
+    real = inpainter_module.refill_thin_in_place
 
     def slow_refill(*args, **kwargs):
         time.sleep(0.06)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(inpainter_module, "refill_thin", slow_refill)
+    monkeypatch.setattr(inpainter_module, "refill_thin_in_place", slow_refill)
     clip = write_video(tmp_path / "c.avi", 20)
     got, sink = collect()
     fast = edgefill.Inpainter(backend=SlowBackend(delay=0.0))

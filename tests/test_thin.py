@@ -33,6 +33,26 @@ def test_refill_replaces_only_thin_pixels_with_navier_stokes():
     thin = thin_components(hole, 3)
     assert out[thin].mean() > 20  # NS colours, not the black stand-in
     assert np.array_equal(out[~thin], model_fill[~thin])
+    assert not model_fill.any()  # the caller's array is left alone
+
+
+def test_the_in_place_refill_is_the_refill():
+    import cv2
+
+    from edgefill.thin import refill_thin_in_place
+
+    img = natural_image(120, 160, seed=3)
+    hole = _scratch_and_blob()
+    model_fill = np.zeros_like(img)
+    out = model_fill.copy()
+    assert refill_thin_in_place(out, img, hole, cv2.boundingRect(hole), 3)
+    assert np.array_equal(out, refill_thin(model_fill, img, hole, 3))
+    blob = np.zeros_like(hole)
+    blob[40:90, 50:120] = 255
+    blob = cv2.morphologyEx(blob, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))  # no thin corners
+    untouched = model_fill.copy()
+    assert not refill_thin_in_place(untouched, img, blob, cv2.boundingRect(blob), 3)  # nothing thin
+    assert not untouched.any()
 
 
 @pytest.mark.parametrize("pad", [((0, 8), (0, 0)), ((70, 90), (100, 60))])
