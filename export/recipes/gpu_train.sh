@@ -14,8 +14,8 @@
 # Environment (defaults in brackets): RUN [lite-gpu], MODEL [lite], INIT [shipped weights of
 # MODEL], PACK [runs/gpu/train.npz], DEVICE [cuda], TOTAL_MIN [24], CALL_MIN [8.5: under the
 # device tool's 10-minute command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12],
-# PROBE_MIN [1], EXTRA (the loss flags [those of the shipped lite and nano, train_v6.sh: gradient + SSIM
-# losses and the squared hole error]).
+# PROBE_MIN [1], EXTRA (the loss flags [those of the shipped lite and nano, train_v9.sh: gradient + SSIM
+# losses and the hole error in dB]).
 #
 # A wider model from the shipped lite (function-preserving, docs/training.md "Eighth session"); its
 # checkpoint is 41 MiB, so pack the photos into 20 MiB (--budget-mib 20) to stay under the 64 MiB carry:
@@ -34,7 +34,7 @@ CROP=${CROP:-256}
 LR=${LR:-2e-4}
 WORKERS=${WORKERS:-12}
 PROBE_MIN=${PROBE_MIN:-1}
-EXTRA=${EXTRA:---grad-weight 1.0 --ssim-weight 0.5 --hole-weight 0 --hole-mse-weight 30}
+EXTRA=${EXTRA:---grad-weight 1.0 --ssim-weight 0.5 --hole-weight 0 --hole-db-weight 0.04}
 PY=${PYTHON:-python3}
 DIR=runs/gpu/$RUN
 OUT=${OUT:-runs/gpu/out}
