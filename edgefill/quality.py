@@ -27,6 +27,7 @@ import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
+from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
@@ -99,14 +100,15 @@ def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family:
             for k in range(per_bucket):
                 rng = np.random.default_rng([seed, i, b, k])
                 mask = fam(size, size, rng, max(lo, 0.01), hi)
-                yield p.name, b, img, mask
+                yield p.name, b, k, img, mask
 
 
 def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed: int, family: str,
-             torch_models: dict | None = None) -> tuple[list[dict], dict, dict]:
-    """Scores of every method on one mask family: (table rows, example images, max |ORT - torch|)."""
+             torch_models: dict | None = None) -> tuple[list[dict], dict, dict, dict]:
+    """Scores of every method on one mask family: (table rows, example images, max |ORT - torch|,
+    per-case scores ``{method: array (images, buckets, masks, 2)}`` of hole PSNR and SSIM)."""
     torch_models = torch_models or {}
-    scores = {m: {b: [] for b in range(len(BUCKETS))} for m in methods}
+    per_case = {m: np.zeros((len(paths), len(BUCKETS), per_bucket, 2)) for m in methods}
     torch_scores = {m: {b: [] for b in range(len(BUCKETS))} for m in torch_models}
     max_diff = {m: 0 for m in torch_models}
     examples: dict[int, list[np.ndarray]] = {}
@@ -116,7 +118,8 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
     if torch_models:
         from edgefill_export.onnx_export import torch_reference
 
-    for name, b, img, mask in tqdm(cases, desc=f"quality {family}", unit="case", leave=False):
+    for n, (name, b, k, img, mask) in enumerate(tqdm(cases, desc=f"quality {family}", unit="case", leave=False)):
+        i = n // (len(BUCKETS) * per_bucket)  # make_cases goes image by image
         hole = mask > 0
         keep = b not in examples and name == paths[(3 * b) % len(paths)].name
         if keep:
@@ -127,7 +130,7 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
             out = be.infer(img, mask)
             if keep:
                 examples[b].append(out)
-            scores[m][b].append((hole_psnr(out, img, hole), hole_ssim(out, img, hole)))
+            per_case[m][i, b, k] = hole_psnr(out, img, hole), hole_ssim(out, img, hole)
             if m in torch_models:
                 ref = torch_reference(torch_models[m], img[None], (mask > 0).astype(np.uint8)[None, ..., None])[0]
                 torch_scores[m][b].append(hole_psnr(ref, img, hole))
@@ -136,14 +139,14 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
             examples[b].append(img)  # ground truth
     table = []
     for b, (lo, hi) in enumerate(BUCKETS):
-        row = {"bucket": f"{int(lo * 100)}-{int(hi * 100)}%", "n": len(scores[next(iter(methods))][b])}
+        row = {"bucket": f"{int(lo * 100)}-{int(hi * 100)}%", "n": len(paths) * per_bucket}
         for m in methods:
-            arr = np.array(scores[m][b])
+            arr = per_case[m][:, b].reshape(-1, 2)
             row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())}
         for m in torch_models:
             row[f"{m}-torch"] = {"psnr": float(np.mean(torch_scores[m][b]))}
         table.append(row)
-    return table, examples, max_diff
+    return table, examples, max_diff, per_case
 
 
 class _LastCall:
@@ -201,6 +204,17 @@ def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
     return out
 
 
+def _pairs(models: list[str]) -> list[tuple[str, str]]:
+    """Models to compare head to head: each pair scored the same way (both alone, or both with
+    the same suffix such as ``+ns-thin``)."""
+    kind = lambda m: m.split("+", 1)[1] if "+" in m else ""  # noqa: E731
+    return [(x, y) for i, x in enumerate(models) for y in models[i + 1 :] if kind(x) == kind(y)]
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
 def print_table(table: list[dict], names: list[str], title: str) -> None:
     header = f"{'hole ratio':>10} | " + " | ".join(f"{m:>17}" for m in names)
     print(title)
@@ -228,9 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                          f"(half-width <= this) filled by OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: models only)")
     ap.add_argument("--feather", type=int, default=0,
                     help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
+    ap.add_argument("--boot", type=int, default=2000,
+                    help="bootstrap resamples of the images for 95%% intervals on each mean gain and on the "
+                         "difference between models (0: none)")
+    ap.add_argument("--csv", type=Path, default=None,
+                    help="also write every case's scores: family, image, bucket, mask, method, PSNR, SSIM")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
     a = ap.parse_args(argv)
+    if a.boot < 0 or a.per_bucket < 1 or a.crop < 16:
+        print("--boot must be >= 0, --per-bucket >= 1 and --crop >= 16", file=sys.stderr)
+        return 2
 
     families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if a.family == "all" else a.family.split(",")
     unknown = [f for f in families if f not in maskgen.FAMILIES]
@@ -274,25 +296,47 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
     first_examples = None
+    rows: list[tuple] = []
     for fam in families:
-        table, examples, max_diff = evaluate(methods, paths, a.crop, a.per_bucket, a.seed, fam, torch_models)
+        table, examples, max_diff, per_case = evaluate(methods, paths, a.crop, a.per_bucket, a.seed, fam, torch_models)
         first_examples = first_examples or (table, examples)
         g = gains(table, models)
-        report["families"][fam] = {"table": table, "gains_10_50": g, "torch_vs_ort_max_abs_diff": max_diff}
+        psnr = {m: v[..., 0] for m, v in per_case.items()}
+        pairs = {}
+        if a.boot:
+            for m in models:
+                g[m]["ci95_psnr_gain_db"] = list(gain_ci(psnr, m, CLASSICAL, a.boot, a.seed)[1:])
+            for x, y in _pairs(models):
+                mean, lo, hi = difference_ci(psnr, x, y, a.boot, a.seed)
+                pairs[f"{x} - {y}"] = {"mean_db": mean, "ci95_low_db": lo, "ci95_high_db": hi}
+        report["families"][fam] = {"table": table, "gains_10_50": g, "differences_10_50": pairs,
+                                   "torch_vs_ort_max_abs_diff": max_diff}
+        rows += [(fam, paths[i].name, BUCKETS[b], k, m, *v[i, b, k]) for m, v in per_case.items()
+                 for i, b, k in np.ndindex(v.shape[:3])]
         source = a.images or a.data
         print_table(table, list(methods), f"\n{fam} masks: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
                     f"{a.per_bucket} masks per bucket, {a.crop}x{a.crop} crops, seed {a.seed}")
         for m in models:
             above = "above" if g[m]["beats_classical_ssim_everywhere"] else "NOT above"
-            print(f"  {m}: {g[m]['mean_psnr_gain_db']:+.2f} dB mean gain over the better classical method in 10-50% "
-                  f"(smallest {g[m]['min_psnr_gain_db']:+.2f} dB); SSIM {above} both in every bucket "
+            ci = " [95%% CI %+.2f, %+.2f]" % tuple(g[m]["ci95_psnr_gain_db"]) if a.boot else ""
+            print(f"  {m}: {g[m]['mean_psnr_gain_db']:+.2f} dB{ci} mean gain over the better classical method in "
+                  f"10-50% (smallest {g[m]['min_psnr_gain_db']:+.2f} dB); SSIM {above} both in every bucket "
                   f"(smallest margin {g[m]['min_ssim_gain']:+.3f})")
+        for name, d in pairs.items():
+            print(f"  {name}: {d['mean_db']:+.2f} dB [95% CI {d['ci95_low_db']:+.2f}, {d['ci95_high_db']:+.2f}] "
+                  "(paired, images resampled)")
         for m, d in max_diff.items():
             print(f"  {m}: PyTorch vs ONNX Runtime max |diff| = {d} (uint8 levels)")
     print(f"{time.time() - t0:.1f} s")
     if a.png and first_examples:
         write_figure(a.png, first_examples[0], list(methods), first_examples[1])
         print(f"wrote {a.png}")
+    if a.csv:
+        lines = ["family,image,bucket,mask,method,hole_psnr_db,hole_ssim"]
+        lines += [f"{f},{_csv_field(im)},{int(lo * 100)}-{int(hi * 100)}%,{k},{_csv_field(m)},{p:.4f},{q:.5f}"
+                  for f, im, (lo, hi), k, m, p, q in rows]
+        atomic_write_bytes(a.csv, ("\n".join(lines) + "\n").encode())
+        print(f"wrote {a.csv} ({len(rows)} rows)")
     if a.json:
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")

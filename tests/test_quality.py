@@ -46,7 +46,8 @@ def test_gains_compare_with_the_better_classical_method():
 
 
 @pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model"),
-                                      (["--models", "nano", "--feather", "-2"], "feather")])
+                                      (["--models", "nano", "--feather", "-2"], "feather"),
+                                      (["--boot", "-1"], "--boot")])
 def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert main(["bench", "quality", "--images", str(images), *args]) == 2
     err = capsys.readouterr().err
@@ -113,3 +114,35 @@ def test_a_feathered_ring_is_scored_through_the_inpainter(images, tmp_path):
                  "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--feather", "6", "--json", str(out)]) == 0
     g = json.loads(out.read_text())["families"]["free-form"]["gains_10_50"]
     assert g["nano+feather6"]["mean_psnr_gain_db"] < g["nano"]["mean_psnr_gain_db"]
+
+
+def test_intervals_and_per_case_scores(images, tmp_path, capsys):
+    """Each mean gain gets a 95% bootstrap interval over the images, pairs of models scored the
+    same way get a paired interval on their difference, and --csv holds every case's scores, from
+    which the table's bucket means are recomputed."""
+    import csv
+
+    out, rows = tmp_path / "q.json", tmp_path / "cases.csv"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano,nano.int8", "--family", "rects",
+                 "--crop", "128", "--per-bucket", "2", "--boot", "200", "--json", str(out), "--csv", str(rows)]) == 0
+    fam = json.loads(out.read_text())["families"]["rects"]
+    lo, hi = fam["gains_10_50"]["nano"]["ci95_psnr_gain_db"]
+    assert lo <= fam["gains_10_50"]["nano"]["mean_psnr_gain_db"] <= hi
+    assert set(fam["differences_10_50"]) == {"nano - nano.int8", "nano+ns-thin - nano.int8+ns-thin"}
+    d = fam["differences_10_50"]["nano - nano.int8"]
+    assert d["ci95_low_db"] <= d["mean_db"] <= d["ci95_high_db"]
+    assert "95% CI" in capsys.readouterr().out
+    table = list(csv.DictReader(rows.open()))
+    methods = {"nano", "nano.int8", "nano+ns-thin", "nano.int8+ns-thin", "opencv-telea", "opencv-ns"}
+    assert len(table) == 2 * len(BUCKETS) * 2 * len(methods)  # images x buckets x masks x methods
+    assert {r["method"] for r in table} == methods
+    ns_20_30 = [float(r["hole_psnr_db"]) for r in table if r["method"] == "opencv-ns" and r["bucket"] == "20-30%"]
+    assert sum(ns_20_30) / len(ns_20_30) == pytest.approx(fam["table"][2]["opencv-ns"]["psnr"], abs=1e-3)
+
+
+def test_no_intervals_with_boot_0(images, tmp_path):
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "rects",
+                 "--crop", "128", "--per-bucket", "1", "--boot", "0", "--json", str(out)]) == 0
+    fam = json.loads(out.read_text())["families"]["rects"]
+    assert "ci95_psnr_gain_db" not in fam["gains_10_50"]["nano"] and fam["differences_10_50"] == {}

@@ -1,0 +1,75 @@
+"""Confidence intervals for ``edgefill bench quality``: how sure is a mean gain in dB?
+
+The benchmark's headline figure for a model is its mean hole-PSNR gain over the better of
+OpenCV Telea and NS, averaged over the 10-50% buckets. With a few dozen images a difference of
+a few hundredths of a dB between two models can be noise. These functions put a percentile
+bootstrap interval on that figure, and on the difference between two models, by resampling
+*images* with replacement (masks drawn on the same image are not independent draws, so the
+image is the unit of resampling). numpy only.
+
+Scores come in as ``{method: array (n_images, n_buckets, per_bucket)}`` of hole PSNR in dB,
+the buckets in :data:`edgefill.quality.BUCKETS` order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: buckets that count for the headline gain: 10-20 ... 40-50% (index 0 is 0-10%)
+GAIN_BUCKETS = slice(1, None)
+
+
+def _per_image(scores: np.ndarray) -> np.ndarray:
+    """(n_images, n_buckets): each image's mean over its masks in each bucket."""
+    if scores.ndim != 3:
+        raise ValueError(f"scores must be (images, buckets, masks), got shape {scores.shape}")
+    return scores.mean(axis=2)
+
+
+def _boot_means(per_image: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(n_boot, n_buckets) bucket means over each resample of images."""
+    return per_image[idx].mean(axis=1)
+
+
+def _resamples(n_images: int, n_boot: int, seed: int) -> np.ndarray:
+    if n_images < 1:
+        raise ValueError("no images to resample")
+    return np.random.default_rng(seed).integers(0, n_images, size=(n_boot, n_images))
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def gain_ci(scores: dict[str, np.ndarray], model: str, classical: tuple[str, ...],
+            n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean gain, low, high): ``model``'s mean over the 10-50% buckets of its bucket mean PSNR
+    minus the best classical bucket mean, with a ``level`` bootstrap interval over images. The
+    point estimate is the benchmark's own figure (:func:`edgefill.quality.gains`)."""
+    per = {m: _per_image(scores[m]) for m in (model, *classical)}
+
+    def stat(means: dict[str, np.ndarray]) -> np.ndarray:
+        best = np.max(np.stack([means[c] for c in classical]), axis=0)
+        return (means[model] - best)[..., GAIN_BUCKETS].mean(axis=-1)
+
+    point = float(stat({m: p.mean(axis=0) for m, p in per.items()}))
+    idx = _resamples(per[model].shape[0], n_boot, seed)
+    lo, hi = _interval(stat({m: _boot_means(p, idx) for m, p in per.items()}), level)
+    return point, lo, hi
+
+
+def difference_ci(scores: dict[str, np.ndarray], a: str, b: str,
+                  n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of model ``a``'s headline gain minus model ``b``'s, paired: the same
+    resampled images for both. The classical baseline cancels, so this is the mean over the
+    10-50% buckets of the difference of their bucket means."""
+    pa, pb = _per_image(scores[a]), _per_image(scores[b])
+    if pa.shape != pb.shape:
+        raise ValueError(f"{a} and {b} were not scored on the same cases")
+    diff = pa - pb
+    point = float(diff.mean(axis=0)[GAIN_BUCKETS].mean())
+    idx = _resamples(diff.shape[0], n_boot, seed)
+    lo, hi = _interval(_boot_means(diff, idx)[:, GAIN_BUCKETS].mean(axis=1), level)
+    return point, lo, hi
