@@ -6,7 +6,8 @@ shorter side to ``--crop``; no training image is ever used), and for each mask f
 hole-ratio bucket ``--per-bucket`` masks are drawn with a fixed seed. Every method fills the
 same crops and masks; PSNR and SSIM are computed on the hole pixels only. Prints a table per
 family and the mean gain of each model over the better classical method in the 10-50%
-buckets; writes JSON and a PNG figure.
+buckets, with 95% bootstrap intervals over the images (``edgefill.quality_stats``); writes
+JSON, a PNG figure and (``--csv``) every case's scores.
 
     edgefill bench quality --models lite,nano --family all --json q.json --png q.png
 """
