@@ -60,16 +60,17 @@ def gain_ci(scores: dict[str, np.ndarray], model: str, classical: tuple[str, ...
     return point, lo, hi
 
 
-def difference_ci(scores: dict[str, np.ndarray], a: str, b: str,
-                  n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def difference_ci(scores: dict[str, np.ndarray], a: str, b: str, n_boot: int = 2000, seed: int = 0,
+                  level: float = 0.95, buckets: slice = GAIN_BUCKETS) -> tuple[float, float, float]:
     """(mean, low, high) of model ``a``'s headline gain minus model ``b``'s, paired: the same
     resampled images for both. The classical baseline cancels, so this is the mean over the
-    10-50% buckets of the difference of their bucket means."""
+    10-50% buckets (``buckets`` of the scores' second axis) of the difference of their bucket
+    means."""
     pa, pb = _per_image(scores[a]), _per_image(scores[b])
     if pa.shape != pb.shape:
         raise ValueError(f"{a} and {b} were not scored on the same cases")
     diff = pa - pb
-    point = float(diff.mean(axis=0)[GAIN_BUCKETS].mean())
+    point = float(diff.mean(axis=0)[buckets].mean())
     idx = _resamples(diff.shape[0], n_boot, seed)
-    lo, hi = _interval(_boot_means(diff, idx)[:, GAIN_BUCKETS].mean(axis=1), level)
+    lo, hi = _interval(_boot_means(diff, idx)[:, buckets].mean(axis=1), level)
     return point, lo, hi

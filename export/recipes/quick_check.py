@@ -28,6 +28,7 @@ from safetensors import safe_open
 from edgefill import maskgen
 from edgefill.imageio import read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
+from edgefill.quality_stats import difference_ci
 from edgefill.thin import NS_RADIUS, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
@@ -65,11 +66,13 @@ def check_images(which: str) -> list[Path]:
 
 
 def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,
-          thin_px: float = 0.0, thin_radius: float = NS_RADIUS, ssim: bool = False) -> dict:
+          thin_px: float = 0.0, thin_radius: float = NS_RADIUS, ssim: bool = False,
+          cases: dict | None = None) -> dict:
     """Mean hole-PSNR gain per family; ``thin_px`` > 0: with the thin parts of each hole refilled
     by OpenCV NS as ``Inpainter(thin_hole_px=...)`` does. ``ssim``: also the smallest hole-SSIM
     margin over the buckets, as the benchmark reports it (the bucket's mean SSIM minus the better
-    classical method's), under ``FAMILY ssim``."""
+    classical method's), under ``FAMILY ssim``. ``cases``: filled with each family's per-case
+    gains, an array (images, buckets 10-50%, masks), for paired comparisons."""
     paths = check_images(which)
     result: dict = {}
     for fam in families:
@@ -95,6 +98,8 @@ def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int 
                     for name, out in (("model", filled), *classical.items()):
                         ssims[b][name].append(hole_ssim(out, img, hole))
         result[fam] = round(float(np.mean(g)), 2)
+        if cases is not None:
+            cases[fam] = np.array(g).reshape(len(paths), 4, per_bucket)
         if ssim:
             result[f"{fam} ssim"] = round(min(
                 float(np.mean(s["model"]) - max(np.mean(s["telea"]), np.mean(s["ns"]))) for s in ssims.values()), 4)
@@ -120,14 +125,28 @@ def main() -> None:
                     "half-widths (0: the model alone)")
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
                     "better classical method")
+    ap.add_argument("--paired", action="store_true", help="also each file's mean gain minus the first file's, "
+                    "with a 95%% paired bootstrap interval over the images (edgefill.quality_stats)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     which = "val-texture" if a.val_texture else "val-photos" if a.val_photos else "texture" if a.texture else "photos"
-    for path in a.files:
+    first: dict = {}
+    for n, path in enumerate(a.files):
         graph = load(path, a)
         for thin in (float(t) for t in a.thin_px.split(",")):
             label = f"{path} thin-px {thin:g}" if thin else str(path)
-            print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim), flush=True)
+            cases: dict = {}
+            print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim, cases),
+                  flush=True)
+            if not a.paired:
+                continue
+            if n == 0:
+                first[thin] = cases
+                continue
+            diff = {fam: "%+.3f [%+.3f, %+.3f]" % difference_ci({"a": c, "b": first[thin][fam]}, "a", "b",
+                                                                buckets=slice(None))
+                    for fam, c in cases.items()}
+            print(f"  minus {a.files[0]}: {diff}", flush=True)
 
 
 if __name__ == "__main__":
