@@ -101,7 +101,7 @@ def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family:
             for k in range(per_bucket):
                 rng = np.random.default_rng([seed, i, b, k])
                 mask = fam(size, size, rng, max(lo, 0.01), hi)
-                yield p.name, b, k, img, mask
+                yield i, b, k, img, mask
 
 
 def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed: int, family: str,
@@ -119,10 +119,9 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
     if torch_models:
         from edgefill_export.onnx_export import torch_reference
 
-    for n, (name, b, k, img, mask) in enumerate(tqdm(cases, desc=f"quality {family}", unit="case", leave=False)):
-        i = n // (len(BUCKETS) * per_bucket)  # make_cases goes image by image
+    for i, b, k, img, mask in tqdm(cases, desc=f"quality {family}", unit="case", leave=False):
         hole = mask > 0
-        keep = b not in examples and name == paths[(3 * b) % len(paths)].name
+        keep = b not in examples and paths[i].name == paths[(3 * b) % len(paths)].name
         if keep:
             shown = img.copy()
             shown[hole] = (255, 0, 255)
