@@ -32,6 +32,7 @@ from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
+BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
 CLASSICAL = ("opencv-telea", "opencv-ns")
 
 
@@ -138,8 +139,8 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
         if keep:
             examples[b].append(img)  # ground truth
     table = []
-    for b, (lo, hi) in enumerate(BUCKETS):
-        row = {"bucket": f"{int(lo * 100)}-{int(hi * 100)}%", "n": len(paths) * per_bucket}
+    for b, label in enumerate(BUCKET_LABELS):
+        row = {"bucket": label, "n": len(paths) * per_bucket}
         for m in methods:
             arr = per_case[m][:, b].reshape(-1, 2)
             row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())}
@@ -311,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 pairs[f"{x} - {y}"] = {"mean_db": mean, "ci95_low_db": lo, "ci95_high_db": hi}
         report["families"][fam] = {"table": table, "gains_10_50": g, "differences_10_50": pairs,
                                    "torch_vs_ort_max_abs_diff": max_diff}
-        rows += [(fam, paths[i].name, BUCKETS[b], k, m, *v[i, b, k]) for m, v in per_case.items()
+        rows += [(fam, paths[i].name, BUCKET_LABELS[b], k, m, *v[i, b, k]) for m, v in per_case.items()
                  for i, b, k in np.ndindex(v.shape[:3])]
         source = a.images or a.data
         print_table(table, list(methods), f"\n{fam} masks: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
@@ -333,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {a.png}")
     if a.csv:
         lines = ["family,image,bucket,mask,method,hole_psnr_db,hole_ssim"]
-        lines += [f"{f},{_csv_field(im)},{int(lo * 100)}-{int(hi * 100)}%,{k},{_csv_field(m)},{p:.4f},{q:.5f}"
-                  for f, im, (lo, hi), k, m, p, q in rows]
+        lines += [f"{f},{_csv_field(im)},{bucket},{k},{_csv_field(m)},{p:.4f},{q:.5f}"
+                  for f, im, bucket, k, m, p, q in rows]
         atomic_write_bytes(a.csv, ("\n".join(lines) + "\n").encode())
         print(f"wrote {a.csv} ({len(rows)} rows)")
     if a.json:
