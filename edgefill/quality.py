@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,7 +28,8 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.imageio import IMAGE_EXTS, read_image
+from edgefill.errors import InputError
+from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin
 
@@ -85,7 +87,7 @@ def write_figure(path: Path, table: list[dict], names: list[str], examples: dict
     from edgefill.plot import image_grid, line_chart
 
     buckets = [row["bucket"] for row in table]
-    chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table} for m in names}, buckets,
+    chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table if row[m]} for m in names}, buckets,
                        "hole PSNR (dB) by hole ratio", y_from_zero=False)
     rows = [examples[b] for b in sorted(examples)]
     grid = image_grid(rows, ["masked input", *[method_label(n) for n in names], "ground truth"])
@@ -95,6 +97,8 @@ def write_figure(path: Path, table: list[dict], names: list[str], examples: dict
 
 
 def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family: str):
+    """Cases ``(image index, bucket, slot, crop, mask)``: ``per_bucket`` seeded masks of a
+    generated family per image and bucket."""
     fam = maskgen.FAMILIES[family]
     for i, p in enumerate(paths):
         img = centre_crop(read_image(p), size)
@@ -105,22 +109,68 @@ def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family:
                 yield i, b, k, img, mask
 
 
-def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed: int, family: str,
+@dataclass(frozen=True)
+class OwnMask:
+    """One of the user's masks (``--masks DIR``), scaled and cropped to the evaluation size."""
+
+    name: str
+    bucket: int  # index into BUCKETS, by the cropped mask's hole ratio
+    slot: int  # its position among the masks of its bucket
+    mask: np.ndarray
+
+
+def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
+    """The mask images of ``folder`` (sorted by name; white or any grey >= 128 = hole, as
+    ``edgefill inpaint --mask`` reads them), each scaled and centre-cropped like the images and
+    put in the bucket of its hole ratio. Returns the masks and ``"NAME: why"`` for each file
+    left out (unreadable, no hole, or a hole of 50% or more, beyond the buckets)."""
+    masks: list[OwnMask] = []
+    skipped: list[str] = []
+    slots = [0] * len(BUCKETS)
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS):
+        try:
+            mask = (centre_crop(read_mask(path), size) >= 128).astype(np.uint8) * 255
+        except InputError as e:
+            skipped.append(f"{path.name}: {e}")
+            continue
+        ratio = float(np.count_nonzero(mask)) / mask.size
+        bucket = next((b for b, (lo, hi) in enumerate(BUCKETS) if lo <= ratio < hi and ratio > 0), None)
+        if bucket is None:
+            why = "no hole" if ratio == 0 else f"hole ratio {ratio:.0%}, beyond the 0-50% buckets"
+            skipped.append(f"{path.name}: {why} at {size}x{size}")
+            continue
+        masks.append(OwnMask(path.name, bucket, slots[bucket], mask))
+        slots[bucket] += 1
+    return masks, skipped
+
+
+def own_mask_cases(paths: list[Path], size: int, masks: list[OwnMask]):
+    """Cases ``(image index, bucket, slot, crop, mask)``: every one of the user's masks on every
+    image."""
+    for i, p in enumerate(paths):
+        img = centre_crop(read_image(p), size)
+        for m in masks:
+            yield i, m.bucket, m.slot, img, m.mask
+
+
+def evaluate(methods: dict, paths: list[Path], cases: list, slots: int, label: str,
              torch_models: dict | None = None) -> tuple[list[dict], dict, dict, dict]:
-    """Scores of every method on one mask family: (table rows, example images, max |ORT - torch|,
-    per-case scores ``{method: array (images, buckets, masks, 2)}`` of hole PSNR and SSIM)."""
+    """Scores of every method on one set of cases (:func:`make_cases`, :func:`own_mask_cases`;
+    at most ``slots`` masks per image and bucket): (table rows, example images, max
+    |ORT - torch|, per-case scores ``{method: array (images, buckets, slots, 2)}`` of hole PSNR
+    and SSIM, NaN in a slot that holds no case). A bucket without cases has ``n`` 0 and no
+    scores in the table."""
     torch_models = torch_models or {}
-    per_case = {m: np.zeros((len(paths), len(BUCKETS), per_bucket, 2)) for m in methods}
+    per_case = {m: np.full((len(paths), len(BUCKETS), slots, 2), np.nan) for m in methods}
     torch_scores = {m: {b: [] for b in range(len(BUCKETS))} for m in torch_models}
     max_diff = {m: 0 for m in torch_models}
     examples: dict[int, list[np.ndarray]] = {}
-    cases = list(make_cases(paths, crop, per_bucket, seed, family))
     from tqdm import tqdm
 
     if torch_models:
         from edgefill_export.onnx_export import torch_reference
 
-    for i, b, k, img, mask in tqdm(cases, desc=f"quality {family}", unit="case", leave=False):
+    for i, b, k, img, mask in tqdm(cases, desc=f"quality {label}", unit="case", leave=False):
         hole = mask > 0
         keep = b not in examples and paths[i].name == paths[(3 * b) % len(paths)].name
         if keep:
@@ -139,13 +189,15 @@ def evaluate(methods: dict, paths: list[Path], crop: int, per_bucket: int, seed:
         if keep:
             examples[b].append(img)  # ground truth
     table = []
-    for b, label in enumerate(BUCKET_LABELS):
-        row = {"bucket": label, "n": len(paths) * per_bucket}
+    for b, bucket in enumerate(BUCKET_LABELS):
+        row: dict = {"bucket": bucket, "n": 0}
         for m in methods:
             arr = per_case[m][:, b].reshape(-1, 2)
-            row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())}
+            arr = arr[~np.isnan(arr[:, 0])]
+            row["n"] = len(arr)
+            row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())} if len(arr) else None
         for m in torch_models:
-            row[f"{m}-torch"] = {"psnr": float(np.mean(torch_scores[m][b]))}
+            row[f"{m}-torch"] = {"psnr": float(np.mean(torch_scores[m][b]))} if torch_scores[m][b] else None
         table.append(row)
     return table, examples, max_diff, per_case
 
@@ -194,10 +246,15 @@ class _Feathered:
 
 def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
     """Per model, over the 10-50% buckets: mean PSNR gain over the better classical method in
-    each bucket, the smallest such gain, and whether it beats both in SSIM in every bucket."""
-    rows = [r for r in table if r["bucket"] != "0-10%"]
-    out = {}
+    each bucket, the smallest such gain, and whether it beats both in SSIM in every bucket.
+    Buckets without cases are left out; with none in 10-50% every figure is None."""
+    rows = [r for r in table if r["bucket"] != BUCKET_LABELS[0] and r[CLASSICAL[0]] is not None]
+    out: dict[str, dict] = {}
     for m in models:
+        if not rows:
+            out[m] = dict.fromkeys(("mean_psnr_gain_db", "min_psnr_gain_db", "min_ssim_gain",
+                                    "beats_classical_ssim_everywhere"))
+            continue
         d_psnr = [r[m]["psnr"] - max(r[c]["psnr"] for c in CLASSICAL) for r in rows]
         d_ssim = [r[m]["ssim"] - max(r[c]["ssim"] for c in CLASSICAL) for r in rows]
         out[m] = {"mean_psnr_gain_db": float(np.mean(d_psnr)), "min_psnr_gain_db": float(np.min(d_psnr)),
@@ -222,7 +279,7 @@ def print_table(table: list[dict], names: list[str], title: str) -> None:
     print(header)
     print("-" * len(header))
     for row in table:
-        cells = [f"{row[m]['psnr']:8.2f} / {row[m]['ssim']:.3f}" for m in names]
+        cells = [f"{row[m]['psnr']:8.2f} / {row[m]['ssim']:.3f}" if row[m] else "no masks" for m in names]
         print(f"{row['bucket']:>10} | " + " | ".join(f"{c:>17}" for c in cells))
 
 
@@ -234,7 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="lite,nano", help="comma list of shipped names or .onnx paths")
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--per-bucket", type=int, default=3, help="masks per image and bucket")
-    ap.add_argument("--family", default="free-form", help=f"mask family, comma list or 'all' ({', '.join(sorted(maskgen.FAMILIES))})")
+    ap.add_argument("--family", default=None, help="generated mask family, comma list or 'all' "
+                    f"({', '.join(sorted(maskgen.FAMILIES))}); default free-form, or none with --masks")
+    ap.add_argument("--masks", type=Path, default=None,
+                    help="folder of your own masks (white = hole), each used on every image and bucketed by its "
+                         "hole ratio after the same scaling and crop as the images")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
     ap.add_argument("--torch", action="store_true", help="also run the PyTorch weights and report ORT/PyTorch agreement")
@@ -255,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         print("--boot must be >= 0, --per-bucket >= 1 and --crop >= 16", file=sys.stderr)
         return 2
 
-    families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if a.family == "all" else a.family.split(",")
+    family = a.family if a.family is not None else ("" if a.masks else "free-form")
+    families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]
     unknown = [f for f in families if f not in maskgen.FAMILIES]
     if unknown:
         print(f"unknown mask family {unknown[0]!r}; known: {', '.join(sorted(maskgen.FAMILIES))}", file=sys.stderr)
@@ -271,6 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
         return 2
+    if not families and not a.masks:
+        print("no mask family to evaluate: pass --family and/or --masks DIR", file=sys.stderr)
+        return 2
+    own: list[OwnMask] = []
+    if a.masks:
+        if not a.masks.is_dir():
+            print(f"{a.masks} is not a folder", file=sys.stderr)
+            return 2
+        own, skipped = read_own_masks(a.masks, a.crop)
+        for why in skipped:
+            print(f"left out mask {why}", file=sys.stderr)
+        if not own:
+            print(f"no usable mask in {a.masks} (mask images with a hole of 0-50% after scaling)", file=sys.stderr)
+            return 2
     try:
         methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
         raw_models = list(methods)
@@ -298,13 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
     first_examples = None
     rows: list[tuple] = []
-    for fam in families:
-        table, examples, max_diff, per_case = evaluate(methods, paths, a.crop, a.per_bucket, a.seed, fam, torch_models)
+    case_sets = [(fam, lambda fam=fam: make_cases(paths, a.crop, a.per_bucket, a.seed, fam), a.per_bucket, None)
+                 for fam in families]
+    if own:
+        names = {(m.bucket, m.slot): m.name for m in own}
+        case_sets.append((f"own:{a.masks.name}", lambda: own_mask_cases(paths, a.crop, own),
+                          max(m.slot for m in own) + 1, names))
+    for fam, cases, slots, mask_names in case_sets:
+        table, examples, max_diff, per_case = evaluate(methods, paths, list(cases()), slots, fam, torch_models)
         first_examples = first_examples or (table, examples)
         g = gains(table, models)
         psnr = {m: v[..., 0] for m, v in per_case.items()}
         pairs = {}
-        if a.boot:
+        if a.boot and any(g[m]["mean_psnr_gain_db"] is not None for m in models):
             for m in models:
                 g[m]["ci95_psnr_gain_db"] = list(gain_ci(psnr, m, CLASSICAL, a.boot, a.seed)[1:])
             for x, y in _pairs(models):
@@ -312,12 +394,17 @@ def main(argv: list[str] | None = None) -> int:
                 pairs[f"{x} - {y}"] = {"mean_db": mean, "ci95_low_db": lo, "ci95_high_db": hi}
         report["families"][fam] = {"table": table, "gains_10_50": g, "differences_10_50": pairs,
                                    "torch_vs_ort_max_abs_diff": max_diff}
-        rows += [(fam, paths[i].name, BUCKET_LABELS[b], k, m, *v[i, b, k]) for m, v in per_case.items()
-                 for i, b, k in np.ndindex(v.shape[:3])]
+        rows += [(fam, paths[i].name, BUCKET_LABELS[b], mask_names[b, k] if mask_names else k, m, *v[i, b, k])
+                 for m, v in per_case.items() for i, b, k in np.ndindex(v.shape[:3]) if not np.isnan(v[i, b, k, 0])]
         source = a.images or a.data
-        print_table(table, list(methods), f"\n{fam} masks: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
-                    f"{a.per_bucket} masks per bucket, {a.crop}x{a.crop} crops, seed {a.seed}")
+        drawn = (f"your {len(own)} masks ({a.masks}), each on every image" if mask_names else
+                 f"{fam} masks, {a.per_bucket} per bucket, seed {a.seed}")
+        print_table(table, list(methods), f"\n{drawn}: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
+                    f"{a.crop}x{a.crop} crops")
         for m in models:
+            if g[m]["mean_psnr_gain_db"] is None:
+                print(f"  {m}: no mask in the 10-50% buckets, so no mean gain")
+                continue
             above = "above" if g[m]["beats_classical_ssim_everywhere"] else "NOT above"
             ci = " [95%% CI %+.2f, %+.2f]" % tuple(g[m]["ci95_psnr_gain_db"]) if a.boot else ""
             print(f"  {m}: {g[m]['mean_psnr_gain_db']:+.2f} dB{ci} mean gain over the better classical method in "

@@ -8,10 +8,14 @@ bootstrap interval on that figure, and on the difference between two models, by 
 image is the unit of resampling). numpy only.
 
 Scores come in as ``{method: array (n_images, n_buckets, per_bucket)}`` of hole PSNR in dB,
-the buckets in :data:`edgefill.quality.BUCKETS` order.
+the buckets in :data:`edgefill.quality.BUCKETS` order. Slots that hold no case are NaN: with a
+folder of the user's own masks (``--masks``) each bucket holds as many masks as fall in it, the
+same ones on every image, and a bucket may hold none; such a bucket is left out of the means.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -20,10 +24,18 @@ GAIN_BUCKETS = slice(1, None)
 
 
 def _per_image(scores: np.ndarray) -> np.ndarray:
-    """(n_images, n_buckets): each image's mean over its masks in each bucket."""
+    """(n_images, n_buckets): each image's mean over its masks in each bucket (NaN where a
+    bucket holds no mask)."""
     if scores.ndim != 3:
         raise ValueError(f"scores must be (images, buckets, masks), got shape {scores.shape}")
-    return scores.mean(axis=2)
+    return _nanmean(scores, axis=2)
+
+
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmean`` without its warning for all-NaN slices (an empty bucket stays NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
 
 
 def _boot_means(per_image: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -38,6 +50,8 @@ def _resamples(n_images: int, n_boot: int, seed: int) -> np.ndarray:
 
 
 def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    if np.isnan(samples).all():  # no bucket of the range holds a case
+        return float("nan"), float("nan")
     tail = (1.0 - level) / 2 * 100
     lo, hi = np.percentile(samples, [tail, 100 - tail])
     return float(lo), float(hi)
@@ -52,7 +66,7 @@ def gain_ci(scores: dict[str, np.ndarray], model: str, classical: tuple[str, ...
 
     def stat(means: dict[str, np.ndarray]) -> np.ndarray:
         best = np.max(np.stack([means[c] for c in classical]), axis=0)
-        return (means[model] - best)[..., GAIN_BUCKETS].mean(axis=-1)
+        return _nanmean((means[model] - best)[..., GAIN_BUCKETS], axis=-1)
 
     point = float(stat({m: p.mean(axis=0) for m, p in per.items()}))
     idx = _resamples(per[model].shape[0], n_boot, seed)
@@ -70,7 +84,7 @@ def difference_ci(scores: dict[str, np.ndarray], a: str, b: str, n_boot: int = 2
     if pa.shape != pb.shape:
         raise ValueError(f"{a} and {b} were not scored on the same cases")
     diff = pa - pb
-    point = float(diff.mean(axis=0)[buckets].mean())
+    point = float(_nanmean(diff.mean(axis=0)[buckets], axis=0))
     idx = _resamples(diff.shape[0], n_boot, seed)
-    lo, hi = _interval(_boot_means(diff, idx)[:, buckets].mean(axis=1), level)
+    lo, hi = _interval(_nanmean(_boot_means(diff, idx)[:, buckets], axis=1), level)
     return point, lo, hi

@@ -146,3 +146,95 @@ def test_no_intervals_with_boot_0(images, tmp_path):
                  "--crop", "128", "--per-bucket", "1", "--boot", "0", "--json", str(out)]) == 0
     fam = json.loads(out.read_text())["families"]["rects"]
     assert "ci95_psnr_gain_db" not in fam["gains_10_50"]["nano"] and fam["differences_10_50"] == {}
+
+
+def _disk_mask(size: int, ratio: float):
+    """A square mask with one centred disk covering ``ratio`` of it."""
+    import numpy as np
+
+    m = np.zeros((size, size), np.uint8)
+    cv2.circle(m, (size // 2, size // 2), int(round(size * (ratio / np.pi) ** 0.5)), 255, -1)
+    return m
+
+
+def test_own_masks_are_cropped_like_the_images_and_bucketed_by_hole_ratio(tmp_path):
+    from edgefill.quality import read_own_masks
+
+    cv2.imwrite(str(tmp_path / "a_small.png"), _disk_mask(256, 0.15))
+    cv2.imwrite(str(tmp_path / "b_large.png"), _disk_mask(256, 0.35))
+    cv2.imwrite(str(tmp_path / "c_small.png"), _disk_mask(512, 0.12))  # scaled to 128 px
+    cv2.imwrite(str(tmp_path / "d_empty.png"), _disk_mask(256, 0.0) * 0)
+    cv2.imwrite(str(tmp_path / "e_full.png"), _disk_mask(256, 0.0) + 255)
+    (tmp_path / "f_broken.png").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("ignored: not an image name")
+    masks, skipped = read_own_masks(tmp_path, 128)
+    assert [(m.name, m.bucket, m.slot) for m in masks] == [("a_small.png", 1, 0), ("b_large.png", 3, 0),
+                                                           ("c_small.png", 1, 1)]
+    assert all(m.mask.shape == (128, 128) and set(m.mask.ravel()) <= {0, 255} for m in masks)
+    assert [s.split(":")[0] for s in skipped] == ["d_empty.png", "e_full.png", "f_broken.png"]
+    assert "no hole" in skipped[0] and "beyond the 0-50% buckets" in skipped[1]
+
+
+def test_bench_quality_on_own_masks(images, tmp_path, capsys):
+    """--masks puts every mask on every image; buckets without a mask are reported empty and left
+    out of the mean gain, which still matches the table; the CSV names each case's mask file."""
+    import csv
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for name, ratio in (("m1.png", 0.15), ("m2.png", 0.16), ("m3.png", 0.33)):
+        cv2.imwrite(str(masks / name), _disk_mask(200, ratio))
+    out, rows = tmp_path / "q.json", tmp_path / "cases.csv"
+    assert main(["bench", "quality", "--images", str(images), "--masks", str(masks), "--models", "nano",
+                 "--crop", "128", "--boot", "100", "--thin-px", "0", "--json", str(out), "--csv", str(rows)]) == 0
+    report = json.loads(out.read_text())
+    assert list(report["families"]) == ["own:masks"]  # no generated family unless --family is given
+    fam = report["families"]["own:masks"]
+    assert [r["n"] for r in fam["table"]] == [0, 4, 0, 2, 0]  # 2 images x (2, 1) masks
+    assert fam["table"][0]["nano"] is None
+    table = {r["bucket"]: r for r in fam["table"]}
+    by_bucket = [table[b]["nano"]["psnr"] - max(table[b][c]["psnr"] for c in ("opencv-telea", "opencv-ns"))
+                 for b in ("10-20%", "30-40%")]
+    g = fam["gains_10_50"]["nano"]
+    assert g["mean_psnr_gain_db"] == pytest.approx(sum(by_bucket) / 2)
+    lo, hi = g["ci95_psnr_gain_db"]
+    assert lo <= g["mean_psnr_gain_db"] <= hi
+    cases = list(csv.DictReader(rows.open()))
+    assert len(cases) == 2 * 3 * 3  # images x masks x (nano, telea, ns)
+    assert {r["mask"] for r in cases} == {"m1.png", "m2.png", "m3.png"}
+    assert "no masks" in capsys.readouterr().out
+
+
+def test_own_masks_with_generated_families(images, tmp_path):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    cv2.imwrite(str(masks / "m.png"), _disk_mask(128, 0.25))
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--masks", str(masks), "--family", "rects",
+                 "--models", "nano", "--crop", "128", "--per-bucket", "1", "--boot", "0", "--json", str(out)]) == 0
+    assert list(json.loads(out.read_text())["families"]) == ["rects", "own:masks"]
+
+
+def test_own_masks_only_in_0_10_have_no_mean_gain(images, tmp_path, capsys):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    cv2.imwrite(str(masks / "m.png"), _disk_mask(128, 0.05))
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--masks", str(masks), "--models", "nano",
+                 "--crop", "128", "--json", str(out)]) == 0
+    g = json.loads(out.read_text())["families"]["own:masks"]["gains_10_50"]["nano"]
+    assert g["mean_psnr_gain_db"] is None and "ci95_psnr_gain_db" not in g
+    assert "no mask in the 10-50% buckets" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("setup,msg", [("missing", "is not a folder"), ("unusable", "no usable mask"),
+                                       ("nothing", "no mask family")])
+def test_bad_own_masks_exit_2_with_one_line(images, tmp_path, setup, msg, capsys):
+    masks = tmp_path / "masks"
+    if setup != "missing":
+        masks.mkdir()
+        cv2.imwrite(str(masks / "full.png"), _disk_mask(64, 0.0) + 255)
+    args = ["--family", ""] if setup == "nothing" else ["--masks", str(masks)]
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", *args]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err

@@ -73,3 +73,28 @@ def test_bad_shapes_are_refused():
         difference_ci(s, "a", "b")
     with pytest.raises(ValueError, match="images, buckets, masks"):
         gain_ci({"a": np.zeros((3, 5)), **{c: np.zeros((3, 5)) for c in CLASSICAL}}, "a", CLASSICAL)
+
+
+def test_empty_slots_and_buckets_are_left_out():
+    """With the user's own masks a bucket holds as many masks as fall in it (NaN slots) or none
+    (an all-NaN bucket): the figures are those of the cases that exist."""
+    s = scores(5, per_bucket=2, offsets={"a": 0.6, "b": 0.2})
+    holed = {m: v.copy() for m, v in s.items()}
+    for v in holed.values():
+        v[:, 2, :] = np.nan  # 20-30%: no mask
+        v[:, 3, 1] = np.nan  # 30-40%: one mask
+    present = ((1, slice(None)), (3, slice(0, 1)), (4, slice(None)))  # the 10-50% cases left
+    point, lo, hi = gain_ci(holed, "a", CLASSICAL, n_boot=300, seed=3)
+    expect = np.mean([s["a"][:, b, ks].mean() - max(s[c][:, b, ks].mean() for c in CLASSICAL) for b, ks in present])
+    assert point == pytest.approx(expect) and lo < point < hi
+    assert np.isfinite([lo, hi]).all()
+    d = difference_ci(holed, "a", "b", n_boot=300, seed=3)
+    assert np.isfinite(d).all()
+    assert d[0] == pytest.approx(np.mean([(s["a"][:, b, ks] - s["b"][:, b, ks]).mean() for b, ks in present]))
+
+
+def test_no_case_in_the_gain_buckets_gives_nan_not_an_error():
+    s = scores(6)
+    for v in s.values():
+        v[:, 1:] = np.nan
+    assert all(np.isnan(x) for x in gain_ci(s, "a", CLASSICAL, n_boot=50))
