@@ -3,7 +3,8 @@
 For every evaluation image (the fetched eval photos by default, ``--data texture`` for the
 held-out texture families, or ``--images DIR``) a centre crop is taken (after scaling the
 shorter side to ``--crop``; no training image is ever used), and for each mask family and
-hole-ratio bucket ``--per-bucket`` masks are drawn with a fixed seed. Every method fills the
+hole-ratio bucket ``--per-bucket`` masks are drawn with a fixed seed (``--masks DIR``: the
+user's own masks, each on every image, bucketed by hole ratio). Every method fills the
 same crops and masks; PSNR and SSIM are computed on the hole pixels only. Prints a table per
 family and the mean gain of each model over the better classical method in the 10-50%
 buckets, with 95% bootstrap intervals over the images (``edgefill.quality_stats``); writes
