@@ -67,6 +67,7 @@ class TrainConfig:
     d_lr: float = 2e-4
     max_hole: float = 0.6
     min_scale: float = 0.25  # crops are rescaled from min_scale x to 1x native resolution (log-uniform)
+    channel_shuffle: float = 0.0  # share of crops whose colour channels are permuted (docs/training.md)
     masks: str = "training"  # maskgen.TRAINING_MIX; "mixed" (strokes + blobs) reproduces generations 1-3
     seed: int = 0
     bf16: bool = True
@@ -104,12 +105,16 @@ MASKS = {"training": maskgen.training_mix, **maskgen.FAMILIES}
 
 class CropSampler:
     """Random crops with rescaling (``min_scale`` x to 1x of native resolution, log-uniform, never
-    more than the whole shorter side) and flips."""
+    more than the whole shorter side) and flips; ``channel_shuffle``: that share of the crops get
+    their colour channels in a random other order (new colours, the same structure)."""
 
     def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training",
-                 min_scale: float = 0.25):
+                 min_scale: float = 0.25, channel_shuffle: float = 0.0):
         self.photos, self.crop, self.max_hole, self.min_scale = photos, crop, max_hole, min_scale
         self.masks = MASKS[masks]
+        if not 0.0 <= channel_shuffle <= 1.0:
+            raise ValueError(f"channel_shuffle is a share of the crops, 0 to 1; got {channel_shuffle}")
+        self.channel_shuffle = channel_shuffle
 
     def crop_one(self, rng: np.random.Generator) -> np.ndarray:
         img = self.photos[int(rng.integers(len(self.photos)))]
@@ -128,7 +133,16 @@ class CropSampler:
     def batch(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         imgs = np.stack([self.crop_one(rng) for _ in range(n)])
         masks = np.stack([self.mask_one(rng) for _ in range(n)])
+        if self.channel_shuffle > 0:  # drawn last: the crops and masks are those of a run without it
+            imgs = self.shuffle_channels(imgs, rng)
         return to_tensors(imgs, masks)
+
+    def shuffle_channels(self, imgs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        orders = [(0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]  # every order but the original
+        out = imgs.copy()
+        for i in np.flatnonzero(rng.random(len(imgs)) < self.channel_shuffle):
+            out[i] = imgs[i][..., list(orders[int(rng.integers(len(orders)))])]
+        return out
 
 
 def to_tensors(imgs: np.ndarray, masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -331,7 +345,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     if not train_photos or not val_photos:
         raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
-    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale)
+    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
     validator = Validator(val_photos, cfg.crop)
 
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)

@@ -141,6 +141,30 @@ def test_min_scale_sets_how_much_of_a_photo_a_crop_may_cover():
     assert 100 < widest(0.1) <= 162
 
 
+def test_channel_shuffle_permutes_colours_of_the_same_crops_and_masks():
+    """--channel-shuffle P: about P of the crops come with their colour channels in another
+    order; the crops and masks themselves are those of a run without it."""
+    import numpy as np
+
+    from edgefill_export.train import CropSampler
+
+    rng = np.random.default_rng(3)
+    photo = np.stack([rng.integers(0, 80, (300, 300)), rng.integers(90, 170, (300, 300)),
+                      rng.integers(180, 255, (300, 300))], -1).astype(np.uint8)  # B < G < R everywhere
+    plain = CropSampler([photo], 64, 0.5)
+    shuffled = CropSampler([photo], 64, 0.5, channel_shuffle=0.5)
+    x0, v0 = plain.batch(200, np.random.default_rng(7))
+    x1, v1 = shuffled.batch(200, np.random.default_rng(7))
+    assert torch.equal(v0, v1)
+    assert torch.equal(x0.sort(dim=1).values, x1.sort(dim=1).values)  # the same values per pixel
+    moved = (x0 != x1).flatten(1).any(1).float().mean().item()
+    assert 0.35 < moved < 0.65
+    means = x1.mean(dim=(2, 3))
+    assert (means[:, 0] > means[:, 2]).any()  # some crops now have more blue than red
+    with pytest.raises(ValueError, match="share of the crops"):
+        CropSampler([photo], 64, 0.5, channel_shuffle=1.5)
+
+
 def _teacher():
     from edgefill.models import MODELS_DIR
 
