@@ -197,7 +197,7 @@ def _tail_aware_ranges(high: onnx.ModelProto, low: onnx.ModelProto) -> dict:
 #: per image on a 1x1 map (nothing to gain), and its mean feeds every bottleneck position; the
 #: refinement head's narrow full-resolution convolutions (7/16 -> 16/3 channels) write the
 #: output pixels directly, and narrow QLinearConvs ran slower than float (docs/performance.md #10).
-FLOAT_BLOCKS = ("/net/context/", "/net/refine/")
+FLOAT_BLOCKS = ("/net/context/", "/net/refine/", "/fill_smooth/")
 
 
 def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:

@@ -38,8 +38,17 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
-            "context": str(model.config.context).lower(), "refine": str(model.config.refine), **(extra or {})}
+            "context": str(model.config.context).lower(), "refine": str(model.config.refine),
+            "fill_sigma": repr(model.config.fill_sigma), **(extra or {})}
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
+
+
+def set_fill_sigma(src: Path, dst: Path, sigma: float) -> None:
+    """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
+    ``sigma`` px (``ModelConfig.fill_sigma``; 0: none); tensors and other metadata unchanged."""
+    build_model("nano", fill_sigma=sigma)  # the range check
+    tensors, meta = _read(src)
+    _atomic_save(tensors, dst, {**meta, "fill_sigma": repr(float(sigma))})
 
 
 def load_weights(path: Path, name: str | None = None) -> PConvUNet:
@@ -54,7 +63,11 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
         refine = int(meta.get("refine", "0"))
     except ValueError:
         raise CheckpointError(f"{path}: bad refine width {meta.get('refine')!r} in its metadata") from None
-    model = build_model(name, context=meta.get("context") == "true", refine=refine)
+    try:  # files from before the eleventh session have no "fill_sigma": no smoothing
+        model = build_model(name, context=meta.get("context") == "true", refine=refine,
+                            fill_sigma=float(meta.get("fill_sigma", "0")))
+    except ValueError:
+        raise CheckpointError(f"{path}: bad fill_sigma {meta.get('fill_sigma')!r} in its metadata") from None
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:

@@ -32,7 +32,7 @@ from edgefill.quality_stats import difference_ci
 from edgefill.thin import NS_RADIUS, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
-from edgefill_export.onnx_export import InpaintGraph, prepare, torch_reference
+from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
 from edgefill_export.train import TrainConfig, param_groups, split_photos
 from edgefill_export.weights import load_checkpoint, load_weights
 
@@ -125,28 +125,35 @@ def main() -> None:
                     "half-widths (0: the model alone)")
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
                     "better classical method")
-    ap.add_argument("--paired", action="store_true", help="also each file's mean gain minus the first file's, "
-                    "with a 95%% paired bootstrap interval over the images (edgefill.quality_stats)")
+    ap.add_argument("--paired", action="store_true", help="also each variant's mean gain minus the first one's "
+                    "(first file, first --fill-sigma), with a 95%% paired bootstrap interval over the images "
+                    "(edgefill.quality_stats)")
+    ap.add_argument("--fill-sigma", default=None, help="comma list: score each file with these fill smoothings "
+                    "(onnx_export.FillSmoothing; 0: none) instead of its own")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     which = "val-texture" if a.val_texture else "val-photos" if a.val_photos else "texture" if a.texture else "photos"
     first: dict = {}
+    sigmas = [float(v) for v in a.fill_sigma.split(",")] if a.fill_sigma else [None]
     for n, path in enumerate(a.files):
         graph = load(path, a)
-        for thin in (float(t) for t in a.thin_px.split(",")):
-            label = f"{path} thin-px {thin:g}" if thin else str(path)
-            cases: dict = {}
-            print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim, cases),
-                  flush=True)
-            if not a.paired:
-                continue
-            if n == 0:
-                first[thin] = cases
-                continue
-            diff = {fam: "%+.3f [%+.3f, %+.3f]" % difference_ci({"a": c, "b": first[thin][fam]}, "a", "b",
-                                                                buckets=slice(None))
-                    for fam, c in cases.items()}
-            print(f"  minus {a.files[0]}: {diff}", flush=True)
+        for j, sigma in enumerate(sigmas):
+            if sigma is not None:
+                graph.fill_smooth = FillSmoothing(sigma) if sigma > 0 else None
+            for thin in (float(t) for t in a.thin_px.split(",")):
+                label = str(path) + (f" fill-sigma {sigma:g}" if sigma is not None else "") + (f" thin-px {thin:g}" if thin else "")
+                cases: dict = {}
+                print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim, cases),
+                      flush=True)
+                if not a.paired:
+                    continue
+                if n == 0 and j == 0:
+                    first[thin] = cases
+                    continue
+                diff = {fam: "%+.3f [%+.3f, %+.3f]" % difference_ci({"a": c, "b": first[thin][fam]}, "a", "b",
+                                                                    buckets=slice(None))
+                        for fam, c in cases.items()}
+                print("  minus the first:", diff, flush=True)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,46 @@ def test_shipped_onnx_matches_fresh_export_of_shipped_weights(tmp_path, name):
     assert [n.op_type for n in shipped.graph.node] == [n.op_type for n in new.graph.node]
     image, mask = sample_inputs(256, 256, seed=9)
     np.testing.assert_array_equal(_run(MODELS_DIR / f"{name}.onnx", image, mask), _run(fresh, image, mask))
+
+
+def test_fill_smoothing_blurs_the_hole_only_and_exports(tmp_path):
+    """fill_sigma > 0: the graph's hole pixels are a Gaussian blur (sigma px, normalised at the
+    border) of the composited image; known pixels stay exact; the ONNX graph agrees with PyTorch
+    and records sigma; weights carry it through save and load."""
+    import cv2
+
+    from edgefill_export.onnx_export import prepare, torch_reference
+    from edgefill_export.weights import load_weights, save_weights
+
+    torch.manual_seed(0)
+    net = build_model("nano", fill_sigma=1.3)
+    save_weights(net, tmp_path / "n.safetensors")
+    assert load_weights(tmp_path / "n.safetensors").config.fill_sigma == 1.3
+    image, mask = sample_inputs(128, 192, seed=3)
+    sharp = build_model("nano")
+    sharp.load_state_dict(net.state_dict())
+    plain = torch_reference(prepare(sharp), image, mask)[0]
+    smooth = torch_reference(prepare(load_weights(tmp_path / "n.safetensors")), image, mask)[0]
+    hole = mask[0, ..., 0] > 0
+    assert np.array_equal(smooth[~hole], image[0][~hole])
+    # away from the image border the blur is OpenCV's with the same kernel
+    ref = cv2.GaussianBlur(plain.astype(np.float64), (9, 9), 1.3)
+    inner = hole.copy()
+    inner[:5], inner[-5:], inner[:, :5], inner[:, -5:] = False, False, False, False
+    assert np.abs(smooth[inner].astype(float) - ref[inner]).max() <= 1.0
+    assert np.abs(smooth[hole].astype(int) - plain[hole].astype(int)).mean() > 1  # it did change the fill
+    path = OnnxFromTorch(tmp_path / "n.safetensors", tmp_path / "n.onnx")()
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert meta["edgefill.fill_sigma"] == "1.3"
+    assert json.loads(path.with_suffix(".json").read_text())["fill_sigma"] == 1.3
+    assert np.abs(_run(path, image, mask).astype(int) - smooth[None].astype(int)).max() <= 2
+
+
+def test_fill_sigma_out_of_range_is_refused(tmp_path):
+    from edgefill_export.weights import CheckpointError, load_weights, save_weights
+
+    with pytest.raises(ValueError, match="fill_sigma"):
+        build_model("nano", fill_sigma=-1)
+    save_weights(build_model("nano"), tmp_path / "n.safetensors", {"fill_sigma": "lots"})
+    with pytest.raises(CheckpointError, match="fill_sigma"):
+        load_weights(tmp_path / "n.safetensors")

@@ -1,4 +1,7 @@
-"""The ship command's own argument checks (shipping itself is covered by the shipped-model tests)."""
+"""The ship command: its argument checks and the fill smoothing it can set (shipping itself is
+covered by the shipped-model tests)."""
+
+import json
 
 import pytest
 
@@ -14,3 +17,33 @@ def test_ship_refuses_calibration_folders_without_int8(tmp_path, capsys):
     with pytest.raises(SystemExit):
         ship_main(["w.safetensors", "--int8", "--calib", str(tmp_path / "missing")])
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_ship_sets_the_fill_smoothing_and_keeps_the_weights(tmp_path):
+    import torch
+    from safetensors import safe_open
+
+    from edgefill_export.model import build_model
+    from edgefill_export.ship import ship
+    from edgefill_export.weights import save_weights
+
+    torch.manual_seed(0)
+    src = tmp_path / "run" / "nano.safetensors"
+    src.parent.mkdir()
+    save_weights(build_model("nano"), src, {"steps": 7})
+    models = tmp_path / "models"
+    models.mkdir()
+    out = ship(src, models, fill_sigma=1.3)
+    assert json.loads(out.with_suffix(".json").read_text())["fill_sigma"] == 1.3
+    with safe_open(str(src), "pt") as a, safe_open(str(models / "nano.safetensors"), "pt") as b:
+        assert b.metadata()["fill_sigma"] == "1.3" and b.metadata()["steps"] == "7"
+        assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())
+    assert json.loads(ship(models / "nano.safetensors", models).with_suffix(".json").read_text())["fill_sigma"] == 1.3
+
+
+def test_ship_refuses_a_fill_sigma_out_of_range(capsys):
+    from edgefill_export.ship import main as ship_main
+
+    with pytest.raises(SystemExit) as e:
+        ship_main(["w.safetensors", "--fill-sigma", "-1"])
+    assert e.value.code == 2 and "--fill-sigma" in capsys.readouterr().err
