@@ -63,7 +63,9 @@ class FillSmoothing(nn.Module):
     def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """``image`` (N, 3, H, W) float 0..255, ``hole`` (N, 1, H, W) in {0, 1}."""
         # divided by the kernel's weight inside the image: 1 except within radius of the border
-        smooth = self.blur(image, 3) / self.blur(torch.ones_like(hole), 1)
+        # (ones as hole * 0 + 1: Mul and Add, where ones_like exports a ConstantOfShape, which
+        # is not in the TensorRT op table of quantize.TRT_OPS)
+        smooth = self.blur(image, 3) / self.blur(hole * 0.0 + 1.0, 1)
         return (image + (smooth - image) * hole).round()
 
 
