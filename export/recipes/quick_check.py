@@ -8,11 +8,14 @@ For each file: the mean hole-PSNR gain over the better of OpenCV Telea and NS on
 photos (``--texture``: every 4th held-out texture; ``--val-texture``: the 41 validation
 textures of the training families, for choices that must not see the held-out ones;
 ``--val-photos``: the validation split of the training photos, scaled to 512 px on the short
-side), one mask (``--per-bucket N``: N) per family and bucket 10-20 ... 40-50% (256 px centre
+side; ``--images DIR``: any folder, e.g. a family held out of a training run), one mask
+(``--per-bucket N``: N) per family and bucket 10-20 ... 40-50% (256 px centre
 crops, seeds (0, image, bucket, k)). These are not the benchmark's masks
 (``edgefill bench quality``), so compare quick-check figures only with each other; the
 "quick check" tables of docs/training.md were made with it. A checkpoint does not record the
 architecture flags: pass the training run's ``--model``/``--context``/``--refine``.
+``--fill-sigma 0,1.0,...`` scores each file with those fill smoothings of the exported graph
+(``onnx_export.FillSmoothing``) instead of the one its weights record.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from safetensors import safe_open
 
 from edgefill import maskgen
-from edgefill.imageio import read_image
+from edgefill.imageio import IMAGE_EXTS, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
 from edgefill.thin import NS_RADIUS, refill_thin
@@ -50,11 +53,13 @@ def load(path: Path, a: argparse.Namespace) -> InpaintGraph:
     return prepare(net)
 
 
-def check_images(which: str) -> list[Path]:
+def check_images(which: str | Path) -> list[Path]:
     """The images of a check: the eval photos, every 4th held-out texture, or the validation
     textures (every 10th training texture by name: the ones ``train --data texture`` holds out,
     from the training families, never the held-out ones), for choices that must not look at
     the held-out families."""
+    if isinstance(which, Path):  # --images DIR: a folder of the user's (or a held-out split's) images
+        return sorted(p for p in which.iterdir() if p.suffix.lower() in IMAGE_EXTS)
     if which == "photos":
         return list_images("eval")
     if which == "texture":
@@ -115,6 +120,8 @@ def main() -> None:
     ap.add_argument("--per-bucket", type=int, default=1, help="masks per family and bucket (seeds (0, image, bucket, k))")
     ap.add_argument("--val-texture", action="store_true",
                     help="the validation split of the training textures (for choices that must not see the held-out families)")
+    ap.add_argument("--images", type=Path, default=None,
+                    help="a folder of images instead (256 px centre crops, as the textures)")
     ap.add_argument("--families", default="free-form,blobs,rects,scratches")
     ap.add_argument("--model", default="lite", help="for checkpoints")
     ap.add_argument("--context", action=argparse.BooleanOptionalAction, default=True, help="for checkpoints")
@@ -132,7 +139,8 @@ def main() -> None:
                     "(onnx_export.FillSmoothing; 0: none) instead of its own")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    which = "val-texture" if a.val_texture else "val-photos" if a.val_photos else "texture" if a.texture else "photos"
+    which = (a.images if a.images else "val-texture" if a.val_texture else "val-photos" if a.val_photos
+             else "texture" if a.texture else "photos")
     first: dict = {}
     sigmas = [float(v) for v in a.fill_sigma.split(",")] if a.fill_sigma else [None]
     for n, path in enumerate(a.files):
