@@ -18,7 +18,10 @@ OPS: dict[str, V] = {op: (8, 2) for op in (
     "Relu", "Resize", "Round", "Sub", "Transpose", "Where", "QuantizeLinear", "DequantizeLinear", "Identity", "DepthToSpace",
     "ConvTranspose", "Reshape", "Slice", "Shape", "Gather", "Unsqueeze",
     # the global-context block: a sum over H and W (axes as a constant input from opset 13)
-    "ReduceSum")}
+    "ReduceSum",
+    # the fill smoothing: 3x3 mean filters, padding excluded (IPoolingLayer, kAVERAGE with
+    # setAverageCountExcludesPadding)
+    "AveragePool")}
 OPS["Reciprocal"] = (8, 5)
 RESIZE_MODES = {"nearest", "linear"}
 RESIZE_COORDS = {"half_pixel", "pytorch_half_pixel", "tf_half_pixel_for_nn", "asymmetric", "align_corners"}
@@ -72,6 +75,9 @@ def check(model, version: str) -> list[str]:
             to = attrs["to"]
             if to not in CAST_TARGETS and not (to == UINT8 and v >= (9, 2)):
                 problems.append(f"Cast {n.name} to ONNX type {to} is not supported by TensorRT {version}")
+        elif n.op_type == "AveragePool":
+            if len(attrs.get("kernel_shape", [])) != 2 or attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [])):
+                problems.append(f"AveragePool {n.name}: only 2D pooling without ceil_mode or dilations is checked here")
         elif n.op_type in ("Conv", "ConvTranspose"):
             w = n.input[1]
             src = produced_by.get(w)

@@ -63,10 +63,10 @@ class ModelConfig:
     first_kernel: int = 5
     context: bool = False  # the global-context bottleneck (:class:`GlobalContext`)
     refine: int = 0  # width of the full-resolution refinement (:class:`RefineHead`); 0: none
-    # Gaussian smoothing of the fill, sigma in px (0: none): not a layer of the trained network
-    # but a fixed step of the inference graph (onnx_export.FillSmoothing), chosen on validation
-    # images when a model is shipped (docs/training.md, "Eleventh session").
-    fill_sigma: float = 0.0
+    # 3x3 mean-filter passes over the fill (0: none): not a layer of the trained network but a
+    # fixed step of the inference graph (onnx_export.FillSmoothing), chosen on validation images
+    # when a model is shipped (docs/training.md, "Eleventh session").
+    fill_passes: int = 0
 
     @property
     def depth(self) -> int:
@@ -256,9 +256,9 @@ class PConvUNet(nn.Module):
 
 
 def build_model(name: str, context: bool | None = None, refine: int | None = None,
-                fill_sigma: float | None = None) -> PConvUNet:
+                fill_passes: int | None = None) -> PConvUNet:
     """The generator ``name`` (nano, lite, base); ``context`` overrides its global-context flag,
-    ``refine`` its refinement width and ``fill_sigma`` its inference graph's fill smoothing."""
+    ``refine`` its refinement width and ``fill_passes`` its inference graph's fill smoothing."""
     if name not in MODEL_CONFIGS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}")
     cfg = MODEL_CONFIGS[name]
@@ -266,10 +266,10 @@ def build_model(name: str, context: bool | None = None, refine: int | None = Non
         cfg = replace(cfg, context=context)
     if refine is not None:
         cfg = replace(cfg, refine=refine)
-    if fill_sigma is not None:
-        if not 0.0 <= fill_sigma <= 8.0:
-            raise ValueError(f"fill_sigma must be 0 (none) to 8 px, got {fill_sigma}")
-        cfg = replace(cfg, fill_sigma=float(fill_sigma))
+    if fill_passes is not None:
+        if fill_passes not in range(0, 9):
+            raise ValueError(f"fill_passes must be a whole number from 0 (none) to 8, got {fill_passes}")
+        cfg = replace(cfg, fill_passes=int(fill_passes))
     return PConvUNet(cfg)
 
 

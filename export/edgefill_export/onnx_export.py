@@ -38,34 +38,22 @@ class ExportError(Exception):
 
 
 class FillSmoothing(nn.Module):
-    """A Gaussian blur of the composited image (sigma px, separable depthwise convolutions,
-    normalised at the image border), for the hole pixels only: the generators' fills carry
-    detail in the wrong places, and smoothing them raises hole PSNR and SSIM (measured in
-    docs/training.md, "Eleventh session"). Conv and Div only: every runtime takes it."""
+    """Smooths the hole pixels of the composited image by ``passes`` 3x3 mean filters (each
+    averages the pixels of its window that lie inside the image, so the border is exact); n
+    passes approximate a Gaussian of sigma sqrt(2n/3) px (0.82, 1.15, 1.41, 1.63). The
+    generators' fills carry detail in the wrong places, and smoothing them raises hole PSNR and
+    SSIM (docs/training.md, "Eleventh session"). AveragePool only: ONNX Runtime runs it ~2x
+    faster than the separable Gaussian convolutions it replaced, and TensorRT takes it."""
 
-    def __init__(self, sigma: float):
+    def __init__(self, passes: int):
         super().__init__()
-        radius = max(1, int(np.ceil(3 * sigma)))
-        x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-        k = torch.exp(-0.5 * (x / sigma) ** 2)
-        k = k / k.sum()
-        self.radius = radius
-        # constant weights (initializers) for 3 channels and for 1, as every runtime wants them
-        for c in (1, 3):
-            self.register_buffer(f"kx{c}", k.view(1, 1, 1, -1).repeat(c, 1, 1, 1).contiguous())
-            self.register_buffer(f"ky{c}", k.view(1, 1, -1, 1).repeat(c, 1, 1, 1).contiguous())
-
-    def blur(self, x: torch.Tensor, c: int) -> torch.Tensor:
-        """Depthwise with zero padding: ``x`` has ``c`` (1 or 3) channels."""
-        x = nn.functional.conv2d(x, getattr(self, f"kx{c}"), padding=(0, self.radius), groups=c)
-        return nn.functional.conv2d(x, getattr(self, f"ky{c}"), padding=(self.radius, 0), groups=c)
+        self.passes = passes
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """``image`` (N, 3, H, W) float 0..255, ``hole`` (N, 1, H, W) in {0, 1}."""
-        # divided by the kernel's weight inside the image: 1 except within radius of the border
-        # (ones as hole * 0 + 1: Mul and Add, where ones_like exports a ConstantOfShape, which
-        # is not in the TensorRT op table of quantize.TRT_OPS)
-        smooth = self.blur(image, 3) / self.blur(hole * 0.0 + 1.0, 1)
+        smooth = image
+        for _ in range(self.passes):
+            smooth = nn.functional.avg_pool2d(smooth, 3, stride=1, padding=1, count_include_pad=False)
         return (image + (smooth - image) * hole).round()
 
 
@@ -82,8 +70,8 @@ class InpaintGraph(nn.Module):
         if io not in ("uint8", "float32"):
             raise ValueError(f"io must be uint8 or float32, not {io!r}")
         self.net, self.io = InferenceUNet(net, decoder_form), io
-        sigma = net.config.fill_sigma
-        self.fill_smooth = FillSmoothing(sigma) if sigma > 0 else None
+        passes = net.config.fill_passes
+        self.fill_smooth = FillSmoothing(passes) if passes > 0 else None
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # Transpose while the tensors are still 1 byte per value, then convert.
@@ -195,7 +183,7 @@ class OnnxFromTorch:
             "edgefill.mask_convention": "non-zero mask = hole to fill; known pixels copied exactly",
             "edgefill.channel_order": "BGR",
             "edgefill.io": self.io,
-            "edgefill.fill_sigma": repr(net.config.fill_sigma),
+            "edgefill.fill_passes": str(net.config.fill_passes),
         }
         for k, v in meta.items():
             entry = model.metadata_props.add()
@@ -218,7 +206,7 @@ class OnnxFromTorch:
             "precision": "fp32",
             "opset": self.opset,
             "decoder_form": self.decoder_form,
-            "fill_sigma": net.config.fill_sigma,
+            "fill_passes": net.config.fill_passes,
             "multiple": mult,
             "io": self.io,
             "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},

@@ -15,7 +15,7 @@ from pathlib import Path
 from edgefill.fileio import atomic_write_bytes
 
 from .onnx_export import OnnxFromTorch
-from .weights import load_weights, set_fill_sigma
+from .weights import load_weights, set_fill_passes
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
 #: Decoder form of the shipped ONNX files (FP32 and CPU INT8), which ONNX Runtime runs on CPUs:
@@ -46,15 +46,15 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
 
 
 def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
-         fill_sigma: float | None = None) -> Path:
+         fill_passes: int | None = None) -> Path:
     """Install ``weights`` as ``<name>.safetensors`` + ``<name>.onnx`` (+ sidecar); ``name``
     defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant.
-    ``fill_sigma``: set the graph's fill smoothing (``ModelConfig.fill_sigma``) on the way;
+    ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
     None keeps the weights' own."""
     name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
-    if fill_sigma is not None:
-        set_fill_sigma(weights, dst, fill_sigma)
+    if fill_passes is not None:
+        set_fill_passes(weights, dst, fill_passes)
     elif weights.resolve() != dst.resolve():
         shutil.copyfile(weights, dst)
     return OnnxFromTorch(dst, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
@@ -96,11 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder of INT8 calibration images (default: the fetched training photos; the first 32 by name)")
     ap.add_argument("--val", type=Path, default=None,
                     help="folder of images for the INT8 accuracy gate (default: the fetched eval photos)")
-    ap.add_argument("--fill-sigma", type=float, default=None,
-                    help="set the graph's fill smoothing in px (0: none; default: keep the weights' own)")
+    ap.add_argument("--fill-passes", type=int, default=None,
+                    help="set the graph's fill smoothing: 3x3 mean-filter passes over the hole (0: none; "
+                         "default: keep the weights' own)")
     a = ap.parse_args(argv)
-    if a.fill_sigma is not None and not 0 <= a.fill_sigma <= 8:
-        ap.error("--fill-sigma must be 0 (none) to 8 px")
+    if a.fill_passes is not None and not 0 <= a.fill_passes <= 8:
+        ap.error("--fill-passes must be 0 (none) to 8")
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
     if (a.calib or a.val) and not a.int8:
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if folder is not None and not folder.is_dir():
             ap.error(f"{folder} is not a folder")
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
-        out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_sigma=a.fill_sigma)
+        out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes)
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:

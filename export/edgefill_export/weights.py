@@ -39,16 +39,17 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
             "context": str(model.config.context).lower(), "refine": str(model.config.refine),
-            "fill_sigma": repr(model.config.fill_sigma), **(extra or {})}
+            "fill_passes": str(model.config.fill_passes), **(extra or {})}
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
 
 
-def set_fill_sigma(src: Path, dst: Path, sigma: float) -> None:
+def set_fill_passes(src: Path, dst: Path, passes: int) -> None:
     """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
-    ``sigma`` px (``ModelConfig.fill_sigma``; 0: none); tensors and other metadata unchanged."""
-    build_model("nano", fill_sigma=sigma)  # the range check
+    ``passes`` (``ModelConfig.fill_passes``; 0: none); tensors and other metadata unchanged."""
+    build_model("nano", fill_passes=passes)  # the range check
     tensors, meta = _read(src)
-    _atomic_save(tensors, dst, {**meta, "fill_sigma": repr(float(sigma))})
+    meta.pop("fill_sigma", None)  # the eleventh session's first form
+    _atomic_save(tensors, dst, {**meta, "fill_passes": str(int(passes))})
 
 
 def load_weights(path: Path, name: str | None = None) -> PConvUNet:
@@ -63,11 +64,11 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
         refine = int(meta.get("refine", "0"))
     except ValueError:
         raise CheckpointError(f"{path}: bad refine width {meta.get('refine')!r} in its metadata") from None
-    try:  # files from before the eleventh session have no "fill_sigma": no smoothing
+    try:  # files from before the eleventh session have no "fill_passes": no smoothing
         model = build_model(name, context=meta.get("context") == "true", refine=refine,
-                            fill_sigma=float(meta.get("fill_sigma", "0")))
+                            fill_passes=int(meta.get("fill_passes", "0")))
     except ValueError:
-        raise CheckpointError(f"{path}: bad fill_sigma {meta.get('fill_sigma')!r} in its metadata") from None
+        raise CheckpointError(f"{path}: bad fill_passes {meta.get('fill_passes')!r} in its metadata") from None
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:

@@ -14,7 +14,7 @@ crops, seeds (0, image, bucket, k)). These are not the benchmark's masks
 (``edgefill bench quality``), so compare quick-check figures only with each other; the
 "quick check" tables of docs/training.md were made with it. A checkpoint does not record the
 architecture flags: pass the training run's ``--model``/``--context``/``--refine``.
-``--fill-sigma 0,1.0,...`` scores each file with those fill smoothings of the exported graph
+``--fill-passes 0,1,2,...`` scores each file with those fill smoothings of the exported graph
 (``onnx_export.FillSmoothing``) instead of the one its weights record.
 """
 
@@ -133,23 +133,23 @@ def main() -> None:
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
                     "better classical method")
     ap.add_argument("--paired", action="store_true", help="also each variant's mean gain minus the first one's "
-                    "(first file, first --fill-sigma), with a 95%% paired bootstrap interval over the images "
+                    "(first file, first --fill-passes), with a 95%% paired bootstrap interval over the images "
                     "(edgefill.quality_stats)")
-    ap.add_argument("--fill-sigma", default=None, help="comma list: score each file with these fill smoothings "
-                    "(onnx_export.FillSmoothing; 0: none) instead of its own")
+    ap.add_argument("--fill-passes", default=None, help="comma list: score each file with these fill smoothings "
+                    "(3x3 mean passes, onnx_export.FillSmoothing; 0: none) instead of its own")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     which = (a.images if a.images else "val-texture" if a.val_texture else "val-photos" if a.val_photos
              else "texture" if a.texture else "photos")
     first: dict = {}
-    sigmas = [float(v) for v in a.fill_sigma.split(",")] if a.fill_sigma else [None]
+    passes_list = [int(v) for v in a.fill_passes.split(",")] if a.fill_passes else [None]
     for n, path in enumerate(a.files):
         graph = load(path, a)
-        for j, sigma in enumerate(sigmas):
-            if sigma is not None:
-                graph.fill_smooth = FillSmoothing(sigma) if sigma > 0 else None
+        for j, passes in enumerate(passes_list):
+            if passes is not None:
+                graph.fill_smooth = FillSmoothing(passes) if passes > 0 else None
             for thin in (float(t) for t in a.thin_px.split(",")):
-                label = str(path) + (f" fill-sigma {sigma:g}" if sigma is not None else "") + (f" thin-px {thin:g}" if thin else "")
+                label = str(path) + (f" fill-passes {passes}" if passes is not None else "") + (f" thin-px {thin:g}" if thin else "")
                 cases: dict = {}
                 print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim, cases),
                       flush=True)

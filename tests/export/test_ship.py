@@ -33,17 +33,17 @@ def test_ship_sets_the_fill_smoothing_and_keeps_the_weights(tmp_path):
     save_weights(build_model("nano"), src, {"steps": 7})
     models = tmp_path / "models"
     models.mkdir()
-    out = ship(src, models, fill_sigma=1.3)
-    assert json.loads(out.with_suffix(".json").read_text())["fill_sigma"] == 1.3
+    out = ship(src, models, fill_passes=3)
+    assert json.loads(out.with_suffix(".json").read_text())["fill_passes"] == 3
     with safe_open(str(src), "pt") as a, safe_open(str(models / "nano.safetensors"), "pt") as b:
-        assert b.metadata()["fill_sigma"] == "1.3" and b.metadata()["steps"] == "7"
+        assert b.metadata()["fill_passes"] == "3" and b.metadata()["steps"] == "7"
         assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())
-    assert json.loads(ship(models / "nano.safetensors", models).with_suffix(".json").read_text())["fill_sigma"] == 1.3
+    assert json.loads(ship(models / "nano.safetensors", models).with_suffix(".json").read_text())["fill_passes"] == 3
 
 
-def test_ship_refuses_a_fill_sigma_out_of_range(capsys):
+def test_ship_refuses_fill_passes_out_of_range(capsys):
     from edgefill_export.ship import main as ship_main
 
     with pytest.raises(SystemExit) as e:
-        ship_main(["w.safetensors", "--fill-sigma", "-1"])
-    assert e.value.code == 2 and "--fill-sigma" in capsys.readouterr().err
+        ship_main(["w.safetensors", "--fill-passes", "-1"])
+    assert e.value.code == 2 and "--fill-passes" in capsys.readouterr().err

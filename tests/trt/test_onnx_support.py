@@ -23,7 +23,7 @@ TRT_VERSIONS = sorted({DeviceProfile.load(n).board.tensorrt for n in list_profil
 @pytest.fixture(scope="module")
 def graphs(tmp_path_factory):
     torch.manual_seed(0)
-    net = build_model("nano")
+    net = build_model("nano", fill_passes=2)  # the shipped graphs end with the fill smoothing
     d = tmp_path_factory.mktemp("trt")
     out = {}
     for io, opset in {trt_onnx_flavour(v) for v in TRT_VERSIONS} | {("uint8", 17)}:
@@ -74,3 +74,6 @@ def test_checker_catches_problems():
     assert "to ONNX type 7" in " ".join(onnx_support.check(_tiny("Cast", {"to": 7}), "8.6"))
     assert "zero point" in " ".join(onnx_support.check(_tiny("QuantizeLinear", zero_point=128), "8.6"))
     assert "INT8 (signed)" in " ".join(onnx_support.check(_tiny("QuantizeLinear", zero_point=0), "8.6"))
+    pool = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 0}
+    assert onnx_support.check(_tiny("AveragePool", pool), "8.2") == []
+    assert "ceil_mode" in " ".join(onnx_support.check(_tiny("AveragePool", {**pool, "ceil_mode": 1}), "8.6"))
