@@ -191,11 +191,10 @@ def evaluate(methods: dict, paths: list[Path], cases: list, slots: int, label: s
             examples[b].append(img)  # ground truth
     table = []
     for b, bucket in enumerate(BUCKET_LABELS):
-        row: dict = {"bucket": bucket, "n": 0}
+        scored = ~np.isnan(next(iter(per_case.values()))[:, b, :, 0])  # the same cases for every method
+        row: dict = {"bucket": bucket, "n": int(scored.sum())}
         for m in methods:
-            arr = per_case[m][:, b].reshape(-1, 2)
-            arr = arr[~np.isnan(arr[:, 0])]
-            row["n"] = len(arr)
+            arr = per_case[m][:, b][scored]
             row[m] = {"psnr": float(arr[:, 0].mean()), "ssim": float(arr[:, 1].mean())} if len(arr) else None
         for m in torch_models:
             row[f"{m}-torch"] = {"psnr": float(np.mean(torch_scores[m][b]))} if torch_scores[m][b] else None
@@ -375,14 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
     first_examples = None
     rows: list[tuple] = []
-    case_sets = [(fam, lambda fam=fam: make_cases(paths, a.crop, a.per_bucket, a.seed, fam), a.per_bucket, None)
-                 for fam in families]
+    # (label, cases, slots per bucket, mask names); the cases are generators, drawn one set at a time
+    case_sets = [(fam, make_cases(paths, a.crop, a.per_bucket, a.seed, fam), a.per_bucket, None) for fam in families]
     if own:
-        names = {(m.bucket, m.slot): m.name for m in own}
-        case_sets.append((f"own:{a.masks.name}", lambda: own_mask_cases(paths, a.crop, own),
-                          max(m.slot for m in own) + 1, names))
+        case_sets.append((f"own:{a.masks.name}", own_mask_cases(paths, a.crop, own), max(m.slot for m in own) + 1,
+                          {(m.bucket, m.slot): m.name for m in own}))
     for fam, cases, slots, mask_names in case_sets:
-        table, examples, max_diff, per_case = evaluate(methods, paths, list(cases()), slots, fam, torch_models)
+        table, examples, max_diff, per_case = evaluate(methods, paths, list(cases), slots, fam, torch_models)
         first_examples = first_examples or (table, examples)
         g = gains(table, models)
         psnr = {m: v[..., 0] for m, v in per_case.items()}

@@ -255,6 +255,17 @@ class PConvUNet(nn.Module):
         return self
 
 
+#: the most fill-smoothing passes a graph may have (``ModelConfig.fill_passes``)
+MAX_FILL_PASSES = 8
+
+
+def check_fill_passes(passes: int) -> int:
+    """``passes`` if it is a valid ``ModelConfig.fill_passes`` (a whole number 0..MAX_FILL_PASSES)."""
+    if passes not in range(MAX_FILL_PASSES + 1):
+        raise ValueError(f"fill_passes must be a whole number from 0 (none) to {MAX_FILL_PASSES}, got {passes}")
+    return int(passes)
+
+
 def build_model(name: str, context: bool | None = None, refine: int | None = None,
                 fill_passes: int | None = None) -> PConvUNet:
     """The generator ``name`` (nano, lite, base); ``context`` overrides its global-context flag,
@@ -267,9 +278,7 @@ def build_model(name: str, context: bool | None = None, refine: int | None = Non
     if refine is not None:
         cfg = replace(cfg, refine=refine)
     if fill_passes is not None:
-        if fill_passes not in range(0, 9):
-            raise ValueError(f"fill_passes must be a whole number from 0 (none) to 8, got {fill_passes}")
-        cfg = replace(cfg, fill_passes=int(fill_passes))
+        cfg = replace(cfg, fill_passes=check_fill_passes(fill_passes))
     return PConvUNet(cfg)
 
 

@@ -196,7 +196,8 @@ def _tail_aware_ranges(high: onnx.ModelProto, low: onnx.ModelProto) -> dict:
 #: Generator blocks never quantised: the global-context block's two 1x1 convolutions run once
 #: per image on a 1x1 map (nothing to gain), and its mean feeds every bottleneck position; the
 #: refinement head's narrow full-resolution convolutions (7/16 -> 16/3 channels) write the
-#: output pixels directly, and narrow QLinearConvs ran slower than float (docs/performance.md #10).
+#: output pixels directly, and narrow QLinearConvs ran slower than float (docs/performance.md #10);
+#: the fill smoothing after the composite (onnx_export.FillSmoothing) works on exact 0..255 pixels.
 FLOAT_BLOCKS = ("/net/context/", "/net/refine/", "/fill_smooth/")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgefill.fileio import atomic_write_bytes
 
+from .model import MAX_FILL_PASSES
 from .onnx_export import OnnxFromTorch
 from .weights import load_weights, set_fill_passes
 
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="set the graph's fill smoothing: 3x3 mean-filter passes over the hole (0: none; "
                          "default: keep the weights' own)")
     a = ap.parse_args(argv)
-    if a.fill_passes is not None and not 0 <= a.fill_passes <= 8:
-        ap.error("--fill-passes must be 0 (none) to 8")
+    if a.fill_passes is not None and not 0 <= a.fill_passes <= MAX_FILL_PASSES:
+        ap.error(f"--fill-passes must be 0 (none) to {MAX_FILL_PASSES}")
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
     if (a.calib or a.val) and not a.int8:

@@ -11,7 +11,7 @@ from safetensors.torch import save
 
 from edgefill.fileio import atomic_write_bytes
 
-from .model import MODEL_CONFIGS, PConvUNet, build_model
+from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes
 
 
 class CheckpointError(Exception):
@@ -46,10 +46,9 @@ def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> Non
 def set_fill_passes(src: Path, dst: Path, passes: int) -> None:
     """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
     ``passes`` (``ModelConfig.fill_passes``; 0: none); tensors and other metadata unchanged."""
-    build_model("nano", fill_passes=passes)  # the range check
+    passes = check_fill_passes(passes)
     tensors, meta = _read(src)
-    meta.pop("fill_sigma", None)  # the eleventh session's first form
-    _atomic_save(tensors, dst, {**meta, "fill_passes": str(int(passes))})
+    _atomic_save(tensors, dst, {**meta, "fill_passes": str(passes)})
 
 
 def load_weights(path: Path, name: str | None = None) -> PConvUNet:
