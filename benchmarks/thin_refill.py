@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="onnxruntime")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
+    ap.add_argument("--thin-radius", type=float, default=None,
+                    help="OpenCV NS radius of the refill (default: the model's own, else edgefill.thin.NS_RADIUS)")
     ap.add_argument("--families", default="scratches,free-form,objects,rects")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--json", type=Path, default=None)
@@ -39,9 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--thin-px must be > 0")
     img = textured_scene(a.size, a.size)
     off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0)
-    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px)
+    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius)
     rows = []
-    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}; median of {a.reps} interleaved calls")
+    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}; "
+          f"median of {a.reps} interleaved calls")
     print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | {'refill alone ms':>15s}")
     for fam in a.families.split(","):
         for lo in (0.1, 0.3):
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                     filled = inp.inpaint(img, mask)
                     times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                refill_thin_in_place(filled, img, mask, box, a.thin_px)  # what Inpainter runs
+                refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius)  # what Inpainter runs
                 t_refill.append(time.perf_counter() - t0)
             row = {"family": fam, "hole_ratio": float(hole.mean()),
                    "thin_ratio": float(thin_components(hole, a.thin_px).mean()),
@@ -65,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{fam:10s} {row['hole_ratio']:7.1%} {row['thin_ratio']:6.1%} | {row['off_ms']:7.1f} "
                   f"{row['on_ms']:7.1f} {row['on_ms'] / row['off_ms']:6.2f} | {row['refill_ms']:15.1f}")
     if a.json:
-        atomic_write_bytes(a.json, json.dumps({"config": {k: str(v) for k, v in vars(a).items()}, "rows": rows},
-                                              indent=2).encode())
+        report = {"config": {k: str(v) for k, v in vars(a).items()}, "thin_radius": on.thin_radius, "rows": rows}
+        atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")
     return 0
 

@@ -9,12 +9,34 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .errors import ModelError
+
 #: ``Inpainter(thin_hole_px=...)``'s default: scratches and cracks up to ~11 px wide go to NS (chosen on
 #: validation photos and textures: docs/training.md, "Seventh session").
 DEFAULT_THIN_HOLE_PX = 5.0
 #: OpenCV NS neighbourhood radius of the refill (2 scored as well as 3 on the validation sets and
-#: takes 0.6x the time; 1 was worse: docs/training.md).
+#: takes 0.6x the time; 1 was worse: docs/training.md). A model may record its own (metadata
+#: ``edgefill.thin_radius``, see :func:`model_thin_radius`): lite-surface's, chosen on validation
+#: textures, is larger, because a wider neighbourhood suits stationary surfaces better than photos.
 NS_RADIUS = 2.0
+#: the largest NS radius a model may record (OpenCV's cost grows with its square)
+MAX_NS_RADIUS = 10.0
+
+
+def model_thin_radius(value: object, source: object) -> float | None:
+    """The refill radius a model records (``edgefill.thin_radius`` in its ONNX metadata, or
+    ``thin_radius`` in an engine's sidecar), as a float; None when it records none (the runtime
+    then uses :data:`NS_RADIUS`). ``source`` names the file in the error for a bad value."""
+    if value is None or value == "":
+        return None
+    try:
+        radius = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        radius = float("nan")
+    if not 1.0 <= radius <= MAX_NS_RADIUS:
+        raise ModelError(f"{source}: bad thin-hole refill radius {value!r} in its metadata "
+                         f"(expected a number from 1 to {MAX_NS_RADIUS:g})")
+    return radius
 
 
 def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:

@@ -25,6 +25,18 @@ def test_sidecars_describe_models(name):
     assert side["parity"]["max_abs_diff_uint8"] <= 2
 
 
+@pytest.mark.parametrize("name", shipped_models())
+def test_sidecar_and_graph_agree_on_the_thin_radius(name):
+    """The refill radius the runtime reads from the graph is the one the sidecar documents;
+    lite-surface (for surfaces) records its own, the photo models leave the runtime's default."""
+    import edgefill
+
+    side = json.loads((MODELS_DIR / f"{name}.json").read_text())
+    with edgefill.create_backend("onnxruntime", model=name) as backend:
+        assert backend.thin_radius == side.get("thin_radius")
+    assert ("thin_radius" in side) == name.startswith("lite-surface")
+
+
 def test_user_model_with_tampered_sidecar_refused(tmp_path):
     shutil.copy(MODELS_DIR / "nano.onnx", tmp_path / "m.onnx")
     side = json.loads((MODELS_DIR / "nano.json").read_text())

@@ -4,6 +4,7 @@ import cv2
 import pytest
 
 from edgefill.cli import main
+from edgefill.models import MODELS_DIR
 from edgefill.quality import BUCKETS, gains
 
 from .conftest import natural_image
@@ -47,7 +48,7 @@ def test_gains_compare_with_the_better_classical_method():
 
 @pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model"),
                                       (["--models", "nano", "--feather", "-2"], "feather"),
-                                      (["--boot", "-1"], "--boot")])
+                                      (["--boot", "-1"], "--boot"), (["--thin-radius", "0.5"], "--thin-radius")])
 def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert main(["bench", "quality", "--images", str(images), *args]) == 2
     err = capsys.readouterr().err
@@ -67,6 +68,24 @@ def test_thin_hybrid_is_scored_beside_the_model_by_default(images, tmp_path, thi
     fam = json.loads(out.read_text())["families"]["scratches"]
     assert {"nano", "nano+ns-thin"} <= set(fam["gains_10_50"])
     assert fam["table"][1]["nano+ns-thin"]["psnr"] != fam["table"][1]["nano"]["psnr"]
+
+
+def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, capsys):
+    """As Inpainter runs them: lite-surface with the radius it records, nano with the default;
+    --thin-radius overrides both; the JSON and the printout say which was used."""
+    from edgefill.thin import NS_RADIUS
+
+    radii = {}
+    for extra in ([], ["--thin-radius", "4"]):
+        out = tmp_path / "q.json"
+        assert main(["bench", "quality", "--images", str(images), "--models", "nano,lite-surface", "--family",
+                     "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
+                     "--json", str(out), *extra]) == 0
+        radii[bool(extra)] = json.loads(out.read_text())["thin_radius"]
+    surface = json.loads((MODELS_DIR / "lite-surface.json").read_text())["thin_radius"]
+    assert radii[False] == {"nano+ns-thin": NS_RADIUS, "lite-surface+ns-thin": surface} and surface != NS_RADIUS
+    assert radii[True] == {"nano+ns-thin": 4.0, "lite-surface+ns-thin": 4.0}
+    assert "radius 4 (nano+ns-thin)" in capsys.readouterr().out
 
 
 def test_models_only_with_thin_px_0(images, tmp_path):

@@ -92,3 +92,52 @@ def test_refill_matches_navier_stokes_on_the_whole_image(x0):
     expected = model_fill.copy()
     expected[thin] = ns[thin]
     assert np.array_equal(refill_thin(model_fill, img, hole, 3), expected)
+
+
+def test_model_thin_radius_reads_the_metadata():
+    from edgefill.errors import ModelError
+    from edgefill.thin import MAX_NS_RADIUS, model_thin_radius
+
+    assert model_thin_radius(None, "m.onnx") is None and model_thin_radius("", "m.onnx") is None
+    assert model_thin_radius("5", "m.onnx") == 5.0 and model_thin_radius(2.5, "m.onnx") == 2.5
+    for bad in ("0", str(MAX_NS_RADIUS + 1), "wide", "nan", [5]):
+        with pytest.raises(ModelError, match="m.onnx"):
+            model_thin_radius(bad, "m.onnx")
+
+
+def _nano_with_metadata(tmp_path, value):
+    import onnx
+
+    from edgefill.models import resolve_model
+
+    m = onnx.load(str(resolve_model("nano").path))
+    entry = m.metadata_props.add()
+    entry.key, entry.value = "edgefill.thin_radius", value
+    path = tmp_path / "nano-wide.onnx"  # no sidecar: its checksum is taken as it is
+    onnx.save(m, str(path))
+    return path
+
+
+def test_inpainter_refills_with_the_radius_the_model_records(tmp_path):
+    """A model that records a refill radius gets it (the result is refill_thin with that radius,
+    not the default's); an explicit thin_radius wins; bad values are clear errors."""
+    from edgefill.errors import ModelError
+
+    hole = _scratch_and_blob()
+    img = natural_image(*hole.shape, seed=6)
+    path = _nano_with_metadata(tmp_path, "5")
+    with edgefill.Inpainter(model=path, backend="onnxruntime", thin_hole_px=0) as inp:
+        plain = inp.inpaint(img, hole)
+    with edgefill.Inpainter(model=path, backend="onnxruntime", thin_hole_px=3) as inp:
+        assert inp.thin_radius == 5.0
+        wide = inp.inpaint(img, hole)
+    assert np.array_equal(wide, refill_thin(plain, img, hole, 3, 5.0))
+    assert not np.array_equal(wide, refill_thin(plain, img, hole, 3, NS_RADIUS))
+    with edgefill.Inpainter(model=path, backend="onnxruntime", thin_hole_px=3, thin_radius=NS_RADIUS) as inp:
+        assert np.array_equal(inp.inpaint(img, hole), refill_thin(plain, img, hole, 3, NS_RADIUS))
+    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+        assert inp.backend.thin_radius is None and inp.thin_radius == NS_RADIUS
+    with pytest.raises(ConfigError, match="thin_radius"):
+        edgefill.Inpainter(model="nano", backend="onnxruntime", thin_radius=0.5)
+    with pytest.raises(ModelError, match="refill radius"):
+        edgefill.create_backend("onnxruntime", model=_nano_with_metadata(tmp_path, "x"))

@@ -46,6 +46,9 @@ class Backend(ABC):
     name: str = ""
     #: Whether the backend runs a learned model (and so needs a ``model`` option).
     uses_model: bool = False
+    #: The OpenCV NS radius the loaded model's thin-hole refill was tuned with (its metadata,
+    #: :func:`edgefill.thin.model_thin_radius`); None: the runtime's :data:`edgefill.thin.NS_RADIUS`.
+    thin_radius: float | None = None
 
     def __init__(self) -> None:
         self.last_inference_time: float = 0.0  # seconds, of the most recent infer()

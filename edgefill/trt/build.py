@@ -230,5 +230,5 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     engine = EngineFromOnnx(onnx_path, cfg, timing_cache=timing)()
     sidecar = {"format": ENGINE_FORMAT, "key": key, **facts, "onnx": trt_info["onnx"], "onnx_sha256": sha,
                "io": trt_info["io"], "config": asdict(cfg), "calibration_sha256": calib, "model": bundle["model"],
-               "multiple": bundle["multiple"]}
+               "multiple": bundle["multiple"], "thin_radius": bundle.get("thin_radius")}
     return SaveEngine(path, sidecar)(engine)

@@ -157,6 +157,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         "model": side["model"],
         "precision": req.precision,
         "multiple": side["multiple"],
+        "thin_radius": side.get("thin_radius"),  # the runtime's thin-hole refill radius (edgefill.thin)
         "profile": profile.to_dict() if profile else None,
         "buckets": list(buckets),
         "tensorrt_profiles": trt_shapes(tuple(buckets)),

@@ -13,10 +13,11 @@ import shutil
 from pathlib import Path
 
 from edgefill.fileio import atomic_write_bytes
+from edgefill.thin import MAX_NS_RADIUS
 
 from .model import MAX_FILL_PASSES
 from .onnx_export import OnnxFromTorch
-from .weights import load_weights, set_fill_passes
+from .weights import load_weights, set_inference_options
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
 #: Decoder form of the shipped ONNX files (FP32 and CPU INT8), which ONNX Runtime runs on CPUs:
@@ -47,15 +48,16 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
 
 
 def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
-         fill_passes: int | None = None) -> Path:
+         fill_passes: int | None = None, thin_radius: float | None = None) -> Path:
     """Install ``weights`` as ``<name>.safetensors`` + ``<name>.onnx`` (+ sidecar); ``name``
     defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant.
     ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
-    None keeps the weights' own."""
+    ``thin_radius``: record the runtime's thin-hole refill radius for it (``ModelConfig.thin_radius``;
+    0: none). None keeps the weights' own."""
     name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
-    if fill_passes is not None:
-        set_fill_passes(weights, dst, fill_passes)
+    if fill_passes is not None or thin_radius is not None:
+        set_inference_options(weights, dst, fill_passes, thin_radius)
     elif weights.resolve() != dst.resolve():
         shutil.copyfile(weights, dst)
     return OnnxFromTorch(dst, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
@@ -100,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fill-passes", type=int, default=None,
                     help="set the graph's fill smoothing: 3x3 mean-filter passes over the hole (0: none; "
                          "default: keep the weights' own)")
+    ap.add_argument("--thin-radius", type=float, default=None,
+                    help=f"record the OpenCV NS radius (1-{MAX_NS_RADIUS:g}; 0: none) the runtime's thin-hole refill "
+                         "uses with this model (default: keep the weights' own)")
     a = ap.parse_args(argv)
     if a.fill_passes is not None and not 0 <= a.fill_passes <= MAX_FILL_PASSES:
         ap.error(f"--fill-passes must be 0 (none) to {MAX_FILL_PASSES}")
+    if a.thin_radius is not None and a.thin_radius != 0 and not 1 <= a.thin_radius <= MAX_NS_RADIUS:
+        ap.error(f"--thin-radius must be 0 (none) or 1 to {MAX_NS_RADIUS:g}")
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
     if (a.calib or a.val) and not a.int8:
@@ -111,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         if folder is not None and not folder.is_dir():
             ap.error(f"{folder} is not a folder")
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
-        out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes)
+        out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes,
+                   thin_radius=a.thin_radius)
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:

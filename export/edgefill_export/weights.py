@@ -11,7 +11,7 @@ from safetensors.torch import save
 
 from edgefill.fileio import atomic_write_bytes
 
-from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes
+from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes, check_thin_radius
 
 
 class CheckpointError(Exception):
@@ -40,15 +40,25 @@ def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> Non
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
             "context": str(model.config.context).lower(), "refine": str(model.config.refine),
             "fill_passes": str(model.config.fill_passes), **(extra or {})}
+    if model.config.thin_radius is not None:
+        meta["thin_radius"] = repr(model.config.thin_radius)
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
 
 
-def set_fill_passes(src: Path, dst: Path, passes: int) -> None:
+def set_inference_options(src: Path, dst: Path, fill_passes: int | None = None,
+                          thin_radius: float | None = None) -> None:
     """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
-    ``passes`` (``ModelConfig.fill_passes``; 0: none); tensors and other metadata unchanged."""
-    passes = check_fill_passes(passes)
+    ``fill_passes`` (``ModelConfig.fill_passes``; 0: none) and the recommended thin-hole refill
+    radius to ``thin_radius`` (``ModelConfig.thin_radius``; 0: none recorded, the runtime's
+    default); None keeps the file's own. Tensors and other metadata unchanged."""
     tensors, meta = _read(src)
-    _atomic_save(tensors, dst, {**meta, "fill_passes": str(passes)})
+    if fill_passes is not None:
+        meta["fill_passes"] = str(check_fill_passes(fill_passes))
+    if thin_radius == 0:
+        meta.pop("thin_radius", None)
+    elif thin_radius is not None:
+        meta["thin_radius"] = repr(check_thin_radius(thin_radius))
+    _atomic_save(tensors, dst, meta)
 
 
 def load_weights(path: Path, name: str | None = None) -> PConvUNet:
@@ -64,10 +74,15 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     except ValueError:
         raise CheckpointError(f"{path}: bad refine width {meta.get('refine')!r} in its metadata") from None
     try:  # files from before the eleventh session have no "fill_passes": no smoothing
-        model = build_model(name, context=meta.get("context") == "true", refine=refine,
-                            fill_passes=int(meta.get("fill_passes", "0")))
+        fill_passes = check_fill_passes(int(meta.get("fill_passes", "0")))
     except ValueError:
         raise CheckpointError(f"{path}: bad fill_passes {meta.get('fill_passes')!r} in its metadata") from None
+    try:  # only files whose shipping recorded one have a "thin_radius"
+        thin_radius = check_thin_radius(float(meta["thin_radius"])) if "thin_radius" in meta else None
+    except ValueError:
+        raise CheckpointError(f"{path}: bad thin_radius {meta.get('thin_radius')!r} in its metadata") from None
+    model = build_model(name, context=meta.get("context") == "true", refine=refine, fill_passes=fill_passes,
+                        thin_radius=thin_radius)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:

@@ -127,7 +127,8 @@ def main() -> None:
     ap.add_argument("--context", action=argparse.BooleanOptionalAction, default=True, help="for checkpoints")
     ap.add_argument("--refine", type=int, default=0, help="for checkpoints")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--thin-radius", type=float, default=NS_RADIUS, help="OpenCV NS radius of the thin-hole refill")
+    ap.add_argument("--thin-radius", type=float, default=None, help="OpenCV NS radius of the thin-hole refill "
+                    f"(default: each file's own, ModelConfig.thin_radius, else {NS_RADIUS:g}, as Inpainter runs it)")
     ap.add_argument("--thin-px", default="0", help="comma list: also score with Inpainter's thin-hole refill at these "
                     "half-widths (0: the model alone)")
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
@@ -151,7 +152,8 @@ def main() -> None:
             for thin in (float(t) for t in a.thin_px.split(",")):
                 label = str(path) + (f" fill-passes {passes}" if passes is not None else "") + (f" thin-px {thin:g}" if thin else "")
                 cases: dict = {}
-                print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, a.thin_radius, a.ssim, cases),
+                radius = a.thin_radius or graph.net.config.thin_radius or NS_RADIUS
+                print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, radius, a.ssim, cases),
                       flush=True)
                 if not a.paired:
                     continue

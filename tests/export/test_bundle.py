@@ -266,3 +266,17 @@ def test_shipped_models_pass_the_int8_gate_on_real_photo_crops(name, target, tmp
     fp32 = OnnxFromTorch(resolve_model(name).path.with_suffix(".safetensors"), tmp_path / "m.onnx", decoder_form=form)()
     q = quantize.QuantizeOnnx("int8", pairs[:4], target=target)(fp32, tmp_path / "m.int8.onnx")
     assert quantize.validate(q, fp32, pairs[4:])["delta_db"] <= quantize.GATES_DB["int8"]
+
+
+def test_bundle_carries_the_models_thin_radius(tmp_path):
+    """A model's recorded thin-hole refill radius reaches bundle.json (which the TensorRT engine
+    sidecar copies) and the bundle's ONNX graph (which ONNX Runtime reads)."""
+    from edgefill_export.model import build_model
+    from edgefill_export.weights import save_weights
+
+    weights = tmp_path / "nano.safetensors"
+    save_weights(build_model("nano", thin_radius=4), weights)
+    out = export_bundle(ExportRequest(model=str(weights), out_dir=tmp_path / "b"), progress=False)
+    assert json.loads((out / "bundle.json").read_text())["thin_radius"] == 4.0
+    with edgefill.Inpainter(model=out, backend="onnxruntime") as inp:
+        assert inp.thin_radius == 4.0
