@@ -1,0 +1,78 @@
+"""Paired comparison of NS radii for the thin-hole refill on one model's fills (docs/training.md,
+"Twelfth session"): the model runs once per case, then every radius refills its thin parts.
+
+    PYTHONPATH=export .venv/bin/python export/recipes/thin_radius.py edgefill/models/lite-surface.safetensors \
+        --val-texture --radii 5,2,3,4,6,7,10
+
+Cases as ``quick_check.py`` draws them (3 masks per 10-50% bucket, 256 px crops, classical
+baseline OpenCV radius 3); prints each radius's mean gain over the better classical method and
+its paired difference from the first radius, with a 95% interval over the images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quick_check import BUCKETS, centre_crop, check_images, read_image  # noqa: E402
+
+from edgefill import maskgen  # noqa: E402
+from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
+from edgefill.quality_stats import difference_ci  # noqa: E402
+from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
+from edgefill_export.onnx_export import prepare, torch_reference  # noqa: E402
+from edgefill_export.weights import load_weights  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", type=Path)
+    ap.add_argument("--val-texture", action="store_true", help="the validation textures (default: validation photos)")
+    ap.add_argument("--family", default="scratches")
+    ap.add_argument("--radii", default="2,3,5", help="comma list; the first is the reference of the paired differences")
+    ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
+    ap.add_argument("--per-bucket", type=int, default=3)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    which = "val-texture" if a.val_texture else "val-photos"
+    radii = [float(r) for r in a.radii.split(",")]
+    graph = prepare(load_weights(a.weights))
+    paths = check_images(which)
+    gain = {r: [] for r in radii}
+    ssim = {r: [] for r in radii}
+    for i, p in enumerate(paths):
+        img = read_image(p)
+        if which == "val-photos":  # as quick_check: scale to the eval photos' ~512 px first
+            scale = 512 / min(img.shape[:2])
+            img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        img = centre_crop(img, 256)
+        for b in range(1, 5):
+            for k in range(a.per_bucket):
+                mask = maskgen.FAMILIES[a.family](256, 256, np.random.default_rng([0, i, b, k]), *BUCKETS[b])
+                hole = mask > 0
+                ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
+                          for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
+                filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
+                for r in radii:
+                    out = refill_thin(filled, img, hole, a.thin_px, r)
+                    gain[r].append(hole_psnr(out, img, hole) - ref)
+                    ssim[r].append(hole_ssim(out, img, hole))
+    shape = (len(paths), 4, a.per_bucket)
+    first = np.array(gain[radii[0]]).reshape(shape)
+    for r in radii:
+        cases = np.array(gain[r]).reshape(shape)
+        line = f"{a.weights} {which} {a.family} radius {r:g}: gain {cases.mean():+.3f} dB, hole SSIM {np.mean(ssim[r]):.4f}"
+        if r != radii[0]:
+            d = difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
+            line += f"; minus radius {radii[0]:g}: %+.3f [%+.3f, %+.3f]" % d
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
