@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--radii", default="2,3,5", help="comma list; the first is the reference of the paired differences")
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
     ap.add_argument("--per-bucket", type=int, default=3)
+    ap.add_argument("--npz", type=Path, default=None, help="also save every case's gain per radius (images, buckets, masks)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     which = "val-texture" if a.val_texture else "val-photos"
@@ -72,6 +73,9 @@ def main() -> None:
             d = difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
             line += f"; minus radius {radii[0]:g}: %+.3f [%+.3f, %+.3f]" % d
         print(line, flush=True)
+    if a.npz:
+        np.savez(a.npz, images=np.array([p.name for p in paths]),
+                 **{f"r{r:g}": np.array(gain[r]).reshape(shape) for r in radii})
 
 
 if __name__ == "__main__":
