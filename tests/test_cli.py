@@ -136,6 +136,27 @@ def test_inpaint_thin_px_option(tmp_path):
     assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png"),
                  "--backend", "onnxruntime", "--model", "nano", "--thin-px", "3"]) == 0
     assert cv2.imread(str(tmp_path / "o.png")) is not None
+    outs = {}
+    for radius in ("2", "6"):
+        assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o",
+                     str(tmp_path / f"r{radius}.png"), "--backend", "onnxruntime", "--model", "nano",
+                     "--thin-radius", radius]) == 0
+        outs[radius] = cv2.imread(str(tmp_path / f"r{radius}.png"))
+    assert not np.array_equal(outs["2"], outs["6"])  # the radius reaches the refill
+
+
+def test_inpaint_bad_thin_radius_is_one_clear_line(tmp_path, capsys):
+    import numpy as np
+
+    from edgefill.cli import main
+
+    cv2.imwrite(str(tmp_path / "i.png"), np.zeros((64, 64, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "m.png"), np.full((64, 64), 255, np.uint8))
+    assert main(["inpaint", str(tmp_path / "i.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png"),
+                 "--backend", "onnxruntime", "--model", "nano", "--thin-radius", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "thin_radius" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_inpaint_dilate_grows_the_hole_and_rejects_negative(tmp_path):

@@ -47,6 +47,8 @@ def test_run_bad_inputs_exit_2(tmp_path):
         (["run", "ftp://cam/x", "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4"], "unknown source scheme"),
         (["run", clip, "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4", "--preview", "--preview-host", "0.0.0.0"],
          "not loopback"),
+        (["run", clip, "--mask", "rect:0,0,5,5", "-o", tmp_path / "o.mp4", "--model", "nano", "--thin-radius", "20"],
+         "thin_radius"),
     ]
     for args, expected in cases:
         proc = run_cli(*args)
