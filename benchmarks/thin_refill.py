@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                     filled = inp.inpaint(img, mask)
                     times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius)  # what Inpainter runs
+                refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius, on.thin_ns_weight)  # as Inpainter
                 t_refill.append(time.perf_counter() - t0)
             row = {"family": fam, "hole_ratio": float(hole.mean()),
                    "thin_ratio": float(thin_components(hole, a.thin_px).mean()),

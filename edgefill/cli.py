@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
-from .thin import DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS
+from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS
 
 log = logging.getLogger("edgefill")
 
@@ -72,7 +72,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     options = {"threads": args.threads} if args.threads else {}
     roi_cfg = RoiConfig(margin=args.margin, feather=args.feather)
     with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, thin_hole_px=args.thin_px,
-                   thin_radius=args.thin_radius, **options) as inp:
+                   thin_radius=args.thin_radius, thin_ns_weight=args.thin_ns_weight, **options) as inp:
         desc = inp.backend_name + (f" ({inp.backend.model.name})" if getattr(inp.backend, "model", None) else "")
         bar = None
         if len(jobs) > 1:
@@ -166,7 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         options = {"threads": args.threads} if args.threads else {}
         inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
-                        thin_hole_px=args.thin_px, thin_radius=args.thin_radius, **options)
+                        thin_hole_px=args.thin_px, thin_radius=args.thin_radius,
+                        thin_ns_weight=args.thin_ns_weight, **options)
         pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
                         invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,
@@ -364,10 +365,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if info.problems else 0
 
 
-def _thin_radius_option(p: argparse.ArgumentParser) -> None:
+def _thin_refill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thin-radius", type=float, default=None,
                    help=f"OpenCV NS radius of that refill, 1-{MAX_NS_RADIUS:g} (default: the model's own, "
                         f"else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
+    p.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
+                   help=f"share of NS in the thin pixels, the rest the model's fill (default {DEFAULT_NS_WEIGHT:g}; "
+                        "1: NS alone)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, measured "
                         f"better than the models there (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
-    _thin_radius_option(p)
+    _thin_refill_options(p)
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
     p.set_defaults(func=cmd_inpaint)
 
@@ -410,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None)
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help=f"fill thin parts of the hole (scratches) with OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
-    _thin_radius_option(p)
+    _thin_refill_options(p)
     p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
                    "frames that would miss it use the fallback")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")

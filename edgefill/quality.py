@@ -32,7 +32,7 @@ from edgefill import maskgen
 from edgefill.errors import InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
-from edgefill.thin import DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS, refill_thin
+from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS, refill_thin
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -225,12 +225,14 @@ class _ThinHybrid:
     """A model whose thin hole components are refilled by OpenCV NS (edgefill.thin), as
     ``Inpainter`` does by default: with ``radius``, else the one the model records, else NS_RADIUS."""
 
-    def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None):
-        self.backend, self.half_width = backend, half_width
+    def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None,
+                 ns_weight: float = DEFAULT_NS_WEIGHT):
+        self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
         self.radius = float(radius or backend.thin_radius or NS_RADIUS)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width, self.radius)
+        return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width, self.radius,
+                           self.ns_weight)
 
 
 class _Feathered:
@@ -306,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-radius", type=float, default=None,
                     help=f"OpenCV NS radius of that refill, 1-{MAX_NS_RADIUS:g} (default: each model's own, else "
                          f"{NS_RADIUS:g}, as Inpainter runs it)")
+    ap.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
+                    help=f"share of NS in the thin pixels, the rest the model's fill (default {DEFAULT_NS_WEIGHT:g}, "
+                         "as Inpainter runs it; 1: NS alone)")
     ap.add_argument("--feather", type=int, default=0,
                     help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
     ap.add_argument("--boot", type=int, default=2000,
@@ -321,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if a.thin_radius is not None and not 1 <= a.thin_radius <= MAX_NS_RADIUS:
         print(f"--thin-radius must be from 1 to {MAX_NS_RADIUS:g}", file=sys.stderr)
+        return 2
+    if not 0 <= a.thin_ns_weight <= 1:
+        print("--thin-ns-weight must be from 0 to 1", file=sys.stderr)
         return 2
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
@@ -359,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         raw_models = list(methods)
         if a.thin_px > 0:
             for m in raw_models:
-                methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius)
+                methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight)
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
@@ -382,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     # the NS radius each model's thin-hole refill used (its own, unless --thin-radius)
     report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _ThinHybrid)}
     if report["thin_radius"]:
-        print(f"+ns-thin: thin parts (half-width <= {a.thin_px:g} px) by OpenCV NS, radius "
+        print(f"+ns-thin: thin parts (half-width <= {a.thin_px:g} px) by OpenCV NS mixed {a.thin_ns_weight:g} : "
+              f"{1 - a.thin_ns_weight:g} with the model's fill, NS radius "
               + ", ".join(f"{r:g} ({name})" for name, r in report["thin_radius"].items()))
     first_examples = None
     rows: list[tuple] = []

@@ -16,11 +16,17 @@ from .errors import ModelError
 DEFAULT_THIN_HOLE_PX = 5.0
 #: OpenCV NS neighbourhood radius of the refill (2 scored as well as 3 on the validation sets and
 #: takes 0.6x the time; 1 was worse: docs/training.md). A model may record its own (metadata
-#: ``edgefill.thin_radius``, see :func:`model_thin_radius`): lite-surface's, chosen on validation
-#: textures, is larger, because a wider neighbourhood suits stationary surfaces better than photos.
+#: ``edgefill.thin_radius``, see :func:`model_thin_radius`); none shipped does: NS alone on
+#: surfaces wanted 5, but mixed with the model's fill (:data:`DEFAULT_NS_WEIGHT`) 2 does as well.
 NS_RADIUS = 2.0
 #: the largest NS radius a model may record (OpenCV's cost grows with its square)
 MAX_NS_RADIUS = 10.0
+#: Share of OpenCV NS in each thin pixel; the rest is the model's own fill there. The two err
+#: differently, so their mix beats either (validation scratches, radius 2: lite +0.10 -> +0.37 dB
+#: on photos, nano +0.05 -> +0.23, lite-surface -0.09 -> +0.08 on textures): 0.7 has the best
+#: mean of the three among the weights that keep every model's hole SSIM at least NS's
+#: (docs/training.md, "Twelfth session"). 1 is NS alone, the refill before that session.
+DEFAULT_NS_WEIGHT = 0.7
 
 
 def model_thin_radius(value: object, source: object) -> float | None:
@@ -59,11 +65,13 @@ def context_px(max_half_width: float, radius: float = NS_RADIUS) -> int:
 
 
 def refill_thin(filled: np.ndarray, original: np.ndarray, hole: np.ndarray, max_half_width: float,
-                radius: float = NS_RADIUS) -> np.ndarray:
-    """``filled`` with the thin components of ``hole`` redone by OpenCV Navier-Stokes. NS fills
-    only the thin pixels, reading the known pixels of ``original`` and, where a thin part runs
-    into a wide one, the model's fill there (``filled``), so its cost grows with the number of
-    thin pixels, not with the size of the hole. Only the hole's bounding window is processed."""
+                radius: float = NS_RADIUS, ns_weight: float = DEFAULT_NS_WEIGHT) -> np.ndarray:
+    """``filled`` with the thin components of ``hole`` redone by OpenCV Navier-Stokes, mixed with
+    the model's own fill there: ``ns_weight`` x NS + (1 - ``ns_weight``) x ``filled``, rounded
+    (1: NS alone). NS fills only the thin pixels, reading the known pixels of ``original`` and,
+    where a thin part runs into a wide one, the model's fill there, so its cost grows with the
+    number of thin pixels, not with the size of the hole. Only the hole's bounding window is
+    processed."""
     if max_half_width <= 0:
         return filled
     hole = hole > 0
@@ -72,12 +80,13 @@ def refill_thin(filled: np.ndarray, original: np.ndarray, hole: np.ndarray, max_
         return filled
     out = filled.copy()
     box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    refill_thin_in_place(out, original, hole, box, max_half_width, radius)
+    refill_thin_in_place(out, original, hole, box, max_half_width, radius, ns_weight)
     return out
 
 
 def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int],
-                         max_half_width: float, radius: float = NS_RADIUS) -> bool:
+                         max_half_width: float, radius: float = NS_RADIUS,
+                         ns_weight: float = DEFAULT_NS_WEIGHT) -> bool:
     """:func:`refill_thin` for a caller that already knows the hole's bounding box ``(x, y, w, h)``
     (``cv2.boundingRect``) and owns ``out``: it is changed in place, with no scan and no copy of the
     frame. Returns whether any pixel was thin."""
@@ -93,5 +102,9 @@ def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray
     source = original[window].copy()
     np.copyto(source, out[window], where=win_hole[..., None])
     ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, radius, cv2.INPAINT_NS)
-    out[window][thin] = ns[thin]
+    if ns_weight >= 1:
+        out[window][thin] = ns[thin]
+    else:  # the model's fill of the thin pixels is still in `out`
+        mixed = ns_weight * ns[thin].astype(np.float32) + (1 - ns_weight) * out[window][thin].astype(np.float32)
+        out[window][thin] = np.rint(mixed).astype(np.uint8)
     return True

@@ -4,7 +4,6 @@ import cv2
 import pytest
 
 from edgefill.cli import main
-from edgefill.models import MODELS_DIR
 from edgefill.quality import BUCKETS, gains
 
 from .conftest import natural_image
@@ -48,7 +47,8 @@ def test_gains_compare_with_the_better_classical_method():
 
 @pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model"),
                                       (["--models", "nano", "--feather", "-2"], "feather"),
-                                      (["--boot", "-1"], "--boot"), (["--thin-radius", "0.5"], "--thin-radius")])
+                                      (["--boot", "-1"], "--boot"), (["--thin-radius", "0.5"], "--thin-radius"),
+                                      (["--thin-ns-weight", "2"], "--thin-ns-weight")])
 def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert main(["bench", "quality", "--images", str(images), *args]) == 2
     err = capsys.readouterr().err
@@ -71,21 +71,32 @@ def test_thin_hybrid_is_scored_beside_the_model_by_default(images, tmp_path, thi
 
 
 def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, capsys):
-    """As Inpainter runs them: lite-surface with the radius it records, nano with the default;
-    --thin-radius overrides both; the JSON and the printout say which was used."""
+    """As Inpainter runs them: a model with the radius it records, another with the default;
+    --thin-radius overrides both; the JSON and the printout say which was used; the NS share
+    reaches the refill."""
+    import onnx
+
+    from edgefill.models import resolve_model
     from edgefill.thin import NS_RADIUS
 
-    radii = {}
-    for extra in ([], ["--thin-radius", "4"]):
+    m = onnx.load(str(resolve_model("nano").path))
+    entry = m.metadata_props.add()
+    entry.key, entry.value = "edgefill.thin_radius", "5"
+    wide = tmp_path / "nano-wide.onnx"
+    onnx.save(m, str(wide))
+    radii, tables = {}, {}
+    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"]):
         out = tmp_path / "q.json"
-        assert main(["bench", "quality", "--images", str(images), "--models", "nano,lite-surface", "--family",
+        assert main(["bench", "quality", "--images", str(images), "--models", f"nano,{wide}", "--family",
                      "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
                      "--json", str(out), *extra]) == 0
-        radii[bool(extra)] = json.loads(out.read_text())["thin_radius"]
-    surface = json.loads((MODELS_DIR / "lite-surface.json").read_text())["thin_radius"]
-    assert radii[False] == {"nano+ns-thin": NS_RADIUS, "lite-surface+ns-thin": surface} and surface != NS_RADIUS
-    assert radii[True] == {"nano+ns-thin": 4.0, "lite-surface+ns-thin": 4.0}
+        report = json.loads(out.read_text())
+        radii[tuple(extra)] = report["thin_radius"]
+        tables[tuple(extra)] = report["families"]["scratches"]["table"]
+    assert radii[()] == {"nano+ns-thin": NS_RADIUS, f"{wide}+ns-thin": 5.0}
+    assert radii[("--thin-radius", "4")] == {"nano+ns-thin": 4.0, f"{wide}+ns-thin": 4.0}
     assert "radius 4 (nano+ns-thin)" in capsys.readouterr().out
+    assert tables[()][1]["nano+ns-thin"] != tables[("--thin-ns-weight", "1")][1]["nano+ns-thin"]
 
 
 def test_models_only_with_thin_px_0(images, tmp_path):

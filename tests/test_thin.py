@@ -3,7 +3,7 @@ import pytest
 
 import edgefill
 from edgefill.errors import ConfigError
-from edgefill.thin import DEFAULT_THIN_HOLE_PX, NS_RADIUS, refill_thin, thin_components
+from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, NS_RADIUS, refill_thin, thin_components
 
 from .conftest import natural_image
 
@@ -91,7 +91,27 @@ def test_refill_matches_navier_stokes_on_the_whole_image(x0):
     ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, NS_RADIUS, cv2.INPAINT_NS)
     expected = model_fill.copy()
     expected[thin] = ns[thin]
-    assert np.array_equal(refill_thin(model_fill, img, hole, 3), expected)
+    assert np.array_equal(refill_thin(model_fill, img, hole, 3, ns_weight=1.0), expected)
+    # by default NS and the model's own fill are mixed in the thin pixels, rounded
+    mixed = model_fill.copy()
+    mixed[thin] = np.rint(DEFAULT_NS_WEIGHT * ns[thin].astype(np.float32)
+                          + (1 - DEFAULT_NS_WEIGHT) * model_fill[thin].astype(np.float32)).astype(np.uint8)
+    assert 0 < DEFAULT_NS_WEIGHT < 1
+    assert np.array_equal(refill_thin(model_fill, img, hole, 3), mixed)
+    assert np.array_equal(refill_thin(model_fill, img, hole, 3, ns_weight=0.0), model_fill)
+
+
+def test_inpainter_mixes_the_thin_pixels_as_told():
+    hole = _scratch_and_blob()
+    img = natural_image(*hole.shape, seed=7)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
+        plain = inp.inpaint(img, hole)
+    for weight in (1.0, 0.5):
+        with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=3, thin_ns_weight=weight) as inp:
+            assert np.array_equal(inp.inpaint(img, hole), refill_thin(plain, img, hole, 3, ns_weight=weight))
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ConfigError, match="thin_ns_weight"):
+            edgefill.Inpainter(model="nano", backend="onnxruntime", thin_ns_weight=bad)
 
 
 def test_model_thin_radius_reads_the_metadata():

@@ -32,7 +32,7 @@ from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
-from edgefill.thin import NS_RADIUS, refill_thin
+from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
@@ -72,7 +72,7 @@ def check_images(which: str | Path) -> list[Path]:
 
 def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,
           thin_px: float = 0.0, thin_radius: float = NS_RADIUS, ssim: bool = False,
-          cases: dict | None = None) -> dict:
+          cases: dict | None = None, ns_weight: float = DEFAULT_NS_WEIGHT) -> dict:
     """Mean hole-PSNR gain per family; ``thin_px`` > 0: with the thin parts of each hole refilled
     by OpenCV NS as ``Inpainter(thin_hole_px=...)`` does. ``ssim``: also the smallest hole-SSIM
     margin over the buckets, as the benchmark reports it (the bucket's mean SSIM minus the better
@@ -97,7 +97,7 @@ def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int 
                 ref = max(hole_psnr(c, img, hole) for c in classical.values())
                 filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
                 if thin_px > 0:
-                    filled = refill_thin(filled, img, hole, thin_px, thin_radius)
+                    filled = refill_thin(filled, img, hole, thin_px, thin_radius, ns_weight)
                 g.append(hole_psnr(filled, img, hole) - ref)
                 if ssim:
                     for name, out in (("model", filled), *classical.items()):
@@ -129,6 +129,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--thin-radius", type=float, default=None, help="OpenCV NS radius of the thin-hole refill "
                     f"(default: each file's own, ModelConfig.thin_radius, else {NS_RADIUS:g}, as Inpainter runs it)")
+    ap.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
+                    help="share of NS in the thin pixels, the rest the model's fill (as Inpainter)")
     ap.add_argument("--thin-px", default="0", help="comma list: also score with Inpainter's thin-hole refill at these "
                     "half-widths (0: the model alone)")
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
@@ -153,7 +155,8 @@ def main() -> None:
                 label = str(path) + (f" fill-passes {passes}" if passes is not None else "") + (f" thin-px {thin:g}" if thin else "")
                 cases: dict = {}
                 radius = a.thin_radius or graph.net.config.thin_radius or NS_RADIUS
-                print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, radius, a.ssim, cases),
+                print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, radius, a.ssim, cases,
+                                   a.thin_ns_weight),
                       flush=True)
                 if not a.paired:
                     continue

@@ -1,12 +1,15 @@
-"""Paired comparison of NS radii for the thin-hole refill on one model's fills (docs/training.md,
-"Twelfth session"): the model runs once per case, then every radius refills its thin parts.
+"""Paired comparison of thin-hole refill settings (NS radius, share of NS in the thin pixels) on
+one model's fills (docs/training.md, "Twelfth session"): the model runs once per case, then
+every setting refills its thin parts.
 
-    PYTHONPATH=export .venv/bin/python export/recipes/thin_radius.py edgefill/models/lite-surface.safetensors \
-        --val-texture --radii 5,2,3,4,6,7,10
+    PYTHONPATH=export .venv/bin/python export/recipes/thin_refill_sweep.py edgefill/models/lite-surface.safetensors \
+        --val-texture --radii 5,2,3,4,6,7,10 --ns-weights 1
+    PYTHONPATH=export .venv/bin/python export/recipes/thin_refill_sweep.py edgefill/models/lite.safetensors \
+        --radii 2 --ns-weights 1,0.8,0.7,0.6,0.5,0.4
 
 Cases as ``quick_check.py`` draws them (3 masks per 10-50% bucket, 256 px crops, classical
-baseline OpenCV radius 3); prints each radius's mean gain over the better classical method and
-its paired difference from the first radius, with a 95% interval over the images.
+baseline OpenCV radius 3); prints each setting's mean gain over the better classical method,
+mean hole SSIM, and paired difference from the first setting, with a 95% interval over the images.
 """
 
 from __future__ import annotations
@@ -35,18 +38,20 @@ def main() -> None:
     ap.add_argument("weights", type=Path)
     ap.add_argument("--val-texture", action="store_true", help="the validation textures (default: validation photos)")
     ap.add_argument("--family", default="scratches")
-    ap.add_argument("--radii", default="2,3,5", help="comma list; the first is the reference of the paired differences")
+    ap.add_argument("--radii", default="2", help="comma list of NS radii")
+    ap.add_argument("--ns-weights", default="1,0.7", help="comma list of NS shares in the thin pixels; the first "
+                    "radius with the first share is the reference of the paired differences")
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
     ap.add_argument("--per-bucket", type=int, default=3)
     ap.add_argument("--npz", type=Path, default=None, help="also save every case's gain per radius (images, buckets, masks)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     which = "val-texture" if a.val_texture else "val-photos"
-    radii = [float(r) for r in a.radii.split(",")]
+    settings = [(float(r), float(w)) for r in a.radii.split(",") for w in a.ns_weights.split(",")]
     graph = prepare(load_weights(a.weights))
     paths = check_images(which)
-    gain = {r: [] for r in radii}
-    ssim = {r: [] for r in radii}
+    gain: dict = {s: [] for s in settings}
+    ssim: dict = {s: [] for s in settings}
     for i, p in enumerate(paths):
         img = read_image(p)
         if which == "val-photos":  # as quick_check: scale to the eval photos' ~512 px first
@@ -60,22 +65,23 @@ def main() -> None:
                 ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
                           for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
                 filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
-                for r in radii:
-                    out = refill_thin(filled, img, hole, a.thin_px, r)
-                    gain[r].append(hole_psnr(out, img, hole) - ref)
-                    ssim[r].append(hole_ssim(out, img, hole))
+                for r, w in settings:
+                    out = refill_thin(filled, img, hole, a.thin_px, r, w)
+                    gain[r, w].append(hole_psnr(out, img, hole) - ref)
+                    ssim[r, w].append(hole_ssim(out, img, hole))
     shape = (len(paths), 4, a.per_bucket)
-    first = np.array(gain[radii[0]]).reshape(shape)
-    for r in radii:
-        cases = np.array(gain[r]).reshape(shape)
-        line = f"{a.weights} {which} {a.family} radius {r:g}: gain {cases.mean():+.3f} dB, hole SSIM {np.mean(ssim[r]):.4f}"
-        if r != radii[0]:
+    first = np.array(gain[settings[0]]).reshape(shape)
+    for r, w in settings:
+        cases = np.array(gain[r, w]).reshape(shape)
+        line = (f"{a.weights} {which} {a.family} radius {r:g} NS share {w:g}: gain {cases.mean():+.3f} dB, "
+                f"hole SSIM {np.mean(ssim[r, w]):.4f}")
+        if (r, w) != settings[0]:
             d = difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
-            line += f"; minus radius {radii[0]:g}: %+.3f [%+.3f, %+.3f]" % d
+            line += "; minus the first: %+.3f [%+.3f, %+.3f]" % d
         print(line, flush=True)
     if a.npz:
         np.savez(a.npz, images=np.array([p.name for p in paths]),
-                 **{f"r{r:g}": np.array(gain[r]).reshape(shape) for r in radii})
+                 **{f"r{r:g}_w{w:g}": np.array(gain[r, w]).reshape(shape) for r, w in settings})
 
 
 if __name__ == "__main__":
