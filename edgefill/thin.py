@@ -1,7 +1,8 @@
 """Thin holes (scratches, cracks) are filled better by diffusion than by the learned models:
 on scratch masks OpenCV Navier-Stokes beats the sixth-session lite by 0.5 dB on the eval photos
 and by 1.3 dB on the held-out metal and wood textures (docs/training.md). :func:`refill_thin`
-gives those components to OpenCV NS and keeps the model's fill everywhere else;
+gives those components to OpenCV NS, mixed with the model's own fill there (the two err
+differently: :data:`DEFAULT_NS_WEIGHT`), and keeps the model's fill everywhere else;
 ``Inpainter(thin_hole_px=...)`` applies it, on by default (:data:`DEFAULT_THIN_HOLE_PX`)."""
 
 from __future__ import annotations
