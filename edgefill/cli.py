@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
-from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS
+from .thin import DEFAULT_THIN_HOLE_PX, add_refill_options
 
 log = logging.getLogger("edgefill")
 
@@ -365,15 +365,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if info.problems else 0
 
 
-def _thin_refill_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--thin-radius", type=float, default=None,
-                   help=f"OpenCV NS radius of that refill, 1-{MAX_NS_RADIUS:g} (default: the model's own, "
-                        f"else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
-    p.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
-                   help=f"share of NS in the thin pixels, the rest the model's fill (default {DEFAULT_NS_WEIGHT:g}; "
-                        "1: NS alone)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .backends import list_backends
 
@@ -397,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help="fill thin parts of the hole (scratches up to ~2x this wide) with OpenCV NS, measured "
                         f"better than the models there (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
-    _thin_refill_options(p)
+    add_refill_options(p)
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
     p.set_defaults(func=cmd_inpaint)
 
@@ -414,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None)
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help=f"fill thin parts of the hole (scratches) with OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
-    _thin_refill_options(p)
+    add_refill_options(p)
     p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
                    "frames that would miss it use the fallback")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")

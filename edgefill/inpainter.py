@@ -15,7 +15,7 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
-from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS, refill_thin_in_place
+from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, refill_radius, refill_thin_in_place
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Inpainter:
             raise ConfigError(f"thin_ns_weight must be from 0 to 1, got {thin_ns_weight}")
         self.thin_ns_weight = float(thin_ns_weight)
         model_radius = getattr(self.backend, "thin_radius", None)
-        self.thin_radius = float(thin_radius if thin_radius is not None else model_radius or NS_RADIUS)
+        self.thin_radius = refill_radius(thin_radius, model_radius)
         if self.thin_hole_px and self.backend.uses_model and thin_radius is None and model_radius is not None:
             log.info("thin-hole refill: NS radius %g, as the model records", self.thin_radius)
         self.roi_config = roi_config or roi.RoiConfig()

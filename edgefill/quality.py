@@ -32,7 +32,8 @@ from edgefill import maskgen
 from edgefill.errors import InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
-from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, NS_RADIUS, refill_thin
+from edgefill.thin import (DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, add_refill_options, refill_radius,
+                           refill_thin)
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -228,7 +229,7 @@ class _ThinHybrid:
     def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None,
                  ns_weight: float = DEFAULT_NS_WEIGHT):
         self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
-        self.radius = float(radius or backend.thin_radius or NS_RADIUS)
+        self.radius = refill_radius(radius, backend.thin_radius)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width, self.radius,
@@ -305,12 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                     help="also score each model as Inpainter runs it by default: thin hole components "
                          f"(half-width <= this) filled by OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: models only)")
-    ap.add_argument("--thin-radius", type=float, default=None,
-                    help=f"OpenCV NS radius of that refill, 1-{MAX_NS_RADIUS:g} (default: each model's own, else "
-                         f"{NS_RADIUS:g}, as Inpainter runs it)")
-    ap.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
-                    help=f"share of NS in the thin pixels, the rest the model's fill (default {DEFAULT_NS_WEIGHT:g}, "
-                         "as Inpainter runs it; 1: NS alone)")
+    add_refill_options(ap)  # as Inpainter runs it
     ap.add_argument("--feather", type=int, default=0,
                     help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
     ap.add_argument("--boot", type=int, default=2000,

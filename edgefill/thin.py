@@ -7,10 +7,15 @@ differently: :data:`DEFAULT_NS_WEIGHT`), and keeps the model's fill everywhere e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    import argparse
 
 #: ``Inpainter(thin_hole_px=...)``'s default: scratches and cracks up to ~11 px wide go to NS (chosen on
 #: validation photos and textures: docs/training.md, "Seventh session").
@@ -44,6 +49,25 @@ def model_thin_radius(value: object, source: object) -> float | None:
         raise ModelError(f"{source}: bad thin-hole refill radius {value!r} in its metadata "
                          f"(expected a number from 1 to {MAX_NS_RADIUS:g})")
     return radius
+
+
+def refill_radius(requested: float | None, recorded: float | None) -> float:
+    """The NS radius a refill uses: the caller's ``requested``, else the one the model
+    ``recorded`` (``backend.thin_radius``, ``ModelConfig.thin_radius``), else :data:`NS_RADIUS`."""
+    if requested is not None:
+        return float(requested)
+    return float(recorded) if recorded is not None else NS_RADIUS
+
+
+def add_refill_options(parser: argparse.ArgumentParser) -> None:
+    """``--thin-radius`` and ``--thin-ns-weight``, for every command that runs the refill as
+    ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``)."""
+    parser.add_argument("--thin-radius", type=float, default=None,
+                        help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
+                             f"own, else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
+    parser.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
+                        help=f"share of NS in the thin pixels, the rest the model's fill (default "
+                             f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
 
 
 def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:

@@ -32,7 +32,7 @@ from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
-from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_thin
+from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_radius, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
@@ -154,7 +154,7 @@ def main() -> None:
             for thin in (float(t) for t in a.thin_px.split(",")):
                 label = str(path) + (f" fill-passes {passes}" if passes is not None else "") + (f" thin-px {thin:g}" if thin else "")
                 cases: dict = {}
-                radius = a.thin_radius or graph.net.config.thin_radius or NS_RADIUS
+                radius = refill_radius(a.thin_radius, graph.net.config.thin_radius)
                 print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, radius, a.ssim, cases,
                                    a.thin_ns_weight),
                       flush=True)
