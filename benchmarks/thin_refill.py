@@ -1,6 +1,8 @@
-"""Cost of the thin-hole refill (``Inpainter(thin_hole_px=...)``, on by default): the same
-image and masks through ``Inpainter`` with the refill off and at the default half-width,
-interleaved call by call, plus the refill alone, per mask family and hole ratio.
+"""Cost of the refinements ``Inpainter`` runs after the model, both on by default: the
+thin-hole refill (``thin_hole_px``, :mod:`edgefill.thin`) and the coarse-NS mix in every hole
+pixel (``wide_ns_weight``, :mod:`edgefill.wide_mix`). The same image and masks go through
+``Inpainter`` with both off and with the defaults, interleaved call by call; each refinement
+alone is timed as ``Inpainter`` runs it, per mask family and hole ratio.
 
     python benchmarks/thin_refill.py --model lite --size 512 --json bench_out/thin_refill.json
 
@@ -23,6 +25,7 @@ from edgefill import maskgen
 from edgefill.bench import textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place, thin_components
+from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, mix_wide_in_place
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,40 +36,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
     ap.add_argument("--thin-radius", type=float, default=None,
                     help="OpenCV NS radius of the refill (default: the model's own, else edgefill.thin.NS_RADIUS)")
+    ap.add_argument("--wide-ns-weight", type=float, default=DEFAULT_WIDE_NS_WEIGHT)
     ap.add_argument("--families", default="scratches,free-form,objects,rects")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
-    if a.thin_px <= 0:
-        ap.error("--thin-px must be > 0")
+    if a.thin_px <= 0 or not 0 < a.wide_ns_weight <= 1:
+        ap.error("--thin-px must be > 0 and --wide-ns-weight from 0 (excluded) to 1")
     img = textured_scene(a.size, a.size)
-    off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0)
-    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius)
+    off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0)
+    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius,
+                            wide_ns_weight=a.wide_ns_weight)
     rows = []
-    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}; "
-          f"median of {a.reps} interleaved calls")
-    print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | {'refill alone ms':>15s}")
+    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}, "
+          f"wide NS share {a.wide_ns_weight:g}; median of {a.reps} interleaved calls")
+    print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | "
+          f"{'wide mix ms':>11s} {'thin refill ms':>14s}")
     for fam in a.families.split(","):
         for lo in (0.1, 0.3):
             mask = maskgen.FAMILIES[fam](a.size, a.size, np.random.default_rng([7, int(lo * 10)]), lo, lo + 0.1)
             hole = mask > 0
             box = cv2.boundingRect(mask)  # Inpainter has the hole's box before it refills
-            t_off, t_on, t_refill = [], [], []
+            t_off, t_on, t_wide, t_refill = [], [], [], []
             for _ in range(a.reps):
                 for inp, times in ((off, t_off), (on, t_on)):
                     t0 = time.perf_counter()
                     filled = inp.inpaint(img, mask)
                     times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius, on.thin_ns_weight)  # as Inpainter
-                t_refill.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()  # as Inpainter runs them
+                mix_wide_in_place(filled, img, mask, box, on.wide_ns_weight)
+                t1 = time.perf_counter()
+                refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius, on.thin_ns_weight)
+                t_refill.append(time.perf_counter() - t1)
+                t_wide.append(t1 - t0)
             row = {"family": fam, "hole_ratio": float(hole.mean()),
                    "thin_ratio": float(thin_components(hole, a.thin_px).mean()),
                    "off_ms": 1e3 * float(np.median(t_off)), "on_ms": 1e3 * float(np.median(t_on)),
-                   "refill_ms": 1e3 * float(np.median(t_refill))}
+                   "wide_mix_ms": 1e3 * float(np.median(t_wide)), "refill_ms": 1e3 * float(np.median(t_refill))}
             rows.append(row)
             print(f"{fam:10s} {row['hole_ratio']:7.1%} {row['thin_ratio']:6.1%} | {row['off_ms']:7.1f} "
-                  f"{row['on_ms']:7.1f} {row['on_ms'] / row['off_ms']:6.2f} | {row['refill_ms']:15.1f}")
+                  f"{row['on_ms']:7.1f} {row['on_ms'] / row['off_ms']:6.2f} | {row['wide_mix_ms']:11.1f} "
+                  f"{row['refill_ms']:14.1f}")
     if a.json:
         report = {"config": {k: str(v) for k, v in vars(a).items()}, "thin_radius": on.thin_radius, "rows": rows}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())

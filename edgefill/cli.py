@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
-from .thin import DEFAULT_THIN_HOLE_PX, add_refill_options
+from .thin import DEFAULT_THIN_HOLE_PX, add_refill_options, refill_kwargs
 
 log = logging.getLogger("edgefill")
 
@@ -72,7 +72,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     options = {"threads": args.threads} if args.threads else {}
     roi_cfg = RoiConfig(margin=args.margin, feather=args.feather)
     with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, thin_hole_px=args.thin_px,
-                   thin_radius=args.thin_radius, thin_ns_weight=args.thin_ns_weight, **options) as inp:
+                   **refill_kwargs(args), **options) as inp:
         desc = inp.backend_name + (f" ({inp.backend.model.name})" if getattr(inp.backend, "model", None) else "")
         bar = None
         if len(jobs) > 1:
@@ -166,8 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         options = {"threads": args.threads} if args.threads else {}
         inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
-                        thin_hole_px=args.thin_px, thin_radius=args.thin_radius,
-                        thin_ns_weight=args.thin_ns_weight, **options)
+                        thin_hole_px=args.thin_px, **refill_kwargs(args), **options)
         pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
                         invert_mask=args.invert_mask, queue_size=args.queue_size, max_frames=args.max_frames,

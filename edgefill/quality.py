@@ -34,6 +34,7 @@ from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.thin import (DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, add_refill_options, refill_radius,
                            refill_thin)
+from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, mix_wide
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -223,17 +224,19 @@ class _LastCall:
 
 
 class _ThinHybrid:
-    """A model whose thin hole components are refilled by OpenCV NS (edgefill.thin), as
-    ``Inpainter`` does by default: with ``radius``, else the one the model records, else NS_RADIUS."""
+    """A model's fill refined as ``Inpainter`` does by default: a coarse NS fill mixed into every
+    hole pixel at ``wide_weight`` (edgefill.wide_mix), then the thin hole components refilled by
+    OpenCV NS (edgefill.thin) with ``radius``, else the one the model records, else NS_RADIUS."""
 
     def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None,
-                 ns_weight: float = DEFAULT_NS_WEIGHT):
-        self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
+                 ns_weight: float = DEFAULT_NS_WEIGHT, wide_weight: float = DEFAULT_WIDE_NS_WEIGHT):
+        self.backend, self.half_width, self.ns_weight, self.wide_weight = backend, half_width, ns_weight, wide_weight
         self.radius = refill_radius(radius, backend.thin_radius)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return refill_thin(self.backend.infer(image, mask), image, mask > 0, self.half_width, self.radius,
-                           self.ns_weight)
+        hole = mask > 0
+        filled = mix_wide(self.backend.infer(image, mask), image, hole, self.wide_weight)
+        return refill_thin(filled, image, hole, self.half_width, self.radius, self.ns_weight)
 
 
 class _Feathered:
@@ -268,7 +271,7 @@ def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
 
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
     """Models to compare head to head: each pair scored the same way (both alone, or both with
-    the same suffix such as ``+ns-thin``)."""
+    the same suffix such as ``+ns``)."""
     kind = lambda m: m.split("+", 1)[1] if "+" in m else ""  # noqa: E731
     return [(x, y) for i, x in enumerate(models) for y in models[i + 1 :] if kind(x) == kind(y)]
 
@@ -304,8 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images")
     ap.add_argument("--torch", action="store_true", help="also run the PyTorch weights and report ORT/PyTorch agreement")
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
-                    help="also score each model as Inpainter runs it by default: thin hole components "
-                         f"(half-width <= this) filled by OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: models only)")
+                    help="also score each model as Inpainter runs it by default (MODEL+ns): thin hole components "
+                         f"(half-width <= this) refilled with OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0 with "
+                         "--wide-ns-weight 0: models only)")
     add_refill_options(ap)  # as Inpainter runs it
     ap.add_argument("--feather", type=int, default=0,
                     help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
@@ -323,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.thin_radius is not None and not 1 <= a.thin_radius <= MAX_NS_RADIUS:
         print(f"--thin-radius must be from 1 to {MAX_NS_RADIUS:g}", file=sys.stderr)
         return 2
-    if not 0 <= a.thin_ns_weight <= 1:
-        print("--thin-ns-weight must be from 0 to 1", file=sys.stderr)
+    if not 0 <= a.thin_ns_weight <= 1 or not 0 <= a.wide_ns_weight <= 1:
+        print("--thin-ns-weight and --wide-ns-weight must be from 0 to 1", file=sys.stderr)
         return 2
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
@@ -361,9 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
         raw_models = list(methods)
-        if a.thin_px > 0:
+        if a.thin_px > 0 or a.wide_ns_weight > 0:
             for m in raw_models:
-                methods[f"{m}+ns-thin"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight)
+                methods[f"{m}+ns"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight,
+                                                 a.wide_ns_weight)
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
@@ -386,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     # the NS radius each model's thin-hole refill used (its own, unless --thin-radius)
     report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _ThinHybrid)}
     if report["thin_radius"]:
-        print(f"+ns-thin: thin parts (half-width <= {a.thin_px:g} px) by OpenCV NS mixed {a.thin_ns_weight:g} : "
-              f"{1 - a.thin_ns_weight:g} with the model's fill, NS radius "
+        print(f"+ns: as Inpainter runs it: a coarse NS fill mixed {a.wide_ns_weight:g} : {1 - a.wide_ns_weight:g} "
+              f"with the model's fill in every hole pixel; then thin parts (half-width <= {a.thin_px:g} px) by "
+              f"OpenCV NS mixed {a.thin_ns_weight:g} : {1 - a.thin_ns_weight:g} with that fill, NS radius "
               + ", ".join(f"{r:g} ({name})" for name, r in report["thin_radius"].items()))
     first_examples = None
     rows: list[tuple] = []

@@ -60,14 +60,26 @@ def refill_radius(requested: float | None, recorded: float | None) -> float:
 
 
 def add_refill_options(parser: argparse.ArgumentParser) -> None:
-    """``--thin-radius`` and ``--thin-ns-weight``, for every command that runs the refill as
-    ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``)."""
+    """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
+    runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
+    :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
+    from .wide_mix import DEFAULT_WIDE_NS_WEIGHT
+
     parser.add_argument("--thin-radius", type=float, default=None,
                         help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
                              f"own, else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
     parser.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
                         help=f"share of NS in the thin pixels, the rest the model's fill (default "
                              f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
+    parser.add_argument("--wide-ns-weight", type=float, default=DEFAULT_WIDE_NS_WEIGHT,
+                        help=f"share of a coarse NS fill in every hole pixel, the rest the model's fill (default "
+                             f"{DEFAULT_WIDE_NS_WEIGHT:g}; 0: the model's fill alone)")
+
+
+def refill_kwargs(args: argparse.Namespace) -> dict:
+    """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
+    return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
+            "wide_ns_weight": args.wide_ns_weight}
 
 
 def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:

@@ -47,19 +47,28 @@ def test_far_pixels_bit_identical_1080p(lite):
 @LEARNED
 def test_the_default_fill_is_the_models_fill_and_known_pixels_are_kept():
     """The default pipeline delivers what `edgefill bench quality` scores: a hole in a 256x256
-    image is one whole-image crop, filled exactly as the backend fills it, and every known pixel
-    comes back as it went in. (A 6 px feathered ring, the default until the seventh session,
-    made the model fill the grown hole: 2.7 dB lower hole PSNR on free-form strokes.)"""
+    image is one whole-image crop, filled exactly as the backend fills it (then refined as the
+    benchmark's MODEL+ns refines it), and every known pixel comes back as it went in. (A 6 px
+    feathered ring, the default until the seventh session, made the model fill the grown hole:
+    2.7 dB lower hole PSNR on free-form strokes.)"""
     from edgefill import maskgen
+    from edgefill.quality import _LastCall, _ThinHybrid
+    from edgefill.thin import DEFAULT_THIN_HOLE_PX
 
     img = natural_image(256, 256, seed=11)
     mask = maskgen.free_form(256, 256, np.random.default_rng(3), 0.3, 0.4)
-    raw = edgefill.create_backend("onnxruntime", model="nano").infer(img, mask)
-    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
+    backend = edgefill.create_backend("onnxruntime", model="nano")
+    raw = backend.infer(img, mask)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0) as inp:
         out = inp.inpaint(img, mask)
         assert inp.last_timing.crops == 1
     assert np.array_equal(out, raw)
     assert np.array_equal(out[mask == 0], img[mask == 0])
+    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+        default = inp.inpaint(img, mask)
+    assert np.array_equal(default, _ThinHybrid(_LastCall(backend), DEFAULT_THIN_HOLE_PX).infer(img, mask))
+    assert not np.array_equal(default, raw)
+    assert np.array_equal(default[mask == 0], img[mask == 0])
 
 
 @LEARNED

@@ -66,8 +66,8 @@ def test_thin_hybrid_is_scored_beside_the_model_by_default(images, tmp_path, thi
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "scratches",
                  "--crop", "128", "--per-bucket", "1", "--json", str(out), *thin]) == 0
     fam = json.loads(out.read_text())["families"]["scratches"]
-    assert {"nano", "nano+ns-thin"} <= set(fam["gains_10_50"])
-    assert fam["table"][1]["nano+ns-thin"]["psnr"] != fam["table"][1]["nano"]["psnr"]
+    assert {"nano", "nano+ns"} <= set(fam["gains_10_50"])
+    assert fam["table"][1]["nano+ns"]["psnr"] != fam["table"][1]["nano"]["psnr"]
 
 
 def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, capsys):
@@ -85,7 +85,7 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     wide = tmp_path / "nano-wide.onnx"
     onnx.save(m, str(wide))
     radii, tables = {}, {}
-    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"]):
+    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"], ["--wide-ns-weight", "0"]):
         out = tmp_path / "q.json"
         assert main(["bench", "quality", "--images", str(images), "--models", f"nano,{wide}", "--family",
                      "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
@@ -93,16 +93,19 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
         report = json.loads(out.read_text())
         radii[tuple(extra)] = report["thin_radius"]
         tables[tuple(extra)] = report["families"]["scratches"]["table"]
-    assert radii[()] == {"nano+ns-thin": NS_RADIUS, f"{wide}+ns-thin": 5.0}
-    assert radii[("--thin-radius", "4")] == {"nano+ns-thin": 4.0, f"{wide}+ns-thin": 4.0}
-    assert "radius 4 (nano+ns-thin)" in capsys.readouterr().out
-    assert tables[()][1]["nano+ns-thin"] != tables[("--thin-ns-weight", "1")][1]["nano+ns-thin"]
+    assert radii[()] == {"nano+ns": NS_RADIUS, f"{wide}+ns": 5.0}
+    assert radii[("--thin-radius", "4")] == {"nano+ns": 4.0, f"{wide}+ns": 4.0}
+    assert "radius 4 (nano+ns)" in capsys.readouterr().out
+    assert tables[()][1]["nano+ns"] != tables[("--thin-ns-weight", "1")][1]["nano+ns"]
+    assert tables[()][1]["nano+ns"] != tables[("--wide-ns-weight", "0")][1]["nano+ns"]
+    assert tables[()][1]["nano"] == tables[("--wide-ns-weight", "0")][1]["nano"]
 
 
 def test_models_only_with_thin_px_0(images, tmp_path):
     out = tmp_path / "q.json"
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "scratches",
-                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--json", str(out)]) == 0
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--wide-ns-weight", "0",
+                 "--json", str(out)]) == 0
     assert set(json.loads(out.read_text())["families"]["scratches"]["gains_10_50"]) == {"nano"}
 
 
@@ -141,7 +144,7 @@ def test_a_feathered_ring_is_scored_through_the_inpainter(images, tmp_path):
     fills the grown hole, which costs hole PSNR (why the default ring is 0)."""
     out = tmp_path / "q.json"
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "free-form",
-                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--feather", "6", "--json", str(out)]) == 0
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--wide-ns-weight", "0", "--feather", "6", "--json", str(out)]) == 0
     g = json.loads(out.read_text())["families"]["free-form"]["gains_10_50"]
     assert g["nano+feather6"]["mean_psnr_gain_db"] < g["nano"]["mean_psnr_gain_db"]
 
@@ -158,12 +161,12 @@ def test_intervals_and_per_case_scores(images, tmp_path, capsys):
     fam = json.loads(out.read_text())["families"]["rects"]
     lo, hi = fam["gains_10_50"]["nano"]["ci95_psnr_gain_db"]
     assert lo <= fam["gains_10_50"]["nano"]["mean_psnr_gain_db"] <= hi
-    assert set(fam["differences_10_50"]) == {"nano - nano.int8", "nano+ns-thin - nano.int8+ns-thin"}
+    assert set(fam["differences_10_50"]) == {"nano - nano.int8", "nano+ns - nano.int8+ns"}
     d = fam["differences_10_50"]["nano - nano.int8"]
     assert d["ci95_low_db"] <= d["mean_db"] <= d["ci95_high_db"]
     assert "95% CI" in capsys.readouterr().out
     table = list(csv.DictReader(rows.open()))
-    methods = {"nano", "nano.int8", "nano+ns-thin", "nano.int8+ns-thin", "opencv-telea", "opencv-ns"}
+    methods = {"nano", "nano.int8", "nano+ns", "nano.int8+ns", "opencv-telea", "opencv-ns"}
     assert len(table) == 2 * len(BUCKETS) * 2 * len(methods)  # images x buckets x masks x methods
     assert {r["method"] for r in table} == methods
     ns_20_30 = [float(r["hole_psnr_db"]) for r in table if r["method"] == "opencv-ns" and r["bucket"] == "20-30%"]
@@ -216,7 +219,7 @@ def test_bench_quality_on_own_masks(images, tmp_path, capsys):
         cv2.imwrite(str(masks / name), _disk_mask(200, ratio))
     out, rows = tmp_path / "q.json", tmp_path / "cases.csv"
     assert main(["bench", "quality", "--images", str(images), "--masks", str(masks), "--models", "nano",
-                 "--crop", "128", "--boot", "100", "--thin-px", "0", "--json", str(out), "--csv", str(rows)]) == 0
+                 "--crop", "128", "--boot", "100", "--thin-px", "0", "--wide-ns-weight", "0", "--json", str(out), "--csv", str(rows)]) == 0
     report = json.loads(out.read_text())
     assert list(report["families"]) == ["own:masks"]  # no generated family unless --family is given
     fam = report["families"]["own:masks"]

@@ -1,0 +1,108 @@
+import cv2
+import numpy as np
+import pytest
+
+import edgefill
+from edgefill.errors import ConfigError
+from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_RADIUS, coarse_ns, mix_wide, mix_wide_in_place
+
+from .conftest import natural_image
+
+
+def _blob(h=160, w=200, y=50, x=60, size=60):
+    hole = np.zeros((h, w), np.uint8)
+    hole[y : y + size, x : x + size] = 255
+    return hole
+
+
+def test_coarse_ns_at_full_scale_is_opencv_ns():
+    img, hole = natural_image(160, 200, seed=1), _blob()
+    full = cv2.inpaint(img, hole, NS_RADIUS, cv2.INPAINT_NS).astype(np.float32)
+    assert np.array_equal(coarse_ns(img, hole > 0, 1), full)
+
+
+def test_coarse_ns_is_close_to_full_ns_inside_the_hole():
+    """At 1/4 of the resolution the fill of a smooth image stays near the full-resolution one
+    (a bug in the scaling, e.g. a shifted grid, moves it by tens of levels)."""
+    yy, xx = np.mgrid[0:160, 0:200].astype(np.float32)
+    img = np.stack([60 + 0.5 * xx, 40 + 0.6 * yy, 100 + 0.2 * (xx + yy)], -1).astype(np.uint8)
+    hole = _blob() > 0
+    full = coarse_ns(img, hole, 1)
+    coarse = coarse_ns(img, hole, 4)
+    assert coarse.shape == img.shape and coarse.dtype == np.float32
+    assert np.abs(coarse[hole] - full[hole]).mean() < 3
+
+
+def test_a_constant_image_is_mixed_exactly():
+    img = np.full((120, 150, 3), (200, 100, 40), np.uint8)
+    hole = _blob(120, 150, 30, 40, 50)
+    black = np.zeros_like(img)
+    for weight in (1.0, 0.5, DEFAULT_WIDE_NS_WEIGHT):
+        out = mix_wide(black, img, hole, weight)
+        expected = np.rint(weight * np.array([200, 100, 40], np.float32)).astype(np.uint8)
+        assert (out[hole > 0] == expected).all()
+        assert not out[hole == 0].any()  # pixels outside the hole are left as the caller's
+    assert not black.any()  # mix_wide works on a copy
+
+
+def test_weight_zero_and_empty_holes_change_nothing():
+    img, hole = natural_image(100, 100, seed=2), _blob(100, 100, 20, 20, 40)
+    fill = np.zeros_like(img)
+    assert mix_wide(fill, img, hole, 0.0) is fill
+    assert not mix_wide_in_place(fill, img, hole, (20, 20, 40, 40), 0.0)
+    assert mix_wide(fill, img, np.zeros_like(hole)) is fill
+
+
+@pytest.mark.parametrize("where", ["corner", "tiny", "thin-image"])
+def test_holes_at_borders_and_small_images(where):
+    """Windows at the image border, smaller than the scale allows, or a few px high are filled
+    wholly and nothing outside the hole changes."""
+    if where == "corner":
+        img, hole = natural_image(90, 120, seed=3), _blob(90, 120, 0, 80, 40)
+    elif where == "tiny":
+        img, hole = natural_image(12, 12, seed=3), _blob(12, 12, 4, 4, 3)
+    else:
+        img, hole = natural_image(6, 300, seed=3), np.zeros((6, 300), np.uint8)
+        hole[2:4, 100:200] = 255
+    fill = np.zeros_like(img)
+    out = mix_wide(fill, img, hole, 1.0)
+    assert (out[hole > 0] > 0).any(axis=-1).all()
+    assert not out[hole == 0].any()
+
+
+def test_the_mix_lowers_the_error_of_a_noisy_fill():
+    """Diffusion and a fill with independent errors: the mix is nearer the truth than the fill."""
+    img, hole = natural_image(160, 200, seed=4), _blob()
+    rng = np.random.default_rng(0)
+    noisy = np.clip(img.astype(np.int16) + rng.normal(0, 40, img.shape), 0, 255).astype(np.uint8)
+    mixed = mix_wide(noisy, img, hole, 0.3)
+    err = lambda a: np.abs(a[hole > 0].astype(np.float32) - img[hole > 0]).mean()  # noqa: E731
+    assert err(mixed) < 0.9 * err(noisy)
+
+
+def test_inpainter_mixes_before_the_thin_refill():
+    from edgefill.thin import refill_thin
+
+    img = natural_image(160, 200, seed=5)
+    hole = _blob()
+    hole[20, 10:190] = 255  # a scratch, refilled after the mix
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0) as inp:
+        raw = inp.inpaint(img, hole)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=0.5, thin_hole_px=3) as inp:
+        assert inp.wide_ns_weight == 0.5
+        out = inp.inpaint(img, hole)
+    assert np.array_equal(out, refill_thin(mix_wide(raw, img, hole, 0.5), img, hole, 3))
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
+        assert inp.wide_ns_weight == DEFAULT_WIDE_NS_WEIGHT > 0  # on by default
+        assert np.array_equal(inp.inpaint(img, hole), mix_wide(raw, img, hole))
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ConfigError, match="wide_ns_weight"):
+            edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=bad)
+
+
+def test_classical_backends_are_not_mixed():
+    img, hole = natural_image(100, 120, seed=6), _blob(100, 120, 20, 30, 40)
+    with edgefill.Inpainter(backend="opencv-telea", wide_ns_weight=0) as inp:
+        plain = inp.inpaint(img, hole)
+    with edgefill.Inpainter(backend="opencv-telea", wide_ns_weight=1) as inp:
+        assert np.array_equal(inp.inpaint(img, hole), plain)
