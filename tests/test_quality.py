@@ -144,7 +144,8 @@ def test_a_feathered_ring_is_scored_through_the_inpainter(images, tmp_path):
     fills the grown hole, which costs hole PSNR (why the default ring is 0)."""
     out = tmp_path / "q.json"
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", "--family", "free-form",
-                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--wide-ns-weight", "0", "--feather", "6", "--json", str(out)]) == 0
+                 "--crop", "128", "--per-bucket", "1", "--thin-px", "0", "--wide-ns-weight", "0", "--feather", "6",
+                 "--json", str(out)]) == 0
     g = json.loads(out.read_text())["families"]["free-form"]["gains_10_50"]
     assert g["nano+feather6"]["mean_psnr_gain_db"] < g["nano"]["mean_psnr_gain_db"]
 
