@@ -1,7 +1,8 @@
-"""Cost of the refinements ``Inpainter`` runs after the model, both on by default: the
-thin-hole refill (``thin_hole_px``, :mod:`edgefill.thin`) and the coarse-NS mix in every hole
-pixel (``wide_ns_weight``, :mod:`edgefill.wide_mix`). The same image and masks go through
-``Inpainter`` with both off and with the defaults, interleaved call by call; each refinement
+"""Cost of the refinements ``Inpainter`` runs after the model: the thin-hole refill
+(``thin_hole_px``, :mod:`edgefill.thin`; on by default) and the NS mix in every hole pixel
+(``wide_ns_weight`` / ``wide_ns_scale``, :mod:`edgefill.wide_mix`; off by default, timed here at
+the surface setting, 0.2 at 1/4, or as given). The same image and masks go through
+``Inpainter`` with both off and with both on, interleaved call by call; each refinement
 alone is timed as ``Inpainter`` runs it, per mask family and hole ratio.
 
     python benchmarks/thin_refill.py --model lite --size 512 --json bench_out/thin_refill.json
@@ -25,7 +26,7 @@ from edgefill import maskgen
 from edgefill.bench import textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place, thin_components
-from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, mix_wide_in_place
+from edgefill.wide_mix import NS_SCALE, SURFACE_WIDE_NS_WEIGHT, mix_wide_in_place
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
     ap.add_argument("--thin-radius", type=float, default=None,
                     help="OpenCV NS radius of the refill (default: the model's own, else edgefill.thin.NS_RADIUS)")
-    ap.add_argument("--wide-ns-weight", type=float, default=DEFAULT_WIDE_NS_WEIGHT)
+    ap.add_argument("--wide-ns-weight", type=float, default=SURFACE_WIDE_NS_WEIGHT,
+                    help="share of the NS mix in every hole pixel (off in Inpainter by default; timed at this)")
+    ap.add_argument("--wide-ns-scale", type=int, default=NS_SCALE)
     ap.add_argument("--families", default="scratches,free-form,objects,rects")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--json", type=Path, default=None)
@@ -46,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     img = textured_scene(a.size, a.size)
     off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0)
     on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius,
-                            wide_ns_weight=a.wide_ns_weight)
+                            wide_ns_weight=a.wide_ns_weight, wide_ns_scale=a.wide_ns_scale)
     rows = []
     print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}, "
-          f"wide NS share {a.wide_ns_weight:g}; median of {a.reps} interleaved calls")
+          f"wide NS share {a.wide_ns_weight:g} at 1/{a.wide_ns_scale}; median of {a.reps} interleaved calls")
     print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | "
           f"{'wide mix ms':>11s} {'thin refill ms':>14s}")
     for fam in a.families.split(","):
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                     filled = inp.inpaint(img, mask)
                     times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()  # as Inpainter runs them
-                mix_wide_in_place(filled, img, mask, box, on.wide_ns_weight)
+                mix_wide_in_place(filled, img, mask, box, on.wide_ns_weight, on.wide_ns_scale)
                 t1 = time.perf_counter()
                 refill_thin_in_place(filled, img, mask, box, a.thin_px, on.thin_radius, on.thin_ns_weight)
                 t_refill.append(time.perf_counter() - t1)

@@ -34,7 +34,7 @@ from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.thin import (DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, add_refill_options, refill_radius,
                            refill_thin)
-from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, mix_wide
+from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, mix_wide
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -229,13 +229,15 @@ class _ThinHybrid:
     OpenCV NS (edgefill.thin) with ``radius``, else the one the model records, else NS_RADIUS."""
 
     def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None,
-                 ns_weight: float = DEFAULT_NS_WEIGHT, wide_weight: float = DEFAULT_WIDE_NS_WEIGHT):
-        self.backend, self.half_width, self.ns_weight, self.wide_weight = backend, half_width, ns_weight, wide_weight
+                 ns_weight: float = DEFAULT_NS_WEIGHT, wide_weight: float = DEFAULT_WIDE_NS_WEIGHT,
+                 wide_scale: int = NS_SCALE):
+        self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
+        self.wide_weight, self.wide_scale = wide_weight, wide_scale
         self.radius = refill_radius(radius, backend.thin_radius)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hole = mask > 0
-        filled = mix_wide(self.backend.infer(image, mask), image, hole, self.wide_weight)
+        filled = mix_wide(self.backend.infer(image, mask), image, hole, self.wide_weight, self.wide_scale)
         return refill_thin(filled, image, hole, self.half_width, self.radius, self.ns_weight)
 
 
@@ -330,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= a.thin_ns_weight <= 1 or not 0 <= a.wide_ns_weight <= 1:
         print("--thin-ns-weight and --wide-ns-weight must be from 0 to 1", file=sys.stderr)
         return 2
+    if not 1 <= a.wide_ns_scale <= MAX_NS_SCALE:
+        print(f"--wide-ns-scale must be from 1 to {MAX_NS_SCALE}", file=sys.stderr)
+        return 2
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
     families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]
@@ -368,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.thin_px > 0 or a.wide_ns_weight > 0:
             for m in raw_models:
                 methods[f"{m}+ns"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight,
-                                                 a.wide_ns_weight)
+                                                 a.wide_ns_weight, a.wide_ns_scale)
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
@@ -391,8 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     # the NS radius each model's thin-hole refill used (its own, unless --thin-radius)
     report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _ThinHybrid)}
     if report["thin_radius"]:
-        print(f"+ns: as Inpainter runs it: a coarse NS fill mixed {a.wide_ns_weight:g} : {1 - a.wide_ns_weight:g} "
-              f"with the model's fill in every hole pixel; then thin parts (half-width <= {a.thin_px:g} px) by "
+        print(f"+ns: as Inpainter runs it: an NS fill at 1/{a.wide_ns_scale} resolution mixed {a.wide_ns_weight:g} : "
+              f"{1 - a.wide_ns_weight:g} with the model's fill in every hole pixel; then thin parts (half-width <= {a.thin_px:g} px) by "
               f"OpenCV NS mixed {a.thin_ns_weight:g} : {1 - a.thin_ns_weight:g} with that fill, NS radius "
               + ", ".join(f"{r:g} ({name})" for name, r in report["thin_radius"].items()))
     first_examples = None

@@ -63,7 +63,7 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
     """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
     runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
     :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
-    from .wide_mix import DEFAULT_WIDE_NS_WEIGHT
+    from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE
 
     parser.add_argument("--thin-radius", type=float, default=None,
                         help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
@@ -72,14 +72,18 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
                         help=f"share of NS in the thin pixels, the rest the model's fill (default "
                              f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
     parser.add_argument("--wide-ns-weight", type=float, default=DEFAULT_WIDE_NS_WEIGHT,
-                        help=f"share of a coarse NS fill in every hole pixel, the rest the model's fill (default "
-                             f"{DEFAULT_WIDE_NS_WEIGHT:g}; 0: the model's fill alone)")
+                        help=f"share of an NS fill in every hole pixel, the rest the model's fill (default "
+                             f"{DEFAULT_WIDE_NS_WEIGHT:g}: off; 0.2 helped on surfaces, 0.1 with --wide-ns-scale 1 "
+                             "on photos)")
+    parser.add_argument("--wide-ns-scale", type=int, default=NS_SCALE,
+                        help=f"that NS fill runs at 1/this of the resolution (default {NS_SCALE}; 1: full, "
+                             "which photos need, at about the model's inference time)")
 
 
 def refill_kwargs(args: argparse.Namespace) -> dict:
     """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
     return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
-            "wide_ns_weight": args.wide_ns_weight}
+            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale}
 
 
 def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:

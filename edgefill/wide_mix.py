@@ -1,12 +1,15 @@
-"""The learned models' fill of wide holes, mixed with a coarse diffusion fill.
+"""The learned models' fill of wide holes, mixed with an OpenCV Navier-Stokes fill (opt-in).
 
-The model and OpenCV Navier-Stokes err differently inside a hole, so a small share of NS
-lowers the error of the model's fill (as in the thin-hole refill, :mod:`edgefill.thin`):
-``out = rint(w x NS + (1 - w) x model)`` over the hole pixels. The NS fill is smooth far from the
-border, so it is computed on the hole's window scaled down by :data:`NS_SCALE` (1/16 of the
-pixels; it scored as well as full resolution on the validation sets) and scaled back up.
-``Inpainter(wide_ns_weight=...)`` applies it before the thin-hole refill; 0 turns it off.
-Measured in docs/training.md, "Thirteenth session".
+The model and NS err differently inside a hole, so a share of NS can lower the error of the
+model's fill (as in the thin-hole refill, :mod:`edgefill.thin`): ``out = rint(w x NS + (1 - w)
+x model)`` over the hole pixels, with NS computed on the hole's window scaled down by
+``scale`` and scaled back up. Measured on the validation sets (docs/training.md, "Thirteenth
+session"): on surfaces (textures) share 0.2 at 1/4 of the resolution gains 0.07-0.13 dB on
+free-form and object holes for lite / lite-surface and costs a few ms; on photos only the
+full-resolution NS helps (share 0.1: +0.02-0.06 dB) and it costs about as much as lite's
+inference, while the coarse one loses up to 0.14 dB. So it is **off by default**
+(:data:`DEFAULT_WIDE_NS_WEIGHT`); ``Inpainter(wide_ns_weight=..., wide_ns_scale=...)`` /
+``--wide-ns-weight`` / ``--wide-ns-scale`` turn it on.
 """
 
 from __future__ import annotations
@@ -14,11 +17,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: ``Inpainter(wide_ns_weight=...)``'s default share of NS in every hole pixel (chosen on the
-#: validation photos and textures: docs/training.md, "Thirteenth session").
-DEFAULT_WIDE_NS_WEIGHT = 0.2
-#: the NS fill is computed at 1/NS_SCALE of the resolution (cost / NS_SCALE**2)
+#: ``Inpainter(wide_ns_weight=...)``'s default share of NS in every hole pixel: 0, off (no
+#: single share and scale helped both photos and surfaces at a real-time cost; see the module).
+DEFAULT_WIDE_NS_WEIGHT = 0.0
+#: the share measured to help on surfaces at :data:`NS_SCALE` (validation textures)
+SURFACE_WIDE_NS_WEIGHT = 0.2
+#: default scale: the NS fill is computed at 1/NS_SCALE of the resolution (cost / NS_SCALE**2);
+#: 1 is full resolution, which photos need
 NS_SCALE = 4
+#: the largest scale accepted
+MAX_NS_SCALE = 16
 #: OpenCV NS neighbourhood radius at that scale
 NS_RADIUS = 3.0
 #: the smallest side (px) the scaled-down window may have; smaller windows use a smaller scale
@@ -54,6 +62,7 @@ def mix_wide_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray, b
     anything changed."""
     if weight <= 0:
         return False
+    scale = int(scale)
     x, y, w, h = box
     pad = context_px(scale)
     window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))

@@ -85,7 +85,7 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     wide = tmp_path / "nano-wide.onnx"
     onnx.save(m, str(wide))
     radii, tables = {}, {}
-    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"], ["--wide-ns-weight", "0"]):
+    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"], ["--wide-ns-weight", "0.3"]):
         out = tmp_path / "q.json"
         assert main(["bench", "quality", "--images", str(images), "--models", f"nano,{wide}", "--family",
                      "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
@@ -97,8 +97,8 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     assert radii[("--thin-radius", "4")] == {"nano+ns": 4.0, f"{wide}+ns": 4.0}
     assert "radius 4 (nano+ns)" in capsys.readouterr().out
     assert tables[()][1]["nano+ns"] != tables[("--thin-ns-weight", "1")][1]["nano+ns"]
-    assert tables[()][1]["nano+ns"] != tables[("--wide-ns-weight", "0")][1]["nano+ns"]
-    assert tables[()][1]["nano"] == tables[("--wide-ns-weight", "0")][1]["nano"]
+    assert tables[()][1]["nano+ns"] != tables[("--wide-ns-weight", "0.3")][1]["nano+ns"]
+    assert tables[()][1]["nano"] == tables[("--wide-ns-weight", "0.3")][1]["nano"]
 
 
 def test_models_only_with_thin_px_0(images, tmp_path):

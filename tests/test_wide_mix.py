@@ -37,7 +37,7 @@ def test_a_constant_image_is_mixed_exactly():
     img = np.full((120, 150, 3), (200, 100, 40), np.uint8)
     hole = _blob(120, 150, 30, 40, 50)
     black = np.zeros_like(img)
-    for weight in (1.0, 0.5, DEFAULT_WIDE_NS_WEIGHT):
+    for weight in (1.0, 0.5, 0.2):
         out = mix_wide(black, img, hole, weight)
         expected = np.rint(weight * np.array([200, 100, 40], np.float32)).astype(np.uint8)
         assert (out[hole > 0] == expected).all()
@@ -92,12 +92,20 @@ def test_inpainter_mixes_before_the_thin_refill():
         assert inp.wide_ns_weight == 0.5
         out = inp.inpaint(img, hole)
     assert np.array_equal(out, refill_thin(mix_wide(raw, img, hole, 0.5), img, hole, 3))
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0.2,
+                            wide_ns_scale=1) as inp:
+        full = inp.inpaint(img, hole)
+        assert np.array_equal(full, mix_wide(raw, img, hole, 0.2, 1))
+        assert not np.array_equal(full, mix_wide(raw, img, hole, 0.2, 4))
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
-        assert inp.wide_ns_weight == DEFAULT_WIDE_NS_WEIGHT > 0  # on by default
-        assert np.array_equal(inp.inpaint(img, hole), mix_wide(raw, img, hole))
+        assert inp.wide_ns_weight == DEFAULT_WIDE_NS_WEIGHT == 0  # off by default
+        assert np.array_equal(inp.inpaint(img, hole), raw)
     for bad in (-0.1, 1.5):
         with pytest.raises(ConfigError, match="wide_ns_weight"):
             edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=bad)
+    for bad in (0, 2.5, 17):
+        with pytest.raises(ConfigError, match="wide_ns_scale"):
+            edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_scale=bad)
 
 
 def test_classical_backends_are_not_mixed():
