@@ -21,6 +21,8 @@ architecture flags: pass the training run's ``--model``/``--context``/``--refine
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -70,6 +72,52 @@ def check_images(which: str | Path) -> list[Path]:
     raise ValueError(f"unknown image set {which!r}")
 
 
+@dataclass
+class CheckCase:
+    """One case of a check: a 256 px crop, its mask, OpenCV's fills and the model's."""
+
+    bucket: int  # 1-4: 10-20 ... 40-50%
+    img: np.ndarray
+    mask: np.ndarray
+    hole: np.ndarray
+    classical: dict  # "telea" / "ns" -> OpenCV's fill (radius 3)
+    ref: float  # the better classical method's hole PSNR
+    filled: np.ndarray  # the model's fill
+
+
+def check_cases(graph: InpaintGraph, paths: list[Path], which: str | Path, family: str,
+                per_bucket: int) -> Iterator[CheckCase]:
+    """Every case of a check, in order (images x buckets 10-50% x masks; the seeds are (0, image,
+    bucket, k)), as :func:`gains` and the sweep recipes score them."""
+    make = maskgen.FAMILIES[family]
+    for i, p in enumerate(paths):
+        img = read_image(p)
+        if which == "val-photos":  # wallpapers of 1600-5000 px: scale to the eval photos' ~512 px first
+            scale = 512 / min(img.shape[:2])
+            img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        img = centre_crop(img, 256)
+        for b, k in ((b, k) for b in range(1, 5) for k in range(per_bucket)):
+            mask = make(256, 256, np.random.default_rng([0, i, b, k]), *BUCKETS[b])
+            hole = mask > 0
+            classical = {name: cv2.inpaint(img, mask, 3, flag)
+                         for name, flag in (("telea", cv2.INPAINT_TELEA), ("ns", cv2.INPAINT_NS))}
+            ref = max(hole_psnr(c, img, hole) for c in classical.values())
+            filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
+            yield CheckCase(b, img, mask, hole, classical, ref, filled)
+
+
+def paired_rows(gain: dict, shape: tuple[int, int, int]) -> Iterator[tuple[object, np.ndarray, tuple | None]]:
+    """For a sweep's per-case gains (setting -> list in :func:`check_cases` order): each setting,
+    its gains as an array of ``shape`` (images, buckets, masks), and its paired difference from
+    the first setting (mean, 95% low, high over the images; None for the first itself)."""
+    first_key = next(iter(gain))
+    first = np.array(gain[first_key]).reshape(shape)
+    for key, values in gain.items():
+        cases = np.array(values).reshape(shape)
+        d = None if key == first_key else difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
+        yield key, cases, d
+
+
 def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,
           thin_px: float = 0.0, thin_radius: float = NS_RADIUS, ssim: bool = False,
           cases: dict | None = None, ns_weight: float = DEFAULT_NS_WEIGHT) -> dict:
@@ -81,27 +129,16 @@ def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int 
     paths = check_images(which)
     result: dict = {}
     for fam in families:
-        make, g = maskgen.FAMILIES[fam], []
+        g = []
         ssims = {b: {"model": [], "telea": [], "ns": []} for b in range(1, 5)}
-        for i, p in enumerate(paths):
-            img = read_image(p)
-            if which == "val-photos":  # wallpapers of 1600-5000 px: scale to the eval photos' ~512 px first
-                scale = 512 / min(img.shape[:2])
-                img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-            img = centre_crop(img, 256)
-            for b, k in ((b, k) for b in range(1, 5) for k in range(per_bucket)):
-                mask = make(256, 256, np.random.default_rng([0, i, b, k]), *BUCKETS[b])
-                hole = mask > 0
-                classical = {name: cv2.inpaint(img, mask, 3, flag)
-                             for name, flag in (("telea", cv2.INPAINT_TELEA), ("ns", cv2.INPAINT_NS))}
-                ref = max(hole_psnr(c, img, hole) for c in classical.values())
-                filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
-                if thin_px > 0:
-                    filled = refill_thin(filled, img, hole, thin_px, thin_radius, ns_weight)
-                g.append(hole_psnr(filled, img, hole) - ref)
-                if ssim:
-                    for name, out in (("model", filled), *classical.items()):
-                        ssims[b][name].append(hole_ssim(out, img, hole))
+        for case in check_cases(graph, paths, which, fam, per_bucket):
+            img, hole, filled = case.img, case.hole, case.filled
+            if thin_px > 0:
+                filled = refill_thin(filled, img, hole, thin_px, thin_radius, ns_weight)
+            g.append(hole_psnr(filled, img, hole) - case.ref)
+            if ssim:
+                for name, out in (("model", filled), *case.classical.items()):
+                    ssims[case.bucket][name].append(hole_ssim(out, img, hole))
         result[fam] = round(float(np.mean(g)), 2)
         if cases is not None:
             cases[fam] = np.array(g).reshape(len(paths), 4, per_bucket)

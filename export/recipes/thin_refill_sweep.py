@@ -18,18 +18,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import BUCKETS, centre_crop, check_images, read_image  # noqa: E402
+from quick_check import check_cases, check_images, paired_rows  # noqa: E402
 
-from edgefill import maskgen  # noqa: E402
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
-from edgefill.quality_stats import difference_ci  # noqa: E402
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
-from edgefill_export.onnx_export import prepare, torch_reference  # noqa: E402
+from edgefill_export.onnx_export import prepare  # noqa: E402
 from edgefill_export.weights import load_weights  # noqa: E402
 
 
@@ -52,31 +49,16 @@ def main() -> None:
     paths = check_images(which)
     gain: dict = {s: [] for s in settings}
     ssim: dict = {s: [] for s in settings}
-    for i, p in enumerate(paths):
-        img = read_image(p)
-        if which == "val-photos":  # as quick_check: scale to the eval photos' ~512 px first
-            scale = 512 / min(img.shape[:2])
-            img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-        img = centre_crop(img, 256)
-        for b in range(1, 5):
-            for k in range(a.per_bucket):
-                mask = maskgen.FAMILIES[a.family](256, 256, np.random.default_rng([0, i, b, k]), *BUCKETS[b])
-                hole = mask > 0
-                ref = max(hole_psnr(cv2.inpaint(img, mask, 3, flag), img, hole)
-                          for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS))
-                filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
-                for r, w in settings:
-                    out = refill_thin(filled, img, hole, a.thin_px, r, w)
-                    gain[r, w].append(hole_psnr(out, img, hole) - ref)
-                    ssim[r, w].append(hole_ssim(out, img, hole))
+    for case in check_cases(graph, paths, which, a.family, a.per_bucket):
+        for r, w in settings:
+            out = refill_thin(case.filled, case.img, case.hole, a.thin_px, r, w)
+            gain[r, w].append(hole_psnr(out, case.img, case.hole) - case.ref)
+            ssim[r, w].append(hole_ssim(out, case.img, case.hole))
     shape = (len(paths), 4, a.per_bucket)
-    first = np.array(gain[settings[0]]).reshape(shape)
-    for r, w in settings:
-        cases = np.array(gain[r, w]).reshape(shape)
+    for (r, w), cases, d in paired_rows(gain, shape):
         line = (f"{a.weights} {which} {a.family} radius {r:g} NS share {w:g}: gain {cases.mean():+.3f} dB, "
                 f"hole SSIM {np.mean(ssim[r, w]):.4f}")
-        if (r, w) != settings[0]:
-            d = difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
+        if d is not None:
             line += "; minus the first: %+.3f [%+.3f, %+.3f]" % d
         print(line, flush=True)
     if a.npz:
