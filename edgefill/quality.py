@@ -205,7 +205,7 @@ def evaluate(methods: dict, paths: list[Path], cases: list, slots: int, label: s
 
 
 class _LastCall:
-    """A backend that remembers its last call, so that a :class:`_ThinHybrid` scored on the same
+    """A backend that remembers its last call, so that a :class:`_Refined` scored on the same
     image and mask right after it reuses the model's fill instead of running it again."""
 
     def __init__(self, backend):
@@ -223,7 +223,7 @@ class _LastCall:
         return out
 
 
-class _ThinHybrid:
+class _Refined:
     """A model's fill refined as ``Inpainter`` does by default: a coarse NS fill mixed into every
     hole pixel at ``wide_weight`` (edgefill.wide_mix), then the thin hole components refilled by
     OpenCV NS (edgefill.thin) with ``radius``, else the one the model records, else NS_RADIUS."""
@@ -372,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         raw_models = list(methods)
         if a.thin_px > 0 or a.wide_ns_weight > 0:
             for m in raw_models:
-                methods[f"{m}+ns"] = _ThinHybrid(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight,
-                                                 a.wide_ns_weight, a.wide_ns_scale)
+                methods[f"{m}+ns"] = _Refined(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight,
+                                              a.wide_ns_weight, a.wide_ns_scale)
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
     # the NS radius each model's thin-hole refill used (its own, unless --thin-radius)
-    report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _ThinHybrid)}
+    report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _Refined)}
     if report["thin_radius"]:
         print(f"+ns: as Inpainter runs it: an NS fill at 1/{a.wide_ns_scale} resolution mixed {a.wide_ns_weight:g} : "
               f"{1 - a.wide_ns_weight:g} with the model's fill in every hole pixel; then thin parts (half-width <= {a.thin_px:g} px) by "

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
+from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE
 
 if TYPE_CHECKING:
     import argparse
@@ -63,7 +64,6 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
     """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
     runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
     :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
-    from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE
 
     parser.add_argument("--thin-radius", type=float, default=None,
                         help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "

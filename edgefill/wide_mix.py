@@ -62,7 +62,6 @@ def mix_wide_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray, b
     anything changed."""
     if weight <= 0:
         return False
-    scale = int(scale)
     x, y, w, h = box
     pad = context_px(scale)
     window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))

@@ -52,7 +52,7 @@ def test_the_default_fill_is_the_models_fill_and_known_pixels_are_kept():
     feathered ring, the default until the seventh session, made the model fill the grown hole:
     2.7 dB lower hole PSNR on free-form strokes.)"""
     from edgefill import maskgen
-    from edgefill.quality import _LastCall, _ThinHybrid
+    from edgefill.quality import _LastCall, _Refined
     from edgefill.thin import DEFAULT_THIN_HOLE_PX
 
     img = natural_image(256, 256, seed=11)
@@ -66,11 +66,11 @@ def test_the_default_fill_is_the_models_fill_and_known_pixels_are_kept():
     assert np.array_equal(out[mask == 0], img[mask == 0])
     with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
         default = inp.inpaint(img, mask)
-    assert np.array_equal(default, _ThinHybrid(_LastCall(backend), DEFAULT_THIN_HOLE_PX).infer(img, mask))
+    assert np.array_equal(default, _Refined(_LastCall(backend), DEFAULT_THIN_HOLE_PX).infer(img, mask))
     with edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=0.2, wide_ns_scale=2) as inp:
         mixed = inp.inpaint(img, mask)
-    assert np.array_equal(mixed, _ThinHybrid(_LastCall(backend), DEFAULT_THIN_HOLE_PX, wide_weight=0.2,
-                                             wide_scale=2).infer(img, mask))
+    assert np.array_equal(mixed, _Refined(_LastCall(backend), DEFAULT_THIN_HOLE_PX, wide_weight=0.2,
+                                          wide_scale=2).infer(img, mask))
     assert not np.array_equal(mixed, default)
     assert np.array_equal(default[mask == 0], img[mask == 0])
 

@@ -112,13 +112,13 @@ def test_models_only_with_thin_px_0(images, tmp_path):
 def test_the_thin_hybrid_reuses_the_models_fill():
     import numpy as np
 
-    from edgefill.quality import _LastCall, _ThinHybrid
+    from edgefill.quality import _LastCall, _Refined
 
     from .fakes import SlowBackend
 
     backend = SlowBackend(delay=0.0)
     model = _LastCall(backend)
-    hybrid = _ThinHybrid(model, 3)
+    hybrid = _Refined(model, 3)
     img, mask = natural_image(64, 64, seed=1), np.zeros((64, 64), np.uint8)
     mask[30, 5:60] = 255
     for _ in range(2):
