@@ -27,13 +27,14 @@ from .inpainter import Inpainter
 from .models import shipped_models
 from .pipeline import Pipeline, PipelineStats
 from .profiles import DeviceProfile
+from .refill_settings import RefillSettings
 from .roi import RoiConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "BackendUnavailableError", "CaptureError", "ConfigError", "EdgeFillError", "EdgeFillInternalError",
-    "DeviceProfile", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats", "RoiConfig", "ShapeError",
+    "DeviceProfile", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats", "RefillSettings", "RoiConfig", "ShapeError",
     "UnknownBackendError", "create_backend",
     "capture", "errors", "list_backends", "mask_sources", "maskgen", "masks", "profiles", "register_backend", "roi",
     "shipped_models", "sinks",

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
-from .thin import DEFAULT_THIN_HOLE_PX, add_refill_options, refill_kwargs
+from .refill_settings import add_refill_options, refill_kwargs
+from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
 

@@ -15,8 +15,9 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
-from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, refill_radius, refill_thin_in_place
-from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, mix_wide_in_place
+from .refill_settings import RefillSettings, check_share
+from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin_in_place
+from .wide_mix import mix_wide_in_place
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,10 @@ class Inpainter:
         0 turns it off. Its time is part of ``last_timing.post``: a few ms at 512x512 unless
         the hole is mostly thin.
     thin_radius:
-        OpenCV NS neighbourhood radius of that refill. None (default): the one the model records,
-        else ``edgefill.thin.NS_RADIUS`` (2, tuned on validation photos and textures). Larger
-        radii suit stationary textures and cost more (about r squared).
+        OpenCV NS neighbourhood radius of that refill. None (default): the one the model records
+        (:mod:`edgefill.refill_settings`), else ``edgefill.thin.NS_RADIUS`` (2, tuned on
+        validation photos and textures). Larger radii suit stationary textures and cost more
+        (about r squared).
     thin_ns_weight:
         Share of NS in each thin pixel, the rest being the model's own fill there (1: NS alone).
         0.7 by default (``edgefill.thin.DEFAULT_NS_WEIGHT``): the mix beats either alone by
@@ -67,10 +69,11 @@ class Inpainter:
     wide_ns_weight, wide_ns_scale:
         Share of an OpenCV NS fill in every hole pixel, the rest being the model's fill
         (:mod:`edgefill.wide_mix`; applied before the thin-hole refill), and the factor NS's
-        resolution is divided by (1: full). Off by default (0). On surfaces 0.2 at scale 4
-        (the default scale) gained 0.07-0.13 dB on validation textures for a few ms; on photos
-        only scale 1 helps (0.1: +0.02-0.06 dB), at about lite's inference time again. Its time
-        is part of ``last_timing.post``.
+        resolution is divided by (1: full). None (default): what the model records, else 0
+        (off) and 4. ``lite-surface`` records 0.2 at scale 4, which gained 0.07-0.13 dB on
+        validation textures for a few ms; on photos only scale 1 helps (0.1: +0.02-0.06 dB),
+        at about lite's inference time again. Its time is part of ``last_timing.post``. The
+        settings in use are in :attr:`refill` (an :class:`edgefill.RefillSettings`).
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
 
@@ -82,8 +85,8 @@ class Inpainter:
 
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
                  roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, thin_radius: float | None = None,
-                 thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float = DEFAULT_WIDE_NS_WEIGHT,
-                 wide_ns_scale: int = NS_SCALE, **backend_options: object):
+                 thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float | None = None,
+                 wide_ns_scale: int | None = None, **backend_options: object):
         if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")
@@ -100,21 +103,19 @@ class Inpainter:
         if thin_hole_px < 0:
             raise ConfigError(f"thin_hole_px must be >= 0, got {thin_hole_px}")
         self.thin_hole_px = float(thin_hole_px)
-        if thin_radius is not None and not 1 <= thin_radius <= MAX_NS_RADIUS:
-            raise ConfigError(f"thin_radius must be from 1 to {MAX_NS_RADIUS:g}, got {thin_radius}")
-        if not 0 <= thin_ns_weight <= 1:
-            raise ConfigError(f"thin_ns_weight must be from 0 to 1, got {thin_ns_weight}")
-        self.thin_ns_weight = float(thin_ns_weight)
-        if not 0 <= wide_ns_weight <= 1:
-            raise ConfigError(f"wide_ns_weight must be from 0 to 1, got {wide_ns_weight}")
-        self.wide_ns_weight = float(wide_ns_weight)
-        if int(wide_ns_scale) != wide_ns_scale or not 1 <= wide_ns_scale <= MAX_NS_SCALE:
-            raise ConfigError(f"wide_ns_scale must be a whole number from 1 to {MAX_NS_SCALE}, got {wide_ns_scale}")
-        self.wide_ns_scale = int(wide_ns_scale)
-        model_radius = getattr(self.backend, "thin_radius", None)
-        self.thin_radius = refill_radius(thin_radius, model_radius)
-        if self.thin_hole_px and self.backend.uses_model and thin_radius is None and model_radius is not None:
-            log.info("thin-hole refill: NS radius %g, as the model records", self.thin_radius)
+        try:
+            requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale)
+            self.thin_ns_weight = check_share("thin_ns_weight", thin_ns_weight)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        # what the caller asks for, else what the model records, else the runtime's defaults
+        recorded = getattr(self.backend, "refill", RefillSettings()) if self.backend.uses_model else RefillSettings()
+        self.refill = recorded.updated(requested).resolved()
+        self.thin_radius = self.refill.thin_radius
+        self.wide_ns_weight, self.wide_ns_scale = self.refill.wide_ns_weight, self.refill.wide_ns_scale
+        taken = {k: v for k, v in recorded.to_dict().items() if getattr(requested, k) is None}
+        if taken:
+            log.info("refinement as the model records: %s", ", ".join(f"{k} {v:g}" for k, v in taken.items()))
         self.roi_config = roi_config or roi.RoiConfig()
         self.roi_config.validate(self.backend.input_info.multiple)
         self.last_timing = InpaintTiming()

@@ -32,9 +32,9 @@ from edgefill import maskgen
 from edgefill.errors import InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
-from edgefill.thin import (DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, MAX_NS_RADIUS, add_refill_options, refill_radius,
-                           refill_thin)
-from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, mix_wide
+from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error
+from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin
+from edgefill.wide_mix import mix_wide
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -224,21 +224,26 @@ class _LastCall:
 
 
 class _Refined:
-    """A model's fill refined as ``Inpainter`` does by default: a coarse NS fill mixed into every
-    hole pixel at ``wide_weight`` (edgefill.wide_mix), then the thin hole components refilled by
-    OpenCV NS (edgefill.thin) with ``radius``, else the one the model records, else NS_RADIUS."""
+    """A model's fill refined as ``Inpainter`` does: a coarse NS fill mixed into every hole pixel
+    (edgefill.wide_mix), then the thin hole components refilled by OpenCV NS (edgefill.thin),
+    with the ``requested`` settings, else those the model records, else the defaults
+    (:mod:`edgefill.refill_settings`)."""
 
-    def __init__(self, backend: _LastCall, half_width: float, radius: float | None = None,
-                 ns_weight: float = DEFAULT_NS_WEIGHT, wide_weight: float = DEFAULT_WIDE_NS_WEIGHT,
-                 wide_scale: int = NS_SCALE):
+    def __init__(self, backend: _LastCall, half_width: float, requested: RefillSettings | None = None,
+                 ns_weight: float = DEFAULT_NS_WEIGHT):
         self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
-        self.wide_weight, self.wide_scale = wide_weight, wide_scale
-        self.radius = refill_radius(radius, backend.thin_radius)
+        self.settings = backend.backend.refill.updated(requested or RefillSettings()).resolved()
+
+    @property
+    def active(self) -> bool:
+        """Whether it changes anything: a thin-hole refill or a wide mix."""
+        return self.half_width > 0 or bool(self.settings.wide_ns_weight)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hole = mask > 0
-        filled = mix_wide(self.backend.infer(image, mask), image, hole, self.wide_weight, self.wide_scale)
-        return refill_thin(filled, image, hole, self.half_width, self.radius, self.ns_weight)
+        s = self.settings
+        filled = mix_wide(self.backend.infer(image, mask), image, hole, s.wide_ns_weight, s.wide_ns_scale)
+        return refill_thin(filled, image, hole, self.half_width, s.thin_radius, self.ns_weight)
 
 
 class _Feathered:
@@ -326,15 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.boot < 0 or a.per_bucket < 1 or a.crop < 16:
         print("--boot must be >= 0, --per-bucket >= 1 and --crop >= 16", file=sys.stderr)
         return 2
-    if a.thin_radius is not None and not 1 <= a.thin_radius <= MAX_NS_RADIUS:
-        print(f"--thin-radius must be from 1 to {MAX_NS_RADIUS:g}", file=sys.stderr)
+    bad = refill_args_error(a)
+    if bad:
+        print(f"edgefill bench quality: {bad}", file=sys.stderr)
         return 2
-    if not 0 <= a.thin_ns_weight <= 1 or not 0 <= a.wide_ns_weight <= 1:
-        print("--thin-ns-weight and --wide-ns-weight must be from 0 to 1", file=sys.stderr)
-        return 2
-    if not 1 <= a.wide_ns_scale <= MAX_NS_SCALE:
-        print(f"--wide-ns-scale must be from 1 to {MAX_NS_SCALE}", file=sys.stderr)
-        return 2
+    requested = RefillSettings(a.thin_radius, a.wide_ns_weight, a.wide_ns_scale)
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
     families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]
@@ -370,10 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
         raw_models = list(methods)
-        if a.thin_px > 0 or a.wide_ns_weight > 0:
-            for m in raw_models:
-                methods[f"{m}+ns"] = _Refined(methods[m], a.thin_px, a.thin_radius, a.thin_ns_weight,
-                                              a.wide_ns_weight, a.wide_ns_scale)
+        for m in raw_models:
+            refined = _Refined(methods[m], a.thin_px, requested, a.thin_ns_weight)
+            if refined.active:
+                methods[f"{m}+ns"] = refined
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
@@ -393,13 +394,13 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
-    # the NS radius each model's thin-hole refill used (its own, unless --thin-radius)
-    report["thin_radius"] = {name: m.radius for name, m in methods.items() if isinstance(m, _Refined)}
-    if report["thin_radius"]:
-        print(f"+ns: as Inpainter runs it: an NS fill at 1/{a.wide_ns_scale} resolution mixed {a.wide_ns_weight:g} : "
-              f"{1 - a.wide_ns_weight:g} with the model's fill in every hole pixel; then thin parts (half-width <= {a.thin_px:g} px) by "
-              f"OpenCV NS mixed {a.thin_ns_weight:g} : {1 - a.thin_ns_weight:g} with that fill, NS radius "
-              + ", ".join(f"{r:g} ({name})" for name, r in report["thin_radius"].items()))
+    # the refinement each model's +ns column used (its own settings, unless the options set them)
+    report["refill"] = {name: m.settings.to_dict() for name, m in methods.items() if isinstance(m, _Refined)}
+    for name, r in report["refill"].items():
+        print(f"{name}: as Inpainter runs it: an NS fill at 1/{r['wide_ns_scale']} resolution mixed {r['wide_ns_weight']:g} : "
+              f"{1 - r['wide_ns_weight']:g} with the model's fill in every hole pixel; then thin parts (half-width <= "
+              f"{a.thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed {a.thin_ns_weight:g} : "
+              f"{1 - a.thin_ns_weight:g} with that fill")
     first_examples = None
     rows: list[tuple] = []
     # (label, cases, slots per bucket, mask names); the cases are generators, drawn one set at a time

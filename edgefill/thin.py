@@ -7,23 +7,15 @@ differently: :data:`DEFAULT_NS_WEIGHT`), and keeps the model's fill everywhere e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
-
-from .errors import ModelError
-from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE
-
-if TYPE_CHECKING:
-    import argparse
 
 #: ``Inpainter(thin_hole_px=...)``'s default: scratches and cracks up to ~11 px wide go to NS (chosen on
 #: validation photos and textures: docs/training.md, "Seventh session").
 DEFAULT_THIN_HOLE_PX = 5.0
 #: OpenCV NS neighbourhood radius of the refill (2 scored as well as 3 on the validation sets and
 #: takes 0.6x the time; 1 was worse: docs/training.md). A model may record its own (metadata
-#: ``edgefill.thin_radius``, see :func:`model_thin_radius`); none shipped does: NS alone on
+#: ``edgefill.thin_radius``, see :mod:`edgefill.refill_settings`); none shipped does: NS alone on
 #: surfaces wanted 5, but mixed with the model's fill (:data:`DEFAULT_NS_WEIGHT`) 2 does as well.
 NS_RADIUS = 2.0
 #: the largest NS radius a model may record (OpenCV's cost grows with its square)
@@ -34,56 +26,6 @@ MAX_NS_RADIUS = 10.0
 #: mean of the three among the weights that keep every model's hole SSIM at least NS's
 #: (docs/training.md, "Twelfth session"). 1 is NS alone, the refill before that session.
 DEFAULT_NS_WEIGHT = 0.7
-
-
-def model_thin_radius(value: object, source: object) -> float | None:
-    """The refill radius a model records (``edgefill.thin_radius`` in its ONNX metadata, or
-    ``thin_radius`` in an engine's sidecar), as a float; None when it records none (the runtime
-    then uses :data:`NS_RADIUS`). ``source`` names the file in the error for a bad value."""
-    if value is None or value == "":
-        return None
-    try:
-        radius = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        radius = float("nan")
-    if not 1.0 <= radius <= MAX_NS_RADIUS:
-        raise ModelError(f"{source}: bad thin-hole refill radius {value!r} in its metadata "
-                         f"(expected a number from 1 to {MAX_NS_RADIUS:g})")
-    return radius
-
-
-def refill_radius(requested: float | None, recorded: float | None) -> float:
-    """The NS radius a refill uses: the caller's ``requested``, else the one the model
-    ``recorded`` (``backend.thin_radius``, ``ModelConfig.thin_radius``), else :data:`NS_RADIUS`."""
-    if requested is not None:
-        return float(requested)
-    return float(recorded) if recorded is not None else NS_RADIUS
-
-
-def add_refill_options(parser: argparse.ArgumentParser) -> None:
-    """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
-    runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
-    :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
-
-    parser.add_argument("--thin-radius", type=float, default=None,
-                        help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
-                             f"own, else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
-    parser.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
-                        help=f"share of NS in the thin pixels, the rest the model's fill (default "
-                             f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
-    parser.add_argument("--wide-ns-weight", type=float, default=DEFAULT_WIDE_NS_WEIGHT,
-                        help=f"share of an NS fill in every hole pixel, the rest the model's fill (default "
-                             f"{DEFAULT_WIDE_NS_WEIGHT:g}: off; 0.2 helped on surfaces, 0.1 with --wide-ns-scale 1 "
-                             "on photos)")
-    parser.add_argument("--wide-ns-scale", type=int, default=NS_SCALE,
-                        help=f"that NS fill runs at 1/this of the resolution (default {NS_SCALE}; 1: full, "
-                             "which photos need, at about the model's inference time)")
-
-
-def refill_kwargs(args: argparse.Namespace) -> dict:
-    """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
-    return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
-            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale}
 
 
 def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:

@@ -26,14 +26,14 @@ def test_sidecars_describe_models(name):
 
 
 @pytest.mark.parametrize("name", shipped_models())
-def test_sidecar_and_graph_agree_on_the_thin_radius(name):
-    """The refill radius the runtime reads from the graph is the one the sidecar documents (no
-    shipped model records one since the NS/model mix made radius 2 as good on surfaces)."""
+def test_sidecar_and_graph_agree_on_the_refill_settings(name):
+    """The refinement settings the runtime reads from the graph are the ones the sidecar
+    documents (lite-surface records its wide NS mix; the photo models record none)."""
     import edgefill
 
     side = json.loads((MODELS_DIR / f"{name}.json").read_text())
     with edgefill.create_backend("onnxruntime", model=name) as backend:
-        assert backend.thin_radius == side.get("thin_radius")
+        assert backend.refill == edgefill.RefillSettings.parse(side)
 
 
 def test_user_model_with_tampered_sidecar_refused(tmp_path):

@@ -91,11 +91,11 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
                      "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
                      "--json", str(out), *extra]) == 0
         report = json.loads(out.read_text())
-        radii[tuple(extra)] = report["thin_radius"]
+        radii[tuple(extra)] = {name: r["thin_radius"] for name, r in report["refill"].items()}
         tables[tuple(extra)] = report["families"]["scratches"]["table"]
     assert radii[()] == {"nano+ns": NS_RADIUS, f"{wide}+ns": 5.0}
     assert radii[("--thin-radius", "4")] == {"nano+ns": 4.0, f"{wide}+ns": 4.0}
-    assert "radius 4 (nano+ns)" in capsys.readouterr().out
+    assert "nano+ns: as Inpainter runs it" in capsys.readouterr().out
     assert tables[()][1]["nano+ns"] != tables[("--thin-ns-weight", "1")][1]["nano+ns"]
     assert tables[()][1]["nano+ns"] != tables[("--wide-ns-weight", "0.3")][1]["nano+ns"]
     assert tables[()][1]["nano"] == tables[("--wide-ns-weight", "0.3")][1]["nano"]
@@ -272,3 +272,28 @@ def test_bad_own_masks_exit_2_with_one_line(images, tmp_path, setup, msg, capsys
     assert main(["bench", "quality", "--images", str(images), "--models", "nano", *args]) == 2
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err
+
+
+def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images, tmp_path):
+    """A model that records a wide NS mix is scored refined (MODEL+ns) even without the thin-hole
+    refill, with the settings it records; --wide-ns-weight 0 turns that off."""
+    import onnx
+
+    from edgefill.models import resolve_model
+
+    m = onnx.load(str(resolve_model("nano").path))
+    entry = m.metadata_props.add()
+    entry.key, entry.value = "edgefill.wide_ns_weight", "0.3"
+    mixed = tmp_path / "nano-mixed.onnx"
+    onnx.save(m, str(mixed))
+    reports = {}
+    for extra in ([], ["--wide-ns-weight", "0"]):
+        out = tmp_path / "q.json"
+        assert main(["bench", "quality", "--images", str(images), "--models", f"nano,{mixed}", "--family", "free-form",
+                     "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0", "--thin-px", "0",
+                     "--json", str(out), *extra]) == 0
+        reports[tuple(extra)] = json.loads(out.read_text())
+    assert reports[()]["refill"] == {f"{mixed}+ns": {"thin_radius": 2.0, "wide_ns_weight": 0.3, "wide_ns_scale": 4}}
+    table = reports[()]["families"]["free-form"]["table"]
+    assert table[2][f"{mixed}+ns"]["psnr"] != table[2][str(mixed)]["psnr"]
+    assert reports[("--wide-ns-weight", "0")]["refill"] == {}

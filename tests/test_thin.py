@@ -114,17 +114,6 @@ def test_inpainter_mixes_the_thin_pixels_as_told():
             edgefill.Inpainter(model="nano", backend="onnxruntime", thin_ns_weight=bad)
 
 
-def test_model_thin_radius_reads_the_metadata():
-    from edgefill.errors import ModelError
-    from edgefill.thin import MAX_NS_RADIUS, model_thin_radius
-
-    assert model_thin_radius(None, "m.onnx") is None and model_thin_radius("", "m.onnx") is None
-    assert model_thin_radius("5", "m.onnx") == 5.0 and model_thin_radius(2.5, "m.onnx") == 2.5
-    for bad in ("0", str(MAX_NS_RADIUS + 1), "wide", "nan", [5]):
-        with pytest.raises(ModelError, match="m.onnx"):
-            model_thin_radius(bad, "m.onnx")
-
-
 def _nano_with_metadata(tmp_path, value):
     import onnx
 
@@ -156,8 +145,8 @@ def test_inpainter_refills_with_the_radius_the_model_records(tmp_path):
     with edgefill.Inpainter(model=path, backend="onnxruntime", thin_hole_px=3, thin_radius=NS_RADIUS) as inp:
         assert np.array_equal(inp.inpaint(img, hole), refill_thin(plain, img, hole, 3, NS_RADIUS))
     with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
-        assert inp.backend.thin_radius is None and inp.thin_radius == NS_RADIUS
+        assert inp.backend.refill == edgefill.RefillSettings() and inp.thin_radius == NS_RADIUS
     with pytest.raises(ConfigError, match="thin_radius"):
         edgefill.Inpainter(model="nano", backend="onnxruntime", thin_radius=0.5)
-    with pytest.raises(ModelError, match="refill radius"):
+    with pytest.raises(ModelError, match="thin_radius 'x'"):
         edgefill.create_backend("onnxruntime", model=_nano_with_metadata(tmp_path, "x"))

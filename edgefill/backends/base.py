@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ShapeError
+from ..refill_settings import RefillSettings
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,9 @@ class Backend(ABC):
     name: str = ""
     #: Whether the backend runs a learned model (and so needs a ``model`` option).
     uses_model: bool = False
-    #: The OpenCV NS radius the loaded model's thin-hole refill was tuned with (its metadata,
-    #: :func:`edgefill.thin.model_thin_radius`); None: the runtime's :data:`edgefill.thin.NS_RADIUS`.
-    thin_radius: float | None = None
+    #: The refinement settings the loaded model records (:mod:`edgefill.refill_settings`: its
+    #: thin-hole refill radius, its wide NS mix); unset ones take the runtime's defaults.
+    refill: RefillSettings = RefillSettings()
 
     def __init__(self) -> None:
         self.last_inference_time: float = 0.0  # seconds, of the most recent infer()

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import BackendUnavailableError, ConfigError, ModelError
 from ..models import ModelFile, resolve_model
-from ..thin import model_thin_radius
+from ..refill_settings import recorded_settings
 from .base import Availability, Backend, InputInfo
 from .registry import register_backend
 
@@ -78,7 +78,7 @@ class OnnxRuntimeBackend(Backend):
             self.multiple = int(meta["edgefill.multiple"])
         except (KeyError, ValueError) as exc:
             raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill") from exc
-        self.thin_radius = model_thin_radius(meta.get("edgefill.thin_radius"), self.model.path)
+        self.refill = recorded_settings(meta, self.model.path, prefix="edgefill.")
         self.provider = self.session.get_providers()[0]
         log.info("onnxruntime: %s on %s", self.model.path.name, self.provider)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BackendUnavailableError, ModelError, ShapeError
-from ..thin import model_thin_radius
+from ..refill_settings import recorded_settings
 from ..trt import compat
 from .base import Availability, Backend, InputInfo
 from .registry import register_backend
@@ -107,7 +107,7 @@ class TensorRTBackend(Backend):
         self.stream.synchronize()
         self.slots.sort(key=lambda s: s[0] * s[1])
         self.multiple = int(self.sidecar.get("multiple", 64))
-        self.thin_radius = model_thin_radius(self.sidecar.get("thin_radius"), engine_path.with_suffix(".json"))
+        self.refill = recorded_settings(self.sidecar, engine_path.with_suffix(".json"))
         log.info("tensorrt: %s, %d profiles, TensorRT %s", engine_path.name, len(self.slots), self.trt.__version__)
 
     @classmethod

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, ModelError
 from ..fileio import atomic_write_bytes
+from ..refill_settings import RefillSettings
 from . import compat
 
 log = logging.getLogger(__name__)
@@ -230,5 +231,5 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     engine = EngineFromOnnx(onnx_path, cfg, timing_cache=timing)()
     sidecar = {"format": ENGINE_FORMAT, "key": key, **facts, "onnx": trt_info["onnx"], "onnx_sha256": sha,
                "io": trt_info["io"], "config": asdict(cfg), "calibration_sha256": calib, "model": bundle["model"],
-               "multiple": bundle["multiple"], "thin_radius": bundle.get("thin_radius")}
+               "multiple": bundle["multiple"], **{k: bundle.get(k) for k in RefillSettings.keys()}}
     return SaveEngine(path, sidecar)(engine)

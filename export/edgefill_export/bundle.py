@@ -25,6 +25,7 @@ from edgefill.fileio import atomic_write_bytes
 from edgefill.trt import onnx_support as trt_support
 from edgefill.models import MODELS_DIR, file_sha256
 from edgefill.profiles import DeviceProfile
+from edgefill.refill_settings import RefillSettings
 
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
@@ -157,7 +158,8 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         "model": side["model"],
         "precision": req.precision,
         "multiple": side["multiple"],
-        "thin_radius": side.get("thin_radius"),  # the runtime's thin-hole refill radius (edgefill.thin)
+        # the runtime's refinement settings for the model (edgefill.refill_settings), if it records any
+        **{k: side.get(k) for k in RefillSettings.keys()},
         "profile": profile.to_dict() if profile else None,
         "buckets": list(buckets),
         "tensorrt_profiles": trt_shapes(tuple(buckets)),

@@ -53,6 +53,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgefill.refill_settings import RefillSettings
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -67,9 +69,10 @@ class ModelConfig:
     # fixed step of the inference graph (onnx_export.FillSmoothing), chosen on validation images
     # when a model is shipped (docs/training.md, "Eleventh session").
     fill_passes: int = 0
-    # OpenCV NS radius for the runtime's thin-hole refill with this model (edgefill.thin; None: the
-    # runtime's default). Not part of the network or its graph: ONNX metadata and sidecar only.
-    thin_radius: float | None = None
+    # The runtime's refinement settings for this model (edgefill.refill_settings: the thin-hole
+    # refill's NS radius, the wide NS mix; unset: the runtime's defaults). Not part of the network
+    # or its graph: weights metadata, ONNX metadata and sidecar only.
+    refill: RefillSettings = RefillSettings()
 
     @property
     def depth(self) -> int:
@@ -269,20 +272,11 @@ def check_fill_passes(passes: int) -> int:
     return int(passes)
 
 
-def check_thin_radius(radius: float) -> float:
-    """``radius`` if it is a valid ``ModelConfig.thin_radius`` (what the runtime accepts)."""
-    from edgefill.thin import MAX_NS_RADIUS
-
-    if not 1 <= radius <= MAX_NS_RADIUS:
-        raise ValueError(f"thin_radius must be from 1 to {MAX_NS_RADIUS:g}, got {radius}")
-    return float(radius)
-
-
 def build_model(name: str, context: bool | None = None, refine: int | None = None,
-                fill_passes: int | None = None, thin_radius: float | None = None) -> PConvUNet:
+                fill_passes: int | None = None, refill: RefillSettings | None = None) -> PConvUNet:
     """The generator ``name`` (nano, lite, base); ``context`` overrides its global-context flag,
     ``refine`` its refinement width, ``fill_passes`` its inference graph's fill smoothing and
-    ``thin_radius`` the thin-hole refill radius its metadata recommends."""
+    ``refill`` the runtime refinement settings its metadata records."""
     if name not in MODEL_CONFIGS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}")
     cfg = MODEL_CONFIGS[name]
@@ -292,8 +286,8 @@ def build_model(name: str, context: bool | None = None, refine: int | None = Non
         cfg = replace(cfg, refine=refine)
     if fill_passes is not None:
         cfg = replace(cfg, fill_passes=check_fill_passes(fill_passes))
-    if thin_radius is not None:
-        cfg = replace(cfg, thin_radius=check_thin_radius(thin_radius))
+    if refill is not None:
+        cfg = replace(cfg, refill=refill)
     return PConvUNet(cfg)
 
 

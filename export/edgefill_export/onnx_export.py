@@ -185,8 +185,8 @@ class OnnxFromTorch:
             "edgefill.io": self.io,
             "edgefill.fill_passes": str(net.config.fill_passes),
         }
-        if net.config.thin_radius is not None:  # read by the runtime (edgefill.thin.model_thin_radius)
-            meta["edgefill.thin_radius"] = f"{net.config.thin_radius:g}"
+        # read by the runtime (edgefill.refill_settings.recorded_settings)
+        meta.update({f"edgefill.{k}": f"{v:g}" for k, v in net.config.refill.to_dict().items()})
         for k, v in meta.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = k, v
@@ -209,7 +209,7 @@ class OnnxFromTorch:
             "opset": self.opset,
             "decoder_form": self.decoder_form,
             "fill_passes": net.config.fill_passes,
-            **({"thin_radius": net.config.thin_radius} if net.config.thin_radius is not None else {}),
+            **net.config.refill.to_dict(),  # the runtime's refinement settings for it
             "multiple": mult,
             "io": self.io,
             "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},

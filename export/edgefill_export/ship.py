@@ -10,10 +10,13 @@ import argparse
 import hashlib
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from edgefill.fileio import atomic_write_bytes
+from edgefill.refill_settings import RefillSettings
 from edgefill.thin import MAX_NS_RADIUS
+from edgefill.wide_mix import MAX_NS_SCALE, NS_SCALE
 
 from .model import MAX_FILL_PASSES
 from .onnx_export import OnnxFromTorch
@@ -48,16 +51,17 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
 
 
 def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
-         fill_passes: int | None = None, thin_radius: float | None = None) -> Path:
+         fill_passes: int | None = None, refill: Mapping[str, float | None] | None = None) -> Path:
     """Install ``weights`` as ``<name>.safetensors`` + ``<name>.onnx`` (+ sidecar); ``name``
     defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant.
     ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
-    ``thin_radius``: record the runtime's thin-hole refill radius for it (``ModelConfig.thin_radius``;
-    0: none). None keeps the weights' own."""
+    ``refill``: record the runtime's refinement settings for it (``ModelConfig.refill``, by name:
+    ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``; 0: none recorded). None keeps the
+    weights' own."""
     name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
-    if fill_passes is not None or thin_radius is not None:
-        set_inference_options(weights, dst, fill_passes, thin_radius)
+    if fill_passes is not None or any(v is not None for v in (refill or {}).values()):
+        set_inference_options(weights, dst, fill_passes, refill)
     elif weights.resolve() != dst.resolve():
         shutil.copyfile(weights, dst)
     return OnnxFromTorch(dst, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
@@ -105,11 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-radius", type=float, default=None,
                     help=f"record the OpenCV NS radius (1-{MAX_NS_RADIUS:g}; 0: none) the runtime's thin-hole refill "
                          "uses with this model (default: keep the weights' own)")
+    ap.add_argument("--wide-ns-weight", type=float, default=None,
+                    help="record the share (0-1; 0: none, i.e. off) of the runtime's wide NS mix with this model "
+                         "(edgefill.wide_mix; default: keep the weights' own)")
+    ap.add_argument("--wide-ns-scale", type=int, default=None,
+                    help=f"record that mix's resolution divisor (1-{MAX_NS_SCALE}; 0: none, the runtime's "
+                         f"{NS_SCALE}; default: keep the weights' own)")
     a = ap.parse_args(argv)
     if a.fill_passes is not None and not 0 <= a.fill_passes <= MAX_FILL_PASSES:
         ap.error(f"--fill-passes must be 0 (none) to {MAX_FILL_PASSES}")
-    if a.thin_radius is not None and a.thin_radius != 0 and not 1 <= a.thin_radius <= MAX_NS_RADIUS:
-        ap.error(f"--thin-radius must be 0 (none) or 1 to {MAX_NS_RADIUS:g}")
+    refill = {"thin_radius": a.thin_radius, "wide_ns_weight": a.wide_ns_weight, "wide_ns_scale": a.wide_ns_scale}
+    try:  # 0 means "none recorded"; anything else must be a valid setting
+        RefillSettings(**{k: v for k, v in refill.items() if v})
+    except ValueError as exc:
+        ap.error(f"{exc} (0: none recorded)")
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
     if (a.calib or a.val) and not a.int8:
@@ -119,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{folder} is not a folder")
     for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
         out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes,
-                   thin_radius=a.thin_radius)
+                   refill=refill)
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -10,8 +11,9 @@ from safetensors import safe_open
 from safetensors.torch import save
 
 from edgefill.fileio import atomic_write_bytes
+from edgefill.refill_settings import RefillSettings
 
-from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes, check_thin_radius
+from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes
 
 
 class CheckpointError(Exception):
@@ -40,24 +42,27 @@ def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> Non
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
             "context": str(model.config.context).lower(), "refine": str(model.config.refine),
             "fill_passes": str(model.config.fill_passes), **(extra or {})}
-    if model.config.thin_radius is not None:
-        meta["thin_radius"] = repr(model.config.thin_radius)
+    meta.update({k: repr(v) for k, v in model.config.refill.to_dict().items()})
     _atomic_save(dict(model.state_dict()), path, {k: str(v) for k, v in meta.items()})
 
 
 def set_inference_options(src: Path, dst: Path, fill_passes: int | None = None,
-                          thin_radius: float | None = None) -> None:
+                          refill: Mapping[str, float | None] | None = None) -> None:
     """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
-    ``fill_passes`` (``ModelConfig.fill_passes``; 0: none) and the recommended thin-hole refill
-    radius to ``thin_radius`` (``ModelConfig.thin_radius``; 0: none recorded, the runtime's
-    default); None keeps the file's own. Tensors and other metadata unchanged."""
+    ``fill_passes`` (``ModelConfig.fill_passes``; 0: none) and the runtime refinement settings
+    in ``refill`` (``ModelConfig.refill``, by name: ``thin_radius``, ``wide_ns_weight``,
+    ``wide_ns_scale``; 0: none recorded, the runtime's default); None keeps the file's own.
+    Tensors and other metadata unchanged. ValueError for a bad or unknown setting."""
     tensors, meta = _read(src)
     if fill_passes is not None:
         meta["fill_passes"] = str(check_fill_passes(fill_passes))
-    if thin_radius == 0:
-        meta.pop("thin_radius", None)
-    elif thin_radius is not None:
-        meta["thin_radius"] = repr(check_thin_radius(thin_radius))
+    for key, value in (refill or {}).items():
+        if key not in RefillSettings.keys():
+            raise ValueError(f"unknown refinement setting {key!r}; known: {', '.join(RefillSettings.keys())}")
+        if value == 0:
+            meta.pop(key, None)
+        elif value is not None:
+            meta[key] = repr(getattr(RefillSettings(**{key: value}), key))
     _atomic_save(tensors, dst, meta)
 
 
@@ -77,12 +82,12 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
         fill_passes = check_fill_passes(int(meta.get("fill_passes", "0")))
     except ValueError:
         raise CheckpointError(f"{path}: bad fill_passes {meta.get('fill_passes')!r} in its metadata") from None
-    try:  # only files whose shipping recorded one have a "thin_radius"
-        thin_radius = check_thin_radius(float(meta["thin_radius"])) if "thin_radius" in meta else None
-    except ValueError:
-        raise CheckpointError(f"{path}: bad thin_radius {meta.get('thin_radius')!r} in its metadata") from None
+    try:  # only files whose shipping recorded some have refinement settings ("thin_radius", ...)
+        refill = RefillSettings.parse(meta)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc} in its metadata") from None
     model = build_model(name, context=meta.get("context") == "true", refine=refine, fill_passes=fill_passes,
-                        thin_radius=thin_radius)
+                        refill=refill)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:

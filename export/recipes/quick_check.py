@@ -34,7 +34,8 @@ from edgefill import maskgen
 from edgefill.imageio import IMAGE_EXTS, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
-from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_radius, refill_thin
+from edgefill.refill_settings import RefillSettings
+from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_thin
 from edgefill_export.fetch import list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
@@ -165,7 +166,7 @@ def main() -> None:
     ap.add_argument("--refine", type=int, default=0, help="for checkpoints")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--thin-radius", type=float, default=None, help="OpenCV NS radius of the thin-hole refill "
-                    f"(default: each file's own, ModelConfig.thin_radius, else {NS_RADIUS:g}, as Inpainter runs it)")
+                    f"(default: each file's own, ModelConfig.refill, else {NS_RADIUS:g}, as Inpainter runs it)")
     ap.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
                     help="share of NS in the thin pixels, the rest the model's fill (as Inpainter)")
     ap.add_argument("--thin-px", default="0", help="comma list: also score with Inpainter's thin-hole refill at these "
@@ -191,7 +192,7 @@ def main() -> None:
             for thin in (float(t) for t in a.thin_px.split(",")):
                 label = str(path) + (f" fill-passes {passes}" if passes is not None else "") + (f" thin-px {thin:g}" if thin else "")
                 cases: dict = {}
-                radius = refill_radius(a.thin_radius, graph.net.config.thin_radius)
+                radius = graph.net.config.refill.updated(RefillSettings(a.thin_radius)).resolved().thin_radius
                 print(label, gains(graph, which, a.families.split(","), a.per_bucket, thin, radius, a.ssim, cases,
                                    a.thin_ns_weight),
                       flush=True)

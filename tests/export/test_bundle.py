@@ -268,15 +268,17 @@ def test_shipped_models_pass_the_int8_gate_on_real_photo_crops(name, target, tmp
     assert quantize.validate(q, fp32, pairs[4:])["delta_db"] <= quantize.GATES_DB["int8"]
 
 
-def test_bundle_carries_the_models_thin_radius(tmp_path):
-    """A model's recorded thin-hole refill radius reaches bundle.json (which the TensorRT engine
-    sidecar copies) and the bundle's ONNX graph (which ONNX Runtime reads)."""
+def test_bundle_carries_the_models_refill_settings(tmp_path):
+    """A model's recorded refinement settings reach bundle.json (which the TensorRT engine
+    sidecar copies; unset ones as null) and the bundle's ONNX graph (which ONNX Runtime reads)."""
     from edgefill_export.model import build_model
     from edgefill_export.weights import save_weights
 
     weights = tmp_path / "nano.safetensors"
-    save_weights(build_model("nano", thin_radius=4), weights)
+    save_weights(build_model("nano", refill=edgefill.RefillSettings(thin_radius=4, wide_ns_weight=0.2)), weights)
     out = export_bundle(ExportRequest(model=str(weights), out_dir=tmp_path / "b"), progress=False)
-    assert json.loads((out / "bundle.json").read_text())["thin_radius"] == 4.0
+    bundle = json.loads((out / "bundle.json").read_text())
+    assert (bundle["thin_radius"], bundle["wide_ns_weight"], bundle["wide_ns_scale"]) == (4.0, 0.2, None)
+    assert edgefill.RefillSettings.parse(bundle) == edgefill.RefillSettings(4, 0.2)  # as the engine's backend reads it
     with edgefill.Inpainter(model=out, backend="onnxruntime") as inp:
-        assert inp.thin_radius == 4.0
+        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale) == (4.0, 0.2, 4)

@@ -49,9 +49,10 @@ def test_ship_refuses_fill_passes_out_of_range(capsys):
     assert e.value.code == 2 and "--fill-passes" in capsys.readouterr().err
 
 
-def test_ship_records_the_thin_radius_for_the_runtime(tmp_path):
-    """--thin-radius goes into the weights, the ONNX metadata and the sidecar; the runtime
-    (ONNX Runtime backend, Inpainter) uses it; 0 removes it again; a bad one is refused."""
+def test_ship_records_the_refill_settings_for_the_runtime(tmp_path):
+    """Refinement settings go into the weights, the ONNX metadata and the sidecar; the runtime
+    (ONNX Runtime backend, Inpainter) uses them unless the caller sets its own; 0 removes them
+    again; bad ones are refused."""
     import onnx
 
     import edgefill
@@ -64,24 +65,35 @@ def test_ship_records_the_thin_radius_for_the_runtime(tmp_path):
     save_weights(build_model("nano"), src)
     models = tmp_path / "models"
     models.mkdir()
-    out = ship(src, models, name="nano-surface", thin_radius=5)
-    assert load_weights(models / "nano-surface.safetensors").config.thin_radius == 5.0
-    assert {p.key: p.value for p in onnx.load(str(out)).metadata_props}["edgefill.thin_radius"] == "5"
-    assert json.loads(out.with_suffix(".json").read_text())["thin_radius"] == 5.0
+    settings = edgefill.RefillSettings(thin_radius=5, wide_ns_weight=0.2, wide_ns_scale=2)
+    out = ship(src, models, name="nano-surface", refill=settings.to_dict())
+    assert load_weights(models / "nano-surface.safetensors").config.refill == settings
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert (meta["edgefill.thin_radius"], meta["edgefill.wide_ns_weight"], meta["edgefill.wide_ns_scale"]) == ("5", "0.2", "2")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert (side["thin_radius"], side["wide_ns_weight"], side["wide_ns_scale"]) == (5.0, 0.2, 2)
     with edgefill.Inpainter(model=out, backend="onnxruntime") as inp:
-        assert inp.backend.thin_radius == 5.0 and inp.thin_radius == 5.0
-    with edgefill.Inpainter(model=out, backend="onnxruntime", thin_radius=3) as inp:
-        assert inp.thin_radius == 3.0  # the caller's choice wins
-    out = ship(models / "nano-surface.safetensors", models, name="nano-surface", thin_radius=0)
-    assert load_weights(models / "nano-surface.safetensors").config.thin_radius is None
-    assert "edgefill.thin_radius" not in {p.key for p in onnx.load(str(out)).metadata_props}
-    assert "thin_radius" not in json.loads(out.with_suffix(".json").read_text())
+        assert inp.backend.refill == settings and inp.refill == settings
+        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale) == (5.0, 0.2, 2)
+    with edgefill.Inpainter(model=out, backend="onnxruntime", thin_radius=3, wide_ns_weight=0) as inp:
+        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale) == (3.0, 0.0, 2)  # the caller's choice wins
+    out = ship(models / "nano-surface.safetensors", models, name="nano-surface", refill={"wide_ns_scale": 0})
+    assert load_weights(models / "nano-surface.safetensors").config.refill == edgefill.RefillSettings(5, 0.2)
+    out = ship(models / "nano-surface.safetensors", models, name="nano-surface",
+               refill={"thin_radius": 0, "wide_ns_weight": 0})
+    assert load_weights(models / "nano-surface.safetensors").config.refill == edgefill.RefillSettings()
+    assert not {"edgefill.thin_radius", "edgefill.wide_ns_weight"} & {p.key for p in onnx.load(str(out)).metadata_props}
+    assert not {"thin_radius", "wide_ns_weight", "wide_ns_scale"} & set(json.loads(out.with_suffix(".json").read_text()))
     with pytest.raises(ValueError, match="thin_radius"):
-        build_model("nano", thin_radius=0.5)
-    save_weights(build_model("nano"), src, {"thin_radius": "wide"})
-    with pytest.raises(CheckpointError, match="thin_radius"):
-        load_weights(src)
-    for bad in ("-1", "11"):
+        build_model("nano", refill=edgefill.RefillSettings(thin_radius=0.5))
+    with pytest.raises(ValueError, match="unknown refinement setting 'radius'"):
+        ship(src, models, name="x", refill={"radius": 3})
+    for key, value in (("thin_radius", "wide"), ("wide_ns_scale", "2.5"), ("wide_ns_weight", "2")):
+        save_weights(build_model("nano"), src, {key: value})
+        with pytest.raises(CheckpointError, match=key):
+            load_weights(src)
+    for flag, bad in (("--thin-radius", "-1"), ("--thin-radius", "11"), ("--wide-ns-weight", "1.5"),
+                      ("--wide-ns-scale", "17"), ("--wide-ns-scale", "-2")):
         with pytest.raises(SystemExit) as e:
-            ship_main(["w.safetensors", "--thin-radius", bad])
+            ship_main(["w.safetensors", flag, bad])
         assert e.value.code == 2

@@ -35,7 +35,7 @@ NOT_TRT = {
     "multiple", "numpy_dtype", "onnx_path", "optimization_level", "precision", "profile_max_shape", "profiles",
     "sidecar", "slots", "stream", "tensors", "timing_cache", "trt", "use_dla", "workspace_mb", "config",
     "dtypes", "execute", "network_flags", "set_input_shape", "set_optimization_level", "set_workspace",
-    "version", "path", "sha256", "model", "thin_radius",
+    "version", "path", "sha256", "model", "refill",
 }
 
 

@@ -1,0 +1,148 @@
+"""The refinement settings a model may record for the runtime, and their checks.
+
+``Inpainter`` refines a learned model's fill with OpenCV Navier-Stokes in two steps: a share of a
+coarse NS fill mixed into every hole pixel (:mod:`edgefill.wide_mix`, off unless asked for) and
+the thin-hole refill (:mod:`edgefill.thin`). Their best settings depend on the model and on the
+images it was tuned for: ``lite-surface`` (textures) records a wide mix that the photo models do
+not want. A model records them in its ONNX metadata (``edgefill.<key>``), an engine in its
+sidecar, the weights file in its safetensors metadata (``edgefill_export.ship --wide-ns-weight``
+...). What the caller passes to ``Inpainter`` (or the CLI's options) wins; then what the model
+records; then the runtime's defaults (:meth:`RefillSettings.resolved`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import ModelError
+from .thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS
+from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def check_thin_radius(value: float) -> float:
+    """``value`` as a float if it is a valid thin-hole refill radius, else ValueError."""
+    if not 1 <= value <= MAX_NS_RADIUS:
+        raise ValueError(f"thin_radius must be from 1 to {MAX_NS_RADIUS:g}, got {value}")
+    return float(value)
+
+
+def check_share(name: str, value: float) -> float:
+    """``value`` as a float if it is a valid share (0-1) of NS in a mix, else ValueError."""
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be from 0 to 1, got {value}")
+    return float(value)
+
+
+def check_wide_ns_scale(value: float) -> int:
+    """``value`` as an int if it is a valid resolution divisor of the wide NS fill, else ValueError."""
+    if int(value) != value or not 1 <= value <= MAX_NS_SCALE:
+        raise ValueError(f"wide_ns_scale must be a whole number from 1 to {MAX_NS_SCALE}, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class RefillSettings:
+    """Refinement settings; None: not set here (the next source decides, finally the default)."""
+
+    #: OpenCV NS radius of the thin-hole refill (default :data:`edgefill.thin.NS_RADIUS`)
+    thin_radius: float | None = None
+    #: share of NS in every hole pixel (default :data:`edgefill.wide_mix.DEFAULT_WIDE_NS_WEIGHT`, off)
+    wide_ns_weight: float | None = None
+    #: that NS fill runs at 1/this of the resolution (default :data:`edgefill.wide_mix.NS_SCALE`)
+    wide_ns_scale: int | None = None
+
+    def __post_init__(self) -> None:
+        checked = {"thin_radius": check_thin_radius, "wide_ns_scale": check_wide_ns_scale,
+                   "wide_ns_weight": lambda v: check_share("wide_ns_weight", v)}
+        for name, check in checked.items():
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, check(value))
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The settings' names, as metadata keys (ONNX: with the ``edgefill.`` prefix)."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def parse(cls, values: Mapping[str, object], prefix: str = "") -> RefillSettings:
+        """The settings among ``values`` (metadata: strings, or a sidecar's numbers), each under
+        ``prefix + name``; missing, None or empty ones are unset; others must be numbers in range
+        (ValueError otherwise, naming the key)."""
+        found: dict[str, float] = {}
+        for name in cls.keys():
+            raw = values.get(prefix + name)
+            if raw is None or raw == "":
+                continue
+            try:
+                found[name] = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValueError(f"bad {prefix + name} {raw!r} (not a number)") from None
+        try:
+            return cls(**found)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ValueError(f"bad {prefix}{exc}") from None
+
+    def to_dict(self) -> dict[str, float | int]:
+        """The settings that are set, by name (for a sidecar or metadata)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def updated(self, other: RefillSettings) -> RefillSettings:
+        """These settings with every setting ``other`` sets taking its place."""
+        return replace(self, **other.to_dict())
+
+    def resolved(self) -> RefillSettings:
+        """Every setting filled in: unset ones get the runtime's defaults."""
+        defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE)
+        return defaults.updated(self)
+
+
+def recorded_settings(values: Mapping[str, object], source: object, prefix: str = "") -> RefillSettings:
+    """:meth:`RefillSettings.parse` for what a model file records (``source`` names it): a bad
+    value is a :class:`~edgefill.errors.ModelError`."""
+    try:
+        return RefillSettings.parse(values, prefix)
+    except ValueError as exc:
+        raise ModelError(f"{source}: {exc} in its metadata") from None
+
+
+def add_refill_options(parser: argparse.ArgumentParser) -> None:
+    """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
+    runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
+    :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
+
+    parser.add_argument("--thin-radius", type=float, default=None,
+                        help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
+                             f"own, else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
+    parser.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
+                        help=f"share of NS in the thin pixels, the rest the model's fill (default "
+                             f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
+    parser.add_argument("--wide-ns-weight", type=float, default=None,
+                        help=f"share of an NS fill in every hole pixel, the rest the model's fill (default: the "
+                             f"model's own, else {DEFAULT_WIDE_NS_WEIGHT:g}, off; lite-surface records 0.2; 0.1 with "
+                             "--wide-ns-scale 1 helped on photos)")
+    parser.add_argument("--wide-ns-scale", type=int, default=None,
+                        help=f"that NS fill runs at 1/this of the resolution (default: the model's own, else {NS_SCALE}; "
+                             "1: full, which photos need, at about the model's inference time)")
+
+
+def refill_kwargs(args: argparse.Namespace) -> dict:
+    """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
+    return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
+            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale}
+
+
+def refill_args_error(args: argparse.Namespace) -> str | None:
+    """The first bad :func:`add_refill_options` value as one line naming its option, else None."""
+    try:
+        RefillSettings(args.thin_radius, args.wide_ns_weight, args.wide_ns_scale)
+        check_share("thin_ns_weight", args.thin_ns_weight)
+    except ValueError as exc:
+        name, _, rest = str(exc).partition(" ")
+        return f"--{name.replace('_', '-')} {rest}"
+    return None
