@@ -1,7 +1,7 @@
 """Cost of the refinements ``Inpainter`` runs after the model: the thin-hole refill
 (``thin_hole_px``, :mod:`edgefill.thin`; on by default) and the NS mix in every hole pixel
-(``wide_ns_weight`` / ``wide_ns_scale``, :mod:`edgefill.wide_mix`; off by default, timed here at
-the surface setting, 0.2 at 1/4, or as given). The same image and masks go through
+(``wide_ns_weight`` / ``wide_ns_scale``, :mod:`edgefill.wide_mix`; off unless the model records
+it, as lite-surface does; timed here at the surface setting, 0.2 at 1/4, or as given). The same image and masks go through
 ``Inpainter`` with both off and with both on, interleaved call by call; each refinement
 alone is timed as ``Inpainter`` runs it, per mask family and hole ratio.
 

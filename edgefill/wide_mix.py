@@ -8,8 +8,9 @@ session"): on surfaces (textures) share 0.2 at 1/4 of the resolution gains 0.07-
 free-form and object holes for lite / lite-surface and costs a few ms; on photos only the
 full-resolution NS helps (share 0.1: +0.02-0.06 dB) and it costs about as much as lite's
 inference, while the coarse one loses up to 0.14 dB. So it is **off by default**
-(:data:`DEFAULT_WIDE_NS_WEIGHT`); ``Inpainter(wide_ns_weight=..., wide_ns_scale=...)`` /
-``--wide-ns-weight`` / ``--wide-ns-scale`` turn it on.
+(:data:`DEFAULT_WIDE_NS_WEIGHT`) unless the model records it (:mod:`edgefill.refill_settings`;
+``lite-surface`` records share 0.2 at scale 4); ``Inpainter(wide_ns_weight=..., wide_ns_scale=...)``
+/ ``--wide-ns-weight`` / ``--wide-ns-scale`` set it either way.
 """
 
 from __future__ import annotations
