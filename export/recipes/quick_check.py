@@ -15,7 +15,9 @@ crops, seeds (0, image, bucket, k)). These are not the benchmark's masks
 "quick check" tables of docs/training.md were made with it. A checkpoint does not record the
 architecture flags: pass the training run's ``--model``/``--context``/``--refine``.
 ``--fill-passes 0,1,2,...`` scores each file with those fill smoothings of the exported graph
-(``onnx_export.FillSmoothing``) instead of the one its weights record.
+(``onnx_export.FillSmoothing``) instead of the one its weights record. The model alone, or
+with the thin-hole refill (``--thin-px``); never with the whole-hole NS mix a model may record
+(``ModelConfig.refill.wide_ns_weight``; ``wide_mix_sweep.py`` scores that): it compares networks.
 """
 
 from __future__ import annotations
