@@ -16,17 +16,27 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .model import PConvUNet
+from edgefill.refill_settings import RefillSettings
+
+from .model import ModelConfig, PConvUNet
 from .weights import CheckpointError, load_weights, save_weights
 
 
+def _network(model: PConvUNet) -> ModelConfig:
+    """The architecture alone: the config without the inference options (fill smoothing, the
+    runtime's refinement settings), which are not weights and may differ between A and B."""
+    return replace(model.config, fill_passes=0, refill=RefillSettings())
+
+
 def interpolate(a: PConvUNet, b: PConvUNet, alpha: float) -> PConvUNet:
-    """A new model ``(1 - alpha) * a + alpha * b``; ``a`` and ``b`` are left unchanged."""
+    """A new model ``(1 - alpha) * a + alpha * b``; ``a`` and ``b`` are left unchanged. Its
+    inference options (``fill_passes``, ``refill``) are ``b``'s: set them when shipping."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    if a.config != b.config:
+    if _network(a) != _network(b):
         raise CheckpointError(f"cannot interpolate different architectures: {a.config} and {b.config}")
     sa, sb = a.state_dict(), b.state_dict()
     mixed = {k: (sa[k].double() * (1.0 - alpha) + sb[k].double() * alpha).to(sb[k].dtype)

@@ -46,6 +46,19 @@ def test_different_architectures_and_bad_alphas_are_refused():
         interpolate(a, a, 1.5)
 
 
+def test_inference_options_may_differ_and_come_from_b():
+    """A fine-tune restarts without the shipped model's fill smoothing / refinement settings:
+    not weights, so the soup accepts them and keeps B's."""
+    import edgefill
+
+    a, b = two_models()
+    b2 = build_model(b.config.name, context=b.config.context, refine=b.config.refine, fill_passes=3,
+                     refill=edgefill.RefillSettings(wide_ns_weight=0.2))
+    b2.load_state_dict(b.state_dict())
+    out = interpolate(a, b2, 0.5)
+    assert out.config.fill_passes == 3 and out.config.refill.wide_ns_weight == 0.2
+
+
 def test_the_command_writes_loadable_weights_and_reports_errors(tmp_path, capsys):
     a, b = two_models()
     save_weights(a, tmp_path / "a.safetensors")
