@@ -15,7 +15,7 @@ from .backends import Backend, backend_class, create_backend
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
-from .refill_settings import RefillSettings, check_share
+from .refill_settings import RefillSettings, requested_settings
 from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin_in_place
 from .wide_mix import mix_wide_in_place
 
@@ -104,21 +104,34 @@ class Inpainter:
             raise ConfigError(f"thin_hole_px must be >= 0, got {thin_hole_px}")
         self.thin_hole_px = float(thin_hole_px)
         try:
-            requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale)
-            self.thin_ns_weight = check_share("thin_ns_weight", thin_ns_weight)
+            requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        self.thin_ns_weight = float(thin_ns_weight)
         # what the caller asks for, else what the model records, else the runtime's defaults
-        recorded = getattr(self.backend, "refill", RefillSettings()) if self.backend.uses_model else RefillSettings()
+        recorded = self.backend.refill if self.backend.uses_model else RefillSettings()
         self.refill = recorded.updated(requested).resolved()
-        self.thin_radius = self.refill.thin_radius
-        self.wide_ns_weight, self.wide_ns_scale = self.refill.wide_ns_weight, self.refill.wide_ns_scale
         taken = {k: v for k, v in recorded.to_dict().items() if getattr(requested, k) is None}
         if taken:
             log.info("refinement as the model records: %s", ", ".join(f"{k} {v:g}" for k, v in taken.items()))
         self.roi_config = roi_config or roi.RoiConfig()
         self.roi_config.validate(self.backend.input_info.multiple)
         self.last_timing = InpaintTiming()
+
+    @property
+    def thin_radius(self) -> float:
+        """The thin-hole refill's NS radius in use (``refill.thin_radius``)."""
+        return self.refill.thin_radius
+
+    @property
+    def wide_ns_weight(self) -> float:
+        """The whole-hole NS mix's share in use (``refill.wide_ns_weight``; 0: off)."""
+        return self.refill.wide_ns_weight
+
+    @property
+    def wide_ns_scale(self) -> int:
+        """The whole-hole NS mix's resolution divisor in use (``refill.wide_ns_scale``)."""
+        return self.refill.wide_ns_scale
 
     @property
     def backend_name(self) -> str:

@@ -102,6 +102,16 @@ class RefillSettings:
         return defaults.updated(self)
 
 
+def requested_settings(thin_radius: float | None, thin_ns_weight: float, wide_ns_weight: float | None,
+                       wide_ns_scale: int | None) -> RefillSettings:
+    """A caller's settings (``Inpainter``'s keywords, the CLI's options), checked, with the
+    thin-hole refill's NS share checked too (it is not a recorded setting): ValueError naming
+    the first bad one."""
+    requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale)
+    check_share("thin_ns_weight", thin_ns_weight)
+    return requested
+
+
 def recorded_settings(values: Mapping[str, object], source: object, prefix: str = "") -> RefillSettings:
     """:meth:`RefillSettings.parse` for what a model file records (``source`` names it): a bad
     value is a :class:`~edgefill.errors.ModelError`."""
@@ -140,8 +150,7 @@ def refill_kwargs(args: argparse.Namespace) -> dict:
 def refill_args_error(args: argparse.Namespace) -> str | None:
     """The first bad :func:`add_refill_options` value as one line naming its option, else None."""
     try:
-        RefillSettings(args.thin_radius, args.wide_ns_weight, args.wide_ns_scale)
-        check_share("thin_ns_weight", args.thin_ns_weight)
+        requested_settings(args.thin_radius, args.thin_ns_weight, args.wide_ns_weight, args.wide_ns_scale)
     except ValueError as exc:
         name, _, rest = str(exc).partition(" ")
         return f"--{name.replace('_', '-')} {rest}"
