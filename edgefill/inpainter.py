@@ -66,13 +66,15 @@ class Inpainter:
         Share of NS in each thin pixel, the rest being the model's own fill there (1: NS alone).
         0.7 by default (``edgefill.thin.DEFAULT_NS_WEIGHT``): the mix beats either alone by
         0.2-0.3 dB on validation scratches, at no extra cost.
-    wide_ns_weight, wide_ns_scale:
-        Share of an OpenCV NS fill in every hole pixel, the rest being the model's fill
-        (:mod:`edgefill.wide_mix`; applied before the thin-hole refill), and the factor NS's
-        resolution is divided by (1: full). None (default): what the model records, else 0
-        (off) and 4. ``lite-surface`` records 0.2 at scale 4, which gained 0.07-0.13 dB on
-        validation textures for a few ms; on photos only scale 1 helps (0.1: +0.02-0.06 dB),
-        at about lite's inference time again. Its time is part of ``last_timing.post``. The
+    wide_ns_weight, wide_ns_scale, wide_ns_max_std:
+        Share of an OpenCV NS fill in the hole pixels, the rest being the model's fill
+        (:mod:`edgefill.wide_mix`; applied before the thin-hole refill), the factor NS's
+        resolution is divided by (1: full), and the gate: the share falls from full where the
+        grey-level std of the known pixels within 8 px of the hole is ``wide_ns_max_std / 2`` to
+        none at ``wide_ns_max_std`` (128: every hole mixed). None (default): what the model
+        records, else 0.5, 4 and 25: smooth surroundings (surfaces) get the mix, which gained
+        0.06-0.23 dB there on validation textures, and most photo holes do not, where it
+        costs detail. Weight 0 turns it off. Its time is part of ``last_timing.post``. The
         settings in use are in :attr:`refill` (an :class:`edgefill.RefillSettings`).
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
@@ -86,7 +88,7 @@ class Inpainter:
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
                  roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, thin_radius: float | None = None,
                  thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float | None = None,
-                 wide_ns_scale: int | None = None, **backend_options: object):
+                 wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, **backend_options: object):
         if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")
@@ -104,7 +106,7 @@ class Inpainter:
             raise ConfigError(f"thin_hole_px must be >= 0, got {thin_hole_px}")
         self.thin_hole_px = float(thin_hole_px)
         try:
-            requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale)
+            requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale, wide_ns_max_std)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         self.thin_ns_weight = float(thin_ns_weight)
@@ -132,6 +134,11 @@ class Inpainter:
     def wide_ns_scale(self) -> int:
         """The whole-hole NS mix's resolution divisor in use (``refill.wide_ns_scale``)."""
         return self.refill.wide_ns_scale
+
+    @property
+    def wide_ns_max_std(self) -> float:
+        """The whole-hole NS mix's gate in use (``refill.wide_ns_max_std``)."""
+        return self.refill.wide_ns_max_std
 
     @property
     def backend_name(self) -> str:
@@ -182,7 +189,8 @@ class Inpainter:
             post += time.perf_counter() - t_paste
         if self.backend.uses_model and (self.wide_ns_weight or self.thin_hole_px):
             t_refine = time.perf_counter()
-            mix_wide_in_place(out, image, hole, (x, y, w, h), self.wide_ns_weight, self.wide_ns_scale)
+            mix_wide_in_place(out, image, hole, (x, y, w, h), self.wide_ns_weight, self.wide_ns_scale,
+                              self.wide_ns_max_std)
             refill_thin_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px, self.thin_radius,
                                  self.thin_ns_weight)
             post += time.perf_counter() - t_refine

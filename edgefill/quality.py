@@ -242,7 +242,8 @@ class _Refined:
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hole = mask > 0
         s = self.settings
-        filled = mix_wide(self.backend.infer(image, mask), image, hole, s.wide_ns_weight, s.wide_ns_scale)
+        filled = mix_wide(self.backend.infer(image, mask), image, hole, s.wide_ns_weight, s.wide_ns_scale,
+                          s.wide_ns_max_std)
         return refill_thin(filled, image, hole, self.half_width, s.thin_radius, self.ns_weight)
 
 
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         print(f"edgefill bench quality: {bad}", file=sys.stderr)
         return 2
-    requested = RefillSettings(a.thin_radius, a.wide_ns_weight, a.wide_ns_scale)
+    requested = RefillSettings(a.thin_radius, a.wide_ns_weight, a.wide_ns_scale, a.wide_ns_max_std)
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
     families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]
@@ -398,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     report["refill"] = {name: m.settings.to_dict() for name, m in methods.items() if isinstance(m, _Refined)}
     for name, r in report["refill"].items():
         print(f"{name}: as Inpainter runs it: an NS fill at 1/{r['wide_ns_scale']} resolution mixed {r['wide_ns_weight']:g} : "
-              f"{1 - r['wide_ns_weight']:g} with the model's fill in every hole pixel; then thin parts (half-width <= "
+              f"{1 - r['wide_ns_weight']:g} with the model's fill in the hole pixels (less where the known ring's std "
+              f"is above {r['wide_ns_max_std'] / 2:g}, none from {r['wide_ns_max_std']:g}); then thin parts (half-width <= "
               f"{a.thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed {a.thin_ns_weight:g} : "
               f"{1 - a.thin_ns_weight:g} with that fill")
     first_examples = None

@@ -1,10 +1,10 @@
 """The refinement settings a model may record for the runtime, and their checks.
 
 ``Inpainter`` refines a learned model's fill with OpenCV Navier-Stokes in two steps: a share of a
-coarse NS fill mixed into every hole pixel (:mod:`edgefill.wide_mix`, off unless asked for) and
-the thin-hole refill (:mod:`edgefill.thin`). Their best settings depend on the model and on the
-images it was tuned for: ``lite-surface`` (textures) records a wide mix that the photo models do
-not want. A model records them in its ONNX metadata (``edgefill.<key>``), an engine in its
+coarse NS fill mixed into the hole pixels where the hole's surroundings are smooth
+(:mod:`edgefill.wide_mix`) and the thin-hole refill (:mod:`edgefill.thin`). Their best settings
+depend on the model and on the images it was tuned for: ``nano`` records a gate of its own,
+``lite-surface`` (textures) a mix of its own. A model records them in its ONNX metadata (``edgefill.<key>``), an engine in its
 sidecar, the weights file in its safetensors metadata (``edgefill_export.ship --wide-ns-weight``
 ...). What the caller passes to ``Inpainter`` (or the CLI's options) wins; then what the model
 records; then the runtime's defaults (:meth:`RefillSettings.resolved`).
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ModelError
 from .thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS
-from .wide_mix import DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE
+from .wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 if TYPE_CHECKING:
     import argparse
@@ -45,20 +45,33 @@ def check_wide_ns_scale(value: float) -> int:
     return int(value)
 
 
+def check_wide_ns_max_std(value: float) -> float:
+    """``value`` as a float if it is a valid gate of the wide NS mix, else ValueError."""
+    if not 0 < value <= UNGATED_STD:
+        raise ValueError(f"wide_ns_max_std must be above 0 and at most {UNGATED_STD:g} (every hole mixed), got {value}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class RefillSettings:
     """Refinement settings; None: not set here (the next source decides, finally the default)."""
 
     #: OpenCV NS radius of the thin-hole refill (default :data:`edgefill.thin.NS_RADIUS`)
     thin_radius: float | None = None
-    #: share of NS in every hole pixel (default :data:`edgefill.wide_mix.DEFAULT_WIDE_NS_WEIGHT`, off)
+    #: share of NS in the hole pixels where the gate is open (default
+    #: :data:`edgefill.wide_mix.DEFAULT_WIDE_NS_WEIGHT`; 0: off)
     wide_ns_weight: float | None = None
     #: that NS fill runs at 1/this of the resolution (default :data:`edgefill.wide_mix.NS_SCALE`)
     wide_ns_scale: int | None = None
+    #: the gate: the share falls from full at a ring std (:func:`edgefill.wide_mix.ring_std`) of
+    #: half this to none at this (default :data:`edgefill.wide_mix.DEFAULT_WIDE_NS_MAX_STD`;
+    #: :data:`edgefill.wide_mix.UNGATED_STD`: every hole)
+    wide_ns_max_std: float | None = None
 
     def __post_init__(self) -> None:
         checked = {"thin_radius": check_thin_radius, "wide_ns_scale": check_wide_ns_scale,
-                   "wide_ns_weight": lambda v: check_share("wide_ns_weight", v)}
+                   "wide_ns_weight": lambda v: check_share("wide_ns_weight", v),
+                   "wide_ns_max_std": check_wide_ns_max_std}
         for name, check in checked.items():
             value = getattr(self, name)
             if value is not None:
@@ -98,16 +111,16 @@ class RefillSettings:
 
     def resolved(self) -> RefillSettings:
         """Every setting filled in: unset ones get the runtime's defaults."""
-        defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE)
+        defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD)
         return defaults.updated(self)
 
 
 def requested_settings(thin_radius: float | None, thin_ns_weight: float, wide_ns_weight: float | None,
-                       wide_ns_scale: int | None) -> RefillSettings:
+                       wide_ns_scale: int | None, wide_ns_max_std: float | None = None) -> RefillSettings:
     """A caller's settings (``Inpainter``'s keywords, the CLI's options), checked, with the
     thin-hole refill's NS share checked too (it is not a recorded setting): ValueError naming
     the first bad one."""
-    requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale)
+    requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale, wide_ns_max_std)
     check_share("thin_ns_weight", thin_ns_weight)
     return requested
 
@@ -122,7 +135,7 @@ def recorded_settings(values: Mapping[str, object], source: object, prefix: str 
 
 
 def add_refill_options(parser: argparse.ArgumentParser) -> None:
-    """``--thin-radius``, ``--thin-ns-weight`` and ``--wide-ns-weight``, for every command that
+    """``--thin-radius``, ``--thin-ns-weight`` and the ``--wide-ns-*`` options, for every command that
     runs the refill as ``Inpainter`` does (``edgefill inpaint`` / ``run`` / ``bench quality``);
     :func:`refill_kwargs` turns them into ``Inpainter`` keywords."""
 
@@ -133,24 +146,29 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
                         help=f"share of NS in the thin pixels, the rest the model's fill (default "
                              f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
     parser.add_argument("--wide-ns-weight", type=float, default=None,
-                        help=f"share of an NS fill in every hole pixel, the rest the model's fill (default: the "
-                             f"model's own, else {DEFAULT_WIDE_NS_WEIGHT:g}, off; lite-surface records 0.2; 0.1 with "
-                             "--wide-ns-scale 1 helped on photos)")
+                        help=f"share of an NS fill in the hole pixels where the hole's surroundings are smooth "
+                             f"(--wide-ns-max-std), the rest the model's fill (default: the model's own, else "
+                             f"{DEFAULT_WIDE_NS_WEIGHT:g}; 0: off)")
     parser.add_argument("--wide-ns-scale", type=int, default=None,
                         help=f"that NS fill runs at 1/this of the resolution (default: the model's own, else {NS_SCALE}; "
-                             "1: full, which photos need, at about the model's inference time)")
+                             "1: full, at about the model's inference time)")
+    parser.add_argument("--wide-ns-max-std", type=float, default=None,
+                        help=f"gate of that mix: the share falls from full where the grey-level std of the known "
+                             f"pixels around the hole is half this to none at this (default: the model's own, else "
+                             f"{DEFAULT_WIDE_NS_MAX_STD:g}; {UNGATED_STD:g}: mix every hole)")
 
 
 def refill_kwargs(args: argparse.Namespace) -> dict:
     """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
     return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
-            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale}
+            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale,
+            "wide_ns_max_std": args.wide_ns_max_std}
 
 
 def refill_args_error(args: argparse.Namespace) -> str | None:
     """The first bad :func:`add_refill_options` value as one line naming its option, else None."""
     try:
-        requested_settings(args.thin_radius, args.thin_ns_weight, args.wide_ns_weight, args.wide_ns_scale)
+        requested_settings(**refill_kwargs(args))
     except ValueError as exc:
         name, _, rest = str(exc).partition(" ")
         return f"--{name.replace('_', '-')} {rest}"

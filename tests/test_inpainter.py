@@ -67,10 +67,10 @@ def test_the_default_fill_is_the_models_fill_and_known_pixels_are_kept():
     with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
         default = inp.inpaint(img, mask)
     assert np.array_equal(default, _Refined(_LastCall(backend), DEFAULT_THIN_HOLE_PX).infer(img, mask))
-    with edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=0.2, wide_ns_scale=2) as inp:
+    ungated = edgefill.RefillSettings(wide_ns_weight=0.2, wide_ns_scale=2, wide_ns_max_std=128)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", **ungated.to_dict()) as inp:
         mixed = inp.inpaint(img, mask)
-    assert np.array_equal(mixed, _Refined(_LastCall(backend), DEFAULT_THIN_HOLE_PX,
-                                          edgefill.RefillSettings(wide_ns_weight=0.2, wide_ns_scale=2)).infer(img, mask))
+    assert np.array_equal(mixed, _Refined(_LastCall(backend), DEFAULT_THIN_HOLE_PX, ungated).infer(img, mask))
     assert not np.array_equal(mixed, default)
     assert np.array_equal(default[mask == 0], img[mask == 0])
 

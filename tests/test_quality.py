@@ -85,7 +85,8 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     wide = tmp_path / "nano-wide.onnx"
     onnx.save(m, str(wide))
     radii, tables = {}, {}
-    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"], ["--wide-ns-weight", "0.3"]):
+    for extra in ([], ["--thin-radius", "4"], ["--thin-ns-weight", "1"],
+                  ["--wide-ns-weight", "0.3", "--wide-ns-max-std", "128"]):
         out = tmp_path / "q.json"
         assert main(["bench", "quality", "--images", str(images), "--models", f"nano,{wide}", "--family",
                      "scratches", "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0",
@@ -97,8 +98,9 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     assert radii[("--thin-radius", "4")] == {"nano+ns": 4.0, f"{wide}+ns": 4.0}
     assert "nano+ns: as Inpainter runs it" in capsys.readouterr().out
     assert tables[()][1]["nano+ns"] != tables[("--thin-ns-weight", "1")][1]["nano+ns"]
-    assert tables[()][1]["nano+ns"] != tables[("--wide-ns-weight", "0.3")][1]["nano+ns"]
-    assert tables[()][1]["nano"] == tables[("--wide-ns-weight", "0.3")][1]["nano"]
+    ungated = ("--wide-ns-weight", "0.3", "--wide-ns-max-std", "128")
+    assert tables[()][1]["nano+ns"] != tables[ungated][1]["nano+ns"]
+    assert tables[()][1]["nano"] == tables[ungated][1]["nano"]
 
 
 def test_models_only_with_thin_px_0(images, tmp_path):
@@ -275,15 +277,17 @@ def test_bad_own_masks_exit_2_with_one_line(images, tmp_path, setup, msg, capsys
 
 
 def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images, tmp_path):
-    """A model that records a wide NS mix is scored refined (MODEL+ns) even without the thin-hole
-    refill, with the settings it records; --wide-ns-weight 0 turns that off."""
+    """The wide NS mix is on by default, so every model is scored refined (MODEL+ns) even
+    without the thin-hole refill, each with the settings it records; --wide-ns-weight 0 turns
+    that off."""
     import onnx
 
     from edgefill.models import resolve_model
 
     m = onnx.load(str(resolve_model("nano").path))
-    entry = m.metadata_props.add()
-    entry.key, entry.value = "edgefill.wide_ns_weight", "0.3"
+    for key, value in (("wide_ns_weight", "0.3"), ("wide_ns_max_std", "128")):  # every hole mixed
+        entry = m.metadata_props.add()
+        entry.key, entry.value = f"edgefill.{key}", value
     mixed = tmp_path / "nano-mixed.onnx"
     onnx.save(m, str(mixed))
     reports = {}
@@ -293,7 +297,9 @@ def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images
                      "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0", "--thin-px", "0",
                      "--json", str(out), *extra]) == 0
         reports[tuple(extra)] = json.loads(out.read_text())
-    assert reports[()]["refill"] == {f"{mixed}+ns": {"thin_radius": 2.0, "wide_ns_weight": 0.3, "wide_ns_scale": 4}}
+    assert reports[()]["refill"][f"{mixed}+ns"] == {"thin_radius": 2.0, "wide_ns_weight": 0.3, "wide_ns_scale": 4,
+                                                     "wide_ns_max_std": 128.0}
+    assert set(reports[()]["refill"]) == {"nano+ns", f"{mixed}+ns"}
     table = reports[()]["families"]["free-form"]["table"]
     assert table[2][f"{mixed}+ns"]["psnr"] != table[2][str(mixed)]["psnr"]
     assert reports[("--wide-ns-weight", "0")]["refill"] == {}

@@ -4,7 +4,8 @@ import pytest
 
 import edgefill
 from edgefill.errors import ConfigError
-from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_RADIUS, coarse_ns, mix_wide, mix_wide_in_place
+from edgefill.wide_mix import (DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, NS_RADIUS, UNGATED_STD, coarse_ns,
+                               gated_share, mix_wide, mix_wide_in_place, ring_std)
 
 from .conftest import natural_image
 
@@ -65,7 +66,7 @@ def test_holes_at_borders_and_small_images(where):
         img, hole = natural_image(6, 300, seed=3), np.zeros((6, 300), np.uint8)
         hole[2:4, 100:200] = 255
     fill = np.zeros_like(img)
-    out = mix_wide(fill, img, hole, 1.0)
+    out = mix_wide(fill, img, hole, 1.0, max_std=UNGATED_STD)
     assert (out[hole > 0] > 0).any(axis=-1).all()
     assert not out[hole == 0].any()
 
@@ -75,9 +76,56 @@ def test_the_mix_lowers_the_error_of_a_noisy_fill():
     img, hole = natural_image(160, 200, seed=4), _blob()
     rng = np.random.default_rng(0)
     noisy = np.clip(img.astype(np.int16) + rng.normal(0, 40, img.shape), 0, 255).astype(np.uint8)
-    mixed = mix_wide(noisy, img, hole, 0.3)
+    mixed = mix_wide(noisy, img, hole, 0.3, max_std=UNGATED_STD)
     err = lambda a: np.abs(a[hole > 0].astype(np.float32) - img[hole > 0]).mean()  # noqa: E731
     assert err(mixed) < 0.9 * err(noisy)
+
+
+def _smooth(h=160, w=200):
+    """A gradient: the known ring's std is far below the default gate."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([60 + 0.3 * xx, 40 + 0.4 * yy, 100 + 0.1 * (xx + yy)], -1).astype(np.uint8)
+
+
+def _busy(h=160, w=200, seed=7):
+    """A detailed image: bars of 6 px over a natural-looking one; the ring's std is above the gate."""
+    img = natural_image(h, w, seed=seed).astype(np.int16)
+    img[:, (np.arange(w) // 6) % 2 == 1] += 70
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_ring_std_reads_only_the_known_pixels_near_the_hole():
+    img = np.full((100, 100, 3), 50, np.uint8)
+    img[:, 50:] = 150  # the ring around a hole across the edge: half 50, half 150 -> std 50
+    hole = np.zeros((100, 100), np.uint8)
+    hole[40:60, 40:60] = 255
+    img[40:60, 40:60] = 255  # the hole's own pixels are not read
+    img[:5, :5] = 0  # nor pixels farther than 8 px from it
+    assert ring_std(img, hole) == pytest.approx(50, abs=0.01)
+    assert ring_std(img[:, :50], hole[:, :50]) == 0  # grey image (one channel) works too
+    assert ring_std(img, np.full((100, 100), 255, np.uint8)) == float("inf")
+
+
+def test_gated_share_falls_from_half_the_gate_to_the_gate():
+    assert gated_share(0.5, 0.0, 20) == gated_share(0.5, 10.0, 20) == 0.5
+    assert gated_share(0.5, 15.0, 20) == pytest.approx(0.25)
+    assert gated_share(0.5, 20.0, 20) == gated_share(0.5, 90.0, 20) == 0
+    assert gated_share(0.5, 120.0, UNGATED_STD) == 0.5
+
+
+def test_the_gate_keeps_textured_surroundings_and_mixes_smooth_ones():
+    hole = _blob()
+    busy = _busy()
+    assert ring_std(busy, hole) > DEFAULT_WIDE_NS_MAX_STD  # the fixture is detailed enough to test the gate
+    fill = np.zeros_like(busy)
+    assert mix_wide(fill, busy, hole) is fill  # closed: nothing mixed
+    assert not mix_wide_in_place(fill, busy, hole, (60, 50, 60, 60))
+    assert (mix_wide(fill, busy, hole, max_std=UNGATED_STD)[hole > 0] > 0).any()
+    smooth = _smooth()
+    assert mix_wide_in_place(fill, smooth, hole, (60, 50, 60, 60)) == DEFAULT_WIDE_NS_WEIGHT
+    expected = np.rint(DEFAULT_WIDE_NS_WEIGHT * coarse_ns(smooth, hole > 0)[hole > 0])
+    assert np.abs(fill[hole > 0] - expected).max() <= 3  # window vs whole image: the grid may shift
+    assert np.array_equal(fill, mix_wide(np.zeros_like(smooth), smooth, hole))
 
 
 def test_inpainter_mixes_before_the_thin_refill():
@@ -88,24 +136,37 @@ def test_inpainter_mixes_before_the_thin_refill():
     hole[20, 10:190] = 255  # a scratch, refilled after the mix
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0) as inp:
         raw = inp.inpaint(img, hole)
-    with edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=0.5, thin_hole_px=3) as inp:
-        assert inp.wide_ns_weight == 0.5
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=0.5, thin_hole_px=3,
+                            wide_ns_max_std=UNGATED_STD) as inp:
+        assert inp.wide_ns_weight == 0.5 and inp.wide_ns_max_std == UNGATED_STD
         out = inp.inpaint(img, hole)
-    assert np.array_equal(out, refill_thin(mix_wide(raw, img, hole, 0.5), img, hole, 3))
+    assert np.array_equal(out, refill_thin(mix_wide(raw, img, hole, 0.5, max_std=UNGATED_STD), img, hole, 3))
     with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0.2,
-                            wide_ns_scale=1) as inp:
+                            wide_ns_scale=1, wide_ns_max_std=UNGATED_STD) as inp:
         full = inp.inpaint(img, hole)
-        assert np.array_equal(full, mix_wide(raw, img, hole, 0.2, 1))
-        assert not np.array_equal(full, mix_wide(raw, img, hole, 0.2, 4))
-    with edgefill.Inpainter(model="nano", backend="onnxruntime", thin_hole_px=0) as inp:
-        assert inp.wide_ns_weight == DEFAULT_WIDE_NS_WEIGHT == 0  # off by default
-        assert np.array_equal(inp.inpaint(img, hole), raw)
+        assert np.array_equal(full, mix_wide(raw, img, hole, 0.2, 1, UNGATED_STD))
+        assert not np.array_equal(full, mix_wide(raw, img, hole, 0.2, 4, UNGATED_STD))
     for bad in (-0.1, 1.5):
         with pytest.raises(ConfigError, match="wide_ns_weight"):
             edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_weight=bad)
     for bad in (0, 2.5, 17):
         with pytest.raises(ConfigError, match="wide_ns_scale"):
             edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_scale=bad)
+    with pytest.raises(ConfigError, match="wide_ns_max_std"):
+        edgefill.Inpainter(model="nano", backend="onnxruntime", wide_ns_max_std=0)
+
+
+def test_inpainter_mixes_by_default_where_the_surroundings_are_smooth():
+    hole = _blob()
+    with edgefill.Inpainter(model="lite", backend="onnxruntime", thin_hole_px=0) as inp:
+        assert (inp.wide_ns_weight, inp.wide_ns_max_std) == (DEFAULT_WIDE_NS_WEIGHT, DEFAULT_WIDE_NS_MAX_STD) == (0.5, 25)
+        busy, smooth = _busy(), _smooth()
+        outs = {name: inp.inpaint(im, hole) for name, im in (("busy", busy), ("smooth", smooth))}
+    with edgefill.Inpainter(model="lite", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0) as inp:
+        raws = {name: inp.inpaint(im, hole) for name, im in (("busy", busy), ("smooth", smooth))}
+    assert np.array_equal(outs["busy"], raws["busy"])  # gate closed
+    assert np.array_equal(outs["smooth"], mix_wide(raws["smooth"], smooth, hole))
+    assert not np.array_equal(outs["smooth"], raws["smooth"])
 
 
 def test_classical_backends_are_not_mixed():

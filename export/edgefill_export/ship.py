@@ -16,7 +16,7 @@ from pathlib import Path
 from edgefill.fileio import atomic_write_bytes
 from edgefill.refill_settings import RefillSettings
 from edgefill.thin import MAX_NS_RADIUS
-from edgefill.wide_mix import MAX_NS_SCALE, NS_SCALE
+from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 from .model import MAX_FILL_PASSES
 from .onnx_export import OnnxFromTorch
@@ -56,8 +56,8 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
     defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant.
     ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
     ``refill``: record the runtime's refinement settings for it (``ModelConfig.refill``, by name:
-    ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``; 0: none recorded). None keeps the
-    weights' own."""
+    ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``, ``wide_ns_max_std``; 0: none recorded).
+    None keeps the weights' own."""
     name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
     if fill_passes is not None or any(v is not None for v in (refill or {}).values()):
@@ -110,15 +110,18 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"record the OpenCV NS radius (1-{MAX_NS_RADIUS:g}; 0: none) the runtime's thin-hole refill "
                          "uses with this model (default: keep the weights' own)")
     ap.add_argument("--wide-ns-weight", type=float, default=None,
-                    help="record the share (0-1; 0: none, i.e. off) of the runtime's wide NS mix with this model "
-                         "(edgefill.wide_mix; default: keep the weights' own)")
+                    help=f"record the share (0-1; 0: none, the runtime's {DEFAULT_WIDE_NS_WEIGHT:g}) of the runtime's "
+                         "wide NS mix with this model (edgefill.wide_mix; default: keep the weights' own)")
     ap.add_argument("--wide-ns-scale", type=int, default=None,
                     help=f"record that mix's resolution divisor (1-{MAX_NS_SCALE}; 0: none, the runtime's "
                          f"{NS_SCALE}; default: keep the weights' own)")
+    ap.add_argument("--wide-ns-max-std", type=float, default=None,
+                    help=f"record that mix's gate (the ring std where its share reaches none, up to {UNGATED_STD:g}: "
+                         f"every hole; 0: none, the runtime's {DEFAULT_WIDE_NS_MAX_STD:g}; default: keep the weights' own)")
     a = ap.parse_args(argv)
     if a.fill_passes is not None and not 0 <= a.fill_passes <= MAX_FILL_PASSES:
         ap.error(f"--fill-passes must be 0 (none) to {MAX_FILL_PASSES}")
-    refill = {"thin_radius": a.thin_radius, "wide_ns_weight": a.wide_ns_weight, "wide_ns_scale": a.wide_ns_scale}
+    refill = {k: getattr(a, k) for k in RefillSettings.keys()}
     try:  # 0 means "none recorded"; anything else must be a valid setting
         RefillSettings(**{k: v for k, v in refill.items() if v})
     except ValueError as exc:

@@ -72,6 +72,8 @@ def check_images(which: str | Path) -> list[Path]:
     if which in ("val-photos", "val-texture"):  # what train.photo_sets holds out of these training paths
         data = "train" if which == "val-photos" else "texture"
         return split_photos(sorted(training_paths(data), key=lambda p: p.name))[1]
+    if which == "train-photos":  # the photos the models trained on: only for checks that favour the network
+        return split_photos(sorted(training_paths("train"), key=lambda p: p.name))[0]
     raise ValueError(f"unknown image set {which!r}")
 
 
@@ -95,7 +97,7 @@ def check_cases(graph: InpaintGraph, paths: list[Path], which: str | Path, famil
     make = maskgen.FAMILIES[family]
     for i, p in enumerate(paths):
         img = read_image(p)
-        if which == "val-photos":  # wallpapers of 1600-5000 px: scale to the eval photos' ~512 px first
+        if which in ("val-photos", "train-photos"):  # wallpapers of 1600-5000 px: scale to the eval photos' ~512 px first
             scale = 512 / min(img.shape[:2])
             img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
         img = centre_crop(img, 256)
