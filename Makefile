@@ -39,7 +39,7 @@ bench-latency: $(VENV)/.dev-installed
 
 bench-quality: $(VENV)/.dev-installed data
 	$(VENV)/bin/edgefill bench quality --models lite,nano --family all --per-bucket 2 --json bench_out/quality.json --png bench_out/quality.png
-	$(VENV)/bin/edgefill bench quality --data texture --models lite,lite-surface,nano --family free-form,scratches --per-bucket 1 --json bench_out/quality_texture.json --png bench_out/quality_texture.png
+	$(VENV)/bin/edgefill bench quality --data texture --models lite,lite-surface,nano --family free-form,scratches,objects --per-bucket 1 --json bench_out/quality_texture.json --png bench_out/quality_texture.png
 
 bench-pipeline: $(VENV)/.dev-installed
 	$(PY) benchmarks/pipeline.py --model lite --frames 90 --json bench_out/pipeline.json

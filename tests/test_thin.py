@@ -145,7 +145,7 @@ def test_inpainter_refills_with_the_radius_the_model_records(tmp_path):
     with edgefill.Inpainter(model=path, backend="onnxruntime", thin_hole_px=3, thin_radius=NS_RADIUS) as inp:
         assert np.array_equal(inp.inpaint(img, hole), refill_thin(plain, img, hole, 3, NS_RADIUS))
     with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
-        assert inp.backend.refill == edgefill.RefillSettings() and inp.thin_radius == NS_RADIUS
+        assert inp.backend.refill.thin_radius is None and inp.thin_radius == NS_RADIUS
     with pytest.raises(ConfigError, match="thin_radius"):
         edgefill.Inpainter(model="nano", backend="onnxruntime", thin_radius=0.5)
     with pytest.raises(ModelError, match="thin_radius 'x'"):
