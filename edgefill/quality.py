@@ -32,7 +32,7 @@ from edgefill import maskgen
 from edgefill.errors import InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
-from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error
+from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin
 from edgefill.wide_mix import mix_wide
 
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         print(f"edgefill bench quality: {bad}", file=sys.stderr)
         return 2
-    requested = RefillSettings(a.thin_radius, a.wide_ns_weight, a.wide_ns_scale, a.wide_ns_max_std)
+    requested = requested_settings(**refill_kwargs(a))
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
     families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]

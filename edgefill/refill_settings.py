@@ -160,9 +160,7 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
 
 def refill_kwargs(args: argparse.Namespace) -> dict:
     """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
-    return {"thin_radius": args.thin_radius, "thin_ns_weight": args.thin_ns_weight,
-            "wide_ns_weight": args.wide_ns_weight, "wide_ns_scale": args.wide_ns_scale,
-            "wide_ns_max_std": args.wide_ns_max_std}
+    return {"thin_ns_weight": args.thin_ns_weight, **{k: getattr(args, k) for k in RefillSettings.keys()}}
 
 
 def refill_args_error(args: argparse.Namespace) -> str | None:

@@ -2,8 +2,9 @@
 probe (``wide_mix_gate_probe.py``) found that the grey-level std of the known pixels around a hole
 predicts where the coarse NS mix helps. This scores, per case, the mix at every share on a grid
 (0 ... 0.6, NS at 1/4, then the default thin-hole refill, as ``Inpainter`` runs it) together
-with that std, and saves them, so that any gate (a share that falls from ``share`` at std ``lo``
-to 0 at std ``hi``) can be scored afterwards without running the model again.
+with that std, and saves them, so that any gate (``edgefill.wide_mix.gated_share``: a share that
+falls from ``share`` at half the gate to 0 at the gate) can be scored afterwards without running
+the model again (each case at the grid's share nearest the one the runtime would use).
 
     PYTHONPATH=export .venv/bin/python export/recipes/wide_mix_gate_sweep.py edgefill/models/nano.safetensors \\
         --sets val-texture,val-photos,train-photos --out runs/gate/nano.npz
@@ -25,7 +26,7 @@ from quick_check import check_cases, check_images  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
-from edgefill.wide_mix import coarse_ns, ring_std  # noqa: E402
+from edgefill.wide_mix import UNGATED_STD, coarse_ns, gated_share, ring_std  # noqa: E402
 
 SHARES = np.round(np.arange(0, 0.61, 0.05), 2)
 SCALE = 4
@@ -62,24 +63,17 @@ def collect(a: argparse.Namespace) -> None:
     print(f"wrote {a.out}")
 
 
-def gate_share(std: np.ndarray, share: float, lo: float, hi: float) -> np.ndarray:
-    """Each case's share: ``share`` up to std ``lo``, falling linearly to 0 at ``hi``."""
-    if hi <= lo:
-        return np.where(std <= lo, share, 0.0)
-    return share * np.clip((hi - std) / (hi - lo), 0.0, 1.0)
-
-
-def score(path: Path, gates: list[tuple[float, float, float]]) -> None:
+def score(path: Path, gates: list[tuple[float, float]]) -> None:
     d = np.load(path)
     shares = d["shares"]
     groups = sorted({(s, f) for s, f in zip(d["set"], d["family"], strict=True)})
     print(f"{path.stem}: ring std medians " + ", ".join(
         f"{s}/{f} {np.median(d['std'][(d['set'] == s) & (d['family'] == f)]):.1f}" for s, f in groups))
-    head = "share lo-hi      " + " ".join(f"{s[:9]}/{f[:4]:>4}" for s, f in groups)
+    head = "share gate       " + " ".join(f"{s[:9]}/{f[:4]:>4}" for s, f in groups)
     print(head)
     best = None
-    for share, lo, hi in gates:
-        w = gate_share(d["std"], share, lo, hi)
+    for share, hi in gates:
+        w = np.array([gated_share(share, std, hi) for std in d["std"]])  # each case's share, as the runtime gives it
         idx = np.abs(shares[None, :] - w[:, None]).argmin(axis=1)  # the grid's nearest share
         rows = np.arange(len(w))
         dg = d["gain"][rows, idx] - d["gain"][:, 0]
@@ -94,7 +88,7 @@ def score(path: Path, gates: list[tuple[float, float, float]]) -> None:
                 texture.append(dg[m].mean())
         if ok and (best is None or np.mean(texture) > best[0]):
             best = (np.mean(texture), share, hi)
-        print(f"{share:.2f} {lo:4.0f}-{hi:<4.0f}   " + " ".join(f"{c:>14}" for c in cells))
+        print(f"{share:.2f} {hi:4.0f}        " + " ".join(f"{c:>14}" for c in cells))
     if best:
         print(f"chosen: share {best[1]:g}, max std {best[2]:g} (mean texture gain {best[0]:+.3f} dB): the largest mean "
               "over the texture cells among the gates that lower no photo cell by more than 0.005 dB and no "
@@ -112,8 +106,8 @@ ap.add_argument("--out", type=Path, default=Path("runs/gate/cases.npz"))
 ap.add_argument("--score", type=Path, nargs="*", help="score saved case files instead of collecting")
 a = ap.parse_args()
 if a.score:
-    grid = [(s, 1e9, 1e9) for s in (0.2, 0.3, 0.4)]
-    grid += [(s, hi / 2, hi) for s in (0.2, 0.3, 0.4, 0.5, 0.6) for hi in (20, 25, 30, 35, 40)]
+    grid = [(s, UNGATED_STD) for s in (0.2, 0.3, 0.4)]
+    grid += [(s, hi) for s in (0.2, 0.3, 0.4, 0.5, 0.6) for hi in (20, 25, 30, 35, 40)]
     for p in a.score:
         score(p, grid)
 else:
