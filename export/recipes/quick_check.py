@@ -23,7 +23,7 @@ with the thin-hole refill (``--thin-px``); never with the whole-hole NS mix a mo
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +87,16 @@ class CheckCase:
     hole: np.ndarray
     classical: dict  # "telea" / "ns" -> OpenCV's fill (radius 3)
     ref: float  # the better classical method's hole PSNR
-    filled: np.ndarray  # the model's fill
+    filled: np.ndarray | None  # the model's fill (None where ``check_cases``' ``needs_fill`` said no)
 
 
 def check_cases(graph: InpaintGraph, paths: list[Path], which: str | Path, family: str,
-                per_bucket: int) -> Iterator[CheckCase]:
+                per_bucket: int, needs_fill: Callable[[np.ndarray, np.ndarray], bool] | None = None
+                ) -> Iterator[CheckCase]:
     """Every case of a check, in order (images x buckets 10-50% x masks; the seeds are (0, image,
-    bucket, k)), as :func:`gains` and the sweep recipes score them."""
+    bucket, k)), as :func:`gains` and the sweep recipes score them. ``needs_fill(img, hole)``:
+    whether to run the model on a case (default: always), for sweeps that can tell beforehand
+    that a case is the same under every setting."""
     make = maskgen.FAMILIES[family]
     for i, p in enumerate(paths):
         img = read_image(p)
@@ -107,7 +110,9 @@ def check_cases(graph: InpaintGraph, paths: list[Path], which: str | Path, famil
             classical = {name: cv2.inpaint(img, mask, 3, flag)
                          for name, flag in (("telea", cv2.INPAINT_TELEA), ("ns", cv2.INPAINT_NS))}
             ref = max(hole_psnr(c, img, hole) for c in classical.values())
-            filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
+            filled = None
+            if needs_fill is None or needs_fill(img, hole):
+                filled = torch_reference(graph, img[None], hole.astype(np.uint8)[None, ..., None])[0]
             yield CheckCase(b, img, mask, hole, classical, ref, filled)
 
 
