@@ -46,7 +46,7 @@ def test_bench_cli_writes_table_json_and_plot(tmp_path, capsys):
     ort = [r for r in recs if r["backend"] == "onnxruntime"]
     assert all(r["gflops"] > 0 and 0 < r["percent_of_peak"] for r in ort)
     assert set(ort[0]["stages_ms"]) == {"capture", "preprocess", "infer", "postprocess", "sink"}
-    assert cv2.imread(str(png)).shape == (560, 900, 3)
+    assert cv2.imread(str(png)).shape == (560, 1100, 3)  # plot + legend column
 
 
 def test_bad_precision():
