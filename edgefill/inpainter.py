@@ -16,8 +16,7 @@ from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
 from .refill_settings import RefillSettings, requested_settings
-from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin_in_place
-from .wide_mix import mix_wide_in_place
+from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +188,7 @@ class Inpainter:
             post += time.perf_counter() - t_paste
         if self.backend.uses_model and (self.wide_ns_weight or self.thin_hole_px):
             t_refine = time.perf_counter()
-            mix_wide_in_place(out, image, hole, (x, y, w, h), self.wide_ns_weight, self.wide_ns_scale,
-                              self.wide_ns_max_std)
-            refill_thin_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px, self.thin_radius,
-                                 self.thin_ns_weight)
+            self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px, self.thin_ns_weight)
             post += time.perf_counter() - t_refine
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
         return out

@@ -33,8 +33,7 @@ from edgefill.errors import InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
-from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin
-from edgefill.wide_mix import mix_wide
+from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -241,10 +240,11 @@ class _Refined:
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hole = mask > 0
-        s = self.settings
-        filled = mix_wide(self.backend.infer(image, mask), image, hole, s.wide_ns_weight, s.wide_ns_scale,
-                          s.wide_ns_max_std)
-        return refill_thin(filled, image, hole, self.half_width, s.thin_radius, self.ns_weight)
+        out = self.backend.infer(image, mask).copy()  # the model's fill stays cached unchanged
+        pts = cv2.findNonZero(hole.astype(np.uint8))
+        if pts is not None:
+            self.settings.refine_in_place(out, image, hole, cv2.boundingRect(pts), self.half_width, self.ns_weight)
+        return out
 
 
 class _Feathered:

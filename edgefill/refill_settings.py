@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ModelError
-from .thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS
-from .wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
+from .thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS, refill_thin_in_place
+from .wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD, mix_wide_in_place
 
 if TYPE_CHECKING:
     import argparse
+
+    import numpy as np
 
 
 def check_thin_radius(value: float) -> float:
@@ -113,6 +115,17 @@ class RefillSettings:
         """Every setting filled in: unset ones get the runtime's defaults."""
         defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD)
         return defaults.updated(self)
+
+    def refine_in_place(self, out: np.ndarray, original: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int],
+                        thin_hole_px: float, thin_ns_weight: float = DEFAULT_NS_WEIGHT) -> None:
+        """Refine a learned model's fill in ``out`` (in place) as ``Inpainter`` does, with these
+        settings (resolved: every one set): the gated NS mix over the hole
+        (:func:`edgefill.wide_mix.mix_wide_in_place`), then the thin-hole refill of the
+        components up to ``thin_hole_px`` half-width with ``thin_ns_weight`` of NS
+        (:func:`edgefill.thin.refill_thin_in_place`; 0 px: none). ``original`` supplies the known
+        pixels, ``box`` is the hole's bounding box ``(x, y, w, h)``."""
+        mix_wide_in_place(out, original, hole, box, self.wide_ns_weight, self.wide_ns_scale, self.wide_ns_max_std)
+        refill_thin_in_place(out, original, hole, box, thin_hole_px, self.thin_radius, thin_ns_weight)
 
 
 def requested_settings(thin_radius: float | None, thin_ns_weight: float, wide_ns_weight: float | None,
