@@ -100,7 +100,7 @@ def test_deadline_fallback_with_slow_backend(tmp_path):
 def test_the_deadline_counts_the_thin_hole_refill(tmp_path, monkeypatch):
     """A fast model whose thin-hole refill (on by default) is slow: the frame's cost is the whole
     model path, so frames over the budget go to the fallback."""
-    import edgefill.inpainter as inpainter_module
+    import edgefill.refill_settings as inpainter_module  # RefillSettings.refine_in_place calls it
 
     real = inpainter_module.refill_thin_in_place
 

@@ -79,11 +79,16 @@ def test_shipped_onnx_matches_fresh_export_of_shipped_weights(tmp_path, name):
     a = {t.name: onnx.numpy_helper.to_array(t) for t in shipped.graph.initializer}
     b = {t.name: onnx.numpy_helper.to_array(t) for t in new.graph.initializer}
     assert sorted(a) == sorted(b)
+    # The BatchNorm folding rounds differently by a float32 ulp on some CPUs (the shipped files
+    # were exported on another VM of this kind): equal to rounding, which a graph exported from
+    # other weights (a retrained model) is far from.
     for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
     assert [n.op_type for n in shipped.graph.node] == [n.op_type for n in new.graph.node]
     image, mask = sample_inputs(256, 256, seed=9)
-    np.testing.assert_array_equal(_run(MODELS_DIR / f"{name}.onnx", image, mask), _run(fresh, image, mask))
+    old_out, new_out = _run(MODELS_DIR / f"{name}.onnx", image, mask), _run(fresh, image, mask)
+    diff = np.abs(old_out.astype(np.int16) - new_out.astype(np.int16))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 1e-3 * diff.size  # uint8 rounding of those ulps only
 
 
 def test_fill_smoothing_blurs_the_hole_only_and_exports(tmp_path):
