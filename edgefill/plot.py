@@ -6,10 +6,8 @@ import cv2
 import numpy as np
 
 COLOURS = [(200, 60, 40), (40, 140, 40), (40, 60, 200), (160, 40, 160), (30, 150, 190), (100, 100, 100)]
-#: (dash length, gap) in px per round of :data:`COLOURS`: solid, dashed, dotted
-DASHES = [(0, 0), (12, 6), (3, 5)]
-#: marker per round of :data:`COLOURS`
-MARKERS = ["circle", "square", "triangle"]
+#: (dash length and gap in px, marker) per round of :data:`COLOURS`: solid, dashed, dotted
+STYLES = [((0, 0), "circle"), ((12, 6), "square"), ((3, 5), "triangle")]
 #: width of the legend column right of a :func:`line_chart`'s plot
 LEGEND_W = 260
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -18,23 +16,22 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 def series_style(n: int) -> tuple[tuple[int, int, int], tuple[int, int], str]:
     """Colour, dash and marker of the ``n``-th series: the colours first, then the same colours
     dashed with squares, then dotted with triangles (distinct for the first 18 series)."""
-    k = (n // len(COLOURS)) % len(DASHES)
-    return COLOURS[n % len(COLOURS)], DASHES[k], MARKERS[k]
+    dash, marker = STYLES[(n // len(COLOURS)) % len(STYLES)]
+    return COLOURS[n % len(COLOURS)], dash, marker
 
 
 def _segment(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], colour, dash: tuple[int, int]) -> None:
     """A line from ``p0`` to ``p1``, solid or dashed ``(on, off)`` px."""
     on, off = dash
-    if not on:
-        cv2.line(img, p0, p1, colour, 2)
-        return
     a, b = np.array(p0, float), np.array(p1, float)
     length = float(np.hypot(*(b - a)))
-    t = 0.0
-    while t < length:
-        q0, q1 = a + (b - a) * t / max(length, 1e-9), a + (b - a) * min(t + on, length) / max(length, 1e-9)
+    if not on or not length:
+        cv2.line(img, p0, p1, colour, 2)
+        return
+    step = (b - a) / length
+    for t in np.arange(0.0, length, on + off):
+        q0, q1 = a + step * t, a + step * min(t + on, length)
         cv2.line(img, tuple(int(round(v)) for v in q0), tuple(int(round(v)) for v in q1), colour, 2)
-        t += on + off
 
 
 def _marker(img: np.ndarray, p: tuple[int, int], colour, marker: str) -> None:

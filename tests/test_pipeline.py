@@ -100,15 +100,15 @@ def test_deadline_fallback_with_slow_backend(tmp_path):
 def test_the_deadline_counts_the_thin_hole_refill(tmp_path, monkeypatch):
     """A fast model whose thin-hole refill (on by default) is slow: the frame's cost is the whole
     model path, so frames over the budget go to the fallback."""
-    import edgefill.refill_settings as inpainter_module  # RefillSettings.refine_in_place calls it
+    import edgefill.refill_settings as refill_module  # RefillSettings.refine_in_place calls it
 
-    real = inpainter_module.refill_thin_in_place
+    real = refill_module.refill_thin_in_place
 
     def slow_refill(*args, **kwargs):
         time.sleep(0.06)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(inpainter_module, "refill_thin_in_place", slow_refill)
+    monkeypatch.setattr(refill_module, "refill_thin_in_place", slow_refill)
     clip = write_video(tmp_path / "c.avi", 20)
     got, sink = collect()
     fast = edgefill.Inpainter(backend=SlowBackend(delay=0.0))

@@ -24,7 +24,8 @@ from quick_check import check_cases, check_images  # noqa: E402
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.quality_stats import difference_ci  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
-from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, RING_PX, UNGATED_STD, coarse_ns, gated_share, ring_std  # noqa: E402
+from edgefill.refill_settings import RefillSettings  # noqa: E402
+from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, RING_PX, coarse_ns, gated_share, ring_std  # noqa: E402
 from edgefill_export.onnx_export import prepare  # noqa: E402
 from edgefill_export.weights import load_weights  # noqa: E402
 
@@ -55,27 +56,27 @@ def component_ring_std(image: np.ndarray, hole: np.ndarray, ring: int = RING_PX)
 
 
 def component_shares(image: np.ndarray, hole: np.ndarray, weight: float,
-                     max_std: float = DEFAULT_WIDE_NS_MAX_STD) -> np.ndarray | float:
-    """The NS share of every hole pixel: each 8-connected component of ``hole`` gets
-    :func:`gated_share` of its own ring's std (:func:`component_ring_std`), so a hole on a wall
-    is mixed and one on a detailed object beside it is not. A float (``weight``) when ungated,
-    else a float32 map the shape of ``hole`` (0 off the hole)."""
-    if max_std >= UNGATED_STD:
-        return float(weight)
+                     max_std: float = DEFAULT_WIDE_NS_MAX_STD) -> np.ndarray:
+    """The NS share of every hole pixel (float32, 0 off the hole): each 8-connected component of
+    ``hole`` gets :func:`gated_share` of its own ring's std (:func:`component_ring_std`), so a
+    hole on a wall is mixed and one on a detailed object beside it is not."""
     labels, stds = component_ring_std(image, hole)
-    shares = (weight * np.clip((max_std - stds) / (max_std / 2), 0.0, 1.0)).astype(np.float32)
+    shares = np.array([gated_share(weight, std, max_std) for std in stds], np.float32)
     shares[0] = 0.0
     return shares[labels]
 
 
-def mixed(filled: np.ndarray, img: np.ndarray, hole: np.ndarray, shares, scale: int) -> np.ndarray:
-    """The wide mix at ``shares`` (a float or a per-pixel map), then the default thin refill."""
-    share = shares[hole][:, None] if isinstance(shares, np.ndarray) else shares
+def mixed(filled: np.ndarray, img: np.ndarray, hole: np.ndarray, share: float | np.ndarray,
+          s: RefillSettings) -> np.ndarray:
+    """The wide mix at ``share`` (one for the hole, or a per-pixel map) with NS at 1/``s.wide_ns_scale``
+    of the whole crop (the same for both gates, so the pairing compares shares only), then the
+    default thin refill with ``s.thin_radius``."""
+    share = share[hole][:, None] if isinstance(share, np.ndarray) else share
     out = filled.copy()
     if np.any(share):
-        ns = coarse_ns(img, hole, scale)
+        ns = coarse_ns(img, hole, s.wide_ns_scale)
         out[hole] = np.clip(np.rint(share * ns[hole] + (1 - share) * filled[hole].astype(np.float32)), 0, 255)
-    return refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
+    return refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, s.thin_radius, DEFAULT_NS_WEIGHT)
 
 
 def main() -> None:
@@ -110,7 +111,7 @@ def main() -> None:
                     continue
                 changed += 1
                 whole, comp = shares(case.img, case.hole)
-                outs = [mixed(case.filled, case.img, case.hole, sh, s.wide_ns_scale) for sh in (whole, comp)]
+                outs = [mixed(case.filled, case.img, case.hole, sh, s) for sh in (whole, comp)]
                 g = [hole_psnr(o, case.img, case.hole) for o in outs]
                 d_gain.append(g[1] - g[0])
                 d_ssim[case.bucket].append(hole_ssim(outs[1], case.img, case.hole) - hole_ssim(outs[0], case.img, case.hole))
