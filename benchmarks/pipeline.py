@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         n = len(frames)
         masks = [mask_for(i, n) for i in range(n)]
         inp = edgefill.Inpainter(model=a.model, backend="onnxruntime")
-        for f, m in zip(frames[:3], masks[:3], strict=True):  # warm-up
+        for f, m in zip(frames[:3], masks[:3]):  # warm-up
             inp.inpaint(f, m)
         t0 = time.perf_counter()
-        for f, m in zip(frames, masks, strict=True):
+        for f, m in zip(frames, masks):
             inp.inpaint(f, m)
         model_fps = n / (time.perf_counter() - t0)
 

@@ -195,7 +195,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
             devices.append(be.input_info.device)
             be.close()
     results = []
-    for (model, backend, precision, spec, _), t, device in zip(opened, times, devices, strict=True):
+    for (model, backend, precision, spec, _), t, device in zip(opened, times, devices):
         ms = np.array(t) * 1000
         p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
         macs = conv_macs(spec, size) if spec else None

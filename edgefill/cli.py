@@ -270,7 +270,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         from edgefill_export.calibration import CalibrationError
         from edgefill_export.quantize import AccuracyGateError
     except ImportError as exc:
-        raise BackendUnavailableError("export", f"the export toolchain cannot be imported ({exc})", "export") from exc
+        why = f"the export toolchain cannot be imported ({exc})"
+        if sys.version_info < (3, 10):  # the runtime runs on 3.8; torch 2.13 does not
+            why += "; it needs Python >= 3.10 (export on a workstation and copy the bundle to the board)"
+        raise BackendUnavailableError("export", why, "export") from exc
     req = ExportRequest(model=args.model, out_dir=Path(args.output), precision=args.precision, profile=args.profile,
                         calib_dir=Path(args.calib) if args.calib else None, val_dir=Path(args.val) if args.val else None,
                         calib_images=args.calib_images, allow_accuracy_loss=args.allow_accuracy_loss, force=args.force)

@@ -190,7 +190,7 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
             v = _numbers(part, "poly")
             if len(v) < 6 or len(v) % 2:
                 raise ConfigError(f"a polygon needs at least 3 x,y pairs, got {part!r}")
-            polys.append(list(zip(v[::2], v[1::2], strict=True)))
+            polys.append(list(zip(v[::2], v[1::2])))
         return ShapesMask(polygons=polys)
     if spec.startswith("key:"):
         v = _numbers(spec[4:], "key")

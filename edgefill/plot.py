@@ -70,7 +70,7 @@ def line_chart(series: dict[str, dict[str, float]], x_labels: list[str], title: 
     for n, pts in enumerate(series.values()):
         c, dash, marker = series_style(n)
         coords = [(int(xs(i)), int(ys(pts[x]))) for i, x in enumerate(x_labels) if x in pts]
-        for p0, p1 in zip(coords, coords[1:], strict=False):
+        for p0, p1 in zip(coords, coords[1:]):
             _segment(img, p0, p1, c, dash)
         for p in coords:
             _marker(img, p, c, marker)

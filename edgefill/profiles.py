@@ -18,6 +18,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional, Tuple
 
 from .errors import ConfigError
 
@@ -25,19 +26,22 @@ PRECISIONS = ("fp32", "fp16", "int8")
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "opencv-telea", "opencv-ns")
 
 
+# _build reads these annotations with typing.get_type_hints, which evaluates them: they are
+# written with Optional / Tuple because "str | None" and "tuple[int, ...]" do not evaluate
+# on Python 3.8 (JetPack 5), which the runtime supports.
 @dataclass(frozen=True)
 class BoardFacts:
     soc: str
     cpu: str
     memory_gb: float
-    gpu_arch: str | None = None  # maxwell, volta, ampere ... (None: no CUDA GPU)
-    compute_capability: str | None = None  # e.g. "8.7"
+    gpu_arch: Optional[str] = None  # maxwell, volta, ampere ... (None: no CUDA GPU)
+    compute_capability: Optional[str] = None  # e.g. "8.7"
     cuda_cores: int = 0
     dla_cores: int = 0
     int8_tensor_cores: bool = False
-    jetpack: str | None = None
-    tensorrt: str | None = None
-    cuda: str | None = None
+    jetpack: Optional[str] = None
+    tensorrt: Optional[str] = None
+    cuda: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class RuntimeDefaults:
     backend: str
     precision: str
     model: str
-    buckets: tuple[int, ...]
+    buckets: Tuple[int, ...]
     latency_budget_ms: float
     workspace_mb: int = 0  # TensorRT workspace pool limit (0: not a TensorRT board)
     use_dla: bool = False
@@ -116,9 +120,9 @@ def profiles_dir() -> Path:
     if env:
         return Path(env)
     try:
-        from importlib.resources import files
+        import importlib
 
-        return Path(str(files("edgefill.firmware_configs")))
+        return Path(importlib.import_module("edgefill.firmware_configs").__file__).parent
     except ModuleNotFoundError:  # running from a source tree without installing
         return Path(__file__).resolve().parents[1] / "firmware_configs"
 
@@ -127,9 +131,13 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
 
 
+# typing.Union, and X | Y's types.UnionType on Python >= 3.10.
+_UNION_ORIGINS = (typing.Union, getattr(types, "UnionType", typing.Union))
+
+
 def _check_type(value: object, tp: object, where: str) -> object:
     origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
+    if origin in _UNION_ORIGINS:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None

@@ -74,7 +74,7 @@ def test_the_thin_hybrid_uses_each_models_radius_unless_told(images, tmp_path, c
     """As Inpainter runs them: a model with the radius it records, another with the default;
     --thin-radius overrides both; the JSON and the printout say which was used; the NS share
     reaches the refill."""
-    import onnx
+    onnx = pytest.importorskip("onnx", reason="rewriting a model's metadata needs the onnx package (edgefill[export])")
 
     from edgefill.models import resolve_model
     from edgefill.thin import NS_RADIUS
@@ -280,7 +280,7 @@ def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images
     """The wide NS mix is on by default, so every model is scored refined (MODEL+ns) even
     without the thin-hole refill, each with the settings it records; --wide-ns-weight 0 turns
     that off."""
-    import onnx
+    onnx = pytest.importorskip("onnx", reason="rewriting a model's metadata needs the onnx package (edgefill[export])")
 
     from edgefill.models import resolve_model
 

@@ -115,7 +115,7 @@ def test_inpainter_mixes_the_thin_pixels_as_told():
 
 
 def _nano_with_metadata(tmp_path, value):
-    import onnx
+    onnx = pytest.importorskip("onnx", reason="rewriting a model's metadata needs the onnx package (edgefill[export])")
 
     from edgefill.models import resolve_model
 
