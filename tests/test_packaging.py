@@ -67,6 +67,10 @@ def test_wheel_holds_every_module_and_data_file(wheel_names):
     assert not missing, f"left out of the wheel (add the package to pyproject's packages): {missing}"
 
 
+def test_wheel_carries_the_licence(wheel_names):
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in wheel_names)
+
+
 def test_wheel_ships_the_default_models(wheel_names):
     for name in ("lite", "nano", "lite-surface"):
         for suffix in (".onnx", ".json", ".safetensors", ".int8.onnx", ".int8.json"):
