@@ -18,8 +18,9 @@ does not make the fill flicker). :func:`parse_mask_spec` turns the CLI's
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Callable  # subscripted at import below: collections.abc's is not on Python 3.8
 
 import cv2
 import numpy as np

@@ -72,6 +72,75 @@ def test_newer_annotation_syntax_is_never_evaluated():
     assert not offenders, f"add 'from __future__ import annotations' (Python 3.8 evaluates these): {offenders}"
 
 
+BUILTIN_GENERICS = {"list", "dict", "tuple", "set", "frozenset", "type"}
+
+
+class _EvaluatedGenerics(ast.NodeVisitor):
+    """Subscripted builtins and ``collections.abc`` classes (3.9) and ``X | None`` (3.10) in code
+    that runs: module-level aliases, casts, isinstance arguments. Annotations and
+    ``if TYPE_CHECKING:`` blocks are skipped. vermin misses these (``V = tuple[int, int]``
+    and ``Alias = collections.abc.Callable[...]`` both passed it while failing on 3.8)."""
+
+    def __init__(self, abc_names: set[str]):
+        self.abc_names, self.found = abc_names, []
+
+    def visit_arg(self, node: ast.arg) -> None:
+        pass  # an annotation only
+
+    def visit_FunctionDef(self, node) -> None:
+        for n in (*node.decorator_list, *node.args.defaults, *[d for d in node.args.kw_defaults if d], *node.body):
+            self.visit(n)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+
+    def visit_If(self, node: ast.If) -> None:
+        if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+            self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        v = node.value
+        if (isinstance(v, ast.Name) and (v.id in BUILTIN_GENERICS or v.id in self.abc_names)) or (
+                isinstance(v, ast.Attribute) and ast.unparse(v.value) in ("collections.abc", "abc")):
+            self.found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        sides = (node.left, node.right)
+        if isinstance(node.op, ast.BitOr) and any(isinstance(s, ast.Constant) and s.value is None for s in sides):
+            self.found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        self.generic_visit(node)
+
+
+def _evaluated_generics(tree: ast.Module) -> list[str]:
+    abc_names = {a.asname or a.name for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom) and n.module == "collections.abc" for a in n.names}
+    visitor = _EvaluatedGenerics(abc_names)
+    visitor.visit(tree)
+    return visitor.found
+
+
+def test_no_newer_generic_is_evaluated_at_run_time():
+    offenders = []
+    for path in _runtime_modules():
+        found = _evaluated_generics(ast.parse(path.read_text(encoding="utf-8")))
+        offenders += [f"{path.relative_to(ROOT)} {f}" for f in found]
+    assert not offenders, "use typing's List / Tuple / Callable / Optional here (Python 3.8 evaluates these):\n" + \
+        "\n".join(offenders)
+
+
+def test_the_run_time_check_finds_what_it_looks_for():
+    code = ("from collections.abc import Callable\nfrom typing import TYPE_CHECKING\n"
+            "A = tuple[int, int]\nB = Callable[[int], int]\nC = isinstance(1, int | None)\n"
+            "def f(x: list[int] = None) -> dict[str, int]:\n    return cast('x', list[int])\n"
+            "y: dict[str, int] = {}\nif TYPE_CHECKING:\n    D = list[int]\n")
+    found = _evaluated_generics(ast.parse(code))
+    assert [f.split(":")[0] for f in found] == ["line 3", "line 4", "line 5", "line 7"], found
+
+
 def test_the_annotation_check_finds_what_it_looks_for():
     bad = ast.parse("def f(x: list[int]) -> int | None: ...")
     good = ast.parse("from __future__ import annotations\ndef f(x: list[int]) -> int | None: ...")

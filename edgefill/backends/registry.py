@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Type, TypeVar
 
 from ..errors import BackendUnavailableError, UnknownBackendError
 from .base import Backend
@@ -16,7 +16,7 @@ from .base import Backend
 log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, tuple[int, type[Backend]]] = {}
-B = TypeVar("B", bound=type[Backend])
+B = TypeVar("B", bound=Type[Backend])  # typing.Type: evaluated at import, on Python 3.8 too
 
 
 def register_backend(name: str, priority: int) -> Callable[[B], B]:

@@ -13,7 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Type
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class FrameSource(ABC):
 
 
 _SCHEMES: dict[str, type[FrameSource]] = {}
-S = type[FrameSource]
+S = Type[FrameSource]  # typing.Type: evaluated at import, on Python 3.8 too
 
 
 def register_source(*schemes: str) -> Callable[[S], S]:

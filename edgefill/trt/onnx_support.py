@@ -9,7 +9,9 @@ opset <= 17; 9.2: opset <= 19 and UINT8 network I/O; 10.x: opset <= 20). TensorR
 
 from __future__ import annotations
 
-V = tuple[int, int]
+from typing import Tuple
+
+V = Tuple[int, int]  # evaluated at import: typing's form, for Python 3.8
 
 MAX_OPSET: list[tuple[V, int]] = [((8, 2), 13), ((8, 5), 17), ((9, 2), 19), ((10, 0), 20)]
 #: operator -> first TensorRT version whose parser supports it (for the ops edgefill emits)
