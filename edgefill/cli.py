@@ -7,8 +7,10 @@ traceback), 1 an unexpected internal error.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -356,9 +358,24 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_toolchain_status() -> str:
+    """Whether ``edgefill export`` / training can run here, found without importing torch."""
+    import importlib.util
+
+    if sys.version_info < (3, 10):
+        return "needs Python >= 3.10 (torch 2.13): export on a workstation"
+    missing = [m for m in ("torch", "onnx", "safetensors") if importlib.util.find_spec(m) is None]
+    return f"not installed ({', '.join(missing)} missing: edgefill[export])" if missing else "installed"
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
+    import platform
+
+    from . import __version__
     from .opencv_check import opencv_info
 
+    print(f"edgefill {__version__} on Python {platform.python_version()} ({platform.machine()}); "
+          f"export toolchain: {export_toolchain_status()}")
     info = opencv_info()
     print(f"OpenCV {info.version} from {info.path}; GStreamer: {'yes' if info.gstreamer else 'no'}; "
           f"pip wheels: {', '.join(info.pip_wheels) or 'none'}; Jetson: {'yes' if info.is_jetson else 'no'}")
@@ -498,6 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``edgefill`` command. A reader that closes our stdout early (``edgefill doctor | head -1``)
+    ends it quietly with 141 (128 + SIGPIPE), as shell tools do, instead of a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
+        return code
+    except BrokenPipeError:
+        try:  # the interpreter flushes stdout again at exit: point it at /dev/null first
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
         from .quality import main as quality_main

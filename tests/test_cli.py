@@ -191,3 +191,32 @@ def test_help_of_the_cli_and_of_every_command(capsys):
             main(argv)
         assert exc.value.code == 0, argv
         assert "usage:" in capsys.readouterr().out
+
+
+def test_doctor_names_python_the_toolchain_and_every_backend(capsys, monkeypatch):
+    import importlib.util
+    import platform
+
+    from edgefill.backends import list_backends
+    from edgefill.cli import export_toolchain_status
+
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"on Python {platform.python_version()}" in out and "export toolchain: " in out
+    for name in list_backends():
+        assert name in out
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda m, *a: None if m == "torch" else real(m, *a))
+    assert "torch missing" in export_toolchain_status() or "needs Python" in export_toolchain_status()
+    monkeypatch.setattr(sys, "version_info", (3, 8, 10))
+    assert export_toolchain_status().startswith("needs Python >= 3.10")
+
+
+def test_a_closed_stdout_pipe_ends_quietly():
+    """`edgefill doctor | head -1`: the reader goes away; no traceback, exit 141 like shell tools."""
+    proc = subprocess.Popen([sys.executable, "-m", "edgefill", "doctor"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # before the child has written anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
