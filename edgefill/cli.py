@@ -7,7 +7,6 @@ traceback), 1 an unexpected internal error.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -272,9 +271,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         from edgefill_export.calibration import CalibrationError
         from edgefill_export.quantize import AccuracyGateError
     except ImportError as exc:
-        why = f"the export toolchain cannot be imported ({exc})"
-        if sys.version_info < (3, 10):  # the runtime runs on 3.8; torch 2.13 does not
-            why += "; it needs Python >= 3.10 (export on a workstation and copy the bundle to the board)"
+        why, note = f"the export toolchain cannot be imported ({exc})", export_python_note()
+        if note:
+            why += f"; it {note} and copy the bundle to the board"
         raise BackendUnavailableError("export", why, "export") from exc
     req = ExportRequest(model=args.model, out_dir=Path(args.output), precision=args.precision, profile=args.profile,
                         calib_dir=Path(args.calib) if args.calib else None, val_dir=Path(args.val) if args.val else None,
@@ -358,12 +357,18 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_python_note() -> str | None:
+    """Why this Python cannot export at all (None where it can): the runtime runs on 3.8, torch 2.13 does not."""
+    return "needs Python >= 3.10 (torch 2.13): export on a workstation" if sys.version_info < (3, 10) else None
+
+
 def export_toolchain_status() -> str:
     """Whether ``edgefill export`` / training can run here, found without importing torch."""
     import importlib.util
 
-    if sys.version_info < (3, 10):
-        return "needs Python >= 3.10 (torch 2.13): export on a workstation"
+    note = export_python_note()
+    if note:
+        return note
     missing = [m for m in ("torch", "onnx", "safetensors") if importlib.util.find_spec(m) is None]
     return f"not installed ({', '.join(missing)} missing: edgefill[export])" if missing else "installed"
 
@@ -524,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         try:  # the interpreter flushes stdout again at exit: point it at /dev/null first
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, io.UnsupportedOperation):
+        except (OSError, ValueError):  # io.UnsupportedOperation (no fileno) is both
             pass
         return 141
 

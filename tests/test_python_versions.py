@@ -11,6 +11,7 @@ the lowest dependency versions pyproject allows (docs/runtime.md, "Python versio
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,14 @@ RUNTIME = ("edgefill", "benchmarks")
 TARGET = "3.8"
 
 
-def _runtime_modules() -> list[Path]:
-    return sorted(p for d in RUNTIME for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
+BUILTIN_GENERICS = {"list", "dict", "tuple", "set", "frozenset", "type"}
+
+
+@functools.lru_cache(maxsize=None)
+def _runtime_trees() -> tuple[tuple[Path, ast.Module], ...]:
+    """Every runtime module and its syntax tree, parsed once for all the checks below."""
+    paths = sorted(p for d in RUNTIME for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
+    return tuple((p, ast.parse(p.read_text(encoding="utf-8"))) for p in paths)
 
 
 def test_runtime_needs_nothing_newer_than_python_3_8():
@@ -49,11 +56,10 @@ def _annotations(tree: ast.AST):
 
 def _newer_syntax(annotation: ast.AST) -> bool:
     """``X | Y`` (3.10) or a subscripted builtin such as ``list[int]`` (3.9)."""
-    builtins = {"list", "dict", "tuple", "set", "frozenset", "type"}
     for node in ast.walk(annotation):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return True
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in builtins:
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in BUILTIN_GENERICS:
             return True
     return False
 
@@ -65,14 +71,10 @@ def _has_future_annotations(tree: ast.Module) -> bool:
 
 def test_newer_annotation_syntax_is_never_evaluated():
     offenders = []
-    for path in _runtime_modules():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in _runtime_trees():
         if not _has_future_annotations(tree) and any(_newer_syntax(a) for a in _annotations(tree)):
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, f"add 'from __future__ import annotations' (Python 3.8 evaluates these): {offenders}"
-
-
-BUILTIN_GENERICS = {"list", "dict", "tuple", "set", "frozenset", "type"}
 
 
 class _EvaluatedGenerics(ast.NodeVisitor):
@@ -125,8 +127,8 @@ def _evaluated_generics(tree: ast.Module) -> list[str]:
 
 def test_no_newer_generic_is_evaluated_at_run_time():
     offenders = []
-    for path in _runtime_modules():
-        found = _evaluated_generics(ast.parse(path.read_text(encoding="utf-8")))
+    for path, tree in _runtime_trees():
+        found = _evaluated_generics(tree)
         offenders += [f"{path.relative_to(ROOT)} {f}" for f in found]
     assert not offenders, "use typing's List / Tuple / Callable / Optional here (Python 3.8 evaluates these):\n" + \
         "\n".join(offenders)
