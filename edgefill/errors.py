@@ -47,6 +47,10 @@ class ShapeError(InputError):
         super().__init__(f"{what} is {_hw(actual)} but {_hw(expected)} was expected")
 
 
+class InferenceError(EdgeFillError):
+    """A backend failed while running a loaded model (e.g. a CUDA error on the device)."""
+
+
 class CaptureError(EdgeFillError):
     """A frame source cannot be opened or stopped delivering frames."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,9 @@ class Inpainter:
         :class:`~edgefill.backends.Backend` instance.
     roi_config:
         Crop buckets, context margin and seam feathering (:class:`edgefill.roi.RoiConfig`).
+        Not given, or given with ``buckets=None``: the backend's own buckets (a TensorRT
+        engine's optimisation profiles), else 256/384/512. Buckets larger than the backend
+        takes are refused with a :class:`~edgefill.errors.ConfigError`.
     thin_hole_px:
         Hole components at most this many pixels from their border everywhere (scratches,
         cracks: half-width) are filled by OpenCV Navier-Stokes instead of the model, which is
@@ -88,6 +92,13 @@ class Inpainter:
                  roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, thin_radius: float | None = None,
                  thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float | None = None,
                  wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, **backend_options: object):
+        # the caller's numbers first: a bad one must not cost a model load (or a TensorRT build)
+        if not (isinstance(thin_hole_px, (int, float)) and math.isfinite(thin_hole_px) and thin_hole_px >= 0):
+            raise ConfigError(f"thin_hole_px must be a finite number >= 0, got {thin_hole_px!r}")
+        try:
+            requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale, wide_ns_max_std)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if isinstance(backend, Backend):  # a ready backend instance (custom or pre-configured)
             if model is not None or backend_options:
                 raise ConfigError("pass model and options to the backend itself, not with a backend instance")
@@ -101,13 +112,7 @@ class Inpainter:
                                           **backend_options)
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
-        if thin_hole_px < 0:
-            raise ConfigError(f"thin_hole_px must be >= 0, got {thin_hole_px}")
         self.thin_hole_px = float(thin_hole_px)
-        try:
-            requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale, wide_ns_max_std)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
         self.thin_ns_weight = float(thin_ns_weight)
         # what the caller asks for, else what the model records, else the runtime's defaults
         recorded = self.backend.refill if self.backend.uses_model else RefillSettings()
@@ -115,8 +120,14 @@ class Inpainter:
         taken = {k: v for k, v in recorded.to_dict().items() if getattr(requested, k) is None}
         if taken:
             log.info("refinement as the model records: %s", ", ".join(f"{k} {v:g}" for k, v in taken.items()))
-        self.roi_config = roi_config or roi.RoiConfig()
-        self.roi_config.validate(self.backend.input_info.multiple)
+        info = self.backend.input_info
+        try:
+            self.roi_config = roi.resolve(roi_config, info.buckets)
+            self.roi_config.validate(info.multiple, info.max_size)
+        except ConfigError:
+            if not isinstance(backend, Backend):  # ours: do not leave it loaded
+                self.backend.close()
+            raise
         self.last_timing = InpaintTiming()
 
     @property

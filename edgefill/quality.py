@@ -252,7 +252,7 @@ class _Feathered:
     thin-hole refill), to measure what the ring costs inside the hole."""
 
     def __init__(self, backend, feather: int):
-        self.inpainter = edgefill.Inpainter(backend=backend, roi_config=edgefill.RoiConfig(feather=feather),
+        self.inpainter = edgefill.Inpainter(backend=backend, roi_config=edgefill.RoiConfig(buckets=None, feather=feather),
                                             thin_hole_px=0)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:

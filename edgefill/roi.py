@@ -12,7 +12,8 @@ Frames smaller than a bucket are padded by reflection, never scaled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -20,9 +21,13 @@ import numpy as np
 from .errors import ConfigError, EdgeFillInternalError
 
 
+DEFAULT_BUCKETS = (256, 384, 512)
+
+
 @dataclass(frozen=True)
 class RoiConfig:
-    """``buckets``: allowed crop sizes per axis, ascending. ``margin``: context pixels kept
+    """``buckets``: allowed crop sizes per axis, ascending; None: the backend's own (a TensorRT
+    engine's optimisation profiles), else :data:`DEFAULT_BUCKETS` (the Inpainter resolves it). ``margin``: context pixels kept
     around the hole. ``feather``: width of a blended ring around the hole (pixels farther
     than ``feather`` from the hole are never modified). 0 by default: the model then fills
     exactly the hole, every other pixel is returned as it came, and the fill is the one
@@ -33,11 +38,13 @@ class RoiConfig:
     on the eval photos fell from +0.73 to -1.88 dB on free-form strokes and from +0.92 to
     -0.08 dB on objects (docs/training.md, "Seventh session")."""
 
-    buckets: tuple[int, ...] = (256, 384, 512)
+    buckets: Optional[Tuple[int, ...]] = DEFAULT_BUCKETS
     margin: int = 48
     feather: int = 0
 
-    def validate(self, multiple: int) -> None:
+    def validate(self, multiple: int, max_size: int | None = None) -> None:
+        if self.buckets is None:
+            raise EdgeFillInternalError("RoiConfig.buckets must be resolved before use")
         if not self.buckets or list(self.buckets) != sorted(set(self.buckets)):
             raise ConfigError(f"buckets must be distinct and ascending, got {self.buckets}")
         bad = [b for b in self.buckets if b <= 0 or b % multiple]
@@ -45,6 +52,10 @@ class RoiConfig:
             raise ConfigError(f"buckets {bad} are not multiples of {multiple}, which this model needs")
         if self.margin < 0 or self.feather < 0:
             raise ConfigError("margin and feather must be >= 0")
+        if max_size is not None and self.buckets[-1] > max_size:
+            raise ConfigError(f"bucket {self.buckets[-1]} is larger than the backend takes ({max_size} px: a TensorRT "
+                              f"engine's largest optimisation profile); use buckets up to {max_size}, or re-export "
+                              "the bundle with larger ones")
         if 2 * (self.margin + self.feather) >= self.buckets[-1]:
             raise ConfigError(f"margin {self.margin} + feather {self.feather} leave no room in bucket {self.buckets[-1]}")
 
@@ -63,6 +74,14 @@ class Crop:
     @property
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+def resolve(cfg: RoiConfig | None, backend_buckets: tuple[int, ...] | None) -> RoiConfig:
+    """``cfg`` with its buckets filled in: the given ones, else the backend's, else the default."""
+    cfg = cfg or RoiConfig(buckets=None)
+    if cfg.buckets is None:
+        cfg = replace(cfg, buckets=tuple(backend_buckets or DEFAULT_BUCKETS))
+    return cfg
 
 
 def _bucket(need: int, buckets: tuple[int, ...]) -> int | None:
@@ -142,15 +161,21 @@ def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
 
 
 def extract(image: np.ndarray, mask: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
-    """The crop's image and mask, padded to its bucket (image by reflection, mask as known)."""
+    """The crop's image and mask, padded to its bucket by reflection (:func:`pad_pair`)."""
     sy, sx = crop.slices
-    img, m = image[sy, sx], mask[sy, sx]
-    ph, pw = crop.bucket_h - crop.h, crop.bucket_w - crop.w
+    return pad_pair(image[sy, sx], mask[sy, sx], crop.bucket_h, crop.bucket_w)
+
+
+def pad_pair(image: np.ndarray, mask: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` and ``mask`` padded at the bottom and right to (h, w), both mirrored the same
+    way: a hole at the edge is mirrored as hole, never as known context (a mask padded with 0
+    would hand the model mirror copies of the very object being removed)."""
+    ph, pw = h - mask.shape[0], w - mask.shape[1]
     if ph or pw:
-        border = cv2.BORDER_REFLECT_101 if min(crop.h, crop.w) > 1 else cv2.BORDER_REPLICATE
-        img = cv2.copyMakeBorder(img, 0, ph, 0, pw, border)
-        m = cv2.copyMakeBorder(m, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=0)
-    return np.ascontiguousarray(img), np.ascontiguousarray(m)
+        border = cv2.BORDER_REFLECT_101 if min(mask.shape) > 1 else cv2.BORDER_REPLICATE
+        image = cv2.copyMakeBorder(image, 0, ph, 0, pw, border)
+        mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, border)
+    return np.ascontiguousarray(image), np.ascontiguousarray(mask)
 
 
 def feather_weights(hole: np.ndarray, feather: int) -> np.ndarray:

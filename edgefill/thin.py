@@ -36,7 +36,8 @@ def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:
     hole8 = (hole > 0).astype(np.uint8)
     if max_half_width <= 0 or not hole8.any():
         return np.zeros(hole.shape, bool)
-    k = 2 * int(round(max_half_width)) + 1
+    # a disk wider than the hole's array removes all of it, whatever its size: cap the kernel there
+    k = 2 * int(round(min(max_half_width, max(hole.shape)))) + 1
     wide = cv2.morphologyEx(hole8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return (hole8 > 0) & (wide == 0)
 

@@ -126,3 +126,16 @@ def test_almost_full_mask_warns(caplog):
     with edgefill.Inpainter(backend="opencv-telea") as inp, caplog.at_level(logging.WARNING):
         inp.inpaint(natural_image(64, 64), np.full((64, 64), 255, np.uint8))
     assert "invert" in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["opencv-telea", "onnxruntime"])
+def test_object_on_the_edge_of_a_small_frame_is_not_rebuilt(backend):
+    """A frame smaller than the crop bucket is padded by reflection; the hole must be mirrored
+    with it, or the padding shows the model a copy of the object it is removing."""
+    img = np.full((200, 400, 3), 128, np.uint8)
+    mask = np.zeros((200, 400), np.uint8)
+    mask[150:, 150:250] = 255  # on the bottom border
+    img[mask > 0] = (0, 0, 255)  # a red object on grey
+    with edgefill.Inpainter(backend=backend, model="nano" if backend == "onnxruntime" else None) as inp:
+        fill = inp.inpaint(img, mask)[mask > 0].astype(float)
+    assert np.abs(fill.mean(axis=0) - 128).max() < 12, fill.mean(axis=0)

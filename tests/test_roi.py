@@ -61,7 +61,19 @@ def test_small_frame_is_padded_not_resized():
     assert (c.h, c.w) == (120, 200) and (c.bucket_h, c.bucket_w) == (256, 256)
     img = np.zeros((120, 200, 3), np.uint8)
     sub, sm = roi.extract(img, m, c)
-    assert sub.shape == (256, 256, 3) and sm.shape == (256, 256) and sm[120:].max() == 0
+    assert sub.shape == (256, 256, 3) and sm.shape == (256, 256)
+    assert np.array_equal(sm[120:239, :200], m[118::-1]) and sm[179:189].any()  # mirrored like the image
+
+
+def test_a_hole_at_the_edge_is_mirrored_as_hole():
+    m = np.zeros((120, 200), np.uint8)
+    m[100:, 80:120] = 255  # touches the bottom edge, where the padding starts
+    img = np.zeros((120, 200, 3), np.uint8)
+    img[m > 0] = (0, 0, 255)  # the object being removed
+    (c,) = roi.plan(m, CFG)
+    sub, sm = roi.extract(img, m, c)
+    known = sm == 0
+    assert not (sub[known] == (0, 0, 255)).all(axis=-1).any()  # no copy of it is offered as context
 
 
 def test_paste_leaves_zero_weight_pixels_identical():

@@ -150,3 +150,37 @@ def test_inpainter_refills_with_the_radius_the_model_records(tmp_path):
         edgefill.Inpainter(model="nano", backend="onnxruntime", thin_radius=0.5)
     with pytest.raises(ModelError, match="thin_radius 'x'"):
         edgefill.create_backend("onnxruntime", model=_nano_with_metadata(tmp_path, "x"))
+
+
+def test_a_huge_half_width_is_capped_at_the_array(monkeypatch):
+    """Any disk wider than the array removes every hole pixel; the kernel is capped there, so
+    a silly value costs no more than a large one (it used to build a 10001 px kernel and run
+    for minutes)."""
+    import cv2
+
+    hole = np.zeros((60, 80), np.uint8)
+    hole[10:50, 10:70] = 255
+    expected = thin_components(hole, 80)
+    real, sizes = cv2.getStructuringElement, []
+
+    def spy(shape, ksize):
+        sizes.append(ksize)
+        if max(ksize) > 2 * 80 + 1:
+            raise AssertionError(f"a {ksize} kernel for an 80 px wide array")
+        return real(shape, ksize)
+
+    monkeypatch.setattr(cv2, "getStructuringElement", spy)
+    assert np.array_equal(thin_components(hole, 5000), expected) and np.array_equal(expected, hole > 0)
+    assert sizes == [(161, 161)]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "5"])
+def test_inpainter_refuses_a_bad_thin_hole_px_before_loading(bad, monkeypatch):
+    import edgefill.inpainter as module
+
+    def no_load(*a, **k):
+        raise AssertionError("the backend was loaded before the option was checked")
+
+    monkeypatch.setattr(module, "create_backend", no_load)
+    with pytest.raises(edgefill.errors.ConfigError, match="thin_hole_px"):
+        edgefill.Inpainter(backend="onnxruntime", thin_hole_px=bad)

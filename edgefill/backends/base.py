@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -39,6 +40,11 @@ class InputInfo:
     dtype: str = "uint8"
     precision: str = "fp32"
     device: str = "cpu"
+    #: The crop sizes (per axis) the backend was built for, e.g. a TensorRT engine's
+    #: optimisation profiles; the Inpainter plans its crops with these by default.
+    buckets: Optional[Tuple[int, ...]] = None
+    #: The largest crop side it takes (None: any).
+    max_size: Optional[int] = None
 
 
 class Backend(ABC):
@@ -59,6 +65,12 @@ class Backend(ABC):
     @abstractmethod
     def is_available(cls) -> Availability:
         """Cheap check that never raises: are the packages and devices present?"""
+
+    @classmethod
+    def accepts_model(cls, model: object) -> Availability:
+        """Cheap check that never raises: is ``model`` something this backend loads? ``auto``
+        skips a backend that does not take the model (logged at INFO, as an expected skip)."""
+        return Availability(True)
 
     @property
     @abstractmethod

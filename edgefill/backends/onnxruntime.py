@@ -101,7 +101,7 @@ class OnnxRuntimeBackend(Backend):
                                  "expected a rank-4 uint8 (or float32) tensor")
         if len(types) != 1:
             raise ModelError(f"{self.model.path}: inputs mix types {sorted(types)}")
-        # float32-I/O graphs (made for TensorRT < 8.6) carry the same 0..255 values
+        # float32-I/O graphs (made for TensorRT < 9.2) carry the same 0..255 values
         self._float_io = types == {"tensor(float)"}
 
     @property

@@ -6,12 +6,13 @@ are imported when a backend is constructed, never at registration.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Type, TypeVar
 
 from ..errors import BackendUnavailableError, UnknownBackendError
-from .base import Backend
+from .base import Availability, Backend
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,18 @@ def backend_class(name: str) -> type[Backend]:
     return _REGISTRY[name][1]
 
 
-def resolve_auto(require_model: bool = False) -> str:
-    """The name of the best backend that is available here, logging each skip and why."""
-    for name in list_backends():
-        cls = backend_class(name)
-        if require_model and not cls.uses_model:
-            continue
-        avail = cls.is_available()
-        if avail:
-            log.info("auto: using backend %r", name)
-            return name
-        log.info("auto: skipping backend %r: %s", name, avail.reason)
-    raise BackendUnavailableError("auto", "no registered backend can run here")
+def option_names(cls: type[Backend]) -> list[str]:
+    """The keyword options a backend's constructor names."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in kinds and p.name != "self"]
+
+
+def ignored_options(cls: type[Backend], options: dict) -> list[str]:
+    """Options a backend would swallow unused (its ``**unused``); ``model`` given to a classical
+    backend is not counted (Inpainter passes the default model to every backend)."""
+    named = set(option_names(cls))
+    return sorted(k for k in options if k not in named and not (k == "model" and not cls.uses_model))
 
 
 def create_backend(name: str = "auto", **options: object) -> Backend:
@@ -67,6 +68,10 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
         avail = cls.is_available()
         if not avail:
             raise BackendUnavailableError(name, avail.reason, getattr(cls, "extra", None))
+        ignored = ignored_options(cls, options)
+        if ignored:  # most likely a misspelling (thread= for threads=)
+            log.warning("backend %r ignores option(s) %s (it takes: %s)", name, ", ".join(ignored),
+                        ", ".join(option_names(cls)) or "none")
         return cls(**options)
     errors = []
     for candidate in list_backends():
@@ -75,6 +80,11 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
         if not avail:
             log.info("auto: skipping backend %r: %s", candidate, avail.reason)
             errors.append(f"{candidate}: {avail.reason}")
+            continue
+        fit = cls.accepts_model(options.get("model")) if cls.uses_model else Availability(True)
+        if not fit:  # e.g. tensorrt, given a shipped model name rather than a bundle: expected
+            log.info("auto: skipping backend %r: %s", candidate, fit.reason)
+            errors.append(f"{candidate}: {fit.reason}")
             continue
         try:
             backend = cls(**options)

@@ -9,20 +9,32 @@ bundle's ONNX when the bundle is there, and refused with a clear message otherwi
 
 Per optimisation profile (shape bucket) there is one execution context, with page-locked
 host buffers and device buffers sized for the bucket; inference copies in and out
-asynchronously on one CUDA stream. Version differences live in :mod:`edgefill.trt.compat`.
+asynchronously on one CUDA stream. A crop smaller than its profile's minimum shape (a
+static DLA profile, or a crop below the smallest bucket) is padded up to it and the
+output cropped back. Version differences live in :mod:`edgefill.trt.compat`.
+
+CUDA context: the backend retains the GPU's *primary* context (the one TensorRT's runtime
+API uses too) and makes it current around every call into CUDA, so ``infer`` works from
+any thread: :class:`~edgefill.Pipeline` runs inference on its own thread, where
+``pycuda.autoinit`` (current only in the importing thread) fails with "invalid device
+context".
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelError, ShapeError
+from ..errors import BackendUnavailableError, InferenceError, ModelError, ShapeError
 from ..refill_settings import recorded_settings
+from ..roi import pad_pair
 from ..trt import compat
 from .base import Availability, Backend, InputInfo
 from .registry import register_backend
@@ -31,18 +43,32 @@ log = logging.getLogger(__name__)
 
 
 def _import_pycuda():
+    """pycuda's driver module and the device's retained primary context (not made current)."""
     try:
         import pycuda.driver as cuda
-
-        try:
-            import pycuda.autoprimaryctx  # noqa: F401  (shares the primary context with other CUDA users)
-        except ImportError:
-            import pycuda.autoinit  # noqa: F401
     except ImportError as exc:
         raise BackendUnavailableError("tensorrt", f"pycuda cannot be imported ({exc})", "trt") from exc
+    try:
+        cuda.init()
+        context = cuda.Device(0).retain_primary_context()
     except Exception as exc:  # pycuda raises its own LogicError/RuntimeError when there is no GPU
         raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})", "trt") from exc
-    return cuda
+    return cuda, context
+
+
+@dataclass
+class _Slot:
+    """One optimisation profile: its index, shape range (H, W), context and buffers."""
+
+    index: int
+    min_hw: tuple
+    max_hw: tuple
+    context: object
+    host: dict
+    device: dict
+
+    def takes(self, h: int, w: int) -> bool:
+        return self.max_hw[0] >= h and self.max_hw[1] >= w
 
 
 @register_backend("tensorrt", priority=100)
@@ -54,27 +80,43 @@ class TensorRTBackend(Backend):
     def __init__(self, model: str | Path = "", profile: object = None, rebuild: bool = True, **unused: object):
         super().__init__()
         path = Path(str(model))
-        if not (path.is_dir() and (path / "bundle.json").is_file()) and path.suffix != ".engine":
-            raise BackendUnavailableError(
-                "tensorrt", f"needs an export bundle or an .engine file, not {model!r} "
-                "(make one with: edgefill export --profile BOARD -o BUNDLE)", "trt")
+        fit = self.accepts_model(model)
+        if not fit:
+            raise BackendUnavailableError("tensorrt", fit.reason, "trt")
         if path.suffix == ".engine":
             verify_engine_file(path)  # before TensorRT sees a single byte of it
         self.trt = compat.import_trt()
-        cuda = _import_pycuda()
-        self.cuda = cuda
-        from ..trt.build import build_for_bundle, device_facts
+        self.cuda, self.cuda_context = _import_pycuda()
+        self.slots: list[_Slot] = []
+        with self._current():
+            self._load(path, profile, rebuild)
 
-        facts = device_facts()
+    @contextlib.contextmanager
+    def _current(self) -> Iterator[None]:
+        """The primary context made current on the calling thread for the block; CUDA errors
+        in it become :class:`InferenceError`."""
+        self.cuda_context.push()
+        try:
+            yield
+        except self.cuda.Error as exc:
+            raise InferenceError(f"CUDA error in the TensorRT backend: {exc}") from exc
+        finally:
+            self.cuda.Context.pop()
+
+    def _load(self, path: Path, profile: object, rebuild: bool) -> None:
+        from ..trt.build import build_for_bundle, device_facts, stale_facts
+
+        cuda, trt = self.cuda, self.trt
         if path.is_dir():
             engine_path = build_for_bundle(path, profile)
         else:
             engine_path = path
             side = _read_sidecar(engine_path)
-            stale = [k for k in ("tensorrt", "compute_capability") if side.get(k) != facts[k]]
+            facts = device_facts()
+            stale = stale_facts(side, facts)
             if stale:
-                msg = (f"{engine_path} was built for TensorRT {side.get('tensorrt')} on sm {side.get('compute_capability')}, "
-                       f"this is TensorRT {facts['tensorrt']} on sm {facts['compute_capability']}")
+                msg = (f"{engine_path} was built for " + ", ".join(f"{k} {side.get(k)}" for k in stale)
+                       + "; this device has " + ", ".join(f"{k} {facts[k]}" for k in stale))
                 bundle = engine_path.parent.parent
                 if rebuild and (bundle / "bundle.json").is_file():
                     log.warning("%s; rebuilding from %s", msg, bundle)
@@ -83,32 +125,38 @@ class TensorRTBackend(Backend):
                     raise BackendUnavailableError("tensorrt", msg + "; rebuild it with edgefill build-engine", "trt")
         self.engine_path = engine_path
         self.sidecar = verify_engine_file(engine_path)
-        runtime = self.trt.Runtime(self.trt.Logger(self.trt.Logger.WARNING))
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
             raise ModelError(f"TensorRT could not deserialize {engine_path} (corrupt, or built by another version)")
         self.stream = cuda.Stream()
-        self.tensors = compat.io_tensors(self.trt, self.engine)
+        self.tensors = compat.io_tensors(trt, self.engine)
         names = {n for n, _, _ in self.tensors}
         if names != {"image", "mask", "output"}:
             raise ModelError(f"{engine_path} is not an edgefill engine (tensors {sorted(names)})")
-        self.dtypes = {n: np.dtype(compat.numpy_dtype(self.trt, d)) for n, _, d in self.tensors}
-        self.slots = []  # per profile: (max_h, max_w, context, host buffers, device buffers)
+        self.dtypes = {n: np.dtype(compat.numpy_dtype(trt, d)) for n, _, d in self.tensors}
         for k in range(self.engine.num_optimization_profiles):
-            _, mh, mw, _ = compat.profile_max_shape(self.trt, self.engine, "image", k)
+            lo, _, hi = compat.profile_shapes(trt, self.engine, "image", k)
             ctx = self.engine.create_execution_context()
             ctx.set_optimization_profile_async(k, self.stream.handle)
             host, dev = {}, {}
             for name, ch in (("image", 3), ("mask", 1), ("output", 3)):
-                n = mh * mw * ch
-                host[name] = cuda.pagelocked_empty(n, self.dtypes[name])
+                host[name] = cuda.pagelocked_empty(hi[1] * hi[2] * ch, self.dtypes[name])
                 dev[name] = cuda.mem_alloc(host[name].nbytes)
-            self.slots.append((mh, mw, ctx, host, dev))
+            self.slots.append(_Slot(k, (lo[1], lo[2]), (hi[1], hi[2]), ctx, host, dev))
         self.stream.synchronize()
-        self.slots.sort(key=lambda s: s[0] * s[1])
+        self.slots.sort(key=lambda s: s.max_hw[0] * s.max_hw[1])
         self.multiple = int(self.sidecar.get("multiple", 64))
         self.refill = recorded_settings(self.sidecar, engine_path.with_suffix(".json"))
-        log.info("tensorrt: %s, %d profiles, TensorRT %s", engine_path.name, len(self.slots), self.trt.__version__)
+        log.info("tensorrt: %s, %d profiles, TensorRT %s", engine_path.name, len(self.slots), trt.__version__)
+
+    @classmethod
+    def accepts_model(cls, model: object) -> Availability:
+        path = Path(str(model))
+        if (path.is_dir() and (path / "bundle.json").is_file()) or path.suffix == ".engine":
+            return Availability(True)
+        return Availability(False, f"needs an export bundle or an .engine file, not {model!r} "
+                                   "(make one with: edgefill export --profile BOARD -o BUNDLE)")
 
     @classmethod
     def is_available(cls) -> Availability:
@@ -120,37 +168,57 @@ class TensorRTBackend(Backend):
     @property
     def input_info(self) -> InputInfo:
         return InputInfo(multiple=self.multiple, precision=str(self.sidecar.get("config", {}).get("precision", "?")),
-                         device="cuda")
+                         device="cuda", buckets=tuple(sorted({max(s.max_hw) for s in self.slots})),
+                         max_size=max(max(s.max_hw) for s in self.slots))
 
     def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = mask.shape
-        slot = next((s for s in self.slots if s[0] >= h and s[1] >= w), None)
+        slot = next((s for s in self.slots if s.takes(h, w)), None)
         if slot is None:
-            largest = self.slots[-1]
-            raise ShapeError("the crop", (h, w), (largest[0], largest[1]))
-        k = self.slots.index(slot)
-        _, _, ctx, host, dev = slot
-        cuda, trt = self.cuda, self.trt
+            largest = self.slots[-1].max_hw
+            raise ShapeError(f"the crop (this engine takes at most {largest[1]}x{largest[0]})", (h, w), largest)
+        ph, pw = max(h, slot.min_hw[0]), max(w, slot.min_hw[1])
+        if (ph, pw) != (h, w):  # below the profile's minimum: pad as the ROI planner does
+            image, mask = pad_pair(image, mask, ph, pw)
+        with self._current():
+            out = self._run(slot, image, mask)
+        return out[:h, :w].copy() if out.dtype == np.uint8 else np.clip(out[:h, :w], 0, 255).astype(np.uint8)
+
+    def _run(self, slot: _Slot, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        h, w = mask.shape
+        cuda, trt, host, dev = self.cuda, self.trt, slot.host, slot.device
         img_view = host["image"][: h * w * 3].reshape(1, h, w, 3)
         msk_view = host["mask"][: h * w].reshape(1, h, w, 1)
         np.copyto(img_view, image[None], casting="unsafe")
         np.copyto(msk_view, mask[None, :, :, None], casting="unsafe")
-        compat.set_input_shape(trt, self.engine, ctx, "image", (1, h, w, 3), k)
-        compat.set_input_shape(trt, self.engine, ctx, "mask", (1, h, w, 1), k)
+        for name, shape in (("image", (1, h, w, 3)), ("mask", (1, h, w, 1))):
+            if not compat.set_input_shape(trt, self.engine, slot.context, name, shape, slot.index):
+                raise ShapeError(f"the crop (TensorRT refused the {name} shape for profile {slot.index})",
+                                 (h, w), slot.max_hw)
         cuda.memcpy_htod_async(dev["image"], img_view, self.stream)
         cuda.memcpy_htod_async(dev["mask"], msk_view, self.stream)
-        compat.execute(trt, self.engine, ctx, {n: int(d) for n, d in dev.items()}, k, self.stream.handle)
+        compat.execute(trt, self.engine, slot.context, {n: int(d) for n, d in dev.items()}, slot.index,
+                       self.stream.handle)
         out_view = host["output"][: h * w * 3].reshape(1, h, w, 3)
         cuda.memcpy_dtoh_async(out_view, dev["output"], self.stream)
         self.stream.synchronize()
-        out = out_view[0]
-        return out.copy() if out.dtype == np.uint8 else np.clip(out, 0, 255).astype(np.uint8)
+        return out_view[0]
 
     def close(self) -> None:
-        for _, _, _, _, dev in getattr(self, "slots", []):
-            for d in dev.values():
-                d.free()
-        self.slots = []
+        slots, self.slots = getattr(self, "slots", []), []
+        context, self.cuda_context = getattr(self, "cuda_context", None), None
+        if context is not None:
+            context.push()
+            try:  # TensorRT's objects go before the context they live in
+                for slot in slots:
+                    slot.context = None
+                    for d in slot.device.values():
+                        d.free()
+                self.engine = None
+            finally:
+                self.cuda.Context.pop()
+            with contextlib.suppress(Exception):
+                context.detach()  # this backend's hold on the primary context
         super().close()
 
 

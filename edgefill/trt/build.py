@@ -9,8 +9,8 @@ The engine has one optimisation profile per shape bucket, FP16/INT8 flags per th
 precision, the workspace pool limit, optionally a DLA core with GPU fallback, a timing
 cache per device, the builder optimisation level where the version has it, and every layer
 of the mask branch pinned to FP32. The cache key hashes the ONNX, the TensorRT version,
-the GPU compute capability, the precision, the profiles, the DLA choice and the
-calibration set; engines live in ``BUNDLE/engines/<key>.engine`` with a JSON sidecar.
+the GPU (compute capability and multiprocessor count), the precision, the profiles, the
+DLA choice and the calibration set; engines live in ``BUNDLE/engines/<key>.engine`` with a JSON sidecar.
 """
 
 from __future__ import annotations
@@ -49,10 +49,9 @@ class EngineConfig:
             raise ConfigError("workspace_mb must be > 0")
 
 
-def engine_key(onnx_sha256: str, trt_version: str, compute_capability: str, cfg: EngineConfig,
-               calibration_sha256: str | None) -> str:
+def engine_key(onnx_sha256: str, facts: dict, cfg: EngineConfig, calibration_sha256: str | None) -> str:
     """The engine cache key: any change to what the engine depends on gives a new key."""
-    payload = json.dumps({"onnx": onnx_sha256, "tensorrt": trt_version, "sm": compute_capability,
+    payload = json.dumps({"onnx": onnx_sha256, **{k: facts[k] for k in ENGINE_FACTS},
                           "config": asdict(cfg), "calibration": calibration_sha256}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
@@ -170,7 +169,9 @@ class SaveEngine:
 
 
 def device_facts() -> dict:
-    """The running TensorRT version and GPU (compute capability, name), via pycuda."""
+    """The running TensorRT version and GPU (compute capability, multiprocessor count, name),
+    via pycuda. Jetson modules of one generation share a compute capability (every Orin is
+    sm 8.7) but not their SM count, and an engine is tuned for the exact GPU."""
     trt = compat.import_trt()
     try:
         import pycuda.driver as cuda
@@ -181,17 +182,47 @@ def device_facts() -> dict:
     cuda.init()
     dev = cuda.Device(0)
     major, minor = dev.compute_capability()
-    return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}", "gpu": dev.name()}
+    return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}",
+            "multiprocessors": int(dev.get_attribute(cuda.device_attribute.MULTIPROCESSOR_COUNT)), "gpu": dev.name()}
 
 
-def engine_config_for(bundle: dict, profile) -> EngineConfig:
-    r = profile.runtime if profile is not None else None
-    return EngineConfig(
-        precision=bundle["tensorrt"]["builder_precision"] if bundle.get("tensorrt") else bundle["precision"],
-        profiles=tuple(bundle["tensorrt_profiles"]),
-        workspace_mb=(r.workspace_mb or 1024) if r else 1024,
-        use_dla=r.use_dla if r else False, dla_core=r.dla_core if r else 0, gpu_fallback=r.gpu_fallback if r else True,
-    )
+#: The facts an engine must share with the device that runs it.
+ENGINE_FACTS = ("tensorrt", "compute_capability", "multiprocessors")
+
+
+def stale_facts(sidecar: dict, facts: dict) -> list[str]:
+    """The facts in which an engine's sidecar differs from this device (a fact the sidecar
+    does not record, from an older edgefill, is not held against it)."""
+    return [k for k in ENGINE_FACTS if k in sidecar and sidecar[k] != facts[k]]
+
+
+def _runtime_settings(bundle: dict, profile) -> dict:
+    """The device profile's runtime section: the one given, else the one the bundle was exported
+    for, so that ``build-engine BUNDLE`` and the runtime agree on the engine's cache key."""
+    if profile is not None:
+        return asdict(profile.runtime)
+    return dict((bundle.get("profile") or {}).get("runtime") or {})
+
+
+def static_profiles(profiles: tuple[dict, ...]) -> tuple[dict, ...]:
+    """Each profile fixed at its largest shape (min = opt = max): the DLA takes no dynamic
+    shapes, and the backend pads every crop up to its profile."""
+    return tuple(dict(p, min=list(p["max"]), opt=list(p["max"])) for p in profiles)
+
+
+def engine_config_for(bundle: dict, profile=None) -> EngineConfig:
+    r = _runtime_settings(bundle, profile)
+    precision = bundle["tensorrt"]["builder_precision"] if bundle.get("tensorrt") else bundle["precision"]
+    use_dla = bool(r.get("use_dla", False))
+    profiles = tuple(bundle["tensorrt_profiles"])
+    if use_dla:
+        profiles = static_profiles(profiles)
+        if precision == "int8":
+            log.warning("the INT8 graph is explicitly quantised (QDQ), which the DLA does not run: its layers "
+                        "fall back to the GPU; use fp16 for the DLA")
+    return EngineConfig(precision=precision, profiles=profiles, workspace_mb=int(r.get("workspace_mb") or 1024),
+                        use_dla=use_dla, dla_core=int(r.get("dla_core", 0)),
+                        gpu_fallback=bool(r.get("gpu_fallback", True)))
 
 
 def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Path:
@@ -214,7 +245,7 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     facts = device_facts()
     cfg = engine_config_for(bundle, profile)
     calib = (bundle.get("calibration") or {}).get("sha256")
-    key = engine_key(sha, facts["tensorrt"], facts["compute_capability"], cfg, calib)
+    key = engine_key(sha, facts, cfg, calib)
     path = engines / f"{key}.engine"
     if path.is_file() and path.with_suffix(".json").is_file() and not force:
         from ..backends.tensorrt import verify_engine_file

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, InferenceError
 
 #: Attributes used on the tensorrt module and its objects, by version range.
 TRT_API: dict[str, tuple[str, ...]] = {
@@ -103,20 +103,22 @@ def io_tensors(trt, engine) -> list[tuple[str, bool, object]]:
             for i in range(per_profile)]
 
 
-def profile_max_shape(trt, engine, name: str, profile: int) -> tuple[int, ...]:
+def profile_shapes(trt, engine, name: str, profile: int) -> tuple[tuple[int, ...], ...]:
+    """(min, opt, max) shapes of input ``name`` in optimisation profile ``profile``."""
     if version(trt) >= (8, 5, 0):
-        return tuple(engine.get_tensor_profile_shape(name, profile)[2])
-    per_profile = engine.num_bindings // engine.num_optimization_profiles
-    index = engine.get_binding_index(name) + profile * per_profile
-    return tuple(engine.get_profile_shape(profile, index)[2])
-
-
-def set_input_shape(trt, engine, context, name: str, shape: tuple[int, ...], profile: int) -> None:
-    if version(trt) >= (8, 5, 0):
-        context.set_input_shape(name, shape)
+        shapes = engine.get_tensor_profile_shape(name, profile)
     else:
         per_profile = engine.num_bindings // engine.num_optimization_profiles
-        context.set_binding_shape(engine.get_binding_index(name) + profile * per_profile, shape)
+        shapes = engine.get_profile_shape(profile, engine.get_binding_index(name) + profile * per_profile)
+    return tuple(tuple(int(x) for x in s) for s in shapes)
+
+
+def set_input_shape(trt, engine, context, name: str, shape: tuple[int, ...], profile: int) -> bool:
+    """Set an input's shape on ``context``; False when TensorRT refuses it (outside the profile)."""
+    if version(trt) >= (8, 5, 0):
+        return bool(context.set_input_shape(name, shape))
+    per_profile = engine.num_bindings // engine.num_optimization_profiles
+    return bool(context.set_binding_shape(engine.get_binding_index(name) + profile * per_profile, shape))
 
 
 def execute(trt, engine, context, addresses: dict[str, int], profile: int, stream_handle: int) -> None:
@@ -125,7 +127,7 @@ def execute(trt, engine, context, addresses: dict[str, int], profile: int, strea
         for name, ptr in addresses.items():
             context.set_tensor_address(name, ptr)
         if not context.execute_async_v3(stream_handle):
-            raise RuntimeError("TensorRT execute_async_v3 failed")
+            raise InferenceError("TensorRT execute_async_v3 failed (see TensorRT's log above)")
         return
     n = engine.num_bindings
     per_profile = n // engine.num_optimization_profiles
@@ -133,7 +135,7 @@ def execute(trt, engine, context, addresses: dict[str, int], profile: int, strea
     for name, ptr in addresses.items():
         bindings[engine.get_binding_index(name) + profile * per_profile] = ptr
     if not context.execute_async_v2(bindings=bindings, stream_handle=stream_handle):
-        raise RuntimeError("TensorRT execute_async_v2 failed")
+        raise InferenceError("TensorRT execute_async_v2 failed (see TensorRT's log above)")
 
 
 def numpy_dtype(trt, dtype):

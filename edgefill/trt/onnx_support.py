@@ -2,7 +2,8 @@
 
 The table covers the operators edgefill's graphs use, transcribed from onnx-tensorrt's
 ``docs/operators.md`` (TensorRT 8.4: opset <= 13, no Reciprocal, no UINT8; 8.5/8.6:
-opset <= 17; 9.2: opset <= 19 and UINT8 network I/O; 10.x: opset <= 20). TensorRT 8.2
+opset <= 17; 9.2: opset <= 19 and UINT8 network I/O, straight into / out of a Cast;
+10.x: opset <= 20). TensorRT 8.2
 (JetPack 4.6) is checked against the 8.4 table, which has the same opset limit.
 :func:`check` lists every problem; an empty list means the graph should parse.
 """
@@ -56,6 +57,17 @@ def check(model, version: str) -> list[str]:
         et = t.type.tensor_type.elem_type
         if et not in io_ok:
             problems.append(f"network I/O {t.name!r} has ONNX type {et}, which TensorRT {version} does not take")
+    # UINT8 exists in TensorRT only at the network's edge: every layer but Cast refuses it,
+    # even a Transpose or Reshape (NVIDIA/TensorRT#3985), so uint8 inputs must feed Casts
+    # alone and uint8 outputs must come from a Cast.
+    uint8_in = {t.name for t in model.graph.input if t.type.tensor_type.elem_type == UINT8}
+    uint8_out = {t.name for t in model.graph.output if t.type.tensor_type.elem_type == UINT8}
+    for n in model.graph.node:
+        if n.op_type != "Cast":
+            for name in uint8_in.intersection(n.input):
+                problems.append(f"uint8 input {name!r} feeds {n.op_type} ({n.name}); TensorRT needs a Cast first")
+            for name in uint8_out.intersection(n.output):
+                problems.append(f"uint8 output {name!r} comes from {n.op_type} ({n.name}); TensorRT needs a Cast last")
     inits = {t.name: t for t in model.graph.initializer}
     consts = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
     produced_by = {o: n for n in model.graph.node for o in n.output}

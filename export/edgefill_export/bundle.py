@@ -80,12 +80,14 @@ def _calibration_choice(path: Path) -> dict:
     return {"calib_percentile": meta["edgefill.calib_percentile"]} if "edgefill.calib_percentile" in meta else {}
 
 
-def trt_onnx_flavour(version: str) -> tuple[str, int]:
-    """(io, opset) of the ONNX that a given TensorRT version's parser accepts."""
+def trt_onnx_flavour(version: str) -> tuple[str, int, bool]:
+    """(io, opset, cast_at_io) of the ONNX that a given TensorRT version's parser accepts."""
     major, minor = (int(x) for x in (version.split(".") + ["0"])[:2])
     v = (major, minor)
-    # uint8 network I/O is documented by onnx-tensorrt from 9.2 on; 8.2-8.4 parse opset <= 13.
-    return ("uint8" if v >= (9, 2) else "float32"), (OPSET if v >= (8, 5) else 13)
+    # uint8 network I/O is documented by onnx-tensorrt from 9.2 on, and only straight into or
+    # out of a Cast (so the graph converts before transposing); 8.2-8.4 parse opset <= 13.
+    io = "uint8" if v >= (9, 2) else "float32"
+    return io, (OPSET if v >= (8, 5) else 13), io == "uint8"
 
 
 def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
@@ -114,9 +116,10 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         calibration = reader.summary()
         atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
 
-    def make(stem: str, io: str, opset: int) -> tuple[Path, dict]:
+    def make(stem: str, io: str, opset: int, cast_at_io: bool = False) -> tuple[Path, dict]:
         """FP32 ONNX (and the quantised one when asked), gated; returns the fp32 path and the artifacts."""
-        fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset, decoder_form=req.decoder_form)()
+        fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset, decoder_form=req.decoder_form,
+                             cast_at_io=cast_at_io)()
         arts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "io": io, "opset": opset,
                          "validation": validate(fp32, fp32, val_pairs)}}
         if req.precision != "fp32":
@@ -139,11 +142,10 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     side = json.loads(fp32.with_suffix(".json").read_text())
     tensorrt = None
     if profile is not None and profile.board.tensorrt:
-        io, opset = trt_onnx_flavour(profile.board.tensorrt)
-        if (io, opset) == ("uint8", OPSET):
-            trt_arts = artifacts
-        else:  # older TensorRT: float32 network I/O, and opset 13 before 8.5
-            _, trt_arts = make("model.trt", io, opset)
+        io, opset, cast_at_io = trt_onnx_flavour(profile.board.tensorrt)
+        # TensorRT's own graph: converts at the I/O (>= 9.2), float32 network I/O before 9.2,
+        # and opset 13 before 8.5
+        _, trt_arts = make("model.trt", io, opset, cast_at_io)
         # FP16 engines are built from the FP32 graph with the FP16 builder flag.
         src = trt_arts["int8" if req.precision == "int8" else "fp32"]
         problems = trt_support.check(onnx.load(str(out / src["file"])), profile.board.tensorrt)
@@ -151,7 +153,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
             raise ValueError(f"{src['file']} would not parse in TensorRT {profile.board.tensorrt}: " + "; ".join(problems))
         tensorrt = {"onnx": src["file"], "sha256": src["sha256"], "io": io, "opset": opset,
                     "builder_precision": req.precision, "target_version": profile.board.tensorrt,
-                    "artifacts": None if trt_arts is artifacts else trt_arts}
+                    "cast_at_io": cast_at_io, "artifacts": trt_arts}
     buckets = profile.runtime.buckets if profile else (256, 384, 512)
     bundle = {
         "format": BUNDLE_FORMAT,

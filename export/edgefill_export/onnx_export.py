@@ -60,23 +60,31 @@ class FillSmoothing(nn.Module):
 class InpaintGraph(nn.Module):
     """image + mask -> composited image, around a fused generator.
 
-    ``io="uint8"``: uint8 tensors in and out (the default; TensorRT >= 8.6 and ONNX Runtime).
-    ``io="float32"``: the same values carried as float32 (0..255), for TensorRT < 8.6, whose
+    ``io="uint8"``: uint8 tensors in and out (the default; ONNX Runtime, and TensorRT >= 9.2).
+    ``io="float32"``: the same values carried as float32 (0..255), for TensorRT < 9.2, whose
     ONNX parser does not take uint8 network inputs. The mask is hole where it is > 0.5.
+
+    ``cast_at_io``: with uint8 I/O, convert first and last. By default the NHWC <-> NCHW
+    transposes run on the uint8 tensors (a quarter of the bytes to move, for ONNX Runtime);
+    TensorRT takes uint8 only as network I/O that feeds or comes from a Cast directly, so
+    its graphs are exported with ``cast_at_io=True``.
     """
 
-    def __init__(self, net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM):
+    def __init__(self, net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM, cast_at_io: bool = False):
         super().__init__()
         if io not in ("uint8", "float32"):
             raise ValueError(f"io must be uint8 or float32, not {io!r}")
-        self.net, self.io = InferenceUNet(net, decoder_form), io
+        self.net, self.io, self.cast_at_io = InferenceUNet(net, decoder_form), io, cast_at_io
         passes = net.config.fill_passes
         self.fill_smooth = FillSmoothing(passes) if passes > 0 else None
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # Transpose while the tensors are still 1 byte per value, then convert.
-        pixels = image.permute(0, 3, 1, 2).to(torch.float32)  # NCHW from here on
-        m = mask.permute(0, 3, 1, 2).to(torch.float32)
+        if self.cast_at_io:
+            pixels = image.to(torch.float32).permute(0, 3, 1, 2)  # NCHW from here on
+            m = mask.to(torch.float32).permute(0, 3, 1, 2)
+        else:  # transpose while the tensors are still 1 byte per value, then convert
+            pixels = image.permute(0, 3, 1, 2).to(torch.float32)
+            m = mask.permute(0, 3, 1, 2).to(torch.float32)
         # uint8: any non-zero value is a hole, and min(m, 1) is exactly that for whole numbers
         # (one Clip, no bool tensors). float32 I/O: hole where > 0.5.
         hole = torch.clamp(m, max=1.0) if self.io == "uint8" else (m > 0.5).to(torch.float32)
@@ -88,17 +96,20 @@ class InpaintGraph(nn.Module):
         out = pixels + (pred - pixels) * hole
         if self.fill_smooth is not None:
             out = self.fill_smooth(out, hole)  # still whole numbers in 0..255
+        if self.io == "uint8" and self.cast_at_io:
+            return out.permute(0, 2, 3, 1).to(torch.uint8)
         if self.io == "uint8":
             out = out.to(torch.uint8)  # whole numbers in 0..255: exact
         return out.permute(0, 2, 3, 1)
 
 
-def prepare(net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM) -> InpaintGraph:
+def prepare(net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM,
+            cast_at_io: bool = False) -> InpaintGraph:
     """Eval mode, BatchNorm folded, decoders rewritten (:mod:`.subpixel`), wrapped with
     pre/post-processing."""
     net = net.eval()
     net.fuse()
-    return InpaintGraph(net, io, decoder_form).eval()
+    return InpaintGraph(net, io, decoder_form, cast_at_io).eval()
 
 
 def sample_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -149,13 +160,14 @@ class OnnxFromTorch:
     io: str = "uint8"
     opset: int = OPSET
     decoder_form: str = DECODER_FORM
+    cast_at_io: bool = False  # uint8 I/O converted first and last (TensorRT's rule; InpaintGraph)
 
     def __call__(self) -> Path:
         import onnx
 
         net = self.weights if isinstance(self.weights, PConvUNet) else load_weights(Path(self.weights))
         params = count_parameters(net)
-        graph = prepare(net, self.io, self.decoder_form)
+        graph = prepare(net, self.io, self.decoder_form, self.cast_at_io)
         mult = net.multiple
         h, w = self.check_size
         if h % mult or w % mult:
@@ -212,6 +224,7 @@ class OnnxFromTorch:
             **net.config.refill.to_dict(),  # the runtime's refinement settings for it
             "multiple": mult,
             "io": self.io,
+            "cast_at_io": self.cast_at_io,
             "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},
             "outputs": {"output": ["N", "H", "W", 3, f"{self.io} BGR 0..255"]},
             "parity": parity,

@@ -54,3 +54,28 @@ def test_missing_onnxruntime_module_gives_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(BackendUnavailableError, match=r"edgefill\[ort\]"):
         backend_class("onnxruntime")(model="nano")
+
+
+def test_auto_skips_tensorrt_for_a_plain_model_quietly(monkeypatch, caplog):
+    """On a Jetson, auto with a shipped model name (not a bundle) skipping TensorRT is expected:
+    an INFO line, not a WARNING on every start."""
+    from edgefill.backends.tensorrt import TensorRTBackend
+
+    if not OnnxRuntimeBackend.is_available():
+        pytest.skip("onnxruntime not installed")
+    monkeypatch.setattr(TensorRTBackend, "is_available", classmethod(lambda cls: Availability(True)))
+    with caplog.at_level(logging.INFO):
+        b = create_backend("auto", model="nano")
+    assert b.name == "onnxruntime"
+    assert "skipping backend 'tensorrt': needs an export bundle" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_misspelled_option_is_reported(caplog):
+    if not OnnxRuntimeBackend.is_available():
+        pytest.skip("onnxruntime not installed")
+    with caplog.at_level(logging.WARNING):
+        create_backend("onnxruntime", model="nano", thread=2).close()
+        create_backend("opencv-telea", model="lite").close()  # what Inpainter passes every backend: fine
+    assert "'onnxruntime' ignores option(s) thread (it takes: model, providers, threads, spin)" in caplog.text
+    assert "opencv-telea" not in caplog.text

@@ -282,3 +282,27 @@ def test_bundle_carries_the_models_refill_settings(tmp_path):
     assert edgefill.RefillSettings.parse(bundle) == edgefill.RefillSettings(4, 0.2)  # as the engine's backend reads it
     with edgefill.Inpainter(model=out, backend="onnxruntime") as inp:
         assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale) == (4.0, 0.2, 4)
+
+
+def test_tensorrt_10_bundle_converts_at_the_io(photo_dirs, tmp_path):
+    """TensorRT >= 9.2 takes uint8 I/O only straight into / out of a Cast: its graph converts
+    first and last, passes the parser check, and computes what the default graph does."""
+    import onnx
+
+    from edgefill.trt import onnx_support
+
+    out = export_bundle(ExportRequest(model="nano", out_dir=tmp_path / "b", profile="orin-nano-super",
+                                      calib_dir=photo_dirs / "calib", val_dir=photo_dirs / "val"), progress=False)
+    b = json.loads((out / "bundle.json").read_text())
+    trt = b["tensorrt"]
+    assert (trt["io"], trt["cast_at_io"], trt["onnx"]) == ("uint8", True, "model.trt.fp32.onnx")
+    assert onnx_support.check(onnx.load(str(out / trt["onnx"])), "10.3") == []
+    assert onnx_support.check(onnx.load(str(out / "model.fp32.onnx")), "10.3") != []
+    img = natural_image(256, 320, seed=9)
+    mask = np.zeros((256, 320), np.uint8)
+    mask[60:160, 90:230] = 255
+    outs = []
+    for name in ("model.fp32.onnx", trt["onnx"]):
+        with edgefill.create_backend("onnxruntime", model=str(out / name)) as be:
+            outs.append(be.infer(img, mask))
+    assert np.array_equal(outs[0], outs[1])

@@ -27,15 +27,18 @@ NOT_TRT = {
     # numpy / pycuda
     "Device", "Stream", "astype", "bool_", "clip", "compute_capability", "copyto", "float16", "float32", "free",
     "init", "int32", "int8", "mem_alloc", "memcpy_dtoh_async", "memcpy_htod_async", "pagelocked_empty",
-    "synchronize", "uint8", "util", "find_spec", "driver", "ndarray",
+    "synchronize", "uint8", "util", "find_spec", "driver", "ndarray", "Context", "Error", "MULTIPROCESSOR_COUNT",
+    "detach", "device_attribute", "get_attribute", "pop", "push", "retain_primary_context", "contextmanager",
+    "suppress",
     "__version__",  # set by the tensorrt package's __init__.py, not by the bindings library
     "JSONDecodeError", "__init__", "add", "close", "dumps", "findall", "getLogger", "index", "loads", "replace",
     # edgefill's own
     "board", "buckets", "cuda", "dla_core", "engine", "engine_path", "gpu_fallback", "import_trt", "io_tensors",
-    "multiple", "numpy_dtype", "onnx_path", "optimization_level", "precision", "profile_max_shape", "profiles",
+    "multiple", "numpy_dtype", "onnx_path", "optimization_level", "precision", "profiles",
     "sidecar", "slots", "stream", "tensors", "timing_cache", "trt", "use_dla", "workspace_mb", "config",
     "dtypes", "execute", "network_flags", "set_input_shape", "set_optimization_level", "set_workspace",
-    "version", "path", "sha256", "model", "refill",
+    "version", "path", "sha256", "model", "refill", "_current", "_load", "_run", "context", "cuda_context", "device",
+    "host", "max_hw", "min_hw", "profile_shapes", "takes", "accepts_model", "reason",
 }
 
 

@@ -78,7 +78,7 @@ def test_version(v, expected):
 def test_legacy_bindings_api_uses_profile_offsets():
     trt, engine, ctx = fake_trt("8.2.1"), LegacyEngine(), Recorder()
     assert compat.io_tensors(trt, engine) == [("image", True, "u8"), ("mask", True, "u8"), ("output", False, "u8")]
-    assert compat.profile_max_shape(trt, engine, "image", 1) == (1, 512, 512, 3)
+    assert compat.profile_shapes(trt, engine, "image", 1)[2] == (1, 512, 512, 3)
     compat.set_input_shape(trt, engine, ctx, "mask", (1, 128, 128, 1), profile=1)
     assert ctx.calls[-1] == ("set_binding_shape", (4, (1, 128, 128, 1)), {})  # index 1 + 3 * profile 1
     compat.execute(trt, engine, ctx, {"image": 10, "mask": 11, "output": 12}, profile=1, stream_handle=7)

@@ -26,13 +26,13 @@ def graphs(tmp_path_factory):
     net = build_model("nano", fill_passes=2)  # the shipped graphs end with the fill smoothing
     d = tmp_path_factory.mktemp("trt")
     out = {}
-    for io, opset in {trt_onnx_flavour(v) for v in TRT_VERSIONS} | {("uint8", 17)}:
-        fp32 = OnnxFromTorch(net, d / f"{io}{opset}.onnx",
-                             io=io, opset=opset)()
+    for io, opset, cast_at_io in {trt_onnx_flavour(v) for v in TRT_VERSIONS + ["10.3"]} | {("uint8", 17, False)}:
+        stem = f"{io}{opset}{'c' if cast_at_io else ''}"
+        fp32 = OnnxFromTorch(net, d / f"{stem}.onnx", io=io, opset=opset, cast_at_io=cast_at_io)()
         rng = np.random.default_rng(0)
         pairs = [(natural_image(128, 128, seed=i), (rng.random((128, 128)) > 0.7).astype(np.uint8) * 255) for i in range(4)]
-        int8 = QuantizeOnnx("int8", pairs)(fp32, d / f"{io}{opset}.int8.onnx")
-        out[(io, opset)] = (onnx.load(str(fp32)), onnx.load(str(int8)))
+        int8 = QuantizeOnnx("int8", pairs)(fp32, d / f"{stem}.int8.onnx")
+        out[(io, opset, cast_at_io)] = (onnx.load(str(fp32)), onnx.load(str(int8)))
     return out
 
 
@@ -46,11 +46,29 @@ def test_bundle_graphs_parse_in_target_version(graphs, version):
         assert onnx_support.check(model, version) == []
 
 
-def test_default_graph_needs_new_tensorrt(graphs):
-    fp32, _ = graphs[("uint8", 17)]
+def test_default_graph_is_not_for_tensorrt(graphs):
+    """The ONNX Runtime graph transposes its uint8 tensors; no TensorRT takes that."""
+    fp32, int8 = graphs[("uint8", 17, False)]
     problems = " ".join(onnx_support.check(fp32, "8.2"))
     assert "opset 17 > 13" in problems and "network I/O" in problems
-    assert onnx_support.check(fp32, "10.3") == []
+    for model in (fp32, int8):
+        problems = " ".join(onnx_support.check(model, "10.3"))
+        assert "uint8 input 'image' feeds Transpose" in problems and "uint8 input 'mask' feeds Transpose" in problems
+        assert "uint8 output 'output' comes from Transpose" in problems
+
+
+def test_cast_at_io_graph_computes_the_same(graphs, tmp_path):
+    """The TensorRT form (casts first and last) gives the ONNX Runtime form's output exactly."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(1)
+    image = natural_image(128, 192, seed=5)[None]
+    mask = ((rng.random((1, 128, 192, 1)) > 0.6) * 255).astype(np.uint8)
+    outs = []
+    for key in (("uint8", 17, False), ("uint8", 17, True)):
+        sess = ort.InferenceSession(graphs[key][0].SerializeToString(), providers=["CPUExecutionProvider"])
+        outs.append(sess.run(None, {"image": image, "mask": mask})[0])
+    assert outs[0].dtype == outs[1].dtype == np.uint8 and np.array_equal(outs[0], outs[1])
 
 
 def _tiny(op, attrs=None, opset=13, zero_point=None):

@@ -1,0 +1,1 @@
+"""Fake pycuda (tests only; see ../README.md)."""
