@@ -243,6 +243,9 @@ def _read_sidecar(engine_path: Path) -> dict:
         data = json.loads(side.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"{engine_path} has no readable sidecar {side.name}: {exc}") from exc
-    if data.get("format") != "edgefill-engine/1":
+    if not isinstance(data, dict) or data.get("format") != "edgefill-engine/1":
         raise ModelError(f"{side} is not an edgefill engine sidecar")
+    multiple = data.get("multiple", 64)
+    if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
+        raise ModelError(f"{side}: 'multiple' must be a whole number >= 1, not {multiple!r}")
     return data

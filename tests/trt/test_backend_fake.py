@@ -183,3 +183,12 @@ def test_inpainter_plans_crops_with_the_engine_buckets(fake_gpu, tmp_path):
     with pytest.raises(ConfigError, match="bucket 512 is larger than the backend takes"):
         edgefill.Inpainter(backend=b, roi_config=edgefill.RoiConfig(buckets=(256, 512)))
     inp.close()
+
+
+@pytest.mark.parametrize("bad", ['[1, 2]', '{"format": "edgefill-engine/1", "multiple": null}',
+                                 '{"format": "edgefill-engine/1", "multiple": 0}', 'not json'])
+def test_a_bad_sidecar_is_a_model_error(fake_gpu, tmp_path, bad):
+    path = make_engine(tmp_path, [[256, 256, 256, 256]])
+    path.with_suffix(".json").write_text(bad)
+    with pytest.raises(edgefill.errors.ModelError, match="fake.json|sidecar"):
+        backend(path)
