@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ConfigError, ModelError
+from ..errors import BackendUnavailableError, ConfigError, InferenceError, ModelError
 from ..models import ModelFile, resolve_model
 from ..refill_settings import recorded_settings
 from .base import Availability, Backend, InputInfo
@@ -112,9 +112,17 @@ class OnnxRuntimeBackend(Backend):
     def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         img, m = image[None], mask[None, :, :, None]
         if self._float_io:
-            out = self.session.run(None, {"image": img.astype(np.float32), "mask": m.astype(np.float32)})[0]
+            out = self._run({"image": img.astype(np.float32), "mask": m.astype(np.float32)})
             return np.clip(out[0], 0, 255).astype(np.uint8)
-        return self.session.run(None, {"image": img, "mask": m})[0][0]
+        return self._run({"image": img, "mask": m})[0]
+
+    def _run(self, feeds: dict) -> np.ndarray:
+        try:
+            return self.session.run(None, feeds)[0]
+        except Exception as exc:  # ONNX Runtime's own (Fail, RuntimeException, EPFail: out of memory, CUDA errors)
+            if type(exc).__module__.startswith("onnxruntime"):
+                raise InferenceError(f"ONNX Runtime failed running {self.model.path.name}: {exc}") from exc
+            raise
 
     def close(self) -> None:
         self.session = None

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 pytest.importorskip("onnxruntime")
@@ -12,3 +13,20 @@ def _spinning(backend) -> str:
 def test_worker_threads_do_not_spin_by_default_and_can():
     assert _spinning(create_backend("onnxruntime", model="nano")) == "0"
     assert _spinning(create_backend("onnxruntime", model="nano", spin=True)) == "1"
+
+
+def test_onnxruntime_failures_become_inference_errors():
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail
+
+    from edgefill.errors import InferenceError
+
+    b = create_backend("onnxruntime", model="nano")
+
+    class Failing:
+        def run(self, *a, **k):
+            raise Fail("CUDA failure 2: out of memory")
+
+    b.session = Failing()
+    image, mask = np.zeros((64, 64, 3), np.uint8), np.full((64, 64), 255, np.uint8)
+    with pytest.raises(InferenceError, match="out of memory"):
+        b.infer(image, mask)
