@@ -13,7 +13,11 @@
   model is re-probed every ``probe_every`` fallbacks so the estimate stays current.
 - A :class:`~edgefill.stabilize.TemporalStabilizer` reuses or blends fills over time.
 - Stop on end of stream, on :meth:`stop`, or on Ctrl-C: queued frames are finished and
-  every sink is flushed and closed.
+  every sink is flushed and closed. A read that never returns does not hold this up:
+  :meth:`stop` abandons the capture thread after a grace period.
+- A failure in any stage ends the run: frames already past the failing stage still reach
+  the sinks, and sinks that can (``close_partial``) keep what they wrote under a name that
+  cannot be mistaken for a complete output.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ import numpy as np
 
 from . import roi
 from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
-from .errors import ConfigError, EdgeFillError, EdgeFillInternalError
+from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
 from .mask_sources import (CallableMask, ColourKey, MaskPostprocess, MaskSequence, MaskSource, ShapesMask, StaticMask,
                            parse_mask_spec)
 from .masks import dilate
 from .sinks import FrameResult, Sink
+from .sinks.files import check_can_write
 from .stabilize import StabilizerConfig, TemporalStabilizer
 
 log = logging.getLogger(__name__)
@@ -136,7 +141,7 @@ class Pipeline:
     dilate, hold: mask dilation in pixels and hysteresis in frames.
     queue_size: capacity of each of the two queues.
     max_frames: stop after this many frames (None: until the end of the stream).
-    stats_json: where to write the final statistics.
+    stats_json: where to write the final statistics (its folder is checked for writing here).
     """
 
     def __init__(self, source: str | FrameSource, mask: str | np.ndarray | Callable | MaskSource,
@@ -152,6 +157,8 @@ class Pipeline:
             raise ConfigError(f"deadline_ms must be > 0, got {deadline_ms}")
         if deadline_ms is not None and fallback is None:
             raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
+        if stats_json:  # before anything is opened or loaded, not after the whole run
+            check_can_write(Path(stats_json), "the statistics")
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
         self.mask_source = MaskPostprocess(_as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
         self.sinks = list(sinks)
@@ -183,6 +190,13 @@ class Pipeline:
         self._t_start = 0.0
         self._t_end: float | None = None
         self._closed = False
+        # The capture thread may be abandoned by stop() inside a read() that never returns;
+        # the source is then closed by that thread, if its read ever returns.
+        self._capture_abandoned = threading.Event()
+        self._source_lock = threading.Lock()
+        self._capture_running = False
+        self._close_source_on_capture_exit = False
+        self._read_since: float | None = None  # when the capture thread's current read() began
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Pipeline:
@@ -190,6 +204,7 @@ class Pipeline:
             raise EdgeFillInternalError("pipeline already started")
         self._reader.open()
         self._t_start = time.monotonic()
+        self._capture_running = True
         for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop), ("sink", self._sink_loop)):
             t = threading.Thread(target=self._guard(name, target), name=f"edgefill-{name}", daemon=True)
             self._threads.append(t)
@@ -200,6 +215,8 @@ class Pipeline:
         """Block until the stream ends (True) or ``timeout`` passes (False)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
+            if t.name == "edgefill-capture" and self._capture_abandoned.is_set():
+                continue  # stuck in read(); stop() has already ended the stream without it
             t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
             if t.is_alive():
                 return False
@@ -207,9 +224,32 @@ class Pipeline:
         return True
 
     def stop(self, timeout: float = 30.0) -> PipelineStats:
-        """Stop reading, finish the queued frames, flush and close every sink."""
+        """Stop reading, finish the queued frames, flush and close every sink.
+
+        A source whose ``read()`` is still running a grace period after the stop (its read
+        timeout plus 1 s, at most half of ``timeout``) is abandoned with a warning: the end of
+        the stream is sent from here, so the frames already read are finished and the outputs
+        are finalised; the capture thread (a daemon) closes the source if its read ever returns.
+        """
         self._stop.set()
-        if not self.wait(timeout):
+        t_stop = time.monotonic()
+        t_end = t_stop + timeout
+        options = getattr(self.source, "options", None)
+        grace = min(timeout / 2, getattr(options, "read_timeout_s", 5.0) + 1.0)
+        capture = self._thread("edgefill-capture")
+        while capture is not None and capture.is_alive() and not self._capture_abandoned.is_set():
+            capture.join(0.05)
+            since = self._read_since  # None while it is queueing a frame, which inference will take
+            now = time.monotonic()
+            if since is not None and capture.is_alive() and now - max(since, t_stop) > grace:
+                log.warning("%s: read() has not returned %.3g s after the stop; finishing the frames already "
+                            "read without it (the source is closed if that read ever returns)",
+                            self.source.description, grace)
+                self._capture_abandoned.set()
+                self._send_end(self._in, "edgefill-infer")
+            elif now > t_end:
+                break
+        if not self.wait(max(0.0, t_end - time.monotonic())):
             raise EdgeFillInternalError(f"the pipeline did not stop within {timeout:g} s")
         return self.stats
 
@@ -237,16 +277,27 @@ class Pipeline:
             return
         self._closed = True
         self._t_end = time.monotonic()
-        self._reader.close()
+        with self._source_lock:
+            close_now = not self._capture_running
+            self._close_source_on_capture_exit = not close_now
+        if close_now:  # never under a read() still running in the abandoned capture thread
+            self._reader.close()
         if self._own_inpainter:
             self.inpainter.close()
         if self.fallback is not None:
             self.fallback.close()
+        stats_error = None
         if self.stats_json:
-            atomic_write_bytes(self.stats_json, (json.dumps(self.stats.to_dict(), indent=2) + "\n").encode())
+            try:
+                atomic_write_bytes(self.stats_json, (json.dumps(self.stats.to_dict(), indent=2) + "\n").encode())
+            except OSError as exc:
+                stats_error = InputError(f"cannot write the statistics to {self.stats_json}: {exc.strerror or exc}")
+                log.error("%s", stats_error)
         if self._errors:
             err = self._errors[0]
             raise err if isinstance(err, EdgeFillError) else EdgeFillInternalError(f"pipeline thread failed: {err!r}")
+        if stats_error is not None:
+            raise stats_error
 
     # -- statistics ------------------------------------------------------------------------------
     @property
@@ -268,21 +319,29 @@ class Pipeline:
             self._counts[key] += n
 
     # -- threads ---------------------------------------------------------------------------------
+    def _thread(self, name: str) -> threading.Thread | None:
+        return next((t for t in self._threads if t.name == name), None)
+
     def _guard(self, stage: str, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
                 fn()
             except BaseException as exc:  # recorded and re-raised by wait(); the pipeline stops cleanly
-                log.error("%s: %s", threading.current_thread().name, exc)
-                self._errors.append(exc)
-                self._stop.set()
-                self._end_after_failure(stage)
+                self._fail(stage, exc)
         return run
+
+    def _fail(self, stage: str, exc: BaseException) -> None:
+        log.error("%s: %s", threading.current_thread().name, exc)
+        self._errors.append(exc)  # before any end marker is sent: the sinks see that the run failed
+        self._stop.set()
+        self._end_after_failure(stage)
 
     def _end_after_failure(self, stage: str) -> None:
         """After a failure in ``stage``: frames already past it still reach the sinks (nothing
         processed is lost); frames that can no longer be processed are dropped; every thread
-        gets its end marker, so none blocks."""
+        gets its end marker, so none blocks. The marker follows the frames: after a capture
+        failure it goes to the inference thread, which finishes the frames queued before it
+        and passes it on; it goes straight to the sink thread only when inference is dead."""
         dropped = {"capture": (), "infer": (self._in,), "sink": (self._in, self._out)}[stage]
         for q in dropped:
             try:
@@ -290,15 +349,26 @@ class Pipeline:
                     q.get_nowait()
             except queue.Empty:
                 pass
-        for q, consumer in ((self._in, "edgefill-infer"), (self._out, "edgefill-sink")):
-            thread = next((t for t in self._threads if t.name == consumer), None)
-            while True:  # wait for room while the consumer still takes items
+        if stage == "infer":
+            self._send_end(self._out, "edgefill-sink")
+        else:  # capture: end the stream; sink: stop the inference thread, whose results nobody takes
+            self._send_end(self._in, "edgefill-infer")
+
+    def _send_end(self, q: queue.Queue, consumer: str) -> None:
+        """Put the end marker into ``q`` for the ``consumer`` thread, waiting for room while that
+        thread still takes items. If the inference thread is dead, the marker it would have passed
+        on goes to the sink thread directly. (If it dies later, its own failure handler does that.)"""
+        thread = self._thread(consumer)
+        if thread is not None and thread is not threading.current_thread():
+            while True:
                 try:
                     q.put(_EOS, timeout=0.2)
                     break
                 except queue.Full:
-                    if thread is threading.current_thread() or (thread is not None and not thread.is_alive()):
+                    if not thread.is_alive():
                         break
+        if q is self._in and (thread is None or not thread.is_alive()):
+            self._send_end(self._out, "edgefill-sink")
 
     def _put(self, q: queue.Queue, item: object, drop_oldest: bool) -> None:
         if drop_oldest:
@@ -322,14 +392,17 @@ class Pipeline:
             except queue.Full:
                 if self._errors:  # a consumer thread died; the pipeline is ending
                     return
+                if q is self._in and self._capture_abandoned.is_set():  # stop() ended the stream without us
+                    return
 
     def _capture_loop(self) -> None:
         live = self._reader.live
         index = 0
         try:
             while not self._stop.is_set() and (self.max_frames is None or index < self.max_frames):
-                t0 = time.monotonic()
+                t0 = self._read_since = time.monotonic()
                 frame = self._reader.read()
+                self._read_since = None
                 if frame is None:
                     break
                 now = time.monotonic()
@@ -338,7 +411,13 @@ class Pipeline:
                 self._put(self._in, (frame, index, now), drop_oldest=live)
                 index += 1
         finally:
-            self._put(self._in, _EOS, drop_oldest=False)
+            with self._source_lock:
+                self._capture_running = False
+                close_source = self._close_source_on_capture_exit
+            if close_source:  # abandoned by stop() while in read(), which has now returned
+                self._reader.close()
+        # The normal end of the stream; after a failure, _fail() sends the marker once the error is recorded.
+        self._put(self._in, _EOS, drop_oldest=False)
 
     def _infer_loop(self) -> None:
         live = self._reader.live
@@ -394,7 +473,7 @@ class Pipeline:
             while True:
                 item = self._out.get()
                 if item is _EOS:
-                    return
+                    break
                 t0 = time.monotonic()
                 for s in self.sinks:
                     s.write(item)
@@ -402,12 +481,22 @@ class Pipeline:
                 self._t["sink"].add(now - t0)
                 self._latency.add(now - item.capture_time)
                 self._count("frames_out")
+        except BaseException as exc:
+            self._fail("sink", exc)
         finally:
-            for s in self.sinks:
-                try:
-                    s.close()
-                except EdgeFillError as exc:
-                    self._errors.append(exc)
+            # A failure anywhere was recorded before the end marker was sent.
+            self._close_sinks(failed=bool(self._errors))
+
+    def _close_sinks(self, failed: bool) -> None:
+        """Close every sink. After a failed run, a sink with ``close_partial()`` (the file sinks)
+        keeps what it wrote under a name that cannot be taken for a complete output."""
+        for s in self.sinks:
+            close = (getattr(s, "close_partial", None) if failed else None) or s.close
+            try:
+                close()
+            except Exception as exc:  # recorded after any error that ended the run, so that one is raised
+                log.error("closing %s: %s", type(s).__name__, exc)
+                self._errors.append(exc)
 
 
 def _as_mask_source(mask: object, invert: bool) -> MaskSource:

@@ -115,3 +115,62 @@ class SlowBackend(Backend):
         out = image.copy()
         out[mask > 0] = 128
         return out
+
+
+class FakePicamera2:
+    """A stand-in for ``picamera2.Picamera2`` (install with :meth:`module`). Like the real one,
+    constructing it claims the camera until ``close()``: a second claim raises "busy".
+    ``fail_configure`` / ``fail_stop`` make those calls raise; ``stall`` makes ``wait`` time out."""
+
+    claimed: set = set()
+    fail_configure = False
+    fail_stop = False
+    stall = False
+
+    def __init__(self, camera_num=0):
+        if camera_num in type(self).claimed:
+            raise RuntimeError("Failed to acquire camera: Device or resource busy")
+        type(self).claimed.add(camera_num)
+        self.num, self.calls, self.waits = camera_num, {}, []
+
+    @classmethod
+    def module(cls, **settings):
+        import types
+
+        attrs = {"claimed": set(), "fail_configure": False, "fail_stop": False, "stall": False, **settings}
+        return types.SimpleNamespace(Picamera2=type("Picamera2", (cls,), attrs))
+
+    def create_video_configuration(self, main, controls):
+        self.calls["main"], self.calls["controls"] = main, controls
+        return {"main": main}
+
+    def configure(self, cfg):
+        if self.fail_configure:
+            raise RuntimeError("configure failed (unsupported size)")
+
+    def start(self):
+        self.calls["started"] = True
+
+    def capture_array(self, name="main", wait=None):
+        if wait is not False:
+            raise AssertionError("edgefill must not block in capture_array: it passes wait=False and waits itself")
+        return ("job", name)
+
+    def wait(self, job, timeout=None):
+        import concurrent.futures
+
+        self.waits.append(timeout)
+        if self.stall:
+            raise concurrent.futures.TimeoutError()
+        a = np.zeros((4, 6, 3), np.uint8)
+        a[..., 0] = 10  # first byte in memory is blue for RGB888
+        return a
+
+    def stop(self):
+        self.calls["stopped"] = True
+        if self.fail_stop:
+            raise RuntimeError("stop failed")
+
+    def close(self):
+        self.calls["closed"] = True
+        type(self).claimed.discard(self.num)

@@ -10,7 +10,7 @@ from edgefill.capture import CaptureOptions
 from edgefill.capture.base import FrameSource
 from edgefill.errors import InputError
 from edgefill.pipeline import DeadlinePolicy, Pipeline
-from edgefill.sinks import CallbackSink, VideoFileSink
+from edgefill.sinks import CallbackSink, ImageFolderSink, VideoFileSink
 
 from .fakes import SlowBackend, write_video
 
@@ -136,16 +136,100 @@ def test_static_scene_is_reused_by_the_stabiliser(tmp_path):
     assert stats.reused >= 10 and slow.calls <= 5
 
 
-def test_mask_error_stops_the_pipeline_cleanly(tmp_path):
-    clip = write_video(tmp_path / "c.avi", 10)
+def _mask_folder(tmp_path, n, size=(240, 320)):
     masks = tmp_path / "masks"
     masks.mkdir()
-    for i in range(3):
-        cv2.imwrite(str(masks / f"{i:03d}.png"), np.zeros((240, 320), np.uint8))
+    for i in range(n):
+        cv2.imwrite(str(masks / f"{i:03d}.png"), np.zeros(size, np.uint8))
+    return masks
+
+
+def _frames_in(path):
+    return int(cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FRAME_COUNT))
+
+
+def test_mask_error_stops_the_pipeline_cleanly(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 10)
+    masks = _mask_folder(tmp_path, 3)
     out = tmp_path / "o.mp4"
     with pytest.raises(InputError, match="frame 3 has none"):
         Pipeline(str(clip), str(masks), [VideoFileSink(out)], backend="opencv-ns").run()
-    assert out.exists()  # what was processed before the error is flushed, not lost
+    assert _frames_in(tmp_path / "o.partial.mp4") == 3  # what was processed before the error is kept, not lost
+    assert not out.exists() and not list(tmp_path.glob("*.part.*"))
+    assert not _live_pipeline_threads()
+
+
+def test_a_failed_run_never_replaces_a_good_output(tmp_path, caplog):
+    """A run that ends in error keeps its frames as NAME.partial.mp4 (then NAME.partial-2.mp4 ...),
+    never under the final name: an existing good output stays as it was (it was replaced by
+    the truncated video, and the run still exited with an error)."""
+    clip = write_video(tmp_path / "c.avi", 10)
+    masks = _mask_folder(tmp_path, 3)
+    out = tmp_path / "o.mp4"
+    Pipeline(str(clip), "rect:10,10,40,40", [VideoFileSink(out)], backend="opencv-ns").run()
+    good = out.read_bytes()
+    assert _frames_in(out) == 10
+    for partial in ("o.partial.mp4", "o.partial-2.mp4"):
+        with pytest.raises(InputError, match="frame 3 has none"):
+            Pipeline(str(clip), str(masks), [VideoFileSink(out)], backend="opencv-ns").run()
+        assert out.read_bytes() == good
+        assert _frames_in(tmp_path / partial) == 3
+    assert _frames_in(tmp_path / "o.partial.mp4") == 3  # the first partial file was not replaced either
+    assert "o.partial-2.mp4" in caplog.text and "is left as it was" in caplog.text
+    assert not list(tmp_path.glob("*.part.*"))
+
+
+def test_a_failed_run_into_an_image_folder_deletes_nothing(tmp_path, caplog):
+    """The image-folder sink writes each frame atomically as it comes: after an error the frames
+    processed before it are there, and no file of an earlier run is deleted."""
+    clip = write_video(tmp_path / "c.avi", 10)
+    masks = _mask_folder(tmp_path, 3)
+    out = tmp_path / "frames"
+    out.mkdir()
+    for i in range(10):
+        cv2.imwrite(str(out / f"{i:06d}.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(InputError, match="frame 3 has none"):
+        Pipeline(str(clip), str(masks), [ImageFolderSink(out)], backend="opencv-ns").run()
+    shapes = [cv2.imread(str(out / f"{i:06d}.png")).shape for i in range(10)]
+    assert shapes == [(240, 320, 3)] * 3 + [(8, 8, 3)] * 7
+    assert "holds the 3 frames written by this run (000000.png to 000002.png)" in caplog.text
+
+
+class _FailingSource(FrameSource):
+    """A file-like source whose read fails after ``n`` frames (a truncated image in a folder)."""
+
+    def __init__(self, n):
+        super().__init__("fake://frames", CaptureOptions())
+        self.n, self.i = n, 0
+
+    def open(self):
+        pass
+
+    def read(self):
+        if self.i == self.n:
+            raise InputError(f"image frames/{self.i:04d}.png is not a readable image")
+        self.i += 1
+        return np.full((64, 64, 3), self.i, np.uint8)
+
+
+def test_a_capture_failure_still_writes_the_frames_already_read(tmp_path):
+    """Capture fails at frame 10 while inference (slower, as on any edge device) is still on the
+    first frames: all ten frames read reach the sinks (the end marker was put straight into the
+    sink's queue, ahead of them, and only 7 of 10 were written)."""
+    got = []
+
+    def slow_mask(frame, index):
+        time.sleep(0.05)
+        m = np.zeros(frame.shape[:2], np.uint8)
+        m[:4, :4] = 255
+        return m
+
+    out = tmp_path / "o.avi"
+    with pytest.raises(InputError, match="not a readable image"):
+        Pipeline(_FailingSource(10), slow_mask, [CallbackSink(lambda r: got.append(r.index)), VideoFileSink(out)],
+                 backend="opencv-telea", stabilize=False, queue_size=4).run()
+    assert got == list(range(10))
+    assert _frames_in(tmp_path / "o.partial.avi") == 10 and not out.exists()
     assert not _live_pipeline_threads()
 
 
@@ -193,3 +277,71 @@ def test_stop_mid_stream_flushes_outputs(tmp_path):
     stats = p.stats
     assert 0 < stats.frames_out < 200 and stats.frames_out == stats.frames_in
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == stats.frames_out
+
+
+class _StuckSource(FrameSource):
+    """A live camera whose sixth read never returns (a driver call without a timeout)."""
+
+    live = True
+
+    def __init__(self):
+        super().__init__("fake://stuck", CaptureOptions(read_timeout_s=0.2))
+        self.n, self.closed, self.release = 0, False, threading.Event()
+
+    def open(self):
+        pass
+
+    def read(self):
+        self.n += 1
+        if self.n > 5:
+            self.release.wait()
+        return np.full((64, 64, 3), self.n * 10, np.uint8)
+
+    def close(self):
+        self.closed = True
+
+
+def test_stop_finishes_the_output_when_a_read_never_returns(tmp_path, caplog):
+    """stop() abandons a capture thread stuck in read() after a grace period and ends the stream
+    itself: the frames already read are finished and the video is finalised (stop() raised
+    EdgeFillInternalError and the video stayed an unfinished .part file). The source is closed
+    by the capture thread once its read returns, never under it."""
+    src = _StuckSource()
+    out = tmp_path / "o.avi"
+    p = Pipeline(src, "rect:1,1,8,8", [VideoFileSink(out)], backend="opencv-telea", stabilize=False).start()
+    t_end = time.monotonic() + 30
+    while p.stats.frames_out + p.stats.dropped < 5 and time.monotonic() < t_end:
+        time.sleep(0.02)
+    stats = p.stop(timeout=10)
+    assert stats.frames_in == 5 and stats.frames_out >= 1
+    assert _frames_in(out) == stats.frames_out and not list(tmp_path.glob("*.part*"))
+    assert "read() has not returned" in caplog.text
+    assert not src.closed  # its read() is still running
+    capture = next(t for t in threading.enumerate() if t.name == "edgefill-capture")
+    src.release.set()
+    capture.join(10)
+    assert src.closed and not _live_pipeline_threads()
+
+
+def test_an_unwritable_stats_path_is_refused_before_the_run(tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    clip = write_video(tmp_path / "c.avi", 3)
+    for bad, why in ((tmp_path / "file.txt" / "s.json", "is not a folder"), (tmp_path, "it is a folder")):
+        with pytest.raises(InputError, match=f"cannot write the statistics to .*{why}"):
+            Pipeline(str(clip), "rect:1,1,8,8", [], backend="opencv-telea", stats_json=bad)
+
+
+def test_a_failed_stats_write_is_an_input_error(tmp_path):
+    """The statistics folder became unwritable during the run: an InputError naming the path
+    (it was a raw OSError, so the CLI printed a traceback), after the outputs are written."""
+    clip = write_video(tmp_path / "c.avi", 3)
+    folder = tmp_path / "stats"
+    folder.mkdir()
+    out = tmp_path / "o.avi"
+    pipe = Pipeline(str(clip), "rect:1,1,8,8", [VideoFileSink(out)], backend="opencv-telea",
+                    stats_json=folder / "s.json")
+    folder.rmdir()
+    folder.write_text("now a file")
+    with pytest.raises(InputError, match="cannot write the statistics to .*s.json"):
+        pipe.run()
+    assert _frames_in(out) == 3

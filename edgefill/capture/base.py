@@ -29,7 +29,7 @@ class CaptureOptions:
     fps: float | None = None
     flip: int = 0  # nvvidconv flip-method for csi:// (0 none, 2 rotate 180, 4 horizontal, 6 vertical ...)
     open_timeout_s: float = 10.0
-    read_timeout_s: float = 5.0
+    read_timeout_s: float = 5.0  # honoured by rtsp://, http:// (MJPEG) and picam:// (see docs/runtime.md)
     reconnect: bool = True  # live sources only
     max_backoff_s: float = 10.0
     frozen_timeout_s: float = 10.0  # live: identical frames for this long count as a stall (0 = off)
@@ -41,6 +41,9 @@ class CaptureOptions:
         for name in ("open_timeout_s", "read_timeout_s", "max_backoff_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
+        if self.frozen_timeout_s < 0:
+            raise ConfigError(f"frozen_timeout_s must be >= 0 (0 turns the frozen-frame watchdog off), "
+                              f"got {self.frozen_timeout_s}")
         if not 0 <= self.flip <= 7:
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip}")
 

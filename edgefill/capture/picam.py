@@ -3,14 +3,37 @@
 picamera2's ``"RGB888"`` format is, despite its name, laid out B, G, R in memory
 (libcamera names formats by the packed word, not the byte order), which is exactly
 OpenCV's BGR; frames are therefore passed on without a channel swap.
+
+Each read waits at most ``read_timeout_s`` for a frame (``capture_array(wait=False)``, then
+``Picamera2.wait(job, timeout)``), so a camera that stops delivering is reported as
+stalled and reconnected instead of blocking the capture thread for ever.
 """
 
 from __future__ import annotations
+
+import logging
+from concurrent.futures import TimeoutError as FutureTimeoutError
 
 import numpy as np
 
 from ..errors import BackendUnavailableError, CaptureError
 from .base import FrameSource, register_source
+
+log = logging.getLogger(__name__)
+
+
+def _release(cam: object) -> None:
+    """Stop and close a Picamera2, so that the camera can be claimed again: close() runs even
+    when stop() fails, and neither failure hides the error being handled."""
+    try:
+        cam.stop()
+    except Exception as exc:  # noqa: BLE001 - releasing: report and go on to close()
+        log.debug("stopping the camera: %s", exc)
+    finally:
+        try:
+            cam.close()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("closing the camera: %s", exc)
 
 
 @register_source("picam")
@@ -31,23 +54,32 @@ class PicameraSource(FrameSource):
             raise CaptureError(f"picam:// takes a camera number, e.g. picam://0, not {self.description}")
         self.close()
         size = (self.options.width or 1280, self.options.height or 720)
+        cam = None
         try:
-            cam = Picamera2(camera_num=int(rest))
+            cam = Picamera2(camera_num=int(rest))  # claims the camera until cam.close()
             controls = {}
             if self.options.fps:  # libcamera's control, in microseconds per frame
                 period = int(round(1e6 / self.options.fps))
                 controls["FrameDurationLimits"] = (period, period)
             cam.configure(cam.create_video_configuration(main={"size": size, "format": "RGB888"}, controls=controls))
             cam.start()
-        except (RuntimeError, IndexError, OSError) as exc:
-            raise CaptureError(f"cannot start {self.description}: {exc}") from exc
+        except BaseException as exc:
+            if cam is not None:  # give the camera back, or every reconnect finds it busy
+                _release(cam)
+            if isinstance(exc, (RuntimeError, IndexError, OSError)):
+                raise CaptureError(f"cannot start {self.description}: {exc}") from exc
+            raise
         self.cam = cam
 
     def read(self) -> np.ndarray | None:
         if self.cam is None:
             raise CaptureError(f"{self.description} is not open")
+        timeout = self.options.read_timeout_s
         try:
-            frame = self.cam.capture_array("main")
+            job = self.cam.capture_array("main", wait=False)
+            frame = self.cam.wait(job, timeout=timeout)
+        except (FutureTimeoutError, TimeoutError) as exc:  # distinct classes before Python 3.11
+            raise CaptureError(f"{self.description} stalled: no frame for {timeout:g} s") from exc
         except (RuntimeError, OSError) as exc:
             raise CaptureError(f"{self.description} failed: {exc}") from exc
         if frame.ndim == 3 and frame.shape[2] == 4:  # XRGB8888 is [B, G, R, 255]: drop the padding byte
@@ -55,9 +87,6 @@ class PicameraSource(FrameSource):
         return np.ascontiguousarray(frame)
 
     def close(self) -> None:
-        if self.cam is not None:
-            try:
-                self.cam.stop()
-                self.cam.close()
-            finally:
-                self.cam = None
+        cam, self.cam = self.cam, None
+        if cam is not None:
+            _release(cam)

@@ -23,7 +23,13 @@ class ResilientSource:
     """Wraps a source. For live sources, a failed read or a frame frozen for
     ``frozen_timeout_s`` closes the device, waits (0.25 s doubling up to
     ``max_backoff_s``), and reopens it, until it works or ``stop`` is set.
-    Finite sources pass errors straight through."""
+    Finite sources pass errors straight through.
+
+    A frozen picture is reconnected once per stall: when the source still delivers the same
+    picture after reconnecting, it is a static scene (a test pattern, a still camera feed),
+    not a stuck driver, so it is logged once and passed on; the watchdog re-arms when the
+    picture changes. (Reconnecting it again every ``frozen_timeout_s`` would interrupt a
+    healthy source for ever.)"""
 
     def __init__(self, source: FrameSource, stop: threading.Event | None = None):
         self.source = source
@@ -32,6 +38,8 @@ class ResilientSource:
         self.frozen_events = 0
         self._last_print: bytes | None = None
         self._last_change = time.monotonic()
+        self._frozen_reconnected = False  # this stall (same picture) has had its reconnect
+        self._static_logged = False
 
     @property
     def live(self) -> bool:
@@ -52,9 +60,17 @@ class ResilientSource:
         now = time.monotonic()
         if fp != self._last_print:
             self._last_print, self._last_change = fp, now
+            self._frozen_reconnected = self._static_logged = False
         elif now - self._last_change > timeout:
-            self.frozen_events += 1
             self._last_change = now
+            if self._frozen_reconnected:
+                if not self._static_logged:
+                    log.warning("%s still delivers the same picture after reconnecting: taking it for a static "
+                                "scene (not reconnecting again until the picture changes)", self.source.description)
+                    self._static_logged = True
+                return
+            self.frozen_events += 1
+            self._frozen_reconnected = True
             raise CaptureError(f"{self.source.description} has delivered the same frame for {timeout:g} s (frozen)")
 
     def read(self) -> np.ndarray | None:

@@ -1,8 +1,15 @@
-"""Video-file and image-folder sinks."""
+"""Video-file and image-folder sinks.
+
+Both check when they are made that their output location can be written, and report an
+unwritable one as :class:`~edgefill.errors.InputError` naming the path (the ``edgefill``
+command's one-line error), also when writing fails later (disk full, folder removed).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -11,12 +18,63 @@ from ..errors import ConfigError, InputError
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
 
+log = logging.getLogger(__name__)
+
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_can_write(path: str | Path, what: str, *, folder: bool = False) -> None:
+    """Raise :class:`InputError` unless the file ``path`` (with ``folder``: files inside the
+    folder ``path``) can be created. Missing folders are fine when the nearest existing one
+    is a folder in which a file can be created (tried with a temporary file, removed at
+    once: permission bits say nothing for root, nor for read-only or virtual filesystems)."""
+    path = Path(path)
+    try:
+        if path.is_dir() and not folder:
+            raise InputError(f"cannot write {what} to {path}: it is a folder")
+        probe = path if folder else path.parent
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise InputError(f"cannot write {what} to {path}: {probe} is not a folder")
+    except OSError as exc:
+        raise InputError(f"cannot write {what} to {path}: {_reason(exc)}") from exc
+    try:
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".edgefill-write-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError(f"cannot write {what} to {path}: cannot create a file in {probe} ({_reason(exc)})") from exc
+
+
+def _move_no_replace(src: Path, candidates) -> Path:
+    """Rename ``src`` to the first of ``candidates`` that does not exist, never replacing a file."""
+    for dst in candidates:
+        try:
+            os.link(src, dst)  # fails if dst exists: no window in which a file could be replaced
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links on this filesystem (FAT on an SD card, some network mounts)
+            if dst.exists():
+                continue
+            os.rename(src, dst)
+            return dst
+        os.unlink(src)
+        return dst
+    raise InputError(f"no free name to keep {src} under")
 
 
 class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
-    crash never leaves a truncated file under the final name."""
+    crash never leaves a truncated file under the final name.
+
+    After a run that ended in error (:meth:`close_partial`) the frames written are kept as
+    ``<name>.partial<ext>`` (``<name>.partial-2<ext>`` ... if that exists): an existing file
+    under the final name is left as it was, and no file is ever replaced."""
 
     def __init__(self, path: str | Path, fps: float | None = None):
         self.path = Path(path)
@@ -25,44 +83,100 @@ class VideoFileSink(Sink):
             raise ConfigError(f"cannot write video {self.path}: use one of {', '.join(FOURCC)}")
         if fps is not None and fps <= 0:
             raise ConfigError(f"fps must be > 0, got {fps}")
+        check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
         self.tmp = self.path.with_name(self.path.stem + ".part" + ext)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
+        self.partial_path: Path | None = None  # where close_partial() kept the frames
 
     def write(self, result: FrameResult) -> None:
         img = result.image
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot write {self.path}: cannot create {self.path.parent} ({_reason(exc)})") \
+                    from exc
             fps = self.fps or result.source_fps or 25.0
-            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
-                                          fps, (img.shape[1], img.shape[0]))
-            if not self.writer.isOpened():
-                raise InputError(f"OpenCV cannot write {self.path}")
+            writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
+                                     fps, (img.shape[1], img.shape[0]))
+            if not writer.isOpened():  # nothing was opened, so close() has nothing to finalise
+                writer.release()
+                raise InputError(f"OpenCV cannot write {self.path} (writing {self.tmp.name} failed)")
+            self.writer = writer
             self.size = img.shape[:2]
         if img.shape[:2] != self.size:
             img = cv2.resize(img, (self.size[1], self.size[0]))
         self.writer.write(img)
         self.frames += 1
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-            self.writer = None
+    def _release(self) -> bool:
+        """Close the writer and fsync the ``.part`` file; False when nothing was written."""
+        if self.writer is None:
+            return False
+        self.writer.release()
+        self.writer = None
+        try:
             with open(self.tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise InputError(f"cannot finish {self.path}: {self.tmp} ({_reason(exc)})") from exc
+        return True
+
+    def close(self) -> None:
+        if self._release():
+            try:
+                os.replace(self.tmp, self.path)
+            except OSError as exc:
+                raise InputError(f"cannot rename {self.tmp} to {self.path}: {_reason(exc)}") from exc
+
+    def close_partial(self) -> None:
+        """Close after a run that ended in error: keep the frames written as ``<name>.partial<ext>``."""
+        if not self._release():
+            return
+        stem, ext = self.path.stem, self.path.suffix.lower()
+        suffixes = [".partial"] + [f".partial-{n}" for n in range(2, 1000)]
+        names = (self.path.with_name(stem + suffix + ext) for suffix in suffixes)
+        try:
+            self.partial_path = _move_no_replace(self.tmp, names)
+        except OSError as exc:
+            raise InputError(f"cannot keep the partial video {self.tmp}: {_reason(exc)}") from exc
+        log.warning("the run ended in error: the %d frames written are kept in %s; %s %s", self.frames,
+                    self.partial_path, self.path, "is left as it was" if self.path.exists() else "was not written")
 
 
 class ImageFolderSink(Sink):
-    """``<folder>/<index:06d>.png`` (or another image extension)."""
+    """``<folder>/<index:06d>.png`` (or another image extension), each written atomically.
+
+    Frames are final as soon as they are written, so after a run that ended in error the
+    folder holds the frames processed before it. Nothing is deleted: a frame of an earlier
+    run is replaced only when this run writes a frame with the same number, the others stay
+    as they were, and :meth:`close_partial` logs which frames this run wrote."""
 
     def __init__(self, folder: str | Path, ext: str = ".png"):
         if ext not in IMAGE_EXTS:
             raise ConfigError(f"unsupported image extension {ext!r}")
         self.folder, self.ext = Path(folder), ext
+        check_can_write(self.folder, "images", folder=True)
         self.frames = 0
+        self._first: int | None = None
+        self._last: int | None = None
 
     def write(self, result: FrameResult) -> None:
-        write_image(self.folder / f"{result.index:06d}{self.ext}", result.image)
+        path = self.folder / f"{result.index:06d}{self.ext}"
+        try:
+            write_image(path, result.image)
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {_reason(exc)}") from exc
         self.frames += 1
+        self._first = result.index if self._first is None else self._first
+        self._last = result.index
+
+    def close_partial(self) -> None:
+        """After a run that ended in error: the frames written stay; say which they are."""
+        if not self.frames:
+            return
+        log.warning("the run ended in error: %s holds the %d frames written by this run (%06d%s to %06d%s); "
+                    "files there with other numbers, if any, are from an earlier run", self.folder, self.frames,
+                    self._first, self.ext, self._last, self.ext)

@@ -1,6 +1,5 @@
 import logging
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from edgefill.capture.gstreamer import csi_pipeline
 from edgefill.errors import BackendUnavailableError, CaptureError, ConfigError
 from edgefill.opencv_check import opencv_info
 
-from ..fakes import FakeMjpegCamera, write_video
+from ..fakes import FakeMjpegCamera, FakePicamera2, write_video
 
 FAST = CaptureOptions(open_timeout_s=2, read_timeout_s=0.5, max_backoff_s=0.2)
 
@@ -96,40 +95,41 @@ def test_picam_without_picamera2_names_the_extra(monkeypatch):
 
 
 def test_picam_passes_rgb888_through_as_bgr(monkeypatch):
-    calls = {}
-
-    class FakePicamera2:
-        def __init__(self, camera_num=0):
-            calls["num"] = camera_num
-
-        def create_video_configuration(self, main, controls):
-            calls["main"], calls["controls"] = main, controls
-            return {"main": main}
-
-        def configure(self, cfg):
-            calls["configured"] = cfg
-
-        def start(self):
-            calls["started"] = True
-
-        def capture_array(self, name):
-            a = np.zeros((4, 6, 3), np.uint8)
-            a[..., 0] = 10  # first byte in memory is blue for RGB888
-            return a
-
-        def stop(self):
-            calls["stopped"] = True
-
-        def close(self):
-            calls["closed"] = True
-
-    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    module = FakePicamera2.module()
+    monkeypatch.setitem(sys.modules, "picamera2", module)
     src = open_source("picam://1", CaptureOptions(width=640, height=480, fps=30))
     with src:
+        cam = src.cam
         f = src.read()
     assert f[0, 0].tolist() == [10, 0, 0]  # blue stays in channel 0 (BGR): no swap
-    assert calls["num"] == 1 and calls["main"] == {"size": (640, 480), "format": "RGB888"}
-    assert calls["controls"]["FrameDurationLimits"] == (33333, 33333) and calls["stopped"] and calls["closed"]
+    assert cam.num == 1 and cam.calls["main"] == {"size": (640, 480), "format": "RGB888"}
+    assert cam.calls["controls"]["FrameDurationLimits"] == (33333, 33333)
+    assert cam.calls["stopped"] and cam.calls["closed"]
+
+
+def test_picam_gives_the_camera_back_when_it_fails_to_start(monkeypatch):
+    """Picamera2() claims the camera; a configure() or start() that fails must release it, or
+    every reconnect finds the camera busy (it did: cam.close() was never called)."""
+    module = FakePicamera2.module(fail_configure=True)
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    src = open_source("picam://0")
+    with pytest.raises(CaptureError, match="configure failed"):
+        src.open()
+    module.Picamera2.fail_configure = False  # e.g. the camera's driver recovered
+    src.open()  # not "Device or resource busy"
+    assert src.read().shape == (4, 6, 3)
+    module.Picamera2.fail_stop = True
+    src.close()  # close() still runs when stop() fails
+    assert not module.Picamera2.claimed
+
+
+def test_picam_read_honours_the_read_timeout(monkeypatch):
+    module = FakePicamera2.module(stall=True)
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    with open_source("picam://0", CaptureOptions(read_timeout_s=0.25)) as src:
+        with pytest.raises(CaptureError, match="stalled: no frame for 0.25 s"):
+            src.read()
+        assert src.cam.waits == [0.25]
 
 
 def test_mjpeg_reads_frames():
@@ -208,3 +208,39 @@ def test_finite_sources_are_not_reconnected(tmp_path):
     r.open()
     assert len(read_all(r)) == 3 and r.reconnects == 0
     r.close()
+
+
+class _StaticSource(_FrozenSource):
+    """A healthy source showing a static scene: the same picture before and after reconnecting."""
+
+    def read(self):
+        self.n += 1
+        return np.zeros((16, 16, 3), np.uint8)
+
+
+def test_a_static_scene_is_reconnected_once_not_in_a_loop(caplog):
+    """The frozen-frame watchdog reconnects once per stall. A source that shows the same picture
+    after reconnecting (a test pattern, a still scene) is healthy: it was reconnected every
+    frozen_timeout_s for ever. A change of picture re-arms the watchdog."""
+    import time
+
+    src = _StaticSource(CaptureOptions(frozen_timeout_s=0.05, max_backoff_s=0.05))
+    r = ResilientSource(src)
+    r.open()
+    t_end = time.monotonic() + 0.6  # twelve watchdog periods
+    with caplog.at_level(logging.WARNING):
+        while time.monotonic() < t_end:
+            assert r.read() is not None
+    assert r.frozen_events == 1 and src.opens == 2
+    assert caplog.text.count("static scene") == 1
+    r._check_frozen(np.ones((16, 16, 3), np.uint8))  # the picture changes: armed again
+    t_end = time.monotonic() + 5
+    while r.frozen_events == 1 and time.monotonic() < t_end:
+        r.read()
+    assert r.frozen_events == 2 and src.opens == 3
+
+
+def test_frozen_timeout_must_not_be_negative():
+    with pytest.raises(ConfigError, match="frozen_timeout_s"):
+        CaptureOptions(frozen_timeout_s=-1)
+    assert CaptureOptions(frozen_timeout_s=0).frozen_timeout_s == 0  # 0 turns the watchdog off

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edgefill.capture import CaptureOptions, open_source
-from edgefill.errors import ConfigError
+from edgefill.errors import ConfigError, InputError
 from edgefill.sinks import FrameResult, ImageFolderSink, MjpegPreviewSink, VideoFileSink
 
 
@@ -30,6 +30,75 @@ def test_video_sink_writes_under_temporary_name_until_closed(tmp_path):
     assert (tmp_path / "v.avi").exists() and not (tmp_path / "v.part.avi").exists()
     with pytest.raises(ConfigError):
         VideoFileSink(tmp_path / "v.gif")
+
+
+def test_unwritable_outputs_are_refused_when_the_sink_is_made(tmp_path):
+    """-o under a file, or a video named like a folder: an InputError naming the path when the
+    sink is made (the CLI's one-line error), not a traceback once frames arrive."""
+    (tmp_path / "f.png").write_bytes(b"x")
+    (tmp_path / "d.mp4").mkdir()
+    with pytest.raises(InputError, match=r"f.png is not a folder"):
+        VideoFileSink(tmp_path / "f.png" / "x.mp4")
+    with pytest.raises(InputError, match=r"d.mp4: it is a folder"):
+        VideoFileSink(tmp_path / "d.mp4")
+    with pytest.raises(InputError, match=r"f.png is not a folder"):
+        ImageFolderSink(tmp_path / "f.png" / "frames")
+    VideoFileSink(tmp_path / "new" / "sub" / "v.avi")  # missing folders are made on the first frame
+    assert not (tmp_path / "new").exists() and not list(tmp_path.glob(".edgefill-write-check-*"))
+
+
+def test_write_errors_are_input_errors_and_close_keeps_the_real_error(tmp_path, monkeypatch):
+    """The output folder turned into a file after the sink was made, or OpenCV cannot open its
+    writer: InputError naming the path, and close() after it has nothing to finalise (it tried
+    to fsync a .part file that was never created and raised FileNotFoundError)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    video, images = VideoFileSink(d / "v.avi"), ImageFolderSink(d / "frames")
+    d.rmdir()
+    d.write_text("not a folder any more")
+    with pytest.raises(InputError, match="cannot write .*v.avi"):
+        video.write(result())
+    with pytest.raises(InputError, match="cannot write .*000000.png"):
+        images.write(result())
+    video.close()
+
+    class Unopenable:
+        def __init__(self, *args):
+            pass
+
+        def isOpened(self):  # noqa: N802 - OpenCV's name
+            return False
+
+        def release(self):
+            pass
+
+    import edgefill.sinks.files as files
+
+    monkeypatch.setattr(files.cv2, "VideoWriter", Unopenable)
+    sink = VideoFileSink(tmp_path / "v.mp4")
+    with pytest.raises(InputError, match="OpenCV cannot write"):
+        sink.write(result())
+    sink.close()
+    sink.close_partial()
+
+
+def test_close_partial_keeps_frames_without_replacing_anything(tmp_path, caplog):
+    target = tmp_path / "v.avi"
+    target.write_bytes(b"a good video from an earlier run")
+    kept = []
+    for _ in range(2):
+        s = VideoFileSink(target, fps=10)
+        s.write(result(0))
+        s.write(result(1))
+        s.close_partial()
+        kept.append(s.partial_path.name)
+    assert kept == ["v.partial.avi", "v.partial-2.avi"]
+    assert target.read_bytes() == b"a good video from an earlier run"
+    assert not (tmp_path / "v.part.avi").exists()
+    assert "the 2 frames written are kept in" in caplog.text and "is left as it was" in caplog.text
+    s = VideoFileSink(tmp_path / "none.avi")
+    s.close_partial()  # nothing written: no file at all
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.avi", "v.partial-2.avi", "v.partial.avi"]
 
 
 def test_preview_binds_loopback_and_round_trips_frames():
