@@ -14,32 +14,133 @@ from .fileio import atomic_write_bytes
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: Refuse to decode images above this many pixels (OpenCV's own cap is 2**30).
 MAX_PIXELS = 100_000_000
+#: How images are decoded: any depth (16-bit kept, then scaled here) and colour or grey as
+#: stored, alpha dropped, and the EXIF orientation applied, as ``cv2.imread`` and
+#: :func:`read_mask` (``IMREAD_GRAYSCALE``) apply it, so that an image and its mask agree.
+#: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation.)
+IMAGE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG, JPEG, BMP or GIF header, without decoding; None if unknown."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return struct.unpack(">II", data[16:24])
-    if data[:2] == b"BM" and len(data) >= 26:
-        w, h = struct.unpack("<ii", data[18:26])
-        return abs(w), abs(h)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return struct.unpack("<HH", data[6:10])
-    if data[:2] == b"\xff\xd8":  # JPEG: walk the markers to the first SOFn
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
+    """(width, height) from the header of a PNG, JPEG, BMP (Windows or OS/2), GIF, WebP or
+    TIFF (classic or BigTIFF, either byte order) file, without decoding; None if the format is
+    another or its header cannot be read (the caller then decodes and checks the result)."""
+    data = bytes(data)
+    try:
+        for magic, parse in _HEADERS:
+            if data.startswith(magic):
+                size = parse(data)
+                return None if size is None else (int(size[0]), int(size[1]))
+    except (struct.error, IndexError, ValueError):
+        pass
+    return None
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    return struct.unpack_from(">II", data, 16) if data[12:16] == b"IHDR" else None
+
+
+def _gif_size(data: bytes) -> tuple[int, int]:
+    return struct.unpack_from("<HH", data, 6)
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    (header,) = struct.unpack_from("<I", data, 14)
+    if header == 12:  # OS/2 BITMAPCOREHEADER: unsigned 16-bit width and height
+        return struct.unpack_from("<HH", data, 18)
+    w, h = struct.unpack_from("<ii", data, 18)  # BITMAPINFOHEADER and later: height < 0 is top-down
+    return abs(w), abs(h)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Walk the marker segments of the whole file (as libjpeg does, skipping stray bytes
+    between them) to the first frame header (SOFn)."""
+    i = 2
+    while i + 1 < len(data):
+        if data[i] != 0xFF:
+            i = data.find(b"\xff", i)
+            if i < 0:
                 return None
-            marker = data[i + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                i += 2
-                continue
-            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
-                return w, h
+            continue
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker in (0x00, 0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no payload
+            i += 2
+        elif marker in (0xD9, 0xDA):  # end of image, or a scan before any frame header
+            return None
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack_from(">HH", data, i + 5)
+            return w, h
+        else:
+            (length,) = struct.unpack_from(">H", data, i + 2)
+            if length < 2:
+                return None
             i += 2 + length
     return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    if data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8 ":  # lossy: 14-bit sizes after the key frame's start code
+        if data[23:26] != b"\x9d\x01\x2a":
+            return None
+        w, h = struct.unpack_from("<HH", data, 26)
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L":  # lossless: 14-bit sizes minus one after the signature byte
+        if data[20] != 0x2F:
+            return None
+        (bits,) = struct.unpack_from("<I", data, 21)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: the canvas, 24-bit sizes minus one
+        if len(data) < 30:
+            return None
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) from the first IFD."""
+    e = "<" if data[:2] == b"II" else ">"
+    (version,) = struct.unpack_from(e + "H", data, 2)
+    if version == 42:
+        (ifd,) = struct.unpack_from(e + "I", data, 4)
+        (count,) = struct.unpack_from(e + "H", data, ifd)
+        first, entry, value_at = ifd + 2, 12, 8
+    elif version == 43:  # BigTIFF
+        (ifd,) = struct.unpack_from(e + "Q", data, 8)
+        (count,) = struct.unpack_from(e + "Q", data, ifd)
+        first, entry, value_at = ifd + 8, 20, 12
+    else:
+        return None
+    value_fmts = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8 (BigTIFF)
+    found: dict[int, int] = {}
+    for k in range(min(count, (len(data) - first) // entry)):
+        at = first + k * entry
+        tag, kind = struct.unpack_from(e + "HH", data, at)
+        if tag in (256, 257):
+            if kind not in value_fmts:
+                return None
+            (found[tag],) = struct.unpack_from(e + value_fmts[kind], data, at + value_at)
+            if len(found) == 2:
+                return found[256], found[257]
+    return None
+
+
+_HEADERS = (
+    (b"\x89PNG\r\n\x1a\n", _png_size),
+    (b"\xff\xd8", _jpeg_size),
+    (b"BM", _bmp_size),
+    (b"GIF87a", _gif_size),
+    (b"GIF89a", _gif_size),
+    (b"RIFF", _webp_size),
+    (b"II*\x00", _tiff_size),
+    (b"MM\x00*", _tiff_size),
+    (b"II+\x00", _tiff_size),
+    (b"MM\x00+", _tiff_size),
+)
 
 
 def _read(path: Path, flags: int, what: str) -> np.ndarray:
@@ -51,7 +152,7 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise InputError(f"{what} {path} is empty")
-    size = declared_size(data[:65536].tobytes())
+    size = declared_size(data.tobytes())
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise InputError(f"{what} {path} declares {size[0]}x{size[1]} pixels, above the {MAX_PIXELS} limit")
     img = cv2.imdecode(data, flags)
@@ -63,9 +164,10 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """A BGR uint8 HxWx3 image. Grey and alpha images are converted; 16-bit images are
+    """A BGR uint8 HxWx3 image, turned upright by its EXIF orientation (as ``cv2.imread`` and
+    :func:`read_mask` do). Grey images are converted and alpha is dropped; 16-bit images are
     scaled to 8 bits (rounded); other sample types are refused."""
-    img = _read(path, cv2.IMREAD_UNCHANGED, "image")
+    img = _read(path, IMAGE_FLAGS, "image")
     if img.dtype == np.uint16:
         img = ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
     elif img.dtype != np.uint8:
@@ -78,7 +180,8 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A uint8 HxW mask (255 = hole). Colour masks are reduced to grey."""
+    """A uint8 HxW mask (255 = hole), turned upright by its EXIF orientation like
+    :func:`read_image`. Colour masks are reduced to grey; alpha is ignored."""
     m = _read(path, cv2.IMREAD_GRAYSCALE, "mask")
     return m
 

@@ -3,8 +3,11 @@
 **Convention:** a mask is a single-channel uint8 (or bool) array the size of the
 image. A non-zero value marks a **hole to fill**: 255 (or 1, or True) = fill,
 0 = keep. 0/255 and 0/1 masks are both accepted. Grey values (from anti-aliasing
-or JPEG) are thresholded at 128 when the mask's maximum is above 1. Pass
-``invert=True`` if your masks mark the pixels to keep instead.
+or JPEG) are thresholded at 128 when the mask's maximum is above 1 (a mask whose
+values are all below 128 therefore has no hole; a warning says so). Pass
+``invert=True`` if your masks mark the pixels to keep instead. Masks saved as
+colour images count any channel; see :func:`normalize_mask` for those and for
+masks with an alpha channel.
 
 Internally the PConv network works with the complement (1 = valid pixel).
 """
@@ -41,23 +44,43 @@ def validate_image(image: object) -> np.ndarray:
 def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, warn: bool = True) -> np.ndarray:
     """Return a uint8 {0, 255} hole mask for an image of ``shape`` (H, W, ...).
 
-    Accepts bool, uint8 0/1, uint8 0/255 (grey thresholded at 128), and HxWx1 or
-    HxWx3 masks whose channels agree (a mask saved as a colour image).
+    Accepts bool, uint8 0/1 and uint8 0/255 (grey thresholded at 128) masks, HxW or with
+    channels:
+
+    - HxWx1;
+    - HxWx3 (a mask saved as a colour image, or strokes drawn in colour on black): a pixel is a
+      hole where any channel marks it;
+    - HxWx4 (e.g. a PNG read with ``cv2.IMREAD_UNCHANGED``): the channels that carry the mask
+      are used. With a constant alpha (an opaque image) the colour channels are, as for HxWx3;
+      with constant colour channels and a varying alpha (strokes painted on a transparent
+      layer) the alpha is, read like a grey mask (255 = hole). When both vary the mask is
+      ambiguous and refused: pass ``mask[..., 3]`` or ``mask[..., :3]``.
+
+    With ``warn``, logs a warning when the hole covers almost the whole image (probably
+    inverted), and when the mask has non-zero pixels of which none reaches the threshold.
     """
     if not isinstance(mask, np.ndarray):
         raise InputError(f"the mask must be a numpy array, not {type(mask).__name__}")
-    if mask.ndim == 3 and mask.shape[2] in (1, 3, 4):
-        mask = mask[..., 0] if mask.shape[2] == 1 else mask[..., :3].max(axis=2)
-    if mask.ndim != 2:
-        raise InputError(f"the mask must be HxW (one channel), not shape {mask.shape}")
-    if tuple(mask.shape) != tuple(shape[:2]):
-        raise ShapeError("the mask", mask.shape, tuple(shape[:2]))
-    if mask.dtype == np.bool_:
-        hole = mask
-    elif mask.dtype == np.uint8:
-        hole = mask > 0 if mask.max(initial=0) <= 1 else mask >= 128
-    else:
+    if mask.dtype not in (np.uint8, np.bool_):
         raise InputError(f"the mask must be uint8 or bool, not {mask.dtype}")
+    if mask.ndim == 3 and mask.shape[2] == 4:
+        mask = _mask_channels(mask)
+    if mask.ndim == 3 and mask.shape[2] in (1, 3):
+        hi = mask[..., 0] if mask.shape[2] == 1 else mask.max(axis=2)
+    elif mask.ndim == 2:
+        hi = mask
+    else:
+        raise InputError(f"the mask must be HxW (one channel), not shape {mask.shape}")
+    if tuple(hi.shape) != tuple(shape[:2]):
+        raise ShapeError("the mask", hi.shape, tuple(shape[:2]))
+    peak = int(hi.max(initial=0))
+    hole = _threshold(hi, peak)
+    if warn and hi.dtype == np.uint8 and 1 < peak < 128:
+        log.warning(
+            "the mask has non-zero pixels but none reaches 128 (its largest value is %d): masks with values "
+            "above 1 are thresholded at 128, so %s. Use 255 (or 1) for hole pixels.",
+            peak, "every pixel is a hole after invert" if invert else "it marks no hole and nothing is filled",
+        )
     if invert:
         hole = ~hole
     out = hole.astype(np.uint8) * np.uint8(255)
@@ -68,6 +91,24 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
             100.0 * np.count_nonzero(out) / out.size,
         )
     return out
+
+
+def _threshold(mask: np.ndarray, peak: int) -> np.ndarray:
+    """The hole (bool) of one channel; ``peak``, the mask's maximum, picks 0/1 or grey."""
+    if mask.dtype == np.bool_:
+        return mask
+    return mask > 0 if peak <= 1 else mask >= 128
+
+
+def _mask_channels(mask: np.ndarray) -> np.ndarray:
+    """The channels of an HxWx4 mask that carry it (see :func:`normalize_mask`)."""
+    colour, alpha = mask[..., :3], mask[..., 3]
+    if alpha.size == 0 or alpha.min() == alpha.max():
+        return colour
+    if colour.min() == colour.max():
+        return alpha
+    raise InputError("the mask is HxWx4 and both its colour and its alpha vary, so which marks the hole is "
+                     "ambiguous: pass mask[..., 3] to use the alpha (non-zero = hole) or mask[..., :3] for the colour")
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:

@@ -12,6 +12,8 @@ records; then the runtime's defaults (:meth:`RefillSettings.resolved`).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from dataclasses import asdict, dataclass, fields, replace
@@ -26,32 +28,50 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+def _number(name: str, value: object) -> float:
+    """``value`` as a finite float, else ValueError naming ``name`` (strings, bools, None, NaN
+    and infinities are refused: a caller's typo or a corrupt file, never a setting)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {number}")
+    return number
+
+
 def check_thin_radius(value: float) -> float:
     """``value`` as a float if it is a valid thin-hole refill radius, else ValueError."""
-    if not 1 <= value <= MAX_NS_RADIUS:
+    number = _number("thin_radius", value)
+    if not 1 <= number <= MAX_NS_RADIUS:
         raise ValueError(f"thin_radius must be from 1 to {MAX_NS_RADIUS:g}, got {value}")
-    return float(value)
+    return number
 
 
 def check_share(name: str, value: float) -> float:
     """``value`` as a float if it is a valid share (0-1) of NS in a mix, else ValueError."""
-    if not 0 <= value <= 1:
+    number = _number(name, value)
+    if not 0 <= number <= 1:
         raise ValueError(f"{name} must be from 0 to 1, got {value}")
-    return float(value)
+    return number
 
 
 def check_wide_ns_scale(value: float) -> int:
     """``value`` as an int if it is a valid resolution divisor of the wide NS fill, else ValueError."""
-    if int(value) != value or not 1 <= value <= MAX_NS_SCALE:
+    number = _number("wide_ns_scale", value)
+    if int(number) != number or not 1 <= number <= MAX_NS_SCALE:
         raise ValueError(f"wide_ns_scale must be a whole number from 1 to {MAX_NS_SCALE}, got {value}")
-    return int(value)
+    return int(number)
 
 
 def check_wide_ns_max_std(value: float) -> float:
     """``value`` as a float if it is a valid gate of the wide NS mix, else ValueError."""
-    if not 0 < value <= UNGATED_STD:
+    number = _number("wide_ns_max_std", value)
+    if not 0 < number <= UNGATED_STD:
         raise ValueError(f"wide_ns_max_std must be above 0 and at most {UNGATED_STD:g} (every hole mixed), got {value}")
-    return float(value)
+    return number
 
 
 @dataclass(frozen=True)
@@ -87,17 +107,22 @@ class RefillSettings:
     @classmethod
     def parse(cls, values: Mapping[str, object], prefix: str = "") -> RefillSettings:
         """The settings among ``values`` (metadata: strings, or a sidecar's numbers), each under
-        ``prefix + name``; missing, None or empty ones are unset; others must be numbers in range
-        (ValueError otherwise, naming the key)."""
+        ``prefix + name``; missing, None or empty ones are unset; others must be finite numbers in
+        range (ValueError otherwise, naming the key)."""
         found: dict[str, float] = {}
         for name in cls.keys():
             raw = values.get(prefix + name)
             if raw is None or raw == "":
                 continue
-            try:
-                found[name] = float(raw)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValueError(f"bad {prefix + name} {raw!r} (not a number)") from None
+            number = None
+            if not isinstance(raw, bool):  # JSON true / false is no number
+                try:
+                    number = float(raw)  # type: ignore[arg-type]
+                except (TypeError, ValueError, OverflowError):
+                    pass
+            if number is None:
+                raise ValueError(f"bad {prefix + name} {raw!r} (not a number)")
+            found[name] = number
         try:
             return cls(**found)  # type: ignore[arg-type]
         except ValueError as exc:

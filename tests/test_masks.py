@@ -40,8 +40,63 @@ def test_warns_when_mask_covers_almost_everything(caplog):
 
 def test_colour_mask_is_reduced():
     m = np.zeros((4, 4, 3), np.uint8)
-    m[1, 1, 2] = 255
-    assert masks.normalize_mask(m, (4, 4))[1, 1] == 255
+    m[1, 1] = 255
+    m[2, 2] = (200, 130, 250)  # grey noise (e.g. JPEG) that does not cross the threshold agrees
+    out = masks.normalize_mask(m, (4, 4))
+    assert out[1, 1] == 255 and out[2, 2] == 255 and np.count_nonzero(out) == 2
+    assert np.array_equal(masks.normalize_mask(m[..., :1], (4, 4)) > 0, m[..., 0] >= 128)
+    assert np.array_equal(masks.normalize_mask(m > 0, (4, 4)), out)  # bool HxWx3
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 255), (255, 255, 0), (0, 1, 0)])
+def test_colour_drawing_marks_a_hole_in_any_channel(colour):
+    m = np.zeros((4, 4, 3), np.uint8)
+    m[1, 1] = colour
+    out = masks.normalize_mask(m, (4, 4))
+    assert out[1, 1] == 255 and np.count_nonzero(out) == 1
+
+
+def _rgba(colour, alpha):
+    return np.dstack([colour, colour, colour, alpha]).astype(np.uint8)
+
+
+def test_rgba_mask_uses_the_channels_that_vary():
+    hole = np.zeros((4, 4), np.uint8)
+    hole[1:3, 1:3] = 255
+    opaque = _rgba(hole, np.full((4, 4), 255))  # an opaque PNG: the colour is the mask
+    assert np.array_equal(masks.normalize_mask(opaque, (4, 4)), hole)
+    for colour in (0, 255):  # strokes on a transparent layer: the alpha is the mask
+        painted = _rgba(np.full((4, 4), colour), hole)
+        assert np.array_equal(masks.normalize_mask(painted, (4, 4), warn=False), hole), colour
+
+
+def test_rgba_mask_with_colour_and_alpha_varying_is_refused():
+    hole = np.zeros((4, 4), np.uint8)
+    hole[1:3, 1:3] = 255
+    with pytest.raises(InputError, match=r"alpha.*mask\[\.\.\., 3\]"):
+        masks.normalize_mask(_rgba(hole, 255 - hole), (4, 4))
+
+
+def test_opaque_rgba_colour_drawing_is_read_like_a_colour_mask():
+    colour = np.zeros((4, 4, 3), np.uint8)
+    colour[1, 1, 2] = 255
+    out = masks.normalize_mask(np.dstack([colour, np.full((4, 4), 255, np.uint8)]), (4, 4))
+    assert out[1, 1] == 255 and np.count_nonzero(out) == 1
+
+
+def test_warns_when_no_pixel_reaches_the_threshold(caplog):
+    m = np.zeros((10, 10), np.uint8)
+    m[2:4, 2:4] = 100
+    with caplog.at_level(logging.WARNING):
+        out = masks.normalize_mask(m, (10, 10))
+    assert not out.any()
+    assert "none reaches 128" in caplog.text and "largest value is 100" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        masks.normalize_mask(m, (10, 10), warn=False)
+        masks.normalize_mask((m > 0).astype(np.uint8), (10, 10))  # 0/1: a hole, no warning
+        masks.normalize_mask(m * 2, (10, 10))  # 200 reaches it
+    assert caplog.text == ""
 
 
 def test_size_mismatch_names_both_sizes():

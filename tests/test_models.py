@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from edgefill.errors import ModelError
-from edgefill.models import MODELS_DIR, file_sha256, read_manifest, resolve_model, shipped_models
+from edgefill.models import MODELS_DIR, check_multiple, file_sha256, read_manifest, resolve_model, shipped_models
 
 
 def test_default_models_are_shipped():
@@ -68,3 +68,81 @@ def test_every_shipped_int8_graph_sits_beside_its_fp32_model_and_passed_its_gate
         assert side["precision"] == "int8" and side["sha256"] == file_sha256(path), path.name
         assert side["validation"]["passed"] and side["validation"]["delta_db"] <= side["validation"]["gate_db"], path.name
         assert (side["model"], side["channels"]) == (fp32["model"], fp32["channels"]), path.name
+
+
+# --- edgefill.multiple ---
+
+@pytest.mark.parametrize("value,ok", [(64, 64), ("64", 64), (1, 1), (0, None), (-64, None), ("64.0", None),
+                                      (64.0, None), (True, None), (None, None), ([64], None)])
+def test_check_multiple(value, ok):
+    if ok is None:
+        with pytest.raises(ModelError, match="src: invalid edgefill.multiple"):
+            check_multiple(value, "src")
+    else:
+        assert check_multiple(value, "src") == ok
+
+
+@pytest.mark.parametrize("value", ["0", "-64", "64.0"])
+def test_onnxruntime_backend_refuses_an_invalid_multiple(tmp_path, value):
+    """The reviewer's case: "0" divided by zero later, "-64" was accepted, "64.0" was "missing"."""
+    onnx = pytest.importorskip("onnx")
+    import edgefill
+
+    if not edgefill.backends.backend_class("onnxruntime").is_available():
+        pytest.skip("onnxruntime is not installed")
+    model = onnx.load(str(MODELS_DIR / "nano.onnx"))
+    for prop in model.metadata_props:
+        if prop.key == "edgefill.multiple":
+            prop.value = value
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    with pytest.raises(ModelError, match="invalid edgefill.multiple"):
+        edgefill.Inpainter(model=tmp_path / "m.onnx", backend="onnxruntime", threads=1)
+
+
+# --- bundle.json ---
+
+def _bundle(tmp_path, **changes):
+    shutil.copy(MODELS_DIR / "nano.onnx", tmp_path / "model.fp32.onnx")
+    bundle = {"format": "edgefill-bundle/1", "model": "nano", "precision": "fp32", "multiple": 64,
+              "artifacts": {"fp32": {"file": "model.fp32.onnx", "sha256": file_sha256(tmp_path / "model.fp32.onnx")}}}
+    bundle.update(changes)
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle))
+    return tmp_path
+
+
+def test_good_bundle_resolves(tmp_path):
+    folder = _bundle(tmp_path)
+    for spec in (folder, folder / "model.fp32.onnx"):
+        mf = resolve_model(spec)
+        assert mf.path.name == "model.fp32.onnx" and mf.precision == "fp32" and mf.sidecar["multiple"] == 64
+
+
+@pytest.mark.parametrize("changes,says", [
+    ({"artifacts": {"fp32": {"file": "model.fp32.onnx"}}}, r"artifacts\.fp32 lacks its 'sha256'"),
+    ({"artifacts": {"fp32": {"sha256": "0" * 64}}}, r"artifacts\.fp32 lacks its 'file'"),
+    ({"artifacts": {"fp32": {"file": "model.fp32.onnx", "sha256": None}}}, r"artifacts\.fp32 lacks its 'sha256'"),
+    ({"artifacts": {"fp32": {"file": 5, "sha256": "0" * 64}}}, r"artifacts\.fp32 lacks its 'file'"),
+    ({"artifacts": ["model.fp32.onnx"]}, "'artifacts' must be an object.*not list"),
+    ({"artifacts": {"fp32": "model.fp32.onnx"}}, r"artifacts\.fp32 must be an object .*not str"),
+    ({"artifacts": {"fp32": {"file": "../../etc/passwd", "sha256": "0" * 64}}}, r"artifacts\.fp32\.file .* must name a file inside"),
+    ({"artifacts": {"fp32": {"file": "/etc/passwd", "sha256": "0" * 64}}}, r"artifacts\.fp32\.file .* must name a file inside"),
+    ({"precision": ["fp32"]}, "'precision' must be a string"),
+    ({"multiple": 0}, "invalid 'multiple' 0"),
+    ({"multiple": "64"}, None),  # a string in JSON is accepted as the metadata's is
+    ({"multiple": 64.5}, "invalid 'multiple' 64.5"),
+])
+def test_malformed_bundle_json_is_a_model_error_naming_file_and_field(tmp_path, changes, says):
+    folder = _bundle(tmp_path, **changes)
+    for spec in (folder, folder / "model.fp32.onnx"):
+        if says is None:
+            resolve_model(spec)
+            continue
+        with pytest.raises(ModelError, match=f"bundle.json: {says}"):
+            resolve_model(spec)
+
+
+def test_sidecar_sha256_must_be_a_string(tmp_path):
+    shutil.copy(MODELS_DIR / "nano.onnx", tmp_path / "m.onnx")
+    (tmp_path / "m.json").write_text(json.dumps({"sha256": None}))
+    with pytest.raises(ModelError, match="'sha256' must be a string"):
+        resolve_model(tmp_path / "m.onnx")

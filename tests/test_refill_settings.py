@@ -6,7 +6,7 @@ import pytest
 
 from edgefill.errors import ModelError
 from edgefill.refill_settings import (RefillSettings, add_refill_options, check_share, check_wide_ns_scale,
-                                      recorded_settings, refill_args_error, refill_kwargs)
+                                      recorded_settings, refill_args_error, refill_kwargs, requested_settings)
 from edgefill.thin import MAX_NS_RADIUS, NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
@@ -26,12 +26,45 @@ def test_parse_reads_metadata_strings_and_sidecar_numbers():
                                      ("wide_ns_weight", "-0.1"), ("wide_ns_weight", "1.5"),
                                      ("wide_ns_scale", "2.5"), ("wide_ns_scale", "0"),
                                      ("wide_ns_scale", str(MAX_NS_SCALE + 1)), ("wide_ns_max_std", "0"),
-                                     ("wide_ns_max_std", "-5"), ("wide_ns_max_std", str(UNGATED_STD + 1))])
+                                     ("wide_ns_max_std", "-5"), ("wide_ns_max_std", str(UNGATED_STD + 1)),
+                                     # not finite, or no number at all (a JSON sidecar's true / a huge int)
+                                     ("wide_ns_scale", "inf"), ("wide_ns_scale", "-inf"), ("wide_ns_scale", "nan"),
+                                     ("wide_ns_scale", "1e400"), pytest.param("wide_ns_scale", 10 ** 400, id="wide_ns_scale-10**400"),
+                                     ("wide_ns_scale", True), ("thin_radius", "inf"), ("wide_ns_weight", "nan"),
+                                     ("wide_ns_max_std", "inf")])
 def test_bad_recorded_values_are_model_errors_naming_the_file_and_key(key, bad):
     with pytest.raises(ValueError, match=key):
         RefillSettings.parse({key: bad})
     with pytest.raises(ModelError, match=f"m.onnx: bad edgefill.{key}"):
         recorded_settings({f"edgefill.{key}": bad}, "m.onnx", prefix="edgefill.")
+
+
+FINITE = "must be a finite number"
+
+
+@pytest.mark.parametrize("key,bad,says", [("wide_ns_scale", float("inf"), FINITE), ("wide_ns_scale", float("nan"), FINITE),
+                                          ("thin_radius", float("nan"), FINITE), ("wide_ns_weight", float("-inf"), FINITE),
+                                          ("wide_ns_max_std", float("nan"), FINITE), ("thin_ns_weight", float("inf"), FINITE),
+                                          ("thin_radius", "3", "must be a number, got '3'"),
+                                          ("wide_ns_scale", "4", "must be a number, got '4'"),
+                                          ("wide_ns_weight", [0.5], "must be a number"),
+                                          ("wide_ns_scale", True, "must be a number")])
+def test_bad_caller_values_are_value_errors_naming_the_setting(key, bad, says):
+    """What a caller passes (Inpainter's keywords): a clear ValueError (Inpainter: ConfigError),
+    never an OverflowError or TypeError from the check itself."""
+    kwargs = {"thin_radius": None, "thin_ns_weight": 0.5, "wide_ns_weight": None, "wide_ns_scale": None,
+              "wide_ns_max_std": None, key: bad}
+    with pytest.raises(ValueError, match=f"^{key} {says}"):
+        requested_settings(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"wide_ns_scale": float("inf")}, {"wide_ns_scale": float("nan")}, {"thin_radius": "3"}])
+def test_inpainter_turns_bad_settings_into_config_errors(kwargs):
+    from edgefill import Inpainter
+    from edgefill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=next(iter(kwargs))):
+        Inpainter(backend="opencv-telea", **kwargs)
 
 
 def test_caller_then_model_then_defaults():
@@ -63,5 +96,6 @@ def test_cli_options_leave_unset_settings_to_the_model():
     assert kw["wide_ns_weight"] == 0 and kw["wide_ns_scale"] == 2 and kw["wide_ns_max_std"] == 40
     assert refill_args_error(ap.parse_args(["--wide-ns-weight", "0.2"])) is None
     for flag, value in (("--thin-radius", "0.5"), ("--thin-ns-weight", "2"), ("--wide-ns-weight", "-1"),
-                        ("--wide-ns-scale", "0"), ("--wide-ns-max-std", "0"), ("--wide-ns-max-std", "200")):
+                        ("--wide-ns-scale", "0"), ("--wide-ns-max-std", "0"), ("--wide-ns-max-std", "200"),
+                        ("--thin-radius", "inf"), ("--wide-ns-weight", "nan"), ("--wide-ns-max-std", "inf")):
         assert refill_args_error(ap.parse_args([flag, value])).startswith(flag + " must be")

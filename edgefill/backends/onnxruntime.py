@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BackendUnavailableError, ConfigError, InferenceError, ModelError
-from ..models import ModelFile, resolve_model
+from ..models import ModelFile, check_multiple, resolve_model
 from ..refill_settings import recorded_settings
 from .base import Availability, Backend, InputInfo
 from .registry import register_backend
@@ -74,10 +74,9 @@ class OnnxRuntimeBackend(Backend):
             raise ModelError(f"ONNX Runtime cannot load {self.model.path}: {str(exc).splitlines()[0][:300]}") from exc
         self._check_signature()
         meta = self.session.get_modelmeta().custom_metadata_map
-        try:
-            self.multiple = int(meta["edgefill.multiple"])
-        except (KeyError, ValueError) as exc:
-            raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill") from exc
+        if "edgefill.multiple" not in meta:
+            raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill")
+        self.multiple = check_multiple(meta["edgefill.multiple"], self.model.path)
         self.refill = recorded_settings(meta, self.model.path, prefix="edgefill.")
         self.provider = self.session.get_providers()[0]
         log.info("onnxruntime: %s on %s", self.model.path.name, self.provider)

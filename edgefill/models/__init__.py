@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..errors import ModelError
 
@@ -33,7 +33,7 @@ class ModelFile:
 
     @property
     def precision(self) -> str:
-        return str(self.sidecar.get("precision", "fp32"))
+        return str(self.sidecar.get("precision") or "fp32")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -53,6 +53,24 @@ def file_sha256(path: Path) -> str:
     """sha256 of a file, cached by (path, size, mtime) so repeated loads don't re-hash."""
     st = path.stat()
     return _verified_sha(path, st.st_size, st.st_mtime_ns)
+
+
+def check_multiple(value: object, source: object, key: str = "edgefill.multiple") -> int:
+    """``value`` (ONNX metadata: a string; ``bundle.json``: a number) as the multiple of the
+    model's input height and width: a whole number >= 1, else :class:`ModelError` naming
+    ``source`` and ``key``."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            pass
+    if number is None or number < 1:
+        raise ModelError(f"{source}: invalid {key} {value!r}: it must be a whole number >= 1 (the multiple of "
+                         "the input height and width the model needs, e.g. 64); re-export the model with edgefill")
+    return number
 
 
 def read_manifest() -> dict:
@@ -94,8 +112,13 @@ def resolve_model(spec: str | Path) -> ModelFile:
     """Turn a shipped model name or an ``.onnx`` path into a verified :class:`ModelFile`.
 
     A shipped model is checked against ``manifest.json``; a user file against the
-    ``sha256`` of its sidecar (``model.json`` beside ``model.onnx``) when it has one.
+    ``sha256`` of its sidecar (``model.json`` beside ``model.onnx``) when it has one; a
+    bundle's file against ``bundle.json``. Every problem is a :class:`ModelError`.
     """
+    return _resolve(spec)
+
+
+def _resolve(spec: str | Path) -> ModelFile:
     manifest = read_manifest()
     spec_str = str(spec)
     if spec_str in manifest.get("models", {}):
@@ -117,19 +140,44 @@ def resolve_model(spec: str | Path) -> ModelFile:
         raise ModelError(f"model file {path} does not exist")
     sidecar = _read_sidecar(path)
     if "sha256" in sidecar:
-        sha = _check(path, str(sidecar["sha256"]), str(path.with_suffix(".json")))
+        if not isinstance(sidecar["sha256"], str):
+            raise ModelError(f"the sidecar {path.with_suffix('.json')}: 'sha256' must be a string, "
+                             f"not {sidecar['sha256']!r}")
+        sha = _check(path, sidecar["sha256"], str(path.with_suffix(".json")))
     else:
         sha = file_sha256(path)
     return ModelFile(path.resolve(), str(sidecar.get("model", path.stem)), sha, sidecar)
 
 
 def read_bundle(folder: Path) -> dict:
+    """``folder/bundle.json``, checked: an edgefill bundle whose ``precision`` is a string, whose
+    ``multiple`` (when given) is a whole number >= 1 and whose ``artifacts`` map precisions to
+    objects naming a ``file`` in the folder and its ``sha256``; else :class:`ModelError`."""
+    source = f"{folder}/bundle.json"
     try:
         bundle = json.loads((Path(folder) / "bundle.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{folder}/bundle.json is unreadable: {exc}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{source} is unreadable: {exc}") from exc
     if not isinstance(bundle, dict) or bundle.get("format") != "edgefill-bundle/1":
         raise ModelError(f"{folder} is not an edgefill export bundle (bundle.json format)")
+    if not isinstance(bundle.get("precision", "fp32"), str):
+        raise ModelError(f"{source}: 'precision' must be a string such as \"fp32\", not {bundle['precision']!r}")
+    if bundle.get("multiple") is not None:
+        check_multiple(bundle["multiple"], source, "'multiple'")
+    arts = bundle.get("artifacts", {})
+    if not isinstance(arts, dict):
+        raise ModelError(f"{source}: 'artifacts' must be an object mapping each precision to its file and sha256, "
+                         f"not {type(arts).__name__}")
+    for precision, art in arts.items():
+        if not isinstance(art, dict):
+            raise ModelError(f"{source}: artifacts.{precision} must be an object with 'file' and 'sha256', "
+                             f"not {type(art).__name__}")
+        for key in ("file", "sha256"):
+            if not isinstance(art.get(key), str) or not art[key]:
+                raise ModelError(f"{source}: artifacts.{precision} lacks its '{key}' (a string)")
+        name = PurePosixPath(art["file"].replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts:
+            raise ModelError(f"{source}: artifacts.{precision}.file {art['file']!r} must name a file inside {folder}")
     return bundle
 
 
@@ -142,7 +190,7 @@ def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
         if precision not in arts:
             raise ModelError(f"bundle {folder} lists no {precision} artifact")
     else:
-        matches = [k for k, a in arts.items() if a.get("file") == file_name]
+        matches = [k for k, a in arts.items() if a["file"] == file_name]
         if not matches:
             raise ModelError(f"{file_name} is not listed in {folder}/bundle.json")
         precision = matches[0]

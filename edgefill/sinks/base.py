@@ -27,3 +27,9 @@ class Sink(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Flush and release. Called once, after the last frame (also on Ctrl-C)."""
+
+    def close_partial(self) -> None:
+        """Like :meth:`close`, after a failed run: a sink that writes files keeps what it wrote
+        under a name that cannot be mistaken for a complete output (the file sinks do). By
+        default it is :meth:`close`."""
+        self.close()
