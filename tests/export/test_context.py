@@ -90,7 +90,8 @@ def test_exported_context_graph_parses_everywhere_and_stays_float_in_int8(tmp_pa
 
     net = build_model("nano", context=True)
     torch.nn.init.normal_(net.context.fc2.weight, std=0.05)
-    path = OnnxFromTorch(net, tmp_path / "ctx.onnx", check_size=(128, 192), decoder_form="transposed")()  # parity-checked
+    path = OnnxFromTorch(net, tmp_path / "ctx.onnx", check_size=(128, 192), decoder_form="transposed",
+                         cast_at_io=True)()  # parity-checked; the TensorRT form
     model = onnx.load(str(path))
     ctx = [n.name for n in model.graph.node if n.name.startswith("/net/context/")]
     assert any(n.op_type == "ReduceSum" for n in model.graph.node if n.name in ctx)

@@ -82,7 +82,8 @@ def test_exported_head_parses_everywhere_and_stays_float_in_int8(tmp_path):
     net = build_model("nano", context=True, refine=8)
     torch.nn.init.normal_(net.refine.conv3.weight, std=0.05)
     for form in ("transposed", "phase-nhwc"):  # the GPU/TensorRT form and the CPU default, parity-checked
-        path = OnnxFromTorch(net, tmp_path / f"{form}.onnx", check_size=(128, 192), decoder_form=form)()
+        path = OnnxFromTorch(net, tmp_path / f"{form}.onnx", check_size=(128, 192), decoder_form=form,
+                             cast_at_io=form == "transposed")()
         model = onnx.load(str(path))
         head = [n.name for n in model.graph.node if n.name.startswith("/net/refine/")]
         assert sum(n.op_type == "Conv" for n in model.graph.node if n.name in head) == 3
