@@ -72,7 +72,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     if model is None and args.backend in ("auto", "onnxruntime", "tensorrt"):
         model = "lite"
     options = {"threads": args.threads} if args.threads else {}
-    roi_cfg = RoiConfig(margin=args.margin, feather=args.feather)
+    roi_cfg = RoiConfig(buckets=None, margin=args.margin, feather=args.feather)  # buckets: the backend's
     with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, thin_hole_px=args.thin_px,
                    **refill_kwargs(args), **options) as inp:
         desc = inp.backend_name + (f" ({inp.backend.model.name})" if getattr(inp.backend, "model", None) else "")
@@ -88,7 +88,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             if args.dilate:
                 mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
             result = inp.inpaint(image, mask, invert=invert)
-            write_image(dst, result)
+            try:
+                write_image(dst, result)
+            except OSError as exc:  # an unwritable or missing folder, a full disk ...
+                raise InputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
             total += inp.last_timing.total
             if bar is None:
                 t = inp.last_timing
@@ -100,27 +103,110 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sinks_for(args: argparse.Namespace) -> list:
-    from .imageio import IMAGE_EXTS
-    from .sinks import ImageFolderSink, MjpegPreviewSink, VideoFileSink, WindowSink
+#: Schemes of cameras, the only sources a device profile's camera width, height, fps and flip
+#: apply to. Files, image folders and streams (rtsp://, http://) have their own size and rate;
+#: a gst:// pipeline states its own caps (CaptureOptions do not reach it).
+CAMERA_SCHEMES = ("csi", "v4l2", "picam")
+
+
+def _output_is_video(output: str) -> bool:
+    """Whether ``-o`` names a video file (True) or a folder of images (False); InputError for an
+    extension that is neither a video format the video sink writes nor a folder."""
     from .sinks.files import FOURCC
 
-    sinks = []
+    out = Path(output)
+    ext = out.suffix.lower()
+    if output.endswith(("/", os.sep)):
+        return False
+    if ext in FOURCC:
+        return True
+    if not ext or out.is_dir():
+        return False
+    if ext in IMAGE_EXTS:
+        raise InputError(f"-o {out} is an image file; give a video file ({', '.join(FOURCC)}) or a folder")
+    raise InputError(f"-o {out}: cannot write {ext} video; use one of {', '.join(FOURCC)}, or a folder "
+                     f"for images (a name without an extension, or ending in /)")
+
+
+def _run_inputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The files and folders ``edgefill run`` reads, as (path, "the source" or "the mask"): the
+    source (a video file, an image folder or the images a glob matches) and the mask (an image,
+    video, folder or shapes file)."""
+    import glob
+
+    from .capture import scheme_of
+
+    paths = []
+    src, scheme = args.source, scheme_of(args.source)
+    if scheme == "file":
+        paths.append(Path(src[len("file://"):] if src.startswith("file://") else src))
+    elif scheme == "images":
+        spec = src[len("images://"):] if src.startswith("images://") else src
+        paths.extend([Path(spec)] if Path(spec).is_dir() else [Path(q) for q in glob.glob(spec)])
+    out = [(p, "the source") for p in paths]
+    if not args.mask.startswith(("rect:", "poly:", "key:")):
+        out.append((Path(args.mask), "the mask"))
+    return out
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_run_outputs(args: argparse.Namespace) -> None:
+    """Refuse outputs that would overwrite an input (as ``plan_jobs`` does for ``inpaint``): a
+    video (or its ``.part`` file) or the statistics on the source or the mask, or a folder of
+    frames that holds one of them. Found before anything is opened or written."""
+    files, folder = [], None  # (path, what)
     if args.output:
         out = Path(args.output)
-        if out.suffix.lower() in FOURCC:
-            sinks.append(VideoFileSink(out, fps=args.fps))
-        elif out.suffix.lower() in IMAGE_EXTS:
-            raise InputError(f"-o {out} is an image file; give a video file ({', '.join(FOURCC)}) or a folder")
+        if _output_is_video(args.output):
+            part = out.with_name(out.stem + ".part" + out.suffix.lower())  # VideoFileSink's name while writing
+            files += [(out, "the output"), (part, "the output's .part file")]
         else:
-            sinks.append(ImageFolderSink(out))
-    if args.preview:
-        p = MjpegPreviewSink(args.preview_host, args.preview_port, token=args.preview_token,
-                             allow_remote=args.preview_allow_remote)
-        print(f"preview: http://{args.preview_host}:{p.port}/", file=sys.stderr)
-        sinks.append(p)
-    if args.window:
-        sinks.append(WindowSink())
+            folder = out
+    if args.stats_json:
+        stats = Path(args.stats_json)
+        files.append((stats, "--stats-json"))
+        if args.output and folder is None and _same_path(stats, Path(args.output)):
+            raise InputError(f"--stats-json {stats} is also the output video; give another name")
+    for p, role in _run_inputs(args):
+        for f, what in files:
+            if _same_path(f, p):
+                raise InputError(f"{what} {f} is {role} {p}; refusing to overwrite it")
+        if folder is not None:
+            resolved, held = folder.resolve(), p.resolve()
+            if held == resolved or resolved in held.parents:
+                raise InputError(f"the output folder {folder} holds {role} {p}; refusing to write frames "
+                                 "among the inputs (give a folder of its own)")
+
+
+def _sinks_for(args: argparse.Namespace, output_fps: float | None = None) -> list:
+    """The sinks of ``edgefill run``. A video is written at ``output_fps`` (the explicit --fps),
+    else at the source's own frame rate."""
+    from .sinks import ImageFolderSink, MjpegPreviewSink, VideoFileSink, WindowSink
+
+    sinks = []
+    try:
+        if args.output:
+            out = Path(args.output)
+            sinks.append(VideoFileSink(out, fps=output_fps) if _output_is_video(args.output) else ImageFolderSink(out))
+        if args.preview:
+            p = MjpegPreviewSink(args.preview_host, args.preview_port, token=args.preview_token,
+                                 allow_remote=args.preview_allow_remote)
+            print(f"preview: http://{args.preview_host}:{p.port}/", file=sys.stderr)
+            sinks.append(p)
+        if args.window:
+            sinks.append(WindowSink())
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
     return sinks
 
 
@@ -153,21 +239,40 @@ def _stop_signals_set_event() -> tuple[threading.Event, Callable[[], None]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .capture import CaptureOptions, open_source
+    from .capture import CaptureOptions, open_source, scheme_of
     from .inpainter import Inpainter
     from .pipeline import Pipeline
     from .roi import RoiConfig
 
-    _apply_profile(args)
-    capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip, loop=args.loop,
-                             read_timeout_s=args.read_timeout)
+    prof = _apply_profile(args)
+    if args.source is None:
+        if prof is None:
+            raise InputError("run needs a SOURCE (or --profile NAME, to use the profile's camera.source)")
+        args.source = prof.runtime.camera.source
+        print(f"source: {args.source} (camera.source of profile {prof.name})", file=sys.stderr)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames must be >= 1 (leave it out for no limit), got {args.max_frames}")
+    if args.threads is not None and args.threads < 0:
+        raise InputError(f"--threads must be >= 0 (0: the backend's default), got {args.threads}")
+    output_fps = args.fps  # only an explicit --fps overrides the source's own frame rate in the output video
+    if prof is not None and scheme_of(args.source) in CAMERA_SCHEMES:
+        cam = prof.runtime.camera  # explicit options win
+        if args.width is None and args.height is None:
+            args.width, args.height = cam.width, cam.height
+        if args.fps is None:
+            args.fps = cam.fps
+        if args.flip is None:
+            args.flip = cam.flip
+    capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip or 0,
+                             loop=args.loop, read_timeout_s=args.read_timeout)
     if not args.output and not args.preview and not args.window and not args.stats_json:
         raise InputError("nothing to write: give -o OUT, --preview, --window or --stats-json")
+    _check_run_outputs(args)
     source = open_source(args.source, capture)
-    sinks = _sinks_for(args)
+    sinks = _sinks_for(args, output_fps)
     try:
         options = {"threads": args.threads} if args.threads else {}
-        inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets)),
+        inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets) if args.buckets else None),
                         thin_hole_px=args.thin_px, **refill_kwargs(args), **options)
         pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
                         fallback=args.fallback, stabilize=not args.no_stabilize, dilate=args.dilate, hold=args.hold,
@@ -197,12 +302,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{stats.frames_out} frames from {stats.source} in {stats.elapsed_s:.1f} s ({stats.fps:.1f} fps) on "
           f"{stats.backend}; latency p50 {stats.latency['p50_ms']:.1f} ms p99 {stats.latency['p99_ms']:.1f} ms; "
           f"dropped {stats.dropped}, fallbacks {stats.fallbacks}, reused {stats.reused}")
-    for s in sinks:
+    for s in sinks:  # only what this run wrote
         if getattr(s, "path", None):
-            print(f"wrote {s.path}")
+            if getattr(s, "frames", 0) and Path(s.path).is_file():
+                print(f"wrote {s.path}")
         elif getattr(s, "folder", None):
-            print(f"wrote {s.frames} images to {s.folder}")
-    if args.stats_json:
+            if getattr(s, "frames", 0):
+                print(f"wrote {s.frames} images to {s.folder}")
+    if args.stats_json and Path(args.stats_json).is_file():
         print(f"wrote {args.stats_json}")
     return 0
 
@@ -223,8 +330,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply_profile(args: argparse.Namespace) -> None:
-    """Fill options the user did not give from the device profile (explicit options win)."""
+def _apply_profile(args: argparse.Namespace):
+    """Fill options the user did not give from the device profile (explicit options win); the
+    profile (None without --profile). Its camera defaults are for camera sources only: cmd_run."""
     from .backends import backend_class
     from .errors import ConfigError
     from .profiles import DeviceProfile
@@ -232,7 +340,7 @@ def _apply_profile(args: argparse.Namespace) -> None:
     if not args.profile:
         if args.backend is None:
             args.backend = "auto"
-        return
+        return None
     prof = DeviceProfile.load(args.profile)
     r = prof.runtime
     if args.deadline_ms is None:
@@ -250,14 +358,10 @@ def _apply_profile(args: argparse.Namespace) -> None:
             log.warning("profile %s prefers backend %r, which is unavailable here (%s); using auto",
                         prof.name, r.backend, why)
             args.backend = "auto"
-    for key in ("width", "height", "fps"):
-        if getattr(args, key, None) is None:
-            setattr(args, key, getattr(r.camera, key))
-    if not args.flip:
-        args.flip = r.camera.flip
-    if not args.threads:
+    if args.threads is None:  # an explicit --threads 0 (the backend's default) wins too
         args.threads = r.threads
     args.buckets = r.buckets
+    return prof
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -340,10 +444,21 @@ def cmd_masks(args: argparse.Namespace) -> int:
     if args.width < 8 or args.height < 8 or args.count < 1:
         raise InputError("--width/--height must be >= 8 and --count >= 1")
     out = Path(args.output)
+    missed = []
     for i in range(args.count):
         rng = np.random.default_rng([args.seed, i])
         m = maskgen.FAMILIES[args.family](args.height, args.width, rng, lo, hi)
-        write_image(out / f"{args.family}_{i:04d}.png", m)
+        if not lo <= maskgen.hole_ratio(m) <= hi:
+            missed.append(maskgen.hole_ratio(m))
+        path = out / f"{args.family}_{i:04d}.png"
+        try:
+            write_image(path, m)
+        except OSError as exc:  # an unwritable or missing folder, a full disk ...
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if missed:
+        log.warning("%d of %d %s masks miss the hole ratio range %g-%g (closest reached: %.4f-%.4f); the family "
+                    "may not reach it at %dx%d", len(missed), args.count, args.family, lo, hi, min(missed),
+                    max(missed), args.width, args.height)
     print(f"wrote {args.count} {args.family} masks ({args.width}x{args.height}, hole ratio {lo:.0%}-{hi:.0%}) to {out}")
     return 0
 
@@ -420,11 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the real-time pipeline on a camera, stream or video",
                        description="SOURCE: video file, image folder/glob, v4l2:///dev/videoN, csi://N, rtsp://..., "
                                    "http://.../stream.mjpg, picam://N, gst://PIPELINE. Mask convention: 255 = fill.")
-    p.add_argument("source")
+    p.add_argument("source", nargs="?", default=None,
+                   help="where frames come from (default with --profile: the profile's camera.source)")
     p.add_argument("--mask", required=True,
                    help="mask image, mask video/folder (one per frame), shapes .json, rect:x,y,w,h[;...], "
                         "poly:x1,y1,x2,y2,x3,y3[;...], or key:B,G,R[,tol]")
-    p.add_argument("-o", "--output", help="output video (.mp4/.avi/...) or folder of images")
+    p.add_argument("-o", "--output", help="output video (.mp4/.avi/.mkv/.mov/.m4v), or folder of images (no "
+                   "extension, or ending in /)")
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None)
@@ -433,18 +550,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_refill_options(p)
     p.add_argument("--deadline-ms", type=float, default=None, help="per-frame budget (default: the profile's); "
                    "frames that would miss it use the fallback")
-    p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="inference threads (0: backend default; default: the profile's, else 0)")
     p.add_argument("--fallback", default="opencv-telea", help="backend for frames over the deadline")
     p.add_argument("--no-stabilize", action="store_true", help="disable temporal stabilisation")
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels")
     p.add_argument("--hold", type=int, default=0, help="keep a pixel masked N frames after it was last masked")
     p.add_argument("--invert-mask", action="store_true")
     p.add_argument("--queue-size", type=int, default=4)
-    p.add_argument("--max-frames", type=int, default=None)
-    p.add_argument("--width", type=int, default=None)
-    p.add_argument("--height", type=int, default=None)
-    p.add_argument("--fps", type=float, default=None)
-    p.add_argument("--flip", type=int, default=0, help="csi:// flip-method (0-7)")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames (default: no limit)")
+    p.add_argument("--width", type=int, default=None, help="camera capture width (default: the profile's, for a camera)")
+    p.add_argument("--height", type=int, default=None, help="camera capture height (default: the profile's, for a camera)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="camera frame rate, and the output video's (default: the source's own; a camera: the profile's)")
+    p.add_argument("--flip", type=int, default=None, help="csi:// flip-method 0-7 (default: the profile's, else 0)")
     p.add_argument("--loop", action="store_true", help="loop a video file or image folder")
     p.add_argument("--read-timeout", type=float, default=5.0, help="seconds before a silent stream counts as stalled")
     p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")
@@ -454,7 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview-allow-remote", action="store_true", help="allow a non-loopback --preview-host (needs a token)")
     p.add_argument("--window", action="store_true", help="show an OpenCV window (needs a display)")
     p.add_argument("--stats-json", default=None, help="write the run's statistics here")
-    p.set_defaults(func=cmd_run, buckets=(256, 384, 512))
+    p.set_defaults(func=cmd_run, buckets=None)  # the model's (a TensorRT engine's profiles), else 256/384/512
 
     p = sub.add_parser("export", help="export a model as a deployable bundle (FP32/FP16/INT8 ONNX, gated)",
                        description="Needs edgefill[export]. Writes OUTDIR/bundle.json, model.fp32.onnx and, for "

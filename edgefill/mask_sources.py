@@ -12,12 +12,18 @@ in the public convention (255 = hole to fill). Built-ins:
 :class:`MaskPostprocess` adds dilation and hysteresis (a pixel stays masked for
 ``hold`` frames after the detector last reported it, so a flickering detection
 does not make the fill flicker). :func:`parse_mask_spec` turns the CLI's
-``--mask`` value into a source.
+``--mask`` value into a source, and :func:`as_mask_source` any accepted ``mask``
+argument (a spec, an array, a callable, or a ready-made source).
+
+``invert`` (CLI ``--invert-mask``: the mask marks the pixels to *keep*) applies to every
+kind of source alike: the hole becomes the complement of what the source yields.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable  # subscripted at import below: collections.abc's is not on Python 3.8
@@ -31,6 +37,8 @@ from .imageio import IMAGE_EXTS, read_mask
 
 MaskSource = Callable[[np.ndarray, int], np.ndarray]
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
+#: The longest ``hold`` (frames) :class:`MaskPostprocess` accepts: over 2 years at 30 fps.
+MAX_HOLD = 2**31 - 2
 
 
 class StaticMask:
@@ -82,27 +90,67 @@ class MaskSequence:
         return masks.normalize_mask(self._get(index), frame.shape, invert=self.invert)
 
 
+#: Shape coordinates beyond this magnitude are rejected (OpenCV draws with 32-bit integers).
+MAX_COORD = 1 << 24
+
+
+def _coord(value: object, what: str) -> int:
+    """One shape coordinate as an int; ConfigError for anything that is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ConfigError(f"{what}: {value!r} is not a number")
+    try:
+        f = float(value)
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a number") from None
+    if not math.isfinite(f) or abs(f) > MAX_COORD:
+        raise ConfigError(f"{what}: {value!r} is not a finite number within +-{MAX_COORD}")
+    return int(f)
+
+
+def _points(value: object, n: int, what: str) -> list[int]:
+    """``n`` coordinates, e.g. a rectangle's x, y, w, h; ConfigError naming ``what`` otherwise."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) != n:
+        raise ConfigError(f"{what}, got {value!r}")
+    return [_coord(v, what) for v in value]
+
+
+def _shape_list(value: object, what: str) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise ConfigError(f"{what} must be a list, got {value!r}")
+    return list(value)
+
+
 class ShapesMask:
     """Rectangles ``(x, y, w, h)`` and polygons ``[(x, y), ...]`` in frame pixels."""
 
-    def __init__(self, rects: Sequence[Sequence[int]] = (), polygons: Sequence[Sequence[Sequence[int]]] = ()):
-        self.rects = [tuple(int(v) for v in r) for r in rects]
-        self.polygons = [[(int(x), int(y)) for x, y in p] for p in polygons]
-        if any(len(r) != 4 for r in self.rects):
-            raise ConfigError("each rectangle needs 4 numbers: x, y, w, h")
+    def __init__(self, rects: Sequence[Sequence[int]] = (), polygons: Sequence[Sequence[Sequence[int]]] = (),
+                 invert: bool = False):
+        self.rects = [tuple(_points(r, 4, "each rectangle needs 4 numbers: x, y, w, h"))
+                      for r in _shape_list(rects, "rects")]
+        self.polygons = []
+        for p in _shape_list(polygons, "polygons"):
+            pts = [tuple(_points(xy, 2, "each polygon point needs 2 numbers: x, y"))
+                   for xy in _shape_list(p, "each polygon (a list of [x, y] points)")]
+            if len(pts) < 3:
+                raise ConfigError(f"a polygon needs at least 3 points, got {len(pts)}")
+            self.polygons.append(pts)
         if not self.rects and not self.polygons:
             raise ConfigError("no rectangles or polygons given")
+        self.invert = invert
         self._cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     @classmethod
-    def from_json(cls, path: str | Path) -> ShapesMask:
+    def from_json(cls, path: str | Path, invert: bool = False) -> ShapesMask:
         try:
             data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read mask shapes from {path}: {exc}") from exc
         if not isinstance(data, dict) or not set(data) <= {"rects", "polygons"}:
             raise InputError(f"{path}: expected an object with 'rects' and/or 'polygons'")
-        return cls(data.get("rects", []), data.get("polygons", []))
+        try:
+            return cls(data.get("rects", []), data.get("polygons", []), invert=invert)
+        except ConfigError as exc:
+            raise InputError(f"mask shapes {path}: {exc}") from exc
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         shape = frame.shape[:2]
@@ -110,21 +158,26 @@ class ShapesMask:
             m = masks.from_rects(shape, self.rects) if self.rects else np.zeros(shape, np.uint8)
             if self.polygons:
                 m = np.maximum(m, masks.from_polygons(shape, self.polygons))
-            self._cache = (shape, m)
+            self._cache = (shape, _inverted(m) if self.invert else m)
         return self._cache[1]
 
 
 class ColourKey:
-    """Mask the pixels within ``tolerance`` (max channel difference) of a BGR colour."""
+    """Mask the pixels within ``tolerance`` (max channel difference, 0..255) of a BGR colour."""
 
-    def __init__(self, bgr: Sequence[int], tolerance: int = 40):
+    def __init__(self, bgr: Sequence[int], tolerance: int = 40, invert: bool = False):
         if len(bgr) != 3 or not all(0 <= int(c) <= 255 for c in bgr):
             raise ConfigError(f"a colour key needs three values 0..255 (B, G, R), got {bgr}")
+        if not 0 <= int(tolerance) <= 255:
+            raise ConfigError(f"a colour key's tolerance must be 0..255, got {tolerance}")
+        tolerance = int(tolerance)
         self.lo = np.array([max(0, int(c) - tolerance) for c in bgr], np.uint8)
         self.hi = np.array([min(255, int(c) + tolerance) for c in bgr], np.uint8)
+        self.invert = invert
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return cv2.inRange(frame, self.lo, self.hi)
+        m = cv2.inRange(frame, self.lo, self.hi)
+        return _inverted(m) if self.invert else m
 
 
 class CallableMask:
@@ -140,8 +193,9 @@ class CallableMask:
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if isinstance(out, (list, tuple)):
-            return masks.from_rects(frame.shape, [tuple(int(v) for v in b) for b in out]) if out else \
+            m = masks.from_rects(frame.shape, [tuple(int(v) for v in b) for b in out]) if out else \
                 np.zeros(frame.shape[:2], np.uint8)
+            return _inverted(m) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
         raise InputError(f"the mask callable returned {type(out).__name__}; expected an HxW mask or a list of boxes")
@@ -153,24 +207,28 @@ class MaskPostprocess:
     def __init__(self, source: MaskSource, dilate: int = 0, hold: int = 0):
         if dilate < 0 or hold < 0:
             raise ConfigError("dilate and hold must be >= 0")
-        self.source, self.dilate, self.hold = source, dilate, hold
-        self._age: np.ndarray | None = None  # frames since each pixel was last masked
+        if hold > MAX_HOLD:
+            raise ConfigError(f"hold must be <= {MAX_HOLD} frames, got {hold}")
+        self.source, self.dilate, self.hold = source, dilate, int(hold)
+        # frames since each pixel was last masked, saturating at hold + 1 ("not held"): the
+        # narrowest unsigned type that holds hold + 1 (uint8 up to hold 254)
+        self._age_dtype = np.min_scalar_type(self.hold + 1)
+        self._age: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         m = self.source(frame, index)
         if self.hold:
+            never = self.hold + 1
             if self._age is None or self._age.shape != m.shape:
-                self._age = np.full(m.shape, 255, np.uint8)
-            self._age = np.where(m > 0, 0, np.minimum(self._age.astype(np.uint16) + 1, 255)).astype(np.uint8)
+                self._age = np.full(m.shape, never, self._age_dtype)
+            aged = np.minimum(self._age, never - 1) + self._age.dtype.type(1)  # no overflow: <= never
+            self._age = np.where(m > 0, self._age.dtype.type(0), aged)
             m = np.where(self._age <= self.hold, 255, 0).astype(np.uint8)
         return masks.dilate(m, self.dilate)
 
 
 def _numbers(text: str, what: str) -> list[int]:
-    try:
-        return [int(float(v)) for v in text.replace(";", ",").split(",") if v.strip()]
-    except ValueError as exc:
-        raise ConfigError(f"bad {what} spec {text!r}: {exc}") from exc
+    return [_coord(v.strip(), f"bad {what} spec {text!r}") for v in text.replace(";", ",").split(",") if v.strip()]
 
 
 def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
@@ -184,7 +242,7 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
     """
     if spec.startswith("rect:"):
         rects = [_numbers(part, "rect") for part in spec[5:].split(";") if part.strip()]
-        return ShapesMask(rects=rects)
+        return ShapesMask(rects=rects, invert=invert)
     if spec.startswith("poly:"):
         polys = []
         for part in spec[5:].split(";"):
@@ -192,17 +250,47 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
             if len(v) < 6 or len(v) % 2:
                 raise ConfigError(f"a polygon needs at least 3 x,y pairs, got {part!r}")
             polys.append(list(zip(v[::2], v[1::2])))
-        return ShapesMask(polygons=polys)
+        return ShapesMask(polygons=polys, invert=invert)
     if spec.startswith("key:"):
         v = _numbers(spec[4:], "key")
         if len(v) not in (3, 4):
             raise ConfigError(f"key: takes B,G,R or B,G,R,tolerance, got {spec!r}")
-        return ColourKey(v[:3], v[3] if len(v) == 4 else 40)
+        return ColourKey(v[:3], v[3] if len(v) == 4 else 40, invert=invert)
     p = Path(spec)
     if p.suffix.lower() == ".json":
-        return ShapesMask.from_json(p)
+        return ShapesMask.from_json(p, invert=invert)
     if p.is_dir() or p.suffix.lower() in VIDEO_EXTS:
         return MaskSequence(p, invert=invert)
     if not p.exists():
         raise InputError(f"mask {spec} does not exist (and is not a rect:/poly:/key: spec)")
     return StaticMask(p, invert=invert)
+
+
+class InvertedMask:
+    """The complement of another source's hole (``invert`` for a ready-made source)."""
+
+    def __init__(self, source: MaskSource):
+        self.source = source
+
+    def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
+        return masks.normalize_mask(self.source(frame, index), frame.shape, invert=True, warn=False)
+
+
+def as_mask_source(mask: object, invert: bool = False) -> MaskSource:
+    """A mask source from anything ``Pipeline(mask=...)`` accepts: a ``--mask`` spec string or
+    path, an HxW array, a callable ``(frame, index) -> mask or boxes``, or a ready-made source
+    (wrapped in :class:`InvertedMask` when ``invert`` is set, so that no kind ignores it)."""
+    if isinstance(mask, (str, Path)):
+        return parse_mask_spec(str(mask), invert=invert)
+    if isinstance(mask, np.ndarray):
+        return StaticMask(mask, invert=invert)
+    if isinstance(mask, (StaticMask, MaskSequence, ShapesMask, ColourKey, CallableMask, MaskPostprocess, InvertedMask)):
+        return InvertedMask(mask) if invert else mask
+    if callable(mask):
+        return CallableMask(mask, invert)
+    raise ConfigError(f"mask must be a spec string, an array or a callable, not {type(mask).__name__}")
+
+
+def _inverted(mask: np.ndarray) -> np.ndarray:
+    """255 - mask for a {0, 255} uint8 mask."""
+    return cv2.bitwise_not(mask)

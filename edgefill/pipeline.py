@@ -38,8 +38,7 @@ from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
 from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
-from .mask_sources import (CallableMask, ColourKey, MaskPostprocess, MaskSequence, MaskSource, ShapesMask, StaticMask,
-                           parse_mask_spec)
+from .mask_sources import MaskPostprocess, MaskSource, as_mask_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
 from .sinks.files import check_can_write
@@ -160,7 +159,7 @@ class Pipeline:
         if stats_json:  # before anything is opened or loaded, not after the whole run
             check_can_write(Path(stats_json), "the statistics")
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
-        self.mask_source = MaskPostprocess(_as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
+        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
         self.sinks = list(sinks)
         self._own_inpainter = inpainter is None
         self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
@@ -497,15 +496,3 @@ class Pipeline:
             except Exception as exc:  # recorded after any error that ended the run, so that one is raised
                 log.error("closing %s: %s", type(s).__name__, exc)
                 self._errors.append(exc)
-
-
-def _as_mask_source(mask: object, invert: bool) -> MaskSource:
-    if isinstance(mask, (str, Path)):
-        return parse_mask_spec(str(mask), invert=invert)
-    if isinstance(mask, np.ndarray):
-        return StaticMask(mask, invert=invert)
-    if isinstance(mask, (StaticMask, MaskSequence, ShapesMask, ColourKey, CallableMask, MaskPostprocess)):
-        return mask
-    if callable(mask):
-        return CallableMask(mask, invert)
-    raise ConfigError(f"mask must be a spec string, an array or a callable, not {type(mask).__name__}")

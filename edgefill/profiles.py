@@ -13,6 +13,7 @@ wrong types are rejected with the offending key named.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -87,10 +88,19 @@ class DeviceProfile:
             raise ConfigError(f"profile {self.name}: use_dla needs dla_core in [0, {b.dla_cores}), got {r.dla_core}")
         if r.backend == "tensorrt" and not b.tensorrt:
             raise ConfigError(f"profile {self.name}: backend tensorrt but no TensorRT version in board facts")
-        if not r.buckets or list(r.buckets) != sorted(set(r.buckets)) or any(x % 64 for x in r.buckets):
-            raise ConfigError(f"profile {self.name}: buckets must be ascending multiples of 64, got {r.buckets}")
-        if r.latency_budget_ms <= 0:
-            raise ConfigError(f"profile {self.name}: latency_budget_ms must be > 0")
+        if not r.buckets or list(r.buckets) != sorted(set(r.buckets)) or any(x % 64 or x <= 0 for x in r.buckets):
+            raise ConfigError(f"profile {self.name}: buckets must be ascending positive multiples of 64, "
+                              f"got {r.buckets}")
+        if not (math.isfinite(r.latency_budget_ms) and r.latency_budget_ms > 0):
+            raise ConfigError(f"profile {self.name}: latency_budget_ms must be a number > 0, got {r.latency_budget_ms}")
+        for where, obj, keys in (("runtime", r, ("threads", "workspace_mb", "dla_core")),
+                                 ("board", b, ("cuda_cores", "dla_cores"))):
+            for key in keys:
+                if getattr(obj, key) < 0:
+                    raise ConfigError(f"profile {self.name}: {where}.{key} must be >= 0, got {getattr(obj, key)}")
+        if not (math.isfinite(b.memory_gb) and b.memory_gb > 0):
+            raise ConfigError(f"profile {self.name}: board.memory_gb must be a number > 0, got {b.memory_gb}")
+        _check_camera(self.name, r.camera)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> DeviceProfile:
@@ -112,6 +122,26 @@ class DeviceProfile:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def _check_camera(name: str, cam: CameraDefaults) -> None:
+    """The camera defaults must be usable as ``edgefill run``'s source and capture options."""
+    for key in ("width", "height"):
+        if getattr(cam, key) <= 0:
+            raise ConfigError(f"profile {name}: camera.{key} must be > 0, got {getattr(cam, key)}")
+    if not (math.isfinite(cam.fps) and cam.fps > 0):
+        raise ConfigError(f"profile {name}: camera.fps must be a number > 0, got {cam.fps}")
+    if not 0 <= cam.flip <= 7:  # what CaptureOptions (csi:// nvvidconv flip-method) accepts
+        raise ConfigError(f"profile {name}: camera.flip must be a flip-method 0..7, got {cam.flip}")
+    if not cam.source.strip():
+        raise ConfigError(f"profile {name}: camera.source is empty")
+    if "://" in cam.source:
+        from .capture import list_schemes  # here, not at import: profiles.py stays light
+
+        scheme = cam.source.split("://", 1)[0].lower()
+        if scheme not in list_schemes():
+            raise ConfigError(f"profile {name}: camera.source {cam.source!r} has an unknown scheme {scheme}://; "
+                              f"known: {', '.join(list_schemes())}")
 
 
 def profiles_dir() -> Path:

@@ -220,3 +220,20 @@ def test_a_closed_stdout_pipe_ends_quietly():
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+@pytest.mark.parametrize("command", ["inpaint", "masks"])
+def test_unwritable_output_is_one_line_exit_2(tmp_path, command):
+    """`inpaint -o /proc/x.png` and `masks -o /proc/m` ended in an OSError traceback."""
+    (tmp_path / "file").write_text("not a folder")
+    if command == "inpaint":
+        _, mask = _write_pair(tmp_path, "a")
+        cv2.imwrite(str(tmp_path / "m.png"), mask)
+        args = ["inpaint", tmp_path / "a.png", "--mask", tmp_path / "m.png", "-o", tmp_path / "file" / "out.png",
+                "--backend", "opencv-ns"]
+    else:
+        args = ["masks", "--count", "1", "--width", "16", "--height", "16", "-o", tmp_path / "file" / "m"]
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edgefill: error: cannot write"), proc.stderr

@@ -87,3 +87,80 @@ def test_dilation():
     src = MaskPostprocess(ShapesMask(rects=[(20, 20, 1, 1)]), dilate=2)
     m = src(FRAME, 0)
     assert m[20, 22] == 255 and m[20, 23] == 0
+
+
+@pytest.mark.parametrize("hold", [254, 255, 256, 300, 70_000])
+def test_a_long_hold_masks_only_what_was_masked(hold):
+    """The age of a pixel counted in uint8 from 255: with hold >= 255 every pixel counted as held,
+    so the whole frame was masked from frame 0."""
+    src = MaskPostprocess(ShapesMask(rects=[(0, 0, 2, 2)]), hold=hold)
+    assert np.count_nonzero(src(FRAME, 0)) == 4
+    gone = MaskPostprocess(CallableMask(lambda f, i: [(0, 0, 2, 2)] if i == 0 else []), hold=hold)
+    assert [np.count_nonzero(gone(FRAME, i)) for i in range(3)] == [4, 4, 4]  # held, never more
+
+
+def test_hold_has_a_clear_cap():
+    with pytest.raises(ConfigError, match="hold"):
+        MaskPostprocess(ShapesMask(rects=[(0, 0, 2, 2)]), hold=2**40)
+
+
+def test_hold_ends_after_exactly_hold_frames_past_255():
+    seen = [True] + [False] * 300
+    src = MaskPostprocess(CallableMask(lambda f, i: [(5, 5, 4, 4)] if seen[i] else []), hold=256)
+    on = [bool(src(FRAME, i)[6, 6]) for i in range(len(seen))]
+    assert on == [True] * 257 + [False] * 44
+
+
+@pytest.mark.parametrize("spec", ["rect:10,5,20,10", "poly:0,0,30,0,30,30", "key:0,0,0,0", "shapes.json"])
+def test_invert_applies_to_every_spec(tmp_path, spec):
+    """--invert-mask was ignored for rect:, poly:, key: and .json masks."""
+    if spec == "shapes.json":
+        spec = str(tmp_path / spec)
+        (tmp_path / "shapes.json").write_text(json.dumps({"rects": [[10, 5, 20, 10]]}))
+    frame = FRAME.copy()
+    frame[:, 40:] = 200  # not the key colour: the key masks columns 0..39 only
+    plain, inverted = parse_mask_spec(spec)(frame, 0), parse_mask_spec(spec, invert=True)(frame, 0)
+    assert 0 < np.count_nonzero(plain) < plain.size
+    assert np.array_equal(inverted, 255 - plain)
+
+
+def test_invert_applies_to_boxes_and_ready_made_sources():
+    from edgefill.mask_sources import as_mask_source
+
+    boxes = CallableMask(lambda f, i: [(0, 0, 3, 2)], invert=True)(FRAME, 0)
+    assert np.count_nonzero(boxes) == FRAME.shape[0] * FRAME.shape[1] - 6 and boxes[0, 0] == 0
+    for ready in (ShapesMask(rects=[(0, 0, 3, 2)]), ColourKey((0, 0, 0), 0), StaticMask(np.eye(40, 60, dtype=np.uint8))):
+        plain = ready(FRAME, 0)
+        assert as_mask_source(ready, invert=False) is ready
+        assert np.array_equal(as_mask_source(ready, invert=True)(FRAME, 0), 255 - plain)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("rect:inf,0,10,10", "finite"),
+    ("rect:0,0,1e30,10", "finite"),
+    ("poly:nan,0,30,0,30,30", "finite"),
+    ("key:255,0,255,-5", "tolerance"),
+    ("key:255,0,255,300", "tolerance"),
+])
+def test_out_of_range_numbers_in_specs_are_config_errors(spec, message):
+    """inf / huge numbers raised OverflowError (a traceback in the CLI), a negative key tolerance too."""
+    with pytest.raises(ConfigError, match=message):
+        parse_mask_spec(spec)
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"rects": 5}, "rects must be a list"),
+    ({"rects": [["a", 1, 2, 3]]}, "'a' is not a number"),
+    ({"rects": [[1, 2, 3]]}, "4 numbers"),
+    ({"rects": [[1, 2, 3, True]]}, "not a number"),
+    ({"polygons": [[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]}, "2 numbers"),
+    ({"polygons": [[[1, 2], [4, 5]]]}, "at least 3 points"),
+    ({"polygons": [5]}, "must be a list"),
+])
+def test_bad_shapes_json_names_the_file(tmp_path, data, message):
+    """TypeError / ValueError from ShapesMask became tracebacks in the CLI."""
+    f = tmp_path / "shapes.json"
+    f.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=message) as exc:
+        parse_mask_spec(str(f))
+    assert str(f) in str(exc.value)

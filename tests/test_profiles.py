@@ -41,6 +41,21 @@ def _write(tmp_path, mutate):
     (lambda d: d["board"].update(int8_tensor_cores=False), "INT8"),
     (lambda d: d["runtime"].pop("model"), "missing key"),
     (lambda d: d["runtime"]["camera"].update(iso=800), "unknown key"),
+    # accepted before: values no board or camera can have
+    (lambda d: d["runtime"]["camera"].update(width=0), "camera.width"),
+    (lambda d: d["runtime"]["camera"].update(height=-720), "camera.height"),
+    (lambda d: d["runtime"]["camera"].update(fps=-30), "camera.fps"),
+    (lambda d: d["runtime"]["camera"].update(fps=float("nan")), "camera.fps"),
+    (lambda d: d["runtime"]["camera"].update(flip=12), "camera.flip"),
+    (lambda d: d["runtime"]["camera"].update(source="bogus://x"), "unknown scheme bogus"),
+    (lambda d: d["runtime"]["camera"].update(source=" "), "camera.source"),
+    (lambda d: d["runtime"].update(buckets=[0, 64]), "positive multiples of 64"),
+    (lambda d: d["runtime"].update(threads=-3), "threads"),
+    (lambda d: d["runtime"].update(workspace_mb=-1), "workspace_mb"),
+    (lambda d: d["runtime"].update(latency_budget_ms=float("nan")), "latency_budget_ms"),
+    (lambda d: d["runtime"].update(latency_budget_ms=float("inf")), "latency_budget_ms"),
+    (lambda d: d["board"].update(memory_gb=-8), "memory_gb"),
+    (lambda d: d["board"].update(dla_cores=-1), "dla_cores"),
 ])
 def test_schema_rejects(tmp_path, mutate, message):
     with pytest.raises(ConfigError, match=message):
@@ -59,3 +74,29 @@ def test_cli_list_and_show(capsys):
     assert main(["profiles", "show", "orin-nano"]) == 0
     assert '"compute_capability": "8.7"' in capsys.readouterr().out
     assert main(["profiles", "show", "nope"]) == 2
+
+
+def test_the_reviewers_bad_profile_is_rejected(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("""name: bad
+description: validation gaps
+board: {soc: x, cpu: y, memory_gb: 8}
+runtime:
+  backend: onnxruntime
+  precision: fp32
+  model: lite
+  buckets: [64]
+  latency_budget_ms: .nan
+  camera: {source: "bogus://x", width: 0, height: -720, fps: -30, flip: 12}
+""")
+    with pytest.raises(ConfigError, match="latency_budget_ms"):
+        DeviceProfile.load(path)
+
+
+def test_every_shipped_camera_source_opens_a_known_scheme():
+    from edgefill.capture import scheme_of, source_class
+
+    for name in list_profiles():
+        cam = DeviceProfile.load(name).runtime.camera
+        source_class(scheme_of(cam.source))  # raises for an unknown scheme
+        assert cam.width > 0 and cam.height > 0 and cam.fps > 0 and 0 <= cam.flip <= 7

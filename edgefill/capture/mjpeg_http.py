@@ -7,12 +7,12 @@ from __future__ import annotations
 import base64
 import http.client
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import cv2
 import numpy as np
 
-from ..errors import CaptureError
+from ..errors import CaptureError, ConfigError
 from .base import FrameSource, register_source
 
 _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
@@ -29,17 +29,28 @@ class MjpegHttpSource(FrameSource):
         self.resp: http.client.HTTPResponse | None = None
         self.buf = b""
 
+    def _parse(self) -> tuple[str, int | None, SplitResult]:
+        """(host, port, urlsplit result); ConfigError for a URL that names no host or a bad port."""
+        try:
+            u = urlsplit(self.uri)
+            host, port = u.hostname, u.port  # .port raises ValueError for a non-numeric or out-of-range port
+        except ValueError as exc:
+            raise ConfigError(f"bad MJPEG URL {self.description}: {exc}") from exc
+        if not host:
+            raise ConfigError(f"bad MJPEG URL {self.description}: no host (expected http://host[:port]/path)")
+        return host, port, u
+
     def open(self) -> None:
         self.close()
-        u = urlsplit(self.uri)
+        host, port, u = self._parse()
         cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
         headers = {"Accept": "multipart/x-mixed-replace, image/jpeg"}
-        if u.username is not None:
-            cred = f"{u.username}:{u.password or ''}".encode()
+        if u.username is not None:  # user:password@ is percent-encoded in a URL; Basic auth sends it decoded
+            cred = f"{unquote(u.username)}:{unquote(u.password or '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         try:
-            conn = cls(u.hostname, u.port, timeout=self.options.open_timeout_s)
+            conn = cls(host, port, timeout=self.options.open_timeout_s)
             conn.request("GET", path, headers=headers)
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import numbers
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,9 @@ def is_loopback(host: str) -> bool:
 class MjpegPreviewSink(Sink):
     def __init__(self, host: str = "127.0.0.1", port: int = 8090, token: str | None = None,
                  allow_remote: bool = False, quality: int = 80, max_fps: float = 15.0):
+        if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 <= port <= 65535:
+            raise ConfigError(f"the preview port must be 0..65535 (0: any free port), got {port!r}")
+        port = int(port)
         if not is_loopback(host):
             if not allow_remote:
                 raise ConfigError(f"the preview binds {host}, which is not loopback: pass allow_remote=True "
@@ -85,7 +89,10 @@ class MjpegPreviewSink(Sink):
                 else:
                     self.send_error(404)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:  # the port is taken, the address is not this machine's, a privileged port ...
+            raise ConfigError(f"cannot serve the preview on {host}:{port}: {exc.strerror or exc}") from exc
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="edgefill-preview", daemon=True)
