@@ -60,6 +60,14 @@ def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]
     return jobs
 
 
+def _write_image(path: Path, image) -> None:
+    """write_image, an unwritable or missing folder or a full disk reported as an InputError."""
+    try:
+        write_image(path, image)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from .inpainter import Inpainter
     from .masks import dilate, normalize_mask
@@ -88,10 +96,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             if args.dilate:
                 mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
             result = inp.inpaint(image, mask, invert=invert)
-            try:
-                write_image(dst, result)
-            except OSError as exc:  # an unwritable or missing folder, a full disk ...
-                raise InputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
+            _write_image(dst, result)
             total += inp.last_timing.total
             if bar is None:
                 t = inp.last_timing
@@ -162,12 +167,13 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     """Refuse outputs that would overwrite an input (as ``plan_jobs`` does for ``inpaint``): a
     video (or its ``.part`` file) or the statistics on the source or the mask, or a folder of
     frames that holds one of them. Found before anything is opened or written."""
+    from .sinks.files import part_path
+
     files, folder = [], None  # (path, what)
     if args.output:
         out = Path(args.output)
         if _output_is_video(args.output):
-            part = out.with_name(out.stem + ".part" + out.suffix.lower())  # VideoFileSink's name while writing
-            files += [(out, "the output"), (part, "the output's .part file")]
+            files += [(out, "the output"), (part_path(out), "the output's .part file")]
         else:
             folder = out
     if args.stats_json:
@@ -436,7 +442,6 @@ def cmd_masks(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import maskgen
-    from .imageio import write_image
 
     lo, hi = args.ratio
     if not 0 <= lo < hi <= 1:
@@ -448,13 +453,10 @@ def cmd_masks(args: argparse.Namespace) -> int:
     for i in range(args.count):
         rng = np.random.default_rng([args.seed, i])
         m = maskgen.FAMILIES[args.family](args.height, args.width, rng, lo, hi)
-        if not lo <= maskgen.hole_ratio(m) <= hi:
-            missed.append(maskgen.hole_ratio(m))
-        path = out / f"{args.family}_{i:04d}.png"
-        try:
-            write_image(path, m)
-        except OSError as exc:  # an unwritable or missing folder, a full disk ...
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        ratio = maskgen.hole_ratio(m)
+        if not lo <= ratio <= hi:
+            missed.append(ratio)
+        _write_image(out / f"{args.family}_{i:04d}.png", m)
     if missed:
         log.warning("%d of %d %s masks miss the hole ratio range %g-%g (closest reached: %.4f-%.4f); the family "
                     "may not reach it at %dx%d", len(missed), args.count, args.family, lo, hi, min(missed),

@@ -123,8 +123,7 @@ def _shape_list(value: object, what: str) -> list:
 class ShapesMask:
     """Rectangles ``(x, y, w, h)`` and polygons ``[(x, y), ...]`` in frame pixels."""
 
-    def __init__(self, rects: Sequence[Sequence[int]] = (), polygons: Sequence[Sequence[Sequence[int]]] = (),
-                 invert: bool = False):
+    def __init__(self, rects: Sequence[Sequence[int]] = (), polygons: Sequence[Sequence[Sequence[int]]] = ()):
         self.rects = [tuple(_points(r, 4, "each rectangle needs 4 numbers: x, y, w, h"))
                       for r in _shape_list(rects, "rects")]
         self.polygons = []
@@ -136,11 +135,10 @@ class ShapesMask:
             self.polygons.append(pts)
         if not self.rects and not self.polygons:
             raise ConfigError("no rectangles or polygons given")
-        self.invert = invert
         self._cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     @classmethod
-    def from_json(cls, path: str | Path, invert: bool = False) -> ShapesMask:
+    def from_json(cls, path: str | Path) -> ShapesMask:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -148,7 +146,7 @@ class ShapesMask:
         if not isinstance(data, dict) or not set(data) <= {"rects", "polygons"}:
             raise InputError(f"{path}: expected an object with 'rects' and/or 'polygons'")
         try:
-            return cls(data.get("rects", []), data.get("polygons", []), invert=invert)
+            return cls(data.get("rects", []), data.get("polygons", []))
         except ConfigError as exc:
             raise InputError(f"mask shapes {path}: {exc}") from exc
 
@@ -158,14 +156,14 @@ class ShapesMask:
             m = masks.from_rects(shape, self.rects) if self.rects else np.zeros(shape, np.uint8)
             if self.polygons:
                 m = np.maximum(m, masks.from_polygons(shape, self.polygons))
-            self._cache = (shape, _inverted(m) if self.invert else m)
+            self._cache = (shape, m)
         return self._cache[1]
 
 
 class ColourKey:
     """Mask the pixels within ``tolerance`` (max channel difference, 0..255) of a BGR colour."""
 
-    def __init__(self, bgr: Sequence[int], tolerance: int = 40, invert: bool = False):
+    def __init__(self, bgr: Sequence[int], tolerance: int = 40):
         if len(bgr) != 3 or not all(0 <= int(c) <= 255 for c in bgr):
             raise ConfigError(f"a colour key needs three values 0..255 (B, G, R), got {bgr}")
         if not 0 <= int(tolerance) <= 255:
@@ -173,11 +171,9 @@ class ColourKey:
         tolerance = int(tolerance)
         self.lo = np.array([max(0, int(c) - tolerance) for c in bgr], np.uint8)
         self.hi = np.array([min(255, int(c) + tolerance) for c in bgr], np.uint8)
-        self.invert = invert
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        m = cv2.inRange(frame, self.lo, self.hi)
-        return _inverted(m) if self.invert else m
+        return cv2.inRange(frame, self.lo, self.hi)
 
 
 class CallableMask:
@@ -242,7 +238,7 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
     """
     if spec.startswith("rect:"):
         rects = [_numbers(part, "rect") for part in spec[5:].split(";") if part.strip()]
-        return ShapesMask(rects=rects, invert=invert)
+        return _invert_if(ShapesMask(rects=rects), invert)
     if spec.startswith("poly:"):
         polys = []
         for part in spec[5:].split(";"):
@@ -250,15 +246,15 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
             if len(v) < 6 or len(v) % 2:
                 raise ConfigError(f"a polygon needs at least 3 x,y pairs, got {part!r}")
             polys.append(list(zip(v[::2], v[1::2])))
-        return ShapesMask(polygons=polys, invert=invert)
+        return _invert_if(ShapesMask(polygons=polys), invert)
     if spec.startswith("key:"):
         v = _numbers(spec[4:], "key")
         if len(v) not in (3, 4):
             raise ConfigError(f"key: takes B,G,R or B,G,R,tolerance, got {spec!r}")
-        return ColourKey(v[:3], v[3] if len(v) == 4 else 40, invert=invert)
+        return _invert_if(ColourKey(v[:3], v[3] if len(v) == 4 else 40), invert)
     p = Path(spec)
     if p.suffix.lower() == ".json":
-        return ShapesMask.from_json(p, invert=invert)
+        return _invert_if(ShapesMask.from_json(p), invert)
     if p.is_dir() or p.suffix.lower() in VIDEO_EXTS:
         return MaskSequence(p, invert=invert)
     if not p.exists():
@@ -267,13 +263,19 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
 
 
 class InvertedMask:
-    """The complement of another source's hole (``invert`` for a ready-made source)."""
+    """The complement of another source's hole: ``invert`` for the sources that draw their
+    mask (shapes, colour keys) and for ready-made ones. The sources of this module yield
+    {0, 255} masks, so the complement is a bitwise not."""
 
     def __init__(self, source: MaskSource):
         self.source = source
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return masks.normalize_mask(self.source(frame, index), frame.shape, invert=True, warn=False)
+        return _inverted(self.source(frame, index))
+
+
+def _invert_if(source: MaskSource, invert: bool) -> MaskSource:
+    return InvertedMask(source) if invert else source
 
 
 def as_mask_source(mask: object, invert: bool = False) -> MaskSource:
@@ -285,7 +287,7 @@ def as_mask_source(mask: object, invert: bool = False) -> MaskSource:
     if isinstance(mask, np.ndarray):
         return StaticMask(mask, invert=invert)
     if isinstance(mask, (StaticMask, MaskSequence, ShapesMask, ColourKey, CallableMask, MaskPostprocess, InvertedMask)):
-        return InvertedMask(mask) if invert else mask
+        return _invert_if(mask, invert)
     if callable(mask):
         return CallableMask(mask, invert)
     raise ConfigError(f"mask must be a spec string, an array or a callable, not {type(mask).__name__}")

@@ -51,6 +51,11 @@ def check_can_write(path: str | Path, what: str, *, folder: bool = False) -> Non
         raise InputError(f"cannot write {what} to {path}: cannot create a file in {probe} ({_reason(exc)})") from exc
 
 
+def part_path(path: Path) -> Path:
+    """Where :class:`VideoFileSink` writes ``path`` until it is complete: ``<name>.part<ext>``."""
+    return path.with_name(path.stem + ".part" + path.suffix.lower())
+
+
 def _move_no_replace(src: Path, candidates) -> Path:
     """Rename ``src`` to the first of ``candidates`` that does not exist, never replacing a file."""
     for dst in candidates:
@@ -85,7 +90,7 @@ class VideoFileSink(Sink):
             raise ConfigError(f"fps must be > 0, got {fps}")
         check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
-        self.tmp = self.path.with_name(self.path.stem + ".part" + ext)
+        self.tmp = part_path(self.path)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
         self.partial_path: Path | None = None  # where close_partial() kept the frames
