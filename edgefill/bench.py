@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import platform
 import re
 import resource
 import shutil
@@ -210,7 +212,8 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
 
 
 def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
-    """Median per-frame milliseconds of each pipeline stage on synthetic size x size frames."""
+    """Median per-frame milliseconds of each pipeline stage on synthetic size x size frames
+    (after one warm-up call of the inpainter)."""
     from .capture import CaptureOptions, FrameSource
     from .inpainter import Inpainter
     from .pipeline import Pipeline
@@ -218,6 +221,15 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
 
     img, mask = synthetic(size, seed=1)
     timings: list = []
+
+    class Timed(Inpainter):
+        """Records each call's timing in the inference thread, as the call ends: read from the
+        sink thread, ``last_timing`` may already be a later frame's."""
+
+        def inpaint(self, *args, **kwargs):
+            out = super().inpaint(*args, **kwargs)
+            timings.append(self.last_timing)
+            return out
 
     class Frames(FrameSource):
         def open(self):
@@ -227,9 +239,11 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
             self.i += 1
             return img.copy() if self.i <= frames else None
 
-    inp = Inpainter(model=spec, backend=backend) if spec else Inpainter(backend=backend)
-    pipe = Pipeline(Frames("memory://bench", CaptureOptions()), mask,
-                    [CallbackSink(lambda r: timings.append(inp.last_timing))], inpainter=inp, stabilize=False)
+    inp = Timed(model=spec, backend=backend) if spec else Timed(backend=backend)
+    inp.inpaint(img, mask)  # warm-up, left out
+    timings.clear()
+    pipe = Pipeline(Frames("memory://bench", CaptureOptions()), mask, [CallbackSink(lambda r: None)], inpainter=inp,
+                    stabilize=False)
     stats = pipe.run()
     inp.close()
     med = lambda xs: 1000 * float(np.median(xs)) if xs else 0.0  # noqa: E731
@@ -297,6 +311,10 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     for p in precisions:
         if p not in PRECISIONS:
             raise ConfigError(f"unknown precision {p!r}")
+    if reps < 1 or warmup < 0 or any(s < 1 for s in sizes):
+        raise ConfigError(f"reps must be >= 1, warm-up >= 0 and sizes >= 1 (got reps {reps}, warm-up {warmup}, "
+                          f"sizes {sizes})")
+    sizes = list(dict.fromkeys(sizes))  # a size given twice is measured (and reported) once
     peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     configs = []
     for backend in backends:
@@ -313,7 +331,35 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     finally:
         telemetry = tele.stop()
     results = [by_size[size][i] for i in range(len(configs)) for size in sizes]
-    return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry}
+    return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry, "warmup": warmup, "reps": reps,
+                     "host": host_info()}
+
+
+def host_info() -> dict:
+    """The machine and software the figures were measured on, for the JSON report."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    versions = {"numpy": np.__version__, "opencv": cv2.__version__}
+    try:
+        import onnxruntime
+
+        versions["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:  # Linux: the CPU's own name (on ARM boards often a generic one: the board's name says more)
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.lower().startswith(("model name", "hardware")))
+    except (OSError, StopIteration):
+        pass
+    try:  # a Jetson's or a Raspberry Pi's board name
+        board = Path("/proc/device-tree/model").read_text().strip("\0\n ") or None
+    except OSError:
+        board = None
+    return {"platform": platform.platform(), "cpu": cpu, "board": board, "cpus": os.cpu_count(),
+            "cpus_usable": usable, "python": platform.python_version(), **versions}
 
 
 def table(results: list[BenchResult], env: dict) -> str:
@@ -332,6 +378,11 @@ def table(results: list[BenchResult], env: dict) -> str:
     side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
     rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "
                 f"side by side: {side or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")
+    host = env.get("host")
+    if host:
+        rows.append(f"host: {host['board'] or host['platform']}, {host['cpu']}, {host['cpus_usable']} of "
+                    f"{host['cpus']} CPUs usable; {env['reps']} timed calls after {env['warmup']} warm-up; RSS MB: "
+                    "the process's peak so far (a size's configurations are loaded together), not one row's own")
     return "\n".join(rows)
 
 

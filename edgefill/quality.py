@@ -29,7 +29,7 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.errors import InputError
+from edgefill.errors import ConfigError, InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -129,7 +129,7 @@ def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
     masks: list[OwnMask] = []
     skipped: list[str] = []
     slots = [0] * len(BUCKETS)
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS):
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file()):
         try:
             mask = (centre_crop(read_mask(path), size) >= 128).astype(np.uint8) * 255
         except InputError as e:
@@ -329,8 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
     a = ap.parse_args(argv)
-    if a.boot < 0 or a.per_bucket < 1 or a.crop < 16:
-        print("--boot must be >= 0, --per-bucket >= 1 and --crop >= 16", file=sys.stderr)
+    if a.boot < 0 or a.per_bucket < 1 or a.crop < 16 or a.seed < 0 or (a.limit is not None and a.limit < 1):
+        print("--boot must be >= 0, --per-bucket >= 1, --crop >= 16, --seed >= 0 and --limit >= 1", file=sys.stderr)
+        return 2
+    if a.png and a.png.suffix.lower() not in IMAGE_EXTS:  # found before the run, not after it
+        print(f"--png {a.png}: unsupported extension {a.png.suffix!r} (use one of {', '.join(IMAGE_EXTS)})",
+              file=sys.stderr)
         return 2
     bad = refill_args_error(a)
     if bad:
@@ -348,13 +352,19 @@ def main(argv: list[str] | None = None) -> int:
         if not a.images.is_dir():
             print(f"{a.images} is not a folder", file=sys.stderr)
             return 2
-        paths = sorted(p for p in a.images.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        paths = sorted(p for p in a.images.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
     else:
         paths = default_images(a.data)
     paths = paths[: a.limit] if a.limit else paths
     if not paths:
         print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
         return 2
+    for p in paths:  # a broken file is named here, not met as a traceback halfway through the run
+        try:
+            read_image(p)
+        except InputError as e:
+            print(f"edgefill bench quality: {e}", file=sys.stderr)
+            return 2
     if not families and not a.masks:
         print("no mask family to evaluate: pass --family and/or --masks DIR", file=sys.stderr)
         return 2
@@ -379,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         if a.feather:
             for m in raw_models:
                 methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
+        for m in raw_models:  # the crops go to the model whole: found before the run, not in it
+            multiple = methods[m].input_info.multiple
+            if a.crop % multiple:
+                raise ConfigError(f"--crop {a.crop} is not a multiple of {multiple}, which model {m} needs")
     except edgefill.EdgeFillError as e:
         print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
@@ -416,7 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         g = gains(table, models)
         psnr = {m: v[..., 0] for m, v in per_case.items()}
         pairs = {}
-        if a.boot and any(g[m]["mean_psnr_gain_db"] is not None for m in models):
+        # resampling one image gives it back every time: an interval of width 0, not certainty
+        boot = a.boot if len(paths) > 1 else 0
+        if boot and any(g[m]["mean_psnr_gain_db"] is not None for m in models):
             for m in models:
                 g[m]["ci95_psnr_gain_db"] = list(gain_ci(psnr, m, CLASSICAL, a.boot, a.seed)[1:])
             for x, y in _pairs(models):
@@ -436,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {m}: no mask in the 10-50% buckets, so no mean gain")
                 continue
             above = "above" if g[m]["beats_classical_ssim_everywhere"] else "NOT above"
-            ci = " [95%% CI %+.2f, %+.2f]" % tuple(g[m]["ci95_psnr_gain_db"]) if a.boot else ""
+            ci = (" [95%% CI %+.2f, %+.2f]" % tuple(g[m]["ci95_psnr_gain_db"]) if boot else
+                  " (no interval from one image)" if a.boot else "")
             print(f"  {m}: {g[m]['mean_psnr_gain_db']:+.2f} dB{ci} mean gain over the better classical method in "
                   f"10-50% (smallest {g[m]['min_psnr_gain_db']:+.2f} dB); SSIM {above} both in every bucket "
                   f"(smallest margin {g[m]['min_ssim_gain']:+.3f})")
@@ -451,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {a.png}")
     if a.csv:
         lines = ["family,image,bucket,mask,method,hole_psnr_db,hole_ssim"]
-        lines += [f"{f},{_csv_field(im)},{bucket},{k},{_csv_field(m)},{p:.4f},{q:.5f}"
+        lines += [f"{_csv_field(f)},{_csv_field(im)},{bucket},{_csv_field(str(k))},{_csv_field(m)},{p:.4f},{q:.5f}"
                   for f, im, bucket, k, m, p, q in rows]
         atomic_write_bytes(a.csv, ("\n".join(lines) + "\n").encode())
         print(f"wrote {a.csv} ({len(rows)} rows)")

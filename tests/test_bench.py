@@ -46,6 +46,9 @@ def test_bench_cli_writes_table_json_and_plot(tmp_path, capsys):
     ort = [r for r in recs if r["backend"] == "onnxruntime"]
     assert all(r["gflops"] > 0 and 0 < r["percent_of_peak"] for r in ort)
     assert set(ort[0]["stages_ms"]) == {"capture", "preprocess", "infer", "postprocess", "sink"}
+    env = data["environment"]  # what the figures were measured on, and how many calls they rest on
+    assert env["reps"] == 3 and env["warmup"] == 1 and env["host"]["cpus"] >= 1 and env["host"]["cpu"]
+    assert "3 timed calls after 1 warm-up" in out
     assert cv2.imread(str(png)).shape == (560, 1100, 3)  # plot + legend column
 
 
@@ -104,3 +107,56 @@ def test_blas_gemm_runs_last_in_a_round(monkeypatch):
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     bench.measure_size([("lite", "onnxruntime", "fp32"), ("lite", "onnxruntime", "int8")], 64, warmup=0, reps=1, gemm_n=64)
     assert calls[-4:] == ["model", "model", "gemm int8", "gemm fp32"]
+
+
+@pytest.mark.parametrize("kwargs", [{"reps": 0}, {"warmup": -1}, {"sizes": [64, 0]}])
+def test_bad_reps_warmup_or_size_is_a_config_error(kwargs):
+    """Regression: --reps 0 ended in an IndexError from np.percentile, --size 0 in a ZeroDivisionError."""
+    args = {"sizes": [64], **kwargs}
+    with pytest.raises(ConfigError):
+        bench.run_bench(["nano"], ["opencv-telea"], ["fp32"], args.pop("sizes"), **args)
+
+
+def test_a_size_given_twice_is_measured_once(monkeypatch):
+    """Regression: --size 64,64 printed the one measurement twice, as if it were two."""
+    seen = []
+
+    def measure(configs, size, warmup, reps):
+        seen.append(size)
+        return [bench.BenchResult("-", "opencv-telea", "-", size, 1, 1, 1, 0, 1000, None, None, 1)]
+
+    monkeypatch.setattr(bench, "measure_size", measure)
+    monkeypatch.setattr(bench, "gemm_peak_gflops", lambda p: None)
+    results, _ = bench.run_bench(["nano"], ["opencv-telea"], ["fp32"], [64, 128, 64], warmup=0, reps=1)
+    assert seen == [64, 128] and [r.size for r in results] == [64, 128]
+
+
+def test_stage_timings_are_each_frames_own(monkeypatch):
+    """Regression: the timings were read from ``Inpainter.last_timing`` in the sink thread, by
+    which time the inference thread had often moved on to a later frame (here, with a slow sink,
+    the median was that of the last frames); the warm-up call is left out."""
+    import time
+
+    import numpy as np
+
+    from edgefill import inpainter, sinks
+
+    produced = []
+
+    def inpaint(self, image, mask, invert=False):
+        k = len(produced) + 1
+        self.last_timing = inpainter.InpaintTiming(total=k / 1000, infer=k / 1000)
+        produced.append(k)
+        return image.copy()
+
+    write = sinks.CallbackSink.write
+
+    def slow_write(self, result):
+        time.sleep(0.02)
+        write(self, result)
+
+    monkeypatch.setattr(inpainter.Inpainter, "inpaint", inpaint)
+    monkeypatch.setattr(sinks.CallbackSink, "write", slow_write)
+    stages = bench.pipeline_stages(None, "opencv-telea", 64, frames=12)
+    assert stages["infer"] == pytest.approx(float(np.median(produced[-12:])))  # old code: 11.5 for 6.5
+    assert produced == list(range(1, 14))  # one warm-up call, then the 12 frames

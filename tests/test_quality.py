@@ -48,7 +48,10 @@ def test_gains_compare_with_the_better_classical_method():
 @pytest.mark.parametrize("args,msg", [(["--family", "nope"], "unknown mask family"), (["--models", "nope"], "unknown model"),
                                       (["--models", "nano", "--feather", "-2"], "feather"),
                                       (["--boot", "-1"], "--boot"), (["--thin-radius", "0.5"], "--thin-radius"),
-                                      (["--thin-ns-weight", "2"], "--thin-ns-weight")])
+                                      (["--thin-ns-weight", "2"], "--thin-ns-weight"),
+                                      (["--seed", "-1"], "--seed"), (["--limit", "0"], "--limit"),
+                                      (["--models", "nano", "--crop", "100"], "not a multiple of 64"),
+                                      (["--png", "q.txt"], "unsupported extension")])
 def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert main(["bench", "quality", "--images", str(images), *args]) == 2
     err = capsys.readouterr().err
@@ -303,3 +306,52 @@ def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images
     table = reports[()]["families"]["free-form"]["table"]
     assert table[2][f"{mixed}+ns"]["psnr"] != table[2][str(mixed)]["psnr"]
     assert reports[("--wide-ns-weight", "0")]["refill"] == {}
+
+
+def test_a_broken_image_is_a_one_line_error_and_folders_are_not_images(images, tmp_path, capsys):
+    """Regression: an unreadable file in --images ended the run halfway with a traceback; a
+    sub-folder whose name ends in .png was read as an image."""
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(images, broken)
+    (broken / "z.png").write_bytes(b"not an image")
+    assert main(["bench", "quality", "--images", str(broken), "--models", "nano"]) == 2
+    err = capsys.readouterr().err
+    assert "z.png is not a readable image" in err and "Traceback" not in err
+    (broken / "z.png").unlink()
+    (broken / "sub.png").mkdir()
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(broken), "--models", "nano", "--family", "rects", "--crop", "64",
+                 "--per-bucket", "1", "--boot", "0", "--thin-px", "0", "--wide-ns-weight", "0",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["images"] == ["e0.png", "e1.png"]
+
+
+def test_csv_quotes_mask_and_folder_names_with_commas(images, tmp_path):
+    """Regression: a mask file (or --masks folder) named with a comma shifted the CSV's columns."""
+    import csv
+
+    masks = tmp_path / "my,masks"
+    masks.mkdir()
+    cv2.imwrite(str(masks / "a,b.png"), _disk_mask(128, 0.25))
+    rows = tmp_path / "cases.csv"
+    assert main(["bench", "quality", "--images", str(images), "--masks", str(masks), "--models", "nano",
+                 "--crop", "128", "--boot", "0", "--thin-px", "0", "--wide-ns-weight", "0", "--limit", "1",
+                 "--csv", str(rows)]) == 0
+    cases = list(csv.DictReader(rows.open()))
+    assert len(cases) == 3 and all(len(r) == 7 for r in cases)
+    assert {(r["family"], r["mask"], r["bucket"]) for r in cases} == {("own:my,masks", "a,b.png", "20-30%")}
+
+
+def test_no_interval_from_one_image(images, tmp_path, capsys):
+    """Regression: with one image every resample is that image, and a 0-width "95% CI" was
+    printed as if the gain were certain."""
+    out = tmp_path / "q.json"
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano,nano.int8", "--family", "rects",
+                 "--crop", "128", "--per-bucket", "1", "--limit", "1", "--thin-px", "0", "--wide-ns-weight", "0",
+                 "--boot", "100", "--json", str(out)]) == 0
+    fam = json.loads(out.read_text())["families"]["rects"]
+    assert "ci95_psnr_gain_db" not in fam["gains_10_50"]["nano"] and fam["differences_10_50"] == {}
+    printed = capsys.readouterr().out
+    assert "no interval from one image" in printed and "95% CI" not in printed
