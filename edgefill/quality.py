@@ -32,6 +32,7 @@ from edgefill import maskgen
 from edgefill.errors import ConfigError, InputError
 from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
+from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
 
@@ -335,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     if a.png and a.png.suffix.lower() not in IMAGE_EXTS:  # found before the run, not after it
         print(f"--png {a.png}: unsupported extension {a.png.suffix!r} (use one of {', '.join(IMAGE_EXTS)})",
               file=sys.stderr)
+        return 2
+    try:  # an output that cannot be written is found before the run, not after it
+        for what, path in (("the figure", a.png), ("the CSV", a.csv), ("the JSON report", a.json)):
+            if path:
+                check_can_write(path, what)
+    except InputError as e:
+        print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
     bad = refill_args_error(a)
     if bad:

@@ -58,6 +58,15 @@ def test_bad_arguments_exit_2_with_one_line(images, args, msg, capsys):
     assert msg in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--json", "--csv", "--png"])
+def test_an_output_that_is_a_folder_is_refused_before_the_run(images, tmp_path, flag, capsys):
+    folder = tmp_path / "out.png"
+    folder.mkdir()
+    assert main(["bench", "quality", "--images", str(images), "--models", "nano", flag, str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "it is a folder" in err and "Traceback" not in err
+
+
 def test_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["bench", "quality", "--images", str(tmp_path)]) == 2
     assert "no evaluation images" in capsys.readouterr().err
