@@ -11,6 +11,7 @@ nothing; calling it exports, checks and writes the ONNX file plus its sidecar JS
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -106,8 +107,9 @@ class InpaintGraph(nn.Module):
 def prepare(net: PConvUNet, io: str = "uint8", decoder_form: str = DECODER_FORM,
             cast_at_io: bool = False) -> InpaintGraph:
     """Eval mode, BatchNorm folded, decoders rewritten (:mod:`.subpixel`), wrapped with
-    pre/post-processing."""
-    net = net.eval()
+    pre/post-processing. Works on a copy: ``net`` itself keeps its mode and its BatchNorm (a
+    model fused in place no longer loads from, or saves to, a weights file)."""
+    net = copy.deepcopy(net).eval()
     net.fuse()
     return InpaintGraph(net, io, decoder_form, cast_at_io).eval()
 
@@ -207,6 +209,7 @@ class OnnxFromTorch:
         data = model.SerializeToString()
         parity = check_parity(data, graph, image, mask)
         atomic_write_bytes(out, data)
+        hole_rule = "> 0" if self.io == "uint8" else "> 0.5"  # InpaintGraph.forward
         sidecar = {
             "format": "edgefill-onnx/1",
             "model": net.config.name,
@@ -225,7 +228,7 @@ class OnnxFromTorch:
             "multiple": mult,
             "io": self.io,
             "cast_at_io": self.cast_at_io,
-            "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, > 0 = hole"]},
+            "inputs": {"image": ["N", "H", "W", 3, f"{self.io} BGR 0..255"], "mask": ["N", "H", "W", 1, f"{self.io}, {hole_rule} = hole"]},
             "outputs": {"output": ["N", "H", "W", 3, f"{self.io} BGR 0..255"]},
             "parity": parity,
             "versions": _versions(),
@@ -242,6 +245,8 @@ def check_parity(onnx_bytes: bytes, graph: InpaintGraph, image: np.ndarray, mask
     so.log_severity_level = 3
     sess = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
     ort_out = sess.run(None, {"image": image, "mask": mask})[0]
+    if not np.isfinite(ort_out).all():  # float32 I/O: a NaN would slip through the comparisons below
+        raise ExportError("the ONNX graph produces NaN or inf on the check input; refusing to export")
     ref = torch_reference(graph, image, mask)
     # Check the float prediction for NaN too (a NaN cast to uint8 is silently 0).
     with torch.no_grad():

@@ -207,19 +207,43 @@ def feature_conv_nodes(model: onnx.ModelProto) -> list[str]:
             if n.op_type in ("Conv", "ConvTranspose") and n.name not in mask and not n.name.startswith(FLOAT_BLOCKS)]
 
 
+def pair_feed(pair, multiple: int = 1, what: str = "calibration pair 0") -> dict[str, np.ndarray]:
+    """The graph's uint8 feed for one (image, mask) pair (uint8 HxWx3 BGR; HxW or HxWx1, non-zero
+    = hole), checked so that a bad pair is a clear ValueError, not an ONNX Runtime failure deep
+    inside the graph: H and W must be multiples of ``multiple`` (``edgefill.multiple``)."""
+    if isinstance(pair, dict) or not hasattr(pair, "__len__") or len(pair) != 2:  # a dict: an ONNX Runtime feed
+        raise ValueError(f"{what}: expected an (image, mask) pair of arrays, got {type(pair).__name__}")
+    img, mask = (np.asarray(a) for a in pair)
+    if mask.ndim == 3 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(f"{what}: the image must be uint8 HxWx3 (BGR), not {img.dtype} {img.shape}")
+    h, w = img.shape[:2]
+    if mask.shape != (h, w):
+        raise ValueError(f"{what}: the mask is {mask.shape} but the image is {w}x{h}; give one HxW mask per image")
+    if h % multiple or w % multiple:
+        raise ValueError(f"{what}: the image is {w}x{h}, but the model needs height and width that are "
+                         f"multiples of {multiple}; crop or pad the pairs")
+    return {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
+
+
+def _multiple(meta: dict[str, str]) -> int:
+    return int(meta.get("edgefill.multiple", "1"))
+
+
 class _OrtReader:
     """Adapts an iterable of (image, mask) pairs to ONNX Runtime's CalibrationDataReader."""
 
-    def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], float_io: bool = False):
-        self._it: Iterator = iter(pairs)
-        self.float_io = float_io
+    def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], float_io: bool = False, multiple: int = 1):
+        self._it: Iterator = enumerate(pairs)
+        self.float_io, self.multiple = float_io, multiple
 
     def get_next(self) -> dict | None:
         try:
-            img, mask = next(self._it)
+            i, pair = next(self._it)
         except StopIteration:
             return None
-        feed = {"image": img[None], "mask": ((mask > 0).astype(np.uint8) * 255)[None, :, :, None]}
+        feed = pair_feed(pair, self.multiple, f"calibration pair {i}")
         return {k: v.astype(np.float32) for k, v in feed.items()} if self.float_io else feed
 
     def rewind(self) -> None:  # not needed for a single pass
@@ -273,6 +297,9 @@ class QuantizeOnnx:
         pairs = list(self.calibration)
         if not pairs:
             raise ValueError("the calibration reader yielded no data")
+        multiple = _multiple(onnx_metadata(model))
+        for i, pair in enumerate(pairs):  # every pair checked before hours of calibration, not in the middle
+            pair_feed(pair, multiple, f"calibration pair {i}")
         method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                   "percentile": CalibrationMethod.Percentile}[self.calibrate_method]
         if self.target == "tensorrt":
@@ -307,7 +334,7 @@ class QuantizeOnnx:
                 extra = {**options["extra_options"], **({"CalibPercentile": pct} if pct else {})}
                 if overrides:
                     extra["TensorQuantOverrides"] = {**overrides, **extra.get("TensorQuantOverrides", {})}
-                quantize_static(str(src), str(path), Reader(_OrtReader(pairs, float_io)), quant_format=QuantFormat.QDQ,
+                quantize_static(str(src), str(path), Reader(_OrtReader(pairs, float_io, multiple)), quant_format=QuantFormat.QDQ,
                                 per_channel=True, reduce_range=False, weight_type=QuantType.QInt8, calibrate_method=method,
                                 **{**options, "extra_options": extra})
                 candidates[label] = path
@@ -403,10 +430,15 @@ def validate(candidate: Path, reference: Path, pairs: Iterable[tuple[np.ndarray,
     count = 0
     max_diff = 0
     pair_deltas = []
-    for img, mask in pairs:
-        hole = mask > 0
-        feed = {"image": img[None], "mask": (hole.astype(np.uint8) * 255)[None, :, :, None]}
-        outs = [np.clip(s.run(None, _typed(s, feed))[0][0], 0, 255).astype(np.uint8) for s in sessions]
+    multiple = _multiple(sessions[1].get_modelmeta().custom_metadata_map)
+    for i, pair in enumerate(pairs):
+        feed = pair_feed(pair, multiple, f"validation pair {i}")
+        img, hole = feed["image"][0], feed["mask"][0, ..., 0] > 0
+        raw = [s.run(None, _typed(s, feed))[0][0] for s in sessions]
+        for path, r in zip((candidate, reference), raw, strict=True):
+            if not np.isfinite(r).all():  # float32 I/O: NaN would turn into 0 below and only cost PSNR
+                raise ValueError(f"{Path(path).name} produces NaN or inf on validation pair {i}")
+        outs = [np.clip(r, 0, 255).astype(np.uint8) for r in raw]
         errs = []
         for j, o in enumerate(outs):
             d = o[hole].astype(np.float64) - img[hole].astype(np.float64)

@@ -138,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_weights(model, a.out, {"widened_from": a.weights.name, "widening": a.method})
+    try:
+        save_weights(model, a.out, {"widened_from": a.weights.name, "widening": a.method})
+    except OSError as exc:
+        print(f"error: cannot write {a.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(a.out)
     return 0
 

@@ -134,3 +134,54 @@ def test_fill_passes_out_of_range_is_refused(tmp_path):
     save_weights(build_model("nano"), tmp_path / "n.safetensors", {"fill_passes": "lots"})
     with pytest.raises(CheckpointError, match="fill_passes"):
         load_weights(tmp_path / "n.safetensors")
+
+
+def test_export_leaves_the_callers_model_unfused(tmp_path):
+    """Exporting an in-memory model must not fold its BatchNorm or switch it to eval mode: the
+    caller may train on or save it afterwards (a fused model's weights no longer load)."""
+    from edgefill_export.weights import load_weights, save_weights
+
+    torch.manual_seed(0)
+    net = build_model("nano")
+    bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    OnnxFromTorch(net, tmp_path / "n.onnx", check_size=(128, 128))()
+    assert net.training and sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == bn > 0
+    save_weights(net, tmp_path / "n.safetensors")
+    load_weights(tmp_path / "n.safetensors")
+    # a second export of the same model describes the same model
+    again = OnnxFromTorch(net, tmp_path / "m.onnx", check_size=(128, 128))()
+    sides = [json.loads(p.with_suffix(".json").read_text()) for p in (tmp_path / "n.onnx", again)]
+    assert sides[0]["parameters"] == sides[1]["parameters"] and sides[0]["sha256"] == sides[1]["sha256"]
+
+
+def test_parity_check_refuses_nan_in_the_onnx_output():
+    """A float32-I/O graph whose output is NaN in the hole must fail the export (NaN compares
+    false with every threshold, so it passed the parity checks and reached the sidecar)."""
+    import io
+
+    from edgefill_export.onnx_export import check_parity, prepare
+
+    torch.manual_seed(0)
+    graph = prepare(build_model("nano"), io="float32")
+    image, mask = (a.astype(np.float32) for a in sample_inputs(128, 128))
+
+    class NanInHoles(torch.nn.Module):
+        def forward(self, image, mask):
+            return torch.where(mask > 0.5, torch.full_like(image, float("nan")), image)
+
+    buf = io.BytesIO()
+    torch.onnx.export(NanInHoles(), (torch.from_numpy(image), torch.from_numpy(mask)), buf, input_names=["image", "mask"],
+                      output_names=["output"], opset_version=17, dynamo=False)
+    with pytest.raises(ExportError, match="NaN"):
+        check_parity(buf.getvalue(), graph, image, mask)
+
+
+def test_float32_io_sidecar_states_the_graphs_mask_threshold(tmp_path):
+    """The float32-I/O graph's hole is mask > 0.5; its sidecar said > 0."""
+    torch.manual_seed(0)
+    path = OnnxFromTorch(build_model("nano"), tmp_path / "f.onnx", check_size=(128, 128), io="float32")()
+    assert json.loads(path.with_suffix(".json").read_text())["inputs"]["mask"][-1] == "float32, > 0.5 = hole"
+    image = sample_inputs(128, 128)[0].astype(np.float32)
+    out = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": image, "mask": np.full((1, 128, 128, 1), 0.4, np.float32)})[0]
+    assert np.array_equal(out, image)  # 0.4 is not a hole

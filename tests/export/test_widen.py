@@ -115,3 +115,11 @@ def test_widening_leaves_the_callers_random_state_alone():
     b = widen(narrow, "lite", seed=7)  # and the seed alone decides the new channels
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
+
+
+def test_the_command_reports_an_unwritable_output_in_one_line(tmp_path, capsys):
+    save_weights(build_model("nano").eval(), tmp_path / "nano.safetensors")
+    (tmp_path / "file").write_text("not a folder")
+    assert main([str(tmp_path / "nano.safetensors"), "--to", "lite", "--out", str(tmp_path / "file" / "w.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and "Traceback" not in err and len(err.splitlines()) == 1
