@@ -379,7 +379,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         from edgefill_export.bundle import ExportRequest, export_bundle
         from edgefill_export.calibration import CalibrationError
+        from edgefill_export.onnx_export import ExportError
         from edgefill_export.quantize import AccuracyGateError
+        from edgefill_export.weights import CheckpointError
     except ImportError as exc:
         why, note = f"the export toolchain cannot be imported ({exc})", export_python_note()
         if note:
@@ -390,8 +392,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                         calib_images=args.calib_images, allow_accuracy_loss=args.allow_accuracy_loss, force=args.force)
     try:
         out = export_bundle(req)
-    except (CalibrationError, AccuracyGateError, FileExistsError, ValueError) as exc:
+    except (CalibrationError, AccuracyGateError, CheckpointError, ExportError, FileExistsError, ValueError) as exc:
         raise InputError(str(exc)) from exc
+    except OSError as exc:  # e.g. an output folder that cannot be created
+        raise InputError(f"export to {args.output} failed: {exc.strerror or exc}"
+                         f"{f' ({exc.filename})' if exc.filename else ''}") from exc
     from .models import read_bundle
 
     bundle = read_bundle(out)

@@ -31,6 +31,7 @@ from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
 from .onnx_export import DECODER_FORM, OPSET, OnnxFromTorch, _versions
 from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
+from .weights import load_weights
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
 
@@ -103,9 +104,10 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     out = Path(req.out_dir)
     if out.exists() and any(out.iterdir()) and not req.force:
         raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
-    out.mkdir(parents=True, exist_ok=True)
     profile = DeviceProfile.load(req.profile) if req.profile else None
     weights = _weights(req.model)
+    load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
+    out.mkdir(parents=True, exist_ok=True)
 
     val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
     reader = None
@@ -125,7 +127,11 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
         if req.precision != "fp32":
             q = QuantizeOnnx(req.precision, calibration=reader, target=req.int8_target, progress=progress)(
                 fp32, out / f"{stem}.{req.precision}.onnx")
-            report = validate(q, fp32, val_pairs)
+            try:
+                report = validate(q, fp32, val_pairs)
+            except ValueError:  # e.g. NaN output: the candidate is not kept, as on a failed gate
+                q.unlink(missing_ok=True)
+                raise
             gate = GATES_DB[req.precision]
             report["gate_db"] = gate
             report["passed"] = report["delta_db"] <= gate

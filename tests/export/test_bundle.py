@@ -107,6 +107,35 @@ def test_export_refuses_non_empty_folder(photo_dirs, tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "precious"
 
 
+def test_bad_weights_or_unwritable_output_is_one_line_and_leaves_no_folder(photo_dirs, tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    out = tmp_path / "b"
+    assert main(["export", "--model", str(bad), "--val", str(photo_dirs / "val"), "-o", str(out)]) == 2
+    assert "not a valid safetensors file" in capsys.readouterr().err and not out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["export", "--model", "nano", "--val", str(photo_dirs / "val"), "-o", str(blocker / "b")]) == 2
+    assert "export to" in capsys.readouterr().err
+
+
+def test_a_candidate_failing_validation_is_not_kept(photo_dirs, tmp_path, monkeypatch, capsys):
+    from edgefill_export import bundle
+
+    real = bundle.validate
+
+    def nan_candidate(candidate, reference, pairs):
+        if candidate != reference:
+            raise ValueError(f"{candidate.name} produces NaN or inf on validation pair 0")
+        return real(candidate, reference, pairs)
+
+    monkeypatch.setattr(bundle, "validate", nan_candidate)
+    out = tmp_path / "b"
+    assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(out)]) == 2
+    assert "NaN" in capsys.readouterr().err
+    assert (out / "model.fp32.onnx").exists() and not (out / "model.fp16.onnx").exists()
+
+
 def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path / "nothing"))
     assert main(["export", "--model", "nano", "--precision", "int8", "-o", str(tmp_path / "b")]) == 2
