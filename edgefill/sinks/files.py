@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 
 from ..errors import ConfigError, InputError
+from ..fileio import fsync_folder
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
 
@@ -135,6 +136,7 @@ class VideoFileSink(Sink):
                 os.replace(self.tmp, self.path)
             except OSError as exc:
                 raise InputError(f"cannot rename {self.tmp} to {self.path}: {_reason(exc)}") from exc
+            fsync_folder(self.path.parent)
 
     def close_partial(self) -> None:
         """Close after a run that ended in error: keep the frames written as ``<name>.partial<ext>``."""
