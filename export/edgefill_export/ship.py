@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from edgefill.thin import MAX_NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 from .model import MAX_FILL_PASSES
-from .onnx_export import OnnxFromTorch
-from .weights import load_weights, set_inference_options
+from .onnx_export import ExportError, OnnxFromTorch
+from .weights import CheckpointError, load_weights, set_inference_options
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
 #: Decoder form of the shipped ONNX files (FP32 and CPU INT8), which ONNX Runtime runs on CPUs:
@@ -60,11 +61,23 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
     None keeps the weights' own."""
     name = name or load_weights(weights).config.name
     dst = models_dir / f"{name}.safetensors"
-    if fill_passes is not None or any(v is not None for v in (refill or {}).values()):
-        set_inference_options(weights, dst, fill_passes, refill)
-    elif weights.resolve() != dst.resolve():
-        shutil.copyfile(weights, dst)
-    return OnnxFromTorch(dst, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
+    # The weights go in under a temporary name and replace the shipped ones only once their ONNX
+    # export has passed its checks (NaN, parity): weights that fail them leave the shipped pair as it was.
+    staged = models_dir / f".{name}.staged.safetensors"
+    try:
+        if fill_passes is not None or any(v is not None for v in (refill or {}).values()):
+            set_inference_options(weights, staged, fill_passes, refill)
+        elif weights.resolve() != dst.resolve():
+            atomic_write_bytes(staged, Path(weights).read_bytes())
+        else:
+            staged = dst
+        out = OnnxFromTorch(staged, models_dir / f"{name}.onnx", decoder_form=SHIPPED_DECODER_FORM)()
+        if staged != dst:
+            os.replace(staged, dst)
+    finally:
+        if staged != dst:
+            staged.unlink(missing_ok=True)
+    return out
 
 
 def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = None,
@@ -80,7 +93,7 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
         bundle = json.loads((out / "bundle.json").read_text())
         art = bundle["artifacts"]["int8"]
         dst = models_dir / f"{name}.int8.onnx"
-        shutil.copyfile(out / art["file"], dst)
+        atomic_write_bytes(dst, (out / art["file"]).read_bytes())
         source_graph = json.loads((out / "model.fp32.json").read_text())
     side = json.loads((models_dir / f"{name}.json").read_text())
     side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
@@ -133,9 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (a.calib, a.val):
         if folder is not None and not folder.is_dir():
             ap.error(f"{folder} is not a folder")
-    for w in a.weights or sorted(MODELS_DIR.glob("*.safetensors")):
-        out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes,
-                   refill=refill)
+    for w in a.weights:
+        if not w.is_file():
+            ap.error(f"{w}: no such weights file")
+    for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
+        try:
+            out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes,
+                       refill=refill)
+        except (CheckpointError, ExportError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,11 +35,12 @@ import torch
 from tqdm import tqdm
 
 from edgefill import maskgen
+from edgefill.fileio import atomic_write_bytes
 
 from .fetch import TRAINING_DATA, training_paths
 from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_error_db, ssim_loss, ssim_map,
                      total_variation)
-from .model import PConvUNet, build_model
+from .model import MODEL_CONFIGS, PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
 from .weights import CheckpointError, load_checkpoint, load_weights, save_checkpoint, save_weights
 
@@ -298,17 +299,78 @@ def _early_stop(cfg: TrainConfig, step: int, elapsed: float) -> str | None:
     return None
 
 
-def _sigterm_checkpoints() -> Callable[[], None]:
-    """Make SIGTERM (``kill``, a scheduler's stop) save a checkpoint like Ctrl-C does; background
-    jobs of a non-interactive shell ignore SIGINT. Returns the function that undoes it."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+class _StopRequest:
+    """Ctrl-C and SIGTERM (``kill``, a scheduler's stop; background jobs of a non-interactive
+    shell ignore SIGINT) stop the run at the next step boundary, where the loop raises
+    KeyboardInterrupt and saves a checkpoint: one raised mid-step (inside ``opt.step()``, or
+    between the discriminator's and the generator's updates) would checkpoint a half-made step
+    under the previous step's number, and the resumed run would differ. A second signal stops at
+    once, without a checkpoint. :meth:`restore` puts the previous handlers back."""
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.requested = self.urgent = False
+        self.previous: dict[int, object] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if sig == signal.SIGINT and signal.getsignal(sig) is not signal.default_int_handler:
+                continue  # SIGINT ignored (a background job) or handled by the caller: leave it so
+            self.previous[sig] = signal.signal(sig, self._handle)
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            self.urgent = True
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse, in one line (SystemExit), settings a run cannot train with, before any work."""
+    if cfg.model not in MODEL_CONFIGS:
+        raise SystemExit(f"unknown --model {cfg.model!r}; known: {', '.join(MODEL_CONFIGS)}")
+    if cfg.masks not in MASKS:
+        raise SystemExit(f"unknown --masks {cfg.masks!r}; known: {', '.join(MASKS)}")
+    for name in ("steps", "batch", "save_every", "val_every"):
+        if getattr(cfg, name) < 1:
+            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    for name in ("warmup", "threads", "workers", "stop_at", "max_minutes", "lr_min"):
+        if not getattr(cfg, name) >= 0:
+            raise SystemExit(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(cfg, name)}")
+    multiple = MODEL_CONFIGS[cfg.model].multiple
+    if cfg.crop < multiple or cfg.crop % multiple:
+        raise SystemExit(f"--crop must be a multiple of {multiple} for model {cfg.model!r}, got {cfg.crop}")
+    if not cfg.lr > 0:
+        raise SystemExit(f"--lr must be above 0, got {cfg.lr}")
+    for name in ("max_hole", "min_scale"):
+        if not 0 < getattr(cfg, name) <= 1:
+            raise SystemExit(f"--{name.replace('_', '-')} must be in (0, 1], got {getattr(cfg, name)}")
+    if not 0 <= cfg.channel_shuffle <= 1:
+        raise SystemExit(f"--channel-shuffle is a share of the crops, 0 to 1; got {cfg.channel_shuffle}")
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {cfg.device}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() "
+                         "is false); train with --device cpu or install a CUDA build of torch")
+
+
+def _trim_log(path: Path, step: int) -> list[str]:
+    """Cut the CSV log ``path`` back to the rows of steps up to ``step`` (where the run resumes:
+    a run that died after its last checkpoint had logged steps it will train again) and drop a
+    row cut short by the crash; return its header."""
+    with path.open(newline="") as f:
+        header, *rows = list(csv.reader(f))
+    keep = [r for r in rows if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= step]
+    if len(keep) < len(rows):
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, *keep])
+        atomic_write_bytes(path, buf.getvalue().encode())
+    return header
 
 
 def load_teacher(cfg: TrainConfig) -> PConvUNet | None:
@@ -333,14 +395,13 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
     file's metadata says ``finished: false`` then."""
+    check_config(cfg)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     if cfg.device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
-    if cfg.masks not in MASKS:
-        raise SystemExit(f"unknown --masks {cfg.masks!r}; known: {', '.join(MASKS)}")
     train_photos, val_photos = photo_sets(images)
     if not train_photos or not val_photos:
         raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
@@ -370,9 +431,8 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
     continued_log = log_path.exists() and log_path.stat().st_size > 0
-    if continued_log:  # a resumed run keeps its log's columns
-        with log_path.open(newline="") as f:
-            header = next(csv.reader(f))
+    if continued_log:  # a resumed run keeps its log's columns, and its rows up to the step it resumes at
+        header = _trim_log(log_path, step)
     log = log_path.open("a", newline="")
     writer = csv.DictWriter(log, fieldnames=header, extrasaction="ignore", restval="")
     if not continued_log:
@@ -396,9 +456,10 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     t0 = time.time()
     batches = BatchPrefetcher(sampler, cfg)
     stopped_early = False
-    restore_sigterm = _sigterm_checkpoints()
+    stop = _StopRequest()
     try:
         while step < cfg.steps:
+            stop.check()
             reason = _early_stop(cfg, step, time.time() - t0)
             if reason:
                 stopped_early = True
@@ -444,11 +505,14 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
             if step % cfg.save_every == 0:
                 checkpoint()
     except KeyboardInterrupt:
-        bar.write("interrupted: saving checkpoint")
-        checkpoint()
+        if stop.urgent:
+            bar.write(f"interrupted again mid-step: not checkpointed (the last checkpoint is in {ckpt})")
+        else:
+            bar.write(f"interrupted: saving checkpoint at step {step}")
+            checkpoint()
         raise
     finally:
-        restore_sigterm()
+        stop.restore()
         batches.close()
         bar.close()
         log.close()
@@ -482,11 +546,16 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(**a)
     if pack is not None and images_dir is not None:
         ap.error("give --images or --pack, not both")
+    if images_dir is not None and not images_dir.is_dir():
+        ap.error(f"--images {images_dir}: not a folder")
     try:
         print(train(cfg, out, pack if pack is not None else training_paths(data, images_dir), resume=not no_resume, init=init))
-    except PackError as exc:
+    except (PackError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # train() has said whether it saved a checkpoint
+        print("stopped; run the same command again to resume", file=sys.stderr)
+        return 130
     return 0
 
 

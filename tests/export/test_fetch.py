@@ -85,3 +85,67 @@ def test_training_data_both_is_the_photos_plus_the_training_textures(tmp_path, m
     assert names("both") == ["a.jpg", "b.jpg", "scikit-image__brick_2.png"]
     with pytest.raises(ValueError, match="unknown training data"):
         training_paths("eval")
+
+
+def _fake_download(monkeypatch, content: bytes, returncode: int):
+    """apt-get download as it behaves: the .deb is written under its final name as it arrives."""
+    calls = []
+
+    def run(cmd, cwd=None, **kwargs):
+        calls.append(cmd)
+        (fetch.Path(cwd) / "fake-pkg_1.0_all.deb").write_bytes(content)
+        return subprocess.CompletedProcess(cmd, returncode, "", "E: Failed to fetch (network unreachable)")
+
+    monkeypatch.setattr(fetch.subprocess, "run", run)
+    return calls
+
+
+def test_a_download_cut_short_is_not_taken_for_a_whole_archive(tmp_path, monkeypatch):
+    _fake_download(monkeypatch, b"partial", returncode=100)
+    with pytest.raises(fetch.FetchError, match="could not download deb:fake-pkg"):
+        fetch._download("deb", "fake-pkg", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing left that a rerun would reuse
+    calls = _fake_download(monkeypatch, b"the whole archive", returncode=0)
+    got = fetch._download("deb", "fake-pkg", tmp_path)
+    assert got.read_bytes() == b"the whole archive" and len(calls) == 1
+    assert fetch._download("deb", "fake-pkg", tmp_path) == got and len(calls) == 1  # idempotent
+
+
+def test_offline_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    _fake_download(monkeypatch, b"", returncode=100)
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        fetch.Source("train", "deb:fake-pkg", "GPL", 10, 10, "usr/share/a.png")])
+    assert fetch.main(["--roles", "train", "--cache", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "error: could not download deb:fake-pkg" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        fetch.main(["--roles", "train,evl", "--cache", str(tmp_path)])
+    assert "unknown role" in capsys.readouterr().err
+
+
+def test_a_damaged_archive_is_removed_so_the_next_run_downloads_it_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        fetch.Source("eval", "pypi:fake-pkg", "CC0", 10, 10, "pypi_images/fake-pkg/a.png")])
+    whl = tmp_path / "downloads" / "fake_pkg-1.0-py3-none-any.whl"
+    whl.parent.mkdir(parents=True)
+    whl.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(fetch.FetchError, match="damaged"):
+        fetch.fetch(("eval",), tmp_path, progress=False)
+    assert not whl.exists()
+
+
+def test_fetching_one_role_keeps_the_licence_records_of_the_others(tmp_path):
+    """docs/training.md: ``--roles texture`` *adds* the textures; the manifest must still list
+    the images fetched before, with their licences."""
+    import json
+
+    for src in fetch.read_sources(("eval", "texture")):  # as if fetched: nothing is downloaded
+        p = fetch.image_path(tmp_path, src)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(src.file_name.encode())
+    fetch.fetch(("eval",), tmp_path, progress=False)
+    manifest = fetch.fetch(("texture",), tmp_path, progress=False)
+    entries = json.loads(manifest.read_text())
+    assert {e["role"] for e in entries} == {"eval", "texture"}
+    assert len(entries) == len(fetch.read_sources(("eval", "texture")))
+    assert all(e["license"] for e in entries)

@@ -83,6 +83,9 @@ def test_pack_command_writes_a_pack_and_rejects_an_empty_folder(photo_dir, tmp_p
     empty.mkdir()
     assert pack_mod.main(["--images", str(empty), "--out", str(tmp_path / "q.npz")]) == 2
     assert "no images" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        pack_mod.main(["--images", str(tmp_path / "missing"), "--out", str(tmp_path / "r.npz")])
+    assert "not a folder" in capsys.readouterr().err
 
 
 def _cfg(steps, **kw):
@@ -137,3 +140,20 @@ def test_stop_at_keeps_the_schedule_and_sigterm_saves_a_checkpoint(photo_dir, tm
     timer.cancel()
     assert (tmp_path / "c" / "checkpoint.safetensors").exists()
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_a_budget_the_jpegs_fit_but_the_npz_does_not_drops_the_quality(photo_dir, tmp_path):
+    """The npz directory adds bytes on top of the JPEGs: a budget between the two must fall
+    back to the next quality, not fail."""
+    paths = sorted(photo_dir.iterdir())
+    best = pack_photos(paths, tmp_path / "a.npz", progress=False)
+    tight = pack_photos(paths, tmp_path / "b.npz", budget_bytes=best.bytes - 50, progress=False)
+    assert tight.jpeg_quality == pack_mod.QUALITIES[1] and tight.bytes <= best.bytes - 50
+
+
+def test_a_pack_cut_short_is_a_pack_error(photo_dir, tmp_path):
+    pack_photos(sorted(photo_dir.iterdir())[:3], tmp_path / "p.npz", progress=False)
+    data = (tmp_path / "p.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(PackError, match="cannot read"):
+        load_pack(tmp_path / "cut.npz")

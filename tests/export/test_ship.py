@@ -98,3 +98,42 @@ def test_ship_records_the_refill_settings_for_the_runtime(tmp_path):
         with pytest.raises(SystemExit) as e:
             ship_main(["w.safetensors", flag, bad])
         assert e.value.code == 2
+
+
+def test_weights_that_fail_the_export_checks_leave_the_shipped_pair_untouched(tmp_path, capsys):
+    """Diverged weights (NaN) are refused by the ONNX export; the shipped .safetensors must
+    still be the one its .onnx was exported from, with no temporary file left behind."""
+    import torch
+
+    from edgefill_export.model import build_model
+    from edgefill_export.onnx_export import ExportError
+    from edgefill_export.ship import main as ship_main
+    from edgefill_export.ship import ship
+    from edgefill_export.weights import save_weights
+
+    models = tmp_path / "models"
+    models.mkdir()
+    good = tmp_path / "good" / "nano.safetensors"
+    good.parent.mkdir()
+    torch.manual_seed(0)
+    save_weights(build_model("nano"), good)
+    ship(good, models)
+    shipped = {p.name: p.read_bytes() for p in models.iterdir()}
+    bad_model = build_model("nano")
+    with torch.no_grad():
+        next(bad_model.parameters()).fill_(float("nan"))
+    bad = tmp_path / "bad" / "nano.safetensors"
+    bad.parent.mkdir()
+    save_weights(bad_model, bad)
+    for kw in ({}, {"fill_passes": 2}):
+        with pytest.raises(ExportError, match="NaN"):
+            ship(bad, models, **kw)
+        assert {p.name: p.read_bytes() for p in models.iterdir()} == shipped
+    with pytest.raises(SystemExit):
+        ship_main([str(tmp_path / "missing.safetensors")])
+    assert "no such weights file" in capsys.readouterr().err
+    pickle_file = tmp_path / "run.pt"  # refused before anything is written
+    pickle_file.write_bytes(b"not safetensors")
+    assert ship_main([str(pickle_file)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "only .safetensors" in err and "Traceback" not in err

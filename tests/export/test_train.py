@@ -207,3 +207,94 @@ def test_distillation_resumes_bit_identically(tmp_path, photos):
 def test_distillation_settings_are_checked(tmp_path, photos, kw, msg):
     with pytest.raises(SystemExit, match=msg):
         train(_cfg(1, **kw), tmp_path, photos)
+
+
+def test_a_resumed_run_after_a_crash_does_not_log_a_step_twice(tmp_path, photos, monkeypatch):
+    """A run that dies after its last checkpoint (OOM, kill -9) has logged steps it trains again
+    when resumed: the log is cut back to the checkpoint's step, so every step appears once."""
+    import csv
+
+    import edgefill_export.train as train_mod
+
+    cfg = TrainConfig(model="nano", steps=80, batch=2, crop=64, save_every=50, val_every=1000, warmup=1, threads=1)
+    real, calls = train_mod.loss_fn, []
+
+    def crash_at_step_76(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 76:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "loss_fn", crash_at_step_76)
+    with pytest.raises(RuntimeError, match="simulated"):
+        train(cfg, tmp_path, photos)
+    with (tmp_path / "log.csv").open("a", newline="") as f:
+        f.write("76,3.2,1e-4,0.5")  # a row the crash cut short
+    monkeypatch.setattr(train_mod, "loss_fn", real)
+    train(cfg, tmp_path, photos)
+    rows = list(csv.reader((tmp_path / "log.csv").open(newline="")))
+    assert [r[0] for r in rows] == ["step", "25", "50", "75", "80"]
+    assert all(len(r) == len(rows[0]) for r in rows)
+
+
+def test_an_interrupt_inside_a_step_checkpoints_after_the_step(tmp_path, photos, monkeypatch):
+    """SIGTERM (or Ctrl-C) arriving inside ``opt.step()`` must not checkpoint a half-made step
+    under the previous step's number: the run stops at the step boundary, and the resumed run is
+    still bit-identical to an uninterrupted one."""
+    import os
+    import signal
+
+    straight = train(_cfg(4), tmp_path / "a", photos)
+    real, calls = torch.optim.Adam.step, []
+
+    def step_then_signal(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step_then_signal)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(4), tmp_path / "b", photos)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    monkeypatch.setattr(torch.optim.Adam, "step", real)
+    resumed = train(_cfg(4), tmp_path / "b", photos)
+    a, b = load_weights(straight).state_dict(), load_weights(resumed).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+
+
+@pytest.mark.parametrize("args,msg", [(["--save-every", "0"], "--save-every must be at least 1"),
+                                      (["--batch", "0"], "--batch must be at least 1"),
+                                      (["--crop", "60"], "--crop must be a multiple of 64"),
+                                      (["--model", "huge"], "unknown --model 'huge'"),
+                                      (["--max-hole", "1.5"], r"--max-hole must be in \(0, 1\]")])
+def test_bad_numbers_are_refused_in_one_line_before_any_work(tmp_path, photo_dir, args, msg):
+    from edgefill_export.train import main
+
+    with pytest.raises(SystemExit, match=msg):
+        main(["--model", "nano", "--crop", "64", "--out", str(tmp_path), "--images", str(photo_dir), *args])
+    assert not (tmp_path / "log.csv").exists()
+
+
+def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, photos, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="sees no CUDA GPU"):
+        train(TrainConfig(model="nano", steps=1, crop=64, device="cuda"), tmp_path, photos)
+
+
+def test_the_command_reports_a_missing_folder_and_a_checkpoint_of_another_model(tmp_path, photo_dir, capsys):
+    from edgefill_export.train import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--images", str(tmp_path / "missing")])
+    assert "not a folder" in capsys.readouterr().err
+    train(_cfg(2), tmp_path / "run", sorted(photo_dir.iterdir()))
+    assert main(["--model", "lite", "--steps", "2", "--crop", "64", "--out", str(tmp_path / "run"),
+                 "--images", str(photo_dir)]) == 2
+    assert "holds model 'nano', not 'lite'" in capsys.readouterr().err
+    assert main(["--model", "nano", "--steps", "2", "--crop", "64", "--out", str(tmp_path / "new"),
+                 "--images", str(photo_dir), "--init", str(tmp_path / "nope.safetensors")]) == 2
+    assert "nope.safetensors does not exist" in capsys.readouterr().err
