@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import EdgeFillError, InputError
-from .imageio import IMAGE_EXTS, read_image, read_mask, write_image
+from .imageio import IMAGE_EXTS, image_files, read_image, read_mask, write_image
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
@@ -25,7 +25,7 @@ log = logging.getLogger("edgefill")
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS}
+    return {p.stem: p for p in image_files(folder)}
 
 
 def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]:

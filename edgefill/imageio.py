@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -19,6 +20,25 @@ MAX_PIXELS = 100_000_000
 #: :func:`read_mask` (``IMREAD_GRAYSCALE``) apply it, so that an image and its mask agree.
 #: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation.)
 IMAGE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+
+
+def sequence_key(path: Path | str) -> tuple:
+    """Sort key for frame sequences: numbers in the name compare as numbers (``img_2`` before
+    ``img_10``, as a camera or an exporter numbers frames without padding), the rest as text."""
+    name = Path(path).name
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t], name
+
+
+def is_image_file(path: Path) -> bool:
+    """An image by its extension, and not a hidden file: macOS leaves ``._name.png`` resource
+    files beside every image it copies, which are not images and would shift a sequence."""
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".") and path.is_file()
+
+
+def image_files(folder: Path | str) -> list[Path]:
+    """The image files directly in ``folder``, in :func:`sequence_key` order (frames and their
+    per-frame masks pair up by this order)."""
+    return sorted((p for p in Path(folder).iterdir() if is_image_file(p)), key=sequence_key)
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import masks
 from .errors import ConfigError, InputError, ShapeError
-from .imageio import IMAGE_EXTS, read_mask
+from .imageio import image_files, read_mask
 
 MaskSource = Callable[[np.ndarray, int], np.ndarray]
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
@@ -63,7 +63,7 @@ class MaskSequence:
         self.files: list[Path] = []
         self.next_index = 0
         if self.path.is_dir():
-            self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+            self.files = image_files(self.path)
             if not self.files:
                 raise InputError(f"mask folder {self.path} has no images")
         elif self.path.is_file():

@@ -30,7 +30,7 @@ import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.errors import ConfigError, InputError
-from edgefill.imageio import IMAGE_EXTS, read_image, read_mask
+from edgefill.imageio import IMAGE_EXTS, image_files, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -130,7 +130,7 @@ def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
     masks: list[OwnMask] = []
     skipped: list[str] = []
     slots = [0] * len(BUCKETS)
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file()):
+    for path in image_files(folder):
         try:
             mask = (centre_crop(read_mask(path), size) >= 128).astype(np.uint8) * 255
         except InputError as e:
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.images.is_dir():
             print(f"{a.images} is not a folder", file=sys.stderr)
             return 2
-        paths = sorted(p for p in a.images.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+        paths = image_files(a.images)
     else:
         paths = default_images(a.data)
     paths = paths[: a.limit] if a.limit else paths

@@ -201,3 +201,12 @@ def test_truncated_and_flipped_headers_never_raise():
                     b[pos] ^= int(rng.integers(1, 256))
             size = declared_size(bytes(b))
             assert size is None or (isinstance(size[0], int) and isinstance(size[1], int))
+
+
+def test_image_files_in_sequence_order_without_hidden_or_other_files(tmp_path):
+    from edgefill.imageio import image_files
+
+    for name in ("f10.png", "f2.jpg", "f1.PNG", "._f1.png", ".hidden.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "dir.png").mkdir()
+    assert [p.name for p in image_files(tmp_path)] == ["f1.PNG", "f2.jpg", "f10.png"]

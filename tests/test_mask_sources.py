@@ -63,6 +63,16 @@ def test_mask_sequence_folder(tmp_path):
         seq(FRAME, 3)
 
 
+def test_mask_folder_pairs_with_frames_in_natural_order_without_hidden_files(tmp_path):
+    for i in (1, 2, 10):
+        m = np.zeros((40, 60), np.uint8)
+        m[0, i] = 255
+        cv2.imwrite(str(tmp_path / f"m{i}.png"), m)
+    (tmp_path / "._m1.png").write_bytes(b"\x00\x05\x16\x07 not an image")
+    seq = parse_mask_spec(str(tmp_path))
+    assert [int(np.argmax(seq(FRAME, i).ravel())) for i in range(3)] == [1, 2, 10]
+
+
 def test_callable_mask_or_boxes():
     assert np.count_nonzero(CallableMask(lambda f, i: [(0, 0, 3, 2)])(FRAME, 0)) == 6
     assert np.count_nonzero(CallableMask(lambda f, i: np.array([[1, 1, 2, 2]]))(FRAME, 0)) == 4

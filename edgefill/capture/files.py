@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..errors import CaptureError
-from ..imageio import IMAGE_EXTS, read_image
+from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_image, sequence_key
 from .base import FrameSource, register_source
 from .opencv_capture import VideoCaptureSource
 
@@ -49,12 +49,12 @@ class ImageFolderSource(FrameSource):
         spec = self.uri[len("images://"):] if self.uri.startswith("images://") else self.uri
         p = Path(spec)
         if p.is_dir():
-            paths = [q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTS]
+            paths = image_files(p)
         else:
-            paths = [Path(q) for q in glob.glob(spec) if Path(q).suffix.lower() in IMAGE_EXTS]
+            paths = sorted((Path(q) for q in glob.glob(spec) if is_image_file(Path(q))), key=sequence_key)
         if not paths:
             raise CaptureError(f"no images ({', '.join(IMAGE_EXTS)}) match {spec}")
-        self.paths = sorted(paths)
+        self.paths = paths
         self.pos = 0
 
     def read(self) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edgefill import maskgen
+from edgefill import imageio
 from edgefill.imageio import IMAGE_EXTS, read_image
 
 
@@ -29,7 +30,8 @@ def image_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise CalibrationError(f"{folder} is not a folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    # by plain name, as the shipped INT8 graphs were calibrated; hidden files are not images
+    files = sorted(p for p in folder.iterdir() if imageio.is_image_file(p))
     if not files:
         raise CalibrationError(f"{folder} has no images ({', '.join(IMAGE_EXTS)})")
     return files

@@ -27,6 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from edgefill.fileio import atomic_write_bytes
+from edgefill.imageio import image_files
 
 SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
 ROLES = ("train", "texture", "eval")
@@ -223,7 +224,7 @@ def training_paths(data: str = "train", images: Path | None = None) -> list[Path
     set: ``"train"`` (photos), ``"texture"`` (textures minus the held-out families) or
     ``"both"`` (the two together)."""
     if images is not None:
-        return sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        return image_files(images)
     if data not in TRAINING_DATA:
         raise ValueError(f"unknown training data {data!r}; known: {', '.join(TRAINING_DATA)}")
     textures = texture_split(list_images("texture"))[0] if data in ("texture", "both") else []

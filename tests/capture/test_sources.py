@@ -75,6 +75,19 @@ def test_image_folder_and_glob_sorted(tmp_path):
         assert len(read_all(src, limit=7)) == 7
 
 
+def test_image_folder_numbers_frames_naturally_and_skips_hidden_files(tmp_path):
+    """img_2 comes before img_10 (frames numbered without padding), and macOS's ._img_1.png
+    resource files are not frames."""
+    import cv2
+
+    for i in (1, 2, 10):
+        cv2.imwrite(str(tmp_path / f"img_{i}.png"), np.full((8, 8, 3), i, np.uint8))
+    (tmp_path / "._img_1.png").write_bytes(b"\x00\x05\x16\x07 not an image")
+    for uri in (str(tmp_path), str(tmp_path / "img_*.png"), str(tmp_path / "*")):
+        with open_source(uri) as src:
+            assert [int(f[0, 0, 0]) for f in read_all(src)] == [1, 2, 10]
+
+
 def test_csi_pipeline_has_size_fps_flip():
     p = csi_pipeline(1, CaptureOptions(width=1280, height=720, fps=60, flip=2))
     assert "nvarguscamerasrc sensor-id=1" in p and "width=1280, height=720" in p
