@@ -235,7 +235,8 @@ class _OrtReader:
     """Adapts an iterable of (image, mask) pairs to ONNX Runtime's CalibrationDataReader."""
 
     def __init__(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], float_io: bool = False, multiple: int = 1):
-        self._it: Iterator = enumerate(pairs)
+        self._pairs = list(pairs)
+        self._it: Iterator = enumerate(self._pairs)
         self.float_io, self.multiple = float_io, multiple
 
     def get_next(self) -> dict | None:
@@ -246,8 +247,9 @@ class _OrtReader:
         feed = pair_feed(pair, self.multiple, f"calibration pair {i}")
         return {k: v.astype(np.float32) for k, v in feed.items()} if self.float_io else feed
 
-    def rewind(self) -> None:  # not needed for a single pass
-        pass
+    def rewind(self) -> None:
+        """Start again from the first pair (for a calibrator that makes a second pass)."""
+        self._it = enumerate(self._pairs)
 
 
 @dataclass

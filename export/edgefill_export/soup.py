@@ -53,12 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, required=True, help="weight of B, in [0, 1]")
     ap.add_argument("--out", type=Path, required=True, help="where to write the interpolated .safetensors")
     a = ap.parse_args(argv)
+    if a.out.suffix != ".safetensors":  # load_weights reads .safetensors files only
+        ap.error(f"--out {a.out}: the weights file must end in .safetensors")
     try:
         model = interpolate(load_weights(a.a), load_weights(a.b), a.alpha)
+        save_weights(model, a.out, {"soup": f"{1 - a.alpha:g} x {a.a.name} + {a.alpha:g} x {a.b.name}"})
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_weights(model, a.out, {"soup": f"{1 - a.alpha:g} x {a.a.name} + {a.alpha:g} x {a.b.name}"})
+    except OSError as exc:
+        print(f"error: cannot write {a.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(a.out)
     return 0
 

@@ -359,6 +359,30 @@ def check_config(cfg: TrainConfig) -> None:
                          "is false); train with --device cpu or install a CUDA build of torch")
 
 
+#: Settings that may change between a run and its resumption without a word: how long it
+#: runs and how it uses the machine.
+_QUIET_ON_RESUME = ("steps", "stop_at", "max_minutes", "threads", "workers", "device")
+
+
+def resume_notes(saved: dict, cfg: TrainConfig, step: int, ckpt: Path) -> list[str]:
+    """What a user resuming ``ckpt`` (saved with the settings ``saved``) with ``cfg`` should be
+    told: settings that differ from the checkpoint's (the resumed run trains with the new ones),
+    a run that is already past ``--steps``, and a discriminator left behind."""
+    notes = []
+    changed = [f"--{k.replace('_', '-')} {saved[k]!r} -> {v!r}" for k, v in asdict(cfg).items()
+               if k in saved and k not in _QUIET_ON_RESUME and saved[k] != v]
+    if changed:
+        notes.append(f"resuming with settings other than the checkpoint's; from step {step} the run trains with "
+                     f"the new ones: {', '.join(changed)}")
+    if step >= cfg.steps:
+        notes.append(f"the checkpoint is at step {step}, at or past --steps {cfg.steps}: nothing is trained (raise "
+                     "--steps to train on, or pass --no-resume to start again)")
+    if saved.get("gan_weight") and not cfg.gan_weight:
+        notes.append(f"{ckpt.name} holds a discriminator (--gan-weight {saved['gan_weight']}), which this run "
+                     "without --gan-weight leaves out")
+    return notes
+
+
 def _trim_log(path: Path, step: int) -> list[str]:
     """Cut the CSV log ``path`` back to the rows of steps up to ``step`` (where the run resumes:
     a run that died after its last checkpoint had logged steps it will train again) and drop a
@@ -404,7 +428,8 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
     train_photos, val_photos = photo_sets(images)
     if not train_photos or not val_photos:
-        raise SystemExit(f"need at least 10 readable training images, found {len(train_photos) + len(val_photos)} "
+        raise SystemExit(f"need at least 6 readable training images (the 6th of every 10 by name is held out for "
+                         f"validation), found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
     sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
     validator = Validator(val_photos, cfg.crop)
@@ -421,9 +446,14 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     ckpt = out / "checkpoint.safetensors"
     step = 0
     if resume and ckpt.exists():
+        mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
         state = load_checkpoint(ckpt, model, opt, extra)
+        for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
+            g["lr_mult"] = mult
         step = state["step"]
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
+        for note in resume_notes(state.get("config", {}), cfg, step, ckpt):
+            print(f"warning: {note}", file=sys.stderr)
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
         init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)

@@ -134,5 +134,8 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
                 _, idx, key = k.split(".", 2)
                 opt_state.setdefault(int(idx), {})[key] = v
         opt.load_state_dict({"state": opt_state, "param_groups": json.loads(meta[f"{prefix}param_groups"])})
+    if "rng.torch" not in tensors or "state" not in meta:
+        raise CheckpointError(f"{path} is not a training checkpoint (no loop state or RNG state); pass trained "
+                              "weights with --init instead")
     torch.set_rng_state(tensors["rng.torch"])
     return json.loads(meta["state"])

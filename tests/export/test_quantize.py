@@ -70,3 +70,14 @@ def test_validate_refuses_a_candidate_that_outputs_nan(tmp_path):
                       dynamic_axes={"image": {1: "H", 2: "W"}, "mask": {1: "H", 2: "W"}})
     with pytest.raises(ValueError, match="nan.onnx produces NaN"):
         validate(tmp_path / "nan.onnx", ref, _pairs(128, 128))
+
+
+def test_the_calibration_reader_rewinds_for_a_second_pass():
+    from edgefill_export.quantize import _OrtReader
+
+    reader = _OrtReader(iter(_pairs(64, 64, n=2)))
+    first = [reader.get_next() for _ in range(3)]
+    reader.rewind()
+    again = [reader.get_next() for _ in range(3)]
+    assert first[2] is None and again[2] is None
+    assert all(np.array_equal(x["image"], y["image"]) for x, y in zip(first[:2], again[:2]))

@@ -75,3 +75,13 @@ def test_the_command_writes_loadable_weights_and_reports_errors(tmp_path, capsys
     assert "different architectures" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
 
+
+
+def test_an_output_that_is_not_safetensors_is_refused(tmp_path, capsys):
+    a, b = two_models()
+    save_weights(a, tmp_path / "a.safetensors")
+    save_weights(b, tmp_path / "b.safetensors")
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), "--alpha", "0.5",
+              "--out", str(tmp_path / "soup.pt")])
+    assert ".safetensors" in capsys.readouterr().err and not (tmp_path / "soup.pt").exists()

@@ -298,3 +298,41 @@ def test_the_command_reports_a_missing_folder_and_a_checkpoint_of_another_model(
     assert main(["--model", "nano", "--steps", "2", "--crop", "64", "--out", str(tmp_path / "new"),
                  "--images", str(photo_dir), "--init", str(tmp_path / "nope.safetensors")]) == 2
     assert "nope.safetensors does not exist" in capsys.readouterr().err
+
+
+def test_resuming_with_other_settings_says_so_and_uses_the_new_lr_multiplier(tmp_path, photos, capsys):
+    from dataclasses import asdict
+
+    from edgefill_export.train import resume_notes
+
+    train(_cfg(2, context=True, context_lr_mult=10.0), tmp_path, photos)
+    capsys.readouterr()
+    seen = {}
+    real_adam = torch.optim.Adam
+
+    class Spy(real_adam):
+        def step(self, *a, **k):
+            seen["mults"] = [g.get("lr_mult", 1.0) for g in self.param_groups]
+            return super().step(*a, **k)
+
+    torch.optim.Adam = Spy
+    try:
+        train(_cfg(3, context=True, context_lr_mult=3.0), tmp_path, photos)
+    finally:
+        torch.optim.Adam = real_adam
+    err = capsys.readouterr().err
+    assert "--context-lr-mult 10.0 -> 3.0" in err and seen["mults"] == [1.0, 3.0]
+    saved = asdict(_cfg(100, gan_weight=0.01))
+    notes = resume_notes(saved, _cfg(50), 100, tmp_path / "checkpoint.safetensors")
+    assert any("past --steps 50" in n for n in notes) and any("discriminator" in n for n in notes)
+    assert resume_notes(asdict(_cfg(4)), _cfg(8), 4, tmp_path) == []  # a longer run is not a change
+
+
+def test_weights_given_as_a_checkpoint_are_a_checkpoint_error(tmp_path):
+    from edgefill_export.model import build_model
+    from edgefill_export.weights import load_checkpoint, save_weights
+
+    model = build_model("nano")
+    save_weights(model, tmp_path / "w.safetensors")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "w.safetensors", model, torch.optim.Adam(model.parameters()))
