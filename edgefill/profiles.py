@@ -79,20 +79,23 @@ class DeviceProfile:
     def __post_init__(self) -> None:
         r, b = self.runtime, self.board
         if r.precision not in PRECISIONS:
-            raise ConfigError(f"profile {self.name}: precision must be one of {PRECISIONS}, not {r.precision!r}")
+            raise ConfigError(f"profile {self.name}: runtime.precision must be one of {PRECISIONS}, not {r.precision!r}")
         if r.backend not in BACKENDS:
-            raise ConfigError(f"profile {self.name}: backend must be one of {BACKENDS}, not {r.backend!r}")
+            raise ConfigError(f"profile {self.name}: runtime.backend must be one of {BACKENDS}, not {r.backend!r}")
         if r.precision == "int8" and b.gpu_arch and not b.int8_tensor_cores:
-            raise ConfigError(f"profile {self.name}: int8 on {b.gpu_arch} has no INT8 tensor cores; use fp16")
+            raise ConfigError(f"profile {self.name}: runtime.precision int8, but {b.gpu_arch} has no INT8 tensor cores "
+                              "(board.int8_tensor_cores); use fp16")
         if r.use_dla and not 0 <= r.dla_core < b.dla_cores:
-            raise ConfigError(f"profile {self.name}: use_dla needs dla_core in [0, {b.dla_cores}), got {r.dla_core}")
+            raise ConfigError(f"profile {self.name}: runtime.use_dla needs runtime.dla_core in [0, {b.dla_cores}) "
+                              f"(board.dla_cores), got {r.dla_core}")
         if r.backend == "tensorrt" and not b.tensorrt:
-            raise ConfigError(f"profile {self.name}: backend tensorrt but no TensorRT version in board facts")
+            raise ConfigError(f"profile {self.name}: runtime.backend tensorrt but no board.tensorrt version")
         if not r.buckets or list(r.buckets) != sorted(set(r.buckets)) or any(x % 64 or x <= 0 for x in r.buckets):
-            raise ConfigError(f"profile {self.name}: buckets must be ascending positive multiples of 64, "
+            raise ConfigError(f"profile {self.name}: runtime.buckets must be ascending positive multiples of 64, "
                               f"got {r.buckets}")
         if not (math.isfinite(r.latency_budget_ms) and r.latency_budget_ms > 0):
-            raise ConfigError(f"profile {self.name}: latency_budget_ms must be a number > 0, got {r.latency_budget_ms}")
+            raise ConfigError(f"profile {self.name}: runtime.latency_budget_ms must be a number > 0, "
+                              f"got {r.latency_budget_ms}")
         for where, obj, keys in (("runtime", r, ("threads", "workspace_mb", "dla_core")),
                                  ("board", b, ("cuda_cores", "dla_cores"))):
             for key in keys:
@@ -115,10 +118,17 @@ class DeviceProfile:
         except ImportError as exc:
             raise ConfigError("reading profiles needs PyYAML (pip install pyyaml)") from exc
         try:
-            data = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_strict_loader())  # a SafeLoader
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read profile {path}: {exc}") from exc
-        return _build(cls, data, path.name)
+        except yaml.YAMLError as exc:  # PyYAML's message spans lines (with a snippet): one line here
+            raise ConfigError(f"cannot read profile {path}: {_one_line(exc)}") from exc
+        try:
+            return _build(cls, data, path.name)
+        except ConfigError as exc:  # the checks after parsing name the profile, not always its file
+            if str(exc).startswith(f"{path.name}: "):
+                raise
+            raise ConfigError(f"{path.name}: {exc}") from exc
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -128,20 +138,51 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
     """The camera defaults must be usable as ``edgefill run``'s source and capture options."""
     for key in ("width", "height"):
         if getattr(cam, key) <= 0:
-            raise ConfigError(f"profile {name}: camera.{key} must be > 0, got {getattr(cam, key)}")
+            raise ConfigError(f"profile {name}: runtime.camera.{key} must be > 0, got {getattr(cam, key)}")
     if not (math.isfinite(cam.fps) and cam.fps > 0):
-        raise ConfigError(f"profile {name}: camera.fps must be a number > 0, got {cam.fps}")
+        raise ConfigError(f"profile {name}: runtime.camera.fps must be a number > 0, got {cam.fps}")
     if not 0 <= cam.flip <= 7:  # what CaptureOptions (csi:// nvvidconv flip-method) accepts
-        raise ConfigError(f"profile {name}: camera.flip must be a flip-method 0..7, got {cam.flip}")
+        raise ConfigError(f"profile {name}: runtime.camera.flip must be a flip-method 0..7, got {cam.flip}")
     if not cam.source.strip():
-        raise ConfigError(f"profile {name}: camera.source is empty")
+        raise ConfigError(f"profile {name}: runtime.camera.source is empty")
     if "://" in cam.source:
         from .capture import list_schemes  # here, not at import: profiles.py stays light
 
         scheme = cam.source.split("://", 1)[0].lower()
         if scheme not in list_schemes():
-            raise ConfigError(f"profile {name}: camera.source {cam.source!r} has an unknown scheme {scheme}://; "
+            raise ConfigError(f"profile {name}: runtime.camera.source {cam.source!r} has an unknown scheme {scheme}://; "
                               f"known: {', '.join(list_schemes())}")
+
+
+def _one_line(exc: Exception) -> str:
+    """A PyYAML error as one line: the problem and where it is."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
+def _strict_loader() -> type:
+    """yaml.SafeLoader that refuses a key given twice in one mapping (SafeLoader keeps the last one
+    silently: a second ``runtime:`` block would replace the first unseen)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = loader.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError("while reading a mapping", node.start_mark,
+                                                            f"found duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return loader.construct_mapping(node)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return StrictLoader
 
 
 def profiles_dir() -> Path:
@@ -200,7 +241,7 @@ def _build(cls: type, data: object, where: str):
         raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(map(str, set(data) - set(fields)))  # YAML keys may be numbers, null ...
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in {cls.__name__} "
                           f"(allowed: {', '.join(fields)})")

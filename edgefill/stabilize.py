@@ -17,6 +17,8 @@ Comparisons are always against the key frame, never the previous frame, so a slo
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import cv2
@@ -34,6 +36,13 @@ class StabilizerConfig:
     feather: int = 0  # the inpainter's seam width (RoiConfig.feather): the region the fill may touch
 
     def __post_init__(self) -> None:
+        for name in ("static_threshold", "move_threshold", "blend"):
+            value = getattr(self, name)
+            # NaN passed the range checks below and then compared False: every frame was "static"
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        if isinstance(self.feather, bool) or not isinstance(self.feather, numbers.Integral) or self.feather < 0:
+            raise ConfigError(f"feather must be a whole number of pixels >= 0, got {self.feather!r}")
         if not 0 < self.blend <= 1:
             raise ConfigError(f"blend must be in (0, 1], got {self.blend}")
         if self.static_threshold < 0 or self.move_threshold < self.static_threshold:

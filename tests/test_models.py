@@ -146,3 +146,47 @@ def test_sidecar_sha256_must_be_a_string(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"sha256": None}))
     with pytest.raises(ModelError, match="'sha256' must be a string"):
         resolve_model(tmp_path / "m.onnx")
+
+
+def test_a_sidecar_that_is_not_utf8_is_a_model_error(tmp_path):
+    """It raised UnicodeDecodeError."""
+    shutil.copy(MODELS_DIR / "nano.onnx", tmp_path / "m.onnx")
+    (tmp_path / "m.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ModelError, match="m.json is unreadable"):
+        resolve_model(tmp_path / "m.onnx")
+
+
+def test_a_folder_without_bundle_json_says_so(tmp_path):
+    """It said "model file ... does not exist" of a folder that does."""
+    with pytest.raises(ModelError, match="is a folder without a bundle.json"):
+        resolve_model(tmp_path)
+
+
+def _package_copy(tmp_path, monkeypatch, name="nano"):
+    from edgefill import models
+
+    shutil.copy(MODELS_DIR / f"{name}.onnx", tmp_path / f"{name}.onnx")
+    manifest = read_manifest()
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(models, "MANIFEST", tmp_path / "manifest.json")
+    return manifest
+
+
+def test_a_truncated_shipped_model_is_refused_against_the_manifest(tmp_path, monkeypatch):
+    manifest = _package_copy(tmp_path, monkeypatch)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    data = (tmp_path / "nano.onnx").read_bytes()
+    (tmp_path / "nano.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="does not match its sha256 in the package manifest"):
+        resolve_model("nano")
+
+
+@pytest.mark.parametrize("damage", [lambda m: m["files"].pop("nano.onnx"), lambda m: m["models"]["nano"].pop("onnx"),
+                                    lambda m: m.pop("files"), lambda m: m["models"].update(nano="nano.onnx")])
+def test_a_damaged_manifest_entry_is_a_model_error(tmp_path, monkeypatch, damage):
+    """A shipped name whose manifest entry lacks its file or sha256 raised KeyError / TypeError."""
+    manifest = _package_copy(tmp_path, monkeypatch)
+    damage(manifest)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="reinstall"):
+        resolve_model("nano")

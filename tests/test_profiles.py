@@ -100,3 +100,56 @@ def test_every_shipped_camera_source_opens_a_known_scheme():
         cam = DeviceProfile.load(name).runtime.camera
         source_class(scheme_of(cam.source))  # raises for an unknown scheme
         assert cam.width > 0 and cam.height > 0 and cam.fps > 0 and 0 <= cam.flip <= 7
+
+
+def _raw(tmp_path, text):
+    path = tmp_path / "raw.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def _shipped_text() -> str:
+    return (profiles_dir() / "x86-cpu.yaml").read_text()
+
+
+@pytest.mark.parametrize("extra", ["\n1: x\n", "\n1: x\nfoo: y\n", "\n~: x\n"])
+def test_non_string_keys_are_unknown_keys_not_type_errors(tmp_path, extra):
+    """sorted() / join() over a number or null key raised TypeError."""
+    with pytest.raises(ConfigError, match=r"raw\.yaml: unknown key\(s\) "):
+        DeviceProfile.load(_raw(tmp_path, _shipped_text() + extra))
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    """It raised UnicodeDecodeError."""
+    with pytest.raises(ConfigError, match="raw.yaml"):
+        DeviceProfile.load(_raw(tmp_path, b"\xff\xfe" + _shipped_text().encode()))
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_position(tmp_path):
+    """PyYAML's message spans four lines with a snippet of the file."""
+    with pytest.raises(ConfigError) as err:
+        DeviceProfile.load(_raw(tmp_path, _shipped_text() + "oops: [1,\n"))
+    assert "\n" not in str(err.value) and "raw.yaml" in str(err.value) and "line " in str(err.value)
+
+
+SECOND_RUNTIME = "\nruntime: {backend: opencv-ns, precision: fp32, model: lite, buckets: [256], latency_budget_ms: 50}\n"
+
+
+@pytest.mark.parametrize("extra,key", [("\nname: other\n", "name"), (SECOND_RUNTIME, "runtime")])
+def test_a_key_given_twice_is_refused(tmp_path, extra, key):
+    """The last one won silently: a second runtime: block replaced the first unseen."""
+    with pytest.raises(ConfigError, match=f"duplicate key '{key}'.*line"):
+        DeviceProfile.load(_raw(tmp_path, _shipped_text() + extra))
+
+
+@pytest.mark.parametrize("mutate,key", [
+    (lambda d: d["runtime"].update(precision="int4"), "runtime.precision"),
+    (lambda d: d["runtime"].update(buckets=[256, 300]), "runtime.buckets"),
+    (lambda d: d["runtime"].update(latency_budget_ms=-1), "runtime.latency_budget_ms"),
+    (lambda d: d["runtime"]["camera"].update(width=0), "runtime.camera.width"),
+    (lambda d: d["runtime"].update(use_dla=True, dla_core=5), "runtime.dla_core"),
+])
+def test_value_errors_name_the_file_and_the_full_key(tmp_path, mutate, key):
+    """They named the profile's own name and the bare key ("profile orin-nx: precision ...")."""
+    with pytest.raises(ConfigError, match=rf"^p\.yaml: .*{key}"):
+        DeviceProfile.load(_write(tmp_path, mutate))

@@ -61,3 +61,22 @@ def test_config_validation():
         StabilizerConfig(blend=0)
     with pytest.raises(ConfigError):
         StabilizerConfig(static_threshold=5, move_threshold=1)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"static_threshold": float("nan")}, {"move_threshold": float("nan")}, {"static_threshold": float("inf")},
+    {"static_threshold": float("nan"), "move_threshold": float("nan")}, {"blend": "0.5"}, {"static_threshold": None},
+    {"feather": -3}, {"feather": 2.5}, {"feather": True},
+])
+def test_config_rejects_non_finite_and_mistyped_settings(kwargs):
+    """NaN thresholds were accepted, and a NaN static_threshold reused the old fill after a scene
+    cut (NaN compares False); a string raised TypeError; feather 2.5 failed on the first frame."""
+    with pytest.raises(ConfigError):
+        StabilizerConfig(**kwargs)
+
+
+def test_a_scene_cut_is_never_reused():
+    st = TemporalStabilizer()
+    frame, hole = natural_image(120, 160), _hole()
+    st.update(frame, hole, frame)
+    assert st.try_reuse(255 - frame, hole) is None

@@ -77,8 +77,8 @@ def read_manifest() -> dict:
     if not MANIFEST.is_file():
         return {"files": {}, "models": {}}
     try:
-        return json.loads(MANIFEST.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        return json.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"the model manifest {MANIFEST} is unreadable: {exc}") from exc
 
 
@@ -92,8 +92,8 @@ def _read_sidecar(path: Path) -> dict:
     if not side.is_file():
         return {}
     try:
-        data = json.loads(side.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"the sidecar {side} is unreadable: {exc}") from exc
     if not isinstance(data, dict):
         raise ModelError(f"the sidecar {side} is not a JSON object")
@@ -123,10 +123,15 @@ def _resolve(spec: str | Path) -> ModelFile:
     spec_str = str(spec)
     if spec_str in manifest.get("models", {}):
         entry = manifest["models"][spec_str]
-        path = MODELS_DIR / entry["onnx"]
+        onnx = entry.get("onnx") if isinstance(entry, dict) else None
+        expected = manifest.get("files", {}).get(onnx) if isinstance(onnx, str) else None
+        if not isinstance(expected, str):  # a damaged package: never load a shipped file unchecked
+            raise ModelError(f"the model manifest {MANIFEST} lists no file and sha256 for {spec_str!r}: "
+                             "reinstall edgefill")
+        path = MODELS_DIR / onnx
         if not path.is_file():
             raise ModelError(f"shipped model {spec_str!r} is missing its file {path}")
-        sha = _check(path, manifest["files"][entry["onnx"]], "the package manifest")
+        sha = _check(path, expected, "the package manifest")
         return ModelFile(path, spec_str, sha, _read_sidecar(path))
     path = Path(spec_str).expanduser()
     if path.is_dir() and (path / "bundle.json").is_file():
@@ -136,6 +141,8 @@ def _resolve(spec: str | Path) -> ModelFile:
     if path.suffix.lower() != ".onnx" and not path.exists():
         known = ", ".join(manifest.get("models", {})) or "none shipped"
         raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}) or a path to an .onnx file")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder without a bundle.json: give an .onnx file or an edgefill export bundle")
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist")
     sidecar = _read_sidecar(path)

@@ -3,18 +3,27 @@
 Bound to 127.0.0.1 by default. Binding any other address needs ``allow_remote=True``
 (CLI: ``--preview-host ADDR --preview-allow-remote``) **and** a token; clients then
 pass ``?token=...`` or ``Authorization: Bearer ...``.
+
+At most ``max_clients`` connections are served at once (more get a 503), and a connection that
+sends no request, or a viewer that stops reading, is dropped after ``client_timeout_s``: a stalled
+or hostile client holds no thread for ever, and never slows the pipeline (frames are encoded once,
+in :meth:`MjpegPreviewSink.write`, and each viewer's thread sends the latest one).
 """
 
 from __future__ import annotations
 
 import hmac
+import html
 import ipaddress
 import logging
+import math
 import numbers
+import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 
@@ -23,6 +32,51 @@ from .base import FrameResult, Sink
 
 log = logging.getLogger(__name__)
 BOUNDARY = "edgefillframe"
+#: while no new frame comes (a paused or reconnecting source), a viewer's thread checks this often
+#: whether the viewer left, so a closed tab does not keep its slot until the next frame
+IDLE_CHECK_S = 5.0
+
+
+class _PreviewServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that serves at most ``max_clients`` connections at once: one more is
+    answered 503 and closed at once, without a thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, max_clients: int):
+        self._slots = threading.BoundedSemaphore(max_clients)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            log.info("preview: too many viewers (max_clients), refusing %s", client_address[0])
+            try:
+                request.setblocking(False)  # never wait on a client that does not read
+                request.send(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def _viewer_left(conn: socket.socket) -> bool:
+    """Whether the peer of a streaming connection closed it (it sends nothing after its request)."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and not conn.recv(1, socket.MSG_PEEK)
+    except (OSError, ValueError):
+        return True
 
 
 def is_loopback(host: str) -> bool:
@@ -36,10 +90,18 @@ def is_loopback(host: str) -> bool:
 
 class MjpegPreviewSink(Sink):
     def __init__(self, host: str = "127.0.0.1", port: int = 8090, token: str | None = None,
-                 allow_remote: bool = False, quality: int = 80, max_fps: float = 15.0):
+                 allow_remote: bool = False, quality: int = 80, max_fps: float = 15.0,
+                 max_clients: int = 16, client_timeout_s: float = 10.0):
         if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 <= port <= 65535:
             raise ConfigError(f"the preview port must be 0..65535 (0: any free port), got {port!r}")
         port = int(port)
+        if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 0 <= quality <= 100:
+            raise ConfigError(f"the preview JPEG quality must be 0..100, got {quality!r}")
+        for name, value in (("max_fps", max_fps), ("client_timeout_s", client_timeout_s)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"the preview's {name} must be a number > 0, got {value!r}")
+        if isinstance(max_clients, bool) or not isinstance(max_clients, numbers.Integral) or max_clients < 1:
+            raise ConfigError(f"the preview's max_clients must be a whole number >= 1, got {max_clients!r}")
         if not is_loopback(host):
             if not allow_remote:
                 raise ConfigError(f"the preview binds {host}, which is not loopback: pass allow_remote=True "
@@ -55,6 +117,8 @@ class MjpegPreviewSink(Sink):
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = float(client_timeout_s)  # socket timeout: a silent or stalled client is dropped
+
             def log_message(self, fmt, *args):  # keep the console quiet
                 log.debug("preview: " + fmt, *args)
 
@@ -72,7 +136,7 @@ class MjpegPreviewSink(Sink):
                     return
                 route = urlsplit(self.path).path
                 if route == "/":
-                    q = f"?token={sink.token}" if sink.token else ""
+                    q = html.escape(f"?token={quote(sink.token, safe='')}") if sink.token else ""
                     body = f'<html><body style="margin:0;background:#000"><img src="/stream.mjpg{q}" ' \
                            f'style="max-width:100%"></body></html>'.encode()
                     self.send_response(200)
@@ -85,30 +149,33 @@ class MjpegPreviewSink(Sink):
                     self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                     self.send_header("Cache-Control", "no-store")
                     self.end_headers()
-                    sink._stream(self.wfile)
+                    sink._stream(self.wfile, self.connection)
                 else:
                     self.send_error(404)
 
         try:
-            self.server = ThreadingHTTPServer((host, port), Handler)
+            self.server = _PreviewServer((host, port), Handler, int(max_clients))
         except OSError as exc:  # the port is taken, the address is not this machine's, a privileged port ...
             raise ConfigError(f"cannot serve the preview on {host}:{port}: {exc.strerror or exc}") from exc
-        self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="edgefill-preview", daemon=True)
         self.thread.start()
         log.info("preview on http://%s:%d/", host, self.port)
 
-    def _stream(self, wfile) -> None:
-        seen = -1
+    def _stream(self, wfile, conn: socket.socket | None = None) -> None:
+        seen = 0  # no frame yet: a viewer that comes before the first one waits for it
         while True:
             with self._cond:
-                self._cond.wait_for(lambda s=seen: self._closed or self._seq != s, timeout=5.0)
+                self._cond.wait_for(lambda s=seen: self._closed or self._seq != s, timeout=IDLE_CHECK_S)
                 if self._closed:
                     return
-                if self._seq == seen:
-                    continue
-                frame, seen = self._frame, self._seq
+                fresh = self._seq != seen
+                if fresh:
+                    frame, seen = self._frame, self._seq
+            if not fresh:
+                if conn is not None and _viewer_left(conn):
+                    return
+                continue
             try:
                 wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n".encode())
                 wfile.write(frame + b"\r\n")
