@@ -12,6 +12,7 @@ Frames smaller than a bucket are padded by reflection, never scaled.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
@@ -50,8 +51,10 @@ class RoiConfig:
         bad = [b for b in self.buckets if b <= 0 or b % multiple]
         if bad:
             raise ConfigError(f"buckets {bad} are not multiples of {multiple}, which this model needs")
-        if self.margin < 0 or self.feather < 0:
-            raise ConfigError("margin and feather must be >= 0")
+        for name in ("margin", "feather"):  # whole pixels: a float failed later, on the first frame
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ConfigError(f"{name} must be a whole number of pixels >= 0, got {value!r}")
         if max_size is not None and self.buckets[-1] > max_size:
             raise ConfigError(f"bucket {self.buckets[-1]} is larger than the backend takes ({max_size} px: a TensorRT "
                               f"engine's largest optimisation profile); use buckets up to {max_size}, or re-export "

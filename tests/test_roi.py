@@ -96,3 +96,9 @@ def test_config_validation():
     with pytest.raises(ConfigError):
         roi.RoiConfig(buckets=(300,)).validate(64)
     roi.RoiConfig().validate(64)
+
+
+@pytest.mark.parametrize("kwargs", [{"feather": 6.0}, {"feather": -1}, {"margin": 2.5}, {"margin": True}])
+def test_margin_and_feather_are_whole_pixels(kwargs):
+    with pytest.raises(ConfigError, match="whole number of pixels"):
+        roi.RoiConfig(**kwargs).validate(64)
