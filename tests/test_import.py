@@ -25,3 +25,14 @@ def test_cli_help_loads_no_heavy_module():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_every_public_error_is_exported_from_edgefill():
+    import edgefill
+    from edgefill import errors
+
+    public = {name for name, obj in vars(errors).items()
+              if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == errors.__name__
+              and not name.startswith("_")}
+    missing = sorted(n for n in public if getattr(edgefill, n, None) is not getattr(errors, n))
+    assert not missing, f"not exported from edgefill: {missing}"

@@ -16,6 +16,7 @@ versions. ``edgefill build-engine BUNDLE`` turns it into a TensorRT engine on th
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +108,23 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     profile = DeviceProfile.load(req.profile) if req.profile else None
     weights = _weights(req.model)
     load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
+    existed = out.exists()
+    fresh = not existed or not any(out.iterdir())
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write_bundle(req, out, profile, weights, progress)
+    except BaseException:
+        # A failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next try
+        # would refuse to overwrite; a folder that held files before (--force) is left as it is.
+        if fresh:
+            for p in out.iterdir():
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            if not existed:
+                out.rmdir()
+        raise
 
+
+def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, weights: Path, progress: bool) -> Path:
     val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
     reader = None
     calibration = None
@@ -139,7 +155,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
                 q.unlink()
                 raise AccuracyGateError(
                     f"{req.precision} loses {report['delta_db']:.3f} dB of hole PSNR against fp32 (gate {gate} dB) on "
-                    f"{len(val_pairs)} validation pairs; the artifact was not kept (--allow-accuracy-loss overrides)")
+                    f"{len(val_pairs)} validation pairs; the bundle was not kept (--allow-accuracy-loss overrides)")
             arts[req.precision] = {"file": q.name, "sha256": file_sha256(q), "io": io, "opset": opset,
                                    "validation": report, **_calibration_choice(q)}
         return fp32, arts

@@ -94,7 +94,11 @@ def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch):
     out = tmp_path / "b"
     rc = main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(out)])
     assert rc == 2
-    assert not (out / "model.fp16.onnx").exists() and not (out / "bundle.json").exists()
+    assert not out.exists()  # no half bundle: the same command with --allow-accuracy-loss may follow
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(empty)]) == 2
+    assert empty.is_dir() and not any(empty.iterdir())  # a folder the user made stays, empty
     ok = export_bundle(ExportRequest(model="nano", out_dir=tmp_path / "c", precision="fp16", val_dir=photo_dirs / "val",
                                      allow_accuracy_loss=True), progress=False)
     art = json.loads((ok / "bundle.json").read_text())["artifacts"]["fp16"]
@@ -133,7 +137,7 @@ def test_a_candidate_failing_validation_is_not_kept(photo_dirs, tmp_path, monkey
     out = tmp_path / "b"
     assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(out)]) == 2
     assert "NaN" in capsys.readouterr().err
-    assert (out / "model.fp32.onnx").exists() and not (out / "model.fp16.onnx").exists()
+    assert not out.exists()
 
 
 def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
