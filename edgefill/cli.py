@@ -22,6 +22,9 @@ from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
+#: --model of inpaint and run
+MODEL_HELP = ("shipped model (lite, nano, lite-surface, or NAME.int8), an edgefill .onnx, or an export bundle folder "
+              "(default lite, or the --profile's)")
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
@@ -324,10 +327,12 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     from .profiles import DeviceProfile, list_profiles
 
     if args.action == "list":
-        for name in list_profiles():
+        names = list_profiles()
+        width = max(map(len, names), default=0)
+        for name in names:
             p = DeviceProfile.load(name)
             r = p.runtime
-            print(f"{name:12s} {r.backend:12s} {r.precision:5s} {r.model:5s} budget {r.latency_budget_ms:g} ms  "
+            print(f"{name:{width}s} {r.backend:12s} {r.precision:5s} {r.model:5s} budget {r.latency_budget_ms:g} ms  "
                   f"{p.description}")
         return 0
     if not args.name:
@@ -525,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", required=True, help="mask file, or folder of masks named like the inputs")
     p.add_argument("-o", "--output", required=True, help="output file, or folder (batch mode)")
     p.add_argument("--backend", default="auto", help=f"auto or one of: {', '.join(list_backends())}")
-    p.add_argument("--model", default=None, help="shipped model name (lite, nano) or path to an edgefill .onnx")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--invert-mask", action="store_true", help="the mask marks pixels to keep, not holes")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
@@ -551,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "extension, or ending in /)")
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX,
                    help=f"fill thin parts of the hole (scratches) with OpenCV NS (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
     add_refill_options(p)
@@ -563,8 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stabilize", action="store_true", help="disable temporal stabilisation")
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels")
     p.add_argument("--hold", type=int, default=0, help="keep a pixel masked N frames after it was last masked")
-    p.add_argument("--invert-mask", action="store_true")
-    p.add_argument("--queue-size", type=int, default=4)
+    p.add_argument("--invert-mask", action="store_true", help="the mask marks pixels to keep, not holes")
+    p.add_argument("--queue-size", type=int, default=4,
+                   help="frames each of the two queues holds (live sources drop the oldest when full)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames (default: no limit)")
     p.add_argument("--width", type=int, default=None, help="camera capture width (default: the profile's, for a camera)")
     p.add_argument("--height", type=int, default=None, help="camera capture height (default: the profile's, for a camera)")

@@ -43,7 +43,9 @@ class Inpainter:
     Parameters
     ----------
     model:
-        A shipped model name (``"lite"``, ``"nano"``) or a path to an edgefill ``.onnx``.
+        A shipped model name (``"lite"``, ``"nano"``, ``"lite-surface"``, or an INT8 graph such as
+        ``"lite.int8"``; :func:`edgefill.shipped_models` lists them), a path to an edgefill
+        ``.onnx``, or an export bundle folder.
         Defaults to ``"lite"`` for learned backends. Classical backends take no model.
     backend:
         ``"auto"`` (best available, logged), a name from :func:`edgefill.list_backends`, or a

@@ -71,6 +71,8 @@ def test_cli_list_and_show(capsys):
     assert main(["profiles", "list"]) == 0
     out = capsys.readouterr().out
     assert all(b in out for b in BOARDS)
+    lines = out.splitlines()  # the columns line up, the longest name (orin-nano-super) included
+    assert len({line.index(line.split()[1]) for line in lines}) == 1
     assert main(["profiles", "show", "orin-nano"]) == 0
     assert '"compute_capability": "8.7"' in capsys.readouterr().out
     assert main(["profiles", "show", "nope"]) == 2
