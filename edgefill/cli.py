@@ -63,14 +63,6 @@ def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]
     return jobs
 
 
-def _write_image(path: Path, image) -> None:
-    """write_image, an unwritable or missing folder or a full disk reported as an InputError."""
-    try:
-        write_image(path, image)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from .inpainter import Inpainter
     from .masks import dilate, normalize_mask
@@ -99,7 +91,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             if args.dilate:
                 mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
             result = inp.inpaint(image, mask, invert=invert)
-            _write_image(dst, result)
+            write_image(dst, result)
             total += inp.last_timing.total
             if bar is None:
                 t = inp.last_timing
@@ -466,7 +458,7 @@ def cmd_masks(args: argparse.Namespace) -> int:
         ratio = maskgen.hole_ratio(m)
         if not lo <= ratio <= hi:
             missed.append(ratio)
-        _write_image(out / f"{args.family}_{i:04d}.png", m)
+        write_image(out / f"{args.family}_{i:04d}.png", m)
     if missed:
         log.warning("%d of %d %s masks miss the hole ratio range %g-%g (closest reached: %.4f-%.4f); the family "
                     "may not reach it at %dx%d", len(missed), args.count, args.family, lo, hi, min(missed),

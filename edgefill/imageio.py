@@ -207,7 +207,8 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 def write_image(path: Path, image: np.ndarray) -> None:
-    """Encode by extension and write atomically (temporary file, fsync, rename)."""
+    """Encode by extension and write atomically (temporary file, fsync, rename). An unwritable
+    or missing folder or a full disk is an :class:`InputError` naming ``path``."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTS:
@@ -215,4 +216,7 @@ def write_image(path: Path, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(ext, image)
     if not ok:
         raise InputError(f"OpenCV could not encode {path}")
-    atomic_write_bytes(path, buf.tobytes())
+    try:
+        atomic_write_bytes(path, buf.tobytes())
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -210,3 +210,15 @@ def test_image_files_in_sequence_order_without_hidden_or_other_files(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "dir.png").mkdir()
     assert [p.name for p in image_files(tmp_path)] == ["f1.PNG", "f2.jpg", "f10.png"]
+
+
+def test_write_image_reports_an_unwritable_place_as_an_input_error(tmp_path):
+    import numpy as np
+
+    from edgefill.errors import InputError
+    from edgefill.imageio import write_image
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot write .*a.png"):
+        write_image(blocker / "a.png", np.zeros((4, 4, 3), np.uint8))

@@ -172,10 +172,7 @@ class ImageFolderSink(Sink):
 
     def write(self, result: FrameResult) -> None:
         path = self.folder / f"{result.index:06d}{self.ext}"
-        try:
-            write_image(path, result.image)
-        except OSError as exc:
-            raise InputError(f"cannot write {path}: {_reason(exc)}") from exc
+        write_image(path, result.image)
         self.frames += 1
         self._first = result.index if self._first is None else self._first
         self._last = result.index
