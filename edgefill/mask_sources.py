@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable  # subscripted at import below: collections.abc's is not on Python 3.8
@@ -32,6 +31,7 @@ import cv2
 import numpy as np
 
 from . import masks
+from .checks import is_number
 from .errors import ConfigError, InputError, ShapeError
 from .imageio import image_files, read_mask
 
@@ -96,7 +96,7 @@ MAX_COORD = 1 << 24
 
 def _coord(value: object, what: str) -> int:
     """One shape coordinate as an int; ConfigError for anything that is not a finite number."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+    if not (is_number(value) or isinstance(value, str)):
         raise ConfigError(f"{what}: {value!r} is not a number")
     try:
         f = float(value)

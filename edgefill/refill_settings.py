@@ -13,11 +13,11 @@ records; then the runtime's defaults (:meth:`RefillSettings.resolved`).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from dataclasses import asdict, dataclass, fields, replace
 
+from .checks import is_number
 from .errors import ModelError
 from .thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS, refill_thin_in_place
 from .wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD, mix_wide_in_place
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def _number(name: str, value: object) -> float:
     """``value`` as a finite float, else ValueError naming ``name`` (strings, bools, None, NaN
     and infinities are refused: a caller's typo or a corrupt file, never a setting)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     try:
         number = float(value)

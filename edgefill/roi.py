@@ -12,13 +12,13 @@ Frames smaller than a bucket are padded by reflection, never scaled.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
+from .checks import is_whole
 from .errors import ConfigError, EdgeFillInternalError
 
 
@@ -53,7 +53,7 @@ class RoiConfig:
             raise ConfigError(f"buckets {bad} are not multiples of {multiple}, which this model needs")
         for name in ("margin", "feather"):  # whole pixels: a float failed later, on the first frame
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            if not is_whole(value) or value < 0:
                 raise ConfigError(f"{name} must be a whole number of pixels >= 0, got {value!r}")
         if max_size is not None and self.buckets[-1] > max_size:
             raise ConfigError(f"bucket {self.buckets[-1]} is larger than the backend takes ({max_size} px: a TensorRT "

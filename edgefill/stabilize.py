@@ -18,12 +18,12 @@ Comparisons are always against the key frame, never the previous frame, so a slo
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .checks import is_number, is_whole
 from .errors import ConfigError
 from .masks import dilate
 
@@ -39,9 +39,9 @@ class StabilizerConfig:
         for name in ("static_threshold", "move_threshold", "blend"):
             value = getattr(self, name)
             # NaN passed the range checks below and then compared False: every frame was "static"
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            if not is_number(value) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
-        if isinstance(self.feather, bool) or not isinstance(self.feather, numbers.Integral) or self.feather < 0:
+        if not is_whole(self.feather) or self.feather < 0:
             raise ConfigError(f"feather must be a whole number of pixels >= 0, got {self.feather!r}")
         if not 0 < self.blend <= 1:
             raise ConfigError(f"blend must be in (0, 1], got {self.blend}")

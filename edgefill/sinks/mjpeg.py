@@ -17,7 +17,6 @@ import html
 import ipaddress
 import logging
 import math
-import numbers
 import select
 import socket
 import threading
@@ -27,6 +26,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 
+from ..checks import is_number, is_whole
 from ..errors import ConfigError
 from .base import FrameResult, Sink
 
@@ -92,15 +92,15 @@ class MjpegPreviewSink(Sink):
     def __init__(self, host: str = "127.0.0.1", port: int = 8090, token: str | None = None,
                  allow_remote: bool = False, quality: int = 80, max_fps: float = 15.0,
                  max_clients: int = 16, client_timeout_s: float = 10.0):
-        if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 <= port <= 65535:
+        if not is_whole(port) or not 0 <= port <= 65535:
             raise ConfigError(f"the preview port must be 0..65535 (0: any free port), got {port!r}")
         port = int(port)
-        if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 0 <= quality <= 100:
+        if not is_whole(quality) or not 0 <= quality <= 100:
             raise ConfigError(f"the preview JPEG quality must be 0..100, got {quality!r}")
         for name, value in (("max_fps", max_fps), ("client_timeout_s", client_timeout_s)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
+            if not is_number(value) or not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"the preview's {name} must be a number > 0, got {value!r}")
-        if isinstance(max_clients, bool) or not isinstance(max_clients, numbers.Integral) or max_clients < 1:
+        if not is_whole(max_clients) or max_clients < 1:
             raise ConfigError(f"the preview's max_clients must be a whole number >= 1, got {max_clients!r}")
         if not is_loopback(host):
             if not allow_remote:

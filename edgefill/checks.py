@@ -1,0 +1,19 @@
+"""Type checks for settings that must be numbers.
+
+Python counts ``True`` and ``False`` as integers, so ``isinstance(value, numbers.Real)`` lets a
+bool through as 1 or 0; a bool given for a number is always a caller's mistake.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+
+def is_number(value: object) -> bool:
+    """A real number (int, float, NumPy scalar ...), not a bool; may still be NaN or infinite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_whole(value: object) -> bool:
+    """An integral number (int, NumPy integer ...), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
