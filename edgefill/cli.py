@@ -135,13 +135,14 @@ def _run_inputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
     import glob
 
     from .capture import scheme_of
+    from .capture.files import file_path, images_spec
 
     paths = []
     src, scheme = args.source, scheme_of(args.source)
     if scheme == "file":
-        paths.append(Path(src[len("file://"):] if src.startswith("file://") else src))
+        paths.append(Path(file_path(src)))
     elif scheme == "images":
-        spec = src[len("images://"):] if src.startswith("images://") else src
+        spec = images_spec(src)
         paths.extend([Path(spec)] if Path(spec).is_dir() else [Path(q) for q in glob.glob(spec)])
     out = [(p, "the source") for p in paths]
     if not args.mask.startswith(("rect:", "poly:", "key:")):

@@ -14,8 +14,14 @@ from .base import FrameSource, register_source
 from .opencv_capture import VideoCaptureSource
 
 
-def _path_of(uri: str) -> str:
+def file_path(uri: str) -> str:
+    """The path of a ``file://`` source URI (or of a plain path)."""
     return uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+def images_spec(uri: str) -> str:
+    """The folder or glob of an ``images://`` source URI (or of a plain folder or glob)."""
+    return uri[len("images://"):] if uri.startswith("images://") else uri
 
 
 @register_source("file")
@@ -23,7 +29,7 @@ class VideoFileSource(VideoCaptureSource):
     """A video file decoded by OpenCV (FFmpeg). Never drops a frame."""
 
     def _open_capture(self) -> cv2.VideoCapture:
-        path = Path(_path_of(self.uri))
+        path = Path(file_path(self.uri))
         if not path.is_file():
             raise CaptureError(f"video file {path} does not exist")
         return cv2.VideoCapture(str(path))
@@ -46,7 +52,7 @@ class ImageFolderSource(FrameSource):
         self.pos = 0
 
     def open(self) -> None:
-        spec = self.uri[len("images://"):] if self.uri.startswith("images://") else self.uri
+        spec = images_spec(self.uri)
         p = Path(spec)
         if p.is_dir():
             paths = image_files(p)
