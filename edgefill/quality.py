@@ -99,12 +99,12 @@ def write_figure(path: Path, table: list[dict], names: list[str], examples: dict
     write_image(path, np.vstack([pad(chart), pad(grid)]))
 
 
-def make_cases(paths: list[Path], size: int, per_bucket: int, seed: int, family: str):
+def make_cases(crops: list[np.ndarray], per_bucket: int, seed: int, family: str):
     """Cases ``(image index, bucket, slot, crop, mask)``: ``per_bucket`` seeded masks of a
-    generated family per image and bucket."""
+    generated family per image crop (``size`` x ``size``) and bucket."""
     fam = maskgen.FAMILIES[family]
-    for i, p in enumerate(paths):
-        img = centre_crop(read_image(p), size)
+    for i, img in enumerate(crops):
+        size = img.shape[0]
         for b, (lo, hi) in enumerate(BUCKETS):
             for k in range(per_bucket):
                 rng = np.random.default_rng([seed, i, b, k])
@@ -147,11 +147,10 @@ def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
     return masks, skipped
 
 
-def own_mask_cases(paths: list[Path], size: int, masks: list[OwnMask]):
+def own_mask_cases(crops: list[np.ndarray], masks: list[OwnMask]):
     """Cases ``(image index, bucket, slot, crop, mask)``: every one of the user's masks on every
-    image."""
-    for i, p in enumerate(paths):
-        img = centre_crop(read_image(p), size)
+    image crop."""
+    for i, img in enumerate(crops):
         for m in masks:
             yield i, m.bucket, m.slot, img, m.mask
 
@@ -367,12 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
         return 2
-    for p in paths:  # a broken file is named here, not met as a traceback halfway through the run
-        try:
-            read_image(p)
-        except InputError as e:
-            print(f"edgefill bench quality: {e}", file=sys.stderr)
-            return 2
+    try:  # each image read and cropped once, here: a broken file is named before the run, not halfway through it
+        crops = [centre_crop(read_image(p), a.crop) for p in paths]
+    except InputError as e:
+        print(f"edgefill bench quality: {e}", file=sys.stderr)
+        return 2
     if not families and not a.masks:
         print("no mask family to evaluate: pass --family and/or --masks DIR", file=sys.stderr)
         return 2
@@ -428,9 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     first_examples = None
     rows: list[tuple] = []
     # (label, cases, slots per bucket, mask names); the cases are generators, drawn one set at a time
-    case_sets = [(fam, make_cases(paths, a.crop, a.per_bucket, a.seed, fam), a.per_bucket, None) for fam in families]
+    case_sets = [(fam, make_cases(crops, a.per_bucket, a.seed, fam), a.per_bucket, None) for fam in families]
     if own:
-        case_sets.append((f"own:{a.masks.name}", own_mask_cases(paths, a.crop, own), max(m.slot for m in own) + 1,
+        case_sets.append((f"own:{a.masks.name}", own_mask_cases(crops, own), max(m.slot for m in own) + 1,
                           {(m.bucket, m.slot): m.name for m in own}))
     for fam, cases, slots, mask_names in case_sets:
         table, examples, max_diff, per_case = evaluate(methods, paths, list(cases), slots, fam, torch_models)
