@@ -29,7 +29,7 @@ class CaptureOptions:
     fps: float | None = None
     flip: int = 0  # nvvidconv flip-method for csi:// (0 none, 2 rotate 180, 4 horizontal, 6 vertical ...)
     open_timeout_s: float = 10.0
-    read_timeout_s: float = 5.0  # honoured by rtsp://, http:// (MJPEG) and picam:// (see docs/runtime.md)
+    read_timeout_s: float = 5.0  # bounds every read of a live source (see docs/runtime.md, "Read timeouts")
     reconnect: bool = True  # live sources only
     max_backoff_s: float = 10.0
     frozen_timeout_s: float = 10.0  # live: identical frames for this long count as a stall (0 = off)

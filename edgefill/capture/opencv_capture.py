@@ -1,4 +1,13 @@
-"""Shared helper for sources backed by ``cv2.VideoCapture``."""
+"""Shared helper for sources backed by ``cv2.VideoCapture``.
+
+Live sources (cameras, streams) make every call into OpenCV from a
+:class:`~edgefill.capture.device_thread.DeviceThread`, so that a stalled device cannot block
+the caller: opening waits at most ``open_timeout_s``, the first read after it at most the
+larger of the two timeouts (a camera may take a moment to start streaming), every other read
+at most ``read_timeout_s``; then a :class:`~edgefill.errors.CaptureError` says the device
+stalled, and :class:`~edgefill.capture.resilient.ResilientSource` reconnects. Files are read
+directly.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,15 @@ import numpy as np
 
 from ..errors import CaptureError
 from .base import FrameSource
+from .device_thread import DeviceThread
+
+#: Calls left running in stalled devices (one thread each) before a source stops opening new ones.
+MAX_STUCK_CALLS = 3
+
+
+def _release(cap: cv2.VideoCapture | None) -> None:
+    if cap is not None:
+        cap.release()
 
 
 class VideoCaptureSource(FrameSource):
@@ -15,24 +33,50 @@ class VideoCaptureSource(FrameSource):
     def __init__(self, uri, options):
         super().__init__(uri, options)
         self.cap: cv2.VideoCapture | None = None
+        self._device: DeviceThread | None = None
+        self._stuck: list[DeviceThread] = []  # devices whose threads are still inside a driver call
+        self._first_read = False
 
     def _open_capture(self) -> cv2.VideoCapture:
         raise NotImplementedError
 
-    def open(self) -> None:
-        self.close()
+    def _opened(self) -> tuple[cv2.VideoCapture, float]:
         cap = self._open_capture()
         if cap is None or not cap.isOpened():
+            _release(cap)
             raise CaptureError(f"cannot open {self.description}")
-        self.cap = cap
-        fps = cap.get(cv2.CAP_PROP_FPS)
+        return cap, cap.get(cv2.CAP_PROP_FPS)
+
+    def open(self) -> None:
+        self.close()
+        if not self.live:
+            self.cap, fps = self._opened()
+        else:
+            self._stuck = [d for d in self._stuck if d.alive]
+            if len(self._stuck) >= MAX_STUCK_CALLS:
+                raise CaptureError(f"{self.description}: {len(self._stuck)} earlier calls into the driver have not "
+                                   "returned; not opening the device again until they do")
+            device = DeviceThread(self.description)
+            try:
+                self.cap, fps = device.call(self._opened, self.options.open_timeout_s, "opening",
+                                            on_late=lambda opened: _release(opened[0]))
+            except BaseException:
+                self._retire(device, None)
+                raise
+            self._device, self._first_read = device, True
         if fps and fps > 0 and self.fps is None:
             self.fps = float(fps)
 
     def read(self) -> np.ndarray | None:
         if self.cap is None:
             raise CaptureError(f"{self.description} is not open")
-        ok, frame = self.cap.read()
+        if self._device is None:
+            ok, frame = self.cap.read()
+        else:
+            o = self.options
+            timeout = max(o.read_timeout_s, o.open_timeout_s) if self._first_read else o.read_timeout_s
+            ok, frame = self._device.call(self.cap.read, timeout, "read")
+            self._first_read = False
         if not ok or frame is None:
             return self._on_no_frame()
         if frame.ndim == 2:
@@ -45,7 +89,15 @@ class VideoCaptureSource(FrameSource):
             raise CaptureError(f"{self.description} delivered no frame (stalled or disconnected)")
         return None
 
+    def _retire(self, device: DeviceThread, cap: cv2.VideoCapture | None) -> None:
+        device.close(lambda: _release(cap), self.options.read_timeout_s)
+        if device.stuck:
+            self._stuck.append(device)
+
     def close(self) -> None:
-        if self.cap is not None:
-            self.cap.release()
-            self.cap = None
+        cap, self.cap = self.cap, None
+        device, self._device = self._device, None
+        if device is not None:
+            self._retire(device, cap)
+        else:
+            _release(cap)
