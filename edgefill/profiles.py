@@ -181,8 +181,22 @@ def _strict_loader() -> type:
                 seen.add(key)
         return loader.construct_mapping(node)
 
+    def number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+        return _WrittenFloat(loader.construct_yaml_float(node), node.value)
+
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", number)
     return StrictLoader
+
+
+class _WrittenFloat(float):
+    """A YAML float that remembers how it was written: a version typed without quotes
+    (``tensorrt: 10.10``) is the text "10.10" where a string is expected, not str(10.1)."""
+
+    def __new__(cls, value: float, text: str):
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
 
 
 def profiles_dir() -> Path:
@@ -230,7 +244,7 @@ def _check_type(value: object, tp: object, where: str) -> object:
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)  # versions such as 8.6 written without quotes
+        return getattr(value, "text", str(value))  # versions such as 8.6 written without quotes
     if isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
     raise ConfigError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")

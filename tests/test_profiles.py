@@ -155,3 +155,13 @@ def test_value_errors_name_the_file_and_the_full_key(tmp_path, mutate, key):
     """They named the profile's own name and the bare key ("profile orin-nx: precision ...")."""
     with pytest.raises(ConfigError, match=rf"^p\.yaml: .*{key}"):
         DeviceProfile.load(_write(tmp_path, mutate))
+
+
+def test_versions_written_without_quotes_keep_their_digits(tmp_path):
+    """``tensorrt: 10.10`` read as the float 10.1 and became "10.1" (which picks the ONNX flavour
+    of an export); numbers where numbers are expected still read as numbers."""
+    text = _shipped_text().replace("memory_gb: 8", "memory_gb: 16.50")
+    text = text.replace("board:\n", "board:\n  tensorrt: 10.10\n  cuda: 12.0\n  jetpack: 6.10\n", 1)
+    p = DeviceProfile.load(_raw(tmp_path, text))
+    assert (p.board.tensorrt, p.board.cuda, p.board.jetpack) == ("10.10", "12.0", "6.10")
+    assert isinstance(p.board.memory_gb, float) and p.board.memory_gb == 16.5
