@@ -482,7 +482,8 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg)}, extra)
 
     model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
+    last = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps  # the bar's ETA is to where this run stops
+    bar = tqdm(total=max(last, step), initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
     t0 = time.time()
     batches = BatchPrefetcher(sampler, cfg)
     stopped_early = False

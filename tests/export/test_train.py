@@ -110,16 +110,27 @@ def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_pa
     assert all(len(line.split(",")) == len(old.split(",")) for line in lines)
 
 
-def test_a_run_stopped_early_logs_the_step_it_stopped_at(tmp_path, photos):
+def test_a_run_stopped_early_logs_the_step_it_stopped_at(tmp_path, photos, monkeypatch):
     """The log's last row is the last step trained, even between the every-25-steps rows (the GPU
     recipe reads its throughput probe's speed from it)."""
     import csv
 
     cfg = TrainConfig(model="nano", steps=100, stop_at=7, batch=2, crop=64, save_every=1000, val_every=1000,
                       warmup=1, threads=1)
+    import edgefill_export.train as train_module
+
+    bars = []
+
+    class Bar(train_module.tqdm):
+        def __init__(self, *a, **kw):
+            bars.append(kw)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(train_module, "tqdm", Bar)
     train(cfg, tmp_path, photos)
     rows = list(csv.DictReader((tmp_path / "log.csv").open()))
     assert [r["step"] for r in rows] == ["7"] and float(rows[0]["loss"]) > 0
+    assert [b["total"] for b in bars if b.get("unit") == "step"] == [7]  # its ETA was to step 100
 
 
 def test_min_scale_sets_how_much_of_a_photo_a_crop_may_cover():
