@@ -27,7 +27,7 @@ class InpaintTiming:
     """Seconds spent in the last :meth:`Inpainter.inpaint` call."""
 
     total: float = 0.0
-    infer: float = 0.0  # inside the backend
+    infer: float = 0.0  # in the backend's infer() (with any wait for another thread's inference on it)
     crops: int = 0
     post: float = 0.0  # pasting fills back, the NS mix and the thin-hole refill (OpenCV NS)
 
@@ -83,6 +83,10 @@ class Inpainter:
         settings in use are in :attr:`refill` (an :class:`edgefill.RefillSettings`).
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
+
+    An Inpainter may be shared by threads (one per camera, say): each ``inpaint`` call keeps
+    its own state, and the backend runs one inference at a time (:class:`~edgefill.backends.Backend`);
+    :attr:`last_timing` is that of whichever call finished last.
 
     The mask convention is **255 (or 1) = hole to fill, 0 = keep**; pass
     ``invert=True`` to :meth:`inpaint` for masks that mark the pixels to keep.
@@ -184,8 +188,9 @@ class Inpainter:
             sub_img, sub_mask = roi.extract(out, remaining, crop)
             if not sub_mask.any():
                 continue
+            t_infer = time.perf_counter()  # here, not backend.last_inference_time: another thread may share it
             filled = self.backend.infer(sub_img, sub_mask)
-            infer += self.backend.last_inference_time
+            infer += time.perf_counter() - t_infer
             weights = np.zeros((crop.h, crop.w), np.float32)
             # the part of the crop that overlaps the hole's window
             oy0, ox0 = max(crop.y, y0), max(crop.x, x0)

@@ -139,3 +139,49 @@ def test_object_on_the_edge_of_a_small_frame_is_not_rebuilt(backend):
     with edgefill.Inpainter(backend=backend, model="nano" if backend == "onnxruntime" else None) as inp:
         fill = inp.inpaint(img, mask)[mask > 0].astype(float)
     assert np.abs(fill.mean(axis=0) - 128).max() < 12, fill.mean(axis=0)
+
+
+def test_threads_sharing_an_inpainter_never_run_two_inferences_at_once():
+    """A backend's buffers (a TensorRT context and its device memory) serve one call at a time:
+    two camera threads sharing an Inpainter ran inferences over each other. The first inference
+    waits up to 1 s for a second one to enter; with the lock none does."""
+    import threading
+
+    from .fakes import SlowBackend
+
+    class Watch(SlowBackend):
+        def __init__(self):
+            super().__init__(delay=0)
+            self.inside, self.overlaps = 0, 0
+            self.entered = threading.Event()
+            self.guard = threading.Lock()
+
+        def _infer(self, image, mask):
+            with self.guard:
+                self.inside += 1
+                self.overlaps += self.inside > 1
+                first = self.inside == 1
+            if first:
+                self.entered.clear()
+                self.entered.wait(1.0)  # a second thread inside now would be an overlap
+            else:
+                self.entered.set()
+            try:
+                return super()._infer(image, mask)
+            finally:
+                with self.guard:
+                    self.inside -= 1
+
+    backend = Watch()
+    inp = edgefill.Inpainter(backend=backend)
+    img = natural_image(128, 128)
+    mask = np.zeros((128, 128), np.uint8)
+    mask[40:80, 40:80] = 255
+    outs = []
+    threads = [threading.Thread(target=lambda: outs.append(inp.inpaint(img, mask))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(outs) == 2 and backend.calls == 2 and backend.overlaps == 0
+    assert np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], img)

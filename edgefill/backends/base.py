@@ -9,6 +9,7 @@ that with its ROI planner.
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -48,7 +49,12 @@ class InputInfo:
 
 
 class Backend(ABC):
-    """Load on construction, ``infer`` many times, ``close`` once (or use ``with``)."""
+    """Load on construction, ``infer`` many times, ``close`` once (or use ``with``).
+
+    One backend may be shared by several threads (one per camera, say): ``infer`` runs one
+    inference at a time, since a backend's buffers (a TensorRT execution context and its
+    device memory) serve one call at a time. ``close`` after the last inference.
+    """
 
     name: str = ""
     #: Whether the backend runs a learned model (and so needs a ``model`` option).
@@ -60,6 +66,7 @@ class Backend(ABC):
     def __init__(self) -> None:
         self.last_inference_time: float = 0.0  # seconds, of the most recent infer()
         self._closed = False
+        self._infer_lock = threading.Lock()
 
     @classmethod
     @abstractmethod
@@ -84,9 +91,12 @@ class Backend(ABC):
         if self._closed:
             raise InputError(f"backend {self.name!r} is closed")
         check_pair(image, mask, self.input_info.multiple)
-        t0 = time.perf_counter()
-        out = self._infer(image, mask)
-        self.last_inference_time = time.perf_counter() - t0
+        with self._infer_lock:
+            if self._closed:  # closed by another thread while this one waited
+                raise InputError(f"backend {self.name!r} is closed")
+            t0 = time.perf_counter()
+            out = self._infer(image, mask)
+            self.last_inference_time = time.perf_counter() - t0
         return out
 
     def close(self) -> None:
