@@ -88,8 +88,15 @@ class TensorRTBackend(Backend):
         self.trt = compat.import_trt()
         self.cuda, self.cuda_context = _import_pycuda()
         self.slots: list[_Slot] = []
-        with self._current():
-            self._load(path, profile, rebuild)
+        try:
+            with self._current():
+                self._load(path, profile, rebuild)
+        except BaseException:
+            # a load that fails part-way (an execution context out of memory, a refused DLA core)
+            # frees what it allocated and lets go of the primary context: `auto` goes on to the
+            # next backend in this process, which needs that memory (shared with the CPU on a Jetson)
+            self.close()
+            raise
 
     @contextlib.contextmanager
     def _current(self) -> Iterator[None]:
@@ -126,6 +133,15 @@ class TensorRTBackend(Backend):
         self.engine_path = engine_path
         self.sidecar = verify_engine_file(engine_path)
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        built = self.sidecar.get("config") or {}
+        if built.get("use_dla"):
+            # The DLA core an engine runs on is the runtime's (IRuntime::setDLACore, default -1),
+            # not the one it was built for: without this every engine runs on DLA core 0.
+            core = int(built.get("dla_core", 0))
+            if not 0 <= core < runtime.num_DLA_cores:
+                raise BackendUnavailableError("tensorrt", f"{engine_path} runs on DLA core {core}, but this device has "
+                                              f"{runtime.num_DLA_cores} DLA cores", "trt")
+            runtime.DLA_core = core
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
             raise ModelError(f"TensorRT could not deserialize {engine_path} (corrupt, or built by another version)")
@@ -138,12 +154,17 @@ class TensorRTBackend(Backend):
         for k in range(self.engine.num_optimization_profiles):
             lo, _, hi = compat.profile_shapes(trt, self.engine, "image", k)
             ctx = self.engine.create_execution_context()
-            ctx.set_optimization_profile_async(k, self.stream.handle)
+            if ctx is None:  # TensorRT logs the reason (usually OutOfMemory) and returns None
+                raise BackendUnavailableError(
+                    "tensorrt", f"TensorRT could not create an execution context for profile {k} of {engine_path} "
+                    "(out of GPU memory? see TensorRT's log above; lower the workspace or the buckets)", "trt")
+            if not ctx.set_optimization_profile_async(k, self.stream.handle):
+                raise ModelError(f"TensorRT refused optimisation profile {k} of {engine_path}")
             host, dev = {}, {}
+            self.slots.append(_Slot(k, (lo[1], lo[2]), (hi[1], hi[2]), ctx, host, dev))  # close() frees it
             for name, ch in (("image", 3), ("mask", 1), ("output", 3)):
                 host[name] = cuda.pagelocked_empty(hi[1] * hi[2] * ch, self.dtypes[name])
                 dev[name] = cuda.mem_alloc(host[name].nbytes)
-            self.slots.append(_Slot(k, (lo[1], lo[2]), (hi[1], hi[2]), ctx, host, dev))
         self.stream.synchronize()
         self.slots.sort(key=lambda s: s.max_hw[0] * s.max_hw[1])
         self.multiple = int(self.sidecar.get("multiple", 64))

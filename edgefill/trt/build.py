@@ -145,12 +145,19 @@ class EngineFromOnnx:
         if self.timing_cache is not None:
             blob = self.timing_cache.read_bytes() if self.timing_cache.is_file() else b""
             cache = config.create_timing_cache(blob)
-            config.set_timing_cache(cache, ignore_mismatch=False)
+            # TensorRT refuses (False, and no cache set) a cache recorded on a GPU with other
+            # properties, e.g. a bundle copied from an AGX Orin to an Orin Nano (both sm 8.7):
+            # start an empty one rather than build untimed and lose the cache.
+            if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+                log.warning("timing cache %s is not for this GPU; starting a new one", self.timing_cache)
+                cache = config.create_timing_cache(b"")
+                if not config.set_timing_cache(cache, ignore_mismatch=False):
+                    cache = None
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise ModelError(f"TensorRT failed to build an engine from {self.onnx_path} (see the log above)")
         if cache is not None:
-            atomic_write_bytes(self.timing_cache, bytes(config.get_timing_cache().serialize()))
+            atomic_write_bytes(self.timing_cache, bytes(cache.serialize()))
         return bytes(serialized)
 
 
@@ -179,11 +186,17 @@ def device_facts() -> dict:
         from ..errors import BackendUnavailableError
 
         raise BackendUnavailableError("tensorrt", f"pycuda cannot be imported ({exc})", "trt") from exc
-    cuda.init()
-    dev = cuda.Device(0)
-    major, minor = dev.compute_capability()
-    return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}",
-            "multiprocessors": int(dev.get_attribute(cuda.device_attribute.MULTIPROCESSOR_COUNT)), "gpu": dev.name()}
+    try:
+        cuda.init()
+        dev = cuda.Device(0)
+        major, minor = dev.compute_capability()
+        sms = int(dev.get_attribute(cuda.device_attribute.MULTIPROCESSOR_COUNT))
+        name = dev.name()
+    except cuda.Error as exc:  # e.g. "cuInit failed: no CUDA-capable device is detected"
+        from ..errors import BackendUnavailableError
+
+        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})", "trt") from exc
+    return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}", "multiprocessors": sms, "gpu": name}
 
 
 #: The facts an engine must share with the device that runs it.
@@ -257,7 +270,9 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
         except ModelError as exc:  # e.g. truncated by a power cut: rebuild it
             log.warning("%s; rebuilding", exc)
     log.warning("building the TensorRT engine for %s on %s (one-time; may take minutes)", bundle_dir, facts["gpu"])
-    timing = engines / f"timing-sm{facts['compute_capability'].replace('.', '')}-trt{facts['tensorrt']}.cache"
+    # one timing cache per GPU: its entries are only valid for the device properties it records
+    timing = engines / (f"timing-sm{facts['compute_capability'].replace('.', '')}-{facts['multiprocessors']}sm"
+                        f"-trt{facts['tensorrt']}.cache")
     engines.mkdir(exist_ok=True)
     engine = EngineFromOnnx(onnx_path, cfg, timing_cache=timing)()
     sidecar = {"format": ENGINE_FORMAT, "key": key, **facts, "onnx": trt_info["onnx"], "onnx_sha256": sha,

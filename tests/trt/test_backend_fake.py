@@ -31,9 +31,12 @@ def fake_gpu(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.syspath_prepend(str(FAKES))
     import pycuda.driver as cuda
+    import tensorrt
 
-    cuda.STATE.update(initialised=False, fail_copies=False, retained=0, released=0, multiprocessors=8)
+    cuda.STATE.update(initialised=False, fail_copies=False, retained=0, released=0, multiprocessors=8,
+                      no_device=False)
     cuda.MEMORY.clear()
+    tensorrt.STATE.update(contexts_left=None, dla_cores=2, built=[], configs=[])
     yield cuda
     for name in fake_names():
         sys.modules.pop(name, None)

@@ -15,10 +15,15 @@ class LogicError(Error):
     pass
 
 
+class RuntimeError(Error):  # noqa: A001 (pycuda's name: pycuda._driver.RuntimeError)
+    pass
+
+
 _local = threading.local()
 _addresses = itertools.count(0x1000, 0x1000)
 MEMORY = {}  # address -> np.uint8 buffer
-STATE = {"initialised": False, "fail_copies": False, "retained": 0, "released": 0, "multiprocessors": 8}
+STATE = {"initialised": False, "fail_copies": False, "retained": 0, "released": 0, "multiprocessors": 8,
+         "no_device": False}
 
 
 def _stack():
@@ -35,6 +40,8 @@ def _require_context():
 
 
 def init():
+    if STATE["no_device"]:  # e.g. a container started without the NVIDIA runtime
+        raise RuntimeError("cuInit failed: no CUDA-capable device is detected")
     STATE["initialised"] = True
 
 
