@@ -10,7 +10,7 @@ precision, the workspace pool limit, optionally a DLA core with GPU fallback, a 
 cache per device, the builder optimisation level where the version has it, and every layer
 of the mask branch pinned to FP32. The cache key hashes the ONNX, the TensorRT version,
 the GPU (compute capability and multiprocessor count), the precision, the profiles, the
-DLA choice and the calibration set; engines live in ``BUNDLE/engines/<key>.engine`` with a JSON sidecar.
+DLA choice, the calibration set and BUILD_RECIPE; engines live in ``BUNDLE/engines/<key>.engine`` with a JSON sidecar.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from . import compat
 
 log = logging.getLogger(__name__)
 ENGINE_FORMAT = "edgefill-engine/1"
+#: How EngineFromOnnx turns the same ONNX and settings into an engine (precision pinning, flags).
+#: Part of the cache key: bump it when that changes, so that cached engines are rebuilt.
+BUILD_RECIPE = 1
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class EngineConfig:
 
 def engine_key(onnx_sha256: str, facts: dict, cfg: EngineConfig, calibration_sha256: str | None) -> str:
     """The engine cache key: any change to what the engine depends on gives a new key."""
-    payload = json.dumps({"onnx": onnx_sha256, **{k: facts[k] for k in ENGINE_FACTS},
+    payload = json.dumps({"onnx": onnx_sha256, "recipe": BUILD_RECIPE, **{k: facts[k] for k in ENGINE_FACTS},
                           "config": asdict(cfg), "calibration": calibration_sha256}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

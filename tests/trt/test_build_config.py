@@ -57,6 +57,17 @@ def test_the_key_tells_gpus_of_one_compute_capability_apart():
     assert engine_key("sha", FACTS, cfg, None) == engine_key("sha", dict(FACTS, gpu="renamed"), cfg, None)
 
 
+def test_the_key_changes_with_the_build_recipe(monkeypatch):
+    """A change to how edgefill builds an engine (layer precisions, flags) from the same ONNX and
+    settings reused the engines cached by the old code."""
+    from edgefill.trt import build
+
+    cfg = engine_config_for(bundle_for("orin-nano"))
+    before = engine_key("sha", FACTS, cfg, None)
+    monkeypatch.setattr(build, "BUILD_RECIPE", build.BUILD_RECIPE + 1, raising=False)
+    assert engine_key("sha", FACTS, cfg, None) != before
+
+
 def test_stale_facts():
     side = {"tensorrt": "10.3.0", "compute_capability": "8.7", "multiprocessors": 8}
     assert stale_facts(side, FACTS) == ["multiprocessors"]
