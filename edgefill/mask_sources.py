@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from . import masks
-from .checks import is_number
+from .checks import is_number, is_whole
 from .errors import ConfigError, InputError, ShapeError
 from .imageio import image_files, read_mask
 
@@ -126,6 +126,9 @@ class ShapesMask:
     def __init__(self, rects: Sequence[Sequence[int]] = (), polygons: Sequence[Sequence[Sequence[int]]] = ()):
         self.rects = [tuple(_points(r, 4, "each rectangle needs 4 numbers: x, y, w, h"))
                       for r in _shape_list(rects, "rects")]
+        for r in self.rects:  # here, not on the first frame (after the camera and the model are opened)
+            if r[2] <= 0 or r[3] <= 0:
+                raise ConfigError(f"rectangle {r} (x, y, w, h) has no area")
         self.polygons = []
         for p in _shape_list(polygons, "polygons"):
             pts = [tuple(_points(xy, 2, "each polygon point needs 2 numbers: x, y"))
@@ -160,13 +163,19 @@ class ShapesMask:
         return self._cache[1]
 
 
+def _in_byte(value: object) -> bool:
+    """A number (not a bool or NaN) whose int() is 0..255, as a colour key takes it."""
+    return is_number(value) and math.isfinite(value) and 0 <= int(value) <= 255
+
+
 class ColourKey:
     """Mask the pixels within ``tolerance`` (max channel difference, 0..255) of a BGR colour."""
 
     def __init__(self, bgr: Sequence[int], tolerance: int = 40):
-        if len(bgr) != 3 or not all(0 <= int(c) <= 255 for c in bgr):
+        if isinstance(bgr, (str, bytes)) or not isinstance(bgr, (Sequence, np.ndarray)) or len(bgr) != 3 \
+                or not all(_in_byte(c) for c in bgr):
             raise ConfigError(f"a colour key needs three values 0..255 (B, G, R), got {bgr}")
-        if not 0 <= int(tolerance) <= 255:
+        if not _in_byte(tolerance):
             raise ConfigError(f"a colour key's tolerance must be 0..255, got {tolerance}")
         tolerance = int(tolerance)
         self.lo = np.array([max(0, int(c) - tolerance) for c in bgr], np.uint8)
@@ -189,20 +198,30 @@ class CallableMask:
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if isinstance(out, (list, tuple)):
-            m = masks.from_rects(frame.shape, [tuple(int(v) for v in b) for b in out]) if out else \
-                np.zeros(frame.shape[:2], np.uint8)
+            m = masks.from_rects(frame.shape, [_box(b) for b in out]) if out else np.zeros(frame.shape[:2], np.uint8)
             return _inverted(m) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
         raise InputError(f"the mask callable returned {type(out).__name__}; expected an HxW mask or a list of boxes")
 
 
+def _box(box: object) -> tuple[int, ...]:
+    """One (x, y, w, h) box from a mask callable, truncated to ints; InputError for anything else
+    (a bare box not in a list, NaN or infinite coordinates)."""
+    if isinstance(box, (str, bytes)) or not isinstance(box, (Sequence, np.ndarray)) or len(box) != 4 \
+            or not all(is_number(v) and math.isfinite(v) for v in box):
+        raise InputError(f"the mask callable returned the box {box!r}; each box must be 4 finite numbers "
+                         "(x, y, w, h), in a list of boxes")
+    return tuple(int(v) for v in box)
+
+
 class MaskPostprocess:
     """Dilation and hysteresis around any mask source."""
 
     def __init__(self, source: MaskSource, dilate: int = 0, hold: int = 0):
-        if dilate < 0 or hold < 0:
-            raise ConfigError("dilate and hold must be >= 0")
+        for name, value in (("dilate", dilate), ("hold", hold)):  # a float failed on the first frame
+            if not is_whole(value) or value < 0:
+                raise ConfigError(f"{name} must be a whole number >= 0, got {value!r}")
         if hold > MAX_HOLD:
             raise ConfigError(f"hold must be <= {MAX_HOLD} frames, got {hold}")
         self.source, self.dilate, self.hold = source, dilate, int(hold)
@@ -241,7 +260,7 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
         return _invert_if(ShapesMask(rects=rects), invert)
     if spec.startswith("poly:"):
         polys = []
-        for part in spec[5:].split(";"):
+        for part in [part for part in spec[5:].split(";") if part.strip()]:  # a trailing ";" is fine, as in rect:
             v = _numbers(part, "poly")
             if len(v) < 6 or len(v) % 2:
                 raise ConfigError(f"a polygon needs at least 3 x,y pairs, got {part!r}")

@@ -7,10 +7,14 @@ seed gives the same masks on every machine.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import cv2
 import numpy as np
+
+from .checks import is_number, is_whole
+from .errors import ConfigError
 
 MaskFamily = Callable[[int, int, np.random.Generator], np.ndarray]
 
@@ -135,19 +139,33 @@ def _grow_until(h: int, w: int, rng: np.random.Generator, lo: float, hi: float, 
     return best
 
 
+def _check(h: object, w: object, rng: object, lo: object, hi: object) -> None:
+    """ConfigError unless the size is whole pixels >= 1, ``rng`` a Generator and ``lo``, ``hi`` finite
+    numbers with 0 <= lo <= 1 and lo <= hi (``hi`` above 1 means no upper bound). Draws nothing."""
+    if not (is_whole(h) and is_whole(w) and h >= 1 and w >= 1):
+        raise ConfigError(f"a mask needs a height and width of whole pixels >= 1, got {h!r} x {w!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ConfigError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), not {type(rng).__name__}")
+    if not all(is_number(v) and math.isfinite(v) for v in (lo, hi)) or not 0 <= lo <= min(hi, 1):
+        raise ConfigError(f"the hole ratio range needs finite numbers with 0 <= lo <= 1 and lo <= hi, got {lo!r}, {hi!r}")
+
+
 def free_form(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Free-form strokes covering between ``lo`` and ``hi`` of the image."""
+    _check(h, w, rng, lo, hi)
     target_lo = max(lo, 1.0 / (h * w))
     return _grow_until(h, w, rng, target_lo, hi, _stroke)
 
 
 def blobs(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Object-shaped polygons covering between ``lo`` and ``hi`` of the image."""
+    _check(h, w, rng, lo, hi)
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _blob)
 
 
 def mixed(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Strokes and blobs together (the training default)."""
+    _check(h, w, rng, lo, hi)
 
     def draw(mask: np.ndarray, r: np.random.Generator) -> None:
         (_stroke if r.random() < 0.7 else _blob)(mask, r)
@@ -158,16 +176,19 @@ def mixed(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float =
 def objects(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Large object silhouettes covering between ``lo`` and ``hi`` of the image (object removal
     of big foreground things; holes far deeper than the other families')."""
+    _check(h, w, rng, lo, hi)
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _object)
 
 
 def scratches(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Thin cracks and scratches with small spots (industrial defects)."""
+    _check(h, w, rng, lo, hi)
     return _grow_until(h, w, rng, max(lo, 1.0 / (h * w)), hi, _scratch)
 
 
 def rects(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """Axis-aligned boxes (detector output)."""
+    _check(h, w, rng, lo, hi)
     lo = max(lo, 1.0 / (h * w))
     # Boxes that reach the last row and column only for a range the original boxes cannot reach
     # (which used to loop for ever): every other range keeps its seeded masks.
@@ -186,6 +207,7 @@ TRAINING_MIX: dict[str, float] = {"mixed": 0.4, "rects": 0.15, "scratches": 0.15
 def training_mix(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: float = 0.6) -> np.ndarray:
     """A mask of a family drawn from :data:`TRAINING_MIX` (large objects only when ``hi`` allows
     one: >= 0.1 of the image)."""
+    _check(h, w, rng, lo, hi)
     names = [n for n in TRAINING_MIX if n != "objects" or hi >= 0.1]
     p = np.array([TRAINING_MIX[n] for n in names])
     return FAMILIES[names[int(rng.choice(len(names), p=p / p.sum()))]](h, w, rng, lo, hi)

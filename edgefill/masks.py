@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from .errors import InputError, ShapeError
+from .checks import is_whole
+from .errors import ConfigError, InputError, ShapeError
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,13 @@ def _mask_channels(mask: np.ndarray) -> np.ndarray:
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Grow the hole by ``pixels`` in every direction (elliptical kernel)."""
+    if not is_whole(pixels):
+        raise ConfigError(f"dilation is a whole number of pixels, got {pixels!r}")
     if pixels <= 0:
         return mask
+    if pixels >= mask.shape[0] + mask.shape[1]:  # the kernel reaches every pixel from every pixel: the
+        # same result without a (2 * pixels + 1)^2 kernel (gigabytes, and minutes per frame, for a huge value)
+        return np.full_like(mask, mask.max(initial=0))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
     return cv2.dilate(mask, k)
 
@@ -122,19 +128,40 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
 def from_rects(shape: Sequence[int], rects: Iterable[tuple[int, int, int, int]]) -> np.ndarray:
     """A hole mask from (x, y, w, h) rectangles, e.g. detector boxes."""
     mask = np.zeros(tuple(shape[:2]), np.uint8)
-    for x, y, w, h in rects:
+    for rect in rects:
+        x, y, w, h = _rect(rect)
         if w <= 0 or h <= 0:
             raise InputError(f"rectangle {(x, y, w, h)} has no area")
         mask[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = 255
     return mask
 
 
+def _rect(rect: object) -> tuple[int, int, int, int]:
+    """One (x, y, w, h) rectangle of whole numbers; InputError otherwise (e.g. a detector's float box)."""
+    if isinstance(rect, (str, bytes)) or not isinstance(rect, (Sequence, np.ndarray)) or len(rect) != 4 \
+            or not all(is_whole(v) for v in rect):
+        raise InputError(f"a rectangle is 4 whole numbers (x, y, w, h), got {rect!r}")
+    return rect[0], rect[1], rect[2], rect[3]
+
+
 def from_polygons(shape: Sequence[int], polygons: Iterable[Sequence[tuple[int, int]]]) -> np.ndarray:
     """A hole mask from polygons given as lists of (x, y) points."""
     mask = np.zeros(tuple(shape[:2]), np.uint8)
     for poly in polygons:
-        pts = np.asarray(poly, np.int32).reshape(-1, 2)
+        pts = _points(poly)
         if len(pts) < 3:
             raise InputError(f"a polygon needs at least 3 points, got {len(pts)}")
         cv2.fillPoly(mask, [pts], 255)
     return mask
+
+
+def _points(poly: object) -> np.ndarray:
+    """A polygon's (x, y) points as int32 (truncated, as before); InputError for points that are
+    not finite numbers within the int32 range OpenCV draws with."""
+    try:
+        pts = np.asarray(poly, np.float64).reshape(-1, 2)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"a polygon is a list of (x, y) points, got {poly!r}") from exc
+    if not np.isfinite(pts).all() or np.abs(pts).max(initial=0) > np.iinfo(np.int32).max:
+        raise InputError(f"a polygon's points must be finite numbers within +-{np.iinfo(np.int32).max}, got {poly!r}")
+    return pts.astype(np.int32)

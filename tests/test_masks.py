@@ -1,10 +1,11 @@
 import logging
 
+import cv2
 import numpy as np
 import pytest
 
 from edgefill import masks
-from edgefill.errors import InputError, ShapeError
+from edgefill.errors import ConfigError, InputError, ShapeError
 
 
 @pytest.mark.parametrize("hole_value,dtype", [(255, np.uint8), (1, np.uint8), (True, np.bool_)])
@@ -130,3 +131,53 @@ def test_rects_and_polygons():
     assert p[5, 5] == 255 and p[0, 0] == 0
     with pytest.raises(InputError):
         masks.from_rects((10, 10), [(0, 0, 0, 3)])
+
+
+@pytest.mark.parametrize("rect", [(0.5, 0, 3, 3), (0, 0, float("nan"), 3), (0, 0, 3), (0, 0, 3, 3, 3), 5, "0003",
+                                  (0, 0, True, 3)])
+def test_bad_rectangles_are_input_errors(rect):
+    """A float box (a detector's) was a TypeError from slicing, a NaN width silently no hole, a
+    3-number box a ValueError from unpacking."""
+    with pytest.raises(InputError, match="rectangle"):
+        masks.from_rects((10, 10), [rect])
+
+
+def test_rectangles_take_numpy_integers():
+    r = masks.from_rects((10, 10), np.array([[2, 3, 4, 2]], np.int64))
+    assert np.count_nonzero(r) == 8 and r[3, 2] == 255
+
+
+@pytest.mark.parametrize("poly", [[(0, 0), (5, float("nan")), (5, 5)], [(0, 0), (5, 1e12), (5, 5)],
+                                  [(0, 0), (5, "a"), (5, 5)], [(0, 0), (5,), (5, 5)], [(0, 0), (5, 5), (9, 1), 3]])
+def test_bad_polygons_are_input_errors(poly):
+    """NaN points were a ValueError, points beyond int32 an OverflowError, ragged ones a ValueError."""
+    with pytest.raises(InputError, match="polygon"):
+        masks.from_polygons((10, 10), [poly])
+
+
+def test_polygon_float_points_are_truncated_as_before():
+    a = masks.from_polygons((10, 10), [[(1.7, 1.2), (8.9, 1.5), (8.2, 8.99), (-0.5, 8.1)]])
+    assert np.array_equal(a, masks.from_polygons((10, 10), [[(1, 1), (8, 1), (8, 8), (0, 8)]]))
+
+
+@pytest.mark.parametrize("pixels", [2.0, 1.5, float("nan"), True, "3"])
+def test_dilate_takes_whole_pixels(pixels):
+    """2.0 failed inside OpenCV with a TypeError about 'ksize'."""
+    with pytest.raises(ConfigError, match="whole"):
+        masks.dilate(np.zeros((5, 5), np.uint8), pixels)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (1, 30), (12, 1)])
+def test_dilate_beyond_the_image_fills_it_without_a_huge_kernel(shape):
+    """dilate(mask, 40000) asked OpenCV for a 6.4 GB kernel (and minutes per frame, or an
+    OpenCV out-of-memory error): any radius >= h + w reaches every pixel, so the answer is known."""
+    m = np.zeros(shape, np.uint8)
+    m[shape[0] // 2, shape[1] // 2] = 255
+    reach = shape[0] + shape[1]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    exact = cv2.dilate(m, kernel)  # what OpenCV gives for the smallest radius that takes the shortcut
+    assert np.array_equal(exact, np.full(shape, 255, np.uint8))
+    assert np.array_equal(masks.dilate(m, 10**12), exact)
+    empty = np.zeros(shape, np.uint8)
+    assert not masks.dilate(empty, 10**12).any()
+    assert np.array_equal(masks.dilate(m // 255, 10**12), cv2.dilate(m // 255, kernel))  # a 0/1 mask stays 0/1
