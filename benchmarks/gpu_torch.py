@@ -18,12 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from edgefill.bench import host_info
+from edgefill.errors import InputError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.sinks.files import check_can_write
 
 DTYPES = {"fp16": "float16", "fp32": "float32"}
 
@@ -117,23 +121,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peak-n", type=int, default=8192)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    models = [m for m in a.models.split(",") if m]
+    if a.reps < 1 or a.peak_n < 1 or a.size < 1 or not models:
+        print("--reps, --peak-n and --size must be >= 1, and --models must name a model", file=sys.stderr)
+        return 2
 
-    import torch
-    from edgefill_export.onnx_export import DECODER_FORM
-    from edgefill_export.subpixel import InferenceUNet, executed_macs
-    from edgefill_export.weights import load_weights
+    try:
+        import torch
+        from edgefill_export.onnx_export import DECODER_FORM
+        from edgefill_export.subpixel import DECODER_FORMS, InferenceUNet, executed_macs
+        from edgefill_export.weights import load_weights
+    except ImportError as e:
+        print(f"needs PyTorch and edgefill_export (pip install 'edgefill[export]'): {e}", file=sys.stderr)
+        return 2
 
     from edgefill.models import MODELS_DIR
 
     if a.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device: run with --device cpu --dtype fp32 for a smoke run")
         return 2
+    # found before the GPU work, not after it (or in the middle of a model's forward)
+    if a.form is not None and a.form not in DECODER_FORMS:
+        print(f"unknown --form {a.form!r}; known: {', '.join(DECODER_FORMS)}", file=sys.stderr)
+        return 2
+    for model in models:
+        if not (MODELS_DIR / f"{model}.safetensors").is_file():
+            known = sorted(p.stem for p in MODELS_DIR.glob("*.safetensors"))
+            print(f"no shipped weights for model {model!r}; known: {', '.join(known)}", file=sys.stderr)
+            return 2
+        multiple = json.loads((MODELS_DIR / f"{model}.json").read_text())["multiple"]
+        if a.size % multiple:
+            print(f"--size {a.size} is not a multiple of {multiple}, which model {model} needs", file=sys.stderr)
+            return 2
+    if a.json:
+        try:
+            check_can_write(a.json, "the JSON report")
+        except InputError as e:
+            print(e, file=sys.stderr)
+            return 2
     dtype = getattr(torch, DTYPES[a.dtype])
     graphs = a.device == "cuda" and not a.no_graphs
     peak = matmul_peak_gflops(torch, a.device, dtype, a.peak_n)
     device_name = torch.cuda.get_device_name() if a.device == "cuda" else "cpu"
     rows = []
-    for model in filter(None, a.models.split(",")):
+    for model in models:
         net = load_weights(MODELS_DIR / f"{model}.safetensors").eval()
         net.fuse()
         unet = InferenceUNet(net, a.form or DECODER_FORM).eval()
@@ -159,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         pct = f"{r['percent_of_peak']:7.1f}" if r["percent_of_peak"] is not None else "      -"
         print(f"{r['model']:6s} {r['runtime']:42s} {r['size']:5d} {r['p50_ms']:8.3f} {r['gflops']:9.1f} {pct}")
     if a.json:
-        report = {"device": device_name, "dtype": a.dtype, "peak_gflops": peak, "results": rows}
+        report = {"device": device_name, "dtype": a.dtype, "peak_gflops": peak, "peak_n": a.peak_n, "reps": a.reps,
+                  "graphs": graphs, "form": a.form or DECODER_FORM, "torch": torch.__version__,
+                  "cuda": torch.version.cuda if a.device == "cuda" else None, "host": host_info(), "results": rows}
         atomic_write_bytes(a.json, (json.dumps(report, indent=2) + "\n").encode())
     return 0
 

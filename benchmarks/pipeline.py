@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,13 +25,16 @@ import cv2
 import numpy as np
 
 import edgefill
-from edgefill.bench import textured_scene
+from edgefill.bench import host_info, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.pipeline import Pipeline
 from edgefill.sinks import CallbackSink, VideoFileSink
+from edgefill.sinks.files import check_can_write
 from edgefill.stabilize import StabilizerConfig
 
 W, H = 1920, 1080
+#: Frames of the static scene each flicker measurement runs (whatever ``--frames`` says).
+FLICKER_FRAMES = 40
 
 
 def scene(seed: int = 0) -> np.ndarray:
@@ -98,6 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    if a.frames < 1:
+        print("--frames must be >= 1", file=sys.stderr)
+        return 2
+    try:  # a bad model or output is found before the run, not after it
+        if a.json:
+            check_can_write(a.json, "the JSON report")
+        inp = edgefill.Inpainter(model=a.model, backend="onnxruntime")
+    except edgefill.EdgeFillError as e:
+        print(f"pipeline benchmark: {e}", file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip_1080p.avi"
@@ -105,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         frames = decoded(clip)
         n = len(frames)
         masks = [mask_for(i, n) for i in range(n)]
-        inp = edgefill.Inpainter(model=a.model, backend="onnxruntime")
         for f, m in zip(frames[:3], masks[:3]):  # warm-up
             inp.inpaint(f, m)
         t0 = time.perf_counter()
@@ -120,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         video_stats = run([VideoFileSink(Path(tmp) / "out.avi")])
         inp.close()
 
-    f_off = flicker(a.model, 40, stabilize=False)
-    f_blend = flicker(a.model, 40, stabilize=StabilizerConfig(static_threshold=0.0))  # blending only, no reuse
-    f_on = flicker(a.model, 40, stabilize=True)
+    f_off = flicker(a.model, FLICKER_FRAMES, stabilize=False)
+    f_blend = flicker(a.model, FLICKER_FRAMES, stabilize=StabilizerConfig(static_threshold=0.0))  # blending only, no reuse
+    f_on = flicker(a.model, FLICKER_FRAMES, stabilize=True)
     res = {
-        "machine": {"cpus": os.cpu_count()}, "model": a.model, "frames": n, "size": [W, H],
+        "machine": host_info(), "edgefill": edgefill.__version__, "model": a.model, "backend": "onnxruntime",
+        "frames": n, "size": [W, H], "flicker_frames": FLICKER_FRAMES,
         "model_only_fps": model_fps,
         "pipeline_null_sink_fps": null_stats.fps, "overhead_null_sink": 1 - null_stats.fps / model_fps,
         "pipeline_video_sink_fps": video_stats.fps, "overhead_video_sink": 1 - video_stats.fps / model_fps,

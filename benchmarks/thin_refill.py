@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -25,8 +26,9 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.bench import textured_scene
+from edgefill.bench import host_info, textured_scene
 from edgefill.fileio import atomic_write_bytes
+from edgefill.sinks.files import check_can_write
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place, thin_components
 from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, UNGATED_STD, mix_wide_in_place
 
@@ -50,18 +52,31 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.thin_px <= 0 or not 0 < a.wide_ns_weight <= 1:
         ap.error("--thin-px must be > 0 and --wide-ns-weight from 0 (excluded) to 1")
+    if a.reps < 1 or a.size < 16:  # no median of nothing (NaN in the table and the JSON)
+        ap.error("--reps must be >= 1 and --size >= 16")
+    families = [f for f in a.families.split(",") if f]
+    unknown = [f for f in families if f not in maskgen.FAMILIES]
+    if unknown or not families:
+        what = f"unknown mask family {unknown[0]!r}" if unknown else "--families names no mask family"
+        ap.error(f"{what}; known: {', '.join(sorted(maskgen.FAMILIES))}")
     img = textured_scene(a.size, a.size)
-    off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0)
-    on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius,
-                            wide_ns_weight=a.wide_ns_weight, wide_ns_scale=a.wide_ns_scale,
-                            wide_ns_max_std=a.wide_ns_max_std)
+    try:  # a bad model, setting or output is found before the run, not after it
+        if a.json:
+            check_can_write(a.json, "the JSON report")
+        off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0)
+        on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius,
+                                wide_ns_weight=a.wide_ns_weight, wide_ns_scale=a.wide_ns_scale,
+                                wide_ns_max_std=a.wide_ns_max_std)
+    except edgefill.EdgeFillError as e:
+        print(f"thin_refill benchmark: {e}", file=sys.stderr)
+        return 2
     rows = []
     print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}, "
           f"wide NS share {a.wide_ns_weight:g} at 1/{a.wide_ns_scale}, gate {a.wide_ns_max_std:g}; median of "
           f"{a.reps} interleaved calls")
     print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | "
           f"{'wide mix ms':>11s} {'gate shut ms':>12s} {'thin refill ms':>14s}")
-    for fam in a.families.split(","):
+    for fam in families:
         for lo in (0.1, 0.3):
             mask = maskgen.FAMILIES[fam](a.size, a.size, np.random.default_rng([7, int(lo * 10)]), lo, lo + 0.1)
             hole = mask > 0
@@ -91,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['on_ms']:7.1f} {row['on_ms'] / row['off_ms']:6.2f} | {row['wide_mix_ms']:11.1f} {row['gate_shut_ms']:12.1f} "
                   f"{row['refill_ms']:14.1f}")
     if a.json:
-        report = {"config": {k: str(v) for k, v in vars(a).items()}, "thin_radius": on.thin_radius, "rows": rows}
+        report = {"config": {k: str(v) for k, v in vars(a).items()}, "thin_radius": on.thin_radius,
+                  "thin_ns_weight": on.thin_ns_weight, "host": host_info(), "edgefill": edgefill.__version__,
+                  "rows": rows}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")
     return 0

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from . import load_script
+
 
 def test_reports_both_paths_per_mask(tmp_path, capsys):
     out = tmp_path / "t.json"
@@ -14,3 +17,37 @@ def test_reports_both_paths_per_mask(tmp_path, capsys):
     scratches = rows[1]
     assert 0.5 * scratches["hole_ratio"] < scratches["thin_ratio"] <= scratches["hole_ratio"]  # mostly thin
     assert "ratio" in capsys.readouterr().out
+
+
+def exit_code(argv):
+    """main()'s return value, or the code of the SystemExit argparse raises."""
+    try:
+        return load_script("thin_refill").main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reps", "0"], "--reps must be >= 1"),  # was a table of NaN and NaN in the JSON
+    (["--size", "0"], "--size >= 16"),
+    (["--families", "objects,no-such"], "unknown mask family 'no-such'"),
+    (["--model", "no-such-model"], "unknown model 'no-such-model'"),
+    (["--thin-radius", "-1"], "thin_radius must be from 1 to 10"),
+    (["--json", "{file}/t.json"], "cannot write the JSON report"),
+])
+def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys, args, message):
+    (tmp_path / "file").write_text("not a folder")
+    args = [arg.format(file=tmp_path / "file") for arg in args]
+    assert exit_code(["--model", "nano", "--size", "64", "--reps", "1", "--families", "objects", *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert "objects" not in captured.out  # no row measured
+
+
+def test_json_records_the_host_and_settings(tmp_path):
+    out = tmp_path / "t.json"
+    assert load_script("thin_refill").main(["--model", "nano", "--size", "64", "--reps", "1", "--families", "objects",
+                                            "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["host"]["platform"] and report["host"]["cpus"] >= 1 and report["host"]["onnxruntime"]
+    assert report["edgefill"] and report["thin_ns_weight"] > 0 and report["config"]["reps"] == "1"
