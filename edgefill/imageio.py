@@ -51,7 +51,7 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
             if data.startswith(magic):
                 size = parse(data)
                 return None if size is None else (int(size[0]), int(size[1]))
-    except (struct.error, IndexError, ValueError):
+    except (struct.error, IndexError, ValueError, OverflowError):  # OverflowError: an offset past 2**63
         pass
     return None
 
@@ -175,7 +175,11 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
     size = declared_size(data.tobytes())
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise InputError(f"{what} {path} declares {size[0]}x{size[1]} pixels, above the {MAX_PIXELS} limit")
-    img = cv2.imdecode(data, flags)
+    try:
+        img = cv2.imdecode(data, flags)
+    except cv2.error as exc:  # e.g. a BMP wider than OpenCV's decoders take
+        reason = " ".join(str(exc).split()).split(" error: ", 1)[-1]  # without OpenCV's source path
+        raise InputError(f"{what} {path} is not a readable image (OpenCV: {reason})") from None
     if img is None or img.size == 0:
         raise InputError(f"{what} {path} is not a readable image")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:

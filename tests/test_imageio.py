@@ -222,3 +222,22 @@ def test_write_image_reports_an_unwritable_place_as_an_input_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot write .*a.png"):
         write_image(blocker / "a.png", np.zeros((4, 4, 3), np.uint8))
+
+
+def _wide_bmp(width: int) -> bytes:
+    row = width * 3 + (-width * 3) % 4
+    return (b"BM" + struct.pack("<IHHI", 54 + row, 0, 0, 54)
+            + struct.pack("<IiiHHIIiiII", 40, width, 1, 1, 24, 0, row, 0, 0, 0, 0) + bytes(row))
+
+
+@pytest.mark.parametrize("name,data", [
+    # found by benchmarks/fuzz_loaders.py: an IFD offset past 2**63 raised OverflowError
+    ("big.tif", b"II+\x00\x08\x00\x00\x00" + (2**63 + 5).to_bytes(8, "little")),
+    # within MAX_PIXELS but wider than OpenCV's decoders take: cv2.error escaped
+    ("wide.bmp", _wide_bmp(1_048_577)),
+])
+def test_headers_the_fuzzer_found_are_input_errors(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(InputError, match="not a readable image"):
+        read_image(tmp_path / name)
+    assert declared_size(data) is None or declared_size(data)[0] * declared_size(data)[1] <= MAX_PIXELS
