@@ -2,8 +2,10 @@
 
 A finite in-memory source of small frames (so every frame must come out), a static mask,
 and a fast backend (OpenCV Telea on a tiny hole; stabiliser off, so every frame is filled).
-Reports RSS at start (after warm-up) and end, open file descriptors and threads before and
-after, and frames lost.
+Samples RSS, open file descriptors and threads 50 times while the pipeline runs (a leak
+held by the pipeline itself would be freed before any reading taken after it), and reports
+their growth from a tenth of the run to its end, those before and after, and frames lost
+(asked for but never delivered to the sink).
 
     python benchmarks/soak.py --frames 100000 --json bench_out/soak.json
 """
@@ -14,6 +16,7 @@ import argparse
 import gc
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,9 +24,11 @@ from pathlib import Path
 import numpy as np
 
 import edgefill
+from edgefill.bench import host_info
 from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
 from edgefill.sinks import CallbackSink
+from edgefill.sinks.files import check_can_write
 
 
 def rss_mb() -> float:
@@ -53,13 +58,28 @@ class Synthetic(FrameSource):
         return f
 
 
-def run(n: int, backend: str) -> dict:
+SAMPLES = 50  # RSS, fds and threads are sampled this many times during the run
+
+
+class Probe:
+    """The sink's callback: counts frames and samples RSS, open fds and threads every
+    ``every`` frames, while the pipeline (and whatever it holds) is alive."""
+
+    def __init__(self, every: int):
+        self.every, self.count, self.samples = max(1, every), 0, []
+
+    def __call__(self, result) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            self.samples.append((self.count, rss_mb(), open_fds(), threading.active_count()))
+
+
+def run(n: int, backend: str) -> tuple[edgefill.Pipeline, Probe]:
     mask = np.zeros((96, 128), np.uint8)
     mask[40:52, 50:70] = 255
-    count = [0]
-    pipe = edgefill.Pipeline(Synthetic(n), mask, [CallbackSink(lambda r: count.__setitem__(0, count[0] + 1))],
-                             backend=backend, stabilize=False)
-    return pipe, count
+    probe = Probe(n // SAMPLES)
+    pipe = edgefill.Pipeline(Synthetic(n), mask, [CallbackSink(probe)], backend=backend, stabilize=False)
+    return pipe, probe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,27 +88,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="opencv-telea")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
-
-    warm, _ = run(2000, a.backend)  # warm-up: allocator pools, OpenCV buffers, thread start-up
+    if a.frames < 10 * SAMPLES:
+        print(f"soak: --frames must be >= {10 * SAMPLES}", file=sys.stderr)
+        return 2
+    try:
+        if a.json:
+            check_can_write(a.json, "the JSON report")
+        warm, _ = run(min(2000, a.frames // 5), a.backend)  # warm-up: allocator pools, OpenCV buffers, threads
+    except edgefill.EdgeFillError as e:
+        print(f"soak: {e}", file=sys.stderr)
+        return 2
     warm.run()
     del warm
     gc.collect()
     fds0, threads0, rss0 = open_fds(), threading.active_count(), rss_mb()
     t0 = time.time()
-    pipe, count = run(a.frames, a.backend)
+    pipe, probe = run(a.frames, a.backend)
     stats = pipe.run()
+    seconds = time.time() - t0
     del pipe
     gc.collect()
     fds1, threads1, rss1 = open_fds(), threading.active_count(), rss_mb()
-    res = {"frames": a.frames, "backend": a.backend, "frames_in": stats.frames_in, "frames_out": stats.frames_out,
-           "frames_lost": stats.frames_in - stats.frames_out, "callback_frames": count[0],
-           "rss_mb_start": rss0, "rss_mb_end": rss1, "rss_growth_pct": 100 * (rss1 - rss0) / rss0,
-           "fds_start": fds0, "fds_end": fds1, "threads_start": threads0, "threads_end": threads1,
-           "seconds": time.time() - t0, "fps": stats.fps}
-    print(f"{a.frames} frames in {res['seconds']:.0f} s ({stats.fps:.0f} fps) on {a.backend}")
-    print(f"frames lost {res['frames_lost']} (in {stats.frames_in}, out {stats.frames_out})")
-    print(f"RSS {rss0:.1f} -> {rss1:.1f} MB ({res['rss_growth_pct']:+.2f}%), fds {fds0} -> {fds1}, "
-          f"threads {threads0} -> {threads1}")
+    # Growth is read from the samples taken while the pipeline ran, from the first one after
+    # a tenth of the frames (its queues, buffers and statistics windows filled) to the last.
+    steady = [x for x in probe.samples if x[0] >= a.frames // 10]
+    first, last = steady[0], steady[-1]
+    res = {"frames": a.frames, "backend": a.backend, "host": host_info(), "edgefill": edgefill.__version__,
+           "frames_in": stats.frames_in, "frames_out": stats.frames_out,
+           "frames_lost": a.frames - probe.count, "callback_frames": probe.count,
+           "rss_mb_before": rss0, "rss_mb_after": rss1,
+           "rss_mb_during": {"first": first[1], "last": last[1], "max": max(x[1] for x in probe.samples),
+                             "from_frame": first[0], "to_frame": last[0]},
+           "rss_growth_pct": 100 * (last[1] - first[1]) / first[1],
+           "fds": {"before": fds0, "during_max": max(x[2] for x in probe.samples), "after": fds1},
+           "threads": {"before": threads0, "during_max": max(x[3] for x in probe.samples), "after": threads1},
+           "samples": [{"frame": f, "rss_mb": r, "fds": d, "threads": t} for f, r, d, t in probe.samples],
+           "seconds": seconds, "fps": stats.fps}
+    print(f"{a.frames} frames in {seconds:.0f} s ({stats.fps:.0f} fps) on {a.backend}")
+    print(f"frames lost {res['frames_lost']} (asked {a.frames}, read {stats.frames_in}, "
+          f"out {stats.frames_out}, at the sink {probe.count})")
+    print(f"RSS while running: {first[1]:.1f} MB at frame {first[0]} -> {last[1]:.1f} MB at frame {last[0]} "
+          f"({res['rss_growth_pct']:+.2f}%), max {res['rss_mb_during']['max']:.1f} MB; "
+          f"{rss0:.1f} MB before, {rss1:.1f} MB after")
+    print(f"fds {fds0} before, at most {res['fds']['during_max']} during, {fds1} after; "
+          f"threads {threads0} before, at most {res['threads']['during_max']} during, {threads1} after")
     if a.json:
         atomic_write_bytes(a.json, json.dumps(res, indent=2).encode())
     return 0
