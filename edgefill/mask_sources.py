@@ -22,6 +22,7 @@ kind of source alike: the hole becomes the complement of what the source yields.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,8 @@ from . import masks
 from .checks import is_number, is_whole
 from .errors import ConfigError, InputError, ShapeError
 from .imageio import image_files, read_mask
+
+log = logging.getLogger(__name__)
 
 MaskSource = Callable[[np.ndarray, int], np.ndarray]
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
@@ -186,10 +189,16 @@ class ColourKey:
 
 
 class CallableMask:
-    """Wrap a user function returning a mask (HxW) or boxes (a list of (x, y, w, h))."""
+    """Wrap a user function returning a mask (HxW) or boxes (a list of (x, y, w, h)).
+
+    Boxes may be floats (a detector's): each covers every pixel the box touches (x rounded
+    down, x + w up), so no edge of the object is left out. A box without area (w or h <= 0,
+    a degenerate detection) marks nothing: it is skipped with a warning, once, rather than
+    stopping a live run."""
 
     def __init__(self, fn: Callable[[np.ndarray, int], object], invert: bool = False):
         self.fn, self.invert = fn, invert
+        self._warned_empty = False
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         out = self.fn(frame, index)
@@ -198,7 +207,13 @@ class CallableMask:
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if isinstance(out, (list, tuple)):
-            m = masks.from_rects(frame.shape, [_box(b) for b in out]) if out else np.zeros(frame.shape[:2], np.uint8)
+            boxes = [_box(b) for b in out]
+            kept = [b for b in boxes if b[2] > 0 and b[3] > 0]
+            if len(kept) < len(boxes) and not self._warned_empty:
+                log.warning("the mask callable returned a box without area, e.g. %s at frame %d; such boxes "
+                            "are skipped (warned once)", next(b for b in boxes if b not in kept), index)
+                self._warned_empty = True
+            m = masks.from_rects(frame.shape, kept) if kept else np.zeros(frame.shape[:2], np.uint8)
             return _inverted(m) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
@@ -206,13 +221,18 @@ class CallableMask:
 
 
 def _box(box: object) -> tuple[int, ...]:
-    """One (x, y, w, h) box from a mask callable, truncated to ints; InputError for anything else
-    (a bare box not in a list, NaN or infinite coordinates)."""
+    """One (x, y, w, h) box from a mask callable, as the whole pixels it touches (w or h <= 0 when
+    it has no area); InputError for anything else (a bare box not in a list, NaN or infinite
+    coordinates)."""
     if isinstance(box, (str, bytes)) or not isinstance(box, (Sequence, np.ndarray)) or len(box) != 4 \
             or not all(is_number(v) and math.isfinite(v) for v in box):
         raise InputError(f"the mask callable returned the box {box!r}; each box must be 4 finite numbers "
                          "(x, y, w, h), in a list of boxes")
-    return tuple(int(v) for v in box)
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        return int(x), int(y), 0, 0
+    x0, y0 = math.floor(x), math.floor(y)
+    return x0, y0, math.ceil(x + w) - x0, math.ceil(y + h) - y0
 
 
 class MaskPostprocess:

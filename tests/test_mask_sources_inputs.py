@@ -49,9 +49,25 @@ def test_bad_boxes_from_a_callable_are_input_errors(boxes):
         CallableMask(lambda f, i: boxes)(FRAME, 0)
 
 
-def test_float_boxes_from_a_callable_are_truncated_as_before():
+def test_float_boxes_from_a_callable_cover_every_pixel_they_touch():
+    """x 1.5 .. 5.2 and y 2.0 .. 6.2 touch columns 1..5 and rows 2..6; truncating x and w apart
+    (1 + 3 columns) left the box's right edge unmasked: an object's edge left in the picture."""
     m = CallableMask(lambda f, i: np.array([[1.5, 2.0, 3.7, 4.2]], np.float32))(FRAME, 0)
-    assert np.count_nonzero(m) == 3 * 4 and m[2, 1] == 255
+    assert np.count_nonzero(m) == 5 * 5 and m[2, 1] == 255 and m[6, 5] == 255 and m[7, 5] == 0
+    m = CallableMask(lambda f, i: [(4, 4, 3, 2)])(FRAME, 0)  # whole-pixel boxes: exactly as given
+    assert np.count_nonzero(m) == 6 and m[4:6, 4:7].all()
+
+
+def test_a_box_without_area_is_skipped_with_one_warning_not_a_stopped_run(caplog):
+    """A detector's degenerate box (0.6 px wide, or w 0) raised InputError, which stops a live run."""
+    import logging
+
+    fn = CallableMask(lambda f, i: [(10.7, 5.2, 0.6, 20.0), (3, 3, 0, 4), (0, 0, 2, 2)])
+    with caplog.at_level(logging.WARNING):
+        a, b = fn(FRAME, 0), fn(FRAME, 1)
+    assert np.count_nonzero(a[:, 10:12]) == 2 * 21 and a[0:2, 0:2].all()  # 2 columns, rows 5..25
+    assert np.count_nonzero(a) == 2 * 21 + 4 and np.array_equal(a, b)
+    assert caplog.text.count("without area") == 1
 
 
 @pytest.mark.parametrize("spec", ["rect:0,0,0,10", "rect:5,5,10,-3", "rect:1,1,2,2;3,3,0,0"])
