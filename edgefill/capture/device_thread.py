@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +30,14 @@ log = logging.getLogger(__name__)
 
 
 class _Job:
-    __slots__ = ("fn", "on_late", "done", "lock", "finished", "abandoned", "result", "error")
+    __slots__ = ("fn", "on_late", "done", "lock", "finished", "abandoned", "settled", "result", "error")
 
     def __init__(self, fn: Callable[[], Any], on_late: Callable[[Any], None] | None):
         self.fn, self.on_late = fn, on_late
         self.done = threading.Event()
         self.lock = threading.Lock()
         self.finished = self.abandoned = False
+        self.settled = False  # the device thread is done with it, late clean-up included
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -46,14 +48,19 @@ class DeviceThread:
     ``call`` waits at most ``timeout`` seconds for a result; ``close`` queues the final call
     (a ``release``) and ends the thread after it, waiting for it only when no abandoned call
     is still running.
+
+    The thread holds no reference to this object, nor to a call once it is done with it: a
+    source dropped without ``close`` frees its capture (OpenCV releases it) and its thread ends.
     """
 
     def __init__(self, name: str):
         self.name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._running: _Job | None = None
-        self._thread = threading.Thread(target=self._run, name=f"edgefill-device {name}", daemon=True)
+        self._given_up: _Job | None = None  # the last call its caller gave up on
+        self._thread = threading.Thread(target=_serve, args=(name, self._jobs), name=f"edgefill-device {name}",
+                                        daemon=True)
         self._thread.start()
+        weakref.finalize(self, self._jobs.put, None)  # dropped without close(): end the thread
 
     @property
     def alive(self) -> bool:
@@ -61,9 +68,13 @@ class DeviceThread:
 
     @property
     def stuck(self) -> bool:
-        """A call that its caller gave up on has not returned yet."""
-        job = self._running
-        return job is not None and job.abandoned
+        """A call that its caller gave up on (or its late clean-up) has not returned yet.
+
+        Calls run in order, so it is enough to look at the last one given up on, whether it is
+        still queued, running, or cleaning up after itself (releasing a capture opened late).
+        """
+        job = self._given_up
+        return job is not None and not job.settled
 
     def call(self, fn: Callable[[], Any], timeout: float, what: str,
              on_late: Callable[[Any], None] | None = None) -> Any:
@@ -73,7 +84,7 @@ class DeviceThread:
             returned = job.done.wait(timeout)
         except BaseException:  # Ctrl-C while waiting: leave the call to its thread
             if not self._abandon(job):
-                self._late(job)
+                _late(self.name, job)
             raise
         if not returned and self._abandon(job):
             raise CaptureError(f"{self.name}: {what} did not return within {timeout:g} s (stalled)")
@@ -81,16 +92,20 @@ class DeviceThread:
             raise job.error
         return job.result
 
-    @staticmethod
-    def _abandon(job: _Job) -> bool:
+    def _abandon(self, job: _Job) -> bool:
         """Give up on ``job`` unless it has just finished; whether it was given up on."""
         with job.lock:
             if not job.finished:
                 job.abandoned = True
+                self._given_up = job
             return job.abandoned
 
     def close(self, final: Callable[[], Any] | None, timeout: float) -> None:
-        """Queue ``final`` (run after any call in progress) and end the thread after it."""
+        """Queue ``final`` (run after any call in progress) and end the thread after it.
+
+        A ``final`` that does not return within ``timeout`` is given up on like any call, so
+        that :attr:`stuck` says the thread is still inside the driver.
+        """
         job = _Job(final or (lambda: None), None)
         stuck = self.stuck
         self._jobs.put(job)
@@ -98,35 +113,45 @@ class DeviceThread:
         if stuck:
             log.warning("%s: a call into the driver has not returned; the device is released when it does",
                         self.name)
-        elif not job.done.wait(timeout):
+        elif not job.done.wait(timeout) and self._abandon(job):
             log.warning("%s: releasing the device took more than %g s; it goes on in the background",
                         self.name, timeout)
         elif job.error is not None:
             log.warning("%s: releasing the device failed: %s", self.name, job.error)
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            self._running = job
-            try:
-                result, error = job.fn(), None
-            except BaseException as exc:  # handed to the caller, or logged when nobody waits
-                result, error = None, exc
-            with job.lock:
-                job.result, job.error, job.finished = result, error, True
-                late = job.abandoned
-            self._running = None
-            job.done.set()
-            if late:
-                self._late(job)
 
-    def _late(self, job: _Job) -> None:
-        if job.error is not None:
-            log.debug("%s: a call given up on failed later: %s", self.name, job.error)
-        elif job.on_late is not None:
-            try:
-                job.on_late(job.result)
-            except Exception as exc:  # noqa: BLE001 - nobody to hand it to; the device is gone
-                log.debug("%s: cleaning up after a late call failed: %s", self.name, exc)
+def _serve(name: str, jobs: queue.SimpleQueue[_Job | None]) -> None:
+    """The device thread: run the jobs in order until ``None``."""
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        _execute(name, job)
+        job = None  # hold nothing while idle: not the capture (``fn`` is its read), not the last frame
+
+
+def _execute(name: str, job: _Job) -> None:
+    try:
+        result, error = job.fn(), None
+    except BaseException as exc:  # handed to the caller, or logged when nobody waits
+        result, error = None, exc
+    with job.lock:
+        job.result, job.error, job.finished = result, error, True
+        late = job.abandoned
+    result = error = None
+    job.done.set()
+    job.fn = None  # for a read, the capture's bound method
+    if late:
+        _late(name, job)
+        job.result = job.error = job.on_late = None  # nobody reads them (a caller that has not given up may)
+    job.settled = True
+
+
+def _late(name: str, job: _Job) -> None:
+    if job.error is not None:
+        log.debug("%s: a call given up on failed later: %s", name, job.error)
+    elif job.on_late is not None:
+        try:
+            job.on_late(job.result)
+        except Exception as exc:  # noqa: BLE001 - nobody to hand it to; the device is gone
+            log.debug("%s: cleaning up after a late call failed: %s", name, exc)
