@@ -257,3 +257,12 @@ def test_frozen_timeout_must_not_be_negative():
     with pytest.raises(ConfigError, match="frozen_timeout_s"):
         CaptureOptions(frozen_timeout_s=-1)
     assert CaptureOptions(frozen_timeout_s=0).frozen_timeout_s == 0  # 0 turns the watchdog off
+
+
+@pytest.mark.parametrize("field", ["open_timeout_s", "read_timeout_s", "max_backoff_s", "frozen_timeout_s"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "5", True])
+def test_timeouts_must_be_finite_numbers(field, value):
+    """A NaN read timeout made every read of a camera "time out" at once (reconnecting for ever);
+    an infinite one raised OverflowError from the read."""
+    with pytest.raises(ConfigError, match=field):
+        CaptureOptions(**{field: value})
