@@ -122,7 +122,17 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
         # same result without a (2 * pixels + 1)^2 kernel (gigabytes, and minutes per frame, for a huge value)
         return np.full_like(mask, mask.max(initial=0))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(mask, k)
+    # Only the hole's bounding box grown by `pixels` can change, so dilate that window alone: the
+    # same pixels as dilating the whole frame, at a fraction of the cost for a hole in a large
+    # frame (a 200x200 hole in 1080p: the window is 2% of the frame).
+    x, y, w, h = cv2.boundingRect(mask) if mask.dtype == np.uint8 and mask.ndim == 2 else (0, 0, 0, 0)
+    if w == 0:
+        return cv2.dilate(mask, k) if mask.dtype != np.uint8 or mask.ndim != 2 else mask.copy()
+    y0, x0 = max(0, y - pixels), max(0, x - pixels)
+    y1, x1 = min(mask.shape[0], y + h + pixels), min(mask.shape[1], x + w + pixels)
+    out = np.zeros_like(mask)
+    out[y0:y1, x0:x1] = cv2.dilate(mask[y0:y1, x0:x1], k)
+    return out
 
 
 def from_rects(shape: Sequence[int], rects: Iterable[tuple[int, int, int, int]]) -> np.ndarray:

@@ -181,3 +181,22 @@ def test_dilate_beyond_the_image_fills_it_without_a_huge_kernel(shape):
     empty = np.zeros(shape, np.uint8)
     assert not masks.dilate(empty, 10**12).any()
     assert np.array_equal(masks.dilate(m // 255, 10**12), cv2.dilate(m // 255, kernel))  # a 0/1 mask stays 0/1
+
+
+def test_dilate_gives_the_pixels_of_a_whole_frame_dilation():
+    """dilate works on the hole's bounding box grown by the radius only; the result must be the
+    same pixels as OpenCV's dilation of the whole mask (holes on the borders, several holes,
+    values other than 255, empty masks)."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 80, 2))
+        m = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(0, 4))):
+            y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+            m[y:y + int(rng.integers(1, 10)), x:x + int(rng.integers(1, 10))] = rng.choice([1, 77, 255])
+        r = int(rng.integers(1, 30))
+        if r >= h + w:
+            continue
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        out = masks.dilate(m, r)
+        assert np.array_equal(out, cv2.dilate(m, kernel)) and out is not m
