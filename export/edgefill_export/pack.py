@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import sys
 import zipfile
 from dataclasses import asdict, dataclass
@@ -73,6 +74,8 @@ def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BU
                 max_side: int = MAX_SIDE, progress: bool = True) -> PackInfo:
     """Write ``out`` (an ``.npz``) holding ``paths``; raise :class:`PackError` if even the lowest
     JPEG quality exceeds ``budget_bytes``. Unreadable files are skipped and listed."""
+    if not max_side >= 1:
+        raise PackError(f"max_side must be at least 1 pixel, got {max_side}")
     paths = sorted(paths, key=lambda p: p.name)
     if len({p.name for p in paths}) != len(paths):
         raise PackError("two photos share a file name; a pack is keyed by name")
@@ -147,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-mib", type=float, default=DEFAULT_BUDGET_MIB)
     ap.add_argument("--max-side", type=int, default=MAX_SIDE)
     a = ap.parse_args(argv)
+    if not (math.isfinite(a.budget_mib) and a.budget_mib > 0):
+        ap.error(f"--budget-mib must be a positive number of MiB, got {a.budget_mib}")
+    if a.max_side < 1:
+        ap.error(f"--max-side must be at least 1 pixel, got {a.max_side}")
     if a.images is not None and not a.images.is_dir():
         ap.error(f"--images {a.images}: not a folder")
     paths = training_paths(a.data, a.images)
@@ -157,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         info = pack_photos(paths, a.out, int(a.budget_mib * 2**20), a.max_side)
     except PackError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {a.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(json.dumps(asdict(info)))
     return 0

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.out.suffix != ".safetensors":  # load_weights reads .safetensors files only
         ap.error(f"--out {a.out}: the weights file must end in .safetensors")
+    if a.out.resolve() in (a.a.resolve(), a.b.resolve()):
+        ap.error(f"--out {a.out} is one of the input weights files: write the soup elsewhere")
     try:
         model = interpolate(load_weights(a.a), load_weights(a.b), a.alpha)
         save_weights(model, a.out, {"soup": f"{1 - a.alpha:g} x {a.a.name} + {a.alpha:g} x {a.b.name}"})

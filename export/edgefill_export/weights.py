@@ -69,6 +69,9 @@ def set_inference_options(src: Path, dst: Path, fill_passes: int | None = None,
 def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     """Build the model named in the file's metadata (or ``name``) and load its weights."""
     tensors, meta = _read(path)
+    if "rng.torch" in tensors or any(k.startswith("model.") for k in tensors):
+        raise CheckpointError(f"{path} is a training checkpoint, not a weights file: pass the weights the run "
+                              f"wrote next to it ({meta.get('model', 'MODEL')}.safetensors)")
     name = name or meta.get("model")
     if name not in MODEL_CONFIGS:
         raise CheckpointError(f"{path}: unknown model name {name!r}")
@@ -76,6 +79,8 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     # (and files from before the refinement head have no "refine" key)
     try:
         refine = int(meta.get("refine", "0"))
+        if refine < 0:
+            raise ValueError
     except ValueError:
         raise CheckpointError(f"{path}: bad refine width {meta.get('refine')!r} in its metadata") from None
     try:  # files from before the eleventh session have no "fill_passes": no smoothing

@@ -100,14 +100,19 @@ def widen(old: PConvUNet, name: str, method: str = "duplicate", seed: int = 0) -
         raise CheckpointError(f"unknown widening method {method!r}; known: {', '.join(METHODS)}")
     if old.refine is not None:
         raise CheckpointError("widening a model with a refinement head is not supported")
+    if not 0 <= seed < 2**64:  # the seeds torch takes (a negative one would only wrap into this range)
+        raise CheckpointError(f"the seed must be a whole number from 0 to 2**64 - 1, got {seed}")
     with torch.random.fork_rng(devices=[]):  # the fresh init is seeded without touching the caller's RNG
         torch.manual_seed(seed)
-        new = build_model(name, context=old.context is not None, refine=0)
+        # the inference options (fill smoothing, the runtime's refinement settings) are not weights: kept
+        new = build_model(name, context=old.context is not None, refine=0, fill_passes=old.config.fill_passes,
+                          refill=old.config.refill)
     if new.config.depth != old.config.depth or new.config.first_kernel != old.config.first_kernel:
         raise CheckpointError(f"{old.config.name} and {name} differ in depth or kernel: cannot widen")
     if any(n < o for o, n in zip(old.config.channels, new.config.channels, strict=True)):
         raise CheckpointError(f"{name} is narrower than {old.config.name} at some level: cannot widen")
-    src, dst = old.state_dict(), new.state_dict()
+    dst = new.state_dict()  # float32 on the CPU, as loaded from a file; ``old`` may live elsewhere
+    src = {k: v.to(dst[k].device, dst[k].dtype) for k, v in old.state_dict().items()}
     for prefix, (out, inp) in _layer_spaces(old, new, method, seed).items():
         weight = f"{prefix}.conv.weight" if f"{prefix}.conv.weight" in dst else f"{prefix}.weight"
         copied = out.source >= 0  # rows that copy an old channel; the others keep their fresh init
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="new channels as weighted copies of old ones (Net2WiderNet) or fresh ones read through zeros")
     ap.add_argument("--seed", type=int, default=0, help="seed of the new channels' initialisation")
     a = ap.parse_args(argv)
+    if a.out.suffix != ".safetensors":  # load_weights reads .safetensors files only
+        ap.error(f"--out {a.out}: the weights file must end in .safetensors")
+    if a.out.resolve() == a.weights.resolve():
+        ap.error(f"--out {a.out} is the input weights file: write the widened model elsewhere")
     try:
         model = widen(load_weights(a.weights), a.to, a.method, a.seed)
     except CheckpointError as exc:

@@ -157,3 +157,25 @@ def test_a_pack_cut_short_is_a_pack_error(photo_dir, tmp_path):
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(PackError, match="cannot read"):
         load_pack(tmp_path / "cut.npz")
+
+
+@pytest.mark.parametrize("option", [["--budget-mib", "nan"], ["--budget-mib", "inf"], ["--budget-mib", "0"],
+                                    ["--max-side", "0"], ["--max-side", "-5"]])
+def test_pack_command_refuses_bad_numbers_in_one_line(photo_dir, tmp_path, capsys, option):
+    with pytest.raises(SystemExit):
+        pack_mod.main(["--images", str(photo_dir), "--out", str(tmp_path / "p.npz"), *option])
+    err = capsys.readouterr().err
+    assert option[0] in err and "Traceback" not in err
+    assert not (tmp_path / "p.npz").exists()
+    with pytest.raises(PackError, match="max_side"):
+        pack_photos(sorted(photo_dir.iterdir())[:1], tmp_path / "q.npz", max_side=0, progress=False)
+
+
+def test_pack_command_reports_an_unwritable_output_in_one_line(photo_dir, tmp_path, capsys):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("not a folder")
+    for out in (tmp_path / "folder", tmp_path / "file" / "p.npz"):
+        assert pack_mod.main(["--images", str(photo_dir), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.split("\r")[-1]  # after the progress bars
+        assert err.startswith("error: cannot write") and len(err.splitlines()) == 1
+    assert (tmp_path / "file").read_text() == "not a folder" and list((tmp_path / "folder").iterdir()) == []

@@ -85,3 +85,16 @@ def test_an_output_that_is_not_safetensors_is_refused(tmp_path, capsys):
         main([str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), "--alpha", "0.5",
               "--out", str(tmp_path / "soup.pt")])
     assert ".safetensors" in capsys.readouterr().err and not (tmp_path / "soup.pt").exists()
+
+
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_the_command_refuses_to_overwrite_an_input(tmp_path, capsys, which):
+    a, b = two_models()
+    save_weights(a, tmp_path / "a.safetensors")
+    save_weights(b, tmp_path / "b.safetensors")
+    before = (tmp_path / f"{which}.safetensors").read_bytes()
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), "--alpha", "0.5",
+              "--out", str(tmp_path / "." / f"{which}.safetensors")])
+    assert "input" in capsys.readouterr().err
+    assert (tmp_path / f"{which}.safetensors").read_bytes() == before

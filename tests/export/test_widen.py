@@ -123,3 +123,46 @@ def test_the_command_reports_an_unwritable_output_in_one_line(tmp_path, capsys):
     assert main([str(tmp_path / "nano.safetensors"), "--to", "lite", "--out", str(tmp_path / "file" / "w.safetensors")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot write") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_the_command_refuses_to_overwrite_its_input(tmp_path):
+    src = tmp_path / "nano.safetensors"
+    save_weights(trained_like_nano().eval(), src)
+    before = src.read_bytes()
+    with pytest.raises(SystemExit):
+        main([str(src), "--to", "lite", "--out", str(tmp_path / "." / "nano.safetensors")])
+    assert src.read_bytes() == before and load_weights(src).config.name == "nano"
+
+
+def test_the_command_refuses_an_output_that_is_not_safetensors(tmp_path, capsys):
+    save_weights(build_model("nano").eval(), tmp_path / "nano.safetensors")
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nano.safetensors"), "--to", "lite", "--out", str(tmp_path / "wide.pt")])
+    assert ".safetensors" in capsys.readouterr().err and not (tmp_path / "wide.pt").exists()
+
+
+def test_a_seed_out_of_range_is_one_clear_error(tmp_path, capsys):
+    save_weights(build_model("nano").eval(), tmp_path / "nano.safetensors")
+    assert main([str(tmp_path / "nano.safetensors"), "--to", "lite", "--seed", str(2**70),
+                 "--out", str(tmp_path / "w.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the seed") and len(err.splitlines()) == 1
+    assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_the_inference_options_are_kept():
+    """Fill smoothing and the runtime's refinement settings belong to the inference graph: a
+    widened shipped model (lite: fill_passes 1) must keep them to compute what it did."""
+    import edgefill
+
+    old = build_model("nano", context=True, fill_passes=2, refill=edgefill.RefillSettings(wide_ns_weight=0.3))
+    new = widen(old, "lite")
+    assert new.config.fill_passes == 2 and new.config.refill == old.config.refill
+
+
+def test_a_model_in_another_dtype_widens():
+    old = trained_like_nano().eval().double()
+    new = widen(old, "lite").eval()
+    x, valid = inputs()
+    with torch.no_grad():
+        assert torch.allclose(new(x, valid), old(x.double(), valid.double()).float(), rtol=1e-4, atol=1e-4)
