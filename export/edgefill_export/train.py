@@ -92,12 +92,13 @@ def load_photos(paths: list[Path], max_side: int = MAX_SIDE) -> list[np.ndarray]
 
 def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(training photos, validation photos) from a list of image files or a photo pack
-    (:mod:`.pack`); both split by sorted name, so a pack trains on the same split."""
+    (:mod:`.pack`); both split the readable photos by sorted name, so a pack trains on the same
+    split (a folder split before dropping an unreadable file held out other photos than its pack,
+    and one of them was trained on)."""
     if isinstance(source, Path):
         _, photos = load_pack(source)
         return split_photos(photos)
-    train_paths, val_paths = split_photos(sorted(source, key=lambda p: p.name))
-    return load_photos(train_paths), load_photos(val_paths)
+    return split_photos(load_photos(sorted(source, key=lambda p: p.name)))
 
 
 #: ``--masks`` choices: the training mix or one mask family.

@@ -76,6 +76,23 @@ def test_a_pack_gives_training_the_same_split_as_the_folder(photo_dir, tmp_path)
         assert _psnr(a, b) > 35
 
 
+def test_a_folder_with_an_unreadable_file_splits_as_its_pack(photo_dir, tmp_path):
+    """The folder was split by name before the unreadable file was dropped, the pack after: they
+    held out different photos, and the folder's held-out photo was among the pack's training ones."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted(photo_dir.iterdir()):
+        shutil.copy(p, folder / p.name)
+    (folder / f"{sorted(photo_dir.iterdir())[1].stem}_broken.png").write_bytes(b"not an image")
+    files = sorted(folder.iterdir())
+    pack_photos(files, tmp_path / "p.npz", progress=False)
+    from_pack, from_dir = photo_sets(tmp_path / "p.npz"), photo_sets(files)
+    assert [len(s) for s in from_pack] == [len(s) for s in from_dir] == [11, 1]
+    assert _psnr(from_pack[1][0], from_dir[1][0]) > 35
+
+
 def test_pack_command_writes_a_pack_and_rejects_an_empty_folder(photo_dir, tmp_path, capsys):
     assert pack_mod.main(["--images", str(photo_dir), "--out", str(tmp_path / "p.npz")]) == 0
     assert json.loads(capsys.readouterr().out)["photos"] == 12
