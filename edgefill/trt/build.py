@@ -236,6 +236,9 @@ def engine_config_for(bundle: dict, profile=None) -> EngineConfig:
         if precision == "int8":
             log.warning("the INT8 graph is explicitly quantised (QDQ), which the DLA does not run: its layers "
                         "fall back to the GPU; use fp16 for the DLA")
+        elif precision == "fp32":
+            log.warning("the DLA runs FP16 and INT8 only: at fp32 every layer falls back to the GPU; "
+                        "use fp16 for the DLA")
     return EngineConfig(precision=precision, profiles=profiles, workspace_mb=int(r.get("workspace_mb") or 1024),
                         use_dla=use_dla, dla_core=int(r.get("dla_core", 0)),
                         gpu_fallback=bool(r.get("gpu_fallback", True)))

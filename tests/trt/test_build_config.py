@@ -48,6 +48,14 @@ def test_dla_engines_get_static_profiles(caplog):
     with caplog.at_level(logging.WARNING):
         engine_config_for(bundle_for("orin-nx", "int8"), dla)
     assert "DLA does not run" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        engine_config_for(bundle_for("orin-nx", "fp32"), dla)  # the DLA has no FP32: all on the GPU
+    assert "DLA runs FP16 and INT8 only" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        engine_config_for(bundle_for("orin-nx", "fp16"), dla)
+    assert "DLA" not in caplog.text
     assert static_profiles(()) == ()
 
 
