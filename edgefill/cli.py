@@ -28,12 +28,22 @@ MODEL_HELP = ("shipped model (lite, nano, lite-surface, or NAME.int8), an edgefi
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in image_files(folder)}
+    """The images of a mask folder by name (stem); two with one name (``a.png`` and ``a.jpg``)
+    are an InputError, as either could be the mask of ``a``."""
+    found: dict[str, Path] = {}
+    for p in image_files(folder):
+        if p.stem in found:
+            raise InputError(f"{folder} holds two images named {p.stem} ({found[p.stem].name}, {p.name}); "
+                             "which one is the mask is ambiguous")
+        found[p.stem] = p
+    return found
 
 
-def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]:
+def plan_jobs(inp: Path, mask: Path, out: Path, *, out_is_folder: bool = False) -> list[tuple[Path, Path, Path]]:
     """(input, mask, output) triples. Folders pair files by name (stem); a single mask
-    file may serve a whole folder. Every problem is found before anything is written."""
+    file may serve a whole folder. Every problem is found before anything is written,
+    an output that would replace an input or a mask included. ``out_is_folder``: ``-o`` ended
+    in a slash, so a single input is written into that folder (made if missing)."""
     if not inp.exists():
         raise InputError(f"input {inp} does not exist")
     if not mask.exists():
@@ -41,26 +51,42 @@ def plan_jobs(inp: Path, mask: Path, out: Path) -> list[tuple[Path, Path, Path]]
     if not inp.is_dir():
         if mask.is_dir():
             raise InputError(f"mask {mask} is a folder but input {inp} is a single file")
-        if out.is_dir():
+        if out.is_dir() or out_is_folder:
             out = out / inp.name
-        if out.exists() and out.resolve() in (inp.resolve(), mask.resolve()):
-            raise InputError(f"the output {out} is the input or the mask; refusing to overwrite it")
-        return [(inp, mask, out)]
-    inputs = _images_in(inp)
-    if not inputs:
-        raise InputError(f"input folder {inp} has no images ({', '.join(IMAGE_EXTS)})")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"output {out} must be a folder when the input is a folder")
-    if out.resolve() == inp.resolve():
-        raise InputError("the output folder is the input folder; refusing to overwrite the inputs")
-    masks = _images_in(mask) if mask.is_dir() else None
-    jobs = []
-    for stem, path in inputs.items():
-        m = mask if masks is None else masks.get(stem)
-        if m is None:
-            raise InputError(f"no mask named {stem}.* in {mask} for input {path.name}")
-        jobs.append((path, m, out / path.name))
+        jobs = [(inp, mask, out)]
+    else:
+        inputs = image_files(inp)
+        if not inputs:
+            raise InputError(f"input folder {inp} has no images ({', '.join(IMAGE_EXTS)})")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"output {out} must be a folder when the input is a folder")
+        if _same_path(out, inp):
+            raise InputError("the output folder is the input folder; refusing to overwrite the inputs")
+        masks = _images_in(mask) if mask.is_dir() else None
+        if masks is not None and _same_path(out, mask):
+            raise InputError("the output folder is the mask folder; refusing to overwrite the masks")
+        jobs = []
+        for path in inputs:
+            m = mask if masks is None else masks.get(path.stem)
+            if m is None:
+                raise InputError(f"no mask named {path.stem}.* in {mask} for input {path.name}")
+            jobs.append((path, m, out / path.name))
+    read = {_file_id(msk): f"the mask {msk}" for _, msk, _ in jobs}  # by inode: links and symlinks too
+    read.update({_file_id(src): f"the input {src}" for src, _, _ in jobs})
+    for _, _, dst in jobs:
+        dst_id = _file_id(dst)
+        what = read.get(dst_id) if dst_id is not None else None
+        if what is not None:
+            raise InputError(f"the output {dst} is {what}; refusing to overwrite it")
     return jobs
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:  # missing: nothing there to overwrite
+        return None
+    return st.st_dev, st.st_ino
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
@@ -70,7 +96,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
     if args.dilate < 0:
         raise InputError(f"--dilate must be >= 0, got {args.dilate}")
-    jobs = plan_jobs(Path(args.input), Path(args.mask), Path(args.output))
+    jobs = plan_jobs(Path(args.input), Path(args.mask), Path(args.output),
+                     out_is_folder=args.output.endswith(("/", os.sep)))
     model = args.model
     if model is None and args.backend in ("auto", "onnxruntime", "tensorrt"):
         model = "lite"
@@ -444,13 +471,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_masks(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from . import maskgen
+    from . import imageio, maskgen
 
     lo, hi = args.ratio
     if not 0 <= lo < hi <= 1:
         raise InputError(f"--ratio needs 0 <= LO < HI <= 1, got {lo} {hi}")
     if args.width < 8 or args.height < 8 or args.count < 1:
         raise InputError("--width/--height must be >= 8 and --count >= 1")
+    if args.width * args.height > imageio.MAX_PIXELS:  # read_mask, and so inpaint and run, would refuse them
+        raise InputError(f"--width x --height is {args.width}x{args.height} = {args.width * args.height} pixels, "
+                         f"above the {imageio.MAX_PIXELS} that edgefill reads")
+    if args.seed < 0:
+        raise InputError(f"--seed must be >= 0, got {args.seed}")
     out = Path(args.output)
     missed = []
     for i in range(args.count):

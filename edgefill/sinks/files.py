@@ -8,11 +8,13 @@ command's one-line error), also when writing fails later (disk full, folder remo
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder
@@ -74,6 +76,27 @@ def _move_no_replace(src: Path, candidates) -> Path:
     raise InputError(f"no free name to keep {src} under")
 
 
+def _usable_fps(fps: float | None) -> float | None:
+    """A source's frame rate, or None where it is none a video can have (0, NaN, inf)."""
+    return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
+
+
+def _bgr(img: np.ndarray, path: Path) -> np.ndarray:
+    """A frame as the BGR uint8 image the video writer takes: grey and BGRA frames are converted
+    (the writer silently drops frames with another number of channels)."""
+    if img.dtype != np.uint8:
+        raise InputError(f"cannot write {path}: frames must be uint8 images, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise InputError(f"cannot write {path}: frames must be HxW, HxWx3 or HxWx4 images, got shape {img.shape}")
+    return img
+
+
 class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
     crash never leaves a truncated file under the final name.
@@ -87,33 +110,46 @@ class VideoFileSink(Sink):
         ext = self.path.suffix.lower()
         if ext not in FOURCC:
             raise ConfigError(f"cannot write video {self.path}: use one of {', '.join(FOURCC)}")
-        if fps is not None and fps <= 0:
-            raise ConfigError(f"fps must be > 0, got {fps}")
+        if fps is not None and not (math.isfinite(fps) and fps > 0):  # OpenCV hangs on inf, fails on NaN
+            raise ConfigError(f"fps must be a finite number > 0, got {fps}")
         check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
         self.tmp = part_path(self.path)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
         self.partial_path: Path | None = None  # where close_partial() kept the frames
+        self._resized = False  # warned about a frame of another size
 
     def write(self, result: FrameResult) -> None:
-        img = result.image
+        img = _bgr(result.image, self.path)
         if self.writer is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise InputError(f"cannot write {self.path}: cannot create {self.path.parent} ({_reason(exc)})") \
                     from exc
-            fps = self.fps or result.source_fps or 25.0
+            fps = self.fps or _usable_fps(result.source_fps) or 25.0
+            self.size = img.shape[:2]
+            # OpenCV's encoders need even sizes and silently drop the last row/column of an odd one
+            h, w = self.size[0] + self.size[0] % 2, self.size[1] + self.size[1] % 2
+            if (h, w) != self.size:
+                log.warning("%s: frames are %dx%d; the video is %dx%d (the codec needs even sizes: the last "
+                            "column/row is repeated)", self.path, self.size[1], self.size[0], w, h)
             writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
-                                     fps, (img.shape[1], img.shape[0]))
+                                     fps, (w, h))
             if not writer.isOpened():  # nothing was opened, so close() has nothing to finalise
                 writer.release()
-                raise InputError(f"OpenCV cannot write {self.path} (writing {self.tmp.name} failed)")
+                raise InputError(f"OpenCV cannot write {self.path} (writing {self.tmp.name} at {w}x{h}, "
+                                 f"{fps:g} fps failed)")
             self.writer = writer
-            self.size = img.shape[:2]
         if img.shape[:2] != self.size:
+            if not self._resized:
+                log.warning("%s: frame %d is %dx%d, the video %dx%d: frames of another size are scaled to it",
+                            self.path, result.index, img.shape[1], img.shape[0], self.size[1], self.size[0])
+                self._resized = True
             img = cv2.resize(img, (self.size[1], self.size[0]))
+        if self.size[0] % 2 or self.size[1] % 2:
+            img = cv2.copyMakeBorder(img, 0, self.size[0] % 2, 0, self.size[1] % 2, cv2.BORDER_REPLICATE)
         self.writer.write(img)
         self.frames += 1
 
@@ -159,7 +195,8 @@ class ImageFolderSink(Sink):
     Frames are final as soon as they are written, so after a run that ended in error the
     folder holds the frames processed before it. Nothing is deleted: a frame of an earlier
     run is replaced only when this run writes a frame with the same number, the others stay
-    as they were, and :meth:`close_partial` logs which frames this run wrote."""
+    as they were, :meth:`close_partial` logs which frames this run wrote, and :meth:`close` warns
+    when the folder holds numbered frames that this run did not write."""
 
     def __init__(self, folder: str | Path, ext: str = ".png"):
         if ext not in IMAGE_EXTS:
@@ -176,6 +213,21 @@ class ImageFolderSink(Sink):
         self.frames += 1
         self._first = result.index if self._first is None else self._first
         self._last = result.index
+
+    def close(self) -> None:
+        """Say so when the folder also holds numbered frames this run did not write (an earlier,
+        longer run's): read as one sequence, they would follow this run's frames."""
+        if not self.frames:
+            return
+        try:
+            numbered = sum(1 for p in self.folder.iterdir()
+                           if p.suffix == self.ext and p.stem.isdigit() and len(p.stem) >= 6 and p.is_file())
+        except OSError:
+            return
+        if numbered > self.frames:
+            log.warning("%s holds %d numbered %s frames that this run did not write (from an earlier run); this "
+                        "run wrote %d (%06d%s to %06d%s)", self.folder, numbered - self.frames, self.ext,
+                        self.frames, self._first, self.ext, self._last, self.ext)
 
     def close_partial(self) -> None:
         """After a run that ended in error: the frames written stay; say which they are."""
