@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 
+from ..checks import is_whole
 from ..errors import BackendUnavailableError, ConfigError, InferenceError, ModelError
 from ..models import ModelFile, check_multiple, resolve_model
 from ..refill_settings import recorded_settings
@@ -59,8 +61,9 @@ class OnnxRuntimeBackend(Backend):
             raise ConfigError(f"ONNX Runtime providers {missing} are not available here (available: {available})")
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads < 0:
-            raise ConfigError(f"threads must be >= 0, got {threads}")
+        most = max(64, 4 * (os.cpu_count() or 1))  # a typo of 100000 made ONNX Runtime exhaust the thread limit
+        if not (is_whole(threads) and 0 <= threads <= most):
+            raise ConfigError(f"threads must be a whole number from 0 (ONNX Runtime's choice) to {most}, got {threads!r}")
         if threads:
             so.intra_op_num_threads = threads
         so.log_severity_level = 3

@@ -30,3 +30,14 @@ def test_onnxruntime_failures_become_inference_errors():
     image, mask = np.zeros((64, 64, 3), np.uint8), np.full((64, 64), 255, np.uint8)
     with pytest.raises(InferenceError, match="out of memory"):
         b.infer(image, mask)
+
+
+@pytest.mark.parametrize("threads", [100000, -1, 2.5, "4", True])
+def test_a_thread_count_no_machine_has_is_refused(threads):
+    """--threads 100000 made ONNX Runtime try to start that many threads: the machine ran out
+    (even a shell could not fork) before the run failed."""
+    from edgefill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="threads must be a whole number"):
+        create_backend("onnxruntime", model="nano", threads=threads)
+    assert create_backend("onnxruntime", model="nano", threads=2) is not None
