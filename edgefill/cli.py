@@ -1,7 +1,8 @@
 """The ``edgefill`` command: a thin layer over the Python API.
 
 Exit codes: 0 success, 2 bad input or configuration (one line on stderr, no
-traceback), 1 an unexpected internal error.
+traceback), 1 an unexpected internal error, or, for ``edgefill doctor``, problems found
+(listed in its report).
 """
 
 from __future__ import annotations
