@@ -46,6 +46,10 @@ class RoiConfig:
     def validate(self, multiple: int, max_size: int | None = None) -> None:
         if self.buckets is None:
             raise EdgeFillInternalError("RoiConfig.buckets must be resolved before use")
+        # whole pixels, in a sequence: a float bucket (256.0) passed every check below and failed
+        # on the first frame, as a TypeError from slicing; a bare int or a string failed here
+        if not isinstance(self.buckets, (tuple, list)) or not all(is_whole(b) for b in self.buckets):
+            raise ConfigError(f"buckets must be a tuple of whole numbers of pixels, got {self.buckets!r}")
         if not self.buckets or list(self.buckets) != sorted(set(self.buckets)):
             raise ConfigError(f"buckets must be distinct and ascending, got {self.buckets}")
         bad = [b for b in self.buckets if b <= 0 or b % multiple]
@@ -81,6 +85,8 @@ class Crop:
 
 def resolve(cfg: RoiConfig | None, backend_buckets: tuple[int, ...] | None) -> RoiConfig:
     """``cfg`` with its buckets filled in: the given ones, else the backend's, else the default."""
+    if cfg is not None and not isinstance(cfg, RoiConfig):
+        raise ConfigError(f"roi_config must be an edgefill.RoiConfig, not {type(cfg).__name__}")
     cfg = cfg or RoiConfig(buckets=None)
     if cfg.buckets is None:
         cfg = replace(cfg, buckets=tuple(backend_buckets or DEFAULT_BUCKETS))
@@ -135,17 +141,28 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
 def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
     """Crops that together cover every hole pixel of ``mask`` (uint8, non-zero = hole)."""
     shape = mask.shape[:2]
-    pts = cv2.findNonZero(mask)
-    if pts is None:
-        return []
-    x, y, w, h = cv2.boundingRect(pts)
+    if mask.dtype == np.uint8 and mask.ndim == 2:
+        # the bounding box of the non-zero pixels, straight from the mask (no list of every hole pixel)
+        x, y, w, h = cv2.boundingRect(mask)
+        if w == 0:
+            return []
+    else:
+        pts = cv2.findNonZero(mask)
+        if pts is None:
+            return []
+        x, y, w, h = cv2.boundingRect(pts)
     whole = (y, x, y + h, x + w)
     if _fits(whole, shape, cfg):
         return [_crop_for_box(whole, shape, cfg)]
-    # Group connected components greedily while the group still fits one bucket.
-    n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    # Group connected components greedily while the group still fits one bucket. They are labelled
+    # in the hole's bounding box only, not the whole frame; the box starts on an even row and
+    # column, so OpenCV's 2x2-block labelling numbers them as it does on the frame (the order of
+    # components whose boxes share a corner, which the sort below keeps).
+    y0, x0 = y - y % 2, x - x % 2
+    n, _, stats, _ = cv2.connectedComponentsWithStats((mask[y0 : y + h, x0 : x + w] > 0).astype(np.uint8),
+                                                      connectivity=8)
     boxes = sorted(
-        ((int(s[1]), int(s[0]), int(s[1] + s[3]), int(s[0] + s[2])) for s in stats[1:n]),
+        ((int(s[1]) + y0, int(s[0]) + x0, int(s[1] + s[3]) + y0, int(s[0] + s[2]) + x0) for s in stats[1:n]),
         key=lambda b: (b[0], b[1]),
     )
     groups: list[tuple[int, int, int, int]] = []
@@ -202,7 +219,13 @@ def paste(dst: np.ndarray, filled: np.ndarray, weights: np.ndarray, crop: Crop) 
         return
     full = wgt >= 1.0
     blend = touched & ~full
-    region[full] = f[full]
+    # region[full] = f[full], without numpy's boolean indexing (an order of magnitude slower)
+    # where OpenCV writes into the destination itself
+    copied = None
+    if f.shape == region.shape and f.dtype == region.dtype == np.uint8:
+        copied = cv2.copyTo(f, full.view(np.uint8), region)
+    if copied is None or not np.may_share_memory(copied, region):
+        region[full] = f[full]
     if blend.any():
         a = wgt[blend][:, None]
         region[blend] = np.clip(a * f[blend] + (1 - a) * region[blend] + 0.5, 0, 255).astype(np.uint8)

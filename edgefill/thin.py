@@ -33,13 +33,49 @@ def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:
     opening with a disk of diameter ``2 * max_half_width + 1`` removes (lines and cracks up to
     about ``2 * max_half_width`` px wide, and small spots). Wide regions, even where thin
     scratches run into them, stay with the model."""
-    hole8 = (hole > 0).astype(np.uint8)
-    if max_half_width <= 0 or not hole8.any():
+    if max_half_width <= 0 or hole.size == 0:
         return np.zeros(hole.shape, bool)
+    hole255 = _hole255(hole)
+    if not cv2.countNonZero(hole255):
+        return np.zeros(hole.shape, bool)
+    return _thin255(hole255, max_half_width) > 0
+
+
+def _hole255(hole: np.ndarray) -> np.ndarray:
+    """``hole > 0`` as a uint8 0/255 array (OpenCV's mask form), in one pass where OpenCV can."""
+    if hole.ndim == 2 and hole.dtype in (np.uint8, np.bool_):
+        return cv2.compare(hole.view(np.uint8), 0, cv2.CMP_GT)
+    return (hole > 0).astype(np.uint8) * 255
+
+
+def _thin255(hole255: np.ndarray, max_half_width: float) -> np.ndarray:
+    """:func:`thin_components` of a 0/255 mask with a hole pixel, as a 0/255 uint8 array."""
     # a disk wider than the hole's array removes all of it, whatever its size: cap the kernel there
-    k = 2 * int(round(min(max_half_width, max(hole.shape)))) + 1
-    wide = cv2.morphologyEx(hole8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    return (hole8 > 0) & (wide == 0)
+    k = 2 * int(round(min(max_half_width, max(hole255.shape)))) + 1
+    wide = cv2.morphologyEx(hole255, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return cv2.subtract(hole255, wide)  # the opening keeps a subset of the hole: exactly hole & ~wide
+
+
+def _copy_where(dst: np.ndarray, src: np.ndarray, mask255: np.ndarray) -> None:
+    """``dst[mask255 > 0] = src[mask255 > 0]`` in place (``dst``, ``src``: HxWxC of one shape),
+    by OpenCV where it writes into ``dst`` itself (numpy's masked copies are ~10x slower)."""
+    if dst.shape == src.shape and dst.ndim == 3 and dst.dtype == src.dtype == np.uint8:
+        if np.may_share_memory(cv2.copyTo(src, mask255, dst), dst):
+            return
+    np.copyto(dst, src, where=(mask255 > 0)[..., None])
+
+
+def inpaint_ns(image: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
+    """``cv2.inpaint(image, mask, radius, cv2.INPAINT_NS)``, also for images one pixel high or
+    wide: OpenCV's NS reads memory outside those (its fill of a 1xN image changed from call to
+    call), so that row or column is repeated for it and the copy dropped from its result."""
+    h, w = mask.shape[:2]
+    ph, pw = int(h == 1), int(w == 1)
+    if not (ph or pw):
+        return cv2.inpaint(image, mask, radius, cv2.INPAINT_NS)
+    filled = cv2.inpaint(cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE),
+                         cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_REPLICATE), radius, cv2.INPAINT_NS)
+    return np.ascontiguousarray(filled[:h, :w])
 
 
 def context_px(max_half_width: float, radius: float = NS_RADIUS) -> int:
@@ -78,17 +114,35 @@ def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray
         return False
     x, y, w, h = box
     pad = context_px(max_half_width, radius)  # the opening and NS see what they would in the full image
-    window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))
-    win_hole = hole[window] > 0
-    thin = thin_components(win_hole, max_half_width)
-    if not thin.any():
+    wy, wx = max(0, y - pad), max(0, x - pad)
+    win_hole = hole[wy : y + h + pad, wx : x + w + pad]
+    if win_hole.size == 0:
         return False
-    source = original[window].copy()
-    np.copyto(source, out[window], where=win_hole[..., None])
-    ns = cv2.inpaint(source, thin.astype(np.uint8) * 255, radius, cv2.INPAINT_NS)
+    hole255 = _hole255(win_hole)
+    if not cv2.countNonZero(hole255):
+        return False
+    thin = _thin255(hole255, max_half_width)
+    tx, ty, tw, th = cv2.boundingRect(thin)
+    if tw == 0:
+        return False
+    # NS reads only near the thin pixels: the same `pad` around their own bounding box (within the
+    # hole's window) gives what the hole's window gives, at a cost that follows the thin parts
+    # rather than the whole hole (a large object with a short scratch, scratches in one corner)
+    ty0, tx0 = max(0, ty - pad), max(0, tx - pad)
+    ty1, tx1 = min(hole255.shape[0], ty + th + pad), min(hole255.shape[1], tx + tw + pad)
+    sub = (slice(ty0, ty1), slice(tx0, tx1))
+    window = (slice(wy + ty0, wy + ty1), slice(wx + tx0, wx + tx1))
+    thin = thin[sub]
+    source = original[window].copy()  # the known pixels, and the model's fill in the hole
+    _copy_where(source, out[window], hole255[sub])
+    ns = inpaint_ns(source, thin, radius)
     if ns_weight >= 1:
-        out[window][thin] = ns[thin]
-    else:  # the model's fill of the thin pixels is still in `out`
-        mixed = ns_weight * ns[thin].astype(np.float32) + (1 - ns_weight) * out[window][thin].astype(np.float32)
-        out[window][thin] = np.rint(mixed).astype(np.uint8)
+        _copy_where(out[window], ns, thin)
+        return True
+    # the thin pixels only, by index: the model's fill of them is in `source` (they are hole pixels)
+    idx = np.flatnonzero(thin)
+    flat_ns, flat_src = ns.reshape(thin.size, -1), source.reshape(thin.size, -1)
+    mixed = ns_weight * flat_ns[idx].astype(np.float32) + (1 - ns_weight) * flat_src[idx].astype(np.float32)
+    flat_src[idx] = np.rint(mixed).astype(np.uint8)
+    _copy_where(out[window], source, thin)
     return True

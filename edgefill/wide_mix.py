@@ -25,6 +25,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .thin import inpaint_ns
+
 #: ``Inpainter(wide_ns_weight=...)``'s default share of NS in the hole pixels, where the gate lets
 #: it through (chosen for lite on the validation sets; see the module)
 DEFAULT_WIDE_NS_WEIGHT = 0.5
@@ -53,11 +55,11 @@ def coarse_ns(original: np.ndarray, hole: np.ndarray, scale: int = NS_SCALE) -> 
     scale = max(1, min(int(scale), min(h, w) // MIN_SIDE))
     hole8 = (hole > 0).astype(np.uint8) * 255
     if scale == 1:
-        return cv2.inpaint(original, hole8, NS_RADIUS, cv2.INPAINT_NS).astype(np.float32)
+        return inpaint_ns(original, hole8, NS_RADIUS).astype(np.float32)
     size = (-(-w // scale), -(-h // scale))  # ceil: every pixel falls inside the small image
     small = cv2.resize(original, size, interpolation=cv2.INTER_AREA)
     small_hole = (cv2.resize(hole8, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    filled = cv2.inpaint(small, small_hole, NS_RADIUS, cv2.INPAINT_NS)
+    filled = inpaint_ns(small, small_hole, NS_RADIUS)  # also a 1-px side (edgefill.thin)
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
 

@@ -102,3 +102,21 @@ def test_config_validation():
 def test_margin_and_feather_are_whole_pixels(kwargs):
     with pytest.raises(ConfigError, match="whole number of pixels"):
         roi.RoiConfig(**kwargs).validate(64)
+
+
+@pytest.mark.parametrize("cfg", [roi.RoiConfig(buckets=(256.0, 512.0)), roi.RoiConfig(buckets=256),
+                                 roi.RoiConfig(buckets="256"), {"buckets": (256,)}])
+def test_bad_buckets_and_configs_are_config_errors_through_the_inpainter(cfg):
+    """Float buckets passed every check and failed on the first frame (a TypeError from slicing);
+    a bare int, a string or a dict were TypeErrors / AttributeErrors at construction."""
+    import edgefill
+
+    with pytest.raises(ConfigError, match="buckets|roi_config"):
+        with edgefill.Inpainter(backend="opencv-telea", roi_config=cfg) as inp:
+            m = np.zeros((300, 700), np.uint8)
+            m[10:290, 20:680] = 255
+            inp.inpaint(np.zeros((300, 700, 3), np.uint8), m)
+
+
+def test_whole_numpy_buckets_are_accepted():
+    roi.RoiConfig(buckets=(np.int64(256), 512)).validate(64)

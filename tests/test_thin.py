@@ -184,3 +184,42 @@ def test_inpainter_refuses_a_bad_thin_hole_px_before_loading(bad, monkeypatch):
     monkeypatch.setattr(module, "create_backend", no_load)
     with pytest.raises(edgefill.errors.ConfigError, match="thin_hole_px"):
         edgefill.Inpainter(backend="onnxruntime", thin_hole_px=bad)
+
+
+
+@pytest.mark.parametrize("shape", [(1, 300), (300, 1)])
+def test_a_frame_one_pixel_high_or_wide_is_refilled_the_same_every_time(shape):
+    """OpenCV's NS reads memory outside an image one pixel high (or wide): its fill of the same
+    scratches changed from call to call. The refill runs it with that row (column) repeated."""
+    rng = np.random.default_rng(0)
+    changed = 0
+    for _ in range(10):
+        img = rng.integers(0, 255, shape + (3,), np.uint8)
+        hole = (rng.random(shape) < 0.3).astype(np.uint8) * 255
+        fill = np.zeros_like(img)
+        results = set()
+        for _i in range(10):
+            _ = [rng.integers(0, 255, (int(rng.integers(1, 50)), int(rng.integers(1, 400)), 3), np.uint8)
+                 for _ in range(3)]  # other memory around the image
+            results.add(refill_thin(fill, img.copy(), hole.copy(), 3, ns_weight=1.0).tobytes())
+        changed += len(results) > 1
+    assert changed == 0
+
+
+def test_ns_of_an_image_one_pixel_high_is_that_of_the_row_twice():
+    import cv2
+
+    from edgefill.thin import inpaint_ns
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (1, 300, 3), np.uint8)
+    hole = (rng.random((1, 300)) < 0.3).astype(np.uint8) * 255
+    expected = cv2.inpaint(np.concatenate([img, img]), np.concatenate([hole, hole]), 2.0, cv2.INPAINT_NS)[:1]
+    assert np.array_equal(inpaint_ns(img, hole, 2.0), expected)
+    col, col_hole = img.transpose(1, 0, 2).copy(), hole.T.copy()
+    expected = cv2.inpaint(np.concatenate([col, col], 1), np.concatenate([col_hole, col_hole], 1), 2.0, cv2.INPAINT_NS)
+    assert np.array_equal(inpaint_ns(col, col_hole, 2.0), expected[:, :1])
+    square = rng.integers(0, 255, (40, 50, 3), np.uint8)
+    spot = np.zeros((40, 50), np.uint8)
+    spot[10:14, 20:30] = 255
+    assert np.array_equal(inpaint_ns(square, spot, 2.0), cv2.inpaint(square, spot, 2.0, cv2.INPAINT_NS))

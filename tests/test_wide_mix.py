@@ -175,3 +175,23 @@ def test_classical_backends_are_not_mixed():
         plain = inp.inpaint(img, hole)
     with edgefill.Inpainter(backend="opencv-telea", wide_ns_weight=1) as inp:
         assert np.array_equal(inp.inpaint(img, hole), plain)
+
+
+
+@pytest.mark.parametrize("shape", [(1, 1000), (1000, 1)])
+def test_a_frame_one_pixel_high_or_wide_is_mixed_the_same_every_time(shape):
+    """OpenCV's NS reads memory outside an image one pixel high (or wide), so the mix of the same
+    hole changed from call to call; it is now run with that row (column) repeated."""
+    rng = np.random.default_rng(1)
+    changed = 0
+    for _ in range(10):
+        img = rng.integers(0, 255, shape + (3,), np.uint8)
+        hole = (rng.random(shape) < 0.3).astype(np.uint8) * 255
+        fill = np.zeros_like(img)
+        results = set()
+        for _i in range(10):
+            _ = [rng.integers(0, 255, (int(rng.integers(1, 50)), int(rng.integers(1, 400)), 3), np.uint8)
+                 for _ in range(3)]  # other memory around the image
+            results.add(mix_wide(fill, img.copy(), hole.copy(), 1.0, max_std=UNGATED_STD).tobytes())
+        changed += len(results) > 1
+    assert changed == 0
