@@ -1,8 +1,7 @@
 """The optimised thin-hole refill gives exactly what the straightforward version gave (the
 shipped quality tables depend on it): masks in OpenCV's 0/255 form, NS run around the thin
 pixels' own bounding box instead of the whole hole's, and the thin pixels gathered by index
-instead of numpy's boolean indexing. The wide NS mix is checked against its reference the same
-way (a guard for any later optimisation of it). The references call OpenCV's NS through
+instead of numpy's boolean indexing. The reference calls OpenCV's NS through
 :func:`edgefill.thin.inpaint_ns`, as the code does since images one pixel high or wide made
 OpenCV's own call read memory outside them (its result changed from call to call); for every
 other image that is ``cv2.inpaint`` itself."""
@@ -11,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgefill import maskgen, thin, wide_mix
+from edgefill import maskgen, thin
 
 from .conftest import natural_image
 
@@ -45,49 +44,6 @@ def _reference_refill(out, original, hole, box, max_half_width, radius, ns_weigh
         mixed = ns_weight * ns[mask].astype(np.float32) + (1 - ns_weight) * out[window][mask].astype(np.float32)
         out[window][mask] = np.rint(mixed).astype(np.uint8)
     return True
-
-
-def _reference_coarse_ns(original, hole, scale):
-    h, w = hole.shape
-    scale = max(1, min(int(scale), min(h, w) // wide_mix.MIN_SIDE))
-    hole8 = (hole > 0).astype(np.uint8) * 255
-    if scale == 1:
-        return thin.inpaint_ns(original, hole8, wide_mix.NS_RADIUS).astype(np.float32)
-    size = (-(-w // scale), -(-h // scale))
-    small = cv2.resize(original, size, interpolation=cv2.INTER_AREA)
-    small_hole = (cv2.resize(hole8, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    filled = thin.inpaint_ns(small, small_hole, wide_mix.NS_RADIUS)
-    return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-
-
-def _reference_ring_std(image, hole, ring=wide_mix.RING_PX):
-    hole8 = (hole > 0).astype(np.uint8)
-    near = cv2.dilate(hole8, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * ring + 1, 2 * ring + 1))) > 0
-    near &= hole8 == 0
-    if not near.any():
-        return float("inf")
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return float(grey[near].astype(np.float32).std())
-
-
-def _reference_mix(out, original, hole, box, weight, scale, max_std):
-    if weight <= 0:
-        return 0.0
-    x, y, w, h = box
-    pad = wide_mix.context_px(scale)
-    window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))
-    win_hole = hole[window] > 0
-    if not win_hole.any():
-        return 0.0
-    if max_std < wide_mix.UNGATED_STD:
-        weight = wide_mix.gated_share(weight, _reference_ring_std(original[window], win_hole), max_std)
-        if weight <= 0:
-            return 0.0
-    ns = _reference_coarse_ns(original[window], win_hole, scale)
-    model = out[window][win_hole].astype(np.float32)
-    mixed = weight * ns[win_hole] + (1 - weight) * model
-    out[window][win_hole] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
-    return weight
 
 
 def _case(seed):
@@ -128,24 +84,6 @@ def test_thin_refill_is_what_it_was(seed):
             _reference_refill(b, img, hole, box, max_half_width, radius, ns_weight)
         assert np.array_equal(a, b)
         assert np.array_equal(thin.thin_components(hole, max_half_width), _reference_thin_components(hole, max_half_width))
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_wide_mix_is_what_it_was(seed):
-    rng, img, fill, hole = _case(seed)
-    pts = cv2.findNonZero(hole.astype(np.uint8))
-    if pts is None:
-        return
-    box = cv2.boundingRect(pts)
-    for weight, scale, max_std in [(0.5, 4, 25.0), (float(rng.choice([0.2, 1.0])), int(rng.choice([1, 2, 16])),
-                                                    float(rng.choice([60.0, wide_mix.UNGATED_STD])))]:
-        a, b = fill.copy(), fill.copy()
-        assert wide_mix.mix_wide_in_place(a, img, hole, box, weight, scale, max_std) == \
-            _reference_mix(b, img, hole, box, weight, scale, max_std)
-        assert np.array_equal(a, b)
-    assert np.array_equal(wide_mix.coarse_ns(img, hole, 4), _reference_coarse_ns(img, hole, 4))
-    expected = _reference_ring_std(img, hole)
-    assert wide_mix.ring_std(img, hole) == expected or (np.isinf(expected) and np.isinf(wide_mix.ring_std(img, hole)))
 
 
 def test_thin_refill_with_a_short_scratch_beside_a_large_object():
