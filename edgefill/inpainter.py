@@ -167,14 +167,13 @@ class Inpainter:
         image = validate_image(image)
         hole = normalize_mask(mask, image.shape, invert=invert)
         out = image.copy()
-        pts = cv2.findNonZero(hole)
-        if pts is None:
+        x, y, w, h = cv2.boundingRect(hole)  # of the non-zero pixels (hole: uint8 HxW), without listing them
+        if w == 0:
             self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
             return out
         cfg = self.roi_config
         # Work on the hole's bounding window only: the model also repaints a ring of `feather`
         # px around the hole, blended by distance, so the seam is smooth.
-        x, y, w, h = cv2.boundingRect(pts)
         pad = cfg.feather + 1
         y0, x0 = max(0, y - pad), max(0, x - pad)
         y1, x1 = min(hole.shape[0], y + h + pad), min(hole.shape[1], x + w + pad)
