@@ -43,8 +43,8 @@ def thin_components(hole: np.ndarray, max_half_width: float) -> np.ndarray:
 
 def _hole255(hole: np.ndarray) -> np.ndarray:
     """``hole > 0`` as a uint8 0/255 array (OpenCV's mask form), in one pass where OpenCV can."""
-    if hole.ndim == 2 and hole.dtype in (np.uint8, np.bool_):
-        return cv2.compare(hole.view(np.uint8), 0, cv2.CMP_GT)
+    if hole.ndim == 2 and hole.dtype in (np.uint8, np.bool_) and hole.size > 1:  # OpenCV takes a 1x1 array
+        return cv2.compare(hole.view(np.uint8), 0, cv2.CMP_GT)                   # for a scalar: refused
     return (hole > 0).astype(np.uint8) * 255
 
 

@@ -223,3 +223,14 @@ def test_ns_of_an_image_one_pixel_high_is_that_of_the_row_twice():
     spot = np.zeros((40, 50), np.uint8)
     spot[10:14, 20:30] = 255
     assert np.array_equal(inpaint_ns(square, spot, 2.0), cv2.inpaint(square, spot, 2.0, cv2.INPAINT_NS))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (2, 1), (3, 3)])
+def test_tiny_holes_and_frames_are_refilled(shape):
+    """A 1x1 frame with a hole raised cv2.error: OpenCV takes a 1x1 array for a scalar in
+    cv2.compare (found by tests/reliability/test_inputs_property.py)."""
+    img = np.full(shape + (3,), 100, np.uint8)
+    hole = np.full(shape, 255, np.uint8)
+    assert thin_components(hole, 5.0).shape == shape
+    out = refill_thin(np.zeros_like(img), img, hole, 5.0, ns_weight=1.0)
+    assert out.shape == img.shape
