@@ -174,7 +174,7 @@ def test_a_huge_half_width_is_capped_at_the_array(monkeypatch):
     assert sizes == [(161, 161)]
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "5"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "5", True])
 def test_inpainter_refuses_a_bad_thin_hole_px_before_loading(bad, monkeypatch):
     import edgefill.inpainter as module
 
@@ -234,3 +234,9 @@ def test_tiny_holes_and_frames_are_refilled(shape):
     assert thin_components(hole, 5.0).shape == shape
     out = refill_thin(np.zeros_like(img), img, hole, 5.0, ns_weight=1.0)
     assert out.shape == img.shape
+
+
+def test_inpainter_takes_a_numpy_thin_hole_px():
+    """np.float32(5) (a value read from a NumPy config array) was refused as not a number."""
+    with edgefill.Inpainter(backend="opencv-telea", thin_hole_px=np.float32(5)) as inp:
+        assert inp.thin_hole_px == 5.0
