@@ -6,6 +6,7 @@ bool through as 1 or 0; a bool given for a number is always a caller's mistake.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 
@@ -17,3 +18,8 @@ def is_number(value: object) -> bool:
 def is_whole(value: object) -> bool:
     """An integral number (int, NumPy integer ...), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_finite(value: object) -> bool:
+    """A finite real number (not a bool, NaN or an infinity)."""
+    return is_number(value) and math.isfinite(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 
 from . import roi
 from .backends import Backend, backend_class, create_backend
-from .checks import is_number
+from .checks import is_finite
 from .errors import ConfigError
 from .masks import dilate, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
@@ -100,7 +99,7 @@ class Inpainter:
                  thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float | None = None,
                  wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, **backend_options: object):
         # the caller's numbers first: a bad one must not cost a model load (or a TensorRT build)
-        if not (is_number(thin_hole_px) and math.isfinite(thin_hole_px) and thin_hole_px >= 0):
+        if not (is_finite(thin_hole_px) and thin_hole_px >= 0):
             raise ConfigError(f"thin_hole_px must be a finite number >= 0, got {thin_hole_px!r}")
         try:
             requested = requested_settings(thin_radius, thin_ns_weight, wide_ns_weight, wide_ns_scale, wide_ns_max_std)

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from . import masks
-from .checks import is_number, is_whole
+from .checks import is_finite, is_number, is_whole
 from .errors import ConfigError, InputError, ShapeError
 from .imageio import image_files, read_mask
 
@@ -168,7 +168,7 @@ class ShapesMask:
 
 def _in_byte(value: object) -> bool:
     """A number (not a bool or NaN) whose int() is 0..255, as a colour key takes it."""
-    return is_number(value) and math.isfinite(value) and 0 <= int(value) <= 255
+    return is_finite(value) and 0 <= int(value) <= 255
 
 
 class ColourKey:
@@ -225,7 +225,7 @@ def _box(box: object) -> tuple[int, ...]:
     it has no area); InputError for anything else (a bare box not in a list, NaN or infinite
     coordinates)."""
     if isinstance(box, (str, bytes)) or not isinstance(box, (Sequence, np.ndarray)) or len(box) != 4 \
-            or not all(is_number(v) and math.isfinite(v) for v in box):
+            or not all(is_finite(v) for v in box):
         raise InputError(f"the mask callable returned the box {box!r}; each box must be 4 finite numbers "
                          "(x, y, w, h), in a list of boxes")
     x, y, w, h = (float(v) for v in box)

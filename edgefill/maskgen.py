@@ -7,13 +7,12 @@ seed gives the same masks on every machine.
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from .checks import is_number, is_whole
+from .checks import is_finite, is_whole
 from .errors import ConfigError
 
 MaskFamily = Callable[[int, int, np.random.Generator], np.ndarray]
@@ -146,7 +145,7 @@ def _check(h: object, w: object, rng: object, lo: object, hi: object) -> None:
         raise ConfigError(f"a mask needs a height and width of whole pixels >= 1, got {h!r} x {w!r}")
     if not isinstance(rng, np.random.Generator):
         raise ConfigError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), not {type(rng).__name__}")
-    if not all(is_number(v) and math.isfinite(v) for v in (lo, hi)) or not 0 <= lo <= min(hi, 1):
+    if not all(is_finite(v) for v in (lo, hi)) or not 0 <= lo <= min(hi, 1):
         raise ConfigError(f"the hole ratio range needs finite numbers with 0 <= lo <= 1 and lo <= hi, got {lo!r}, {hi!r}")
 
 

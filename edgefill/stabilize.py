@@ -17,13 +17,12 @@ Comparisons are always against the key frame, never the previous frame, so a slo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .checks import is_number, is_whole
+from .checks import is_finite, is_whole
 from .errors import ConfigError
 from .masks import dilate
 
@@ -39,7 +38,7 @@ class StabilizerConfig:
         for name in ("static_threshold", "move_threshold", "blend"):
             value = getattr(self, name)
             # NaN passed the range checks below and then compared False: every frame was "static"
-            if not is_number(value) or not math.isfinite(value):
+            if not is_finite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
         if not is_whole(self.feather) or self.feather < 0:
             raise ConfigError(f"feather must be a whole number of pixels >= 0, got {self.feather!r}")

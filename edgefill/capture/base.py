@@ -9,7 +9,6 @@ sources with backoff).
 
 from __future__ import annotations
 
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import ClassVar, Type
 
 import numpy as np
 
-from ..checks import is_number
+from ..checks import is_finite
 from ..errors import ConfigError
 
 
@@ -42,9 +41,9 @@ class CaptureOptions:
             raise ConfigError("give both width and height, or neither")
         for name in ("open_timeout_s", "read_timeout_s", "max_backoff_s"):
             value = getattr(self, name)
-            if not (is_number(value) and math.isfinite(value) and value > 0):  # NaN: every read "timed out"
+            if not (is_finite(value) and value > 0):  # NaN: every read "timed out"
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-        if not (is_number(self.frozen_timeout_s) and math.isfinite(self.frozen_timeout_s) and self.frozen_timeout_s >= 0):
+        if not (is_finite(self.frozen_timeout_s) and self.frozen_timeout_s >= 0):
             raise ConfigError(f"frozen_timeout_s must be >= 0 (0 turns the frozen-frame watchdog off), "
                               f"got {self.frozen_timeout_s}")
         if not 0 <= self.flip <= 7:

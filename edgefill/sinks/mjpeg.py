@@ -16,7 +16,6 @@ import hmac
 import html
 import ipaddress
 import logging
-import math
 import select
 import socket
 import threading
@@ -26,7 +25,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 
-from ..checks import is_number, is_whole
+from ..checks import is_finite, is_whole
 from ..errors import ConfigError
 from .base import FrameResult, Sink
 
@@ -98,7 +97,7 @@ class MjpegPreviewSink(Sink):
         if not is_whole(quality) or not 0 <= quality <= 100:
             raise ConfigError(f"the preview JPEG quality must be 0..100, got {quality!r}")
         for name, value in (("max_fps", max_fps), ("client_timeout_s", client_timeout_s)):
-            if not is_number(value) or not (math.isfinite(value) and value > 0):
+            if not (is_finite(value) and value > 0):
                 raise ConfigError(f"the preview's {name} must be a number > 0, got {value!r}")
         if not is_whole(max_clients) or max_clients < 1:
             raise ConfigError(f"the preview's max_clients must be a whole number >= 1, got {max_clients!r}")
