@@ -7,14 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from . import roi
 from .backends import Backend, backend_class, create_backend
 from .checks import is_finite
 from .errors import ConfigError
-from .masks import dilate, normalize_mask, validate_image
+from .masks import dilate, hole_box, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
 from .refill_settings import RefillSettings, requested_settings
 from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
@@ -167,7 +166,7 @@ class Inpainter:
         image = validate_image(image)
         hole = normalize_mask(mask, image.shape, invert=invert)
         out = image.copy()
-        x, y, w, h = cv2.boundingRect(hole)  # of the non-zero pixels (hole: uint8 HxW), without listing them
+        x, y, w, h = hole_box(hole)
         if w == 0:
             self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
             return out

@@ -20,6 +20,7 @@ import numpy as np
 
 from .checks import is_whole
 from .errors import ConfigError, EdgeFillInternalError
+from .masks import copy_where, hole_box
 
 
 DEFAULT_BUCKETS = (256, 384, 512)
@@ -141,16 +142,9 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
 def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
     """Crops that together cover every hole pixel of ``mask`` (uint8, non-zero = hole)."""
     shape = mask.shape[:2]
-    if mask.dtype == np.uint8 and mask.ndim == 2:
-        # the bounding box of the non-zero pixels, straight from the mask (no list of every hole pixel)
-        x, y, w, h = cv2.boundingRect(mask)
-        if w == 0:
-            return []
-    else:
-        pts = cv2.findNonZero(mask)
-        if pts is None:
-            return []
-        x, y, w, h = cv2.boundingRect(pts)
+    x, y, w, h = hole_box(mask)
+    if w == 0:
+        return []
     whole = (y, x, y + h, x + w)
     if _fits(whole, shape, cfg):
         return [_crop_for_box(whole, shape, cfg)]
@@ -219,13 +213,7 @@ def paste(dst: np.ndarray, filled: np.ndarray, weights: np.ndarray, crop: Crop) 
         return
     full = wgt >= 1.0
     blend = touched & ~full
-    # region[full] = f[full], without numpy's boolean indexing (an order of magnitude slower)
-    # where OpenCV writes into the destination itself
-    copied = None
-    if f.shape == region.shape and f.dtype == region.dtype == np.uint8:
-        copied = cv2.copyTo(f, full.view(np.uint8), region)
-    if copied is None or not np.may_share_memory(copied, region):
-        region[full] = f[full]
+    copy_where(region, f, full)
     if blend.any():
         a = wgt[blend][:, None]
         region[blend] = np.clip(a * f[blend] + (1 - a) * region[blend] + 0.5, 0, 255).astype(np.uint8)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .masks import copy_where, hole_box
+
 #: ``Inpainter(thin_hole_px=...)``'s default: scratches and cracks up to ~11 px wide go to NS (chosen on
 #: validation photos and textures: docs/training.md, "Seventh session").
 DEFAULT_THIN_HOLE_PX = 5.0
@@ -54,15 +56,6 @@ def _thin255(hole255: np.ndarray, max_half_width: float) -> np.ndarray:
     k = 2 * int(round(min(max_half_width, max(hole255.shape)))) + 1
     wide = cv2.morphologyEx(hole255, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return cv2.subtract(hole255, wide)  # the opening keeps a subset of the hole: exactly hole & ~wide
-
-
-def _copy_where(dst: np.ndarray, src: np.ndarray, mask255: np.ndarray) -> None:
-    """``dst[mask255 > 0] = src[mask255 > 0]`` in place (``dst``, ``src``: HxWxC of one shape),
-    by OpenCV where it writes into ``dst`` itself (numpy's masked copies are ~10x slower)."""
-    if dst.shape == src.shape and dst.ndim == 3 and dst.dtype == src.dtype == np.uint8:
-        if np.may_share_memory(cv2.copyTo(src, mask255, dst), dst):
-            return
-    np.copyto(dst, src, where=(mask255 > 0)[..., None])
 
 
 def inpaint_ns(image: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
@@ -122,7 +115,7 @@ def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray
     if not cv2.countNonZero(hole255):
         return False
     thin = _thin255(hole255, max_half_width)
-    tx, ty, tw, th = cv2.boundingRect(thin)
+    tx, ty, tw, th = hole_box(thin)
     if tw == 0:
         return False
     # NS reads only near the thin pixels: the same `pad` around their own bounding box (within the
@@ -134,15 +127,15 @@ def refill_thin_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray
     window = (slice(wy + ty0, wy + ty1), slice(wx + tx0, wx + tx1))
     thin = thin[sub]
     source = original[window].copy()  # the known pixels, and the model's fill in the hole
-    _copy_where(source, out[window], hole255[sub])
+    copy_where(source, out[window], hole255[sub])
     ns = inpaint_ns(source, thin, radius)
     if ns_weight >= 1:
-        _copy_where(out[window], ns, thin)
+        copy_where(out[window], ns, thin)
         return True
     # the thin pixels only, by index: the model's fill of them is in `source` (they are hole pixels)
     idx = np.flatnonzero(thin)
     flat_ns, flat_src = ns.reshape(thin.size, -1), source.reshape(thin.size, -1)
     mixed = ns_weight * flat_ns[idx].astype(np.float32) + (1 - ns_weight) * flat_src[idx].astype(np.float32)
     flat_src[idx] = np.rint(mixed).astype(np.uint8)
-    _copy_where(out[window], source, thin)
+    copy_where(out[window], source, thin)
     return True
