@@ -88,12 +88,10 @@ class Backend(ABC):
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the holes of ``image`` marked by ``mask`` (255 = hole). Validates its input."""
-        if self._closed:
-            raise InputError(f"backend {self.name!r} is closed")
-        check_pair(image, mask, self.input_info.multiple)
-        with self._infer_lock:
-            if self._closed:  # closed by another thread while this one waited
+        with self._infer_lock:  # checked under the lock: another thread may have closed it meanwhile
+            if self._closed:
                 raise InputError(f"backend {self.name!r} is closed")
+            check_pair(image, mask, self.input_info.multiple)
             t0 = time.perf_counter()
             out = self._infer(image, mask)
             self.last_inference_time = time.perf_counter() - t0
