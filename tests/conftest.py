@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
@@ -18,3 +20,22 @@ def image_720p() -> np.ndarray:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def unsteady_fills(fill, shape: tuple[int, int], seed: int, cases: int = 10, calls: int = 10) -> int:
+    """How many of ``cases`` random (image, hole) pairs of ``shape`` get more than one result from
+    ``calls`` calls of ``fill(model_fill, image, hole)``, with other arrays allocated around each
+    call (a fill that reads memory outside its image changes with them)."""
+    rng = np.random.default_rng(seed)
+    changed = 0
+    for _ in range(cases):
+        img = rng.integers(0, 255, shape + (3,), np.uint8)
+        hole = (rng.random(shape) < 0.3).astype(np.uint8) * 255
+        model_fill = np.zeros_like(img)
+        results = set()
+        for _i in range(calls):
+            _ = [rng.integers(0, 255, (int(rng.integers(1, 50)), int(rng.integers(1, 400)), 3), np.uint8)
+                 for _ in range(3)]  # other memory around the image
+            results.add(fill(model_fill, img.copy(), hole.copy()).tobytes())
+        changed += len(results) > 1
+    return changed
