@@ -150,7 +150,7 @@ class TensorRTBackend(Backend):
         names = {n for n, _, _ in self.tensors}
         if names != {"image", "mask", "output"}:
             raise ModelError(f"{engine_path} is not an edgefill engine (tensors {sorted(names)})")
-        self.dtypes = {n: np.dtype(compat.numpy_dtype(trt, d)) for n, _, d in self.tensors}
+        self.dtypes = _io_dtypes(trt, self.tensors, engine_path)
         for k in range(self.engine.num_optimization_profiles):
             lo, _, hi = compat.profile_shapes(trt, self.engine, "image", k)
             ctx = self.engine.create_execution_context()
@@ -241,6 +241,26 @@ class TensorRTBackend(Backend):
             with contextlib.suppress(Exception):
                 context.detach()  # this backend's hold on the primary context
         super().close()
+
+
+_TAKES = (np.dtype(np.uint8), np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _io_dtypes(trt, tensors, engine_path: Path) -> dict:
+    """The host dtype of each I/O tensor. An edgefill graph has uint8 pixels (or float ones, from
+    an older export); any other type (an int64 or int32 image, say) is a foreign engine that the
+    unsafe copy into its buffers would feed garbage, so it is refused here by name."""
+    dtypes = {}
+    for name, _, trt_dtype in tensors:
+        try:
+            dtype = np.dtype(compat.numpy_dtype(trt, trt_dtype))
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype not in _TAKES:
+            raise ModelError(f"{engine_path} is not an edgefill engine: its {name!r} tensor is {trt_dtype}, "
+                             "not uint8, float16 or float32")
+        dtypes[name] = dtype
+    return dtypes
 
 
 def verify_engine_file(engine_path: Path) -> dict:

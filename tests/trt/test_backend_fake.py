@@ -195,3 +195,16 @@ def test_a_bad_sidecar_is_a_model_error(fake_gpu, tmp_path, bad):
     path.with_suffix(".json").write_text(bad)
     with pytest.raises(edgefill.errors.ModelError, match="fake.json|sidecar"):
         backend(path)
+
+
+@pytest.mark.parametrize("foreign", ["i32", "int64", "b"])
+def test_an_engine_with_foreign_tensor_types_is_refused_by_name(fake_gpu, tmp_path, monkeypatch, foreign):
+    """An engine whose image is int32 / int64 / bool would get the frame cast into it unchecked;
+    it is refused by name (int64 is not a type the dtype table knows: no TypeError escapes)."""
+    import tensorrt
+
+    monkeypatch.setattr(tensorrt._Engine, "get_tensor_dtype",
+                        lambda self, name: foreign if name == "image" else tensorrt.uint8)
+    with pytest.raises(edgefill.errors.ModelError, match="'image' tensor is " + foreign):
+        backend(make_engine(tmp_path, [[256, 256, 256, 256]]))
+    assert fake_gpu._stack() == [] and fake_gpu.STATE["released"] == fake_gpu.STATE["retained"]
