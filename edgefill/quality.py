@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 
 import edgefill
+from edgefill.checks import is_finite
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.errors import ConfigError, InputError
-from edgefill.imageio import IMAGE_EXTS, image_files, read_image, read_mask
+from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -39,6 +40,14 @@ from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
 CLASSICAL = ("opencv-telea", "opencv-ns")
+#: the MSE floor of :func:`hole_psnr`: an exact fill (MSE 0) scores :data:`PSNR_CAP_DB`, not inf
+_MSE_FLOOR = 1e-10
+#: hole PSNR of an exact fill (148.1 dB); any other uint8 fill has an MSE of at least 1 / (3 x hole
+#: pixels), far above the floor, so a score of exactly this means an exact fill
+PSNR_CAP_DB = 10 * math.log10(255.0**2 / _MSE_FLOOR)
+#: fewest bootstrap resamples (other than 0) for a 95% interval: the 2.5th and 97.5th percentiles
+#: of a handful of resamples are noise (of one, a 0-width "interval" that may miss the mean)
+MIN_BOOT = 100
 
 
 def default_images(data: str) -> list[Path]:
@@ -62,7 +71,7 @@ def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
 def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     d = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
     mse = float(np.mean(d * d))
-    return 10 * math.log10(255.0**2 / max(mse, 1e-10))
+    return 10 * math.log10(255.0**2 / max(mse, _MSE_FLOOR))
 
 
 def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
@@ -123,16 +132,20 @@ class OwnMask:
 
 
 def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
-    """The mask images of ``folder`` (sorted by name; white or any grey >= 128 = hole, as
-    ``edgefill inpaint --mask`` reads them), each scaled and centre-cropped like the images and
-    put in the bucket of its hole ratio. Returns the masks and ``"NAME: why"`` for each file
-    left out (unreadable, no hole, or a hole of 50% or more, beyond the buckets)."""
+    """The mask images of ``folder`` (sorted by name; as ``edgefill inpaint --mask`` reads them:
+    1 = hole in a 0/1 mask, else white or any grey >= 128), each scaled and centre-cropped like
+    the images and put in the bucket of its hole ratio. Returns the masks and ``"NAME: why"``
+    for each file left out (unreadable, no hole, or a hole of 50% or more, beyond the buckets)."""
     masks: list[OwnMask] = []
     skipped: list[str] = []
     slots = [0] * len(BUCKETS)
     for path in image_files(folder):
         try:
-            mask = (centre_crop(read_mask(path), size) >= 128).astype(np.uint8) * 255
+            raw = read_mask(path)
+            peak = int(raw.max())
+            if peak == 1:  # a 0/1 mask (edgefill.masks' convention): its 1s are the hole
+                raw = raw * np.uint8(255)
+            mask = (centre_crop(raw, size) >= 128).astype(np.uint8) * 255
         except InputError as e:
             skipped.append(f"{path.name}: {e}")
             continue
@@ -140,6 +153,8 @@ def read_own_masks(folder: Path, size: int) -> tuple[list[OwnMask], list[str]]:
         bucket = next((b for b, (lo, hi) in enumerate(BUCKETS) if lo <= ratio < hi and ratio > 0), None)
         if bucket is None:
             why = "no hole" if ratio == 0 else f"hole ratio {ratio:.0%}, beyond the 0-50% buckets"
+            if 1 < peak < 128:
+                why += f" (largest value {peak}; a hole is white, any grey >= 128, or 1 in a 0/1 mask)"
             skipped.append(f"{path.name}: {why} at {size}x{size}")
             continue
         masks.append(OwnMask(path.name, bucket, slots[bucket], mask))
@@ -155,13 +170,14 @@ def own_mask_cases(crops: list[np.ndarray], masks: list[OwnMask]):
             yield i, m.bucket, m.slot, img, m.mask
 
 
-def evaluate(methods: dict, paths: list[Path], cases: list, slots: int, label: str,
-             torch_models: dict | None = None) -> tuple[list[dict], dict, dict, dict]:
+def evaluate(methods: dict, paths: list[Path], cases, slots: int, label: str,
+             torch_models: dict | None = None, total: int | None = None) -> tuple[list[dict], dict, dict, dict]:
     """Scores of every method on one set of cases (:func:`make_cases`, :func:`own_mask_cases`;
     at most ``slots`` masks per image and bucket): (table rows, example images, max
     |ORT - torch|, per-case scores ``{method: array (images, buckets, slots, 2)}`` of hole PSNR
     and SSIM, NaN in a slot that holds no case). A bucket without cases has ``n`` 0 and no
-    scores in the table."""
+    scores in the table. The cases are drawn one at a time (``total`` of them, for the progress
+    bar), so that one case's mask is held at once, not a whole family's."""
     torch_models = torch_models or {}
     per_case = {m: np.full((len(paths), len(BUCKETS), slots, 2), np.nan) for m in methods}
     torch_scores = {m: {b: [] for b in range(len(BUCKETS))} for m in torch_models}
@@ -172,7 +188,7 @@ def evaluate(methods: dict, paths: list[Path], cases: list, slots: int, label: s
     if torch_models:
         from edgefill_export.onnx_export import torch_reference
 
-    for i, b, k, img, mask in tqdm(cases, desc=f"quality {label}", unit="case", leave=False):
+    for i, b, k, img, mask in tqdm(cases, total=total, desc=f"quality {label}", unit="case", leave=False):
         hole = mask > 0
         keep = b not in examples and paths[i].name == paths[(3 * b) % len(paths)].name
         if keep:
@@ -288,6 +304,35 @@ def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: list[Path]) -> str | None:
+    """Why the outputs (``{flag: path}``) would harm the inputs, else None: an output that is an
+    evaluation image or a mask file (written over at the end of the run), one path given for two
+    outputs (the last written replaces the other), or an image-named output in a folder of
+    evaluation images or masks (the next run would score it as one more input)."""
+    given = [(flag, Path(path)) for flag, path in outputs.items() if path]
+    for n, (flag, path) in enumerate(given):
+        for other, earlier in given[:n]:
+            if _same_file(path, earlier):
+                return f"{flag} {path} is also {other}; give each output its own file"
+        for role, files in (("the evaluation image", images), ("the mask", masks)):
+            for f in files:
+                if _same_file(path, f):
+                    return f"{flag} {path} is {role} {f}; refusing to overwrite it"
+        if path.suffix.lower() in IMAGE_EXTS:
+            for f in (*images, *masks):
+                if _same_file(path.parent, f.parent):
+                    return (f"{flag} {path} is in {f.parent}, where the next run would read it as an input; "
+                            "write it to another folder")
+    return None
+
+
 def print_table(table: list[dict], names: list[str], title: str) -> None:
     header = f"{'hole ratio':>10} | " + " | ".join(f"{m:>17}" for m in names)
     print(title)
@@ -323,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also score each model through Inpainter with a seam ring of this many px (RoiConfig.feather)")
     ap.add_argument("--boot", type=int, default=2000,
                     help="bootstrap resamples of the images for 95%% intervals on each mean gain and on the "
-                         "difference between models (0: none)")
+                         f"difference between models (0: none; else at least {MIN_BOOT})")
     ap.add_argument("--csv", type=Path, default=None,
                     help="also write every case's scores: family, image, bucket, mask, method, PSNR, SSIM")
     ap.add_argument("--json", type=Path, default=None)
@@ -331,6 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.boot < 0 or a.per_bucket < 1 or a.crop < 16 or a.seed < 0 or (a.limit is not None and a.limit < 1):
         print("--boot must be >= 0, --per-bucket >= 1, --crop >= 16, --seed >= 0 and --limit >= 1", file=sys.stderr)
+        return 2
+    if 0 < a.boot < MIN_BOOT:
+        print(f"--boot must be 0 (no intervals) or at least {MIN_BOOT} resamples, got {a.boot}: the 95% interval "
+              "of fewer is noise", file=sys.stderr)
+        return 2
+    if a.crop * a.crop > MAX_PIXELS:  # every image is scaled to at least crop x crop
+        print(f"--crop {a.crop}: {a.crop}x{a.crop} is above the {MAX_PIXELS}-pixel limit on images", file=sys.stderr)
+        return 2
+    if not (is_finite(a.thin_px) and a.thin_px >= 0):  # as Inpainter(thin_hole_px=...) checks it
+        print(f"--thin-px must be a finite number >= 0, got {a.thin_px:g}", file=sys.stderr)
         return 2
     if a.png and a.png.suffix.lower() not in IMAGE_EXTS:  # found before the run, not after it
         print(f"--png {a.png}: unsupported extension {a.png.suffix!r} (use one of {', '.join(IMAGE_EXTS)})",
@@ -385,6 +440,11 @@ def main(argv: list[str] | None = None) -> int:
         if not own:
             print(f"no usable mask in {a.masks} (mask images with a hole of 0-50% after scaling)", file=sys.stderr)
             return 2
+    clash = _output_clash({"--png": a.png, "--csv": a.csv, "--json": a.json}, paths,
+                         image_files(a.masks) if a.masks else [])
+    if clash:
+        print(f"edgefill bench quality: {clash}", file=sys.stderr)
+        return 2
     try:
         methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
         raw_models = list(methods)
@@ -406,12 +466,20 @@ def main(argv: list[str] | None = None) -> int:
     for c in CLASSICAL:
         methods[c] = edgefill.create_backend(c)
     torch_models = {}
-    if a.torch:
-        from edgefill_export.onnx_export import prepare
-        from edgefill_export.weights import load_weights
-
+    if a.torch:  # found before the run: the export tools, and FP32 weights beside each model
+        try:
+            from edgefill_export.onnx_export import prepare
+            from edgefill_export.weights import CheckpointError, load_weights
+        except ImportError as e:
+            print(f"edgefill bench quality: --torch needs the export tools (install edgefill[export]): {e}",
+                  file=sys.stderr)
+            return 2
         for m in raw_models:
-            torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
+            try:
+                torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
+            except CheckpointError as e:
+                print(f"edgefill bench quality: --torch: no PyTorch weights for model {m}: {e}", file=sys.stderr)
+                return 2
 
     t0 = time.time()
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
@@ -425,13 +493,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{1 - a.thin_ns_weight:g} with that fill")
     first_examples = None
     rows: list[tuple] = []
-    # (label, cases, slots per bucket, mask names); the cases are generators, drawn one set at a time
-    case_sets = [(fam, make_cases(crops, a.per_bucket, a.seed, fam), a.per_bucket, None) for fam in families]
+    # (label, cases, how many, slots per bucket, mask names); the cases are generators, drawn one
+    # case at a time (a list of them all held every mask of a family at once)
+    case_sets = [(fam, make_cases(crops, a.per_bucket, a.seed, fam), len(crops) * len(BUCKETS) * a.per_bucket,
+                  a.per_bucket, None) for fam in families]
     if own:
-        case_sets.append((f"own:{a.masks.name}", own_mask_cases(crops, own), max(m.slot for m in own) + 1,
-                          {(m.bucket, m.slot): m.name for m in own}))
-    for fam, cases, slots, mask_names in case_sets:
-        table, examples, max_diff, per_case = evaluate(methods, paths, list(cases), slots, fam, torch_models)
+        case_sets.append((f"own:{a.masks.resolve().name}", own_mask_cases(crops, own), len(crops) * len(own),
+                          max(m.slot for m in own) + 1, {(m.bucket, m.slot): m.name for m in own}))
+    for fam, cases, total, slots, mask_names in case_sets:
+        table, examples, max_diff, per_case = evaluate(methods, paths, cases, slots, fam, torch_models, total)
         first_examples = first_examples or (table, examples)
         g = gains(table, models)
         psnr = {m: v[..., 0] for m, v in per_case.items()}
@@ -453,6 +523,12 @@ def main(argv: list[str] | None = None) -> int:
                  f"{fam} masks, {a.per_bucket} per bucket, seed {a.seed}")
         print_table(table, list(methods), f"\n{drawn}: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
                     f"{a.crop}x{a.crop} crops")
+        for m, v in per_case.items():  # a capped score is no measurement: say how many lift the mean
+            scored = ~np.isnan(v[..., 0])
+            exact = int(np.count_nonzero(v[..., 0][scored] >= PSNR_CAP_DB))
+            if exact:
+                print(f"  {m}: {exact} of {int(scored.sum())} cases filled exactly (hole PSNR {PSNR_CAP_DB:.0f} dB, the "
+                      "cap), which lifts its mean PSNR far above its other cases: compare SSIM, or the --csv scores")
         for m in models:
             if g[m]["mean_psnr_gain_db"] is None:
                 print(f"  {m}: no mask in the 10-50% buckets, so no mean gain")
@@ -469,9 +545,6 @@ def main(argv: list[str] | None = None) -> int:
         for m, d in max_diff.items():
             print(f"  {m}: PyTorch vs ONNX Runtime max |diff| = {d} (uint8 levels)")
     print(f"{time.time() - t0:.1f} s")
-    if a.png and first_examples:
-        write_figure(a.png, first_examples[0], list(methods), first_examples[1])
-        print(f"wrote {a.png}")
     if a.csv:
         lines = ["family,image,bucket,mask,method,hole_psnr_db,hole_ssim"]
         lines += [f"{_csv_field(f)},{_csv_field(im)},{bucket},{_csv_field(str(k))},{_csv_field(m)},{p:.4f},{q:.5f}"
@@ -481,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")
+    if a.png and first_examples:  # last: the scores above are written even if drawing fails
+        write_figure(a.png, first_examples[0], list(methods), first_examples[1])
+        print(f"wrote {a.png}")
     return 0
 
 
