@@ -17,7 +17,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 100_000_000
 #: How images are decoded: any depth (16-bit kept, then scaled here) and colour or grey as
 #: stored, alpha dropped, and the EXIF orientation applied, as ``cv2.imread`` and
-#: :func:`read_mask` (``IMREAD_GRAYSCALE``) apply it, so that an image and its mask agree.
+#: :func:`read_mask` (which reads the same way) apply it, so that an image and its mask agree.
 #: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation.)
 IMAGE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
@@ -204,10 +204,21 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A uint8 HxW mask (255 = hole), turned upright by its EXIF orientation like
-    :func:`read_image`. Colour masks are reduced to grey; alpha is ignored."""
-    m = _read(path, cv2.IMREAD_GRAYSCALE, "mask")
-    return m
+    """A uint8 HxW mask (255 = hole, or 1 in a 0/1 mask), turned upright by its EXIF orientation
+    like :func:`read_image`; alpha is ignored.
+
+    A colour mask is reduced to its largest channel, as :func:`edgefill.masks.normalize_mask`
+    reads a colour array and a mask video's frames: a stroke in any colour marks a hole. (Grey
+    conversion made a pure red stroke 76 and a blue one 29, below the threshold of 128, so they
+    marked nothing.) A 16-bit mask is scaled to 8 bits, except a 0/1 one, which stays 0/1."""
+    m = _read(path, IMAGE_FLAGS, "mask")
+    if m.dtype == np.uint16:
+        m = m.astype(np.uint8) if m.max() <= 1 else ((m.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif m.dtype != np.uint8:
+        raise InputError(f"mask {path} is {m.dtype}; only 8- and 16-bit images are supported")
+    if m.ndim == 3:
+        m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]
+    return np.ascontiguousarray(m)
 
 
 def write_image(path: Path, image: np.ndarray) -> None:

@@ -65,6 +65,35 @@ def test_read_image_keeps_its_promises_on_depth_grey_and_alpha(tmp_path):
         read_image(_write(tmp_path, "f.tiff", rng.random((6, 7, 3)).astype(np.float32)))
 
 
+def test_read_mask_marks_a_hole_where_any_colour_channel_does(tmp_path):
+    """Strokes painted in red or blue are holes, as normalize_mask reads a colour array and a mask
+    video's frames (grey conversion made them 76 and 29, under the threshold: nothing filled)."""
+    from edgefill.masks import normalize_mask
+
+    colour = np.zeros((6, 8, 3), np.uint8)
+    colour[1, 1:4] = (0, 0, 255)  # red, BGR
+    colour[3, 2:6] = (255, 0, 0)  # blue
+    colour[5, 0] = (40, 30, 20)  # dark: no hole
+    for name in ("c.png", "c.bmp", "ca.png"):
+        arr = np.dstack([colour, np.full((6, 8), 255, np.uint8)]) if name == "ca.png" else colour
+        mask = read_mask(_write(tmp_path, name, arr))
+        assert mask.shape == (6, 8) and mask.dtype == np.uint8, name
+        assert np.array_equal(normalize_mask(mask, (6, 8)), normalize_mask(colour, (6, 8))), name
+        assert np.count_nonzero(normalize_mask(mask, (6, 8))) == 7, name
+
+
+def test_read_mask_keeps_a_16_bit_0_1_mask_and_scales_a_0_65535_one(tmp_path):
+    from edgefill.masks import normalize_mask
+
+    ones = np.zeros((5, 5), np.uint16)
+    ones[1:3, 1:4] = 1
+    for values in (ones, ones * 65535):
+        mask = read_mask(_write(tmp_path, "m16.png", values))
+        assert mask.dtype == np.uint8 and np.count_nonzero(normalize_mask(mask, (5, 5))) == 6
+    grey = read_mask(_write(tmp_path, "g.png", (ones * 200).astype(np.uint8)))  # 8-bit grey unchanged
+    assert np.array_equal(grey, (ones * 200).astype(np.uint8))
+
+
 # --- headers, as written by the encoders, and hand-made ones declaring a huge size ---
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
