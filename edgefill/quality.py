@@ -60,9 +60,16 @@ def default_images(data: str) -> list[Path]:
 
 
 def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size`` x ``size`` square of ``img`` scaled so that its shorter side is
+    ``size``. An image so elongated that the scaled one would pass the pixel limit (a 1-px-high
+    strip, say) is an :class:`InputError`, not an out-of-memory failure in OpenCV."""
     h, w = img.shape[:2]
     s = size / min(h, w)
-    img = cv2.resize(img, (max(size, round(w * s)), max(size, round(h * s))), interpolation=cv2.INTER_AREA)
+    sw, sh = max(size, round(w * s)), max(size, round(h * s))
+    if sw * sh > MAX_PIXELS:
+        raise InputError(f"a {w}x{h} image scaled to a {size}-px shorter side would be {sw}x{sh}, above the "
+                         f"{MAX_PIXELS}-pixel limit (too elongated to crop)")
+    img = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
     h, w = img.shape[:2]
     y, x = (h - size) // 2, (w - size) // 2
     return np.ascontiguousarray(img[y : y + size, x : x + size])
@@ -422,9 +429,12 @@ def main(argv: list[str] | None = None) -> int:
         print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
         return 2
     try:  # each image read and cropped once, here: a broken file is named before the run, not halfway through it
-        crops = [centre_crop(read_image(p), a.crop) for p in paths]
+        crops = []
+        for p in paths:
+            crops.append(centre_crop(read_image(p), a.crop))
     except InputError as e:
-        print(f"edgefill bench quality: {e}", file=sys.stderr)
+        name = "" if str(p) in str(e) else f"{p}: "
+        print(f"edgefill bench quality: {name}{e}", file=sys.stderr)
         return 2
     if not families and not a.masks:
         print("no mask family to evaluate: pass --family and/or --masks DIR", file=sys.stderr)

@@ -198,3 +198,15 @@ def test_own_masks_given_as_dot_are_named_by_their_folder(images, tmp_path, monk
     assert main(["bench", "quality", "--images", str(images), *FAST, "--family", "", "--masks", ".",
                  "--json", str(out)]) == 0
     assert list(json.loads(out.read_text())["families"]) == ["own:defects"]
+
+
+def test_a_too_elongated_image_is_named_not_an_out_of_memory_failure(images, capsys, monkeypatch):
+    """A 1-px-high strip scaled to a 64-px shorter side would be 64 x 64-times its width: above
+    the pixel limit, it is refused by name instead of handed to cv2.resize."""
+    import edgefill.quality as quality
+
+    monkeypatch.setattr(quality, "MAX_PIXELS", 64 * 64 * 100)  # so that a small strip shows it
+    cv2.imwrite(str(images / "strip.png"), np.full((1, 200, 3), 128, np.uint8))
+    assert main(["bench", "quality", "--images", str(images), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "strip.png" in err and "200x1" in err and "too elongated" in err and "Traceback" not in err
