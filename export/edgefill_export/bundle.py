@@ -16,13 +16,15 @@ versions. ``edgefill build-engine BUNDLE`` turns it into a TensorRT engine on th
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
 
-from edgefill.fileio import atomic_write_bytes
+from edgefill.fileio import atomic_write_bytes, fsync_folder
 from edgefill.trt import onnx_support as trt_support
 from edgefill.models import MODELS_DIR, file_sha256
 from edgefill.profiles import DeviceProfile
@@ -109,28 +111,37 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     weights = _weights(req.model)
     load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
     existed = out.exists()
-    fresh = not existed or not any(out.iterdir())
     out.mkdir(parents=True, exist_ok=True)
+    # The bundle is written into a hidden staging folder inside ``out`` and moved into place only
+    # once complete: a failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next
+    # try would refuse to overwrite, and a --force export that fails leaves the bundle that was there
+    # before as it was (writing in place replaced its ONNX files and deleted its quantised one).
+    stage = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
-        return _write_bundle(req, out, profile, weights, progress)
+        _write_bundle(req, stage, profile, weights, progress)
+        (out / "bundle.json").unlink(missing_ok=True)  # no old bundle.json naming half-replaced files
+        for p in sorted(stage.iterdir(), key=lambda p: p.name == "bundle.json"):  # bundle.json last
+            if (out / p.name).is_dir() and not (out / p.name).is_symlink():
+                shutil.rmtree(out / p.name)
+            os.replace(p, out / p.name)
+        fsync_folder(out)
     except BaseException:
-        # A failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next try
-        # would refuse to overwrite; a folder that held files before (--force) is left as it is.
-        if fresh:
-            for p in out.iterdir():
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-            if not existed:
-                out.rmdir()
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return out
 
 
 def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, weights: Path, progress: bool) -> Path:
-    val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
     reader = None
     calibration = None
-    if req.precision == "int8":
+    if req.precision == "int8":  # first: a bad --calib-images is refused before any work
         reader = ImageFolderPairs(_data_dir(req.calib_dir, "train"), per_image=1, seed=0, limit=req.calib_images,
                                   progress=progress)
+    val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
+    if reader is not None:
         calibration = reader.summary()
         atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
 

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edgefill import maskgen
+from edgefill.checks import is_whole
 from edgefill import imageio
 from edgefill.imageio import IMAGE_EXTS, read_image
 
@@ -47,6 +48,15 @@ class ImageFolderPairs:
     seed: int = 0
     limit: int | None = None
     progress: bool = False
+
+    def __post_init__(self) -> None:
+        # a negative limit sliced files[:limit] (all but the last images) and 0 meant all of them
+        for name, label in (("size", "crop size"), ("per_image", "per_image"), ("limit", "image limit (--calib-images)")):
+            value = getattr(self, name)
+            if name == "limit" and value is None:
+                continue
+            if not is_whole(value) or value < 1:
+                raise CalibrationError(f"{label} must be a whole number >= 1, got {value!r}")
 
     def files(self) -> list[Path]:
         files = image_files(self.folder)

@@ -105,6 +105,21 @@ def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch):
     assert art["validation"]["passed"] is False
 
 
+def test_a_failed_forced_export_leaves_the_previous_bundle_as_it_was(photo_dirs, tmp_path, monkeypatch):
+    """--force over a working bundle that then fails (here its gate) must not leave a broken one: the
+    bundle is staged and moved into place only once complete (written in place, the new fp32 graph
+    replaced the old one and the failed fp16 candidate deleted the old model.fp16.onnx)."""
+    out = export_bundle(ExportRequest(model="nano", out_dir=tmp_path / "b", precision="fp16", val_dir=photo_dirs / "val",
+                                      allow_accuracy_loss=True), progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setitem(quantize.GATES_DB, "fp16", -1.0)  # an impossible gate: any result fails it
+    monkeypatch.setattr("edgefill_export.bundle.GATES_DB", quantize.GATES_DB)
+    assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "--force",
+                 "-o", str(out)]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging folder left either
+    assert resolve_model(out).path.name == "model.fp16.onnx"
+
+
 def test_export_refuses_non_empty_folder(photo_dirs, tmp_path):
     (tmp_path / "keep.txt").write_text("precious")
     assert main(["export", "--model", "nano", "--val", str(photo_dirs / "val"), "-o", str(tmp_path)]) == 2
@@ -138,6 +153,13 @@ def test_a_candidate_failing_validation_is_not_kept(photo_dirs, tmp_path, monkey
     assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o", str(out)]) == 2
     assert "NaN" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_bad_calib_images_is_a_one_line_error_before_any_work(photo_dirs, tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["export", "--model", "nano", "--precision", "int8", "--calib", str(photo_dirs / "calib"),
+                 "--calib-images", "-1", "--val", str(photo_dirs / "val"), "-o", str(out)]) == 2
+    assert "--calib-images" in capsys.readouterr().err and not out.exists()
 
 
 def test_missing_calibration_data_is_a_clear_error(tmp_path, monkeypatch):
