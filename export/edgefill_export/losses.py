@@ -40,7 +40,12 @@ def gradient_l1(pred: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) ->
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
-    """Per-pixel SSIM of images in [-1, 1] (dynamic range 2), box window, per channel."""
+    """Per-pixel SSIM of images in [-1, 1] (dynamic range 2), box window, per channel. Computed in
+    at least float32: the variances are differences of nearly equal means of squares, which in
+    bfloat16 (8-bit mantissa, a model's output under autocast) lose more than the constant c2 and
+    gave values from -12 to 14 on a smooth patch."""
+    dtype = torch.promote_types(a.dtype, torch.float32)
+    a, b = a.to(dtype), b.to(dtype)
     c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
     pad = window // 2
 
@@ -55,10 +60,11 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
 
 
 def ssim_loss(comp: torch.Tensor, target: torch.Tensor, hole: torch.Tensor, window: int = 7) -> torch.Tensor:
-    """1 - mean SSIM over the pixels whose window overlaps the hole."""
-    region = _dilate(hole, window // 2).expand_as(comp)
+    """1 - mean SSIM over the pixels whose window overlaps the hole (0 for a batch without holes,
+    as the other hole losses)."""
     s = ssim_map(comp, target, window)
-    return 1.0 - (s * region).sum() / region.sum().clamp(min=1)
+    region = _dilate(hole.to(s.dtype), window // 2).expand_as(s)
+    return ((1.0 - s) * region).sum() / region.sum().clamp(min=1)
 
 
 class PatchDiscriminator(nn.Module):

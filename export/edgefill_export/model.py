@@ -201,6 +201,21 @@ class RefineHead(nn.Module):
         return fill + self.conv3(x)
 
 
+def check_input(image: torch.Tensor, valid: torch.Tensor, multiple: int) -> None:
+    """A ValueError naming the sizes unless ``image`` is (N, 3, H, W) and ``valid`` (N, 1, H, W) with H
+    and W multiples of ``multiple`` (otherwise a decoder's upsampled features and its skip differ
+    by a pixel, and torch.cat fails with a message about tensor sizes)."""
+    if image.dim() != 4 or image.shape[1] != 3:
+        raise ValueError(f"image must be (N, 3, H, W), got {tuple(image.shape)}")
+    n, _, h, w = image.shape
+    if valid.dim() != 4 or tuple(valid.shape[1:]) != (1, h, w) or valid.shape[0] not in (n, 1):
+        raise ValueError(f"valid must be (N, 1, H, W) = {(n, 1, h, w)} like the image (or N = 1), got {tuple(valid.shape)}")
+    if h == 0 or w == 0 or h % multiple or w % multiple:
+        up = (max(1, -(-h // multiple)) * multiple, max(1, -(-w // multiple)) * multiple)
+        raise ValueError(f"the input is {h}x{w}; height and width must be non-zero multiples of {multiple} "
+                         f"(pad or crop it, e.g. to {up[0]}x{up[1]})")
+
+
 class PConvUNet(nn.Module):
     """PConv U-Net generator. ``forward(image, valid) -> prediction`` in [-1, 1] space
     (not clamped; the export wrapper clamps and composites)."""
@@ -232,6 +247,8 @@ class PConvUNet(nn.Module):
         """The forward pass. ``rewritten`` maps a decoder index (as a string) to a module called
         as ``module(x, skip, mask)`` in place of upsample + concat + that decoder layer (the
         exact inference rewrites of :mod:`.subpixel`)."""
+        if not torch.jit.is_tracing():  # the exported graph's inputs are checked by the runtime
+            check_input(image, valid, self.multiple)
         feats = [image * valid.to(image.dtype)]
         masks = [valid]
         x, m = feats[0], valid

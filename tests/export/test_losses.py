@@ -107,3 +107,23 @@ def test_hole_error_db_weights_each_image_by_its_own_error():
     (pooled**2 * hole).mean().backward()
     p = pooled.grad[..., 16, 16].mean(dim=1)
     assert p[1] > 5 * p[0] > 0  # the pooled squared error: the other way round
+
+
+def test_ssim_of_bfloat16_images_is_computed_in_float32():
+    """bfloat16 inputs (a model's output under autocast) gave an SSIM map from -12 to 14 on a smooth
+    patch: its variances are differences of nearly equal bfloat16 means of squares."""
+    torch.manual_seed(0)
+    target = 0.9 + 0.02 * torch.rand(1, 3, 64, 64)
+    pred = 0.9 + 0.02 * torch.rand(1, 3, 64, 64)
+    hole = torch.ones(1, 1, 64, 64)
+    s = ssim_map(pred.bfloat16(), target.bfloat16())
+    assert s.dtype == torch.float32 and s.min() > 0.9 and s.max() <= 1.0
+    exact = ssim_loss(pred, target, hole).item()
+    assert ssim_loss(pred.bfloat16(), target.bfloat16(), hole.bfloat16()).item() == pytest.approx(exact, abs=0.005)
+
+
+def test_ssim_loss_of_a_batch_without_holes_is_zero_like_the_other_hole_losses():
+    target, _ = _pair()
+    no_hole = torch.zeros(2, 1, 32, 32)
+    assert ssim_loss(target + 0.3, target, no_hole).item() == 0  # was 1: the worst score, for nothing to fill
+    assert gradient_l1(target + 0.3, target, no_hole).item() == 0

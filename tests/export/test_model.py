@@ -109,3 +109,23 @@ def test_partial_convolution_matches_the_explicit_formula():
         ref = torch.where(msum > 0, torch.nn.functional.leaky_relu(z, 0.2) * 9 / msum.clamp(min=1), 0.0)
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(new_valid, (msum > 0).float())
+
+
+@pytest.mark.parametrize("image,valid,match", [
+    ((1, 3, 130, 128), (1, 1, 130, 128), "130x128; height and width must be non-zero multiples of 64"),
+    ((1, 3, 96, 128), (1, 1, 96, 128), "multiples of 64"),
+    ((1, 3, 128, 128), (1, 1, 128, 64), "valid must be"),
+    ((1, 4, 128, 128), (1, 1, 128, 128), "image must be"),
+])
+def test_bad_input_sizes_are_one_clear_error(image, valid, match):
+    """A size that is not a multiple of 2**depth failed inside torch.cat ("The size of tensor a (4)
+    must match the size of tensor b (3)"), naming neither the input nor the multiple."""
+    model = build_model("nano").eval()
+    with torch.no_grad(), pytest.raises(ValueError, match=match):
+        model(torch.zeros(image), torch.ones(valid))
+
+
+def test_one_mask_may_serve_a_batch():
+    model = build_model("nano").eval()
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 64, 64), torch.ones(1, 1, 64, 64)).shape == (2, 3, 64, 64)
