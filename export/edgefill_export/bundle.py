@@ -101,22 +101,30 @@ def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
     return [{"name": f"b{b}", "min": [1, lo, lo], "opt": [1, b, b], "max": [1, b, b]} for b in buckets]
 
 
+#: the hidden folder inside the output folder where a bundle is written before it is moved into place
+STAGE_PREFIX = ".export-"
+
+
 def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     if req.precision not in GATES_DB:
         raise ValueError(f"precision must be one of {', '.join(GATES_DB)}, not {req.precision!r}")
     out = Path(req.out_dir)
-    if out.exists() and any(out.iterdir()) and not req.force:
+    # staging folders left by an export that was killed (SIGKILL, a power cut) are not content
+    leftovers = [p for p in out.iterdir() if p.is_dir() and p.name.startswith(STAGE_PREFIX)] if out.is_dir() else []
+    if out.exists() and any(p not in leftovers for p in out.iterdir()) and not req.force:
         raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
     profile = DeviceProfile.load(req.profile) if req.profile else None
     weights = _weights(req.model)
     load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
     existed = out.exists()
+    for p in leftovers:
+        shutil.rmtree(p, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     # The bundle is written into a hidden staging folder inside ``out`` and moved into place only
     # once complete: a failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next
     # try would refuse to overwrite, and a --force export that fails leaves the bundle that was there
     # before as it was (writing in place replaced its ONNX files and deleted its quantised one).
-    stage = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
     try:
         _write_bundle(req, stage, profile, weights, progress)
         (out / "bundle.json").unlink(missing_ok=True)  # no old bundle.json naming half-replaced files

@@ -361,3 +361,14 @@ def test_tensorrt_10_bundle_converts_at_the_io(photo_dirs, tmp_path):
         with edgefill.create_backend("onnxruntime", model=str(out / name)) as be:
             outs.append(be.infer(img, mask))
     assert np.array_equal(outs[0], outs[1])
+
+
+def test_a_staging_folder_left_by_a_killed_export_is_not_content(photo_dirs, tmp_path):
+    """An export killed mid-way (SIGKILL: no clean-up runs) leaves its hidden staging folder; the
+    next export into that folder must not refuse it as non-empty, and clears the leftover."""
+    out = tmp_path / "b"
+    (out / ".export-dead1234").mkdir(parents=True)
+    (out / ".export-dead1234" / "model.onnx").write_bytes(b"half")
+    assert main(["export", "--model", "nano", "--precision", "fp32", "--val", str(photo_dirs / "val"),
+                 "-o", str(out)]) == 0
+    assert not (out / ".export-dead1234").exists() and resolve_model(out).path.is_file()
