@@ -10,6 +10,7 @@ for the problem; it runs only when called (``edgefill doctor``), never at import
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,13 +27,20 @@ class OpenCVInfo:
     gstreamer: bool
     pip_wheels: tuple[str, ...]
     is_jetson: bool
+    #: another cv2 on this Python's path, which would load once the wheels are gone (None: none)
+    other_cv2: str | None = None
 
     @property
     def problems(self) -> list[str]:
         out = []
         if self.is_jetson and not self.gstreamer:
+            # uninstalling the wheel with no other OpenCV in sight (a venv made without
+            # --system-site-packages, python3-opencv not installed) leaves no cv2 at all
+            then = f"JetPack's OpenCV at {self.other_cv2} is then used" if self.other_cv2 else \
+                "then install JetPack's OpenCV (sudo apt-get install python3-opencv) and make it visible to this " \
+                "Python (a venv made with --system-site-packages): no other OpenCV is on its path"
             wheels = f" (pip wheel {', '.join(self.pip_wheels)} is shadowing JetPack's OpenCV; "\
-                     f"run: pip uninstall {' '.join(self.pip_wheels)})" if self.pip_wheels else ""
+                     f"run: pip uninstall {' '.join(self.pip_wheels)}; {then})" if self.pip_wheels else ""
             out.append(f"OpenCV {self.version} at {self.path} has no GStreamer support, so csi:// cameras "
                        f"cannot open{wheels}")
         return out
@@ -43,6 +51,20 @@ def _gstreamer_enabled(build_info: str) -> bool:
     return bool(m and m.group(1).upper() == "YES")
 
 
+def _other_cv2(loaded: Path) -> str | None:
+    """The first cv2 (package or extension module) on ``sys.path`` other than the loaded one."""
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        try:
+            found = [c for c in (folder / "cv2",) if (c / "__init__.py").is_file()] + sorted(folder.glob("cv2*.so"))
+        except OSError:
+            continue
+        for cand in found:
+            if cand.resolve() != loaded.resolve():
+                return str(cand)
+    return None
+
+
 def opencv_info() -> OpenCVInfo:
     wheels = []
     for name in PIP_WHEELS:
@@ -51,10 +73,12 @@ def opencv_info() -> OpenCVInfo:
             wheels.append(name)
         except metadata.PackageNotFoundError:
             pass
+    loaded = Path(getattr(cv2, "__file__", "") or "?").parent
     return OpenCVInfo(
         version=cv2.__version__,
-        path=str(Path(getattr(cv2, "__file__", "") or "?").parent),
+        path=str(loaded),
         gstreamer=_gstreamer_enabled(cv2.getBuildInformation()),
         pip_wheels=tuple(wheels),
         is_jetson=Path("/etc/nv_tegra_release").exists(),
+        other_cv2=_other_cv2(loaded) if wheels else None,
     )
