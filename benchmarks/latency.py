@@ -51,6 +51,26 @@ def torch_runner(model: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
     return run
 
 
+def measure(methods: dict[str, Callable], sizes: list[int], reps: int, warmup: int) -> list[dict]:
+    """Per size: every method's warm-up, then ``reps`` round-robin rounds (one call of each)."""
+    results = []
+    for size in sizes:
+        img, mask = make_input(size)
+        times: dict[str, list[float]] = {k: [] for k in methods}
+        for fn in methods.values():
+            for _ in range(warmup):
+                fn(img, mask)
+        for _ in range(reps):
+            for k, fn in methods.items():
+                t0 = time.perf_counter()
+                fn(img, mask)
+                times[k].append(time.perf_counter() - t0)
+        for k, ts in times.items():
+            results.append({"method": k, "size": size, "median_ms": 1000 * statistics.median(ts),
+                            "min_ms": 1000 * min(ts), "reps": len(ts)})
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="nano,lite", help="shipped models to time in PyTorch and ONNX Runtime ('' for none)")
@@ -62,39 +82,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-opencv", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    try:
+        sizes = list(dict.fromkeys(int(s) for s in a.sizes.split(",")))  # a size given twice is timed once
+    except ValueError:
+        ap.error(f"--sizes takes comma-separated integers, got {a.sizes!r}")
+    if a.reps < 1 or a.warmup < 0 or any(s < 1 for s in sizes):
+        ap.error(f"--reps must be >= 1, --warmup >= 0 and --sizes >= 1 (got {a.reps}, {a.warmup}, {a.sizes})")
+    if any(not spec.partition("=")[2] for spec in a.onnx):
+        ap.error(f"--onnx takes LABEL=PATH, got {a.onnx}")
 
     methods: dict[str, Callable] = {}
-    for m in filter(None, a.models.split(",")):
-        run = torch_runner(m)
-        if run is not None:
-            methods[f"{m} pytorch-eager"] = run
-        methods[f"{m} onnxruntime-fp32"] = edgefill.create_backend("onnxruntime", model=m).infer
-    for spec in a.onnx:
-        label, _, path = spec.partition("=")
-        methods[f"{label} onnxruntime"] = edgefill.create_backend("onnxruntime", model=path).infer
-    if not a.no_opencv:
-        methods["opencv-telea"] = edgefill.create_backend("opencv-telea").infer
-        methods["opencv-ns"] = edgefill.create_backend("opencv-ns").infer
-
-    results = []
-    for size in (int(s) for s in a.sizes.split(",")):
-        img, mask = make_input(size)
-        times: dict[str, list[float]] = {k: [] for k in methods}
-        for fn in methods.values():
-            for _ in range(a.warmup):
-                fn(img, mask)
-        for _ in range(a.reps):
-            for k, fn in methods.items():
-                t0 = time.perf_counter()
-                fn(img, mask)
-                times[k].append(time.perf_counter() - t0)
-        for k, ts in times.items():
-            results.append({"method": k, "size": size, "median_ms": 1000 * statistics.median(ts),
-                            "min_ms": 1000 * min(ts), "reps": len(ts)})
+    backends = []
+    try:
+        for m in filter(None, a.models.split(",")):
+            run = torch_runner(m)
+            if run is not None:
+                methods[f"{m} pytorch-eager"] = run
+            backends.append(edgefill.create_backend("onnxruntime", model=m))
+            methods[f"{m} onnxruntime-fp32"] = backends[-1].infer
+        for spec in a.onnx:
+            label, _, path = spec.partition("=")
+            backends.append(edgefill.create_backend("onnxruntime", model=path))
+            methods[f"{label} onnxruntime"] = backends[-1].infer
+        if not a.no_opencv:
+            backends += [edgefill.create_backend("opencv-telea"), edgefill.create_backend("opencv-ns")]
+            methods["opencv-telea"], methods["opencv-ns"] = backends[-2].infer, backends[-1].infer
+        # a model's PyTorch graph takes the sizes its ONNX export takes
+        multiples = sorted({b.input_info.multiple for b in backends} - {1})
+        bad = [s for s in sizes if any(s % m for m in multiples)]
+        if bad:
+            ap.error(f"--sizes {','.join(map(str, bad))}: the models take multiples of {', '.join(map(str, multiples))}")
+        results = measure(methods, sizes, a.reps, a.warmup)
+    finally:
+        for b in backends:
+            b.close()
 
     cpu = platform.processor() or platform.machine()
     print(f"latency, median of {a.reps} round-robin reps after {a.warmup} warm-up; {os.cpu_count()} CPUs ({cpu})")
-    sizes = sorted({r["size"] for r in results})
     print(f"{'method':28s}" + "".join(f"{f'{s}x{s} ms':>14s}" for s in sizes))
     for k in methods:
         row = {r["size"]: r["median_ms"] for r in results if r["method"] == k}

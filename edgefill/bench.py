@@ -9,8 +9,13 @@ is a large GEMM (numpy/BLAS for FP32, ONNX Runtime's MatMulInteger for INT8 when
 package is present), timed in the same rounds: each model's achieved GFLOP/s (2 x executed
 conv MACs / p50) is reported as a percentage of the GEMM's median GFLOP/s measured side by side
 with it (a best-of-5 GEMM measured once is also printed, for the record).
+That peak is a CPU product: rows that ran on a GPU (TensorRT, ONNX Runtime's CUDA provider)
+report their GFLOP/s but no % of peak, which would compare a GPU with the CPU.
 On a Jetson it records power and temperature from ``tegrastats`` and the ``nvpmodel`` mode;
 on a Raspberry Pi the ``vcgencmd`` temperature and throttling flags.
+
+Ctrl-C stops a run between two rounds: the rows measured so far are returned (a row's ``reps``
+says how many timed calls it rests on) and ``environment.interrupted`` is true.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +41,8 @@ import numpy as np
 
 from . import maskgen
 from .backends import backend_class, create_backend
-from .errors import ConfigError, ModelError
+from .errors import BackendUnavailableError, ConfigError, ModelError
+from .imageio import MAX_PIXELS
 from .models import read_manifest, resolve_model
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,14 @@ GEMM_SETTLE_S = 0.1
 
 @dataclass
 class BenchResult:
+    """One row of the table, and one object of the JSON's ``results``. Times are milliseconds of
+    one backend call (``perf_counter``, warm-up left out); ``throughput_fps`` is 1000 / the mean
+    latency (one call at a time, not a batched or pipelined rate); ``gflops`` is 2 x the model's
+    conv MACs / p50 (None without a model); ``percent_of_peak`` is ``gflops`` over
+    ``peak_gflops``, the median of the precision's CPU GEMM timed in the same rounds (None on a
+    GPU); ``peak_rss_mb`` is this process's peak RSS so far, in MiB; ``stages_ms`` are the
+    pipeline's per-frame medians; ``device`` is where the backend ran ("cpu", "cuda")."""
+
     model: str
     backend: str
     precision: str
@@ -65,10 +80,24 @@ class BenchResult:
     device: str = "cpu"
     #: GFLOP/s of the precision's GEMM timed side by side with this row (the % of peak's base)
     peak_gflops: float | None = None
+    #: timed calls the row rests on (fewer than asked when the run was interrupted)
+    reps: int = 0
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`measure_size`, after at least one complete round: ``results`` holds
+    the rows computed from the rounds completed before it."""
+
+    def __init__(self, results: list[BenchResult]):
+        super().__init__()
+        self.results = results
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's peak resident set size so far, in MiB (``ru_maxrss`` is in KiB on Linux
+    but in bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
 def gemm_runner(precision: str = "fp32", n: int = 2048) -> Callable[[], object] | None:
@@ -153,28 +182,49 @@ def textured_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, reps: int,
-                 gemm_n: int = GEMM_N) -> list[BenchResult]:
+                 gemm_n: int = GEMM_N, check_sizes: list[int] | None = None) -> list[BenchResult]:
     """Time every (model, backend, precision) of ``configs`` on one size x size crop.
 
     All backends are opened and warmed up first; then the repetitions go round-robin, one call of
     each configuration per round, so that a noisy or throttling machine slows them alike and
     their ratios stay meaningful (a configuration timed a minute after another may see a
     different machine). The GEMM of each precision takes part in the rounds too: the peak a
-    row's GFLOP/s is divided by is that GEMM's median, measured side by side with it."""
+    row's GFLOP/s is divided by is that GEMM's median, measured side by side with it.
+
+    Once the backends are open, every size of ``check_sizes`` (default: ``size``) is checked
+    against what each takes (its multiple, its largest side), so that a bad later size fails
+    before anything is timed rather than after the earlier sizes were measured. A row reports
+    the backend that actually ran (``auto`` resolved): a model's FLOPs are not credited to the
+    OpenCV fallback. Ctrl-C after a complete round raises :class:`BenchInterrupted` with the
+    rows of the completed rounds."""
     img, mask = synthetic(size)
-    # INT8 (ONNX Runtime, no spinning) first, the BLAS products last, before the settling pause
-    order = sorted({c[2] for c in configs if c[2] in PRECISIONS}, key=lambda p: (p != "int8", p))
-    gemms = {p: gemm_runner(p, gemm_n) for p in order}
-    gemms = {p: run for p, run in gemms.items() if run is not None}
-    gemm_times: dict[str, list[float]] = {p: [] for p in gemms}
+    gemms: dict[str, Callable[[], object]] = {}
+    gemm_times: dict[str, list[float]] = {}
     opened: list[tuple[str, str, str, str | None, object]] = []
     times: list[list[float]] = []
     devices: list[str] = []
+    interrupted = False
     try:
         for model, backend, precision in configs:
             spec = model_for(model, precision) if _uses_model(backend) else None
             be = create_backend(backend, model=spec) if spec else create_backend(backend)
+            if backend == "auto":  # report what ran; a classical fallback has no model or FLOPs
+                backend = getattr(be, "name", "") or backend
+                spec = spec if getattr(be, "uses_model", True) else None
+            if spec and model not in read_manifest().get("models", {}):
+                # a file or bundle runs its own precision, whatever --precision says: label the
+                # row (and pick its GEMM peak) by what ran
+                ran = be.input_info.precision
+                if ran != precision and ran in PRECISIONS:
+                    log.warning("%s runs in %s: its row says %s, not %s", model, ran, ran, precision)
+                    precision = ran
             opened.append((model, backend, precision, spec, be))
+        # INT8 (ONNX Runtime, no spinning) first, the BLAS products last, before the settling pause
+        order = sorted({c[2] for c in opened if c[2] in PRECISIONS}, key=lambda p: (p != "int8", p))
+        gemms = {p: run for p, run in ((p, gemm_runner(p, gemm_n)) for p in order) if run is not None}
+        gemm_times = {p: [] for p in gemms}
+        for _model, backend, _precision, spec, be in opened:
+            _check_sizes(be, backend, spec, check_sizes or [size])
         for *_, be in opened:
             for _ in range(warmup):
                 be.infer(img, mask)
@@ -182,33 +232,65 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
             run()
         times = [[] for _ in opened]
         for _ in range(reps):
-            for i, (*_, be) in enumerate(opened):
-                t0 = time.perf_counter()
-                be.infer(img, mask)
-                times[i].append(time.perf_counter() - t0)
-            for p, run in gemms.items():
-                gemm_times[p].append(_timed(run))
-            if gemms:
-                # BLAS worker threads busy-wait for up to ~0.1 s after a product: without the
-                # pause they take the cores from the next round's first model (measured: +65%).
-                time.sleep(GEMM_SETTLE_S)
+            try:  # a round counts only when complete: every configuration and GEMM timed in it
+                row = []
+                for *_, be in opened:
+                    t0 = time.perf_counter()
+                    be.infer(img, mask)
+                    row.append(time.perf_counter() - t0)
+                gemm_row = {p: _timed(run) for p, run in gemms.items()}
+                if gemms:
+                    # BLAS worker threads busy-wait for up to ~0.1 s after a product: without the
+                    # pause they take the cores from the next round's first model (measured: +65%).
+                    time.sleep(GEMM_SETTLE_S)
+            except KeyboardInterrupt:
+                interrupted = True
+                break
+            for t, dt in zip(times, row):
+                t.append(dt)
+            for p, dt in gemm_row.items():
+                gemm_times[p].append(dt)
     finally:
         for *_, be in opened:
             devices.append(be.input_info.device)
             be.close()
+    if interrupted and not (times and times[0]):
+        raise KeyboardInterrupt
     results = []
     for (model, backend, precision, spec, _), t, device in zip(opened, times, devices):
         ms = np.array(t) * 1000
         p50, p90, p99 = (float(x) for x in np.percentile(ms, [50, 90, 99]))
         macs = conv_macs(spec, size) if spec else None
         gflops = 2 * macs / (p50 / 1000) / 1e9 if macs else None
-        peak = 2 * gemm_n**3 / statistics.median(gemm_times[precision]) / 1e9 if gemm_times.get(precision) else None
-        stages = pipeline_stages(spec, backend, size)
+        # the peak is a CPU GEMM: a GPU row's share of it would be meaningless
+        peak = 2 * gemm_n**3 / statistics.median(gemm_times[precision]) / 1e9 \
+            if gemm_times.get(precision) and device == "cpu" else None
+        stages = {}
+        if not interrupted:
+            try:
+                stages = pipeline_stages(spec, backend, size)
+            except KeyboardInterrupt:
+                interrupted = True
         results.append(BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99,
                                    p99 - p50, 1000 / statistics.mean(ms), gflops,
                                    100 * gflops / peak if gflops and peak else None, peak_rss_mb(), stages, device,
-                                   peak if gflops else None))
+                                   peak if gflops else None, len(t)))
+    if interrupted:
+        raise BenchInterrupted(results)
     return results
+
+
+def _check_sizes(be, backend: str, spec: str | None, sizes: list[int]) -> None:
+    """Refuse a crop size the opened backend cannot take, naming the sizes it can."""
+    info = be.input_info
+    what = f"backend {backend!r}" + (f" with model {spec!r}" if spec else "")
+    for s in sizes:
+        if info.max_size is not None and s > info.max_size:
+            raise ConfigError(f"size {s} is above {info.max_size}, the largest crop {what} takes")
+        if s % info.multiple:
+            lo, hi = s // info.multiple * info.multiple, -(-s // info.multiple) * info.multiple
+            raise ConfigError(f"size {s} is not a multiple of {info.multiple}, as {what} needs "
+                              f"(try {' or '.join(str(x) for x in (lo, hi) if x > 0)})")
 
 
 def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
@@ -240,12 +322,14 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
             return img.copy() if self.i <= frames else None
 
     inp = Timed(model=spec, backend=backend) if spec else Timed(backend=backend)
-    inp.inpaint(img, mask)  # warm-up, left out
-    timings.clear()
-    pipe = Pipeline(Frames("memory://bench", CaptureOptions()), mask, [CallbackSink(lambda r: None)], inpainter=inp,
-                    stabilize=False)
-    stats = pipe.run()
-    inp.close()
+    try:
+        inp.inpaint(img, mask)  # warm-up, left out
+        timings.clear()
+        pipe = Pipeline(Frames("memory://bench", CaptureOptions()), mask, [CallbackSink(lambda r: None)],
+                        inpainter=inp, stabilize=False)
+        stats = pipe.run()
+    finally:  # Ctrl-C or a failure: the backend (a TensorRT context, say) is released all the same
+        inp.close()
     med = lambda xs: 1000 * float(np.median(xs)) if xs else 0.0  # noqa: E731
     return {"capture": stats.stages["capture"]["p50_ms"], "preprocess": med([t.pre for t in timings]),
             "infer": med([t.infer for t in timings]), "postprocess": med([t.post for t in timings]),
@@ -289,9 +373,11 @@ class Telemetry:
 
 def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
     if kind == "tegrastats":
-        power = [int(m) for ln in lines for m in re.findall(r"VDD_IN (\d+)mW", ln)] or \
-                [int(m) for ln in lines for m in re.findall(r"POM_5V_IN (\d+)/", ln)]
-        gpu_t = [float(m) for ln in lines for m in re.findall(r"GPU@([\d.]+)C", ln)]
+        # "VDD_IN 6120mW/6120mW" (JetPack 5+), "VDD_IN 5297/5297" (JetPack 4: TX2, Xavier),
+        # "POM_5V_IN 2100/2100" (Nano); the GPU temperature is "GPU@" before JetPack 6, "gpu@" in it
+        power = [int(m) for ln in lines for m in re.findall(r"VDD_IN (\d+)(?:mW)?/", ln)] or \
+                [int(m) for ln in lines for m in re.findall(r"POM_5V_IN (\d+)(?:mW)?/", ln)]
+        gpu_t = [float(m) for ln in lines for m in re.findall(r"\bGPU@([\d.]+)C", ln, re.IGNORECASE)]
         mode = None
         if shutil.which("nvpmodel"):
             mode = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True).stdout.strip().splitlines()[:1]
@@ -314,25 +400,40 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     if reps < 1 or warmup < 0 or any(s < 1 for s in sizes):
         raise ConfigError(f"reps must be >= 1, warm-up >= 0 and sizes >= 1 (got reps {reps}, warm-up {warmup}, "
                           f"sizes {sizes})")
+    side = int(MAX_PIXELS**0.5)
+    if any(s > side for s in sizes):  # a 100000 crop would ask for 30 GB before the first call
+        raise ConfigError(f"sizes must be <= {side} (a {side}x{side} crop is the {MAX_PIXELS}-pixel limit of the "
+                          f"frames edgefill reads); got {max(sizes)}")
     sizes = list(dict.fromkeys(sizes))  # a size given twice is measured (and reported) once
-    peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     configs = []
-    for backend in backends:
+    for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
+        avail = backend_class(backend).is_available() if backend != "auto" else True
+        if not avail:
+            raise BackendUnavailableError(backend, avail.reason, getattr(backend_class(backend), "extra", None))
         learned = _uses_model(backend)
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):
                 configs.append((model, backend, precision))
+    peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     tele = Telemetry()
     tele.start()
-    by_size = {}
+    by_size: dict[int, list[BenchResult]] = {}
+    interrupted = False
     try:
-        for size in sizes:
-            by_size[size] = measure_size(configs, size, warmup, reps)
+        for size in sizes:  # each checks all the sizes against its opened backends, before timing
+            by_size[size] = measure_size(configs, size, warmup, reps, check_sizes=sizes)
+    except BenchInterrupted as exc:  # Ctrl-C: keep what was measured
+        by_size[size] = exc.results
+        interrupted = True
+    except KeyboardInterrupt:
+        if not by_size:
+            raise
+        interrupted = True
     finally:
         telemetry = tele.stop()
-    results = [by_size[size][i] for i in range(len(configs)) for size in sizes]
+    results = [by_size[size][i] for i in range(len(configs)) for size in sizes if size in by_size]
     return results, {"gemm_peak_gflops": peaks, "telemetry": telemetry, "warmup": warmup, "reps": reps,
-                     "host": host_info()}
+                     "interrupted": interrupted, "host": host_info()}
 
 
 def host_info() -> dict:
@@ -372,8 +473,8 @@ def table(results: list[BenchResult], env: dict) -> str:
                     f"{r.p99_ms:8.1f} {r.jitter_ms:7.1f} {r.throughput_fps:7.1f} "
                     f"{(f'{r.gflops:8.1f}' if r.gflops else '       -')} "
                     f"{(f'{r.percent_of_peak:7.1f}' if r.percent_of_peak else '      -')} {r.peak_rss_mb:7.0f}  "
-                    f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
-                    f"{st.get('postprocess', 0):.1f}")
+                    + (f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
+                       f"{st.get('postprocess', 0):.1f}" if st else "-  (not measured)"))
     peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in env["gemm_peak_gflops"].items() if v)
     side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
     rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "
@@ -383,6 +484,11 @@ def table(results: list[BenchResult], env: dict) -> str:
         rows.append(f"host: {host['board'] or host['platform']}, {host['cpu']}, {host['cpus_usable']} of "
                     f"{host['cpus']} CPUs usable; {env['reps']} timed calls after {env['warmup']} warm-up; RSS MB: "
                     "the process's peak so far (a size's configurations are loaded together), not one row's own")
+    if env.get("interrupted"):
+        lo, hi = min(r.reps for r in results), max(r.reps for r in results)
+        rows.append(f"INTERRUPTED (Ctrl-C): the rows above rest on {lo if lo == hi else f'{lo}-{hi}'} timed calls "
+                    f"each ({env['reps']} asked); sizes not reached are missing, and the interrupted size's "
+                    "stages were not measured")
     return "\n".join(rows)
 
 

@@ -458,15 +458,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sizes = [int(x) for x in (args.size or ",".join(map(str, prof.runtime.buckets if prof else (256, 512)))).split(",")]
     except ValueError as exc:
         raise InputError(f"--size takes comma-separated integers: {exc}") from exc
+    _check_bench_outputs(args, models)  # before the run, which may take many minutes on a board
     results, env = run_bench(models, backends, precisions, sizes, warmup=args.warmup, reps=args.reps)
     print(table(results, env))
     if args.json:
-        atomic_write_bytes(Path(args.json), to_json(results, env).encode())
+        try:
+            atomic_write_bytes(Path(args.json), to_json(results, env).encode())
+        except OSError as exc:
+            raise InputError(f"cannot write --json {args.json}: {exc.strerror or exc}") from exc
         print(f"wrote {args.json}")
     if args.plot:
         plot(results, Path(args.plot))
         print(f"wrote {args.plot}")
+    if env.get("interrupted"):  # what was measured is printed and written above
+        print("edgefill: interrupted: results cover the rounds completed before Ctrl-C", file=sys.stderr)
+        return 130
     return 0
+
+
+def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
+    """--json and --plot must be files that can be written, distinct from each other and from a
+    --model file, and --plot an image extension: checked before the run, not after it."""
+    outs = [(flag, Path(v)) for flag, v in (("--json", args.json), ("--plot", args.plot)) if v]
+    for flag, path in outs:
+        if path.is_dir():
+            raise InputError(f"{flag} {path} is a folder; give a file name")
+        for m in models:
+            if m and Path(m).is_file() and _same_path(path, Path(m)):
+                raise InputError(f"{flag} {path} is the --model file {m}; it would be overwritten")
+    if len(outs) == 2 and _same_path(outs[0][1], outs[1][1]):
+        raise InputError(f"--json and --plot are the same file {args.json}; give two names")
+    if args.plot and Path(args.plot).suffix.lower() not in IMAGE_EXTS:
+        raise InputError(f"--plot {args.plot}: unsupported extension {Path(args.plot).suffix!r} "
+                         f"(use one of {', '.join(IMAGE_EXTS)})")
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
@@ -641,7 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, help="comma list of square crop sizes (default: 256,512)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--reps", type=int, default=30)
-    p.add_argument("--json", default=None)
+    p.add_argument("--json", default=None, help="write the results as JSON (environment: machine, GEMM peaks, "
+                   "telemetry, interrupted; results: one object per row, keys as in edgefill.bench.BenchResult)")
     p.add_argument("--plot", default=None, help="PNG of latency against size")
     p.set_defaults(func=cmd_bench)
 
