@@ -21,7 +21,9 @@ class BackendUnavailableError(EdgeFillError):
 
     def __init__(self, backend: str, reason: str, extra: str | None = None):
         self.backend, self.reason, self.extra = backend, reason, extra
-        hint = f" (install edgefill[{extra}])" if extra else ""
+        # no second hint where the reason already says how to get it (an extra, or JetPack)
+        said = extra and (f"edgefill[{extra}]" in reason or "JetPack" in reason)
+        hint = f" (install edgefill[{extra}])" if extra and not said else ""
         super().__init__(f"backend {backend!r} is unavailable: {reason}{hint}")
 
 

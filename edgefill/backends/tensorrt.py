@@ -52,7 +52,7 @@ def _import_pycuda():
         cuda.init()
         context = cuda.Device(0).retain_primary_context()
     except Exception as exc:  # pycuda raises its own LogicError/RuntimeError when there is no GPU
-        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})", "trt") from exc
+        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})") from exc
     return cuda, context
 
 
@@ -82,7 +82,7 @@ class TensorRTBackend(Backend):
         path = Path(str(model))
         fit = self.accepts_model(model)
         if not fit:
-            raise BackendUnavailableError("tensorrt", fit.reason, "trt")
+            raise BackendUnavailableError("tensorrt", fit.reason)
         if path.suffix == ".engine":
             verify_engine_file(path)  # before TensorRT sees a single byte of it
         self.trt = compat.import_trt()
@@ -129,7 +129,7 @@ class TensorRTBackend(Backend):
                     log.warning("%s; rebuilding from %s", msg, bundle)
                     engine_path = build_for_bundle(bundle, profile)
                 else:
-                    raise BackendUnavailableError("tensorrt", msg + "; rebuild it with edgefill build-engine", "trt")
+                    raise BackendUnavailableError("tensorrt", msg + "; rebuild it with edgefill build-engine")
         self.engine_path = engine_path
         self.sidecar = verify_engine_file(engine_path)
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
@@ -140,7 +140,7 @@ class TensorRTBackend(Backend):
             core = int(built.get("dla_core", 0))
             if not 0 <= core < runtime.num_DLA_cores:
                 raise BackendUnavailableError("tensorrt", f"{engine_path} runs on DLA core {core}, but this device has "
-                                              f"{runtime.num_DLA_cores} DLA cores", "trt")
+                                              f"{runtime.num_DLA_cores} DLA cores")
             runtime.DLA_core = core
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
@@ -157,7 +157,7 @@ class TensorRTBackend(Backend):
             if ctx is None:  # TensorRT logs the reason (usually OutOfMemory) and returns None
                 raise BackendUnavailableError(
                     "tensorrt", f"TensorRT could not create an execution context for profile {k} of {engine_path} "
-                    "(out of GPU memory? see TensorRT's log above; lower the workspace or the buckets)", "trt")
+                    "(out of GPU memory? see TensorRT's log above; lower the workspace or the buckets)")
             if not ctx.set_optimization_profile_async(k, self.stream.handle):
                 raise ModelError(f"TensorRT refused optimisation profile {k} of {engine_path}")
             host, dev = {}, {}

@@ -198,7 +198,7 @@ def device_facts() -> dict:
     except cuda.Error as exc:  # e.g. "cuInit failed: no CUDA-capable device is detected"
         from ..errors import BackendUnavailableError
 
-        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})", "trt") from exc
+        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})") from exc
     return {"tensorrt": trt.__version__, "compute_capability": f"{major}.{minor}", "multiprocessors": sms, "gpu": name}
 
 

@@ -79,3 +79,18 @@ def test_misspelled_option_is_reported(caplog):
         create_backend("opencv-telea", model="lite").close()  # what Inpainter passes every backend: fine
     assert "'onnxruntime' ignores option(s) thread (it takes: model, providers, threads, spin)" in caplog.text
     assert "opencv-telea" not in caplog.text
+
+
+def test_the_install_hint_is_given_once_and_only_where_installing_helps():
+    """A reason that already names the extra (or JetPack, where TensorRT comes from) gets no second
+    hint; a TensorRT failure that no install fixes (no CUDA device, a stale engine) gets none."""
+    from edgefill.backends.tensorrt import TensorRTBackend
+
+    twice = BackendUnavailableError("onnxruntime", "onnxruntime is not installed (pip install edgefill[ort])", "ort")
+    assert str(twice).count("edgefill[ort]") == 1
+    jetpack = BackendUnavailableError("tensorrt", "tensorrt cannot be imported; on a Jetson it comes with JetPack", "trt")
+    assert "edgefill[trt]" not in str(jetpack)
+    assert "(install edgefill[ort])" in str(BackendUnavailableError("onnxruntime", "not installed", "ort"))
+    with pytest.raises(BackendUnavailableError) as err:
+        TensorRTBackend(model="nano")  # not a bundle: installing nothing helps
+    assert "edgefill[trt]" not in str(err.value) and "edgefill export" in str(err.value)
