@@ -133,6 +133,8 @@ class Inpainter:
             if not isinstance(backend, Backend):  # ours: do not leave it loaded
                 self.backend.close()
             raise
+        # a classical backend takes any crop: holes are cropped as they are (roi.plan's exact)
+        self._exact_crops = not self.backend.uses_model and info.multiple == 1 and info.max_size is None
         self.last_timing = InpaintTiming()
 
     @property
@@ -181,7 +183,7 @@ class Inpainter:
         remaining = np.zeros_like(hole)
         remaining[y0:y1, x0:x1] = dilate(win_hole, cfg.feather)
         infer = post = 0.0
-        crops = roi.plan(remaining, cfg)
+        crops = roi.plan(remaining, cfg, exact=self._exact_crops)
         for crop in crops:
             sub_img, sub_mask = roi.extract(out, remaining, crop)
             if not sub_mask.any():

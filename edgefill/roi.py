@@ -139,15 +139,29 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
-    """Crops that together cover every hole pixel of ``mask`` (uint8, non-zero = hole)."""
+def _exact_crop(box: tuple[int, int, int, int], shape: tuple[int, int], cfg: RoiConfig) -> Crop:
+    """The box grown by the margin and clipped to the frame, fed as it is (no bucket, no padding)."""
+    y0, x0 = max(0, box[0] - cfg.margin), max(0, box[1] - cfg.margin)
+    y1, x1 = min(shape[0], box[2] + cfg.margin), min(shape[1], box[3] + cfg.margin)
+    return Crop(y0, x0, y1 - y0, x1 - x0, y1 - y0, x1 - x0)
+
+
+def plan(mask: np.ndarray, cfg: RoiConfig, exact: bool = False) -> list[Crop]:
+    """Crops that together cover every hole pixel of ``mask`` (uint8, non-zero = hole).
+
+    ``exact`` (a classical backend, which takes any size): holes are grouped as for a model, but
+    each group's crop is its box grown by the margin, neither snapped to a bucket nor padded, and
+    a group larger than the largest bucket is one crop, not tiles. OpenCV's Telea and NS then
+    fill each hole as on the whole frame, with no mirrored copy of the hole to fill as well (a
+    64x64 frame was padded to 256x256, 16 times the work) and no seams between tiles."""
     shape = mask.shape[:2]
     x, y, w, h = hole_box(mask)
     if w == 0:
         return []
     whole = (y, x, y + h, x + w)
+    crop_for = _exact_crop if exact else _crop_for_box
     if _fits(whole, shape, cfg):
-        return [_crop_for_box(whole, shape, cfg)]
+        return [crop_for(whole, shape, cfg)]
     # Group connected components greedily while the group still fits one bucket. They are labelled
     # in the hole's bounding box only, not the whole frame; the box starts on an even row and
     # column, so OpenCV's 2x2-block labelling numbers them as it does on the frame (the order of
@@ -170,7 +184,7 @@ def plan(mask: np.ndarray, cfg: RoiConfig) -> list[Crop]:
             groups.append(b)
     crops: list[Crop] = []
     for g in groups:
-        crops.extend([_crop_for_box(g, shape, cfg)] if _fits(g, shape, cfg) else _tiles(g, shape, cfg))
+        crops.extend([crop_for(g, shape, cfg)] if exact or _fits(g, shape, cfg) else _tiles(g, shape, cfg))
     return crops
 
 

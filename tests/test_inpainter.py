@@ -99,6 +99,40 @@ def test_classical_backends_through_inpainter(backend):
     assert np.array_equal(out[far], img[far])
 
 
+def _spots(h, w, centres, r):
+    import cv2
+
+    mask = np.zeros((h, w), np.uint8)
+    for c in centres:
+        cv2.circle(mask, c, r, 255, -1)
+    return mask
+
+
+@pytest.mark.parametrize("backend,flag", [("opencv-telea", "INPAINT_TELEA"), ("opencv-ns", "INPAINT_NS")])
+@pytest.mark.parametrize("case", ["small frame", "hole beyond the largest bucket", "scattered holes"])
+def test_classical_backends_fill_as_opencv_does_on_the_whole_frame(backend, flag, case):
+    """A classical backend takes any size, so its crops are the holes' boxes with the margin: the
+    result is OpenCV's own fill of the whole frame, pixel for pixel. Snapped to the model's buckets,
+    a 64x64 frame was padded to 256x256 (the hole mirrored into 16 times the work), and a hole
+    larger than 512 px was filled tile by tile, with seams (up to 78 levels off OpenCV's fill)."""
+    import cv2
+
+    if case == "small frame":
+        img, mask = natural_image(64, 64), _spots(64, 64, [(30, 34)], 14)
+    elif case == "hole beyond the largest bucket":
+        img, mask = natural_image(700, 800, seed=3), np.zeros((700, 800), np.uint8)
+        mask[60:640, 100:720] = 255
+    else:
+        img, mask = natural_image(600, 900, seed=4), _spots(600, 900, [(60, 60), (840, 540), (450, 300)], 20)
+    shapes = []
+    with edgefill.Inpainter(backend=backend) as inp:
+        real = inp.backend._infer
+        inp.backend._infer = lambda i, m: shapes.append(m.shape) or real(i, m)
+        out = inp.inpaint(img, mask)
+    assert np.array_equal(out, cv2.inpaint(img, mask, 5, getattr(cv2, flag)))
+    assert all(h <= img.shape[0] and w <= img.shape[1] for h, w in shapes), shapes  # never padded
+
+
 def test_classical_backend_refuses_model():
     with pytest.raises(ConfigError, match="takes no model"):
         edgefill.Inpainter(model="lite", backend="opencv-ns")
