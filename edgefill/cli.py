@@ -521,7 +521,7 @@ def cmd_masks(args: argparse.Namespace) -> int:
         log.warning("%d of %d %s masks miss the hole ratio range %g-%g (closest reached: %.4f-%.4f); the family "
                     "may not reach it at %dx%d", len(missed), args.count, args.family, lo, hi, min(missed),
                     max(missed), args.width, args.height)
-    print(f"wrote {args.count} {args.family} masks ({args.width}x{args.height}, hole ratio {lo:.0%}-{hi:.0%}) to {out}")
+    print(f"wrote {args.count} {args.family} masks ({args.width}x{args.height}, hole ratio {lo * 100:.3g}%-{hi * 100:.3g}%) to {out}")
     return 0
 
 

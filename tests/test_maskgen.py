@@ -53,3 +53,13 @@ def test_training_mix_draws_every_family_and_is_seeded():
     assert np.array_equal(a, maskgen.training_mix(96, 96, np.random.default_rng(5), 0.1, 0.2))
     small = [maskgen.training_mix(96, 96, rng, 0.0, 0.05) for _ in range(10)]  # no large object fits
     assert all(maskgen.hole_ratio(m) <= 0.05 for m in small)
+
+
+def test_masks_cli_prints_the_ratio_range_it_was_given(tmp_path, capsys):
+    """A range under 1% printed as '0%-0%'."""
+    assert main(["masks", "--ratio", "0.001", "0.005", "--width", "64", "--height", "64", "--count", "1",
+                 "-o", str(tmp_path / "a")]) == 0
+    assert main(["masks", "--family", "rects", "--ratio", "0.2", "0.35", "--width", "64", "--height", "64",
+                 "--count", "1", "-o", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "hole ratio 0.1%-0.5%" in out and "hole ratio 20%-35%" in out
