@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, image_files, read_image, read_mask, write_image
+from .overwrites import refuse_overwrites, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
@@ -61,10 +62,10 @@ def plan_jobs(inp: Path, mask: Path, out: Path, *, out_is_folder: bool = False) 
             raise InputError(f"input folder {inp} has no images ({', '.join(IMAGE_EXTS)})")
         if out.exists() and not out.is_dir():
             raise InputError(f"output {out} must be a folder when the input is a folder")
-        if _same_path(out, inp):
+        if same_path(out, inp):
             raise InputError("the output folder is the input folder; refusing to overwrite the inputs")
         masks = _images_in(mask) if mask.is_dir() else None
-        if masks is not None and _same_path(out, mask):
+        if masks is not None and same_path(out, mask):
             raise InputError("the output folder is the mask folder; refusing to overwrite the masks")
         jobs = []
         for path in inputs:
@@ -156,64 +157,26 @@ def _output_is_video(output: str) -> bool:
                      f"for images (a name without an extension, or ending in /)")
 
 
-def _run_inputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
-    """The files and folders ``edgefill run`` reads, as (path, "the source" or "the mask"): the
-    source (a video file, an image folder or the images a glob matches) and the mask (an image,
-    video, folder or shapes file)."""
-    import glob
-
-    from .capture import scheme_of
-    from .capture.files import file_path, images_spec
-
-    paths = []
-    src, scheme = args.source, scheme_of(args.source)
-    if scheme == "file":
-        paths.append(Path(file_path(src)))
-    elif scheme == "images":
-        spec = images_spec(src)
-        paths.extend([Path(spec)] if Path(spec).is_dir() else [Path(q) for q in glob.glob(spec)])
-    out = [(p, "the source") for p in paths]
-    if not args.mask.startswith(("rect:", "poly:", "key:")):
-        out.append((Path(args.mask), "the mask"))
-    return out
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _check_run_outputs(args: argparse.Namespace) -> None:
     """Refuse outputs that would overwrite an input (as ``plan_jobs`` does for ``inpaint``): a
     video (or its ``.part`` file) or the statistics on the source or the mask, or a folder of
-    frames that holds one of them. Found before anything is opened or written."""
+    frames that holds one of them. Found before anything is opened or written (the Pipeline
+    checks its sinks again, for callers of the Python API)."""
     from .sinks.files import part_path
 
-    files, folder = [], None  # (path, what)
+    files, folders = [], []  # (path, what)
     if args.output:
         out = Path(args.output)
         if _output_is_video(args.output):
             files += [(out, "the output"), (part_path(out), "the output's .part file")]
         else:
-            folder = out
+            folders.append((out, "the output folder"))
     if args.stats_json:
         stats = Path(args.stats_json)
         files.append((stats, "--stats-json"))
-        if args.output and folder is None and _same_path(stats, Path(args.output)):
+        if args.output and not folders and same_path(stats, Path(args.output)):
             raise InputError(f"--stats-json {stats} is also the output video; give another name")
-    for p, role in _run_inputs(args):
-        for f, what in files:
-            if _same_path(f, p):
-                raise InputError(f"{what} {f} is {role} {p}; refusing to overwrite it")
-        if folder is not None:
-            resolved, held = folder.resolve(), p.resolve()
-            if held == resolved or resolved in held.parents:
-                raise InputError(f"the output folder {folder} holds {role} {p}; refusing to write frames "
-                                 "among the inputs (give a folder of its own)")
+    refuse_overwrites(run_inputs(args.source, args.mask), files, folders)
 
 
 def _sinks_for(args: argparse.Namespace, output_fps: float | None = None) -> list:
@@ -484,9 +447,9 @@ def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
         if path.is_dir():
             raise InputError(f"{flag} {path} is a folder; give a file name")
         for m in models:
-            if m and Path(m).is_file() and _same_path(path, Path(m)):
+            if m and Path(m).is_file() and same_path(path, Path(m)):
                 raise InputError(f"{flag} {path} is the --model file {m}; it would be overwritten")
-    if len(outs) == 2 and _same_path(outs[0][1], outs[1][1]):
+    if len(outs) == 2 and same_path(outs[0][1], outs[1][1]):
         raise InputError(f"--json and --plot are the same file {args.json}; give two names")
     if args.plot and Path(args.plot).suffix.lower() not in IMAGE_EXTS:
         raise InputError(f"--plot {args.plot}: unsupported extension {Path(args.plot).suffix!r} "

@@ -41,7 +41,8 @@ from .inpainter import Inpainter
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
-from .sinks.files import check_can_write
+from .overwrites import refuse_overwrites, run_inputs
+from .sinks.files import ImageFolderSink, VideoFileSink, check_can_write
 from .stabilize import StabilizerConfig, TemporalStabilizer
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,23 @@ class DeadlinePolicy:
         self.rate = r if self.rate is None else 0.8 * self.rate + 0.2 * r
 
 
+def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Sink],
+                                stats_json: str | Path | None) -> None:
+    """An :class:`InputError` if a video sink (or its ``.part`` file) or the statistics would be
+    written over the source or the mask, or an image-folder sink holds one of them: the CLI
+    checks its options so, and a Python caller gets the same guard (a finished video is moved
+    over its final name, so writing it over the clip being read replaced the clip)."""
+    files, folders = [], []
+    for sink in sinks:
+        if isinstance(sink, VideoFileSink):
+            files += [(sink.path, "the output video"), (sink.tmp, "the output video's .part file")]
+        elif isinstance(sink, ImageFolderSink):
+            folders.append((sink.folder, "the output folder"))
+    if stats_json:
+        files.append((Path(stats_json), "the statistics"))
+    refuse_overwrites(run_inputs(source, mask), files, folders)
+
+
 class Pipeline:
     """Capture -> mask -> inpaint -> stabilise -> sinks, on three threads.
 
@@ -158,6 +176,7 @@ class Pipeline:
             raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
         if stats_json:  # before anything is opened or loaded, not after the whole run
             check_can_write(Path(stats_json), "the statistics")
+        _refuse_outputs_over_inputs(source, mask, sinks, stats_json)
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
         self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
         self.sinks = list(sinks)

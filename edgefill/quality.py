@@ -32,6 +32,7 @@ from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.errors import ConfigError, InputError
 from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
+from edgefill.overwrites import same_path
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -311,13 +312,6 @@ def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
-
-
 def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: list[Path]) -> str | None:
     """Why the outputs (``{flag: path}``) would harm the inputs, else None: an output that is an
     evaluation image or a mask file (written over at the end of the run), one path given for two
@@ -326,15 +320,15 @@ def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: li
     given = [(flag, Path(path)) for flag, path in outputs.items() if path]
     for n, (flag, path) in enumerate(given):
         for other, earlier in given[:n]:
-            if _same_file(path, earlier):
+            if same_path(path, earlier):
                 return f"{flag} {path} is also {other}; give each output its own file"
         for role, files in (("the evaluation image", images), ("the mask", masks)):
             for f in files:
-                if _same_file(path, f):
+                if same_path(path, f):
                     return f"{flag} {path} is {role} {f}; refusing to overwrite it"
         if path.suffix.lower() in IMAGE_EXTS:
             for f in (*images, *masks):
-                if _same_file(path.parent, f.parent):
+                if same_path(path.parent, f.parent):
                     return (f"{flag} {path} is in {f.parent}, where the next run would read it as an input; "
                             "write it to another folder")
     return None

@@ -66,6 +66,37 @@ class FastLiveSource(FrameSource):
         return f
 
 
+@pytest.mark.parametrize("case", ["video over the source", "video over the mask video", "frames among the images",
+                                  "statistics over the source", "source given as an opened object"])
+def test_outputs_over_the_inputs_are_refused_from_python_too(tmp_path, case):
+    """The CLI refused these; a Python caller's video sink over the clip being read replaced the
+    clip when the finished video was moved into place. Nothing is opened or written."""
+    from edgefill.capture import open_source
+
+    clip = write_video(tmp_path / "c.avi", 3)
+    mask_video = write_video(tmp_path / "m.avi", 3)
+    source, mask, sinks, stats = str(clip), "rect:1,1,8,8", [], None
+    if case == "video over the source":
+        sinks = [VideoFileSink(clip)]
+    elif case == "video over the mask video":
+        mask, sinks = str(mask_video), [VideoFileSink(mask_video)]
+    elif case == "frames among the images":
+        frames = tmp_path / "frames"
+        frames.mkdir()
+        cv2.imwrite(str(frames / "0.png"), np.zeros((8, 8, 3), np.uint8))
+        source, sinks = str(frames), [ImageFolderSink(frames)]
+    elif case == "statistics over the source":
+        stats = clip
+    else:
+        source, sinks = open_source(str(clip), CaptureOptions()), [VideoFileSink(clip)]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match="refusing"):
+        Pipeline(source, mask, sinks, backend="opencv-telea", stats_json=stats)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    if not isinstance(source, str):
+        source.close()
+
+
 def test_live_source_drops_oldest_and_memory_stays_bounded():
     seen_depth = []
     got, sink = collect()

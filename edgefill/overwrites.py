@@ -1,0 +1,70 @@
+"""Outputs must never overwrite inputs: one check for ``edgefill run``, ``edgefill bench`` and
+:class:`edgefill.Pipeline`.
+
+Writing a video over the very file being read (or the mask video), or frames into the folder
+of images being read, destroys the user's data only at the end of a run, when the output is
+moved into place; these checks find it before anything is opened or written. Paths are
+compared after resolving links, and by inode where both exist (hard links, bind mounts).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Iterable
+
+from .errors import InputError
+
+
+def same_path(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file or folder (resolved, or the same inode)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def run_inputs(source: object, mask: object) -> list[tuple[Path, str]]:
+    """The files and folders a run reads, as (path, "the source" or "the mask"): a video file
+    source, an image folder or the images a glob matches, and a mask given as a path (an image,
+    video, folder or shapes file). Live sources, arrays, callables and ``rect:`` / ``poly:`` /
+    ``key:`` masks read no file."""
+    from .capture import scheme_of
+    from .capture.files import ImageFolderSource, VideoFileSource, file_path, images_spec
+
+    if isinstance(source, (VideoFileSource, ImageFolderSource)):
+        source = source.uri
+    paths: list[Path] = []
+    if isinstance(source, (str, Path)):
+        src = str(source)
+        scheme = scheme_of(src)
+        if scheme == "file":
+            paths.append(Path(file_path(src)))
+        elif scheme == "images":
+            spec = images_spec(src)
+            paths.extend([Path(spec)] if Path(spec).is_dir() else [Path(q) for q in glob.glob(spec)])
+    out = [(p, "the source") for p in paths]
+    if isinstance(mask, (str, Path)) and not str(mask).startswith(("rect:", "poly:", "key:")):
+        out.append((Path(mask), "the mask"))
+    return out
+
+
+def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[Path, str]] = (),
+                      folders: Iterable[tuple[Path, str]] = ()) -> None:
+    """:class:`InputError` if an output file (``(path, what)``) is an input, or an output folder
+    of frames is or holds one."""
+    files, folders = list(files), list(folders)
+    for p, role in inputs:
+        for f, what in files:
+            if same_path(f, p):
+                raise InputError(f"{what} {f} is {role} {p}; refusing to overwrite it")
+        held = p.resolve()
+        for folder, what in folders:
+            resolved = folder.resolve()
+            if held == resolved or resolved in held.parents:
+                raise InputError(f"{what} {folder} holds {role} {p}; refusing to write frames among the inputs "
+                                 "(give a folder of its own)")
