@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -680,16 +681,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
+def _log_level(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="edgefill: %(levelname)s: %(message)s")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
+    first = verbose = 0  # the global -v / -vv / --verbose flags before the subcommand
+    while first < len(args_list) and (args_list[first] == "--verbose" or re.fullmatch(r"-v+", args_list[first])):
+        verbose += 1 if args_list[first] == "--verbose" else len(args_list[first]) - 1
+        first += 1
+    if args_list[first:first + 2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
         from .quality import main as quality_main
 
-        return quality_main(args_list[2:])
+        _log_level(verbose)
+        return quality_main(args_list[first + 2:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="edgefill: %(levelname)s: %(message)s")
+    _log_level(args.verbose)
     try:
         return args.func(args)
     except EdgeFillError as exc:

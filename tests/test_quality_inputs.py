@@ -210,3 +210,13 @@ def test_a_too_elongated_image_is_named_not_an_out_of_memory_failure(images, cap
     assert main(["bench", "quality", "--images", str(images), *FAST]) == 2
     err = capsys.readouterr().err
     assert "strip.png" in err and "200x1" in err and "too elongated" in err and "Traceback" not in err
+
+
+def test_global_verbose_flag_before_bench_quality(images, capsys, caplog):
+    """`edgefill -v bench quality ...` was parsed as the latency bench: 'unrecognized arguments'."""
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        assert main(["-v", "bench", "quality", "--images", str(images), *FAST]) == 0
+        assert main(["-vv", "--verbose", "bench", "quality", "--images", str(images), *FAST]) == 0
+    assert "unrecognized" not in capsys.readouterr().err
