@@ -86,11 +86,10 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
         hole = ~hole
     out = hole.astype(np.uint8) * np.uint8(255)
     if warn and out.size and np.count_nonzero(out) > ALMOST_ALL * out.size:
-        log.warning(
-            "the mask marks %.0f%% of the image as hole; 255 means 'fill'. If your mask marks "
-            "the pixels to keep, pass invert=True (CLI: --invert-mask).",
-            100.0 * np.count_nonzero(out) / out.size,
-        )
+        advice = ("inverted (invert=True, CLI: --invert-mask), so 0 means 'fill': if your mask already marks "
+                  "the holes with 255, leave the inversion out" if invert else
+                  "255 means 'fill'. If your mask marks the pixels to keep, pass invert=True (CLI: --invert-mask)")
+        log.warning("the mask marks %.0f%% of the image as hole; %s.", 100.0 * np.count_nonzero(out) / out.size, advice)
     return out
 
 

@@ -200,3 +200,12 @@ def test_dilate_gives_the_pixels_of_a_whole_frame_dilation():
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         out = masks.dilate(m, r)
         assert np.array_equal(out, cv2.dilate(m, kernel)) and out is not m
+
+
+def test_an_inverted_mask_covering_almost_everything_does_not_advise_inverting(caplog):
+    """With invert=True already given, the advice was still 'pass invert=True (CLI: --invert-mask)'."""
+    m = np.zeros((10, 10), np.uint8)
+    m[4, 4] = 255  # a mask that marks the hole, inverted by mistake
+    with caplog.at_level(logging.WARNING):
+        masks.normalize_mask(m, (10, 10), invert=True)
+    assert "leave the inversion out" in caplog.text and "pass invert=True" not in caplog.text
