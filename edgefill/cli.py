@@ -525,10 +525,32 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     info = opencv_info()
     print(f"OpenCV {info.version} from {info.path}; GStreamer: {'yes' if info.gstreamer else 'no'}; "
           f"pip wheels: {', '.join(info.pip_wheels) or 'none'}; Jetson: {'yes' if info.is_jetson else 'no'}")
-    for p in info.problems:
+    problems = info.problems + _broken_imports()
+    for p in problems:
         print(f"problem: {p}")
     cmd_backends(args)
-    return 1 if info.problems else 0
+    return 1 if problems else 0
+
+
+def _broken_imports() -> list[str]:
+    """Backend packages that are installed but fail to import: the backends' own check finds the
+    package only (``find_spec``), so a TensorRT whose libnvinfer does not match JetPack, or a
+    pycuda built against another CUDA, looks available until the first run. Imported here, and
+    only in ``doctor``."""
+    import importlib
+    import importlib.util
+
+    out = []
+    for module, where in (("onnxruntime", "pip install edgefill[ort]"), ("tensorrt", "it comes with JetPack"),
+                          ("pycuda.driver", "pip install edgefill[trt], built against this CUDA")):
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            continue  # not installed: `backends` below says so
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure to import is the finding
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            out.append(f"{module} is installed but does not import ({reason}); reinstall it ({where})")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

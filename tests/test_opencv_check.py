@@ -67,3 +67,23 @@ def test_doctor_exit_codes_and_lines(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "problem" not in out and "onnxruntime    unavailable: onnxruntime is not installed (pip install edgefill[ort])" in out
     assert main(["backends"]) == 0
+
+
+def test_doctor_finds_an_installed_tensorrt_that_does_not_import(capsys, monkeypatch, tmp_path):
+    """The backends' check finds the package only; a tensorrt whose libraries do not match (here a
+    stand-in whose import fails as libnvinfer's would) must be a problem line, exit 1."""
+    import sys
+
+    from edgefill.cli import main
+
+    pkg = tmp_path / "tensorrt"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("raise ImportError('libnvinfer.so.10: cannot open shared object file')\n")
+    for name in [m for m in sys.modules if m.split(".")[0] == "tensorrt"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(opencv_check, "opencv_info", lambda: OpenCVInfo("4.10.0", "/usr/cv2", True, (), True))
+    assert main(["doctor"]) == 1
+    problems = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("problem: ")]
+    assert len(problems) == 1 and "tensorrt is installed but does not import (libnvinfer.so.10" in problems[0]
+    assert "JetPack" in problems[0]
