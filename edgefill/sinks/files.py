@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..checks import is_finite
 from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder
 from ..imageio import IMAGE_EXTS, write_image
@@ -110,8 +111,8 @@ class VideoFileSink(Sink):
         ext = self.path.suffix.lower()
         if ext not in FOURCC:
             raise ConfigError(f"cannot write video {self.path}: use one of {', '.join(FOURCC)}")
-        if fps is not None and not (math.isfinite(fps) and fps > 0):  # OpenCV hangs on inf, fails on NaN
-            raise ConfigError(f"fps must be a finite number > 0, got {fps}")
+        if fps is not None and not (is_finite(fps) and fps > 0):  # OpenCV hangs on inf, fails on NaN
+            raise ConfigError(f"fps must be a finite number > 0, got {fps!r}")
         check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
         self.tmp = part_path(self.path)

@@ -138,3 +138,13 @@ def test_preview_token_is_enforced():
         assert urllib.request.urlopen(req, timeout=2).status == 200
     finally:
         sink.close()
+
+
+@pytest.mark.parametrize("fps", [float("inf"), float("nan"), 0, -1, "30", True])
+def test_video_sink_fps_must_be_a_finite_number(tmp_path, fps):
+    """A string fps was a TypeError traceback from math.isfinite, and True was taken as 1 fps."""
+    from edgefill.errors import ConfigError
+    from edgefill.sinks import VideoFileSink
+
+    with pytest.raises(ConfigError, match="fps must be a finite number > 0"):
+        VideoFileSink(tmp_path / "o.mp4", fps=fps)
