@@ -140,8 +140,8 @@ class FakePicamera2:
         attrs = {"claimed": set(), "fail_configure": False, "fail_stop": False, "stall": False, **settings}
         return types.SimpleNamespace(Picamera2=type("Picamera2", (cls,), attrs))
 
-    def create_video_configuration(self, main, controls):
-        self.calls["main"], self.calls["controls"] = main, controls
+    def create_video_configuration(self, main, controls, transform=None):
+        self.calls["main"], self.calls["controls"], self.calls["transform"] = main, controls, transform
         return {"main": main}
 
     def configure(self, cfg):

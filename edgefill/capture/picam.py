@@ -4,6 +4,9 @@ picamera2's ``"RGB888"`` format is, despite its name, laid out B, G, R in memory
 (libcamera names formats by the packed word, not the byte order), which is exactly
 OpenCV's BGR; frames are therefore passed on without a channel swap.
 
+``--flip`` (``CaptureOptions.flip``) takes csi://'s numbers where a Pi camera can follow them:
+2 (rotate 180), 4 (horizontal) and 6 (vertical), done by the sensor (libcamera's ``Transform``).
+
 Each read waits at most ``read_timeout_s`` for a frame (``capture_array(wait=False)``, then
 ``Picamera2.wait(job, timeout)``), so a camera that stops delivering is reported as
 stalled and reconnected instead of blocking the capture thread for ever.
@@ -16,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, CaptureError
+from ..errors import BackendUnavailableError, CaptureError, ConfigError
 from .base import FrameSource, register_source
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,27 @@ def _release(cam: object) -> None:
             log.warning("closing the camera: %s", exc)
 
 
+#: CaptureOptions.flip (nvvidconv's flip-method numbers, as csi:// takes them) -> (hflip, vflip)
+#: of libcamera's Transform; the Pi's sensors flip in hardware but do not turn by 90 degrees
+_FLIPS = {2: (1, 1), 4: (1, 0), 6: (0, 1)}
+
+
+def _transform(flip: int) -> dict:
+    """The ``transform`` keyword of ``create_video_configuration`` for ``flip`` ({} for none)."""
+    if not flip:
+        return {}
+    if flip not in _FLIPS:
+        raise ConfigError(f"picam:// takes flip 0 (none), 2 (rotate 180), 4 (horizontal) or 6 (vertical), not "
+                          f"{flip}: a Raspberry Pi camera does not rotate by 90 degrees")
+    try:
+        from libcamera import Transform
+    except ImportError as exc:
+        raise BackendUnavailableError("picam", f"libcamera's Python bindings cannot be imported ({exc}); they come "
+                                      "with picamera2 (sudo apt install python3-picamera2)") from exc
+    hflip, vflip = _FLIPS[flip]
+    return {"transform": Transform(hflip=hflip, vflip=vflip)}
+
+
 @register_source("picam")
 class PicameraSource(FrameSource):
     live = True
@@ -52,6 +76,7 @@ class PicameraSource(FrameSource):
         rest = self.uri[len("picam://"):] or "0"
         if not rest.isdigit():
             raise CaptureError(f"picam:// takes a camera number, e.g. picam://0, not {self.description}")
+        transform = _transform(self.options.flip)  # before the camera is claimed
         self.close()
         size = (self.options.width or 1280, self.options.height or 720)
         cam = None
@@ -61,7 +86,8 @@ class PicameraSource(FrameSource):
             if self.options.fps:  # libcamera's control, in microseconds per frame
                 period = int(round(1e6 / self.options.fps))
                 controls["FrameDurationLimits"] = (period, period)
-            cam.configure(cam.create_video_configuration(main={"size": size, "format": "RGB888"}, controls=controls))
+            cam.configure(cam.create_video_configuration(main={"size": size, "format": "RGB888"}, controls=controls,
+                                                         **transform))
             cam.start()
         except BaseException as exc:
             if cam is not None:  # give the camera back, or every reconnect finds it busy

@@ -266,3 +266,29 @@ def test_timeouts_must_be_finite_numbers(field, value):
     an infinite one raised OverflowError from the read."""
     with pytest.raises(ConfigError, match=field):
         CaptureOptions(**{field: value})
+
+
+@pytest.mark.parametrize("flip,expected", [(0, None), (2, (1, 1)), (4, (1, 0)), (6, (0, 1))])
+def test_picam_flips_with_libcamera_transform(monkeypatch, flip, expected):
+    """--flip was ignored for picam:// (a camera mounted upside down stayed so); csi://'s numbers
+    that a Pi sensor can follow become libcamera's Transform."""
+    import types
+
+    module = FakePicamera2.module()
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    monkeypatch.setitem(sys.modules, "libcamera", types.SimpleNamespace(
+        Transform=lambda hflip=0, vflip=0: ("Transform", hflip, vflip)))
+    with open_source("picam://0", CaptureOptions(flip=flip)) as src:
+        got = src.cam.calls["transform"]
+    assert got == (None if expected is None else ("Transform", *expected))
+
+
+@pytest.mark.parametrize("flip", [1, 3, 5, 7])
+def test_picam_refuses_a_90_degree_flip_before_claiming_the_camera(monkeypatch, flip):
+    module = FakePicamera2.module()
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    from edgefill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="does not rotate by 90"):
+        open_source("picam://0", CaptureOptions(flip=flip)).open()
+    assert not module.Picamera2.claimed
