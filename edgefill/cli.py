@@ -613,7 +613,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=None,
                    help="camera frame rate, and the output video's (default: the source's own; a camera: the profile's)")
     p.add_argument("--flip", type=int, default=None,
-                   help="csi:// flip-method 0-7; picam:// takes 0, 2 (180), 4 and 6 (mirrors) (default: the profile's, else 0)")
+                   help="turn the frames by nvvidconv's flip-method 0-7 (2: 180, 4/6: mirrors; csi:// in nvvidconv, "
+                        "picam:// 0/2/4/6 in the sensor, others in software) (default: the profile's, else 0)")
     p.add_argument("--loop", action="store_true", help="loop a video file or image folder")
     p.add_argument("--read-timeout", type=float, default=5.0, help="seconds before a silent stream counts as stalled")
     p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Type
 
+import cv2
 import numpy as np
 
 from ..checks import is_finite
@@ -28,7 +29,11 @@ class CaptureOptions:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
-    flip: int = 0  # nvvidconv flip-method for csi:// (0 none, 2 rotate 180, 4 horizontal, 6 vertical ...)
+    #: nvvidconv's flip-method numbers (0 none, 1 rotate 90 counter-clockwise, 2 rotate 180, 3 rotate
+    #: 90 clockwise, 4 horizontal, 5 upper-right diagonal, 6 vertical, 7 upper-left diagonal): done by
+    #: nvvidconv for csi://, by the sensor for picam:// (0, 2, 4, 6), in software (:func:`apply_flip`,
+    #: by the Pipeline's reader) for every other source
+    flip: int = 0
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0  # bounds every read of a live source (see docs/runtime.md, "Read timeouts")
     reconnect: bool = True  # live sources only
@@ -50,12 +55,30 @@ class CaptureOptions:
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip}")
 
 
+def apply_flip(frame: np.ndarray, flip: int) -> np.ndarray:
+    """``frame`` turned or mirrored as nvvidconv's flip-method ``flip`` does it (0: as it is)."""
+    if flip == 0:
+        return frame
+    if flip in _ROTATIONS:
+        return cv2.rotate(frame, _ROTATIONS[flip])
+    if flip in (4, 6):
+        return cv2.flip(frame, 1 if flip == 4 else 0)
+    turned = cv2.transpose(frame)  # 7: across the main diagonal
+    return cv2.rotate(turned, cv2.ROTATE_180) if flip == 5 else turned  # 5: across the other one
+
+
+_ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
 class FrameSource(ABC):
     """One camera, stream or file. Not thread-safe: one reader thread at a time."""
 
     #: Live sources (cameras, streams) drop stale frames when the pipeline falls behind;
     #: finite sources (files) never drop one.
     live: ClassVar[bool] = False
+    #: Whether the source applies ``options.flip`` itself (nvvidconv, the sensor); otherwise the
+    #: Pipeline's reader flips its frames in software (:func:`apply_flip`).
+    flips_itself: ClassVar[bool] = False
 
     def __init__(self, uri: str, options: CaptureOptions):
         self.uri = uri

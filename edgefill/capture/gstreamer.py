@@ -50,6 +50,8 @@ class _GstSource(VideoCaptureSource):
 class CsiSource(_GstSource):
     """``csi://0``: Jetson CSI camera through nvarguscamerasrc (size, fps, flip from options)."""
 
+    flips_itself = True  # nvvidconv flip-method
+
     def pipeline(self) -> str:
         rest = self.uri[len("csi://"):] or "0"
         if not rest.isdigit():

@@ -63,6 +63,7 @@ def _transform(flip: int) -> dict:
 @register_source("picam")
 class PicameraSource(FrameSource):
     live = True
+    flips_itself = True  # libcamera's Transform, or refused
 
     def __init__(self, uri, options):
         super().__init__(uri, options)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ..errors import CaptureError
-from .base import FrameSource
+from .base import FrameSource, apply_flip
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,12 @@ class ResilientSource:
             raise CaptureError(f"{self.source.description} has delivered the same frame for {timeout:g} s (frozen)")
 
     def read(self) -> np.ndarray | None:
+        """The next frame (turned by ``options.flip`` where the source does not do it itself)."""
+        frame = self._read()
+        flip = self.source.options.flip
+        return apply_flip(frame, flip) if frame is not None and flip and not self.source.flips_itself else frame
+
+    def _read(self) -> np.ndarray | None:
         if not self.live:
             return self.source.read()
         backoff = 0.25

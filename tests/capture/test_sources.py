@@ -292,3 +292,43 @@ def test_picam_refuses_a_90_degree_flip_before_claiming_the_camera(monkeypatch, 
     with pytest.raises(ConfigError, match="does not rotate by 90"):
         open_source("picam://0", CaptureOptions(flip=flip)).open()
     assert not module.Picamera2.claimed
+
+
+class _OneFrame(FrameSource):
+    live = False
+
+    def open(self):
+        pass
+
+    def read(self):
+        return np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+
+
+@pytest.mark.parametrize("flip", range(8))
+def test_the_reader_flips_in_software_where_the_source_does_not(flip):
+    """--flip was honoured by csi:// (nvvidconv) only: a USB camera, a stream or a file mounted
+    upside down stayed so. The Pipeline's reader turns their frames as nvvidconv would."""
+    import cv2
+
+    frame = _OneFrame("x", CaptureOptions()).read()
+    expected = {0: frame, 1: np.rot90(frame, 1), 2: np.rot90(frame, 2), 3: np.rot90(frame, -1), 4: frame[:, ::-1],
+                5: np.rot90(frame, 2).transpose(1, 0, 2), 6: frame[::-1], 7: frame.transpose(1, 0, 2)}[flip]
+    got = ResilientSource(_OneFrame("x", CaptureOptions(flip=flip))).read()
+    assert np.array_equal(got, expected) and got.flags.c_contiguous
+    hardware = type("Hardware", (_OneFrame,), {"flips_itself": True})  # csi://, picam://: never twice
+    assert np.array_equal(ResilientSource(hardware("x", CaptureOptions(flip=flip))).read(), frame)
+    assert cv2.imencode(".png", got)[0]
+
+
+def test_a_flipped_file_runs_through_the_pipeline(tmp_path):
+    import edgefill
+    from edgefill.sinks import CallbackSink
+
+    clip = write_video(tmp_path / "c.avi", 3)
+    got = []
+    edgefill.Pipeline(str(clip), "rect:0,0,4,4", [CallbackSink(lambda r: got.append(r.image))], backend="opencv-telea",
+                      capture=CaptureOptions(flip=3), stabilize=False).run()
+    plain = open_source(str(clip))
+    with plain:
+        first = plain.read()
+    assert len(got) == 3 and got[0].shape == (first.shape[1], first.shape[0], 3)
