@@ -12,3 +12,18 @@ def load_script(name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def refused(script: str, argv: list, tmp_path: Path, capsys) -> tuple[str, str]:
+    """Run ``benchmarks/<script>.py`` with ``argv``, where ``{file}`` names a plain file (so that
+    ``{file}/x.json`` is a path in a folder that cannot exist); assert it exits 2 (from main() or
+    argparse's SystemExit) and return its (stdout, stderr)."""
+    (tmp_path / "file").write_text("not a folder")
+    argv = [arg.format(file=tmp_path / "file") for arg in argv]
+    try:
+        code = load_script(script).main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    captured = capsys.readouterr()
+    return captured.out, captured.err

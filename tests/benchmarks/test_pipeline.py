@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from . import load_script
+from . import load_script, refused
 
 
 def quick_script():
@@ -21,10 +21,7 @@ def quick_script():
     (["--json", "{file}/report.json"], "cannot write the JSON report"),
 ])
 def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys, args, message):
-    (tmp_path / "file").write_text("not a folder")
-    args = [arg.format(file=tmp_path / "file") for arg in args]
-    assert quick_script().main(["--model", "nano", "--frames", "1", *args]) == 2
-    err = capsys.readouterr().err
+    _, err = refused("pipeline", ["--model", "nano", "--frames", "1", *args], tmp_path, capsys)
     assert message in err and "Traceback" not in err
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from . import load_script
+from . import load_script, refused
 
 
 def test_reports_both_paths_per_mask(tmp_path, capsys):
@@ -19,14 +19,6 @@ def test_reports_both_paths_per_mask(tmp_path, capsys):
     assert "ratio" in capsys.readouterr().out
 
 
-def exit_code(argv):
-    """main()'s return value, or the code of the SystemExit argparse raises."""
-    try:
-        return load_script("thin_refill").main(argv)
-    except SystemExit as e:
-        return e.code
-
-
 @pytest.mark.parametrize("args, message", [
     (["--reps", "0"], "--reps must be >= 1"),  # was a table of NaN and NaN in the JSON
     (["--size", "0"], "--size >= 16"),
@@ -36,12 +28,10 @@ def exit_code(argv):
     (["--json", "{file}/t.json"], "cannot write the JSON report"),
 ])
 def test_bad_arguments_are_one_line_errors_before_the_run(tmp_path, capsys, args, message):
-    (tmp_path / "file").write_text("not a folder")
-    args = [arg.format(file=tmp_path / "file") for arg in args]
-    assert exit_code(["--model", "nano", "--size", "64", "--reps", "1", "--families", "objects", *args]) == 2
-    captured = capsys.readouterr()
-    assert message in captured.err and "Traceback" not in captured.err
-    assert "objects" not in captured.out  # no row measured
+    out, err = refused("thin_refill", ["--model", "nano", "--size", "64", "--reps", "1", "--families", "objects", *args],
+                       tmp_path, capsys)
+    assert message in err and "Traceback" not in err
+    assert "objects" not in out  # no row measured
 
 
 def test_json_records_the_host_and_settings(tmp_path):
