@@ -41,7 +41,8 @@ import numpy as np
 
 from . import maskgen
 from .backends import backend_class, create_backend
-from .errors import BackendUnavailableError, ConfigError, ModelError
+from .backends.registry import available_class
+from .errors import ConfigError, ModelError
 from .imageio import MAX_PIXELS
 from .models import read_manifest, resolve_model
 
@@ -407,9 +408,8 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     sizes = list(dict.fromkeys(sizes))  # a size given twice is measured (and reported) once
     configs = []
     for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
-        avail = backend_class(backend).is_available() if backend != "auto" else True
-        if not avail:
-            raise BackendUnavailableError(backend, avail.reason, getattr(backend_class(backend), "extra", None))
+        if backend != "auto":
+            available_class(backend)
         learned = _uses_model(backend)
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):

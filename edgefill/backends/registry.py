@@ -57,6 +57,16 @@ def ignored_options(cls: type[Backend], options: dict) -> list[str]:
     return sorted(k for k in options if k not in named and not (k == "model" and not cls.uses_model))
 
 
+def available_class(name: str) -> type[Backend]:
+    """The class of backend ``name`` (not ``auto``), or the :class:`BackendUnavailableError` that
+    says why it cannot run here and which extra to install."""
+    cls = backend_class(name)
+    avail = cls.is_available()
+    if not avail:
+        raise BackendUnavailableError(name, avail.reason, getattr(cls, "extra", None))
+    return cls
+
+
 def create_backend(name: str = "auto", **options: object) -> Backend:
     """Construct a backend by name (or ``"auto"``), passing ``options`` to it.
 
@@ -64,10 +74,7 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
     is skipped with a logged reason and the next one is tried.
     """
     if name != "auto":
-        cls = backend_class(name)
-        avail = cls.is_available()
-        if not avail:
-            raise BackendUnavailableError(name, avail.reason, getattr(cls, "extra", None))
+        cls = available_class(name)
         ignored = ignored_options(cls, options)
         if ignored:  # most likely a misspelling (thread= for threads=)
             log.warning("backend %r ignores option(s) %s (it takes: %s)", name, ", ".join(ignored),
