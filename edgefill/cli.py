@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, image_files, read_image, read_mask, write_image
-from .overwrites import refuse_overwrites, run_inputs, same_path
+from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
@@ -450,8 +450,7 @@ def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
         for m in models:
             if m and Path(m).is_file() and same_path(path, Path(m)):
                 raise InputError(f"{flag} {path} is the --model file {m}; it would be overwritten")
-    if len(outs) == 2 and same_path(outs[0][1], outs[1][1]):
-        raise InputError(f"--json and --plot are the same file {args.json}; give two names")
+    refuse_shared_outputs([(path, flag) for flag, path in outs])
     if args.plot and Path(args.plot).suffix.lower() not in IMAGE_EXTS:
         raise InputError(f"--plot {args.plot}: unsupported extension {Path(args.plot).suffix!r} "
                          f"(use one of {', '.join(IMAGE_EXTS)})")

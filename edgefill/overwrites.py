@@ -68,3 +68,13 @@ def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[
             if held == resolved or resolved in held.parents:
                 raise InputError(f"{what} {folder} holds {role} {p}; refusing to write frames among the inputs "
                                  "(give a folder of its own)")
+
+
+def refuse_shared_outputs(outputs: Iterable[tuple[Path, str]]) -> None:
+    """:class:`InputError` if one path is given for two outputs (``(path, what)``): the last one
+    written would replace the other."""
+    outputs = list(outputs)
+    for n, (path, what) in enumerate(outputs):
+        for earlier, other in outputs[:n]:
+            if same_path(path, earlier):
+                raise InputError(f"{what} {path} is also {other} (the same file); give each output its own file")

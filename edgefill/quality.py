@@ -32,7 +32,7 @@ from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
 from edgefill.errors import ConfigError, InputError
 from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
-from edgefill.overwrites import same_path
+from edgefill.overwrites import refuse_overwrites, refuse_shared_outputs, same_path
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -317,15 +317,13 @@ def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: li
     evaluation image or a mask file (written over at the end of the run), one path given for two
     outputs (the last written replaces the other), or an image-named output in a folder of
     evaluation images or masks (the next run would score it as one more input)."""
-    given = [(flag, Path(path)) for flag, path in outputs.items() if path]
-    for n, (flag, path) in enumerate(given):
-        for other, earlier in given[:n]:
-            if same_path(path, earlier):
-                return f"{flag} {path} is also {other}; give each output its own file"
-        for role, files in (("the evaluation image", images), ("the mask", masks)):
-            for f in files:
-                if same_path(path, f):
-                    return f"{flag} {path} is {role} {f}; refusing to overwrite it"
+    given = [(Path(path), flag) for flag, path in outputs.items() if path]
+    try:
+        refuse_shared_outputs(given)
+        refuse_overwrites([(f, "the evaluation image") for f in images] + [(f, "the mask") for f in masks], given)
+    except InputError as e:
+        return str(e)
+    for path, flag in given:
         if path.suffix.lower() in IMAGE_EXTS:
             for f in (*images, *masks):
                 if same_path(path.parent, f.parent):
