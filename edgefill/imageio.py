@@ -187,15 +187,23 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
     return img
 
 
+def _read_8bit(path: Path, what: str, keep_0_1: bool = False) -> np.ndarray:
+    """Decoded as :data:`IMAGE_FLAGS` says, 16-bit samples scaled to 8 bits (rounded; with
+    ``keep_0_1``, a 16-bit image whose values are all 0 or 1 is kept as 0/1), other sample
+    types refused."""
+    img = _read(path, IMAGE_FLAGS, what)
+    if img.dtype == np.uint16:
+        img = img.astype(np.uint8) if keep_0_1 and img.max() <= 1 else ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise InputError(f"{what} {path} is {img.dtype}; only 8- and 16-bit images are supported")
+    return img
+
+
 def read_image(path: Path) -> np.ndarray:
     """A BGR uint8 HxWx3 image, turned upright by its EXIF orientation (as ``cv2.imread`` and
     :func:`read_mask` do). Grey images are converted and alpha is dropped; 16-bit images are
     scaled to 8 bits (rounded); other sample types are refused."""
-    img = _read(path, IMAGE_FLAGS, "image")
-    if img.dtype == np.uint16:
-        img = ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise InputError(f"image {path} is {img.dtype}; only 8- and 16-bit images are supported")
+    img = _read_8bit(path, "image")
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     elif img.shape[2] == 4:
@@ -211,11 +219,7 @@ def read_mask(path: Path) -> np.ndarray:
     reads a colour array and a mask video's frames: a stroke in any colour marks a hole. (Grey
     conversion made a pure red stroke 76 and a blue one 29, below the threshold of 128, so they
     marked nothing.) A 16-bit mask is scaled to 8 bits, except a 0/1 one, which stays 0/1."""
-    m = _read(path, IMAGE_FLAGS, "mask")
-    if m.dtype == np.uint16:
-        m = m.astype(np.uint8) if m.max() <= 1 else ((m.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif m.dtype != np.uint8:
-        raise InputError(f"mask {path} is {m.dtype}; only 8- and 16-bit images are supported")
+    m = _read_8bit(path, "mask", keep_0_1=True)
     if m.ndim == 3:
         m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]
     return np.ascontiguousarray(m)
