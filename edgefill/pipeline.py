@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -99,13 +99,19 @@ class PipelineStats:
 
 
 class DeadlinePolicy:
-    """Predicts a frame's model time as (seconds per bucket pixel) x (bucket pixels)."""
+    """Predicts a frame's model time as (seconds per bucket pixel) x (bucket pixels).
+
+    The rate is a moving average of the model runs, except that the run of a periodic probe
+    (after ``probe_every`` frames sent to the fallback) replaces it: the average was made of runs
+    that many frames old, and blending a probe into it took about ten probes (hundreds of frames
+    of fallback) to forget one slow run, such as a first run that paid for the warm-up."""
 
     def __init__(self, deadline_s: float | None, probe_every: int = 50):
         self.deadline_s = deadline_s
         self.rate: float | None = None  # seconds per pixel, EMA
         self.probe_every = probe_every
         self._since_probe = 0
+        self._probing = False
 
     def use_model(self, cost_px: int, budget_s: float | None) -> bool:
         if budget_s is None or self.rate is None or cost_px == 0:
@@ -115,14 +121,17 @@ class DeadlinePolicy:
         self._since_probe += 1
         if self._since_probe >= self.probe_every:
             self._since_probe = 0
+            self._probing = True
             return True
         return False
 
-    def observe(self, cost_px: int, seconds: float) -> None:
-        if cost_px <= 0:
+    def observe(self, cost_px: int, seconds: float, warm_up: bool = False) -> None:
+        """Record a model run; a ``warm_up`` run (the first of its crop sizes) is not counted."""
+        probing, self._probing = self._probing, False
+        if cost_px <= 0 or warm_up:
             return
         r = seconds / cost_px
-        self.rate = r if self.rate is None else 0.8 * self.rate + 0.2 * r
+        self.rate = r if self.rate is None or probing else 0.8 * self.rate + 0.2 * r
 
 
 def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Sink],
@@ -186,12 +195,16 @@ class Pipeline:
             self.fallback: Inpainter | None = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
         else:
             self.fallback = fallback
+        feather = self.inpainter.roi_config.feather
         if isinstance(stabilize, StabilizerConfig):
-            self.stabilizer: TemporalStabilizer | None = TemporalStabilizer(stabilize)
+            # the region it reuses and blends must cover every pixel the fill touches (the feather
+            # ring too), or a reused frame loses the ring
+            cfg = replace(stabilize, feather=max(stabilize.feather, feather))
+            self.stabilizer: TemporalStabilizer | None = TemporalStabilizer(cfg)
         else:
-            cfg = StabilizerConfig(feather=self.inpainter.roi_config.feather)
-            self.stabilizer = TemporalStabilizer(cfg) if stabilize else None
+            self.stabilizer = TemporalStabilizer(StabilizerConfig(feather=feather)) if stabilize else None
         self.policy = DeadlinePolicy(deadline_ms / 1000 if deadline_ms else None)
+        self._run_shapes: frozenset = frozenset()  # the crop sizes the model has run (a first run is a warm-up)
         self.max_frames = max_frames
         self.stats_json = Path(stats_json) if stats_json else None
         self._stop = threading.Event()
@@ -466,15 +479,21 @@ class Pipeline:
                 return reused, "reused"
         budget = None
         cost = 0
+        shapes: frozenset = frozenset()
         if self.policy.deadline_s is not None:
             budget = self.policy.deadline_s - (time.monotonic() - t_ref)
             crops = roi.plan(dilate(hole, self.inpainter.roi_config.feather), self.inpainter.roi_config)
             cost = sum(c.bucket_h * c.bucket_w for c in crops)
+            shapes = frozenset((c.bucket_h, c.bucket_w) for c in crops)
         if self.policy.use_model(cost, budget):
             t = time.monotonic()
             out = self.inpainter.inpaint(frame, hole)
             took = time.monotonic() - t
-            self.policy.observe(cost, self.inpainter.last_timing.total or took)  # the thin-hole refill included
+            # The first run of a crop size pays one-off costs (buffers, ONNX Runtime's CUDA
+            # algorithm search: seconds, not milliseconds): not a measure of the model's speed.
+            warm_up = not shapes <= self._run_shapes
+            self._run_shapes |= shapes
+            self.policy.observe(cost, self.inpainter.last_timing.total or took, warm_up)  # the thin-hole refill included
             if self.policy.deadline_s is not None and time.monotonic() - t_ref > self.policy.deadline_s:
                 self._count("deadline_misses")
             path = "model"
@@ -482,6 +501,11 @@ class Pipeline:
             out = self.fallback.inpaint(frame, hole)
             self._count("fallbacks")
             path = "fallback"
+            if self.stabilizer is not None:
+                # The fallback's fill is not kept for reuse: a static scene would show it for as
+                # long as it stayed static, and the model would never be probed again.
+                self.stabilizer.reset()
+                return out, path
         if self.stabilizer is not None:
             out = self.stabilizer.update(frame, hole, out)
         return out, path

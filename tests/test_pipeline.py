@@ -158,6 +158,54 @@ def test_deadline_policy_predicts_by_bucket_area():
     assert p.use_model(512 * 512, 0.05)  # the periodic probe
 
 
+def test_a_probe_replaces_the_estimate():
+    """One slow run (a warm-up, a hiccup) is forgotten at the next probe, not after ten of them."""
+    p = DeadlinePolicy(0.05, probe_every=3)
+    p.observe(256 * 256, 0.5)  # ten times over the budget
+    assert [p.use_model(256 * 256, 0.05) for _ in range(3)] == [False, False, True]
+    p.observe(256 * 256, 0.01)  # the probe: fast again
+    assert p.use_model(256 * 256, 0.05)
+    p.observe(256 * 256, 0.5, warm_up=True)  # a warm-up run is not a measure of speed
+    assert p.use_model(256 * 256, 0.05)
+
+
+class WarmUpBackend(SlowBackend):
+    """Slow on its first call only, like a model whose first run pays for its set-up."""
+
+    def _infer(self, image, mask):
+        self.delay = 0.4 if self.calls == 0 else 0.0
+        return super()._infer(image, mask)
+
+
+def test_a_slow_first_run_does_not_send_the_stream_to_the_fallback(tmp_path):
+    clip = write_video(tmp_path / "c.avi", 30)
+    got, sink = collect()
+    backend = WarmUpBackend()
+    stats = Pipeline(str(clip), "rect:20,20,60,60", [sink], inpainter=edgefill.Inpainter(backend=backend),
+                     deadline_ms=100, stabilize=False).run()
+    assert stats.frames_out == 30 and stats.fallbacks == 0 and backend.calls == 30
+
+
+def test_the_stabiliser_never_reuses_a_fallback_fill(tmp_path):
+    """A static scene whose mask changes while the model is over budget: the fallback's fill must
+    not be reused for as long as the scene stays static; the model's probe runs and its fill is reused."""
+    clip = write_video(tmp_path / "c.avi", 60, moving_object=False)
+    boxes = [np.zeros((240, 320), np.uint8) for _ in range(3)]
+    for box, x in zip(boxes, (20, 110, 200)):
+        box[100:160, x:x + 60] = 255  # one box per frame for two frames (a warm-up, then a measure), then the third
+    got, sink = collect()
+    slow = SlowBackend(delay=0.08)
+    stats = Pipeline(str(clip), lambda frame, i: boxes[min(i, 2)], [sink], inpainter=edgefill.Inpainter(backend=slow),
+                     deadline_ms=20).run()
+    paths = [r.path for r in got]
+    assert paths[:3] == ["model", "model", "fallback"] and stats.frames_out == 60
+    probe = paths.index("model", 2)  # the periodic probe, 50 fallbacks later
+    assert set(paths[2:probe]) == {"fallback"} and set(paths[probe + 1:]) == {"reused"}
+    hole = boxes[2] > 0
+    assert np.array_equal(got[-1].image[hole], got[probe].image[hole])  # the model's fill, kept
+    assert not np.array_equal(got[-1].image[hole], got[probe - 1].image[hole])  # not the fallback's
+
+
 def test_static_scene_is_reused_by_the_stabiliser(tmp_path):
     clip = write_video(tmp_path / "c.avi", 15, moving_object=False)
     slow = SlowBackend(delay=0.0)
@@ -376,3 +424,13 @@ def test_a_failed_stats_write_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot write the statistics to .*s.json"):
         pipe.run()
     assert _frames_in(out) == 3
+
+
+def test_a_stabiliser_config_covers_the_feather_ring(tmp_path):
+    """A StabilizerConfig given without the inpainter's feather still reuses the ring the fill touches."""
+    from edgefill.stabilize import StabilizerConfig
+
+    clip = write_video(tmp_path / "c.avi", 3)
+    with Pipeline(str(clip), "rect:20,20,60,60", [], backend="opencv-telea", roi_config=edgefill.RoiConfig(feather=4),
+                  stabilize=StabilizerConfig(blend=0.3)) as p:
+        assert p.stabilizer.config.feather == 4 and p.stabilizer.config.blend == 0.3
