@@ -101,6 +101,9 @@ class DeviceProfile:
             for key in keys:
                 if getattr(obj, key) < 0:
                     raise ConfigError(f"profile {self.name}: {where}.{key} must be >= 0, got {getattr(obj, key)}")
+        if not r.model.strip():  # read as the current folder later: ". is a folder without a bundle.json"
+            raise ConfigError(f"profile {self.name}: runtime.model is empty; give a shipped model (lite, nano ...) "
+                              "or the path of an .onnx file or export bundle")
         if not (math.isfinite(b.memory_gb) and b.memory_gb > 0):
             raise ConfigError(f"profile {self.name}: board.memory_gb must be a number > 0, got {b.memory_gb}")
         _check_camera(self.name, r.camera)
@@ -123,6 +126,11 @@ class DeviceProfile:
             raise ConfigError(f"cannot read profile {path}: {exc}") from exc
         except yaml.YAMLError as exc:  # PyYAML's message spans lines (with a snippet): one line here
             raise ConfigError(f"cannot read profile {path}: {_one_line(exc)}") from exc
+        except RecursionError as exc:  # PyYAML composes nested [ [ [ ... recursively
+            raise ConfigError(f"cannot read profile {path}: its lists or mappings are nested too deeply") from exc
+        if data is None:  # yaml.load of an empty file (or of comments only)
+            raise ConfigError(f"{path.name}: the profile is empty; it needs the keys name, description, board "
+                              "and runtime (see edgefill profiles show x86-cpu)")
         try:
             return _build(cls, data, path.name)
         except ConfigError as exc:  # the checks after parsing name the profile, not always its file
@@ -203,6 +211,9 @@ def profiles_dir() -> Path:
     """``$EDGEFILL_PROFILES``, else the ``firmware_configs`` folder shipped with edgefill."""
     env = os.environ.get("EDGEFILL_PROFILES")
     if env:
+        if not Path(env).is_dir():  # else every profile was "unknown" and `profiles list` printed nothing
+            raise ConfigError(f"EDGEFILL_PROFILES={env} is not a folder; point it at a folder of profile "
+                              "YAML files, or unset it for the shipped profiles")
         return Path(env)
     try:
         import importlib
@@ -233,7 +244,8 @@ def _check_type(value: object, tp: object, where: str) -> object:
                 return _check_type(value, a, where)
             except ConfigError:
                 pass
-        raise ConfigError(f"{where}: {value!r} is not a valid {tp}")
+        names = " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+        raise ConfigError(f"{where}: expected {names}, got {value!r}")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")

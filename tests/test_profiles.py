@@ -5,7 +5,8 @@ from edgefill.cli import main
 from edgefill.errors import ConfigError
 from edgefill.profiles import DeviceProfile, list_profiles, profiles_dir
 
-BOARDS = {"jetson-nano", "xavier-nx", "orin-nano", "orin-nx", "agx-orin", "rpi5", "x86-cpu"}
+BOARDS = {"jetson-nano", "xavier-nx", "orin-nano", "orin-nano-super", "orin-nx", "orin-nx-super", "agx-orin",
+          "agx-orin-jp62", "rpi5", "x86-cpu"}
 
 
 def test_every_board_has_a_valid_profile():
@@ -17,7 +18,7 @@ def test_every_board_has_a_valid_profile():
 
 def test_board_facts():
     nano = DeviceProfile.load("jetson-nano")
-    assert nano.board.tensorrt == "8.2" and nano.board.jetpack == "4.6" and not nano.board.int8_tensor_cores
+    assert nano.board.tensorrt == "8.2" and nano.board.jetpack == "4.6.1" and not nano.board.int8_tensor_cores
     assert nano.runtime.precision == "fp16"
     assert DeviceProfile.load("rpi5").runtime.backend == "onnxruntime"
     assert DeviceProfile.load("rpi5").runtime.camera.source.startswith("picam://")
@@ -165,3 +166,75 @@ def test_versions_written_without_quotes_keep_their_digits(tmp_path):
     p = DeviceProfile.load(_raw(tmp_path, text))
     assert (p.board.tensorrt, p.board.cuda, p.board.jetpack) == ("10.10", "12.0", "6.10")
     assert isinstance(p.board.memory_gb, float) and p.board.memory_gb == 16.5
+
+
+def test_a_deeply_nested_file_is_a_config_error(tmp_path):
+    """PyYAML composes nested lists recursively: RecursionError, a traceback."""
+    with pytest.raises(ConfigError, match="raw.yaml: its lists or mappings are nested too deeply"):
+        DeviceProfile.load(_raw(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n"))
+
+
+@pytest.mark.parametrize("text", ["", "# a comment only\n", "~\n"])
+def test_an_empty_file_says_it_is_empty(tmp_path, text):
+    """It said "expected a mapping for DeviceProfile, got NoneType"."""
+    with pytest.raises(ConfigError, match=r"^raw\.yaml: the profile is empty; it needs the keys name, description"):
+        DeviceProfile.load(_raw(tmp_path, text))
+
+
+def test_a_wrong_type_for_an_optional_key_names_yaml_types(tmp_path):
+    """It said "[8, 7] is not a valid typing.Optional[str]", a Python typing construct."""
+    text = _shipped_text().replace("board:\n", "board:\n  compute_capability: [8, 7]\n", 1)
+    with pytest.raises(ConfigError, match=r"compute_capability: expected str or null, got \[8, 7\]$") as err:
+        DeviceProfile.load(_raw(tmp_path, text))
+    assert "typing" not in str(err.value)
+
+
+@pytest.mark.parametrize("model", ["''", "'  '"])
+def test_an_empty_model_is_refused(tmp_path, model):
+    """It was accepted, and `edgefill run --profile` then failed with ". is a folder without a bundle.json"."""
+    with pytest.raises(ConfigError, match="runtime.model is empty"):
+        DeviceProfile.load(_raw(tmp_path, _shipped_text().replace("model: lite", f"model: {model}")))
+
+
+def test_edgefill_profiles_pointing_nowhere_is_a_config_error(tmp_path, monkeypatch, capsys):
+    """A mistyped $EDGEFILL_PROFILES made `profiles list` print nothing (status 0) and every
+    profile "unknown ...; known: " with an empty list."""
+    monkeypatch.setenv("EDGEFILL_PROFILES", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="EDGEFILL_PROFILES=.*nope is not a folder"):
+        DeviceProfile.load("orin-nano")
+    assert main(["profiles", "list"]) == 2
+    assert "EDGEFILL_PROFILES" in capsys.readouterr().err
+
+
+def test_each_jetson_description_names_the_tensorrt_it_records():
+    """orin-nx and agx-orin said "JetPack 6.x" but record TensorRT 8.6 (JetPack 6.0; 6.1 / 6.2 ship
+    10.3), which picks the export's ONNX flavour; the Nano said "JetPack 4.6.x" with TensorRT 8.2,
+    which JetPack 4.6 itself (TensorRT 8.0.1) does not have."""
+    for name in list_profiles():
+        b = DeviceProfile.load(name)
+        if b.board.tensorrt:
+            assert f"TensorRT {b.board.tensorrt}" in b.description, name
+            assert "JetPack 6.x" not in b.description and b.board.jetpack in b.description, name
+
+
+def test_every_orin_has_a_profile_for_jetpack_6_0_and_for_6_1_and_later():
+    """JetPack 6.1 / 6.2 (TensorRT 10.3) is what an Orin ships with now; only the Orin Nano had a
+    profile for it. Each JetPack 6.0 profile names its twin, which differs in versions only."""
+    import re
+    from dataclasses import asdict
+
+    twins = 0
+    for name in list_profiles():
+        p = DeviceProfile.load(name)
+        if p.board.soc != "t234" or p.board.jetpack != "6.0":
+            continue
+        other = re.search(r"use ([a-z0-9-]+)\)", p.description)
+        assert other, name
+        q = DeviceProfile.load(other.group(1))
+        assert (q.board.jetpack, q.board.tensorrt, q.board.cuda) == ("6.2", "10.3", "12.6"), q.name
+        versions = ("jetpack", "tensorrt", "cuda")
+        assert {k: v for k, v in asdict(p.board).items() if k not in versions} == \
+            {k: v for k, v in asdict(q.board).items() if k not in versions}
+        assert p.runtime == q.runtime
+        twins += 1
+    assert twins == 3

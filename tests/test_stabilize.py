@@ -80,3 +80,29 @@ def test_a_scene_cut_is_never_reused():
     frame, hole = natural_image(120, 160), _hole()
     st.update(frame, hole, frame)
     assert st.try_reuse(255 - frame, hole) is None
+
+
+def test_edge_cases_of_the_mask_and_the_frame_size():
+    """Checked in review (they held on the code as it was): an empty hole, a hole over the whole
+    frame (nothing left to compare: never reused, never blended), a frame whose size changes
+    (no reuse, no blend, no crash), a frame smaller than one thumbnail cell, and reset()."""
+    frame, hole = natural_image(120, 160), _hole()
+    st = TemporalStabilizer(StabilizerConfig(feather=4))
+    empty = np.zeros_like(hole)
+    assert np.array_equal(st.update(frame, empty, frame), frame)
+    assert np.array_equal(st.try_reuse(frame, empty), frame)
+    full = np.full_like(hole, 255)
+    st.update(frame, full, 255 - frame)
+    assert st.try_reuse(frame, full) is None
+    assert np.array_equal(st.update(frame, full, frame), frame) and st.blended == 0
+    big, big_hole = natural_image(123, 165), np.zeros((123, 165), np.uint8)
+    big_hole[40:80, 60:100] = 255
+    st.update(frame, hole, frame)
+    assert st.try_reuse(big, big_hole) is None
+    assert np.array_equal(st.update(big, big_hole, big), big) and st.blended == 0
+    tiny, tiny_hole = frame[:5, :5].copy(), np.zeros((5, 5), np.uint8)
+    tiny_hole[2, 2] = 255
+    st.update(tiny, tiny_hole, tiny)
+    assert st.try_reuse(tiny, tiny_hole) is None  # the one thumbnail cell touches the hole
+    st.reset()
+    assert st.try_reuse(frame, hole) is None and st.reused == st.blended == 0

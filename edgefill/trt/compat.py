@@ -4,7 +4,7 @@ Nothing here runs without TensorRT; the module itself imports nothing heavy. Eac
 function takes the ``tensorrt`` module (``trt``) or TensorRT objects and picks the API
 of the running version:
 
-| concern | TensorRT < 8.5 (8.2 = JetPack 4.6) | 8.5 - 10.x |
+| concern | TensorRT < 8.5 (8.2 = JetPack 4.6.1) | 8.5 - 10.x |
 | --- | --- | --- |
 | I/O tensors | bindings: ``num_bindings``, ``get_binding_name`` ... | ``num_io_tensors``, ``get_tensor_name``, ``get_tensor_mode`` |
 | shapes | ``context.set_binding_shape(index, shape)`` | ``context.set_input_shape(name, shape)`` |

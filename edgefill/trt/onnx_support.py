@@ -4,7 +4,7 @@ The table covers the operators edgefill's graphs use, transcribed from onnx-tens
 ``docs/operators.md`` (TensorRT 8.4: opset <= 13, no Reciprocal, no UINT8; 8.5/8.6:
 opset <= 17; 9.2: opset <= 19 and UINT8 network I/O, straight into / out of a Cast;
 10.x: opset <= 20). TensorRT 8.2
-(JetPack 4.6) is checked against the 8.4 table, which has the same opset limit.
+(JetPack 4.6.1) is checked against the 8.4 table, which has the same opset limit.
 :func:`check` lists every problem; an empty list means the graph should parse.
 """
 
