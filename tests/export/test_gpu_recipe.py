@@ -2,7 +2,9 @@
 stops each call at its time limit with a checkpoint, resumes, says when it has finished, and
 copies the run folder to $OUT (what the device tool brings back)."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 pytest.importorskip("torch", reason="the export toolchain needs edgefill[export] (torch)")
 
 from edgefill_export.pack import pack_photos  # noqa: E402
+from edgefill_export.weights import _read  # noqa: E402
 
 from ..conftest import natural_image  # noqa: E402
 
@@ -20,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_gpu_recipe_plans_resumes_and_finishes_on_cpu(tmp_path):
+    """As on the device: each call gets only the folder the previous call sent back through $OUT,
+    where no file may be over 16 MiB (PART_MIB=1 here, so the nano checkpoint goes in parts)."""
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(12):
@@ -28,23 +33,46 @@ def test_gpu_recipe_plans_resumes_and_finishes_on_cpu(tmp_path):
     run = f"pytest-{os.getpid()}"
     env = {**os.environ, "RUN": run, "MODEL": "nano", "PACK": str(tmp_path / "p.npz"), "DEVICE": "cpu", "BATCH": "2",
            "CROP": "64", "WORKERS": "1", "PROBE_MIN": "0.03", "TOTAL_MIN": "0.05", "CALL_MIN": "0.03",
-           "OUT": str(tmp_path / "out"), "PYTHON": sys.executable, "EXTRA": ""}
+           "OUT": str(tmp_path / "out"), "PYTHON": sys.executable, "EXTRA": "", "PART_MIB": "1"}
     run_dir = ROOT / "runs" / "gpu" / run
+    back = tmp_path / "out" / run
     try:
         outputs = []
-        for _ in range(8):
+        for call in range(8):
             p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
                                timeout=300)
             assert p.returncode == 0, p.stderr[-2000:]
             outputs.append(p.stdout)
+            if call == 0:  # the probe's time came out of the first call's: it trained less than CALL_MIN
+                assert float((run_dir / "log.csv").read_text().splitlines()[-1].split(",")[1]) < 0.03 * 60
+            assert all(f.stat().st_size <= 2**20 for f in back.iterdir()), "a file the device tool leaves behind"
+            shutil.rmtree(run_dir)  # what the device sends back is all the next call has
+            shutil.copytree(back, run_dir)
             if "finished:" in p.stdout and "not finished" not in p.stdout:
                 break
-        planned = int((run_dir / "plan").read_text())
+        planned = int((back / "plan").read_text())
         assert "plan:" in outputs[0] and len(outputs) >= 2, outputs  # one call was not enough
         assert outputs[-1].strip().endswith(f"finished: {planned} steps")
-        back = tmp_path / "out" / run
-        assert {"checkpoint.safetensors", "log.csv", "nano.safetensors", "plan"} <= {f.name for f in back.iterdir()}
+        names = {f.name for f in back.iterdir()}
+        assert {"checkpoint.safetensors.part-aa", "checkpoint.safetensors.part-ab", "log.csv", "plan"} <= names
+        assert "checkpoint.safetensors" not in names
         steps = [int(line.split(",")[0]) for line in (back / "log.csv").read_text().splitlines()[1:]]
-        assert steps == sorted(steps) and steps[-1] == planned  # resumed, never restarted
+        assert steps == sorted(steps) and steps[-1] == planned  # resumed from the joined parts, never restarted
+        joined = tmp_path / "joined.safetensors"
+        joined.write_bytes(b"".join(f.read_bytes() for f in sorted(back.glob("checkpoint.safetensors.part-*"))))
+        config = json.loads(_read(joined)[1]["state"])["config"]
+        assert (config["grad_weight"], config["ssim_weight"], config["hole_db_weight"]) == (0, 0, 0)  # EXTRA=""
     finally:
         subprocess.run(["rm", "-rf", str(run_dir)], check=False)
+
+
+def test_gpu_recipe_names_a_missing_init_in_one_line(tmp_path):
+    run = f"pytest-init-{os.getpid()}"
+    env = {**os.environ, "RUN": run, "MODEL": "nano", "INIT": str(tmp_path / "nope.safetensors"), "DEVICE": "cpu",
+           "OUT": str(tmp_path / "out"), "PYTHON": sys.executable}
+    try:
+        p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
+    assert p.returncode == 2 and "nope.safetensors" in p.stderr and "Traceback" not in p.stderr

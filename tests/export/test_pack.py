@@ -196,3 +196,29 @@ def test_pack_command_reports_an_unwritable_output_in_one_line(photo_dir, tmp_pa
         err = capsys.readouterr().err.split("\r")[-1]  # after the progress bars
         assert err.startswith("error: cannot write") and len(err.splitlines()) == 1
     assert (tmp_path / "file").read_text() == "not a folder" and list((tmp_path / "folder").iterdir()) == []
+
+
+def test_a_strip_thinner_than_the_shrink_keeps_one_pixel(tmp_path):
+    """A 1 x 6000 strip capped at 2048 would be 0.34 pixels high: OpenCV's resize raised."""
+    src = tmp_path / "strip.png"
+    cv2.imwrite(str(src), np.full((1, 6000, 3), 128, np.uint8))
+    assert pack_mod.decode_capped(src).shape == (1, 2048, 3)
+    info = pack_photos([src], tmp_path / "p.npz", progress=False)
+    assert info.photos == 1 and load_pack(tmp_path / "p.npz")[1][0].shape == (1, 2048, 3)
+
+
+def test_the_default_pack_fits_the_device_carry_beside_the_tracked_tree():
+    """The device tool sends the tracked files and the carried paths, 64 MiB in all: the default
+    pack plus a lite weights file to start a run from (docs/training.md) must fit beside the
+    tracked tree, which grows with every model shipped."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    tracked = sum((root / name).stat().st_size for name in listed.decode().split("\0") if name and (root / name).is_file())
+    init = (root / "edgefill" / "models" / "lite.safetensors").stat().st_size
+    assert tracked + pack_mod.DEFAULT_BUDGET_MIB * 2**20 + init <= 64 * 2**20, f"tracked files: {tracked / 2**20:.1f} MiB"
