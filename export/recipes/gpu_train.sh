@@ -57,6 +57,10 @@ for first in "$DIR"/*.part-aa; do
     cat "$whole".part-?? > "$whole.joining" && mv "$whole.joining" "$whole" && rm -f "$whole".part-??
 done
 [ -f "$INIT" ] || { echo "INIT=$INIT: no such weights file" >&2; exit 2; }
+# --max-minutes 0 means no limit: a probe or call of 0 minutes would run into the 600 s kill
+for v in PROBE_MIN CALL_MIN TOTAL_MIN; do
+    $PY -c "import sys; sys.exit(not float(sys.argv[1]) > 0)" "${!v}" 2>/dev/null || { echo "$v=${!v}: give a number of minutes > 0" >&2; exit 2; }
+done
 
 export PYTHONPATH=".:export:runs/gpu/site${PYTHONPATH:+:$PYTHONPATH}"
 if ! $PY -c "import safetensors, tqdm" 2>/dev/null; then
@@ -82,12 +86,16 @@ if [ ! -f "$DIR/plan" ]; then
     rm -rf "$DIR/probe"
     $T --steps 1000000 --lr "$LR" --warmup 100 --val-every 1000000 --save-every 1000000 --max-minutes "$PROBE_MIN" \
         --init "$INIT" --out "$DIR/probe" $EXTRA >/dev/null
-    $PY - "$DIR/probe/log.csv" "$TOTAL_MIN" > "$DIR/plan" <<'EOF'
+    # written whole or not at all: an empty plan made every later call fail
+    $PY - "$DIR/probe/log.csv" "$TOTAL_MIN" > "$DIR/plan.tmp" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
+if not rows:
+    sys.exit(f"the throughput probe logged no step in PROBE_MIN minutes ({sys.argv[1]}); raise PROBE_MIN")
 step, secs = int(rows[-1]["step"]), float(rows[-1]["time"])
 print(max(100, int(step / secs * 60 * float(sys.argv[2]) * 0.95)))
 EOF
+    mv "$DIR/plan.tmp" "$DIR/plan"
     echo "probe: $(tail -1 "$DIR/probe/log.csv" | cut -d, -f1,2) (step, s); plan: $(cat "$DIR/plan") steps in $TOTAL_MIN min"
     rm -rf "$DIR/probe"
     # the probe's minutes (and this call's start-up so far) come out of this call's CALL_MIN: a first

@@ -76,3 +76,17 @@ def test_gpu_recipe_names_a_missing_init_in_one_line(tmp_path):
     finally:
         subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
     assert p.returncode == 2 and "nope.safetensors" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("var", ["PROBE_MIN", "CALL_MIN", "TOTAL_MIN"])
+def test_gpu_recipe_refuses_minutes_that_are_not_positive(tmp_path, var):
+    """--max-minutes 0 means no limit: a probe of PROBE_MIN=0 ran until the device tool's kill."""
+    run = f"pytest-min-{os.getpid()}"
+    env = {**os.environ, "RUN": run, "MODEL": "nano", "DEVICE": "cpu", "OUT": str(tmp_path / "out"),
+           "PYTHON": sys.executable, var: "0"}
+    try:
+        p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
+    assert p.returncode == 2 and f"{var}=0" in p.stderr
