@@ -1,22 +1,105 @@
 """MJPEG over HTTP (``http://host:port/path``), the format of most IP cameras' preview
 streams and of edgefill's own preview server. Pure Python, with socket timeouts for
-connecting and for each read, so a stalled camera is noticed in ``read_timeout_s``."""
+connecting and for reading, so a stalled camera is noticed in ``read_timeout_s``: each
+``read()`` returns a frame, or raises a :class:`~edgefill.errors.CaptureError`, within that
+time, also while the camera sends data that holds no frame."""
 
 from __future__ import annotations
 
 import base64
 import http.client
+import re
 import socket
-from urllib.parse import SplitResult, unquote, urlsplit
+import time
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 import cv2
 import numpy as np
 
 from ..errors import CaptureError, ConfigError
-from .base import FrameSource, register_source
+from .base import FrameSource, redact_uri, register_source
 
-_SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
+_SOI = b"\xff\xd8"
+#: in entropy-coded image data, the first marker: 0xFF followed by a byte that is not 0x00 (a stuffed
+#: 0xFF), a restart marker 0xD0-0xD7 or a fill 0xFF (a literal first byte: found at memchr speed)
+_DATA_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
 MAX_FRAME_BYTES = 32 << 20
+#: printable ASCII: kept as it is in the request path; anything else (spaces, non-ASCII) is percent-encoded
+_PATH_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+class JpegSplitter:
+    """Cuts whole JPEGs out of a byte stream by their marker structure, ignoring the multipart
+    boundaries and part headers around them (so a missing boundary parameter, a quoted one, or a
+    missing or wrong ``Content-Length`` changes nothing).
+
+    The segments before the image data are skipped by their declared lengths: an EXIF thumbnail
+    in APP1 holds an SOI and an EOI of its own, and cutting at the first 0xFFD9 cut every frame
+    short. The image data ends at its first marker that is not a restart marker or a stuffed
+    0xFF. A JPEG cut short (the camera dropped part of it) is given up where the next one starts,
+    so the next one is not lost with it, nor glued to it."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self._pos = -1  # where parsing the JPEG at buf[0] goes on; -1: no JPEG start found yet
+        self._in_data = False  # _pos is inside entropy-coded data (after an SOS header)
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+
+    def _drop(self) -> None:
+        """Give up the JPEG at buf[0] (corrupt) and look for the next start after its SOI."""
+        del self.buf[:2]
+        self._pos = -1
+
+    def next(self) -> bytes | None:
+        """The next complete JPEG (encoded), or None until more data comes."""
+        buf = self.buf
+        while True:
+            if self._pos < 0:
+                start = buf.find(_SOI)
+                if start < 0:
+                    del buf[:-1]  # a last 0xFF may begin the next SOI
+                    return None
+                del buf[:start]
+                self._pos, self._in_data = 2, False
+            i, n = self._pos, len(buf)
+            if self._in_data:
+                if i >= n:
+                    return None
+                m = _DATA_MARKER.search(buf, i)
+                if m is None:
+                    self._pos = max(i, n - 1)  # a last 0xFF may begin a marker
+                    return None
+                i, self._in_data = m.start(), False
+            if i + 2 > n:
+                self._pos = i
+                return None
+            if buf[i] != 0xFF:
+                self._drop()
+                continue
+            code = buf[i + 1]
+            if code == 0xFF:  # a fill byte before a marker
+                self._pos = i + 1
+            elif code == 0xD9:  # EOI
+                jpeg = bytes(buf[: i + 2])
+                del buf[: i + 2]
+                self._pos = -1
+                return jpeg
+            elif code == 0xD8:  # the next JPEG starts: the one before was cut short
+                del buf[:i]
+                self._pos, self._in_data = 2, False
+            elif 0xD0 <= code <= 0xD7 or code == 0x01:  # markers without a length
+                self._pos = i + 2
+            else:
+                if i + 4 > n:
+                    self._pos = i
+                    return None
+                length = (buf[i + 2] << 8) | buf[i + 3]
+                if length < 2:
+                    self._drop()
+                    continue
+                self._pos, self._in_data = i + 2 + length, code == 0xDA  # SOS: image data follows
 
 
 @register_source("http", "https")
@@ -27,9 +110,11 @@ class MjpegHttpSource(FrameSource):
         super().__init__(uri, options)
         self.conn: http.client.HTTPConnection | None = None
         self.resp: http.client.HTTPResponse | None = None
-        self.buf = b""
+        self.sock: socket.socket | None = None
+        self._first_read = False
+        self.jpegs = JpegSplitter()
 
-    def _parse(self) -> tuple[str, int | None, SplitResult]:
+    def _parse(self) -> tuple[str, int, SplitResult]:
         """(host, port, urlsplit result); ConfigError for a URL that names no host or a bad port."""
         try:
             u = urlsplit(self.uri)
@@ -38,7 +123,8 @@ class MjpegHttpSource(FrameSource):
             raise ConfigError(f"bad MJPEG URL {self.description}: {exc}") from exc
         if not host:
             raise ConfigError(f"bad MJPEG URL {self.description}: no host (expected http://host[:port]/path)")
-        return host, port, u
+        # always a port: given none, http.client takes the end of an IPv6 address for one ([::1] -> "::", port 1)
+        return host, port or (443 if u.scheme == "https" else 80), u
 
     def open(self) -> None:
         self.close()
@@ -48,52 +134,74 @@ class MjpegHttpSource(FrameSource):
         if u.username is not None:  # user:password@ is percent-encoded in a URL; Basic auth sends it decoded
             cred = f"{unquote(u.username)}:{unquote(u.password or '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
-        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        # as a browser does: a space or a non-ASCII letter in the path is percent-encoded (http.client
+        # raised UnicodeEncodeError); what is already percent-encoded stays as it is
+        path = quote(u.path or "/", safe=_PATH_SAFE) + (f"?{quote(u.query, safe=_PATH_SAFE)}" if u.query else "")
         try:
             conn = cls(host, port, timeout=self.options.open_timeout_s)
             conn.request("GET", path, headers=headers)
+            # kept here: a response that ends with the connection (HTTP/1.0, or no Content-Length, as
+            # every MJPEG stream) takes the socket from conn, and conn.sock is None after getresponse()
+            sock = conn.sock
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             raise CaptureError(f"cannot connect to {self.description}: {exc}") from exc
-        if resp.status != 200:
+        ctype = resp.getheader("Content-Type", "")
+        if resp.status != 200 or ctype.lower().startswith("text/"):
+            resp.close()
             conn.close()
-            raise CaptureError(f"{self.description} answered HTTP {resp.status} {resp.reason}")
-        if conn.sock is not None:
-            conn.sock.settimeout(self.options.read_timeout_s)
-        self.conn, self.resp, self.buf = conn, resp, b""
+            if resp.status != 200:
+                location = resp.getheader("Location")
+                to = (f" (redirects to {redact_uri(urljoin(self.uri, location))}: give that URL)"
+                      if location and 300 <= resp.status < 400 else "")
+                raise CaptureError(f"{self.description} answered HTTP {resp.status} {resp.reason}{to}")
+            raise CaptureError(f"{self.description} answered {ctype.split(';')[0]} (a web page?), not an MJPEG "
+                               "stream (multipart/x-mixed-replace): check the stream's path")
+        self.conn, self.resp, self.sock, self.jpegs = conn, resp, sock, JpegSplitter()
+        self._first_read = True
 
-    def _fill(self) -> None:
+    def _fill(self, left_s: float, wait_s: float) -> None:
+        """Read more of the stream, waiting at most ``left_s`` (of the read's ``wait_s``)."""
+        if self.sock is not None:
+            self.sock.settimeout(left_s)
         try:
             chunk = self.resp.read1(65536)
         except (socket.timeout, TimeoutError) as exc:
-            raise CaptureError(f"{self.description} stalled: no data for {self.options.read_timeout_s:g} s") from exc
+            raise CaptureError(f"{self.description} stalled: no frame for {wait_s:g} s") from exc
         except (OSError, http.client.HTTPException) as exc:
             raise CaptureError(f"{self.description} dropped: {exc}") from exc
         if not chunk:
             raise CaptureError(f"{self.description} closed the connection")
-        self.buf += chunk
-        if len(self.buf) > MAX_FRAME_BYTES:
-            raise CaptureError(f"{self.description} sent {len(self.buf)} bytes without a complete JPEG frame")
+        self.jpegs.feed(chunk)
+        if len(self.jpegs.buf) > MAX_FRAME_BYTES:
+            raise CaptureError(f"{self.description} sent {len(self.jpegs.buf)} bytes without a complete JPEG frame")
 
     def read(self) -> np.ndarray | None:
+        """The next frame within ``read_timeout_s`` (the first one after opening: within the
+        larger of the two timeouts, as the OpenCV sources wait for it). A timeout on each socket
+        read alone let a camera that keeps sending data without a frame in it (corrupt JPEGs,
+        text parts) block the caller for ever."""
         if self.resp is None:
             raise CaptureError(f"{self.description} is not open")
+        o = self.options
+        wait = max(o.read_timeout_s, o.open_timeout_s) if self._first_read else o.read_timeout_s
+        deadline = time.monotonic() + wait
         while True:
-            start = self.buf.find(_SOI)
-            if start >= 0:
-                end = self.buf.find(_EOI, start + 2)
-                if end >= 0:
-                    jpeg, self.buf = self.buf[start : end + 2], self.buf[end + 2 :]
-                    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-                    if frame is not None:
-                        return frame
-                    continue  # a corrupt frame: skip it
-                self.buf = self.buf[start:]
-            else:
-                self.buf = self.buf[-1:]
-            self._fill()
+            jpeg = self.jpegs.next()
+            if jpeg is not None:
+                frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                if frame is not None:
+                    self._first_read = False
+                    return frame
+                continue  # a corrupt frame: skip it
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CaptureError(f"{self.description} stalled: data but no decodable JPEG frame for {wait:g} s")
+            self._fill(left, wait)
 
     def close(self) -> None:
+        if self.resp is not None:
+            self.resp.close()  # it holds the socket once conn has handed it over
         if self.conn is not None:
             self.conn.close()
-        self.conn = self.resp = None
+        self.conn = self.resp = self.sock = None
