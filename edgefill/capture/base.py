@@ -18,7 +18,7 @@ from typing import ClassVar, Type
 import cv2
 import numpy as np
 
-from ..checks import is_finite
+from ..checks import is_finite, is_whole
 from ..errors import ConfigError
 
 
@@ -51,8 +51,8 @@ class CaptureOptions:
         if not (is_finite(self.frozen_timeout_s) and self.frozen_timeout_s >= 0):
             raise ConfigError(f"frozen_timeout_s must be >= 0 (0 turns the frozen-frame watchdog off), "
                               f"got {self.frozen_timeout_s}")
-        if not 0 <= self.flip <= 7:
-            raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip}")
+        if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
+            raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
 
 
 def apply_flip(frame: np.ndarray, flip: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from urllib.parse import unquote
 
 import cv2
 import numpy as np
@@ -15,13 +16,30 @@ from .opencv_capture import VideoCaptureSource
 
 
 def file_path(uri: str) -> str:
-    """The path of a ``file://`` source URI (or of a plain path)."""
-    return uri[len("file://"):] if uri.startswith("file://") else uri
+    """The path of a ``file://`` source URI (or of a plain path).
+
+    An absolute ``file:///...`` URI is percent-decoded, as ``Path.as_uri()`` and file managers
+    write it (``file:///data/my%20clip.mp4``, which was looked for under that name and "did not
+    exist"), and may name ``localhost``; a path that exists as written is taken as it is."""
+    if uri[:7].lower() != "file://":  # the scheme is case-insensitive, as scheme_of() has it
+        return uri
+    path = uri[len("file://"):]
+    if path.lower().startswith("localhost/"):
+        path = path[len("localhost"):]
+    if not path.startswith("/") or Path(path).exists():
+        return path
+    return unquote(path)
 
 
 def images_spec(uri: str) -> str:
     """The folder or glob of an ``images://`` source URI (or of a plain folder or glob)."""
-    return uri[len("images://"):] if uri.startswith("images://") else uri
+    return uri[len("images://"):] if uri[:9].lower() == "images://" else uri
+
+
+def _glob_key(path: Path) -> tuple:
+    """Frames of a glob that spans folders (``runs/*/frame_*.png``): folder by folder, each in
+    frame-number order. Sorting by the file name alone interleaved the folders' frames."""
+    return [sequence_key(part) for part in path.parent.parts], sequence_key(path)
 
 
 @register_source("file")
@@ -57,7 +75,7 @@ class ImageFolderSource(FrameSource):
         if p.is_dir():
             paths = image_files(p)
         else:
-            paths = sorted((Path(q) for q in glob.glob(spec) if is_image_file(Path(q))), key=sequence_key)
+            paths = sorted((Path(q) for q in glob.glob(spec) if is_image_file(Path(q))), key=_glob_key)
         if not paths:
             raise CaptureError(f"no images ({', '.join(IMAGE_EXTS)}) match {spec}")
         self.paths = paths

@@ -6,17 +6,31 @@ These need an OpenCV built with GStreamer: JetPack's system OpenCV has it, pip's
 
 from __future__ import annotations
 
+import re
+
 import cv2
 
-from ..errors import CaptureError
+from ..checks import is_finite, is_whole
+from ..errors import CaptureError, ConfigError
 from ..opencv_check import opencv_info
 from .base import CaptureOptions, register_source
 from .opencv_capture import VideoCaptureSource
 
 
 def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
-    """The nvarguscamerasrc pipeline for a CSI sensor, converted to BGR for OpenCV."""
-    w, h = options.width or 1920, options.height or 1080
+    """The nvarguscamerasrc pipeline for a CSI sensor, converted to BGR for OpenCV.
+
+    The values are checked here, as they are pasted into the pipeline's caps: NaN or an
+    infinite fps raised ValueError / OverflowError from int(); a width of 0 silently became
+    1920, a negative one or below 0.5 fps ("framerate=0/1") made a pipeline that failed to
+    open with no reason given."""
+    for name, value in (("width", options.width), ("height", options.height)):
+        if value is not None and not (is_whole(value) and value > 0):
+            raise ConfigError(f"csi:// needs a whole number of pixels > 0 for the {name}, got {value!r}")
+    if options.fps is not None and not (is_finite(options.fps) and options.fps >= 1):
+        raise ConfigError(f"csi:// needs a frame rate of at least 1 fps (it is rounded to whole fps in the "
+                          f"caps), got {options.fps!r}")
+    w, h = int(options.width or 1920), int(options.height or 1080)
     fps = int(round(options.fps or 30))
     return (
         f"nvarguscamerasrc sensor-id={sensor_id} ! "
@@ -52,9 +66,13 @@ class CsiSource(_GstSource):
 
     flips_itself = True  # nvvidconv flip-method
 
+    def open(self) -> None:
+        self.pipeline()  # a bad sensor number, size or fps: said here, not hidden behind "needs GStreamer"
+        super().open()
+
     def pipeline(self) -> str:
         rest = self.uri[len("csi://"):] or "0"
-        if not rest.isdigit():
+        if not re.fullmatch(r"[0-9]+", rest):  # not str.isdigit(): it takes '²', which int() refuses
             raise CaptureError(f"csi:// takes a sensor number, e.g. csi://0, not {self.description}")
         return csi_pipeline(int(rest), self.options)
 

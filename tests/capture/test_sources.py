@@ -332,3 +332,10 @@ def test_a_flipped_file_runs_through_the_pipeline(tmp_path):
     with plain:
         first = plain.read()
     assert len(got) == 3 and got[0].shape == (first.shape[1], first.shape[0], 3)
+
+
+@pytest.mark.parametrize("flip", [2.5, True, "2"])
+def test_a_flip_that_is_no_whole_number_is_a_config_error(flip):
+    """2.5 passed the 0..7 range check and broke apply_flip and nvvidconv's caps later."""
+    with pytest.raises(ConfigError, match="flip must be a flip-method 0..7"):
+        CaptureOptions(flip=flip)
