@@ -261,3 +261,12 @@ def test_preview_port_errors_are_one_line(tmp_path, capsys):
     assert _main("run", clip, "--mask", "rect:0,0,5,5", "--backend", "opencv-telea", "--preview",
                  "--preview-port", "99999") == 2
     assert "0..65535" in capsys.readouterr().err
+
+
+def test_an_ipv6_preview_host_is_printed_as_a_usable_url(tmp_path):
+    """http://::1:8090/ is no URL a browser opens: an IPv6 host goes in brackets."""
+    clip = write_video(tmp_path / "c.avi", 3)
+    proc = run_cli("run", clip, "--mask", "rect:0,0,30,30", "--backend", "opencv-telea", "--preview",
+                   "--preview-host", "::1", "--preview-port", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "preview: http://[::1]:" in proc.stderr

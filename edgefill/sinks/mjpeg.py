@@ -44,6 +44,8 @@ class _PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, address, handler, max_clients: int):
         self._slots = threading.BoundedSemaphore(max_clients)
+        if ":" in address[0]:  # an IPv6 address (::1, ::): the IPv4 socket refused it ("Address family ...")
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
     def process_request(self, request, client_address):
@@ -113,6 +115,7 @@ class MjpegPreviewSink(Sink):
         self._cond = threading.Condition()
         self._closed = False
         self._last_encode = 0.0
+        self._viewers = 0  # streams being served: with none, frames are not encoded (CPU a Pi needs)
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -155,13 +158,23 @@ class MjpegPreviewSink(Sink):
         try:
             self.server = _PreviewServer((host, port), Handler, int(max_clients))
         except OSError as exc:  # the port is taken, the address is not this machine's, a privileged port ...
-            raise ConfigError(f"cannot serve the preview on {host}:{port}: {exc.strerror or exc}") from exc
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise ConfigError(f"cannot serve the preview on {where}: {exc.strerror or exc}") from exc
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="edgefill-preview", daemon=True)
         self.thread.start()
-        log.info("preview on http://%s:%d/", host, self.port)
+        log.info("preview on http://%s:%d/", f"[{host}]" if ":" in host else host, self.port)
 
     def _stream(self, wfile, conn: socket.socket | None = None) -> None:
+        with self._cond:
+            self._viewers += 1
+        try:
+            self._serve(wfile, conn)
+        finally:
+            with self._cond:
+                self._viewers -= 1
+
+    def _serve(self, wfile, conn: socket.socket | None) -> None:
         seen = 0  # no frame yet: a viewer that comes before the first one waits for it
         while True:
             with self._cond:
@@ -184,8 +197,8 @@ class MjpegPreviewSink(Sink):
 
     def write(self, result: FrameResult) -> None:
         now = time.monotonic()
-        if now - self._last_encode < self.min_interval:
-            return
+        if now - self._last_encode < self.min_interval or not self._viewers:
+            return  # no one watching: a JPEG encode per frame (ms of a Pi's CPU) for nothing
         ok, buf = cv2.imencode(".jpg", result.image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if ok:
             self._last_encode = now

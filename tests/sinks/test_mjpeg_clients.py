@@ -200,3 +200,25 @@ def test_close_is_prompt_with_viewers_connected():
     assert not any(th.name == "edgefill-preview" and th.is_alive() for th in threading.enumerate())
     for c in conns:
         c.close()
+
+
+def test_frames_are_encoded_only_while_someone_watches(monkeypatch):
+    """A JPEG encode per frame costs milliseconds of a Pi's CPU: it was done with no viewer too."""
+    encodes = []
+    real = mjpeg.cv2.imencode
+    monkeypatch.setattr(mjpeg.cv2, "imencode", lambda *a, **k: encodes.append(1) or real(*a, **k))
+    sink = MjpegPreviewSink(port=0, max_fps=1000)
+    try:
+        for i in range(5):
+            sink.write(_result(i))
+        assert encodes == []
+        c = _connect(sink, b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+        assert b"200 OK" in _read_until(c, b"\r\n\r\n")
+        deadline = time.monotonic() + 3
+        while not sink._viewers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sink.write(_result(5))
+        assert b"\xff\xd8" in _read_until(c, b"\xff\xd9") and len(encodes) == 1
+        c.close()
+    finally:
+        sink.close()
