@@ -18,6 +18,7 @@ import glob as _glob
 from pathlib import Path
 
 from . import files, gstreamer, mjpeg_http, picam, rtsp, v4l2  # noqa: F401  (register schemes)
+from ..errors import ConfigError
 from .base import CaptureOptions, FrameSource, list_schemes, redact_uri, register_source, source_class
 from .resilient import ResilientSource
 
@@ -31,9 +32,23 @@ def scheme_of(uri: str) -> str:
     return "file"
 
 
+def _camera_path(uri: str) -> bool:
+    """Whether a plain path names a camera rather than a video file: a camera number (``0``,
+    OpenCV's habit) or a device node such as ``/dev/video0``, none of them a file."""
+    if Path(uri).is_file():
+        return False
+    return uri.isdigit() or uri.startswith("/dev/video") or Path(uri).is_char_device()
+
+
 def open_source(uri: str, options: CaptureOptions | None = None) -> FrameSource:
-    """Construct (not yet open) the source for ``uri``."""
-    return source_class(scheme_of(uri))(uri, options or CaptureOptions())
+    """Construct (not yet open) the source for ``uri``.
+
+    A camera given as a plain path (``0``, ``/dev/video0``) is refused with the URI to write:
+    it was opened as a video file that "does not exist"."""
+    scheme = scheme_of(uri)
+    if scheme == "file" and _camera_path(uri):
+        raise ConfigError(f"{uri} is a camera, not a video file: open it as v4l2://{uri}")
+    return source_class(scheme)(uri, options or CaptureOptions())
 
 
 __all__ = ["CaptureOptions", "FrameSource", "ResilientSource", "list_schemes", "open_source", "redact_uri",

@@ -51,6 +51,12 @@ class CaptureOptions:
         if not (is_finite(self.frozen_timeout_s) and self.frozen_timeout_s >= 0):
             raise ConfigError(f"frozen_timeout_s must be >= 0 (0 turns the frozen-frame watchdog off), "
                               f"got {self.frozen_timeout_s}")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if value is not None and not (is_whole(value) and value > 0):
+                raise ConfigError(f"{name} must be a whole number of pixels > 0, got {value!r}")
+        if self.fps is not None and not (is_finite(self.fps) and self.fps > 0):  # NaN crashed picam:// in int()
+            raise ConfigError(f"fps must be a finite number > 0, got {self.fps!r}")
         if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
 
@@ -132,7 +138,11 @@ def list_schemes() -> list[str]:
     return sorted(_SCHEMES)
 
 
-_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@")
+#: ``user:password@`` up to the LAST ``@`` before the path, as FFmpeg splits it (``admin:p@ss@host``
+#: left ``ss@host`` and the rest of the password in every log line); with a ``:`` after the user,
+#: also across a ``/`` (a password with a raw ``/``, which no client can use: it was printed whole
+#: in the "cannot open" error)
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@\s]*:[^?#\s]*|[^/?#\s]*)@")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*")
 
 

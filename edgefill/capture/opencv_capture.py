@@ -11,12 +11,16 @@ directly.
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 
 from ..errors import CaptureError
 from .base import FrameSource
 from .device_thread import DeviceThread
+
+log = logging.getLogger(__name__)
 
 #: Calls left running in stalled devices (one thread each) before a source stops opening new ones.
 MAX_STUCK_CALLS = 3
@@ -45,7 +49,23 @@ class VideoCaptureSource(FrameSource):
         if cap is None or not cap.isOpened():
             _release(cap)
             raise CaptureError(f"cannot open {self.description}")
-        return cap, cap.get(cv2.CAP_PROP_FPS)
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if self.live:
+            self._report_mode(cap, fps)
+        return cap, fps
+
+    def _report_mode(self, cap: cv2.VideoCapture, fps: float) -> None:
+        """Warn when a live source does not deliver the size or rate asked for: a camera that
+        does not offer a mode silently picks another (and streams keep their own), so a mask
+        drawn for the requested size, or a video written at the requested rate, did not match."""
+        o = self.options
+        if o.width:
+            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            if w > 0 and h > 0 and (w, h) != (o.width, o.height):
+                log.warning("%s delivers %dx%d frames, not the %dx%d asked for (it does not offer that size)",
+                            self.description, w, h, o.width, o.height)
+        if o.fps and fps and fps > 0 and abs(fps - o.fps) > 0.01 * o.fps:
+            log.warning("%s runs at %.4g fps, not the %.4g asked for", self.description, fps, o.fps)
 
     def open(self) -> None:
         self.close()

@@ -339,3 +339,21 @@ def test_a_flip_that_is_no_whole_number_is_a_config_error(flip):
     """2.5 passed the 0..7 range check and broke apply_flip and nvvidconv's caps later."""
     with pytest.raises(ConfigError, match="flip must be a flip-method 0..7"):
         CaptureOptions(flip=flip)
+
+
+@pytest.mark.parametrize("uri,shown", [
+    ("rtsp://admin:p@ss@cam/s", "rtsp://***@cam/s"),  # FFmpeg splits at the last @: 'ss@cam' leaked
+    ("rtsp://admin:pa/ss@cam/s", "rtsp://***@cam/s"),  # printed whole in "cannot open"
+    ("rtsp://admin:pw@cam/s?x=a@b", "rtsp://***@cam/s?x=a@b"),
+    ("http://cam:8080/stream.mjpg", "http://cam:8080/stream.mjpg"),
+])
+def test_credentials_are_redacted_up_to_the_last_at_sign(uri, shown):
+    assert redact_uri(uri) == shown
+
+
+@pytest.mark.parametrize("kwargs", [{"fps": float("nan")}, {"fps": -5}, {"fps": float("inf")},
+                                    {"width": -640, "height": 480}, {"width": 640.5, "height": 480}])
+def test_bad_sizes_and_rates_are_config_errors(kwargs):
+    """NaN fps crashed picam:// in int(); a negative size or rate went on to libcamera / the caps."""
+    with pytest.raises(ConfigError, match="width|height|fps"):
+        CaptureOptions(**kwargs)

@@ -1,0 +1,67 @@
+"""Opening cameras: plain camera paths, and the size and rate a camera really delivers."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from edgefill.capture import CaptureOptions, open_source
+from edgefill.capture.opencv_capture import VideoCaptureSource
+from edgefill.errors import ConfigError
+
+
+@pytest.mark.parametrize("uri,hint", [("0", "v4l2://0"), ("/dev/video0", "v4l2:///dev/video0")])
+def test_a_camera_given_as_a_path_names_the_uri_to_use(uri, hint, tmp_path, monkeypatch):
+    """`edgefill run 0` or `/dev/video0` was opened as a video file that 'does not exist' (and
+    /dev/video0 does exist, as a device)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=hint):
+        open_source(uri)
+
+
+def test_a_file_named_like_a_camera_number_is_still_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").write_bytes(b"")
+    assert type(open_source("0")).__name__ == "VideoFileSource"
+
+
+class _ModeCap:
+    """A camera that offers 640x480 at 15 fps whatever it is asked for."""
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FRAME_WIDTH: 640.0, cv2.CAP_PROP_FRAME_HEIGHT: 480.0, cv2.CAP_PROP_FPS: 15.0}.get(prop, 0.0)
+
+    def read(self):
+        return True, np.zeros((480, 640, 3), np.uint8)
+
+    def release(self):
+        pass
+
+
+class _ModeCamera(VideoCaptureSource):
+    live = True
+
+    def _open_capture(self):
+        return _ModeCap()
+
+
+@pytest.mark.parametrize("asked,warned", [(dict(width=1280, height=720, fps=30.0), ["640x480", "15 fps"]),
+                                          (dict(width=640, height=480, fps=15.0), []), ({}, [])])
+def test_a_camera_that_ignores_the_requested_mode_is_reported(asked, warned, caplog):
+    """A camera that does not offer the requested size or rate picks another one silently; the
+    mask, drawn for the size asked for, then failed with a shape error and nothing said why."""
+    src = _ModeCamera("fake://cam", CaptureOptions(**asked))
+    with caplog.at_level(logging.WARNING):
+        src.open()
+        assert src.read().shape == (480, 640, 3)
+        src.close()
+    for text in warned:
+        assert text in caplog.text
+    if not warned:
+        assert "asked for" not in caplog.text

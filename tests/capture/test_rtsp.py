@@ -1,0 +1,57 @@
+"""rtsp:// through OpenCV's FFmpeg backend, against a local server that accepts and stays silent."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+
+from edgefill.capture import CaptureOptions, open_source
+from edgefill.errors import CaptureError
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never answers (a wedged camera)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield srv.getsockname()[1]
+    srv.close()
+    for c in conns:
+        c.close()
+
+
+def test_a_stalled_open_is_ended_by_ffmpeg_not_abandoned(silent_server, caplog):
+    """FFmpeg's open timeout fires before the capture thread's bound: the open returns a clean
+    'cannot open' and no driver call is left running. With equal timeouts the thread gave up a
+    moment before FFmpeg, warned that a driver call 'has not returned', and left it running."""
+    src = open_source(f"rtsp://admin:hunter2@127.0.0.1:{silent_server}/live",
+                      CaptureOptions(open_timeout_s=1.0, read_timeout_s=1.0))
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(CaptureError, match="cannot open") as err:
+            src.open()
+        src.close()
+    assert "hunter2" not in str(err.value) and "hunter2" not in caplog.text
+    assert "has not returned" not in caplog.text and "did not return" not in caplog.text
+    assert not src._stuck
+
+
+def test_ffmpeg_timeouts_are_shorter_than_the_thread_bound():
+    from edgefill.capture.rtsp import ffmpeg_timeout_ms
+
+    assert ffmpeg_timeout_ms(10.0) == 9500
+    assert ffmpeg_timeout_ms(0.4) == 200
+    assert ffmpeg_timeout_ms(1e-4) == 1  # never 0, which would be FFmpeg's default (no timeout)
