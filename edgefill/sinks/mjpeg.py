@@ -12,6 +12,7 @@ in :meth:`MjpegPreviewSink.write`, and each viewer's thread sends the latest one
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import ipaddress
@@ -147,11 +148,12 @@ class MjpegPreviewSink(Sink):
                     self.end_headers()
                     self.wfile.write(body)
                 elif route == "/stream.mjpg":
-                    self.send_response(200)
-                    self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-                    self.send_header("Cache-Control", "no-store")
-                    self.end_headers()
-                    sink._stream(self.wfile, self.connection)
+                    with sink._watching():  # counted before the headers: a frame written once the
+                        self.send_response(200)  # viewer has them is encoded for it
+                        self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                        self.send_header("Cache-Control", "no-store")
+                        self.end_headers()
+                        sink._stream(self.wfile, self.connection)
                 else:
                     self.send_error(404)
 
@@ -165,16 +167,18 @@ class MjpegPreviewSink(Sink):
         self.thread.start()
         log.info("preview on http://%s:%d/", f"[{host}]" if ":" in host else host, self.port)
 
-    def _stream(self, wfile, conn: socket.socket | None = None) -> None:
+    @contextlib.contextmanager
+    def _watching(self):
+        """Counts a viewer of the stream while the block runs."""
         with self._cond:
             self._viewers += 1
         try:
-            self._serve(wfile, conn)
+            yield
         finally:
             with self._cond:
                 self._viewers -= 1
 
-    def _serve(self, wfile, conn: socket.socket | None) -> None:
+    def _stream(self, wfile, conn: socket.socket | None = None) -> None:
         seen = 0  # no frame yet: a viewer that comes before the first one waits for it
         while True:
             with self._cond:
