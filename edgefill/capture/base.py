@@ -60,6 +60,12 @@ class CaptureOptions:
         if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
 
+    def read_wait_s(self, first: bool) -> float:
+        """How long a live source's read may wait: the first read after opening the larger of the
+        two timeouts (a camera's first frame can take as long as opening it), every other one
+        ``read_timeout_s``."""
+        return max(self.read_timeout_s, self.open_timeout_s) if first else self.read_timeout_s
+
 
 def apply_flip(frame: np.ndarray, flip: int) -> np.ndarray:
     """``frame`` turned or mirrored as nvvidconv's flip-method ``flip`` does it (0: as it is)."""

@@ -183,8 +183,7 @@ class MjpegHttpSource(FrameSource):
         text parts) block the caller for ever."""
         if self.resp is None:
             raise CaptureError(f"{self.description} is not open")
-        o = self.options
-        wait = max(o.read_timeout_s, o.open_timeout_s) if self._first_read else o.read_timeout_s
+        wait = self.options.read_wait_s(self._first_read)
         deadline = time.monotonic() + wait
         while True:
             jpeg = self.jpegs.next()

@@ -93,9 +93,7 @@ class VideoCaptureSource(FrameSource):
         if self._device is None:
             ok, frame = self.cap.read()
         else:
-            o = self.options
-            timeout = max(o.read_timeout_s, o.open_timeout_s) if self._first_read else o.read_timeout_s
-            ok, frame = self._device.call(self.cap.read, timeout, "read")
+            ok, frame = self._device.call(self.cap.read, self.options.read_wait_s(self._first_read), "read")
             self._first_read = False
         if not ok or frame is None:
             return self._on_no_frame()
