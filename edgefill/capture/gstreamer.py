@@ -10,7 +10,6 @@ import re
 
 import cv2
 
-from ..checks import is_finite, is_whole
 from ..errors import CaptureError, ConfigError
 from ..opencv_check import opencv_info
 from .base import CaptureOptions, register_source
@@ -20,14 +19,10 @@ from .opencv_capture import VideoCaptureSource
 def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
     """The nvarguscamerasrc pipeline for a CSI sensor, converted to BGR for OpenCV.
 
-    The values are checked here, as they are pasted into the pipeline's caps: NaN or an
-    infinite fps raised ValueError / OverflowError from int(); a width of 0 silently became
-    1920, a negative one or below 0.5 fps ("framerate=0/1") made a pipeline that failed to
-    open with no reason given."""
-    for name, value in (("width", options.width), ("height", options.height)):
-        if value is not None and not (is_whole(value) and value > 0):
-            raise ConfigError(f"csi:// needs a whole number of pixels > 0 for the {name}, got {value!r}")
-    if options.fps is not None and not (is_finite(options.fps) and options.fps >= 1):
+    :class:`CaptureOptions` admits whole sizes > 0 and finite rates > 0 only; the caps need a
+    rate of at least 1 fps too (below 0.5 fps it rounded to "framerate=0/1", a pipeline that
+    failed to open with no reason given)."""
+    if options.fps is not None and options.fps < 1:
         raise ConfigError(f"csi:// needs a frame rate of at least 1 fps (it is rounded to whole fps in the "
                           f"caps), got {options.fps!r}")
     w, h = int(options.width or 1920), int(options.height or 1080)
