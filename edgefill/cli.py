@@ -193,8 +193,7 @@ def _sinks_for(args: argparse.Namespace, output_fps: float | None = None) -> lis
         if args.preview:
             p = MjpegPreviewSink(args.preview_host, args.preview_port, token=args.preview_token,
                                  allow_remote=args.preview_allow_remote)
-            host = f"[{args.preview_host}]" if ":" in args.preview_host else args.preview_host  # IPv6
-            print(f"preview: http://{host}:{p.port}/", file=sys.stderr)
+            print(f"preview: {p.url}", file=sys.stderr)
             sinks.append(p)
         if args.window:
             sinks.append(WindowSink())

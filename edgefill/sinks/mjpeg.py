@@ -37,6 +37,11 @@ BOUNDARY = "edgefillframe"
 IDLE_CHECK_S = 5.0
 
 
+def _authority(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it: an IPv6 address in brackets (``[::1]:8090``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class _PreviewServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer that serves at most ``max_clients`` connections at once: one more is
     answered 503 and closed at once, without a thread."""
@@ -160,12 +165,13 @@ class MjpegPreviewSink(Sink):
         try:
             self.server = _PreviewServer((host, port), Handler, int(max_clients))
         except OSError as exc:  # the port is taken, the address is not this machine's, a privileged port ...
-            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            raise ConfigError(f"cannot serve the preview on {where}: {exc.strerror or exc}") from exc
+            raise ConfigError(f"cannot serve the preview on {_authority(host, port)}: {exc.strerror or exc}") from exc
         self.port = self.server.server_address[1]
+        #: the address to open in a browser
+        self.url = f"http://{_authority(host, self.port)}/"
         self.thread = threading.Thread(target=self.server.serve_forever, name="edgefill-preview", daemon=True)
         self.thread.start()
-        log.info("preview on http://%s:%d/", f"[{host}]" if ":" in host else host, self.port)
+        log.info("preview on %s", self.url)
 
     @contextlib.contextmanager
     def _watching(self):
