@@ -111,7 +111,7 @@ $T --steps "$STEPS" --lr "$LR" --lr-min 1e-5 --warmup 100 --val-every 500 --save
 if $PY -c "import json,sys; from safetensors import safe_open; m=safe_open(sys.argv[1],'pt').metadata(); sys.exit(m.get('finished')!='true')" "$DIR/$MODEL.safetensors"; then
     echo "finished: $STEPS steps"
 else
-    echo "not finished: call again with $DIR carried"
+    echo "not finished: call again at once, carrying the same pack ($DIR stays on the warm machine)"
 fi
 # staged under another name and renamed when whole: a call killed mid-copy sends back
 # $RUN.incomplete, never a $RUN folder with some of a checkpoint's parts
