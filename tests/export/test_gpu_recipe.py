@@ -66,27 +66,25 @@ def test_gpu_recipe_plans_resumes_and_finishes_on_cpu(tmp_path):
         subprocess.run(["rm", "-rf", str(run_dir)], check=False)
 
 
-def test_gpu_recipe_names_a_missing_init_in_one_line(tmp_path):
-    run = f"pytest-init-{os.getpid()}"
-    env = {**os.environ, "RUN": run, "MODEL": "nano", "INIT": str(tmp_path / "nope.safetensors"), "DEVICE": "cpu",
-           "OUT": str(tmp_path / "out"), "PYTHON": sys.executable}
+def _refused_call(tmp_path, **env):
+    """One call of the recipe that must refuse before training (its run folder removed after)."""
+    run = f"pytest-refused-{os.getpid()}"
+    env = {**os.environ, "RUN": run, "MODEL": "nano", "DEVICE": "cpu", "OUT": str(tmp_path / "out"),
+           "PYTHON": sys.executable, **env}
     try:
-        p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=120)
+        return subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
     finally:
         subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
+
+
+def test_gpu_recipe_names_a_missing_init_in_one_line(tmp_path):
+    p = _refused_call(tmp_path, INIT=str(tmp_path / "nope.safetensors"))
     assert p.returncode == 2 and "nope.safetensors" in p.stderr and "Traceback" not in p.stderr
 
 
 @pytest.mark.parametrize("var", ["PROBE_MIN", "CALL_MIN", "TOTAL_MIN"])
 def test_gpu_recipe_refuses_minutes_that_are_not_positive(tmp_path, var):
     """--max-minutes 0 means no limit: a probe of PROBE_MIN=0 ran until the device tool's kill."""
-    run = f"pytest-min-{os.getpid()}"
-    env = {**os.environ, "RUN": run, "MODEL": "nano", "DEVICE": "cpu", "OUT": str(tmp_path / "out"),
-           "PYTHON": sys.executable, var: "0"}
-    try:
-        p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=120)
-    finally:
-        subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
+    p = _refused_call(tmp_path, **{var: "0"})
     assert p.returncode == 2 and f"{var}=0" in p.stderr
