@@ -29,7 +29,10 @@ class ResilientSource:
     picture after reconnecting, it is a static scene (a test pattern, a still camera feed),
     not a stuck driver, so it is logged once and passed on; the watchdog re-arms when the
     picture changes. (Reconnecting it again every ``frozen_timeout_s`` would interrupt a
-    healthy source for ever.)"""
+    healthy source for ever.) With ``options.reconnect`` off there is no reconnect to tell the
+    two apart, so a frozen picture is counted in ``frozen_events`` and logged once per stall,
+    and the frames are passed on: ending the run on it would end every run on a static scene
+    (H.264 streams decode a still scene to identical frames)."""
 
     def __init__(self, source: FrameSource, stop: threading.Event | None = None):
         self.source = source
@@ -63,6 +66,13 @@ class ResilientSource:
             self._frozen_reconnected = self._static_logged = False
         elif now - self._last_change > timeout:
             self._last_change = now
+            if not self.source.options.reconnect:
+                if not self._frozen_reconnected:  # once per stall
+                    self.frozen_events += 1
+                    self._frozen_reconnected = True
+                    log.warning("%s has delivered the same frame for %g s (frozen, or a static scene); reconnect is "
+                                "off, so it goes on", self.source.description, timeout)
+                return
             if self._frozen_reconnected:
                 if not self._static_logged:
                     log.warning("%s still delivers the same picture after reconnecting: taking it for a static "
