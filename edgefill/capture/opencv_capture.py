@@ -40,6 +40,7 @@ class VideoCaptureSource(FrameSource):
         self._device: DeviceThread | None = None
         self._stuck: list[DeviceThread] = []  # devices whose threads are still inside a driver call
         self._first_read = False
+        self._mode_warnings: set[str] = set()  # each said once, not again at every reconnect
 
     def _open_capture(self) -> cv2.VideoCapture:
         raise NotImplementedError
@@ -59,13 +60,18 @@ class VideoCaptureSource(FrameSource):
         does not offer a mode silently picks another (and streams keep their own), so a mask
         drawn for the requested size, or a video written at the requested rate, did not match."""
         o = self.options
+        said = []
         if o.width:
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             if w > 0 and h > 0 and (w, h) != (o.width, o.height):
-                log.warning("%s delivers %dx%d frames, not the %dx%d asked for (it does not offer that size)",
-                            self.description, w, h, o.width, o.height)
+                said.append(f"{self.description} delivers {w}x{h} frames, not the {o.width}x{o.height} asked for "
+                            "(it does not offer that size)")
         if o.fps and fps and fps > 0 and abs(fps - o.fps) > 0.01 * o.fps:
-            log.warning("%s runs at %.4g fps, not the %.4g asked for", self.description, fps, o.fps)
+            said.append(f"{self.description} runs at {fps:.4g} fps, not the {o.fps:.4g} asked for")
+        for message in said:
+            if message not in self._mode_warnings:
+                self._mode_warnings.add(message)
+                log.warning("%s", message)
 
     def open(self) -> None:
         self.close()

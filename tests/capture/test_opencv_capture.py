@@ -65,3 +65,13 @@ def test_a_camera_that_ignores_the_requested_mode_is_reported(asked, warned, cap
         assert text in caplog.text
     if not warned:
         assert "asked for" not in caplog.text
+
+
+def test_the_mode_warning_is_said_once_not_at_every_reconnect(caplog):
+    """The source reopens the camera at every reconnect; the same two warnings came every time."""
+    src = _ModeCamera("fake://cam", CaptureOptions(width=1280, height=720, fps=30.0))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):  # open, then two reconnects
+            src.open()
+            src.close()
+    assert caplog.text.count("640x480") == 1 and caplog.text.count("15 fps") == 1
