@@ -2,7 +2,9 @@
 
 Catch :class:`EdgeFillError` to handle any expected failure (bad input, missing
 backend, unusable model). :class:`EdgeFillInternalError` sits outside that tree: it
-means a bug in edgefill, not a problem with the caller's input.
+means a bug in edgefill, not a problem with the caller's input. The export toolchain's
+errors (``edgefill_export``: ``CalibrationError``, ``FetchError``, ``ExportError``,
+``PackError``, ``AccuracyGateError``, ``CheckpointError``) derive from :class:`EdgeFillError` too.
 """
 
 from __future__ import annotations

@@ -19,11 +19,12 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 from edgefill.checks import is_whole
+from edgefill.errors import EdgeFillError
 from edgefill import imageio
 from edgefill.imageio import IMAGE_EXTS, read_image
 
 
-class CalibrationError(Exception):
+class CalibrationError(EdgeFillError):
     """No usable calibration or validation images."""
 
 

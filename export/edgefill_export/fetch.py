@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import image_files, is_image_file
 
@@ -33,7 +34,7 @@ SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
 ROLES = ("train", "texture", "eval")
 
 
-class FetchError(Exception):
+class FetchError(EdgeFillError):
     """A package could not be downloaded or an image was missing from it."""
 
 

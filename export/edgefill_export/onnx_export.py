@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 
 from .model import PConvUNet, conv_macs, count_parameters
@@ -34,7 +35,7 @@ OPSET = 17
 DECODER_FORM = "transposed"
 
 
-class ExportError(Exception):
+class ExportError(EdgeFillError):
     """The exported graph is invalid, produces NaN, or disagrees with PyTorch."""
 
 

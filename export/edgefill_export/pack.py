@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 
 from .fetch import TRAINING_DATA, training_paths
@@ -46,7 +47,7 @@ FORMAT = "edgefill-photo-pack/1"
 FULL_CHROMA = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
 
 
-class PackError(Exception):
+class PackError(EdgeFillError):
     """The photos cannot be packed (unreadable, or over budget) or a pack is malformed."""
 
 

@@ -35,6 +35,7 @@ import onnx
 from onnx import numpy_helper
 from tqdm import tqdm
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 
 GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
@@ -44,7 +45,7 @@ CPU_QUANTISED_OPS = ("Conv", "ConvTranspose", "Mul", "Relu", "LeakyRelu", "Resiz
                      "Transpose", "Reshape", "Slice")
 
 
-class AccuracyGateError(Exception):
+class AccuracyGateError(EdgeFillError):
     """A quantised model loses more hole PSNR than its precision's gate allows."""
 
 

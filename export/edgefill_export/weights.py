@@ -10,13 +10,14 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.refill_settings import RefillSettings
 
 from .model import MODEL_CONFIGS, PConvUNet, build_model, check_fill_passes
 
 
-class CheckpointError(Exception):
+class CheckpointError(EdgeFillError):
     """A weights file or checkpoint is missing, not safetensors, or does not fit the model."""
 
 
