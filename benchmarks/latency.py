@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
+from edgefill.bench import host_info
+from edgefill.sinks.files import check_can_write
 
 
 def make_input(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -34,14 +37,18 @@ def make_input(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def torch_runner(model: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The model's PyTorch graph, or None without PyTorch or without shipped weights (an INT8
+    model such as ``lite.int8`` has only its ONNX form, which is timed with ONNX Runtime)."""
+    from edgefill.models import MODELS_DIR
+
+    if not (MODELS_DIR / f"{model}.safetensors").is_file():
+        return None
     try:
         import torch
         from edgefill_export.onnx_export import prepare
         from edgefill_export.weights import load_weights
     except ImportError:
         return None
-    from edgefill.models import MODELS_DIR
-
     graph = prepare(load_weights(MODELS_DIR / f"{model}.safetensors"))
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -49,6 +56,11 @@ def torch_runner(model: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
             return graph(torch.from_numpy(img[None]), torch.from_numpy(mask[None, :, :, None])).numpy()[0]
 
     return run
+
+
+def _torch_version() -> str | None:
+    torch = sys.modules.get("torch")  # imported by torch_runner when a PyTorch row was timed
+    return getattr(torch, "__version__", None)
 
 
 def measure(methods: dict[str, Callable], sizes: list[int], reps: int, warmup: int) -> list[dict]:
@@ -93,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
 
     methods: dict[str, Callable] = {}
     backends = []
-    try:
+    try:  # a bad model, ONNX file or output is one line before the run, not a traceback (after it)
+        if a.json:
+            check_can_write(a.json, "the JSON report")
         for m in filter(None, a.models.split(",")):
             run = torch_runner(m)
             if run is not None:
                 methods[f"{m} pytorch-eager"] = run
             backends.append(edgefill.create_backend("onnxruntime", model=m))
-            methods[f"{m} onnxruntime-fp32"] = backends[-1].infer
+            # the model's own precision: lite.int8 is not an FP32 run
+            methods[f"{m} onnxruntime-{backends[-1].model.precision}"] = backends[-1].infer
         for spec in a.onnx:
             label, _, path = spec.partition("=")
             backends.append(edgefill.create_backend("onnxruntime", model=path))
@@ -113,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             ap.error(f"--sizes {','.join(map(str, bad))}: the models take multiples of {', '.join(map(str, multiples))}")
         results = measure(methods, sizes, a.reps, a.warmup)
+    except edgefill.EdgeFillError as e:
+        print(f"latency benchmark: {e}", file=sys.stderr)
+        return 2
     finally:
         for b in backends:
             b.close()
@@ -124,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         row = {r["size"]: r["median_ms"] for r in results if r["method"] == k}
         print(f"{k:28s}" + "".join(f"{row[s]:14.1f}" for s in sizes))
     if a.json:
-        report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "results": results}
+        # the versions too: the same model times differently under another ONNX Runtime / PyTorch
+        report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "host": host_info(),
+                  "edgefill": edgefill.__version__, "torch": _torch_version(), "warmup": a.warmup, "results": results}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
     return 0
 
