@@ -30,6 +30,7 @@ import numpy as np
 from edgefill.errors import InputError
 from edgefill.imageio import read_image, read_mask
 from edgefill.masks import normalize_mask
+from edgefill.sinks.files import check_can_write
 
 
 def seeds() -> list[bytes]:
@@ -60,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("atheris is not installed: pip install atheris", file=sys.stderr)
         return 2
+    try:  # found before the instrumenting and the temporary corpus, not after them
+        check_can_write(a.crashes, "the crash inputs", folder=True)
+    except InputError as e:
+        print(f"fuzz_loaders: {e}", file=sys.stderr)
+        return 2
     print(f"instrumented {instrument_edgefill(atheris)} edgefill functions for coverage", flush=True)
-    tmp = Path(tempfile.mkdtemp())
+    tmp = Path(tempfile.mkdtemp(prefix="edgefill-fuzz-"))
     corpus = tmp / "corpus"
     corpus.mkdir()
     for i, s in enumerate(seeds()):
@@ -75,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{stats['refused']} refused with InputError, {stats['unexpected']} unexpected exceptions", flush=True)
 
     def one(data: bytes) -> None:
+        try:
+            check(data)
+        except KeyboardInterrupt:  # Ctrl-C: atheris would exit at once, leaving the corpus in /tmp
+            report()
+            shutil.rmtree(tmp, ignore_errors=True)
+            os._exit(130)
+
+    def check(data: bytes) -> None:
         if time.time() - started >= a.seconds:  # atheris.Fuzz() never returns: end the run here
             report()
             shutil.rmtree(tmp, ignore_errors=True)
