@@ -19,15 +19,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images  # noqa: E402
+from quick_check import check_cases, check_images, load_graph  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.quality_stats import difference_ci  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
 from edgefill.refill_settings import RefillSettings  # noqa: E402
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, RING_PX, coarse_ns, gated_share, ring_std  # noqa: E402
-from edgefill_export.onnx_export import prepare  # noqa: E402
-from edgefill_export.weights import load_weights  # noqa: E402
 
 
 def component_ring_std(image: np.ndarray, hole: np.ndarray, ring: int = RING_PX) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +85,7 @@ def main() -> None:
     ap.add_argument("--texture-families", default="free-form,objects,scratches")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    graph = prepare(load_weights(a.weights))
+    graph = load_graph(a.weights)
     s = graph.net.config.refill.resolved()
     print(f"{a.weights}: share {s.wide_ns_weight:g} at 1/{s.wide_ns_scale}, gate {s.wide_ns_max_std:g}")
 

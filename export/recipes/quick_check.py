@@ -23,6 +23,7 @@ with the thin-hole refill (``--thin-px``); never with the whole-hole NS mix a mo
 from __future__ import annotations
 
 import argparse
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,48 +34,91 @@ import torch
 from safetensors import safe_open
 
 from edgefill import maskgen
-from edgefill.imageio import IMAGE_EXTS, read_image
+from edgefill.fileio import atomic_write_bytes
+from edgefill.imageio import IMAGE_EXTS, is_image_file, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
 from edgefill.refill_settings import RefillSettings
 from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_thin
-from edgefill_export.fetch import list_images, texture_split, training_paths
+from edgefill_export.fetch import default_cache_dir, list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
 from edgefill_export.train import TrainConfig, param_groups, split_photos
-from edgefill_export.weights import load_checkpoint, load_weights
+from edgefill_export.weights import CheckpointError, load_checkpoint, load_weights
+
+
+def load_graph(path: Path) -> InpaintGraph:
+    """Trained weights as the exported graph computes them; a missing or unreadable file ends the
+    recipe in one line (SystemExit), not a traceback."""
+    try:
+        return prepare(load_weights(path))
+    except CheckpointError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def load(path: Path, a: argparse.Namespace) -> InpaintGraph:
     """Weights or a checkpoint, as the exported graph computes it (fused, uint8 in and out)."""
-    with safe_open(str(path), "pt") as f:
-        is_checkpoint = "state" in (f.metadata() or {})
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist")
+    try:
+        with safe_open(str(path), "pt") as f:
+            is_checkpoint = "state" in (f.metadata() or {})
+    except Exception as exc:  # safetensors raises several types for a file that is not one
+        raise SystemExit(f"{path} is not a valid safetensors file: {exc}") from None
     if not is_checkpoint:
-        return prepare(load_weights(path))
+        return load_graph(path)
     net = build_model(a.model, context=a.context, refine=a.refine)
     # the run's optimiser layout (its parameter groups), which the checkpoint's Adam state must fit
-    state = load_checkpoint(path, net, torch.optim.Adam(param_groups(net, TrainConfig())))
+    try:
+        state = load_checkpoint(path, net, torch.optim.Adam(param_groups(net, TrainConfig())))
+    except CheckpointError as exc:
+        raise SystemExit(str(exc)) from None
     print(f"{path}: checkpoint at step {state.get('step')}")
     return prepare(net)
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """``arrays`` as an .npz at exactly ``path`` (``np.savez`` would add ``.npz`` to another
+    name), written whole or not at all: a sweep killed while saving leaves no truncated file."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def check_images(which: str | Path) -> list[Path]:
     """The images of a check: the eval photos, every 4th held-out texture, or the validation
     textures (every 10th training texture by name: the ones ``train --data texture`` holds out,
     from the training families, never the held-out ones), for choices that must not look at
-    the held-out families."""
+    the held-out families.
+
+    An unknown set, a missing folder or an empty set ends the recipe in one line (SystemExit):
+    an empty set would score nothing (a NaN mean, or a traceback from the intervals)."""
     if isinstance(which, Path):  # --images DIR: a folder of the user's (or a held-out split's) images
-        return sorted(p for p in which.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        if not which.is_dir():
+            raise SystemExit(f"--images {which}: no such folder")
+        paths = sorted(p for p in which.iterdir() if is_image_file(p))  # not macOS's ._NAME.png
+        if not paths:
+            raise SystemExit(f"--images {which}: no images in it ({', '.join(sorted(IMAGE_EXTS))})")
+        return paths
     if which == "photos":
-        return list_images("eval")
-    if which == "texture":
-        return texture_split(list_images("texture"))[1][::4]
-    if which in ("val-photos", "val-texture"):  # what train.photo_sets holds out of these training paths
+        paths = list_images("eval")
+    elif which == "texture":
+        paths = texture_split(list_images("texture"))[1][::4]
+    elif which in ("val-photos", "val-texture"):  # what train.photo_sets holds out of these training paths
         data = "train" if which == "val-photos" else "texture"
-        return split_photos(sorted(training_paths(data), key=lambda p: p.name))[1]
-    if which == "train-photos":  # the photos the models trained on: only for checks that favour the network
-        return split_photos(sorted(training_paths("train"), key=lambda p: p.name))[0]
-    raise ValueError(f"unknown image set {which!r}")
+        paths = split_photos(sorted(training_paths(data), key=lambda p: p.name))[1]
+    elif which == "train-photos":  # the photos the models trained on: only for checks that favour the network
+        paths = split_photos(sorted(training_paths("train"), key=lambda p: p.name))[0]
+    else:
+        raise SystemExit(f"unknown image set {which!r}; known: {', '.join(IMAGE_SETS)}")
+    if not paths:
+        raise SystemExit(f"no images for the {which} set under {default_cache_dir() / 'images'}: fetch them "
+                         "with 'make data' (or set EDGEFILL_DATA to the folder that holds images/)")
+    return paths
+
+
+#: the named image sets of :func:`check_images`
+IMAGE_SETS = ("photos", "texture", "val-photos", "val-texture", "train-photos")
 
 
 @dataclass
@@ -97,6 +141,8 @@ def check_cases(graph: InpaintGraph, paths: list[Path], which: str | Path, famil
     bucket, k)), as :func:`gains` and the sweep recipes score them. ``needs_fill(img, hole)``:
     whether to run the model on a case (default: always), for sweeps that can tell beforehand
     that a case is the same under every setting."""
+    if family not in maskgen.FAMILIES:
+        raise SystemExit(f"unknown mask family {family!r}; known: {', '.join(maskgen.FAMILIES)}")
     make = maskgen.FAMILIES[family]
     for i, p in enumerate(paths):
         img = read_image(p)

@@ -22,12 +22,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images, paired_rows  # noqa: E402
+from quick_check import check_cases, check_images, load_graph, paired_rows, save_npz  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
-from edgefill_export.onnx_export import prepare  # noqa: E402
-from edgefill_export.weights import load_weights  # noqa: E402
 
 
 def main() -> None:
@@ -44,8 +42,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     which = "val-texture" if a.val_texture else "val-photos"
-    settings = [(float(r), float(w)) for r in a.radii.split(",") for w in a.ns_weights.split(",")]
-    graph = prepare(load_weights(a.weights))
+    # once each: a setting listed twice would get two gains per case (and the arrays' shape fails)
+    settings = list(dict.fromkeys((float(r), float(w)) for r in a.radii.split(",") for w in a.ns_weights.split(",")))
+    graph = load_graph(a.weights)
     paths = check_images(which)
     gain: dict = {s: [] for s in settings}
     ssim: dict = {s: [] for s in settings}
@@ -62,7 +61,7 @@ def main() -> None:
             line += "; minus the first: %+.3f [%+.3f, %+.3f]" % d
         print(line, flush=True)
     if a.npz:
-        np.savez(a.npz, images=np.array([p.name for p in paths]),
+        save_npz(a.npz, images=np.array([p.name for p in paths]),
                  **{f"r{r:g}_w{w:g}": np.array(gain[r, w]).reshape(shape) for r, w in settings})
 
 

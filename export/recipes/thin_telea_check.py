@@ -19,19 +19,17 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images, paired_rows  # noqa: E402
+from quick_check import check_cases, check_images, load_graph, paired_rows  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, thin_components  # noqa: E402
 from edgefill.wide_mix import mix_wide_in_place  # noqa: E402
-from edgefill_export.onnx_export import prepare  # noqa: E402
-from edgefill_export.weights import load_weights  # noqa: E402
 
 
 def settings_grid(shares: str, teleas: str) -> list[tuple[float, float]]:
     grid = [(float(w), float(t)) for w in shares.split(",") for t in teleas.split(",")]
     first = (DEFAULT_NS_WEIGHT, 0.0)
-    return [first] + [s for s in grid if s != first]
+    return list(dict.fromkeys([first] + grid))  # once each: a repeat would get two gains per case
 
 
 def main() -> None:
@@ -45,14 +43,19 @@ def main() -> None:
                                       "train-photos:scratches+free-form")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    graph = prepare(load_weights(a.weights))
+    sets = []
+    for spec in a.sets.split(","):
+        which, sep, fams = spec.partition(":")
+        if not sep or not fams:
+            raise SystemExit(f"--sets: {spec!r} is not SET:FAMILY+FAMILY... (e.g. val-photos:scratches+free-form)")
+        sets.append((which, fams))
+    graph = load_graph(a.weights)
     s = graph.net.config.refill.resolved()
     telea_r = a.telea_radius or s.thin_radius
     grid = settings_grid(a.shares, a.teleas)
     print(f"{a.weights}: wide share {s.wide_ns_weight:g} at 1/{s.wide_ns_scale}, gate {s.wide_ns_max_std:g}; "
           f"NS radius {s.thin_radius:g}, Telea radius {telea_r:g}", flush=True)
-    for spec in a.sets.split(","):
-        which, fams = spec.split(":")
+    for which, fams in sets:
         paths = check_images(which)
         for fam in fams.split("+"):
             gain: dict = {g: [] for g in grid}

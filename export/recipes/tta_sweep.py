@@ -15,56 +15,59 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images, paired_rows  # noqa: E402
+from quick_check import check_cases, check_images, load_graph, paired_rows  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
 from edgefill.wide_mix import coarse_ns  # noqa: E402
-from edgefill_export.onnx_export import prepare, torch_reference  # noqa: E402
-from edgefill_export.weights import load_weights  # noqa: E402
-
-ap = argparse.ArgumentParser()
-ap.add_argument("weights", type=Path)
-ap.add_argument("--val-texture", action="store_true")
-ap.add_argument("--families", default="free-form,objects,scratches")
-ap.add_argument("--per-bucket", type=int, default=2)
-ap.add_argument("--wide", type=float, default=0.0, help="also mix NS at 1/4 resolution in at this share "
-                "(edgefill.wide_mix), to see whether the two stack")
-a = ap.parse_args()
-torch.set_num_threads(2)
-which = "val-texture" if a.val_texture else "val-photos"
-graph = prepare(load_weights(a.weights))
-paths = check_images(which)
+from edgefill_export.onnx_export import torch_reference  # noqa: E402
 
 
-def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    return torch_reference(graph, np.ascontiguousarray(img)[None],
-                           np.ascontiguousarray(hole).astype(np.uint8)[None, ..., None])[0].astype(np.float32)
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", type=Path)
+    ap.add_argument("--val-texture", action="store_true")
+    ap.add_argument("--families", default="free-form,objects,scratches")
+    ap.add_argument("--per-bucket", type=int, default=2)
+    ap.add_argument("--wide", type=float, default=0.0, help="also mix NS at 1/4 resolution in at this share "
+                    "(edgefill.wide_mix), to see whether the two stack")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    which = "val-texture" if a.val_texture else "val-photos"
+    graph = load_graph(a.weights)
+    paths = check_images(which)
+
+    def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return torch_reference(graph, np.ascontiguousarray(img)[None],
+                               np.ascontiguousarray(hole).astype(np.uint8)[None, ..., None])[0].astype(np.float32)
+
+    variants = ("plain", "h", "hv")
+    for fam in a.families.split(","):
+        gain: dict = {k: [] for k in variants}
+        ss: dict = {k: [] for k in variants}
+        for case in check_cases(graph, paths, which, fam, a.per_bucket):
+            img, hole = case.img, case.hole
+            fills = [case.filled.astype(np.float32)]
+            ns = coarse_ns(img, hole, 4) if a.wide else None
+            for axes in ((1,), (0,), (0, 1)):
+                fills.append(np.flip(fill(np.flip(img, axes), np.flip(hole, axes)), axes))
+            for v, n in (("plain", 1), ("h", 2), ("hv", 4)):
+                mean = np.mean(fills[:n], axis=0)
+                if a.wide:
+                    mean = (1 - a.wide) * mean + a.wide * ns
+                out = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
+                out[~hole] = img[~hole]
+                out = refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
+                gain[v].append(hole_psnr(out, img, hole) - case.ref)
+                ss[v].append(hole_ssim(out, img, hole))
+        shape = (len(paths), 4, a.per_bucket)
+        for v, cases, d in paired_rows(gain, shape):
+            label = f"{a.weights.stem} {which} {fam} {v}" + (f" wide {a.wide:g}" if a.wide else "")
+            line = f"{label}: gain {cases.mean():+.3f} SSIM {np.mean(ss[v]):.4f}"
+            if d is not None:
+                line += " d %+.3f [%+.3f, %+.3f]" % d
+            print(line, flush=True)
 
 
-variants = ("plain", "h", "hv")
-for fam in a.families.split(","):
-    gain: dict = {k: [] for k in variants}
-    ss: dict = {k: [] for k in variants}
-    for case in check_cases(graph, paths, which, fam, a.per_bucket):
-        img, hole = case.img, case.hole
-        fills = [case.filled.astype(np.float32)]
-        ns = coarse_ns(img, hole, 4) if a.wide else None
-        for axes in ((1,), (0,), (0, 1)):
-            fills.append(np.flip(fill(np.flip(img, axes), np.flip(hole, axes)), axes))
-        for v, n in (("plain", 1), ("h", 2), ("hv", 4)):
-            mean = np.mean(fills[:n], axis=0)
-            if a.wide:
-                mean = (1 - a.wide) * mean + a.wide * ns
-            out = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
-            out[~hole] = img[~hole]
-            out = refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
-            gain[v].append(hole_psnr(out, img, hole) - case.ref)
-            ss[v].append(hole_ssim(out, img, hole))
-    shape = (len(paths), 4, a.per_bucket)
-    for v, cases, d in paired_rows(gain, shape):
-        label = f"{a.weights.stem} {which} {fam} {v}" + (f" wide {a.wide:g}" if a.wide else "")
-        line = f"{label}: gain {cases.mean():+.3f} SSIM {np.mean(ss[v]):.4f}"
-        if d is not None:
-            line += " d %+.3f [%+.3f, %+.3f]" % d
-        print(line, flush=True)
+if __name__ == "__main__":
+    main()

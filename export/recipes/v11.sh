@@ -30,7 +30,7 @@ $T $F --init edgefill/models/lite.safetensors --out runs/v11/ctl
 $T $F --channel-shuffle 0.5 --init edgefill/models/lite.safetensors --out runs/v11/shuf
 $PY export/recipes/quick_check.py runs/v11/ctl/lite.safetensors runs/v11/shuf/lite.safetensors \
     edgefill/models/lite.safetensors --images runs/v11/proxy --per-bucket 2 --thin-px 5 --paired \
-    --fill-sigma 0 --families free-form,scratches,objects
+    --fill-passes 0 --families free-form,scratches,objects
 
 # 2. fill smoothing: 3x3 mean passes (FillSmoothing), each paired against none, as Inpainter runs the
 #    models (thin parts by NS). (The session first shipped a separable Gaussian, swept with sigma 0.8-2.0;

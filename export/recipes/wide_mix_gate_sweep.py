@@ -4,7 +4,9 @@ predicts where the coarse NS mix helps. This scores, per case, the mix at every 
 (0 ... 0.6, NS at 1/4, then the default thin-hole refill, as ``Inpainter`` runs it) together
 with that std, and saves them, so that any gate (``edgefill.wide_mix.gated_share``: a share that
 falls from ``share`` at half the gate to 0 at the gate) can be scored afterwards without running
-the model again (each case at the grid's share nearest the one the runtime would use).
+the model again (each case at the grid's share nearest the one the runtime would use). An
+existing ``--out`` is refused before the run (``--force`` replaces it), and the file is written
+whole or not at all, at exactly that name.
 
     PYTHONPATH=export .venv/bin/python export/recipes/wide_mix_gate_sweep.py edgefill/models/nano.safetensors \\
         --sets val-texture,val-photos,train-photos --out runs/gate/nano.npz
@@ -31,7 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images  # noqa: E402
+from quick_check import check_cases, check_images, load_graph, save_npz  # noqa: E402
 
 from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
 from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin, thin_components  # noqa: E402
@@ -42,11 +44,8 @@ SCALE = 4
 
 
 def collect(a: argparse.Namespace) -> None:
-    from edgefill_export.onnx_export import prepare
-    from edgefill_export.weights import load_weights
-
     torch.set_num_threads(2)
-    graph = prepare(load_weights(a.weights))
+    graph = load_graph(a.weights)
     thin_shares = [float(t) for t in a.thin_shares.split(",")]
     cols: dict = {k: [] for k in ("set", "family", "image", "bucket", "std", "gain", "ssim")}
     for which in a.sets.split(","):
@@ -76,8 +75,7 @@ def collect(a: argparse.Namespace) -> None:
                              ("bucket", case.bucket), ("std", ring_std(img, hole)), ("gain", gains), ("ssim", ssims)):
                     cols[k].append(v)
             print(f"{which} {fam}: {len(cols['gain'])} cases so far", flush=True)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(a.out, shares=SHARES, thin_shares=np.array(thin_shares), **{k: np.array(v) for k, v in cols.items()})
+    save_npz(a.out, shares=SHARES, thin_shares=np.array(thin_shares), **{k: np.array(v) for k, v in cols.items()})
     print(f"wrote {a.out}")
 
 
@@ -130,10 +128,12 @@ def score(path: Path, settings: list[tuple[float, float, float, float]], referen
             ok &= worst_ssim >= -0.0005 and ("photos" not in s or dg[m].mean() >= -0.005)
             if "texture" in s:
                 texture.append(dg[m].mean())
-        if ok and (best is None or np.mean(texture) > best[0]):
+        if ok and texture and (best is None or np.mean(texture) > best[0]):
             best = (np.mean(texture), setting)
         print(f"{' '.join(f'{v:g}' for v in setting):<22}" + " ".join(f"{c:>14}" for c in cells))
-    if best:
+    if not any("texture" in s for s, _ in groups):
+        print(f"no texture set in {path}: nothing to choose on (collect with --sets val-texture,...)")
+    elif best:
         print(f"chosen: {' '.join(f'{v:g}' for v in best[1])} (mean texture gain {best[0]:+.3f} dB): the largest mean "
               "over the texture cells among the settings that lower no photo cell by more than 0.005 dB and no "
               "bucket's mean hole SSIM by more than 0.0005")
@@ -141,27 +141,48 @@ def score(path: Path, settings: list[tuple[float, float, float, float]], referen
           "mean hole SSIM fell by more than 0.0005, % = cases changed")
 
 
-ap = argparse.ArgumentParser()
-ap.add_argument("weights", type=Path, nargs="?")
-ap.add_argument("--sets", default="val-texture,val-photos,train-photos")
-ap.add_argument("--families", default="free-form,objects,scratches")
-ap.add_argument("--per-bucket", type=int, default=1)
-ap.add_argument("--thin-shares", default=str(DEFAULT_NS_WEIGHT),
-                help="comma list of NS shares in the thin pixels to score with every wide share")
-ap.add_argument("--out", type=Path, default=Path("runs/gate/cases.npz"))
-ap.add_argument("--score", type=Path, nargs="*", help="score saved case files instead of collecting")
-ap.add_argument("--wide", default=None, help="SHARE,GATE: with --score, score thin-share gates against the default "
-                "thin share, with this wide gate (the model's) fixed")
-a = ap.parse_args()
-if a.score and a.wide:  # the thin share's gate, with the model's wide gate fixed
-    share, hi = (float(v) for v in a.wide.split(","))
-    thin_grid = [(share, hi, t, thi) for t in (0.75, 0.8, 0.85, 0.9, 0.95, 1.0) for thi in (15, 20, 25, 30, 35, UNGATED_STD)]
-    for p in a.score:
-        score(p, thin_grid, (share, hi, DEFAULT_NS_WEIGHT, UNGATED_STD), "share gate thin gate")
-elif a.score:
-    grid = [(s, UNGATED_STD, DEFAULT_NS_WEIGHT, UNGATED_STD) for s in (0.2, 0.3, 0.4)]
-    grid += [(s, hi, DEFAULT_NS_WEIGHT, UNGATED_STD) for s in (0.2, 0.3, 0.4, 0.5, 0.6) for hi in (20, 25, 30, 35, 40)]
-    for p in a.score:
-        score(p, grid, (0.0, UNGATED_STD, DEFAULT_NS_WEIGHT, UNGATED_STD), "share gate thin gate")
-else:
-    collect(a)
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", type=Path, nargs="?")
+    ap.add_argument("--sets", default="val-texture,val-photos,train-photos")
+    ap.add_argument("--families", default="free-form,objects,scratches")
+    ap.add_argument("--per-bucket", type=int, default=1)
+    ap.add_argument("--thin-shares", default=str(DEFAULT_NS_WEIGHT),
+                    help="comma list of NS shares in the thin pixels to score with every wide share")
+    ap.add_argument("--out", type=Path, default=Path("runs/gate/cases.npz"))
+    ap.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    ap.add_argument("--score", type=Path, nargs="*", help="score saved case files instead of collecting")
+    ap.add_argument("--wide", default=None, help="SHARE,GATE: with --score, score thin-share gates against the default "
+                    "thin share, with this wide gate (the model's) fixed")
+    a = ap.parse_args()
+    if a.score is not None and not a.score:
+        ap.error("--score needs one or more case files (written by a collecting run's --out)")
+    for path in a.score or []:
+        if not path.is_file():
+            ap.error(f"--score {path}: no such file")
+    if a.score is None:
+        if a.weights is None:
+            ap.error("give WEIGHTS to collect the cases, or --score FILE... to score collected ones")
+        if a.wide:
+            ap.error("--wide scores collected cases: use it with --score")
+        if a.out.exists() and not a.force:  # refused before the run, not after half an hour of it
+            ap.error(f"--out {a.out} exists: choose another name, or pass --force to overwrite it")
+    if a.score and a.wide:  # the thin share's gate, with the model's wide gate fixed
+        try:
+            share, hi = (float(v) for v in a.wide.split(","))
+        except ValueError:
+            ap.error(f"--wide {a.wide!r}: give SHARE,GATE, e.g. 0.5,30")
+        thin_grid = [(share, hi, t, thi) for t in (0.75, 0.8, 0.85, 0.9, 0.95, 1.0) for thi in (15, 20, 25, 30, 35, UNGATED_STD)]
+        for p in a.score:
+            score(p, thin_grid, (share, hi, DEFAULT_NS_WEIGHT, UNGATED_STD), "share gate thin gate")
+    elif a.score:
+        grid = [(s, UNGATED_STD, DEFAULT_NS_WEIGHT, UNGATED_STD) for s in (0.2, 0.3, 0.4)]
+        grid += [(s, hi, DEFAULT_NS_WEIGHT, UNGATED_STD) for s in (0.2, 0.3, 0.4, 0.5, 0.6) for hi in (20, 25, 30, 35, 40)]
+        for p in a.score:
+            score(p, grid, (0.0, UNGATED_STD, DEFAULT_NS_WEIGHT, UNGATED_STD), "share gate thin gate")
+    else:
+        collect(a)
+
+
+if __name__ == "__main__":
+    main()
