@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
+import json
 import math
 import signal
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -333,6 +336,11 @@ class _StopRequest:
             signal.signal(sig, handler)
 
 
+#: The loss terms' weights: 0 turns a term off; a negative one would train to make it worse.
+_LOSS_WEIGHTS = ("hole_weight", "valid_weight", "hole_mse_weight", "hole_db_weight", "tv_weight", "distill_weight",
+                 "grad_weight", "ssim_weight", "gan_weight")
+
+
 def check_config(cfg: TrainConfig) -> None:
     """Refuse, in one line (SystemExit), settings a run cannot train with, before any work."""
     if cfg.model not in MODEL_CONFIGS:
@@ -342,14 +350,20 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("steps", "batch", "save_every", "val_every"):
         if getattr(cfg, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
-    for name in ("warmup", "threads", "workers", "stop_at", "max_minutes", "lr_min"):
+    for name in ("warmup", "threads", "workers", "stop_at", "max_minutes", "lr_min", "refine", "context_lr_mult",
+                 *_LOSS_WEIGHTS):
         if not getattr(cfg, name) >= 0:
             raise SystemExit(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(cfg, name)}")
+    # inf passes the range checks but makes every weight NaN at the first step
+    for name in ("lr", "lr_min", "d_lr", "context_lr_mult", *_LOSS_WEIGHTS):
+        if not math.isfinite(getattr(cfg, name)):
+            raise SystemExit(f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}")
     multiple = MODEL_CONFIGS[cfg.model].multiple
     if cfg.crop < multiple or cfg.crop % multiple:
         raise SystemExit(f"--crop must be a multiple of {multiple} for model {cfg.model!r}, got {cfg.crop}")
-    if not cfg.lr > 0:
-        raise SystemExit(f"--lr must be above 0, got {cfg.lr}")
+    for name in ("lr", "d_lr"):
+        if not getattr(cfg, name) > 0:
+            raise SystemExit(f"--{name.replace('_', '-')} must be above 0, got {getattr(cfg, name)}")
     for name in ("max_hole", "min_scale"):
         if not 0 < getattr(cfg, name) <= 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be in (0, 1], got {getattr(cfg, name)}")
@@ -416,12 +430,47 @@ def load_teacher(cfg: TrainConfig) -> PConvUNet | None:
     return teacher
 
 
+def check_out(out: Path, ckpt: Path, weights: Path, resume: bool) -> None:
+    """Refuse, in one line, a run folder ``out`` that is a file or cannot be written to, and one
+    holding a finished or stopped run's ``weights`` without its checkpoint (deleted, or still in
+    the parts the GPU recipe sends back): resuming it would start again from step 0, cutting its
+    log back to nothing and replacing the weights; ``--no-resume`` says that is wanted."""
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"--out {out} is a file; give a folder for the run (checkpoint, log.csv, weights)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise SystemExit(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    if resume and weights.exists() and not ckpt.exists():
+        parts = sorted(out.glob(ckpt.name + ".part-*"))
+        hint = (f"join its parts first (cat {ckpt}.part-* > {ckpt}), or " if parts else "")
+        raise SystemExit(f"{out} holds {weights.name} from an earlier run but no {ckpt.name} to resume from: {hint}"
+                         "pass --no-resume to train again from step 0 (replacing the weights and log.csv's rows), "
+                         "or give another --out")
+
+
+def data_id(images: list[Path] | Path) -> str:
+    """What a checkpoint records of the photos it was trained on: their number and a digest of
+    their sorted file names (a pack's names with those it skipped as unreadable, so a folder and
+    its pack agree); a resumed run on other photos says so."""
+    if isinstance(images, Path):
+        with np.load(images, allow_pickle=False) as z:
+            names = [str(n) for n in z["names"]] + list(json.loads(str(z["header"])).get("skipped", []))
+    else:
+        names = [p.name for p in images]
+    digest = hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:12]
+    return f"{len(names)} files, names {digest}"
+
+
 def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
     file's metadata says ``finished: false`` then."""
     check_config(cfg)
-    out.mkdir(parents=True, exist_ok=True)
+    ckpt, weights = out / "checkpoint.safetensors", out / f"{cfg.model}.safetensors"
+    check_out(out, ckpt, weights, resume)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -432,6 +481,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         raise SystemExit(f"need at least 6 readable training images (the 6th of every 10 by name is held out for "
                          f"validation), found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
+    data = data_id(images)
     sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
     validator = Validator(val_photos, cfg.crop)
 
@@ -444,7 +494,6 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         disc = PatchDiscriminator().to(cfg.device)
         d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         extra["disc"] = (disc, d_opt)
-    ckpt = out / "checkpoint.safetensors"
     step = 0
     if resume and ckpt.exists():
         mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
@@ -455,6 +504,9 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
         for note in resume_notes(state.get("config", {}), cfg, step, ckpt):
             print(f"warning: {note}", file=sys.stderr)
+        if state.get("data", data) != data:  # checkpoints from before it was recorded have none
+            print(f"warning: the checkpoint was trained on other photos ({state['data']} -> {data}: --data, --images "
+                  f"or --pack differs); from step {step} the run trains on the new ones", file=sys.stderr)
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
         init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
@@ -480,7 +532,11 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         logged = at
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg)}, extra)
+        try:
+            save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data}, extra)
+        except OSError as exc:  # a full disk: the write is atomic, so the previous checkpoint is whole
+            raise SystemExit(f"cannot write {ckpt} at step {step}: {exc.strerror or exc} "
+                             "(the previous checkpoint, if any, is kept)") from None
 
     model.train()
     last = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps  # the bar's ETA is to where this run stops
@@ -521,12 +577,16 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
                 with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     losses["gan_g"] = hinge_g(disc(comp, hole).float())
                 losses["loss"] = losses["loss"] + cfg.gan_weight * losses["gan_g"]
+            loss_value = losses["loss"].item()
+            if not math.isfinite(loss_value):  # one NaN step makes every weight NaN from then on
+                raise SystemExit(f"training diverged: the loss is {loss_value} at step {step + 1}; stopped "
+                                 f"without saving over {ckpt.name} (lower --lr, or try --no-bf16)")
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{losses['loss'].item():.4f}", hole=f"{losses['hole'].item():.4f}")
+            bar.set_postfix(loss=f"{loss_value:.4f}", hole=f"{losses['hole'].item():.4f}")
             val = ("", "")
             if step % cfg.val_every == 0 or step == cfg.steps:
                 psnr, ssim = validator(model, cfg.device)
@@ -550,8 +610,11 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         log.close()
     checkpoint()
     model.eval()
-    weights = out / f"{cfg.model}.safetensors"
-    save_weights(model, weights, {"steps": step, "finished": str(not stopped_early).lower()})
+    try:
+        save_weights(model, weights, {"steps": step, "finished": str(not stopped_early).lower()})
+    except OSError as exc:
+        raise SystemExit(f"cannot write {weights}: {exc.strerror or exc} (the checkpoint {ckpt} is saved; "
+                         "free some space and run the same command again)") from None
     return weights
 
 
