@@ -657,6 +657,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default=None, help="PNG of latency against size")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("train", add_help=False,
+                       help="train or fine-tune a model, resumably (needs edgefill[export]; `edgefill train -h`, "
+                            "docs/training.md)")
+    p.set_defaults(func=lambda args: _train(["--help"]))  # `edgefill train` is handled before this parser
+
     p = sub.add_parser("build-engine", help="build the TensorRT engine for this board from an export bundle",
                        description="Run on the board, where TensorRT (JetPack) and pycuda are installed.")
     p.add_argument("bundle", help="bundle folder from edgefill export")
@@ -704,6 +709,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
+def _train(argv: list[str]) -> int:
+    """``edgefill train ...``: ``python -m edgefill_export.train ...`` under the package's command."""
+    note = export_python_note()
+    try:
+        if note:
+            raise ImportError(note)
+        from edgefill_export.train import main as train_main
+    except ImportError as exc:
+        print(f"edgefill train: the training toolchain cannot be imported ({exc}); install edgefill[export]"
+              f"{' on a workstation' if note else ''}", file=sys.stderr)
+        return 2
+    try:
+        return train_main(argv, prog="edgefill train")
+    except SystemExit as exc:  # its checks end in SystemExit("why"): one line and 2, as the other commands
+        if isinstance(exc.code, str):
+            print(f"edgefill train: error: {exc.code}", file=sys.stderr)
+            return 2
+        raise
+
+
 def _log_level(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="edgefill: %(levelname)s: %(message)s")
@@ -715,6 +740,9 @@ def _main(argv: Sequence[str] | None) -> int:
     while first < len(args_list) and (args_list[first] == "--verbose" or re.fullmatch(r"-v+", args_list[first])):
         verbose += 1 if args_list[first] == "--verbose" else len(args_list[first]) - 1
         first += 1
+    if args_list[first:first + 1] == ["train"]:  # its own option set: edgefill_export/train.py
+        _log_level(verbose)
+        return _train(args_list[first + 1:])
     if args_list[first:first + 2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
         from .quality import main as quality_main
 

@@ -63,7 +63,14 @@ def parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
     top = build_parser()
     subs = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
-    return top, {**subs.choices, "bench quality": _quality_parser()}
+    own = {"bench quality": _quality_parser()}
+    try:  # `edgefill train` hands its arguments to the training command's own parser
+        from edgefill_export.train import build_parser as train_parser
+
+        own["train"] = train_parser("edgefill train")
+    except ImportError:  # no edgefill[export]: its lines are checked where it is installed
+        pass
+    return top, {**subs.choices, **own}
 
 
 class _ParseError(Exception):
@@ -140,6 +147,8 @@ def test_made_up_commands_and_options_are_caught():
     assert command_problems("```sh\nedgefill export --model lite --precision int4 -o b/\n```")  # bad choice
     assert command_problems("```sh\nedgefill inpaint a.png -o b.png\n```")  # --mask is required
     assert command_problems("```sh\nedgefill summon --now\n```")
+    if "train" in parsers()[1]:  # edgefill[export] installed: `edgefill train` lines are parsed by its parser
+        assert command_problems("```sh\nedgefill train --model lite --no-such-flag 1 --out x\n```")
     assert command_problems("`edgefill inpaint ... --no-such-flag 3`")
     assert command_problems("`edgefill -q run x`")
     assert not command_problems("```sh\n.venv/bin/edgefill run a.mp4 --mask m.png -o o.mp4  # fine\n```\n"

@@ -618,8 +618,9 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     return weights
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Train a PConv U-Net generator.")
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The training command's options (``prog``: the name its usage shows)."""
+    ap = argparse.ArgumentParser(prog=prog, description="Train a PConv U-Net generator.")
     for field, default in asdict(TrainConfig()).items():
         flag = "--" + field.replace("_", "-")
         if isinstance(default, bool):
@@ -635,6 +636,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from these .safetensors weights (fine-tuning), unless a checkpoint resumes")
+    return ap
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """``python -m edgefill_export.train`` and ``edgefill train`` (``prog``: the name usage shows)."""
+    ap = build_parser(prog)
     a = vars(ap.parse_args(argv))
     out, images_dir, no_resume, init, data = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init"), a.pop("data")
     pack = a.pop("pack")
