@@ -662,6 +662,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "docs/training.md)")
     p.set_defaults(func=lambda args: _train(["--help"]))  # `edgefill train` is handled before this parser
 
+    p = sub.add_parser("data", help="fetch the training, texture and evaluation photos into a cache folder "
+                                    "(`edgefill data fetch -h`; what `make data` runs)")
+    p.add_argument("action", choices=["fetch"])  # `edgefill data fetch ...` is handled before this parser
+
     p = sub.add_parser("build-engine", help="build the TensorRT engine for this board from an export bundle",
                        description="Run on the board, where TensorRT (JetPack) and pycuda are installed.")
     p.add_argument("bundle", help="bundle folder from edgefill export")
@@ -729,6 +733,14 @@ def _train(argv: list[str]) -> int:
         raise
 
 
+def _fetch(argv: list[str]) -> int:
+    """``edgefill data fetch ...``: ``python -m edgefill_export.fetch ...`` (stdlib and tqdm only:
+    it needs no torch)."""
+    from edgefill_export.fetch import main as fetch_main
+
+    return fetch_main(argv, prog="edgefill data fetch")
+
+
 def _log_level(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="edgefill: %(levelname)s: %(message)s")
@@ -743,6 +755,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args_list[first:first + 1] == ["train"]:  # its own option set: edgefill_export/train.py
         _log_level(verbose)
         return _train(args_list[first + 1:])
+    if args_list[first:first + 2] == ["data", "fetch"]:  # its own option set: edgefill_export/fetch.py
+        _log_level(verbose)
+        return _fetch(args_list[first + 2:])
     if args_list[first:first + 2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
         from .quality import main as quality_main
 

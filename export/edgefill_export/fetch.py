@@ -242,10 +242,11 @@ def training_paths(data: str = "train", images: Path | None = None) -> list[Path
     return (list_images("train") if data in ("train", "both") else []) + textures
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """``python -m edgefill_export.fetch`` and ``edgefill data fetch`` (``prog``: the name usage shows)."""
     import argparse
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--roles", default="train,texture,eval", help="comma list of train,texture,eval")
     ap.add_argument("--cache", type=Path, default=None)
     a = ap.parse_args(argv)
