@@ -4,6 +4,7 @@ redirects, IPv6 hosts and non-ASCII paths. Each camera is a raw socket server on
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -70,6 +71,12 @@ class Camera:
         return self
 
     def __exit__(self, *exc):
+        # shut down first: close() alone left the accept thread blocked on the listening socket,
+        # which went on accepting; after a stop signal (SIGSTOP/SIGCONT) the kernel restarts that
+        # accept on the same descriptor number, which a later test's camera may hold by then,
+        # and this camera's script answered that test's connection
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
 

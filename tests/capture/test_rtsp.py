@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -29,6 +30,8 @@ def silent_server():
 
     threading.Thread(target=accept, daemon=True).start()
     yield srv.getsockname()[1]
+    with contextlib.suppress(OSError):
+        srv.shutdown(socket.SHUT_RDWR)  # ends the accept thread (close() alone left it blocked, listening)
     srv.close()
     for c in conns:
         c.close()

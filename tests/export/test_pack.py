@@ -146,15 +146,33 @@ def test_stop_at_keeps_the_schedule_and_sigterm_saves_a_checkpoint(photo_dir, tm
     resumed = train(_cfg(4), tmp_path / "b", photos)
     for k, v in load_weights(straight).state_dict().items():
         torch.testing.assert_close(v, load_weights(resumed).state_dict()[k], atol=0, rtol=0, msg=k)
-    # SIGTERM mid-run: the checkpoint is saved, then the interrupt propagates
+    # SIGTERM mid-run: the checkpoint is saved, then the interrupt propagates. The signal is sent
+    # once the run has put its handler in place (and a few steps later): a timer of 1.5 s killed
+    # the whole test session when a loaded machine took longer than that to set the run up
+    import _thread
+    import time
     from dataclasses import replace
 
     before = signal.getsignal(signal.SIGTERM)
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    no_handler = []
+
+    def terminate_once_handled():
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGTERM) is before:
+            if time.monotonic() > deadline:  # never handled: end the run without killing the session
+                no_handler.append(True)
+                _thread.interrupt_main()
+                return
+            time.sleep(0.01)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=terminate_once_handled, daemon=True)
+    sender.start()
     with pytest.raises(KeyboardInterrupt):
         train(replace(_cfg(100000), save_every=100000, val_every=100000), tmp_path / "c", photos)
-    timer.cancel()
+    sender.join()
+    assert not no_handler, "train() put no SIGTERM handler in place within 60 s"
     assert (tmp_path / "c" / "checkpoint.safetensors").exists()
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
 
