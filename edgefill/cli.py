@@ -741,6 +741,18 @@ def _fetch(argv: list[str]) -> int:
     return fetch_main(argv, prog="edgefill data fetch")
 
 
+def _quality(argv: list[str]) -> int:
+    """``edgefill bench quality ...``: edgefill/quality.py."""
+    from .quality import main as quality_main
+
+    return quality_main(argv)
+
+
+#: the subcommands with option sets of their own (edgefill_export/train.py, edgefill_export/fetch.py,
+#: edgefill/quality.py), and what runs them
+_OWN_OPTION_SETS = ((("train",), _train), (("data", "fetch"), _fetch), (("bench", "quality"), _quality))
+
+
 def _log_level(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="edgefill: %(levelname)s: %(message)s")
@@ -752,17 +764,10 @@ def _main(argv: Sequence[str] | None) -> int:
     while first < len(args_list) and (args_list[first] == "--verbose" or re.fullmatch(r"-v+", args_list[first])):
         verbose += 1 if args_list[first] == "--verbose" else len(args_list[first]) - 1
         first += 1
-    if args_list[first:first + 1] == ["train"]:  # its own option set: edgefill_export/train.py
-        _log_level(verbose)
-        return _train(args_list[first + 1:])
-    if args_list[first:first + 2] == ["data", "fetch"]:  # its own option set: edgefill_export/fetch.py
-        _log_level(verbose)
-        return _fetch(args_list[first + 2:])
-    if args_list[first:first + 2] == ["bench", "quality"]:  # its own option set: edgefill/quality.py
-        from .quality import main as quality_main
-
-        _log_level(verbose)
-        return quality_main(args_list[first + 2:])
+    for words, run in _OWN_OPTION_SETS:  # handed the rest of the command line, before build_parser
+        if tuple(args_list[first:first + len(words)]) == words:
+            _log_level(verbose)
+            return run(args_list[first + len(words):])
     parser = build_parser()
     args = parser.parse_args(argv)
     _log_level(args.verbose)
