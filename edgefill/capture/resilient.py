@@ -41,7 +41,7 @@ class ResilientSource:
         self.frozen_events = 0
         self._last_print: bytes | None = None
         self._last_change = time.monotonic()
-        self._frozen_reconnected = False  # this stall (same picture) has had its reconnect
+        self._stall_counted = False  # this stall (same picture) is counted: reconnected, or logged without reconnect
         self._static_logged = False
 
     @property
@@ -63,25 +63,21 @@ class ResilientSource:
         now = time.monotonic()
         if fp != self._last_print:
             self._last_print, self._last_change = fp, now
-            self._frozen_reconnected = self._static_logged = False
+            self._stall_counted = self._static_logged = False
         elif now - self._last_change > timeout:
             self._last_change = now
-            if not self.source.options.reconnect:
-                if not self._frozen_reconnected:  # once per stall
-                    self.frozen_events += 1
-                    self._frozen_reconnected = True
-                    log.warning("%s has delivered the same frame for %g s (frozen, or a static scene); reconnect is "
-                                "off, so it goes on", self.source.description, timeout)
-                return
-            if self._frozen_reconnected:
-                if not self._static_logged:
-                    log.warning("%s still delivers the same picture after reconnecting: taking it for a static "
-                                "scene (not reconnecting again until the picture changes)", self.source.description)
-                    self._static_logged = True
-                return
-            self.frozen_events += 1
-            self._frozen_reconnected = True
-            raise CaptureError(f"{self.source.description} has delivered the same frame for {timeout:g} s (frozen)")
+            if not self._stall_counted:  # the stall's first period: counted, and reconnected where that is on
+                self.frozen_events += 1
+                self._stall_counted = True
+                if self.source.options.reconnect:
+                    raise CaptureError(f"{self.source.description} has delivered the same frame for {timeout:g} s "
+                                       "(frozen)")
+                log.warning("%s has delivered the same frame for %g s (frozen, or a static scene); reconnect is "
+                            "off, so it goes on", self.source.description, timeout)
+            elif self.source.options.reconnect and not self._static_logged:
+                log.warning("%s still delivers the same picture after reconnecting: taking it for a static "
+                            "scene (not reconnecting again until the picture changes)", self.source.description)
+                self._static_logged = True
 
     def read(self) -> np.ndarray | None:
         """The next frame (turned by ``options.flip`` where the source does not do it itself)."""
