@@ -25,8 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -101,22 +103,32 @@ class PipelineStats:
 class DeadlinePolicy:
     """Predicts a frame's model time as (seconds per bucket pixel) x (bucket pixels).
 
-    The rate is a moving average of the model runs, except that the run of a periodic probe
-    (after ``probe_every`` frames sent to the fallback) replaces it: the average was made of runs
-    that many frames old, and blending a probe into it took about ten probes (hundreds of frames
-    of fallback) to forget one slow run, such as a first run that paid for the warm-up."""
+    The rate is the median of the last ``window`` model runs (the lower middle one while the
+    count is even), so one slow run, a hiccup of the machine such as a garbage collection or a
+    page fault, moves no prediction: with an exponential average one run five times the usual
+    lifted the estimate by 80%, over the budget of a model that used 60% of it, and sent the
+    next ``probe_every`` frames to the fallback. A lasting slowdown (thermal throttling, another
+    process) moves the median after ``window // 2 + 1`` runs. The run of a periodic probe (after
+    ``probe_every`` frames sent to the fallback) replaces the history: the runs before it are
+    that many frames old."""
 
-    def __init__(self, deadline_s: float | None, probe_every: int = 50):
+    def __init__(self, deadline_s: float | None, probe_every: int = 50, window: int = 5):
         self.deadline_s = deadline_s
-        self.rate: float | None = None  # seconds per pixel, EMA
         self.probe_every = probe_every
+        self._runs: deque[float] = deque(maxlen=window)  # seconds per pixel, newest last
         self._since_probe = 0
         self._probing = False
 
+    @property
+    def rate(self) -> float | None:
+        """The predicted seconds per bucket pixel; None before the first measured run."""
+        return statistics.median_low(self._runs) if self._runs else None
+
     def use_model(self, cost_px: int, budget_s: float | None) -> bool:
-        if budget_s is None or self.rate is None or cost_px == 0:
+        rate = self.rate
+        if budget_s is None or rate is None or cost_px == 0:
             return True
-        if self.rate * cost_px <= budget_s:
+        if rate * cost_px <= budget_s:
             return True
         self._since_probe += 1
         if self._since_probe >= self.probe_every:
@@ -130,8 +142,9 @@ class DeadlinePolicy:
         probing, self._probing = self._probing, False
         if cost_px <= 0 or warm_up:
             return
-        r = seconds / cost_px
-        self.rate = r if self.rate is None or probing else 0.8 * self.rate + 0.2 * r
+        if probing:
+            self._runs.clear()
+        self._runs.append(seconds / cost_px)
 
 
 def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Sink],

@@ -169,6 +169,17 @@ def test_a_probe_replaces_the_estimate():
     assert p.use_model(256 * 256, 0.05)
 
 
+def test_one_slow_run_moves_no_prediction_but_a_lasting_slowdown_does():
+    """A hiccup (one run five times the usual, at 60% of the budget) kept the model: an average
+    lifted the estimate over the budget and sent the next 50 frames to the fallback."""
+    p = DeadlinePolicy(0.05, probe_every=50)
+    for seconds in (0.03, 0.15, 0.03, 0.03, 0.15):  # two hiccups, neither in a row
+        p.observe(256 * 256, seconds)
+        assert p.use_model(256 * 256, 0.05)
+    p.observe(256 * 256, 0.15)  # three slow runs of the last five: the machine is slower now
+    assert not p.use_model(256 * 256, 0.05)
+
+
 class WarmUpBackend(SlowBackend):
     """Slow on its first call only, like a model whose first run pays for its set-up."""
 
