@@ -17,9 +17,12 @@ from .opencv_capture import VideoCaptureSource
 
 
 def ffmpeg_timeout_ms(timeout_s: float) -> int:
-    """FFmpeg's timeout for a call that the capture thread bounds at ``timeout_s``: up to 0.5 s
-    (at most half) shorter, and at least 1 ms (0 would mean FFmpeg's default)."""
-    return max(1, int((timeout_s - min(0.5, timeout_s / 2)) * 1000))
+    """FFmpeg's timeout for a call that the capture thread bounds at ``timeout_s``: up to 1 s
+    (at most half) shorter, and at least 1 ms (0 would mean FFmpeg's default). The margin is
+    what the thread has to see FFmpeg's call return; with 0.5 s, a loaded machine that paused
+    the process for 0.6 s while FFmpeg timed out made the thread give up on a call that was
+    about to return."""
+    return max(1, int((timeout_s - min(1.0, timeout_s / 2)) * 1000))
 
 
 @register_source("rtsp", "rtsps")
