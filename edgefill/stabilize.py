@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 
 from .checks import is_finite, is_whole
-from .errors import ConfigError
-from .masks import dilate
+from .errors import ConfigError, InputError
+from .masks import dilate, validate_image
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,23 @@ def _thumb(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(g, (max(1, g.shape[1] // 8), max(1, g.shape[0] // 8)), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def _checked(frame: object, hole: object) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` as :func:`~edgefill.masks.validate_image` accepts it (HxWx3 uint8) and ``hole``
+    as an HxW uint8 mask of the same size (a bool mask as 0/255, so the same holes compare equal
+    however they are given): a grey frame failed inside OpenCV's colour conversion."""
+    frame = validate_image(frame)
+    if not isinstance(hole, np.ndarray) or hole.dtype not in (np.uint8, np.bool_) \
+            or hole.shape != frame.shape[:2]:
+        shape = getattr(hole, "shape", None)
+        raise InputError(f"the hole must be an HxW uint8 or bool mask of the frame's size "
+                         f"{frame.shape[:2]}, not {getattr(hole, 'dtype', type(hole).__name__)} of shape {shape}")
+    return frame, (hole.view(np.uint8) * np.uint8(255) if hole.dtype == np.bool_ else hole)
+
+
 class TemporalStabilizer:
+    """Reuses or blends fills over a video (see the module's docstring). ``frame`` and
+    ``output`` are HxWx3 uint8 BGR; ``hole`` is HxW, uint8 (non-zero = hole) or bool."""
+
     def __init__(self, config: StabilizerConfig | None = None):
         self.config = config or StabilizerConfig()
         self.reset()
@@ -75,6 +91,7 @@ class TemporalStabilizer:
 
     def try_reuse(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray | None:
         """The previous fill on this frame, if the mask and the scene are unchanged; else None."""
+        frame, hole = _checked(frame, hole)
         if self._key_hole is None or self._key_hole.shape != hole.shape or not np.array_equal(hole, self._key_hole):
             return None
         if self._scene_change(frame) > self.config.static_threshold:
@@ -86,6 +103,10 @@ class TemporalStabilizer:
 
     def update(self, frame: np.ndarray, hole: np.ndarray, output: np.ndarray) -> np.ndarray:
         """Blend a freshly computed ``output`` with the history; make it the new key."""
+        frame, hole = _checked(frame, hole)
+        output = validate_image(output)
+        if output.shape != frame.shape:
+            raise InputError(f"the output must have the frame's shape {frame.shape}, not {output.shape}")
         region = dilate(hole, self.config.feather) > 0
         change = self._scene_change(frame)
         if self._output is not None and self._output.shape == output.shape and change <= self.config.move_threshold:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgefill.errors import ConfigError
+from edgefill.errors import ConfigError, InputError
 from edgefill.stabilize import StabilizerConfig, TemporalStabilizer
 
 from .conftest import natural_image
@@ -106,3 +106,32 @@ def test_edge_cases_of_the_mask_and_the_frame_size():
     assert st.try_reuse(tiny, tiny_hole) is None  # the one thumbnail cell touches the hole
     st.reset()
     assert st.try_reuse(frame, hole) is None and st.reused == st.blended == 0
+
+
+def test_a_bool_hole_is_the_same_hole_as_its_uint8_mask():
+    """Used directly, a stabiliser given the same holes once as bool and then as 0/255 reuses."""
+    st = TemporalStabilizer()
+    frame, hole = natural_image(120, 160), _hole()
+    st.update(frame, hole > 0, _noisy_fill(frame, hole, np.random.default_rng(0)))
+    assert st.try_reuse(frame, hole) is not None
+    assert st.try_reuse(frame, hole > 0) is not None
+
+
+@pytest.mark.parametrize("frame, hole, match", [
+    (np.zeros((120, 160), np.uint8), _hole(), "HxWx3"),  # a grey frame: was an OpenCV traceback
+    (np.zeros((120, 160, 3), np.float32), _hole(), "uint8"),
+    (np.zeros((120, 160, 3), np.uint8), _hole()[:60], "frame's size"),
+    (np.zeros((120, 160, 3), np.uint8), _hole().astype(np.float32), "uint8 or bool"),
+])
+def test_bad_frames_and_holes_are_one_clear_error(frame, hole, match):
+    st = TemporalStabilizer()
+    with pytest.raises(InputError, match=match):
+        st.try_reuse(frame, hole)
+    with pytest.raises(InputError, match=match):
+        st.update(frame, hole, np.zeros((120, 160, 3), np.uint8))
+
+
+def test_an_output_of_another_size_is_refused():
+    frame, hole = natural_image(120, 160), _hole()
+    with pytest.raises(InputError, match="frame's shape"):
+        TemporalStabilizer().update(frame, hole, np.zeros((60, 80, 3), np.uint8))
