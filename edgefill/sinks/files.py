@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from ..checks import is_finite
 from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
+from .video_frames import FixedFrameSize, bgr
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +82,6 @@ def _usable_fps(fps: float | None) -> float | None:
     return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
 
 
-def _bgr(img: np.ndarray, path: Path) -> np.ndarray:
-    """A frame as the BGR uint8 image the video writer takes: grey and BGRA frames are converted
-    (the writer silently drops frames with another number of channels)."""
-    if img.dtype != np.uint8:
-        raise InputError(f"cannot write {path}: frames must be uint8 images, got {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.ndim == 3 and img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise InputError(f"cannot write {path}: frames must be HxW, HxWx3 or HxWx4 images, got shape {img.shape}")
-    return img
-
-
 class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
     crash never leaves a truncated file under the final name.
@@ -119,10 +103,10 @@ class VideoFileSink(Sink):
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
         self.partial_path: Path | None = None  # where close_partial() kept the frames
-        self._resized = False  # warned about a frame of another size
+        self.frames_fit = FixedFrameSize(self.path)
 
     def write(self, result: FrameResult) -> None:
-        img = _bgr(result.image, self.path)
+        img = bgr(result.image, self.path)
         if self.writer is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,12 +114,7 @@ class VideoFileSink(Sink):
                 raise InputError(f"cannot write {self.path}: cannot create {self.path.parent} ({_reason(exc)})") \
                     from exc
             fps = self.fps or _usable_fps(result.source_fps) or 25.0
-            self.size = img.shape[:2]
-            # OpenCV's encoders need even sizes and silently drop the last row/column of an odd one
-            h, w = self.size[0] + self.size[0] % 2, self.size[1] + self.size[1] % 2
-            if (h, w) != self.size:
-                log.warning("%s: frames are %dx%d; the video is %dx%d (the codec needs even sizes: the last "
-                            "column/row is repeated)", self.path, self.size[1], self.size[0], w, h)
+            w, h = self.frames_fit.start(img)
             writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
                                      fps, (w, h))
             if not writer.isOpened():  # nothing was opened, so close() has nothing to finalise
@@ -143,14 +122,7 @@ class VideoFileSink(Sink):
                 raise InputError(f"OpenCV cannot write {self.path} (writing {self.tmp.name} at {w}x{h}, "
                                  f"{fps:g} fps failed)")
             self.writer = writer
-        if img.shape[:2] != self.size:
-            if not self._resized:
-                log.warning("%s: frame %d is %dx%d, the video %dx%d: frames of another size are scaled to it",
-                            self.path, result.index, img.shape[1], img.shape[0], self.size[1], self.size[0])
-                self._resized = True
-            img = cv2.resize(img, (self.size[1], self.size[0]))
-        if self.size[0] % 2 or self.size[1] % 2:
-            img = cv2.copyMakeBorder(img, 0, self.size[0] % 2, 0, self.size[1] % 2, cv2.BORDER_REPLICATE)
+        img = self.frames_fit.fit(img, result.index)
         self.writer.write(img)
         self.frames += 1
 
