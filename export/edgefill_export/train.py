@@ -4,10 +4,10 @@ and optionally a gradient loss, an SSIM loss and a PatchGAN (``losses.py``; whic
 measured in docs/training.md).
 
 It checkpoints to one safetensors file every ``--save-every`` steps and on Ctrl-C, and
-resumes from it: model, Adam state, step and the torch RNG state; each step's crops and masks
-are drawn from a generator seeded by (seed, step), so a resumed CPU run is bit-identical to an
-uninterrupted one (on CUDA, cuDNN's kernel choice makes runs close but not bit-identical).
-``--max-minutes`` stops a run checkpointed after a wall-time budget (a lent GPU's command
+resumes from it: model, Adam state, step, training seconds and the torch RNG state; each step's
+crops and masks are drawn from a generator seeded by (seed, step), so a resumed CPU run is
+bit-identical to an uninterrupted one (on CUDA, cuDNN's kernel choice makes runs close but not
+bit-identical). ``--max-minutes`` stops a run checkpointed after a wall-time budget (a lent GPU's command
 limit); ``--pack`` trains from a photo pack (:mod:`.pack`) and ``--workers`` makes batches
 ahead in threads.
 A CSV log holds the losses and a fixed validation score (hole PSNR on held-out crops).
@@ -191,10 +191,14 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cfg: 
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to ``lr``, then a cosine decay to ``lr_min``; the default ``lr_min`` is a
+    floor no higher than ``lr`` (a fine-tuning ``--lr 1e-5`` decays to 1e-5, not up to 2e-5), and
+    :func:`check_config` refuses a given one above ``lr``."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, t)))
+    floor = min(cfg.lr_min, cfg.lr)
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(1.0, t)))
 
 
 def hole_psnr(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> float:
@@ -364,6 +368,10 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("lr", "d_lr"):
         if not getattr(cfg, name) > 0:
             raise SystemExit(f"--{name.replace('_', '-')} must be above 0, got {getattr(cfg, name)}")
+    # the default (or the same value given) is a floor that lr_at lowers to --lr; another one above --lr would rise
+    if cfg.lr_min > cfg.lr and cfg.lr_min != TrainConfig.lr_min:
+        raise SystemExit(f"--lr-min {cfg.lr_min:g} is above --lr {cfg.lr:g}: the schedule decays from --lr to "
+                         "--lr-min, so give an --lr-min at or below --lr")
     for name in ("max_hole", "min_scale"):
         if not 0 < getattr(cfg, name) <= 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be in (0, 1], got {getattr(cfg, name)}")
@@ -410,6 +418,44 @@ def _trim_log(path: Path, step: int) -> list[str]:
         csv.writer(buf).writerows([header, *keep])
         atomic_write_bytes(path, buf.getvalue().encode())
     return header
+
+
+def _log_fits(path: Path, header: list[str]) -> bool:
+    """Whether the CSV log ``path`` is one this command wrote: its header starts with ``step`` and
+    names only columns of ``header`` (an older version's log has fewer; it is continued with its
+    own). Anything else (a garbled header, another file saved as log.csv) would get rows under
+    the wrong names, and :func:`_trim_log` would drop its rows as malformed."""
+    try:
+        with path.open(newline="") as f:
+            old = next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error):  # binary or not CSV at all
+        return False
+    return old[:1] == ["step"] and set(old) <= set(header)
+
+
+def _aside_name(path: Path) -> Path:
+    """The first of log.1.csv, log.2.csv ... (for ``path`` log.csv) that does not exist yet."""
+    n = 1
+    while (aside := path.with_name(f"{path.stem}.{n}{path.suffix}")).exists():
+        n += 1
+    return aside
+
+
+def _elapsed_of(state: dict) -> float:
+    """The training seconds a checkpoint records (0 for one from before they were recorded)."""
+    seconds = state.get("elapsed", 0.0)
+    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds) and seconds >= 0
+    return float(seconds) if ok else 0.0
+
+
+def small_photos_note(photos: list[np.ndarray], crop: int) -> str | None:
+    """One line for the run's log when some photos' shorter side is below ``crop`` (those crops
+    are the whole photo, upscaled: softer than the rest), or None; once per run, not per photo."""
+    small = sum(min(p.shape[:2]) < crop for p in photos)
+    if not small:
+        return None
+    return (f"{small} of {len(photos)} photos are smaller than the {crop}-px crop (shorter side) and are "
+            "upscaled to it")
 
 
 def load_teacher(cfg: TrainConfig) -> PConvUNet | None:
@@ -467,7 +513,17 @@ def data_id(images: list[Path] | Path) -> str:
 def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
-    file's metadata says ``finished: false`` then."""
+    file's metadata says ``finished: false`` then. ``cfg.threads`` holds for the run only: the
+    process's torch thread count is put back when it returns or raises (``edgefill train`` and the
+    tests run it in-process)."""
+    threads = torch.get_num_threads()
+    try:
+        return _train(cfg, out, images, resume, init)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool, init: Path | None) -> Path:
     check_config(cfg)
     ckpt, weights = out / "checkpoint.safetensors", out / f"{cfg.model}.safetensors"
     check_out(out, ckpt, weights, resume)
@@ -481,6 +537,9 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         raise SystemExit(f"need at least 6 readable training images (the 6th of every 10 by name is held out for "
                          f"validation), found {len(train_photos) + len(val_photos)} "
                          "(run: make data, or give --images DIR / --pack FILE)")
+    upscaled = small_photos_note(train_photos + val_photos, cfg.crop)
+    if upscaled:
+        print(f"note: {upscaled}", file=sys.stderr)
     data = data_id(images)
     sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
     validator = Validator(val_photos, cfg.crop)
@@ -494,13 +553,13 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         disc = PatchDiscriminator().to(cfg.device)
         d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         extra["disc"] = (disc, d_opt)
-    step = 0
+    step, elapsed = 0, 0.0
     if resume and ckpt.exists():
         mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
         state = load_checkpoint(ckpt, model, opt, extra)
         for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
             g["lr_mult"] = mult
-        step = state["step"]
+        step, elapsed = state["step"], _elapsed_of(state)
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
         for note in resume_notes(state.get("config", {}), cfg, step, ckpt):
             print(f"warning: {note}", file=sys.stderr)
@@ -514,6 +573,12 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
     continued_log = log_path.exists() and log_path.stat().st_size > 0
+    if continued_log and not _log_fits(log_path, header):  # not a log of this command: kept, under another name
+        aside = _aside_name(log_path)
+        log_path.rename(aside)
+        print(f"warning: {log_path}'s header is not the columns train writes (step,time,lr,...); "
+              f"moved it to {aside.name} and started a new log.csv", file=sys.stderr)
+        continued_log = False
     if continued_log:  # a resumed run keeps its log's columns, and its rows up to the step it resumes at
         header = _trim_log(log_path, step)
     log = log_path.open("a", newline="")
@@ -525,15 +590,18 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
 
     def log_row(at: int, terms: dict, val: tuple[str, str]) -> None:
         nonlocal logged
-        writer.writerow({"step": at, "time": f"{time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
+        writer.writerow({"step": at, "time": f"{elapsed + time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
                          **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
                          "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
         log.flush()
         logged = at
 
     def checkpoint() -> None:
+        # training seconds since step 0, over every resume (unchanged by a run that trains no step)
+        seconds = elapsed + (time.time() - t0 if step > start else 0.0)
         try:
-            save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data}, extra)
+            save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data,
+                                               "elapsed": round(seconds, 1)}, extra)
         except OSError as exc:  # a full disk: the write is atomic, so the previous checkpoint is whole
             raise SystemExit(f"cannot write {ckpt} at step {step}: {exc.strerror or exc} "
                              "(the previous checkpoint, if any, is kept)") from None
@@ -541,7 +609,7 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     model.train()
     last = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps  # the bar's ETA is to where this run stops
     bar = tqdm(total=max(last, step), initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
-    t0 = time.time()
+    t0, start = time.time(), step
     batches = BatchPrefetcher(sampler, cfg)
     stopped_early = False
     stop = _StopRequest()
