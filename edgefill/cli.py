@@ -233,7 +233,7 @@ def _stop_signals_set_event() -> tuple[threading.Event, Callable[[], None]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .capture import CaptureOptions, open_source, scheme_of
+    from .capture import CaptureOptions, open_source, redact_uri, scheme_of
     from .inpainter import Inpainter
     from .pipeline import Pipeline
     from .roi import RoiConfig
@@ -257,8 +257,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.fps = cam.fps
         if args.flip is None:
             args.flip = cam.flip
+    if args.rtsp_transport and scheme_of(args.source) not in ("rtsp", "rtsps"):
+        raise InputError(f"--rtsp-transport applies to rtsp:// sources only, not {redact_uri(args.source)}")
     capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip or 0,
-                             loop=args.loop, read_timeout_s=args.read_timeout)
+                             loop=args.loop, read_timeout_s=args.read_timeout, rtsp_transport=args.rtsp_transport)
     if not args.output and not args.preview and not args.window and not args.stats_json:
         raise InputError("nothing to write: give -o OUT, --preview, --window or --stats-json")
     _check_run_outputs(args)
@@ -579,6 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
     p.set_defaults(func=cmd_inpaint)
 
+    from .capture.base import RTSP_TRANSPORTS  # numpy and OpenCV only
+
     p = sub.add_parser("run", help="run the real-time pipeline on a camera, stream or video",
                        description="SOURCE: video file, image folder/glob, v4l2:///dev/videoN, csi://N, rtsp://..., "
                                    "http://.../stream.mjpg, picam://N, gst://PIPELINE. Mask convention: 255 = fill.")
@@ -616,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "picam:// 0/2/4/6 in the sensor, others in software) (default: the profile's, else 0)")
     p.add_argument("--loop", action="store_true", help="loop a video file or image folder")
     p.add_argument("--read-timeout", type=float, default=5.0, help="seconds before a silent stream counts as stalled")
+    p.add_argument("--rtsp-transport", default=None, choices=RTSP_TRANSPORTS,
+                   help="rtsp:// only: the RTSP transport (tcp: through NAT and lossy Wi-Fi; default: OpenCV's, "
+                        "TCP first then UDP, or what OPENCV_FFMPEG_CAPTURE_OPTIONS says)")
     p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")
     p.add_argument("--preview-host", default="127.0.0.1")
     p.add_argument("--preview-port", type=int, default=8090)

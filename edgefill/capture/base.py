@@ -22,6 +22,11 @@ from ..checks import is_finite, is_whole
 from ..errors import ConfigError
 
 
+#: FFmpeg's ``rtsp_transport`` values (its RTSP demuxer's options): TCP (RTP interleaved in the
+#: RTSP connection: through NAT and lossy Wi-Fi), UDP, UDP multicast, RTSP tunnelled in HTTP
+RTSP_TRANSPORTS = ("tcp", "udp", "udp_multicast", "http")
+
+
 @dataclass(frozen=True)
 class CaptureOptions:
     """Options shared by all sources; each source uses the ones that apply to it."""
@@ -40,6 +45,9 @@ class CaptureOptions:
     max_backoff_s: float = 10.0
     frozen_timeout_s: float = 10.0  # live: identical frames for this long count as a stall (0 = off)
     loop: bool = False  # file sources: start again at the end
+    #: rtsp:// only: the RTSP transport FFmpeg uses, one of :data:`RTSP_TRANSPORTS`; None leaves
+    #: OpenCV's own choice (see :mod:`edgefill.capture.rtsp`)
+    rtsp_transport: str | None = None
 
     def __post_init__(self) -> None:
         if (self.width is None) != (self.height is None):
@@ -59,6 +67,9 @@ class CaptureOptions:
             raise ConfigError(f"fps must be a finite number > 0, got {self.fps!r}")
         if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
+        if self.rtsp_transport is not None and self.rtsp_transport not in RTSP_TRANSPORTS:
+            raise ConfigError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)} (or None: OpenCV's "
+                              f"default), got {self.rtsp_transport!r}")
 
     def read_wait_s(self, first: bool) -> float:
         """How long a live source's read may wait: the first read after opening the larger of the

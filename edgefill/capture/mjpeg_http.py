@@ -10,6 +10,7 @@ import base64
 import http.client
 import re
 import socket
+import threading
 import time
 from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
@@ -102,6 +103,24 @@ class JpegSplitter:
                 self._pos, self._in_data = i + 2 + length, code == 0xDA  # SOS: image data follows
 
 
+def _connect(addresses: list[tuple], timeout: float, source: tuple | None) -> socket.socket:
+    """A socket connected to the first of ``addresses`` (``getaddrinfo`` results) that accepts,
+    as ``socket.create_connection`` does, without looking the name up again."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            if source:
+                sock.bind(source)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error if error is not None else OSError("getaddrinfo returned no address")
+
+
 @register_source("http", "https")
 class MjpegHttpSource(FrameSource):
     live = True
@@ -139,6 +158,7 @@ class MjpegHttpSource(FrameSource):
         path = quote(u.path or "/", safe=_PATH_SAFE) + (f"?{quote(u.query, safe=_PATH_SAFE)}" if u.query else "")
         try:
             conn = cls(host, port, timeout=self.options.open_timeout_s)
+            conn._create_connection = self._create_connection  # the name lookup bounded too (http.client's hook)
             conn.request("GET", path, headers=headers)
             # kept here: a response that ends with the connection (HTTP/1.0, or no Content-Length, as
             # every MJPEG stream) takes the socket from conn, and conn.sock is None after getresponse()
@@ -146,6 +166,9 @@ class MjpegHttpSource(FrameSource):
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             raise CaptureError(f"cannot connect to {self.description}: {exc}") from exc
+        except UnicodeError as exc:  # IDNA, for the Host header or the lookup: an empty label (a..b), a bad character
+            raise ConfigError(f"bad MJPEG URL {self.description}: not a valid host name "
+                              f"({exc.__cause__ or exc})") from exc
         ctype = resp.getheader("Content-Type", "")
         if resp.status != 200 or ctype.lower().startswith("text/"):
             resp.close()
@@ -159,6 +182,35 @@ class MjpegHttpSource(FrameSource):
                                "stream (multipart/x-mixed-replace): check the stream's path")
         self.conn, self.resp, self.sock, self.jpegs = conn, resp, sock, JpegSplitter()
         self._first_read = True
+
+    def _create_connection(self, address: tuple[str, int], timeout: float,
+                           source_address: tuple[str, int] | None = None) -> socket.socket:
+        """``socket.create_connection`` for http.client, with the name looked up by :meth:`_resolve`."""
+        return _connect(self._resolve(*address), timeout, source_address)
+
+    def _resolve(self, host: str, port: int) -> list[tuple]:
+        """``getaddrinfo(host, port)`` within ``open_timeout_s``. The connect timeout does not bound
+        the name lookup, which the C library makes in one blocking call (a DNS server that does not
+        answer held up open() for its own retries, 10 s and more): it runs in a daemon thread,
+        which is left to finish in the background when it takes too long."""
+        found: list = []
+        done = threading.Event()
+
+        def lookup() -> None:
+            try:
+                found.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller below
+                found.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=lookup, name=f"edgefill-dns {host}", daemon=True).start()
+        if not done.wait(self.options.open_timeout_s):
+            raise CaptureError(f"cannot connect to {self.description}: looking up {host} took more than "
+                               f"{self.options.open_timeout_s:g} s (DNS)")
+        if isinstance(found[0], BaseException):
+            raise found[0]  # said by open(), as any error of the connection
+        return found[0]
 
     def _fill(self, left_s: float, wait_s: float) -> None:
         """Read more of the stream, waiting at most ``left_s`` (of the read's ``wait_s``)."""
