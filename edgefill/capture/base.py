@@ -159,11 +159,17 @@ def list_schemes() -> list[str]:
 #: left ``ss@host`` and the rest of the password in every log line); with a ``:`` after the user,
 #: also across a ``/`` (a password with a raw ``/``, which no client can use: it was printed whole
 #: in the "cannot open" error)
-_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@\s]*:[^?#\s]*|[^/?#\s]*)@")
+_USERINFO = re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@\s]*:[^?#\s]*|[^/?#\s]*)@")
+#: GStreamer element properties that hold a password (rtspsrc / rtspclientsink user-pw, proxy-pw,
+#: srtsrc / srtsink passphrase ...), written ``name=value`` in a gst:// pipeline
+_SECRET_PROPERTY = re.compile(r"""(?i)(?<![\w-])((?:user-pw|proxy-pw|passphrase|password|passwd)\s*=\s*)("[^"]*"|'[^']*'|[^\s!]+)""")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*")
 
 
 def redact_uri(uri: str) -> str:
-    """Remove ``user:password@`` and secret-looking query values from a URI."""
+    """Remove ``user:password@`` and secret-looking query values from a URI, and from the URIs and
+    password properties inside a ``gst://`` pipeline (``rtspsrc location=rtsp://user:pw@cam/live``,
+    ``user-pw=...``): these were shown whole in errors, logs and the run's statistics."""
     out = _USERINFO.sub(r"\1***@", uri)
+    out = _SECRET_PROPERTY.sub(r"\1***", out)
     return _SECRET_QUERY.sub(r"\1***", out)
