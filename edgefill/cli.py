@@ -139,6 +139,11 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 CAMERA_SCHEMES = ("csi", "v4l2", "picam")
 
 
+def _is_stream_output(output: str) -> bool:
+    """Whether ``-o`` is a GStreamer pipeline (``gst://...``) rather than a file or folder."""
+    return output.startswith("gst://")
+
+
 def _output_is_video(output: str) -> bool:
     """Whether ``-o`` names a video file (True) or a folder of images (False); InputError for an
     extension that is neither a video format the video sink writes nor a folder."""
@@ -166,7 +171,7 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     from .sinks.files import part_path
 
     files, folders = [], []  # (path, what)
-    if args.output:
+    if args.output and not _is_stream_output(args.output):
         out = Path(args.output)
         if _output_is_video(args.output):
             files += [(out, "the output"), (part_path(out), "the output's .part file")]
@@ -175,7 +180,7 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     if args.stats_json:
         stats = Path(args.stats_json)
         files.append((stats, "--stats-json"))
-        if args.output and not folders and same_path(stats, Path(args.output)):
+        if args.output and not folders and not _is_stream_output(args.output) and same_path(stats, Path(args.output)):
             raise InputError(f"--stats-json {stats} is also the output video; give another name")
     refuse_overwrites(run_inputs(args.source, args.mask), files, folders)
 
@@ -183,11 +188,13 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
 def _sinks_for(args: argparse.Namespace, output_fps: float | None = None) -> list:
     """The sinks of ``edgefill run``. A video is written at ``output_fps`` (the explicit --fps),
     else at the source's own frame rate."""
-    from .sinks import ImageFolderSink, MjpegPreviewSink, VideoFileSink, WindowSink
+    from .sinks import GstreamerSink, ImageFolderSink, MjpegPreviewSink, VideoFileSink, WindowSink
 
     sinks = []
     try:
-        if args.output:
+        if args.output and _is_stream_output(args.output):
+            sinks.append(GstreamerSink(args.output, fps=output_fps))
+        elif args.output:
             out = Path(args.output)
             sinks.append(VideoFileSink(out, fps=output_fps) if _output_is_video(args.output) else ImageFolderSink(out))
         if args.preview:
@@ -591,8 +598,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", required=True,
                    help="mask image, mask video/folder (one per frame), shapes .json, rect:x,y,w,h[;...], "
                         "poly:x1,y1,x2,y2,x3,y3[;...], or key:B,G,R[,tol]")
-    p.add_argument("-o", "--output", help="output video (.mp4/.avi/.mkv/.mov/.m4v), or folder of images (no "
-                   "extension, or ending in /)")
+    p.add_argument("-o", "--output", help="output video (.mp4/.avi/.mkv/.mov/.m4v), folder of images (no "
+                   "extension, or ending in /), or gst://ELEMENTS a GStreamer pipeline fed by appsrc, e.g. "
+                   "'gst://x264enc tune=zerolatency ! rtph264pay ! udpsink host=HOST port=5000 sync=false'")
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None, help=MODEL_HELP)

@@ -10,7 +10,7 @@ import re
 
 import cv2
 
-from ..errors import CaptureError, ConfigError
+from ..errors import CaptureError, ConfigError, EdgeFillError
 from ..opencv_check import opencv_info
 from .base import CaptureOptions, register_source
 from .opencv_capture import VideoCaptureSource
@@ -35,13 +35,15 @@ def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
     )
 
 
-def require_gstreamer(description: str) -> None:
+def require_gstreamer(description: str, error: type[EdgeFillError] = CaptureError) -> None:
+    """``error`` unless the OpenCV loaded was built with GStreamer (a ``gst://`` output raises a
+    :class:`ConfigError`, a source a :class:`CaptureError`)."""
     info = opencv_info()
     if not info.gstreamer:
         hint = (f"; pip's {', '.join(info.pip_wheels)} is loaded — on a Jetson uninstall it to use JetPack's OpenCV"
                 if info.pip_wheels else "")
-        raise CaptureError(f"{description} needs OpenCV built with GStreamer, but OpenCV {info.version} "
-                           f"at {info.path} was built without it{hint}")
+        raise error(f"{description} needs OpenCV built with GStreamer, but OpenCV {info.version} "
+                    f"at {info.path} was built without it{hint}")
 
 
 class _GstSource(VideoCaptureSource):

@@ -1,8 +1,9 @@
-"""Where processed frames go: files, a window, an MJPEG preview, or your code."""
+"""Where processed frames go: files, a window, an MJPEG preview, a GStreamer pipeline, or your code."""
 
 from .base import FrameResult, Sink
 from .callback import CallbackSink, WindowSink
 from .files import ImageFolderSink, VideoFileSink
+from .gstreamer import GstreamerSink
 from .mjpeg import MjpegPreviewSink
 
-__all__ = ["CallbackSink", "FrameResult", "ImageFolderSink", "MjpegPreviewSink", "Sink", "VideoFileSink", "WindowSink"]
+__all__ = ["CallbackSink", "FrameResult", "GstreamerSink", "ImageFolderSink", "MjpegPreviewSink", "Sink", "VideoFileSink", "WindowSink"]

@@ -8,7 +8,6 @@ command's one-line error), also when writing fails later (disk full, folder remo
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
-from .video_frames import FixedFrameSize, bgr
+from .video_frames import FixedFrameSize, bgr, usable_fps
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +76,6 @@ def _move_no_replace(src: Path, candidates) -> Path:
     raise InputError(f"no free name to keep {src} under")
 
 
-def _usable_fps(fps: float | None) -> float | None:
-    """A source's frame rate, or None where it is none a video can have (0, NaN, inf)."""
-    return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
-
-
 class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
     crash never leaves a truncated file under the final name.
@@ -113,7 +107,7 @@ class VideoFileSink(Sink):
             except OSError as exc:
                 raise InputError(f"cannot write {self.path}: cannot create {self.path.parent} ({_reason(exc)})") \
                     from exc
-            fps = self.fps or _usable_fps(result.source_fps) or 25.0
+            fps = self.fps or usable_fps(result.source_fps) or 25.0
             w, h = self.frames_fit.start(img)
             writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()]),
                                      fps, (w, h))

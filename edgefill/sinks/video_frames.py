@@ -9,6 +9,7 @@ even sizes: a 97x63 frame lost its last row and column.
 from __future__ import annotations
 
 import logging
+import math
 
 import cv2
 import numpy as np
@@ -16,6 +17,11 @@ import numpy as np
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
+
+
+def usable_fps(fps: float | None) -> float | None:
+    """A source's frame rate, or None where it is none a video can have (0, NaN, inf)."""
+    return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
 
 
 def bgr(img: np.ndarray, where: object) -> np.ndarray:
