@@ -7,6 +7,7 @@ time, also while the camera sends data that holds no frame."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import re
 import socket
@@ -121,6 +122,13 @@ def _connect(addresses: list[tuple], timeout: float, source: tuple | None) -> so
     raise error if error is not None else OSError("getaddrinfo returned no address")
 
 
+def _close_quietly(conn: http.client.HTTPConnection | None) -> None:
+    """Close a connection whose request failed; its own errors do not hide the first one."""
+    if conn is not None:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
 @register_source("http", "https")
 class MjpegHttpSource(FrameSource):
     live = True
@@ -156,6 +164,7 @@ class MjpegHttpSource(FrameSource):
         # as a browser does: a space or a non-ASCII letter in the path is percent-encoded (http.client
         # raised UnicodeEncodeError); what is already percent-encoded stays as it is
         path = quote(u.path or "/", safe=_PATH_SAFE) + (f"?{quote(u.query, safe=_PATH_SAFE)}" if u.query else "")
+        conn = None
         try:
             conn = cls(host, port, timeout=self.options.open_timeout_s)
             conn._create_connection = self._create_connection  # the name lookup bounded too (http.client's hook)
@@ -165,8 +174,10 @@ class MjpegHttpSource(FrameSource):
             sock = conn.sock
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
+            _close_quietly(conn)  # a socket connected before the request or the response failed
             raise CaptureError(f"cannot connect to {self.description}: {exc}") from exc
         except UnicodeError as exc:  # IDNA, for the Host header or the lookup: an empty label (a..b), a bad character
+            _close_quietly(conn)
             raise ConfigError(f"bad MJPEG URL {self.description}: not a valid host name "
                               f"({exc.__cause__ or exc})") from exc
         ctype = resp.getheader("Content-Type", "")
