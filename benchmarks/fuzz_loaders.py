@@ -69,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"instrumented {instrument_edgefill(atheris)} edgefill functions for coverage", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="edgefill-fuzz-"))
     corpus = tmp / "corpus"
-    corpus.mkdir()
-    for i, s in enumerate(seeds()):
-        (corpus / f"seed{i}").write_bytes(s)
     target = tmp / "input.img"
     stats = {"runs": 0, "refused": 0, "decoded": 0, "unexpected": 0}
     started = time.time()
@@ -110,9 +107,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    a.crashes.mkdir(parents=True, exist_ok=True)
-    atheris.Setup([sys.argv[0], f"-artifact_prefix={a.crashes}/", str(corpus)], one)
-    atheris.Fuzz()
+    try:  # Ctrl-C before the first input (seeds, libFuzzer's start-up) ends the same way as during the run
+        corpus.mkdir()
+        for i, s in enumerate(seeds()):
+            (corpus / f"seed{i}").write_bytes(s)
+        a.crashes.mkdir(parents=True, exist_ok=True)
+        atheris.Setup([sys.argv[0], f"-artifact_prefix={a.crashes}/", str(corpus)], one)
+        atheris.Fuzz()
+    except KeyboardInterrupt:
+        report()
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 130
     return 0
 
 

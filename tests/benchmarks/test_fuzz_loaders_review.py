@@ -51,3 +51,18 @@ def test_ctrl_c_prints_the_summary_and_removes_the_temporary_corpus(tmp_path):
             proc.wait()
     assert "unexpected exceptions" in out  # the summary
     assert not list(tmp.glob("*/corpus")), "the temporary corpus was left behind"
+
+
+def test_ctrl_c_before_the_first_input_also_prints_the_summary_and_cleans_up(monkeypatch, capsys, tmp_path):
+    """Ctrl-C during libFuzzer's start-up (a loaded machine: the seconds after the seeds are written)
+    was a KeyboardInterrupt traceback with no summary, and the corpus stayed in the temporary folder."""
+    def interrupted():
+        raise KeyboardInterrupt
+
+    fake = types.SimpleNamespace(Setup=lambda argv, fn: None, Fuzz=interrupted, instrument_func=lambda f: f)
+    monkeypatch.setitem(sys.modules, "atheris", fake)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)  # TMPDIR is read again
+    assert load_script("fuzz_loaders").main(["--seconds", "5", "--crashes", str(tmp_path / "crashes")]) == 130
+    assert "0 inputs" in capsys.readouterr().out and not any((tmp_path / "tmp").iterdir())
