@@ -37,7 +37,10 @@ def test_ctrl_c_prints_the_summary_and_removes_the_temporary_corpus(tmp_path):
     tmp.mkdir()
     proc = subprocess.Popen([sys.executable, str(BENCHMARKS / "fuzz_loaders.py"), "--seconds", "100", "--crashes",
                              str(tmp_path / "crashes")], cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp)},
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            # as from a terminal: a shell's background job (a CI script, `cmd &`) ignores SIGINT,
+                            # the child then inherits that, and libFuzzer's own handler ends it with no summary
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         end = time.monotonic() + 90
         while not any(tmp.glob("*/corpus/seed4")) and time.monotonic() < end:  # the fuzzing has begun
