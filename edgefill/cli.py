@@ -243,6 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .capture import CaptureOptions, open_source, redact_uri, scheme_of
     from .inpainter import Inpainter
     from .pipeline import Pipeline
+    from .sinks import GstreamerSink
     from .roi import RoiConfig
 
     prof = _apply_profile(args)
@@ -312,6 +313,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         elif getattr(s, "folder", None):
             if getattr(s, "frames", 0):
                 print(f"wrote {s.frames} images to {s.folder}")
+        elif isinstance(s, GstreamerSink) and s.frames:
+            print(f"streamed {s.frames} frames to {s.description}")
     if args.stats_json and Path(args.stats_json).is_file():
         print(f"wrote {args.stats_json}")
     return 0

@@ -166,7 +166,9 @@ def test_edgefill_run_streams_every_frame_to_a_gst_output(fake_writer, tmp_path,
         clip = write_video(tmp_path / "c.avi", 6)
     rc = main(["run", str(clip), "--mask", "rect:10,10,40,30", "--backend", "opencv-telea",
                "-o", "gst://x264enc tune=zerolatency ! rtph264pay ! udpsink host=127.0.0.1 port=5000 sync=false"])
-    assert rc == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "streamed 6 frames to gst://appsrc ! videoconvert ! x264enc" in out
     (w,) = fake_writer.made
     assert w.args[0].startswith("appsrc ! videoconvert ! x264enc") and w.args[3] == pytest.approx(25)
     assert len(w.frames) == 6 and w.released and list(tmp_path.iterdir()) == [clip]
