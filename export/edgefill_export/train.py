@@ -427,7 +427,10 @@ def _log_fits(path: Path, header: list[str]) -> bool:
     the wrong names, and :func:`_trim_log` would drop its rows as malformed."""
     try:
         with path.open(newline="") as f:
-            old = next(csv.reader(f), [])
+            rows = csv.reader(f)
+            old = next(rows, [])
+            for _ in rows:  # the whole file must read, as _trim_log reads it (bytes of a torn write)
+                pass
     except (UnicodeDecodeError, csv.Error):  # binary or not CSV at all
         return False
     return old[:1] == ["step"] and set(old) <= set(header)
@@ -572,11 +575,14 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     log_path = out / "log.csv"
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
+    if log_path.is_dir():
+        raise SystemExit(f"{log_path} is a folder: train writes its log there; move the folder away")
     continued_log = log_path.exists() and log_path.stat().st_size > 0
     if continued_log and not _log_fits(log_path, header):  # not a log of this command: kept, under another name
         aside = _aside_name(log_path)
         log_path.rename(aside)
-        print(f"warning: {log_path}'s header is not the columns train writes (step,time,lr,...); "
+        print(f"warning: {log_path} is not a log train wrote (its header is not train's columns step,time,lr,..., "
+              "or it does not read as text CSV); "
               f"moved it to {aside.name} and started a new log.csv", file=sys.stderr)
         continued_log = False
     if continued_log:  # a resumed run keeps its log's columns, and its rows up to the step it resumes at

@@ -54,7 +54,9 @@ def test_photos_smaller_than_the_crop_are_noted_once_per_run(tmp_path, photos, c
     assert "smaller than the" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("foreign", [b"garbage header\n2,0.3,2e-05,0.5\n", b"\xff\xfe\x00\x01 binary\n"])
+@pytest.mark.parametrize("foreign", [b"garbage header\n2,0.3,2e-05,0.5\n", b"\xff\xfe\x00\x01 binary\n",
+                                     # past the first 8 KiB the text reader decodes (a real log's size): was a traceback
+                                     b"step,time,lr,loss\n" + b"2,0.3,2e-05,0.5\n" * 2000 + b"\xff\xfe torn\n"])
 def test_a_log_that_train_did_not_write_is_moved_aside_not_appended_to(tmp_path, photos, capsys, foreign):
     """A log.csv whose header is not train's columns got this run's rows under its names (here:
     empty rows), and its own rows were cut as malformed. It is kept whole under the first free
@@ -107,3 +109,10 @@ def test_train_puts_the_thread_count_back(tmp_path, photos):
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_log_csv_that_is_a_folder_is_one_line(tmp_path, photos):
+    """Was an IsADirectoryError traceback."""
+    (tmp_path / "log.csv").mkdir()
+    with pytest.raises(SystemExit, match="log.csv is a folder"):
+        train(_cfg(2), tmp_path, photos)
