@@ -3,38 +3,12 @@ never answers: each reconnect attempt left a connected socket open until garbage
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import socket
-import threading
 
 import pytest
 
 from edgefill.capture import CaptureOptions, open_source
 from edgefill.errors import CaptureError
-
-
-@pytest.fixture
-def silent_server():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    conns = []
-
-    def accept():
-        while True:
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield srv.getsockname()[1]
-    with contextlib.suppress(OSError):
-        srv.shutdown(socket.SHUT_RDWR)
-    srv.close()
-    for c in conns:
-        c.close()
 
 
 def test_a_response_that_never_comes_leaves_no_socket_open(silent_server, monkeypatch):

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 
 import pytest
 
 from edgefill.capture import CaptureOptions, open_source
 from edgefill.errors import CaptureError
-
-
-@pytest.fixture
-def silent_server():
-    """A TCP server that accepts connections and never answers (a wedged camera)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    conns = []
-
-    def accept():
-        while True:
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield srv.getsockname()[1]
-    with contextlib.suppress(OSError):
-        srv.shutdown(socket.SHUT_RDWR)  # ends the accept thread (close() alone left it blocked, listening)
-    srv.close()
-    for c in conns:
-        c.close()
 
 
 def test_a_stalled_open_is_ended_by_ffmpeg_not_abandoned(silent_server, caplog):

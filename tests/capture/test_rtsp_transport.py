@@ -20,6 +20,8 @@ from edgefill.capture import CaptureOptions, open_source
 from edgefill.capture import rtsp
 from edgefill.errors import CaptureError, ConfigError
 
+from .conftest import tcp_server
+
 ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 SDP = ("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=fake\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track1\r\n")
@@ -58,24 +60,13 @@ def _answer(conn: socket.socket, setups: list[str]) -> None:
 @pytest.fixture
 def rtsp_server():
     """(port, list of the SETUP Transport headers received)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
     setups: list[str] = []
 
-    def accept():
-        while True:
-            try:
-                conn = srv.accept()[0]
-            except OSError:
-                return
-            threading.Thread(target=_answer, args=(conn, setups), daemon=True).start()
+    def answer_on_a_thread(conn):
+        threading.Thread(target=_answer, args=(conn, setups), daemon=True).start()
 
-    threading.Thread(target=accept, daemon=True).start()
-    yield srv.getsockname()[1], setups
-    with contextlib.suppress(OSError):
-        srv.shutdown(socket.SHUT_RDWR)
-    srv.close()
+    with tcp_server(answer_on_a_thread) as port:
+        yield port, setups
 
 
 def _ffmpeg() -> bool:

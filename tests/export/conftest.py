@@ -11,3 +11,9 @@ def photo_dir(tmp_path_factory):
     for i in range(12):
         cv2.imwrite(str(d / f"p{i:02d}.png"), natural_image(160, 200, seed=i))
     return d
+
+
+@pytest.fixture(scope="session")
+def photos(photo_dir):
+    """The photos of :func:`photo_dir`, as the sorted list of paths ``train`` takes."""
+    return sorted(photo_dir.iterdir())

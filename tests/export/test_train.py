@@ -8,12 +8,6 @@ from edgefill_export.train import TrainConfig, train  # noqa: E402
 from edgefill_export.weights import CheckpointError, load_weights  # noqa: E402
 
 
-
-@pytest.fixture(scope="module")
-def photos(photo_dir):
-    return sorted(photo_dir.iterdir())
-
-
 def _cfg(steps, **losses):
     return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=2, threads=1,
                        **losses)

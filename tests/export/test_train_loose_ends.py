@@ -17,11 +17,6 @@ from ..conftest import natural_image  # noqa: E402
 from .test_train_resume import _cfg  # noqa: E402  (nano, batch 2, 64-px crops, a checkpoint every 2 steps)
 
 
-@pytest.fixture()
-def photos(photo_dir):
-    return sorted(photo_dir.iterdir())
-
-
 def test_an_lr_min_above_lr_is_refused(tmp_path, photo_dir):
     """The cosine "decay" from --lr 1e-5 to --lr-min 1e-4 rose tenfold over the run."""
     with pytest.raises(SystemExit, match=r"--lr-min 0.0001 is above --lr 1e-05"):

@@ -15,11 +15,6 @@ from edgefill_export.train import TrainConfig, main, train  # noqa: E402
 from edgefill_export.weights import _read  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def photos(photo_dir):
-    return sorted(photo_dir.iterdir())
-
-
 def _cfg(steps, **kw):
     return TrainConfig(model="nano", steps=steps, batch=2, crop=64, save_every=2, val_every=2, warmup=1, threads=1,
                        **kw)
