@@ -161,8 +161,9 @@ def list_schemes() -> list[str]:
 #: in the "cannot open" error)
 _USERINFO = re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@\s]*:[^?#\s]*|[^/?#\s]*)@")
 #: GStreamer element properties that hold a password (rtspsrc / rtspclientsink user-pw, proxy-pw,
-#: srtsrc / srtsink passphrase ...), written ``name=value`` in a gst:// pipeline
-_SECRET_PROPERTY = re.compile(r"""(?i)(?<![\w-])((?:user-pw|proxy-pw|passphrase|password|passwd)\s*=\s*)("[^"]*"|'[^']*'|[^\s!]+)""")
+#: srtsrc / srtsink passphrase ...), written ``name=value`` in a gst:// pipeline (a URL's query is
+#: _SECRET_QUERY's: this one took the parameters after a ``?password=`` with it)
+_SECRET_PROPERTY = re.compile(r"""(?i)(?<![\w?&-])((?:user-pw|proxy-pw|passphrase|password|passwd)\s*=\s*)("[^"]*"|'[^']*'|[^\s!]+)""")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*")
 
 

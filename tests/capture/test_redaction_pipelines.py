@@ -23,6 +23,7 @@ from edgefill.opencv_check import opencv_info
     ("gst://srtsink uri=srt://h:9000 PASSPHRASE=hunter2", "gst://srtsink uri=srt://h:9000 PASSPHRASE=***"),
     ("gst://rtspsrc location=rtsp://cam:554/live ! appsink", "gst://rtspsrc location=rtsp://cam:554/live ! appsink"),
     ("file:///data/a:b@c.mp4", "file:///data/a:b@c.mp4"),  # a path, not a user: as before
+    ("rtsp://cam/s?password=pw9&channel=1", "rtsp://cam/s?password=***&channel=1"),  # the query's other values: as before
 ])
 def test_credentials_inside_a_pipeline_are_redacted(uri, shown):
     assert redact_uri(uri) == shown
