@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+from .errors import InputError
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -41,3 +44,22 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def move_no_replace(src: Path, candidates: Iterable[Path]) -> Path:
+    """Rename ``src`` to the first of ``candidates`` that does not exist, never replacing a file
+    (a partial video kept aside, a training log that is not the command's); :class:`InputError`
+    when every candidate exists."""
+    for dst in candidates:
+        try:
+            os.link(src, dst)  # fails if dst exists: no window in which a file could be replaced
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links on this filesystem (FAT on an SD card, some network mounts)
+            if dst.exists():
+                continue
+            os.rename(src, dst)
+            return dst
+        os.unlink(src)
+        return dst
+    raise InputError(f"no free name to keep {src} under")

@@ -16,7 +16,7 @@ import cv2
 
 from ..checks import is_finite
 from ..errors import ConfigError, InputError
-from ..fileio import fsync_folder
+from ..fileio import fsync_folder, move_no_replace
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
 from .video_frames import FixedFrameSize, bgr, usable_fps
@@ -57,23 +57,6 @@ def check_can_write(path: str | Path, what: str, *, folder: bool = False) -> Non
 def part_path(path: Path) -> Path:
     """Where :class:`VideoFileSink` writes ``path`` until it is complete: ``<name>.part<ext>``."""
     return path.with_name(path.stem + ".part" + path.suffix.lower())
-
-
-def _move_no_replace(src: Path, candidates) -> Path:
-    """Rename ``src`` to the first of ``candidates`` that does not exist, never replacing a file."""
-    for dst in candidates:
-        try:
-            os.link(src, dst)  # fails if dst exists: no window in which a file could be replaced
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links on this filesystem (FAT on an SD card, some network mounts)
-            if dst.exists():
-                continue
-            os.rename(src, dst)
-            return dst
-        os.unlink(src)
-        return dst
-    raise InputError(f"no free name to keep {src} under")
 
 
 class VideoFileSink(Sink):
@@ -149,7 +132,7 @@ class VideoFileSink(Sink):
         suffixes = [".partial"] + [f".partial-{n}" for n in range(2, 1000)]
         names = (self.path.with_name(stem + suffix + ext) for suffix in suffixes)
         try:
-            self.partial_path = _move_no_replace(self.tmp, names)
+            self.partial_path = move_no_replace(self.tmp, names)
         except OSError as exc:
             raise InputError(f"cannot keep the partial video {self.tmp}: {_reason(exc)}") from exc
         log.warning("the run ended in error: the %d frames written are kept in %s; %s %s", self.frames,

@@ -21,6 +21,7 @@ import argparse
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
 import signal
@@ -38,7 +39,7 @@ import torch
 from tqdm import tqdm
 
 from edgefill import maskgen
-from edgefill.fileio import atomic_write_bytes
+from edgefill.fileio import atomic_write_bytes, move_no_replace
 
 from .fetch import TRAINING_DATA, training_paths
 from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_error_db, ssim_loss, ssim_map,
@@ -406,42 +407,32 @@ def resume_notes(saved: dict, cfg: TrainConfig, step: int, ckpt: Path) -> list[s
     return notes
 
 
-def _trim_log(path: Path, step: int) -> list[str]:
-    """Cut the CSV log ``path`` back to the rows of steps up to ``step`` (where the run resumes:
-    a run that died after its last checkpoint had logged steps it will train again) and drop a
-    row cut short by the crash; return its header."""
-    with path.open(newline="") as f:
-        header, *rows = list(csv.reader(f))
+def _read_log(path: Path, header: list[str]) -> list[list[str]] | None:
+    """The rows of the CSV log ``path`` (its header first) if it is one this command wrote: it
+    reads as text CSV to its end and its header starts with ``step`` and names only columns of
+    ``header`` (an older version's log has fewer; it is continued with its own). Else None:
+    anything else (a garbled header, bytes of a torn write, another file saved as log.csv) would
+    get rows under the wrong names, and :func:`_trim_log` would drop its rows as malformed."""
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error):  # binary or not CSV at all
+        return None
+    old = rows[0] if rows else []
+    return rows if old[:1] == ["step"] and set(old) <= set(header) else None
+
+
+def _trim_log(path: Path, rows: list[list[str]], step: int) -> list[str]:
+    """Cut the CSV log ``path`` (its ``rows``, as :func:`_read_log` read them) back to the rows of
+    steps up to ``step`` (where the run resumes: a run that died after its last checkpoint had
+    logged steps it will train again) and drop a row cut short by the crash; return its header."""
+    header, *rows = rows
     keep = [r for r in rows if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= step]
     if len(keep) < len(rows):
         buf = io.StringIO()
         csv.writer(buf).writerows([header, *keep])
         atomic_write_bytes(path, buf.getvalue().encode())
     return header
-
-
-def _log_fits(path: Path, header: list[str]) -> bool:
-    """Whether the CSV log ``path`` is one this command wrote: its header starts with ``step`` and
-    names only columns of ``header`` (an older version's log has fewer; it is continued with its
-    own). Anything else (a garbled header, another file saved as log.csv) would get rows under
-    the wrong names, and :func:`_trim_log` would drop its rows as malformed."""
-    try:
-        with path.open(newline="") as f:
-            rows = csv.reader(f)
-            old = next(rows, [])
-            for _ in rows:  # the whole file must read, as _trim_log reads it (bytes of a torn write)
-                pass
-    except (UnicodeDecodeError, csv.Error):  # binary or not CSV at all
-        return False
-    return old[:1] == ["step"] and set(old) <= set(header)
-
-
-def _aside_name(path: Path) -> Path:
-    """The first of log.1.csv, log.2.csv ... (for ``path`` log.csv) that does not exist yet."""
-    n = 1
-    while (aside := path.with_name(f"{path.stem}.{n}{path.suffix}")).exists():
-        n += 1
-    return aside
 
 
 def _elapsed_of(state: dict) -> float:
@@ -578,15 +569,16 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     if log_path.is_dir():
         raise SystemExit(f"{log_path} is a folder: train writes its log there; move the folder away")
     continued_log = log_path.exists() and log_path.stat().st_size > 0
-    if continued_log and not _log_fits(log_path, header):  # not a log of this command: kept, under another name
-        aside = _aside_name(log_path)
-        log_path.rename(aside)
+    rows = _read_log(log_path, header) if continued_log else None
+    if continued_log and rows is None:  # not a log of this command: kept, under another name
+        aside = move_no_replace(log_path, (log_path.with_name(f"{log_path.stem}.{n}{log_path.suffix}")
+                                           for n in itertools.count(1)))
         print(f"warning: {log_path} is not a log train wrote (its header is not train's columns step,time,lr,..., "
               "or it does not read as text CSV); "
               f"moved it to {aside.name} and started a new log.csv", file=sys.stderr)
         continued_log = False
     if continued_log:  # a resumed run keeps its log's columns, and its rows up to the step it resumes at
-        header = _trim_log(log_path, step)
+        header = _trim_log(log_path, rows, step)
     log = log_path.open("a", newline="")
     writer = csv.DictWriter(log, fieldnames=header, extrasaction="ignore", restval="")
     if not continued_log:
