@@ -104,14 +104,20 @@ class JpegSplitter:
                 self._pos, self._in_data = i + 2 + length, code == 0xDA  # SOS: image data follows
 
 
-def _connect(addresses: list[tuple], timeout: float, source: tuple | None) -> socket.socket:
+def _connect(addresses: list[tuple], deadline: float, source: tuple | None) -> socket.socket:
     """A socket connected to the first of ``addresses`` (``getaddrinfo`` results) that accepts,
-    as ``socket.create_connection`` does, without looking the name up again."""
+    as ``socket.create_connection`` does, without looking the name up again. All the attempts
+    together end by ``deadline`` (``time.monotonic()``): create_connection gives each address
+    the whole timeout, so a name with an IPv6 and an IPv4 address that both go unanswered took
+    twice ``open_timeout_s``."""
     error: OSError | None = None
     for family, kind, proto, _, address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         sock = socket.socket(family, kind, proto)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(left)
             if source:
                 sock.bind(source)
             sock.connect(address)
@@ -119,7 +125,9 @@ def _connect(addresses: list[tuple], timeout: float, source: tuple | None) -> so
         except OSError as exc:
             sock.close()
             error = exc
-    raise error if error is not None else OSError("getaddrinfo returned no address")
+    if error is None:
+        raise socket.timeout("timed out") if addresses else OSError("getaddrinfo returned no address")
+    raise error
 
 
 def _close_quietly(conn: http.client.HTTPConnection | None) -> None:
@@ -138,6 +146,7 @@ class MjpegHttpSource(FrameSource):
         self.conn: http.client.HTTPConnection | None = None
         self.resp: http.client.HTTPResponse | None = None
         self.sock: socket.socket | None = None
+        self._open_deadline = 0.0  # time.monotonic() by which open() ends, one bound for all its steps
         self._first_read = False
         self.jpegs = JpegSplitter()
 
@@ -165,6 +174,10 @@ class MjpegHttpSource(FrameSource):
         # raised UnicodeEncodeError); what is already percent-encoded stays as it is
         path = quote(u.path or "/", safe=_PATH_SAFE) + (f"?{quote(u.query, safe=_PATH_SAFE)}" if u.query else "")
         conn = None
+        # one bound for the whole open: the name lookup, the connection and the response each had
+        # open_timeout_s of their own, so a slow DNS, a slow connect and a camera that accepts and
+        # does not answer took up to three times the timeout before ResilientSource could retry
+        self._open_deadline = time.monotonic() + self.options.open_timeout_s
         try:
             conn = cls(host, port, timeout=self.options.open_timeout_s)
             conn._create_connection = self._create_connection  # the name lookup bounded too (http.client's hook)
@@ -172,6 +185,7 @@ class MjpegHttpSource(FrameSource):
             # kept here: a response that ends with the connection (HTTP/1.0, or no Content-Length, as
             # every MJPEG stream) takes the socket from conn, and conn.sock is None after getresponse()
             sock = conn.sock
+            sock.settimeout(self._time_left(host))  # for the response: what is left of the open's bound
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             _close_quietly(conn)  # a socket connected before the request or the response failed
@@ -197,7 +211,14 @@ class MjpegHttpSource(FrameSource):
     def _create_connection(self, address: tuple[str, int], timeout: float,
                            source_address: tuple[str, int] | None = None) -> socket.socket:
         """``socket.create_connection`` for http.client, with the name looked up by :meth:`_resolve`."""
-        return _connect(self._resolve(*address), timeout, source_address)
+        return _connect(self._resolve(*address), self._open_deadline, source_address)
+
+    def _time_left(self, host: str) -> float:
+        """Seconds left of the open's bound; a ``socket.timeout`` (said by open()) when none are."""
+        left = self._open_deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout(f"no answer from {host} within {self.options.open_timeout_s:g} s")
+        return left
 
     def _resolve(self, host: str, port: int) -> list[tuple]:
         """``getaddrinfo(host, port)`` within ``open_timeout_s``. The connect timeout does not bound
@@ -216,7 +237,7 @@ class MjpegHttpSource(FrameSource):
                 done.set()
 
         threading.Thread(target=lookup, name=f"edgefill-dns {host}", daemon=True).start()
-        if not done.wait(self.options.open_timeout_s):
+        if not done.wait(max(0.0, self._open_deadline - time.monotonic())):
             raise CaptureError(f"cannot connect to {self.description}: looking up {host} took more than "
                                f"{self.options.open_timeout_s:g} s (DNS)")
         if isinstance(found[0], BaseException):
