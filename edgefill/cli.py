@@ -535,7 +535,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
           f"export toolchain: {export_toolchain_status()}")
     info = opencv_info()
     print(f"OpenCV {info.version} from {info.path}; GStreamer: {'yes' if info.gstreamer else 'no'}; "
-          f"pip wheels: {', '.join(info.pip_wheels) or 'none'}; Jetson: {'yes' if info.is_jetson else 'no'}")
+          f"FFmpeg: {'yes' if info.ffmpeg else 'no'}; pip wheels: {', '.join(info.pip_wheels) or 'none'}; "
+          f"Jetson: {'yes' if info.is_jetson else 'no'}")
+    for missing in info.missing_io:  # not a problem by itself: a USB camera and file outputs need neither
+        print(f"note: {missing}")
     problems = info.problems + _broken_imports()
     for p in problems:
         print(f"problem: {p}")

@@ -29,6 +29,18 @@ class OpenCVInfo:
     is_jetson: bool
     #: another cv2 on this Python's path, which would load once the wheels are gone (None: none)
     other_cv2: str | None = None
+    #: built with FFmpeg: rtsp:// sources, and the usual way to read and write .mp4 files
+    ffmpeg: bool = True
+
+    @property
+    def missing_io(self) -> list[str]:
+        """What this OpenCV cannot do for edgefill, one phrase per missing video I/O backend."""
+        out = []
+        if not self.gstreamer:
+            out.append("no GStreamer: csi:// and gst:// sources and gst:// outputs cannot open")
+        if not self.ffmpeg:
+            out.append("no FFmpeg: rtsp:// sources cannot open, and video files only where GStreamer reads them")
+        return out
 
     @property
     def problems(self) -> list[str]:
@@ -46,9 +58,19 @@ class OpenCVInfo:
         return out
 
 
-def _gstreamer_enabled(build_info: str) -> bool:
-    m = re.search(r"GStreamer:\s*(\w+)", build_info)
+def _videoio_enabled(build_info: str, name: str) -> bool:
+    """Whether ``cv2.getBuildInformation()`` says YES for the video I/O backend ``name``."""
+    m = re.search(rf"^\s*{name}:\s*(\w+)", build_info, re.IGNORECASE | re.MULTILINE)
     return bool(m and m.group(1).upper() == "YES")
+
+
+def built_with(name: str) -> bool:
+    """Whether the loaded OpenCV was built with the video I/O backend ``name`` ("FFMPEG", "GStreamer")."""
+    return _videoio_enabled(cv2.getBuildInformation(), name)
+
+
+def _gstreamer_enabled(build_info: str) -> bool:
+    return _videoio_enabled(build_info, "GStreamer")
 
 
 def _other_cv2(loaded: Path) -> str | None:
@@ -74,10 +96,12 @@ def opencv_info() -> OpenCVInfo:
         except metadata.PackageNotFoundError:
             pass
     loaded = Path(getattr(cv2, "__file__", "") or "?").parent
+    build = cv2.getBuildInformation()
     return OpenCVInfo(
         version=cv2.__version__,
         path=str(loaded),
-        gstreamer=_gstreamer_enabled(cv2.getBuildInformation()),
+        gstreamer=_gstreamer_enabled(build),
+        ffmpeg=_videoio_enabled(build, "FFMPEG"),
         pip_wheels=tuple(wheels),
         is_jetson=Path("/etc/nv_tegra_release").exists(),
         other_cv2=_other_cv2(loaded) if wheels else None,

@@ -33,6 +33,7 @@ import time
 import cv2
 
 from ..errors import CaptureError, ConfigError
+from ..opencv_check import built_with
 from .base import register_source
 from .opencv_capture import VideoCaptureSource
 
@@ -105,6 +106,10 @@ class RtspSource(VideoCaptureSource):
         if self.uri.lower().startswith("rtsps:") and transport not in (None, "tcp"):
             raise ConfigError(f"rtsps:// always runs over TCP (TLS); rtsp_transport={transport!r} cannot apply "
                               f"to {self.description}")
+        if not built_with("FFMPEG"):  # else every open fails as a camera that cannot be reached would
+            raise ConfigError(f"{self.description} needs OpenCV built with FFmpeg, but OpenCV {cv2.__version__} was "
+                              "built without it (`edgefill doctor`); where it has GStreamer, read the stream with "
+                              "gst://rtspsrc location=URL latency=200 ! decodebin ! videoconvert ! appsink")
         super().open()
 
     def _open_capture(self) -> cv2.VideoCapture:
