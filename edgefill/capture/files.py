@@ -48,6 +48,8 @@ class VideoFileSource(VideoCaptureSource):
 
     def _open_capture(self) -> cv2.VideoCapture:
         path = Path(file_path(self.uri))
+        if path.is_dir():  # file:///data/frames: it exists, but "does not exist" was said
+            raise CaptureError(f"{path} is a folder, not a video file: open its images as images://{path}")
         if not path.is_file():
             raise CaptureError(f"video file {path} does not exist")
         return cv2.VideoCapture(str(path))
@@ -82,6 +84,8 @@ class ImageFolderSource(FrameSource):
         self.pos = 0
 
     def read(self) -> np.ndarray | None:
+        if not self.paths:  # open() finds at least one image: an IndexError with loop, else an empty "end"
+            raise CaptureError(f"{self.description} is not open")
         if self.pos >= len(self.paths):
             if not self.options.loop:
                 return None

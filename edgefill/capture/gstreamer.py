@@ -7,6 +7,7 @@ These need an OpenCV built with GStreamer: JetPack's system OpenCV has it, pip's
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import cv2
 
@@ -16,20 +17,28 @@ from .base import CaptureOptions, register_source
 from .opencv_capture import VideoCaptureSource
 
 
+def gst_fraction(fps: float) -> str:
+    """``fps`` as a caps fraction ``num/den``: 30 -> 30/1, 7.5 -> 15/2, 29.97 -> 2997/100, and
+    NTSC's 30000/1001 (29.97002997...) -> 30000/1001. The closest fraction with a denominator
+    up to 1001, the largest that video rates use."""
+    f = Fraction(fps).limit_denominator(1001)
+    return f"{f.numerator}/{f.denominator}"
+
+
 def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
     """The nvarguscamerasrc pipeline for a CSI sensor, converted to BGR for OpenCV.
 
-    :class:`CaptureOptions` admits whole sizes > 0 and finite rates > 0 only; the caps need a
-    rate of at least 1 fps too (below 0.5 fps it rounded to "framerate=0/1", a pipeline that
-    failed to open with no reason given)."""
+    :class:`CaptureOptions` admits whole sizes > 0 and finite rates > 0 only; csi:// takes a
+    rate of at least 1 fps (below 0.5 fps it once became "framerate=0/1", a pipeline that
+    failed to open with no reason given). The rate goes into the caps as a GStreamer fraction
+    (:func:`gst_fraction`): rounded to whole fps, 7.5 fps asked for 8 and 2.5 fps for 2."""
     if options.fps is not None and options.fps < 1:
-        raise ConfigError(f"csi:// needs a frame rate of at least 1 fps (it is rounded to whole fps in the "
-                          f"caps), got {options.fps!r}")
+        raise ConfigError(f"csi:// needs a frame rate of at least 1 fps, got {options.fps!r}")
     w, h = int(options.width or 1920), int(options.height or 1080)
-    fps = int(round(options.fps or 30))
+    fps = gst_fraction(options.fps or 30)
     return (
         f"nvarguscamerasrc sensor-id={sensor_id} ! "
-        f"video/x-raw(memory:NVMM), width={w}, height={h}, framerate={fps}/1, format=NV12 ! "
+        f"video/x-raw(memory:NVMM), width={w}, height={h}, framerate={fps}, format=NV12 ! "
         f"nvvidconv flip-method={options.flip} ! video/x-raw, format=BGRx ! "
         "videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1 sync=false"
     )

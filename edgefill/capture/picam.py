@@ -2,19 +2,26 @@
 
 picamera2's ``"RGB888"`` format is, despite its name, laid out B, G, R in memory
 (libcamera names formats by the packed word, not the byte order), which is exactly
-OpenCV's BGR; frames are therefore passed on without a channel swap.
+OpenCV's BGR; frames are therefore passed on without a channel swap. The Picamera2 manual
+says so in its list of image formats ("RGB888 - 24 bits per pixel, ordered [B, G, R]";
+"BGR888" is the one ordered [R, G, B]).
 
 ``--flip`` (``CaptureOptions.flip``) takes csi://'s numbers where a Pi camera can follow them:
 2 (rotate 180), 4 (horizontal) and 6 (vertical), done by the sensor (libcamera's ``Transform``).
 
 Each read waits at most ``read_timeout_s`` for a frame (``capture_array(wait=False)``, then
 ``Picamera2.wait(job, timeout)``), so a camera that stops delivering is reported as
-stalled and reconnected instead of blocking the capture thread for ever.
+stalled and reconnected instead of blocking the capture thread for ever. A picamera2 whose
+``wait`` takes no timeout (early 0.3 releases) is refused at open; closing cancels the capture
+left queued by a timed-out read (``cancel_all_and_flush``) before ``stop()``, which otherwise
+waits behind it for ever.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 from concurrent.futures import TimeoutError as FutureTimeoutError
 
 import numpy as np
@@ -27,8 +34,17 @@ log = logging.getLogger(__name__)
 
 def _release(cam: object) -> None:
     """Stop and close a Picamera2, so that the camera can be claimed again: close() runs even
-    when stop() fails, and neither failure hides the error being handled."""
+    when stop() fails, and neither failure hides the error being handled.
+
+    Capture jobs left queued by a read that timed out are cancelled first: picamera2's ``stop()``
+    runs as a job behind them and waits for it without a timeout, so behind a capture that a
+    stalled camera never completes it blocked for ever (and the reconnect with it). picamera2's
+    ``cancel_all_and_flush()`` is documented for exactly this: tidying up after an operation timed
+    out "so that the camera can be closed"."""
     try:
+        cancel = getattr(cam, "cancel_all_and_flush", None)
+        if cancel is not None:
+            cancel()
         cam.stop()
     except Exception as exc:  # noqa: BLE001 - releasing: report and go on to close()
         log.debug("stopping the camera: %s", exc)
@@ -37,6 +53,15 @@ def _release(cam: object) -> None:
             cam.close()
         except Exception as exc:  # noqa: BLE001
             log.warning("closing the camera: %s", exc)
+
+
+def _wait_takes_timeout(picamera2_class: type) -> bool:
+    """Whether ``Picamera2.wait`` takes the ``timeout`` that read() passes (early 0.3 releases
+    have ``wait(job)`` only)."""
+    try:
+        return "timeout" in inspect.signature(picamera2_class.wait).parameters
+    except (TypeError, ValueError):  # no signature to read: let the call say
+        return True
 
 
 #: CaptureOptions.flip (nvvidconv's flip-method numbers, as csi:// takes them) -> (hflip, vflip)
@@ -74,8 +99,12 @@ class PicameraSource(FrameSource):
             from picamera2 import Picamera2
         except ImportError as exc:
             raise BackendUnavailableError("picam", f"picamera2 cannot be imported ({exc})", "picamera") from exc
+        if not _wait_takes_timeout(Picamera2):  # every read would be a TypeError traceback
+            raise BackendUnavailableError("picam", "this picamera2 is too old: its Picamera2.wait() takes no timeout, "
+                                          "which bounds every read; upgrade it (sudo apt install --only-upgrade "
+                                          "python3-picamera2, or pip install -U picamera2)")
         rest = self.uri[len("picam://"):] or "0"
-        if not rest.isdigit():
+        if not re.fullmatch(r"[0-9]+", rest):  # not str.isdigit(): it takes '²', which int() refuses
             raise CaptureError(f"picam:// takes a camera number, e.g. picam://0, not {self.description}")
         transform = _transform(self.options.flip)  # before the camera is claimed
         self.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import cv2
 
@@ -15,8 +16,10 @@ SELECT_TIMEOUT_ENV = "OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT"
 
 
 def device_of(uri: str) -> str | int:
+    """The camera number (``v4l2://0``) or device path (``v4l2:///dev/video0``) of a URI. Only
+    ASCII digits make a number: ``str.isdigit()`` took ``'²'``, and int() raised a ValueError."""
     rest = uri[len("v4l2://"):]
-    return int(rest) if rest.isdigit() else rest
+    return int(rest) if re.fullmatch(r"[0-9]+", rest) else rest
 
 
 @register_source("v4l2")

@@ -14,7 +14,7 @@ def test_csi_pipeline_is_the_documented_nvarguscamerasrc_form():
     p = csi_pipeline(1, CaptureOptions(width=1280, height=720, fps=59.9, flip=2))
     elements = [e.strip() for e in p.split("!")]
     assert elements[0] == "nvarguscamerasrc sensor-id=1"
-    assert elements[1] == "video/x-raw(memory:NVMM), width=1280, height=720, framerate=60/1, format=NV12"
+    assert elements[1] == "video/x-raw(memory:NVMM), width=1280, height=720, framerate=599/10, format=NV12"
     assert elements[2] == "nvvidconv flip-method=2"
     assert elements[3:5] == ["video/x-raw, format=BGRx", "videoconvert"]
     assert elements[-1].startswith("appsink") and "drop=true" in elements[-1] and "max-buffers=1" in elements[-1]
