@@ -147,6 +147,11 @@ class FakePicamera2:
     def configure(self, cfg):
         if self.fail_configure:
             raise RuntimeError("configure failed (unsupported size)")
+        self.config = {"main": dict(cfg["main"], size=tuple(cfg["main"]["size"]))}
+
+    def camera_configuration(self):
+        """As picamera2's: the configuration as libcamera validated it (the size it delivers)."""
+        return self.config
 
     def start(self):
         self.calls["started"] = True

@@ -64,6 +64,20 @@ def _wait_takes_timeout(picamera2_class: type) -> bool:
         return True
 
 
+def _report_size(description: str, asked: tuple[int, int], cam: object) -> None:
+    """Warn when the camera delivers another size than asked: libcamera adjusts a size the sensor
+    pipeline cannot produce (an odd width, a size above the sensor's), and picamera2 reports the
+    result in its configuration. A mask image drawn at the asked size would then not fit the
+    frames, and the warning says why (as v4l2:// warns when the driver changes the mode)."""
+    try:
+        got = tuple(int(v) for v in cam.camera_configuration()["main"]["size"])
+    except Exception:  # noqa: BLE001 - an older picamera2 without it: the frames' shape still tells
+        return
+    if got != tuple(asked):
+        log.warning("%s delivers %dx%d frames, not the %dx%d asked for (libcamera adjusted the size)",
+                    description, got[0], got[1], asked[0], asked[1])
+
+
 #: CaptureOptions.flip (nvvidconv's flip-method numbers, as csi:// takes them) -> (hflip, vflip)
 #: of libcamera's Transform; the Pi's sensors flip in hardware but do not turn by 90 degrees
 _FLIPS = {2: (1, 1), 4: (1, 0), 6: (0, 1)}
@@ -119,6 +133,7 @@ class PicameraSource(FrameSource):
             cam.configure(cam.create_video_configuration(main={"size": size, "format": "RGB888"}, controls=controls,
                                                          **transform))
             cam.start()
+            _report_size(self.description, size, cam)
         except BaseException as exc:
             if cam is not None:  # give the camera back, or every reconnect finds it busy
                 _release(cam)
