@@ -89,7 +89,7 @@ class TensorRTBackend(Backend):
         self.cuda, self.cuda_context = _import_pycuda()
         self.slots: list[_Slot] = []
         try:
-            with self._current():
+            with self._current(loading=True):
                 self._load(path, profile, rebuild)
         except BaseException:
             # a load that fails part-way (an execution context out of memory, a refused DLA core)
@@ -99,13 +99,17 @@ class TensorRTBackend(Backend):
             raise
 
     @contextlib.contextmanager
-    def _current(self) -> Iterator[None]:
+    def _current(self, loading: bool = False) -> Iterator[None]:
         """The primary context made current on the calling thread for the block; CUDA errors
-        in it become :class:`InferenceError`."""
+        in it become :class:`InferenceError`, or while ``loading`` (no device or page-locked
+        memory left for the buffers) :class:`BackendUnavailableError`, which ``auto`` answers
+        with the next backend as it does an execution context that does not fit."""
         self.cuda_context.push()
         try:
             yield
         except self.cuda.Error as exc:
+            if loading:
+                raise BackendUnavailableError("tensorrt", f"CUDA error while loading the engine: {exc}") from exc
             raise InferenceError(f"CUDA error in the TensorRT backend: {exc}") from exc
         finally:
             self.cuda.Context.pop()
@@ -226,21 +230,28 @@ class TensorRTBackend(Backend):
         return out_view[0]
 
     def close(self) -> None:
-        slots, self.slots = getattr(self, "slots", []), []
-        context, self.cuda_context = getattr(self, "cuda_context", None), None
-        if context is not None:
+        with self._infer_lock:  # an inference in flight on another thread finishes before its buffers go
+            super().close()
+            slots, self.slots = getattr(self, "slots", []), []
+            context, self.cuda_context = getattr(self, "cuda_context", None), None
+            if context is None:
+                return
             context.push()
             try:  # TensorRT's objects go before the context they live in
                 for slot in slots:
                     slot.context = None
                     for d in slot.device.values():
                         d.free()
-                self.engine = None
+                    # pycuda frees page-locked memory and destroys a stream only in a live context:
+                    # left to the garbage collector after detach() below, both would stay allocated
+                    # (the CUDA runtime keeps the primary context) and leak with every load
+                    for h in slot.host.values():
+                        h.base.free()
+                self.engine = self.stream = None
             finally:
                 self.cuda.Context.pop()
             with contextlib.suppress(Exception):
                 context.detach()  # this backend's hold on the primary context
-        super().close()
 
 
 _TAKES = (np.dtype(np.uint8), np.dtype(np.float16), np.dtype(np.float32))

@@ -160,7 +160,10 @@ class EngineFromOnnx:
         if serialized is None:
             raise ModelError(f"TensorRT failed to build an engine from {self.onnx_path} (see the log above)")
         if cache is not None:
-            atomic_write_bytes(self.timing_cache, bytes(cache.serialize()))
+            try:
+                atomic_write_bytes(self.timing_cache, bytes(cache.serialize()))
+            except OSError as exc:  # the cache only speeds up the next build: keep the engine built
+                log.warning("cannot save the timing cache %s: %s", self.timing_cache, exc)
         return bytes(serialized)
 
 
@@ -255,7 +258,11 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     if not trt_info:
         raise ModelError(f"{bundle_dir} was exported without a TensorRT profile; re-export with --profile BOARD")
     onnx_path = bundle_dir / trt_info["onnx"]
-    sha = file_sha256(onnx_path)
+    try:
+        sha = file_sha256(onnx_path)
+    except OSError as exc:  # e.g. the bundle copied to the board without it
+        raise ModelError(f"{onnx_path} (the graph TensorRT builds from) cannot be read: {exc.strerror or exc}; "
+                         "copy the whole bundle folder") from exc
     if sha != trt_info["sha256"]:
         raise ModelError(f"{onnx_path} does not match its sha256 in bundle.json")
     engines = bundle_dir / "engines"
@@ -279,9 +286,15 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
     # one timing cache per GPU: its entries are only valid for the device properties it records
     timing = engines / (f"timing-sm{facts['compute_capability'].replace('.', '')}-{facts['multiprocessors']}sm"
                         f"-trt{facts['tensorrt']}.cache")
-    engines.mkdir(exist_ok=True)
+    try:
+        engines.mkdir(exist_ok=True)
+    except OSError as exc:  # a read-only bundle: before minutes of building, not after
+        raise ModelError(f"cannot create {engines} for the engine: {exc.strerror or exc}") from exc
     engine = EngineFromOnnx(onnx_path, cfg, timing_cache=timing)()
     sidecar = {"format": ENGINE_FORMAT, "key": key, **facts, "onnx": trt_info["onnx"], "onnx_sha256": sha,
                "io": trt_info["io"], "config": asdict(cfg), "calibration_sha256": calib, "model": bundle["model"],
                "multiple": bundle["multiple"], **{k: bundle.get(k) for k in RefillSettings.keys()}}
-    return SaveEngine(path, sidecar)(engine)
+    try:
+        return SaveEngine(path, sidecar)(engine)
+    except OSError as exc:  # e.g. a full SD card: one line, not a traceback after the build
+        raise ModelError(f"cannot save the engine {path}: {exc.strerror or exc}") from exc

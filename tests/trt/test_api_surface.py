@@ -23,13 +23,13 @@ NOT_TRT = {
     "Path", "append", "copy", "decode", "dtype", "encode", "get", "handle", "hexdigest", "info", "is_dir",
     "is_file", "is_symlink", "items", "join", "keys", "mkdir", "name", "nbytes", "parent", "read_bytes",
     "read_text", "reshape", "runtime", "shape", "sort", "suffix", "values", "warning", "with_suffix", "stat", "st_size",
-    "exists",
+    "exists", "strerror",
     # numpy / pycuda
     "Device", "Stream", "astype", "bool_", "clip", "compute_capability", "copyto", "float16", "float32", "free",
     "init", "int32", "int8", "mem_alloc", "memcpy_dtoh_async", "memcpy_htod_async", "pagelocked_empty",
     "synchronize", "uint8", "util", "find_spec", "driver", "ndarray", "Context", "Error", "MULTIPROCESSOR_COUNT",
     "detach", "device_attribute", "get_attribute", "pop", "push", "retain_primary_context", "contextmanager",
-    "suppress",
+    "suppress", "base", "_infer_lock",
     "__version__",  # set by the tensorrt package's __init__.py, not by the bindings library
     "JSONDecodeError", "__init__", "add", "close", "dumps", "findall", "getLogger", "index", "loads", "replace",
     # edgefill's own

@@ -34,8 +34,10 @@ def fake_gpu(monkeypatch):
     import tensorrt
 
     cuda.STATE.update(initialised=False, fail_copies=False, retained=0, released=0, multiprocessors=8,
-                      no_device=False)
+                      no_device=False, fail_alloc=False)
     cuda.MEMORY.clear()
+    cuda.HOST.clear()
+    cuda.STREAMS.clear()
     tensorrt.STATE.update(contexts_left=None, dla_cores=2, built=[], configs=[])
     yield cuda
     for name in fake_names():

@@ -1,5 +1,11 @@
 """Fake pycuda.driver: device memory is numpy bytes keyed by a fake address; every call that
-needs a CUDA context checks the calling thread's context stack, as the real driver does."""
+needs a CUDA context checks the calling thread's context stack, as the real driver does.
+
+Page-locked host buffers and streams are modelled as pycuda's C++ classes are (src/cpp/cuda.hpp):
+each holds the context current at its creation, and its clean-up (``free()``, or the destructor
+when the last reference goes) runs in that context; once the context has been ``detach()``-ed it
+is "dead", the clean-up is skipped silently and the memory / stream stays allocated (HOST,
+STREAMS), since the primary context outlives this process's hold on it."""
 
 import itertools
 import threading
@@ -19,11 +25,17 @@ class RuntimeError(Error):  # noqa: A001 (pycuda's name: pycuda._driver.RuntimeE
     pass
 
 
+class MemoryError(Error):  # noqa: A001 (pycuda's name: pycuda._driver.MemoryError, CUDA_ERROR_OUT_OF_MEMORY)
+    pass
+
+
 _local = threading.local()
 _addresses = itertools.count(0x1000, 0x1000)
 MEMORY = {}  # address -> np.uint8 buffer
+HOST = {}  # key -> page-locked host allocation not freed (yet)
+STREAMS = {}  # key -> stream not destroyed (yet)
 STATE = {"initialised": False, "fail_copies": False, "retained": 0, "released": 0, "multiprocessors": 8,
-         "no_device": False}
+         "no_device": False, "fail_alloc": False}
 
 
 def _stack():
@@ -50,6 +62,8 @@ class device_attribute:  # noqa: N801 (pycuda's name)
 
 
 class Context:
+    valid = True  # False once detached: pycuda's "dead context"
+
     def push(self):
         _stack().append(self)
 
@@ -60,7 +74,29 @@ class Context:
         _stack().pop()
 
     def detach(self):
+        if not self.valid:
+            raise LogicError("context::detach failed: cannot detach from invalid context")
+        self.valid = False
         STATE["released"] += 1
+
+
+class _ContextDependent:
+    """pycuda's context_dependent: remembers the current context; cleans up only while it lives."""
+
+    registry: dict = {}
+
+    def __init__(self):
+        _require_context()
+        self._context, self._alive, self._key = _stack()[-1], True, next(_addresses)
+        self.registry[self._key] = type(self).__name__  # not the object: that would keep it alive
+
+    def _release(self):
+        if self._alive and self._context.valid:  # scoped_context_activation; a dead context: skipped
+            del self.registry[self._key]
+        self._alive = False
+
+    def __del__(self):
+        self._release()
 
 
 class Device:
@@ -83,9 +119,11 @@ class Device:
         return Context()
 
 
-class Stream:
+class Stream(_ContextDependent):
+    registry = STREAMS
+
     def __init__(self):
-        _require_context()
+        super().__init__()
         self.handle = 7
 
     def synchronize(self):
@@ -107,12 +145,29 @@ class DeviceAllocation:
 
 def mem_alloc(nbytes):
     _require_context()
+    if STATE["fail_alloc"]:
+        raise MemoryError("cuMemAlloc failed: out of memory")
     return DeviceAllocation(nbytes)
 
 
+class PagelockedHostAllocation(_ContextDependent):
+    """The ``base`` of an array from :func:`pagelocked_empty`, as in pycuda."""
+
+    registry = HOST
+
+    def __init__(self, shape, dtype):
+        super().__init__()
+        self._buffer = np.empty(shape, dtype)
+        self.__array_interface__ = self._buffer.__array_interface__
+
+    def free(self):
+        if not self._alive:
+            raise LogicError("pagelocked_host_allocation::free failed: invalid resource handle")
+        self._release()
+
+
 def pagelocked_empty(shape, dtype):
-    _require_context()
-    return np.empty(shape, dtype)
+    return np.asarray(PagelockedHostAllocation(shape, dtype))
 
 
 def _copy_check(stream):
