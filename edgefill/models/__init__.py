@@ -138,6 +138,9 @@ def _resolve(spec: str | Path) -> ModelFile:
         return _from_bundle(path, None)
     if path.suffix.lower() == ".onnx" and (path.parent / "bundle.json").is_file() and not path.with_suffix(".json").exists():
         return _from_bundle(path.parent, path.name)
+    if path.suffix.lower() == ".engine":  # only the tensorrt backend reads these; ONNX Runtime said "INVALID_PROTOBUF"
+        raise ModelError(f"{spec_str} is a TensorRT engine, which only the tensorrt backend runs (on the board it "
+                         "was built for); here give its bundle folder or an .onnx file")
     if path.suffix.lower() != ".onnx" and not path.exists():
         known = ", ".join(manifest.get("models", {})) or "none shipped"
         raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}) or a path to an .onnx file")
