@@ -101,6 +101,7 @@ class EngineFromOnnx:
 
     def __call__(self) -> bytes:
         trt = compat.import_trt()
+        compat.check_builder_version(trt)
         logger = trt.Logger(trt.Logger.WARNING)
         builder = trt.Builder(logger)
         network = builder.create_network(compat.network_flags(trt))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import BackendUnavailableError, InferenceError
+from ..errors import BackendUnavailableError, ConfigError, InferenceError
 
 #: Attributes used on the tensorrt module and its objects, by version range.
 TRT_API: dict[str, tuple[str, ...]] = {
@@ -58,6 +58,21 @@ def import_trt():
             "tensorrt", f"tensorrt cannot be imported ({exc}); on a Jetson it comes with JetPack "
             "(python3-libnvinfer), it is not installed from PyPI", "trt") from exc
     return trt
+
+
+#: the newest TensorRT major version whose builder API edgefill's engines use: TensorRT 11 removes
+#: BuilderFlag.FP16, INT8 and OBEY_PRECISION_CONSTRAINTS (strongly typed networks only), which
+#: set the precision and keep the mask path in FP32
+MAX_BUILDER_MAJOR = 10
+
+
+def check_builder_version(trt) -> None:
+    """A :class:`ConfigError` before a build on a TensorRT newer than :data:`MAX_BUILDER_MAJOR`,
+    where the first missing flag was an ``AttributeError`` traceback after the ONNX parse."""
+    if version(trt)[0] > MAX_BUILDER_MAJOR:
+        raise ConfigError(f"TensorRT {trt.__version__} builds strongly typed networks only (no FP16/INT8 builder "
+                          f"flags); edgefill builds engines with TensorRT 8.2 to {MAX_BUILDER_MAJOR}.x. Run the "
+                          "bundle's ONNX on the onnxruntime backend instead")
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
