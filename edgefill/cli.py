@@ -25,9 +25,10 @@ from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
-#: --model of inpaint and run
-MODEL_HELP = ("shipped model (lite, nano, lite-surface, or NAME.int8), an edgefill .onnx, or an export bundle folder "
-              "(default lite, or the --profile's)")
+_MODELS = "shipped model (lite, nano, lite-surface, or NAME.int8), an edgefill .onnx, or an export bundle folder"
+#: --model of run, and of inpaint (which has no --profile)
+MODEL_HELP = _MODELS + " (default lite, or the --profile's)"
+INPAINT_MODEL_HELP = _MODELS + " (default lite; none with an opencv backend)"
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
@@ -44,9 +45,11 @@ def _images_in(folder: Path) -> dict[str, Path]:
 
 def plan_jobs(inp: Path, mask: Path, out: Path, *, out_is_folder: bool = False) -> list[tuple[Path, Path, Path]]:
     """(input, mask, output) triples. Folders pair files by name (stem); a single mask
-    file may serve a whole folder. Every problem is found before anything is written,
-    an output that would replace an input or a mask included. ``out_is_folder``: ``-o`` ended
-    in a slash, so a single input is written into that folder (made if missing)."""
+    file may serve a whole folder. Every problem with the paths is found before anything is
+    written, an output that would replace an input or a mask included (an unreadable file or a
+    mask of the wrong size is found at its turn: the outputs before it are kept).
+    ``out_is_folder``: ``-o`` ended in a slash, so a single input is written into that folder
+    (made if missing)."""
     if not inp.exists():
         raise InputError(f"input {inp} does not exist")
     if not mask.exists():
@@ -117,6 +120,9 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         total = 0.0
         for src, msk, dst in bar or jobs:
             image, mask = read_image(src), read_mask(msk)
+            if mask.shape[:2] != image.shape[:2]:  # named here: the ShapeError below names no file, in a batch of hundreds
+                raise InputError(f"mask {msk} is {mask.shape[1]}x{mask.shape[0]} but image {src} is "
+                                 f"{image.shape[1]}x{image.shape[0]} (WxH); a mask must be the size of its image")
             invert = args.invert_mask
             if args.dilate:
                 mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
@@ -404,8 +410,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     bundle = read_bundle(out)
     print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {args.profile or 'none'})")
     for art in bundle["artifacts"].values():
-        v = art["validation"]
-        print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, delta vs fp32 {v['delta_db']:+.3f} dB")
+        v = art["validation"]  # delta_db is fp32 minus this artifact (a loss): shown as this one's change
+        print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32")
     return 0
 
 
@@ -454,7 +460,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
     """--json and --plot must be files that can be written, distinct from each other and from a
-    --model file, and --plot an image extension: checked before the run, not after it."""
+    --model file, and --plot an image extension: checked before the run, not after it (a path
+    under a file or on a read-only filesystem failed only once every row had been measured)."""
+    from .sinks.files import check_can_write
+
     outs = [(flag, Path(v)) for flag, v in (("--json", args.json), ("--plot", args.plot)) if v]
     for flag, path in outs:
         if path.is_dir():
@@ -466,6 +475,8 @@ def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
     if args.plot and Path(args.plot).suffix.lower() not in IMAGE_EXTS:
         raise InputError(f"--plot {args.plot}: unsupported extension {Path(args.plot).suffix!r} "
                          f"(use one of {', '.join(IMAGE_EXTS)})")
+    for flag, path in outs:
+        check_can_write(path, flag)
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
@@ -580,7 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", required=True, help="mask file, or folder of masks named like the inputs")
     p.add_argument("-o", "--output", required=True, help="output file, or folder (batch mode)")
     p.add_argument("--backend", default="auto", help=f"auto or one of: {', '.join(list_backends())}")
-    p.add_argument("--model", default=None, help=MODEL_HELP)
+    p.add_argument("--model", default=None, help=INPAINT_MODEL_HELP)
     p.add_argument("--invert-mask", action="store_true", help="the mask marks pixels to keep, not holes")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: backend default)")
     p.add_argument("--margin", type=int, default=48, help="context pixels around the hole (default 48)")
