@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import statistics
 import threading
@@ -192,8 +193,9 @@ class Pipeline:
                  max_frames: int | None = None, stats_json: str | Path | None = None):
         if queue_size < 1:
             raise ConfigError(f"queue_size must be >= 1, got {queue_size}")
-        if deadline_ms is not None and deadline_ms <= 0:
-            raise ConfigError(f"deadline_ms must be > 0, got {deadline_ms}")
+        if deadline_ms is not None and not (math.isfinite(deadline_ms) and deadline_ms > 0):
+            # NaN passed "<= 0" and then lost every comparison: nearly every frame went to the fallback
+            raise ConfigError(f"deadline_ms must be a finite number > 0, got {deadline_ms}")
         if deadline_ms is not None and fallback is None:
             raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
         if stats_json:  # before anything is opened or loaded, not after the whole run
