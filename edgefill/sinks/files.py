@@ -8,6 +8,7 @@ command's one-line error), also when writing fails later (disk full, folder remo
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder, move_no_replace
 from ..imageio import IMAGE_EXTS, write_image
 from .base import FrameResult, Sink
-from .video_frames import FixedFrameSize, bgr, usable_fps
+from .video_frames import MAX_FPS, FixedFrameSize, bgr, usable_fps
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +66,28 @@ class VideoFileSink(Sink):
 
     After a run that ended in error (:meth:`close_partial`) the frames written are kept as
     ``<name>.partial<ext>`` (``<name>.partial-2<ext>`` ... if that exists): an existing file
-    under the final name is left as it was, and no file is ever replaced."""
+    under the final name is left as it was, and no file is ever replaced.
+
+    OpenCV's ``VideoWriter.write`` returns nothing, and a write that fails (a full disk) is only
+    logged by OpenCV: the frames go nowhere and the container is never finished. So :meth:`close`
+    reads the finished file's frame count back (FFmpeg's writer, which writes every extension
+    here, with FFmpeg's reader): a file that holds fewer frames than were written is kept as
+    ``<name>.partial<ext>`` too, and :meth:`close` raises :class:`InputError`."""
 
     def __init__(self, path: str | Path, fps: float | None = None):
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in FOURCC:
             raise ConfigError(f"cannot write video {self.path}: use one of {', '.join(FOURCC)}")
-        if fps is not None and not (is_finite(fps) and fps > 0):  # OpenCV hangs on inf, fails on NaN
-            raise ConfigError(f"fps must be a finite number > 0, got {fps!r}")
+        if fps is not None and not (is_finite(fps) and 0 < fps <= MAX_FPS):  # OpenCV hangs on inf, fails on NaN
+            raise ConfigError(f"fps must be a finite number > 0 and at most {MAX_FPS:g}, got {fps!r}")
         check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
         self.tmp = part_path(self.path)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
-        self.partial_path: Path | None = None  # where close_partial() kept the frames
+        self.partial_path: Path | None = None  # where close_partial() (or a failed close()) kept the frames
+        self._backend = ""  # the OpenCV backend that wrote the file
         self.frames_fit = FixedFrameSize(self.path)
 
     def write(self, result: FrameResult) -> None:
@@ -107,6 +115,7 @@ class VideoFileSink(Sink):
         """Close the writer and fsync the ``.part`` file; False when nothing was written."""
         if self.writer is None:
             return False
+        self._backend = self.writer.getBackendName()
         self.writer.release()
         self.writer = None
         try:
@@ -116,18 +125,36 @@ class VideoFileSink(Sink):
             raise InputError(f"cannot finish {self.path}: {self.tmp} ({_reason(exc)})") from exc
         return True
 
-    def close(self) -> None:
-        if self._release():
-            try:
-                os.replace(self.tmp, self.path)
-            except OSError as exc:
-                raise InputError(f"cannot rename {self.tmp} to {self.path}: {_reason(exc)}") from exc
-            fsync_folder(self.path.parent)
+    def _frames_in_file(self) -> int | None:
+        """How many frames FFmpeg finds in the closed ``.part`` file (0: it cannot be opened, or its
+        index is missing or says none, as when the disk filled up); None where FFmpeg did not write it."""
+        if self._backend != "FFMPEG":  # another reader may not know the count of a good file
+            return None
+        try:
+            cap = cv2.VideoCapture(str(self.tmp), cv2.CAP_FFMPEG)
+        except cv2.error:
+            return None
+        try:
+            n = cap.get(cv2.CAP_PROP_FRAME_COUNT) if cap.isOpened() else 0.0
+        finally:
+            cap.release()
+        return int(n) if math.isfinite(n) and n > 0 else 0
 
-    def close_partial(self) -> None:
-        """Close after a run that ended in error: keep the frames written as ``<name>.partial<ext>``."""
+    def close(self) -> None:
         if not self._release():
             return
+        found = self._frames_in_file()
+        if found is not None and abs(found - self.frames) > max(2, self.frames // 100):
+            self._keep_partial()
+            raise InputError(f"writing {self.path} failed part-way (a full disk?): {self.frames} frames were written, "
+                             f"FFmpeg finds {found} in it; what it holds is kept in {self.partial_path}")
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise InputError(f"cannot rename {self.tmp} to {self.path}: {_reason(exc)}") from exc
+        fsync_folder(self.path.parent)
+
+    def _keep_partial(self) -> None:
         stem, ext = self.path.stem, self.path.suffix.lower()
         suffixes = [".partial"] + [f".partial-{n}" for n in range(2, 1000)]
         names = (self.path.with_name(stem + suffix + ext) for suffix in suffixes)
@@ -135,6 +162,12 @@ class VideoFileSink(Sink):
             self.partial_path = move_no_replace(self.tmp, names)
         except OSError as exc:
             raise InputError(f"cannot keep the partial video {self.tmp}: {_reason(exc)}") from exc
+
+    def close_partial(self) -> None:
+        """Close after a run that ended in error: keep the frames written as ``<name>.partial<ext>``."""
+        if not self._release():
+            return
+        self._keep_partial()
         log.warning("the run ended in error: the %d frames written are kept in %s; %s %s", self.frames,
                     self.partial_path, self.path, "is left as it was" if self.path.exists() else "was not written")
 

@@ -79,7 +79,7 @@ class GstreamerSink(Sink):
 
     ``pipeline``: the elements after ``appsrc`` (or a whole pipeline that starts with one), with
     or without ``gst://``. ``fps``: the rate the frames are stamped with (None: the source's own,
-    else 25)."""
+    else 25; a source rate above 1000 fps, such as the RTP clock some RTSP streams report, is none)."""
 
     def __init__(self, pipeline: str, fps: float | None = None, close_timeout_s: float = 10.0):
         if fps is not None and not (is_finite(fps) and fps > 0):

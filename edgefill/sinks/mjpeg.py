@@ -133,10 +133,13 @@ class MjpegPreviewSink(Sink):
             def _authorised(self) -> bool:
                 if sink.token is None:
                     return True
-                q = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
                 h = self.headers.get("Authorization", "")
-                given = h[7:] if h.startswith("Bearer ") else q
-                return hmac.compare_digest(given.encode(), sink.token.encode())
+                if h[:7].lower() == "bearer ":  # the scheme is case-insensitive (RFC 7235)
+                    # http.server decodes header bytes as Latin-1: this gives back the bytes sent (UTF-8)
+                    given = h[7:].encode("latin-1", "replace")
+                else:
+                    given = parse_qs(urlsplit(self.path).query).get("token", [""])[0].encode()
+                return hmac.compare_digest(given, sink.token.encode())
 
             def do_GET(self):  # noqa: N802 - http.server's naming
                 if not self._authorised():

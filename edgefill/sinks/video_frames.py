@@ -18,10 +18,22 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
+#: the highest frame rate a video is written at: above it FFmpeg's AVI muxer silently drops frames
+#: (2000 fps kept 17 of 50) and MPEG-4 refuses rates above 65535; OpenCV reports the RTP clock
+#: (90000) as the frame rate of some RTSP streams
+MAX_FPS = 1000.0
+
 
 def usable_fps(fps: float | None) -> float | None:
-    """A source's frame rate, or None where it is none a video can have (0, NaN, inf)."""
-    return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
+    """A source's frame rate, or None where it is none a video can have (0, NaN, inf, or above
+    :data:`MAX_FPS`, said in a warning)."""
+    if fps is None or not math.isfinite(fps) or fps <= 0:
+        return None
+    if fps > MAX_FPS:
+        log.warning("the source reports %g fps, which is no frame rate (at most %g): the output is written "
+                    "at 25 fps unless a rate is given (fps=, edgefill run --fps)", fps, MAX_FPS)
+        return None
+    return fps
 
 
 def bgr(img: np.ndarray, where: object) -> np.ndarray:
