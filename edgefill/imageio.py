@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from pathlib import Path
@@ -238,4 +239,14 @@ def write_image(path: Path, image: np.ndarray) -> None:
     try:
         atomic_write_bytes(path, buf.tobytes())
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise InputError(f"cannot write {path}: {_write_reason(path, exc)}") from exc
+
+
+def _write_reason(path: Path, exc: OSError) -> str:
+    """Why writing ``path`` failed, in words: a file where a folder of the path should be is named
+    (making the folders said only "File exists", or "Not a directory")."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        for parent in path.parents:
+            if os.path.lexists(parent) and not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+    return exc.strerror or str(exc)
