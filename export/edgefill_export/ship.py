@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:
             q = ship_int8(out.stem, calib_dir=a.calib, val_dir=a.val)
-            v = json.loads(q.with_suffix(".json").read_text())["validation"]
-            print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
+            v = json.loads(q.with_suffix(".json").read_text())["validation"]  # delta_db: fp32 minus INT8, a loss
+            print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
     print(write_manifest())
     return 0
 
