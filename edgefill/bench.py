@@ -464,12 +464,14 @@ def host_info() -> dict:
 
 
 def table(results: list[BenchResult], env: dict) -> str:
-    head = (f"{'model':7s} {'backend':13s} {'prec':5s} {'size':>5s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} "
+    mw = max([7, *(len(r.model) for r in results)])  # lite-surface.int8 or a path: the columns stay aligned
+    bw = max([13, *(len(r.backend) for r in results)])
+    head = (f"{'model':{mw}s} {'backend':{bw}s} {'prec':5s} {'size':>5s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} "
             f"{'jitter':>7s} {'fps':>7s} {'GFLOP/s':>8s} {'% peak':>7s} {'RSS MB':>7s}  stages p50 ms (cap/pre/inf/post)")
     rows = [head, "-" * len(head)]
     for r in results:
         st = r.stages_ms
-        rows.append(f"{r.model:7s} {r.backend:13s} {r.precision:5s} {r.size:5d} {r.p50_ms:8.1f} {r.p90_ms:8.1f} "
+        rows.append(f"{r.model:{mw}s} {r.backend:{bw}s} {r.precision:5s} {r.size:5d} {r.p50_ms:8.1f} {r.p90_ms:8.1f} "
                     f"{r.p99_ms:8.1f} {r.jitter_ms:7.1f} {r.throughput_fps:7.1f} "
                     f"{(f'{r.gflops:8.1f}' if r.gflops else '       -')} "
                     f"{(f'{r.percent_of_peak:7.1f}' if r.percent_of_peak else '      -')} {r.peak_rss_mb:7.0f}  "

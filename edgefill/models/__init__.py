@@ -143,7 +143,8 @@ def _resolve(spec: str | Path) -> ModelFile:
                          "was built for); here give its bundle folder or an .onnx file")
     if path.suffix.lower() != ".onnx" and not path.exists():
         known = ", ".join(manifest.get("models", {})) or "none shipped"
-        raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}) or a path to an .onnx file")
+        raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}), a path to an .onnx file "
+                         "or an export bundle folder (edgefill export)")
     if path.is_dir():
         raise ModelError(f"{path} is a folder without a bundle.json: give an .onnx file or an edgefill export bundle")
     if not path.is_file():
