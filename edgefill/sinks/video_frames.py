@@ -77,8 +77,11 @@ class FixedFrameSize:
         assert self.size is not None, "start() first"
         if img.shape[:2] != self.size:
             if not self._resized:
-                log.warning("%s: frame %d is %dx%d, the video %dx%d: frames of another size are scaled to it",
-                            self.where, index, img.shape[1], img.shape[0], self.size[1], self.size[0])
+                even = "" if not (self.size[0] % 2 or self.size[1] % 2) else \
+                    f" (written {self.size[1] + self.size[1] % 2}x{self.size[0] + self.size[0] % 2}, made even)"
+                log.warning("%s: frame %d is %dx%d, the first frame %dx%d%s: frames of another size are scaled to "
+                            "the first one's", self.where, index, img.shape[1], img.shape[0], self.size[1],
+                            self.size[0], even)
                 self._resized = True
             img = cv2.resize(img, (self.size[1], self.size[0]))
         if self.size[0] % 2 or self.size[1] % 2:
