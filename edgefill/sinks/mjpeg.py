@@ -80,10 +80,21 @@ class _PreviewServer(ThreadingHTTPServer):
 def _viewer_left(conn: socket.socket) -> bool:
     """Whether the peer of a streaming connection closed it (it sends nothing after its request)."""
     try:
-        readable, _, _ = select.select([conn], [], [], 0)
-        return bool(readable) and not conn.recv(1, socket.MSG_PEEK)
+        return _readable_now(conn) and not conn.recv(1, socket.MSG_PEEK)
     except (OSError, ValueError):
         return True
+
+
+def _readable_now(conn: socket.socket) -> bool:
+    """Whether ``conn`` has data (or an end of stream) to read now. poll(), where there is one:
+    select() takes no descriptor at or above FD_SETSIZE (1024), and its ValueError counted every
+    viewer of a process with that many files open (several cameras, a busy service) as gone."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(conn, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([conn], [], [], 0)
+    return bool(readable)
 
 
 def is_loopback(host: str) -> bool:
