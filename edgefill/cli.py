@@ -273,8 +273,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.flip = cam.flip
     if args.rtsp_transport and scheme_of(args.source) not in ("rtsp", "rtsps"):
         raise InputError(f"--rtsp-transport applies to rtsp:// sources only, not {redact_uri(args.source)}")
+    if args.fourcc and scheme_of(args.source) != "v4l2":
+        raise InputError(f"--fourcc applies to v4l2:// cameras only, not {redact_uri(args.source)}")
     capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip or 0,
-                             loop=args.loop, read_timeout_s=args.read_timeout, rtsp_transport=args.rtsp_transport)
+                             loop=args.loop, read_timeout_s=args.read_timeout, rtsp_transport=args.rtsp_transport,
+                             fourcc=args.fourcc)
     if not args.output and not args.preview and not args.window and not args.stats_json:
         raise InputError("nothing to write: give -o OUT, --preview, --window or --stats-json")
     _check_run_outputs(args)
@@ -648,6 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtsp-transport", default=None, choices=RTSP_TRANSPORTS,
                    help="rtsp:// only: the RTSP transport (tcp: through NAT and lossy Wi-Fi; default: OpenCV's, "
                         "TCP first then UDP, or what OPENCV_FFMPEG_CAPTURE_OPTIONS says)")
+    p.add_argument("--fourcc", default=None, metavar="CODE",
+                   help="v4l2:// only: the camera's pixel format, e.g. MJPG (most USB webcams give 720p/1080p at "
+                        "30 fps only in MJPEG) or YUYV (default: the driver's)")
     p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")
     p.add_argument("--preview-host", default="127.0.0.1")
     p.add_argument("--preview-port", type=int, default=8090)

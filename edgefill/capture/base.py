@@ -48,6 +48,10 @@ class CaptureOptions:
     #: rtsp:// only: the RTSP transport FFmpeg uses, one of :data:`RTSP_TRANSPORTS`; None leaves
     #: OpenCV's own choice (see :mod:`edgefill.capture.rtsp`)
     rtsp_transport: str | None = None
+    #: v4l2:// only: the pixel format asked of the camera, a four-character code such as "MJPG"
+    #: (most USB webcams give 1080p at 30 fps only as MJPEG, and 5-10 fps in their default YUYV)
+    #: or "YUYV"; None leaves the camera's (the driver's) default
+    fourcc: str | None = None
 
     def __post_init__(self) -> None:
         if (self.width is None) != (self.height is None):
@@ -67,6 +71,10 @@ class CaptureOptions:
             raise ConfigError(f"fps must be a finite number > 0, got {self.fps!r}")
         if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
+        if self.fourcc is not None and not (isinstance(self.fourcc, str) and len(self.fourcc) == 4
+                                            and all(" " <= c <= "~" for c in self.fourcc)):
+            raise ConfigError(f"fourcc must be a four-character pixel format code such as MJPG or YUYV, "
+                              f"got {self.fourcc!r}")
         if self.rtsp_transport is not None and self.rtsp_transport not in RTSP_TRANSPORTS:
             raise ConfigError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)} (or None: OpenCV's "
                               f"default), got {self.rtsp_transport!r}")

@@ -31,6 +31,14 @@ def _release(cap: cv2.VideoCapture | None) -> None:
         cap.release()
 
 
+def _fourcc_text(value: float) -> str | None:
+    """OpenCV's CAP_PROP_FOURCC (a float holding four bytes, first character lowest) as text;
+    None where it says nothing (0, or bytes that are not printable)."""
+    code = int(value) if value == value and value > 0 else 0
+    text = bytes((code >> (8 * i)) & 0xFF for i in range(4)).decode("latin-1")
+    return text if code and all(" " <= c <= "~" for c in text) else None
+
+
 class VideoCaptureSource(FrameSource):
     """Base for sources that open a ``cv2.VideoCapture``; subclasses say how."""
 
@@ -68,6 +76,11 @@ class VideoCaptureSource(FrameSource):
                             "(it does not offer that size)")
         if o.fps and fps and fps > 0 and abs(fps - o.fps) > 0.01 * o.fps:
             said.append(f"{self.description} runs at {fps:.4g} fps, not the {o.fps:.4g} asked for")
+        if o.fourcc:
+            got = _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+            if got and got != o.fourcc:
+                said.append(f"{self.description} delivers {got}, not the {o.fourcc} pixel format asked for "
+                            "(`v4l2-ctl --list-formats-ext` lists what it offers)")
         for message in said:
             if message not in self._mode_warnings:
                 self._mode_warnings.add(message)

@@ -34,6 +34,8 @@ class V4L2Source(VideoCaptureSource):
         # is only free to reopen once that wait ends. A value set by the user is kept.
         os.environ.setdefault(SELECT_TIMEOUT_ENV, str(max(1, math.ceil(o.read_timeout_s))))
         cap = cv2.VideoCapture(device_of(self.uri), cv2.CAP_V4L2)
+        if o.fourcc:  # before the size: a camera offers its larger sizes (at full rate) in MJPEG only
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*o.fourcc))
         if o.width:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, o.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, o.height)
