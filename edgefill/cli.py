@@ -97,7 +97,7 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from .inpainter import Inpainter
-    from .masks import dilate, normalize_mask
+    from .masks import dilate, mark_checked, normalize_mask
     from .roi import RoiConfig
 
     if args.dilate < 0:
@@ -125,7 +125,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
                                  f"{image.shape[1]}x{image.shape[0]} (WxH); a mask must be the size of its image")
             invert = args.invert_mask
             if args.dilate:
-                mask, invert = dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate), False
+                # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
+                mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
             result = inp.inpaint(image, mask, invert=invert)
             write_image(dst, result)
             total += inp.last_timing.total

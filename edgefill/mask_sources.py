@@ -16,7 +16,9 @@ does not make the fill flicker). :func:`parse_mask_spec` turns the CLI's
 argument (a spec, an array, a callable, or a ready-made source).
 
 ``invert`` (CLI ``--invert-mask``: the mask marks the pixels to *keep*) applies to every
-kind of source alike: the hole becomes the complement of what the source yields.
+kind of source alike: the hole becomes the complement of what the source yields. A hole made
+by inverting that covers almost the whole frame gets the warning with the advice for an
+inverted mask, from the source (see :func:`edgefill.masks.mark_checked`).
 """
 
 from __future__ import annotations
@@ -53,18 +55,26 @@ class StaticMask:
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         shape = frame.shape[:2]
         if self._cache is None or self._cache[0] != shape:
-            self._cache = (shape, masks.normalize_mask(self.mask, frame.shape, invert=self.invert))
+            self._cache = (shape, masks.mark_checked(masks.normalize_mask(self.mask, frame.shape, invert=self.invert)))
         return self._cache[1]
 
 
 class MaskSequence:
-    """Frame i takes mask i from a video or a sorted folder; running out is an error."""
+    """Frame i takes mask i from a video or a sorted folder; running out is an error.
 
-    def __init__(self, path: str | Path, invert: bool = False):
-        self.path, self.invert = Path(path), invert
+    With ``loop`` (the frame source starts again at its end: ``CaptureOptions.loop``, CLI
+    ``--loop``) the masks start again after the last one, as the frames do: frame i takes mask
+    ``i % n`` of n masks, so mask i is for frame i of each pass when the sequence has one mask
+    per frame of the source (one of another length starts again at its own end, out of step with
+    the frames). Without ``loop``, a sequence shorter than the source stops the run at its end
+    with an InputError."""
+
+    def __init__(self, path: str | Path, invert: bool = False, loop: bool = False):
+        self.path, self.invert, self.loop = Path(path), invert, loop
         self.cap: cv2.VideoCapture | None = None
         self.files: list[Path] = []
         self.next_index = 0
+        self.length: int | None = None  # of a mask video, once a loop has found its end
         if self.path.is_dir():
             self.files = image_files(self.path)
             if not self.files:
@@ -78,19 +88,38 @@ class MaskSequence:
 
     def _get(self, index: int) -> np.ndarray:
         if self.files:
+            if self.loop:
+                index %= len(self.files)
             if index >= len(self.files):
                 raise InputError(f"mask folder {self.path} has {len(self.files)} masks; frame {index} has none")
             return read_mask(self.files[index])
-        if index != self.next_index:
+        if self.loop and self.length:
+            index %= self.length
+        sequential = index == self.next_index
+        if not sequential:
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         ok, m = self.cap.read()
+        if not ok and self.loop and self.length is None and index > 0:
+            # the end of the video, found by reading it (a container's frame count can be wrong)
+            self.length = index if sequential else self._count_frames()
+            if self.length:
+                return self._get(index)
         if not ok:
             raise InputError(f"mask video {self.path} ended before frame {index}")
         self.next_index = index + 1
         return cv2.cvtColor(m, cv2.COLOR_BGR2GRAY) if m.ndim == 3 else m
 
+    def _count_frames(self) -> int:
+        """The frames of the mask video, decoded from the start (once: a seek past its end)."""
+        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        n = 0
+        while self.cap.grab():
+            n += 1
+        self.next_index = n
+        return n
+
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return masks.normalize_mask(self._get(index), frame.shape, invert=self.invert)
+        return masks.mark_checked(masks.normalize_mask(self._get(index), frame.shape, invert=self.invert))
 
 
 #: Shape coordinates beyond this magnitude are rejected (OpenCV draws with 32-bit integers).
@@ -203,18 +232,21 @@ class CallableMask:
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         out = self.fn(frame, index)
         if isinstance(out, np.ndarray) and out.ndim >= 2 and out.shape[:2] == frame.shape[:2]:
-            return masks.normalize_mask(out, frame.shape, invert=self.invert, warn=False)
+            m = masks.normalize_mask(out, frame.shape, invert=self.invert, warn=False)
+            return _checked_inverted(m) if self.invert else m
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if isinstance(out, (list, tuple)):
             boxes = [_box(b) for b in out]
             kept = [b for b in boxes if b[2] > 0 and b[3] > 0]
             if len(kept) < len(boxes) and not self._warned_empty:
-                log.warning("the mask callable returned a box without area, e.g. %s at frame %d; such boxes "
-                            "are skipped (warned once)", next(b for b in boxes if b not in kept), index)
+                # quoted as returned: _box() has already turned it into (x, y, 0, 0)
+                empty = next(b for b, whole in zip(out, boxes) if whole[2] <= 0 or whole[3] <= 0)
+                log.warning("the mask callable returned a box without area, e.g. (%s) at frame %d; such boxes "
+                            "are skipped (warned once)", ", ".join(str(v) for v in empty), index)
                 self._warned_empty = True
             m = masks.from_rects(frame.shape, kept) if kept else np.zeros(frame.shape[:2], np.uint8)
-            return _inverted(m) if self.invert else m
+            return _checked_inverted(_inverted(m)) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
         raise InputError(f"the mask callable returned {type(out).__name__}; expected an HxW mask or a list of boxes")
@@ -252,6 +284,7 @@ class MaskPostprocess:
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         m = self.source(frame, index)
+        checked = masks.is_checked(m)
         if self.hold:
             never = self.hold + 1
             if self._age is None or self._age.shape != m.shape:
@@ -259,17 +292,20 @@ class MaskPostprocess:
             aged = np.minimum(self._age, never - 1) + self._age.dtype.type(1)  # no overflow: <= never
             self._age = np.where(m > 0, self._age.dtype.type(0), aged)
             m = np.where(self._age <= self.hold, 255, 0).astype(np.uint8)
-        return masks.dilate(m, self.dilate)
+        m = masks.dilate(m, self.dilate)
+        return masks.mark_checked(m) if checked else m
 
 
 def _numbers(text: str, what: str) -> list[int]:
     return [_coord(v.strip(), f"bad {what} spec {text!r}") for v in text.replace(";", ",").split(",") if v.strip()]
 
 
-def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
+def parse_mask_spec(spec: str, invert: bool = False, loop: bool = False) -> MaskSource:
     """The CLI's ``--mask`` value:
 
-    - ``mask.png`` — a static mask; ``masks/`` or ``mask.mp4`` — one mask per frame;
+    - ``mask.png`` — a static mask; ``masks/`` or ``mask.mp4`` — one mask per frame (with
+      ``loop``, for a source that starts again at its end, the masks start again too: see
+      :class:`MaskSequence`);
     - ``shapes.json`` — ``{"rects": [[x, y, w, h], ...], "polygons": [[[x, y], ...], ...]}``;
     - ``rect:x,y,w,h[;x,y,w,h...]`` — rectangles;
     - ``poly:x1,y1,x2,y2,x3,y3[;...]`` — polygons;
@@ -295,7 +331,7 @@ def parse_mask_spec(spec: str, invert: bool = False) -> MaskSource:
     if p.suffix.lower() == ".json":
         return _invert_if(ShapesMask.from_json(p), invert)
     if p.is_dir() or p.suffix.lower() in VIDEO_EXTS:
-        return MaskSequence(p, invert=invert)
+        return MaskSequence(p, invert=invert, loop=loop)
     if not p.exists():
         raise InputError(f"mask {spec} does not exist (and is not a rect:/poly:/key: spec)")
     return StaticMask(p, invert=invert)
@@ -310,19 +346,21 @@ class InvertedMask:
         self.source = source
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return _inverted(self.source(frame, index))
+        return _checked_inverted(_inverted(self.source(frame, index)))
 
 
 def _invert_if(source: MaskSource, invert: bool) -> MaskSource:
     return InvertedMask(source) if invert else source
 
 
-def as_mask_source(mask: object, invert: bool = False) -> MaskSource:
+def as_mask_source(mask: object, invert: bool = False, loop: bool = False) -> MaskSource:
     """A mask source from anything ``Pipeline(mask=...)`` accepts: a ``--mask`` spec string or
     path, an HxW array, a callable ``(frame, index) -> mask or boxes``, or a ready-made source
-    (wrapped in :class:`InvertedMask` when ``invert`` is set, so that no kind ignores it)."""
+    (wrapped in :class:`InvertedMask` when ``invert`` is set, so that no kind ignores it).
+    ``loop``: the frame source starts again at its end, so a mask video or folder named by a
+    spec does too (:class:`MaskSequence`)."""
     if isinstance(mask, (str, Path)):
-        return parse_mask_spec(str(mask), invert=invert)
+        return parse_mask_spec(str(mask), invert=invert, loop=loop)
     if isinstance(mask, np.ndarray):
         return StaticMask(mask, invert=invert)
     if isinstance(mask, (StaticMask, MaskSequence, ShapesMask, ColourKey, CallableMask, MaskPostprocess, InvertedMask)):
@@ -335,3 +373,11 @@ def as_mask_source(mask: object, invert: bool = False) -> MaskSource:
 def _inverted(mask: np.ndarray) -> np.ndarray:
     """255 - mask for a {0, 255} uint8 mask."""
     return cv2.bitwise_not(mask)
+
+
+def _checked_inverted(hole: np.ndarray) -> np.ndarray:
+    """``hole``, made by inverting, after the "almost the whole image" warning with the advice
+    for an inverted mask; marked so that the Inpainter's check, which cannot know it was
+    inverted, does not advise ``--invert-mask`` as well (:func:`edgefill.masks.mark_checked`)."""
+    masks.warn_if_almost_all(hole, invert=True)
+    return masks.mark_checked(hole)

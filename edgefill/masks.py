@@ -15,6 +15,7 @@ Internally the PConv network works with the complement (1 = valid pixel).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Sequence
 
 import cv2
@@ -27,6 +28,36 @@ log = logging.getLogger(__name__)
 
 #: A mask covering more than this fraction of the image is probably inverted.
 ALMOST_ALL = 0.9
+
+#: Holes a mask source (:mod:`edgefill.mask_sources`) has already checked for that, knowing
+#: whether it inverted them; see :func:`mark_checked`.
+_checked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def mark_checked(hole: np.ndarray) -> np.ndarray:
+    """Record that ``hole`` (the very array, not a copy) has had its "almost the whole image"
+    check, by a mask source that knows whether it was inverted, and return it.
+    :func:`normalize_mask` does not warn about it again: the Inpainter normalizes the pipeline's
+    every hole with ``invert=False``, and its warning told users who had passed ``--invert-mask``
+    to pass it."""
+    _checked[id(hole)] = hole
+    return hole
+
+
+def is_checked(mask: object) -> bool:
+    """Whether ``mask`` is a hole passed to :func:`mark_checked`."""
+    return _checked.get(id(mask)) is mask
+
+
+def warn_if_almost_all(hole: np.ndarray, invert: bool) -> None:
+    """Log a warning when the {0, 255} ``hole`` covers almost the whole image (probably an
+    inverted mask), with the advice that fits whether ``invert`` made it the complement."""
+    if hole.size and np.count_nonzero(hole) > ALMOST_ALL * hole.size:
+        advice = ("inverted (invert=True, CLI: --invert-mask), so 0 means 'fill': if your mask already marks "
+                  "the holes with 255, leave the inversion out" if invert else
+                  "255 means 'fill'. If your mask marks the pixels to keep, pass invert=True (CLI: --invert-mask)")
+        log.warning("the mask marks %.0f%% of the image as hole; %s.", 100.0 * np.count_nonzero(hole) / hole.size,
+                    advice)
 
 
 def validate_image(image: object) -> np.ndarray:
@@ -58,10 +89,12 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
       ambiguous and refused: pass ``mask[..., 3]`` or ``mask[..., :3]``.
 
     With ``warn``, logs a warning when the hole covers almost the whole image (probably
-    inverted), and when the mask has non-zero pixels of which none reaches the threshold.
+    inverted), and when the mask has non-zero pixels of which none reaches the threshold; not
+    for a hole a mask source has checked already (:func:`mark_checked`).
     """
     if not isinstance(mask, np.ndarray):
         raise InputError(f"the mask must be a numpy array, not {type(mask).__name__}")
+    warn = warn and not is_checked(mask)
     if mask.dtype not in (np.uint8, np.bool_):
         raise InputError(f"the mask must be uint8 or bool, not {mask.dtype}")
     if mask.ndim == 3 and mask.shape[2] == 4:
@@ -85,11 +118,8 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
     if invert:
         hole = ~hole
     out = hole.astype(np.uint8) * np.uint8(255)
-    if warn and out.size and np.count_nonzero(out) > ALMOST_ALL * out.size:
-        advice = ("inverted (invert=True, CLI: --invert-mask), so 0 means 'fill': if your mask already marks "
-                  "the holes with 255, leave the inversion out" if invert else
-                  "255 means 'fill'. If your mask marks the pixels to keep, pass invert=True (CLI: --invert-mask)")
-        log.warning("the mask marks %.0f%% of the image as hole; %s.", 100.0 * np.count_nonzero(out) / out.size, advice)
+    if warn:
+        warn_if_almost_all(out, invert)
     return out
 
 

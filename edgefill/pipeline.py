@@ -202,7 +202,9 @@ class Pipeline:
             check_can_write(Path(stats_json), "the statistics")
         _refuse_outputs_over_inputs(source, mask, sinks, stats_json)
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
-        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask), dilate=dilate, hold=hold)
+        # a looping source starts again at its end, and a per-frame mask video or folder with it
+        loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
+        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
         self.sinks = list(sinks)
         self._own_inpainter = inpainter is None
         self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
