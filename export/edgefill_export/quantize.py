@@ -40,6 +40,8 @@ from edgefill.fileio import atomic_write_bytes
 
 GATES_DB = {"fp32": 0.0, "fp16": 0.05, "int8": 0.3}
 INT8_TARGETS = ("tensorrt", "cpu")
+#: ``QuantizeOnnx.calibrate_method``: ONNX Runtime's calibrators, by lower-case name
+CALIBRATE_METHODS = ("percentile", "minmax", "entropy")
 #: What the CPU target quantises (docs/performance.md): everything on the feature path.
 CPU_QUANTISED_OPS = ("Conv", "ConvTranspose", "Mul", "Relu", "LeakyRelu", "Resize", "Concat", "Add", "DepthToSpace",
                      "Transpose", "Reshape", "Slice")
@@ -283,6 +285,8 @@ class QuantizeOnnx:
             raise ValueError("INT8 quantisation needs calibration data")
         if self.target not in INT8_TARGETS:
             raise ValueError(f"unknown INT8 target {self.target!r}; known: {', '.join(INT8_TARGETS)}")
+        if self.calibrate_method not in CALIBRATE_METHODS:  # checked before the pairs are read
+            raise ValueError(f"unknown calibrate_method {self.calibrate_method!r}; known: {', '.join(CALIBRATE_METHODS)}")
         model = onnx.load(str(src))
         convs = feature_conv_nodes(model)
         if self.keep_float_last and self.target == "tensorrt":
