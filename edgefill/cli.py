@@ -416,7 +416,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     for art in bundle["artifacts"].values():
         v = art["validation"]  # delta_db is fp32 minus this artifact (a loss): shown as this one's change
         print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32")
+    _say_calibration_count(out, bundle, args.calib_images)
     return 0
+
+
+def _say_calibration_count(out: Path, bundle: dict, asked: int) -> None:
+    """A line when INT8 was calibrated on fewer images than --calib-images asked for (a small
+    --calib folder): the scales rest on what was there, which the summary did not say."""
+    calib = bundle.get("calibration")
+    if not isinstance(calib, dict) or not isinstance(calib.get("file"), str):
+        return
+    try:
+        used = json.loads((out / calib["file"]).read_text()).get("images")
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(used, int) and used < asked:
+        print(f"  note: INT8 was calibrated on {used} image{'s' if used != 1 else ''}, fewer than --calib-images "
+              f"{asked}: the --calib folder holds no more; more images of your scenes give steadier scales")
 
 
 def cmd_build_engine(args: argparse.Namespace) -> int:
