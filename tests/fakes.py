@@ -179,3 +179,18 @@ class FakePicamera2:
     def close(self):
         self.calls["closed"] = True
         type(self).claimed.discard(self.num)
+
+
+def fake_export_toolchain(monkeypatch, export_bundle) -> None:
+    """Stand-ins for the edgefill_export modules `edgefill export` imports, with ``export_bundle``
+    as the export: the CLI's own handling is tested without torch."""
+    import sys
+    import types
+
+    fakes = {"bundle": {"ExportRequest": lambda **kw: kw, "export_bundle": export_bundle},
+             "calibration": {"CalibrationError": type("CalibrationError", (Exception,), {})},
+             "onnx_export": {"ExportError": type("ExportError", (Exception,), {})},
+             "quantize": {"AccuracyGateError": type("AccuracyGateError", (Exception,), {})},
+             "weights": {"CheckpointError": type("CheckpointError", (Exception,), {})}}
+    for name, attrs in fakes.items():
+        monkeypatch.setitem(sys.modules, f"edgefill_export.{name}", types.SimpleNamespace(**attrs))

@@ -4,8 +4,6 @@ that cannot be written are found before the run, `inpaint -h` names no option it
 wrong size is named."""
 
 import json
-import sys
-import types
 
 import cv2
 import numpy as np
@@ -13,6 +11,8 @@ import pytest
 
 from edgefill import bench
 from edgefill.cli import main
+
+from .fakes import fake_export_toolchain
 
 ARGS = ["bench", "--backend", "opencv-telea", "--size", "64", "--reps", "1", "--warmup", "0"]
 
@@ -76,13 +76,7 @@ def test_export_prints_each_artifacts_change_against_fp32_with_its_sign(tmp_path
                                                      "precision": "int8", "artifacts": arts}))
         return out
 
-    fakes = {"bundle": {"ExportRequest": lambda **kw: kw, "export_bundle": export_bundle},
-             "calibration": {"CalibrationError": type("CalibrationError", (Exception,), {})},
-             "onnx_export": {"ExportError": type("ExportError", (Exception,), {})},
-             "quantize": {"AccuracyGateError": type("AccuracyGateError", (Exception,), {})},
-             "weights": {"CheckpointError": type("CheckpointError", (Exception,), {})}}
-    for name, attrs in fakes.items():
-        monkeypatch.setitem(sys.modules, f"edgefill_export.{name}", types.SimpleNamespace(**attrs))
+    fake_export_toolchain(monkeypatch, export_bundle)
     assert main(["export", "--model", "lite", "--precision", "int8", "-o", str(out)]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
     assert lines["model.int8.onnx"].endswith("hole PSNR 18.23 dB, +0.007 dB vs fp32")

@@ -5,12 +5,12 @@ toolchain is faked, as in tests/test_cli_docs_walk.py: no torch needed."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
 
 from edgefill.cli import main
+
+from .fakes import fake_export_toolchain
 
 
 def _fake_export(monkeypatch, out, images):
@@ -24,13 +24,7 @@ def _fake_export(monkeypatch, out, images):
         (out / "calibration.json").write_text(json.dumps({"images": images, "pairs": images}))
         return out
 
-    fakes = {"bundle": {"ExportRequest": lambda **kw: kw, "export_bundle": export_bundle},
-             "calibration": {"CalibrationError": type("CalibrationError", (Exception,), {})},
-             "onnx_export": {"ExportError": type("ExportError", (Exception,), {})},
-             "quantize": {"AccuracyGateError": type("AccuracyGateError", (Exception,), {})},
-             "weights": {"CheckpointError": type("CheckpointError", (Exception,), {})}}
-    for name, attrs in fakes.items():
-        monkeypatch.setitem(sys.modules, f"edgefill_export.{name}", types.SimpleNamespace(**attrs))
+    fake_export_toolchain(monkeypatch, export_bundle)
 
 
 @pytest.mark.parametrize("images,noted", [(3, True), (32, False)])
