@@ -2,7 +2,6 @@
 damaged downloads, and what a fetch may take as a stand-in."""
 
 import shutil
-import subprocess
 import zipfile
 
 import cv2
@@ -17,6 +16,7 @@ from edgefill_export import bundle, fetch  # noqa: E402
 from edgefill_export.bundle import ExportRequest, export_bundle  # noqa: E402
 
 from ..conftest import natural_image  # noqa: E402
+from .fake_deb import build_deb  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +109,9 @@ def test_a_damaged_member_of_a_cached_wheel_is_one_line_and_the_wheel_is_removed
 def test_a_missing_image_never_gets_another_roles_image_as_its_stand_in(tmp_path, monkeypatch):
     """``--roles texture`` alone: a package version without the wanted texture took the largest
     photo of its folder instead, here the package's eval photo, which then trained the models."""
-    root = tmp_path / "pkg"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text(
-        "Package: fake-doc\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n")
-    data = root / "usr/share/doc/fake-doc/data"
-    data.mkdir(parents=True)
-    (data / "building.jpg").write_bytes(b"eval photo" * 100)  # no board.jpg in this version
-    deb = tmp_path / "cache" / "downloads" / "fake-doc_1.0_all.deb"
-    deb.parent.mkdir(parents=True)
-    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+    # no board.jpg in this version of the package
+    build_deb(tmp_path / "cache" / "downloads" / "fake-doc_1.0_all.deb", "fake-doc",
+              {"usr/share/doc/fake-doc/data/building.jpg": b"eval photo" * 100}, tmp_path)
     sources = [fetch.Source("texture", "deb:fake-doc", "BSD", 640, 480, "usr/share/doc/fake-doc/data/board.jpg"),
                fetch.Source("eval", "deb:fake-doc", "BSD", 868, 600, "usr/share/doc/fake-doc/data/building.jpg")]
     monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [s for s in sources if s.role in roles])

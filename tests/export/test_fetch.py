@@ -8,6 +8,8 @@ pytest.importorskip("torch", reason="the export toolchain needs edgefill[export]
 
 from edgefill_export import fetch  # noqa: E402
 
+from .fake_deb import build_deb  # noqa: E402
+
 
 def test_sources_table_roles_and_unique_names():
     srcs = fetch.read_sources()
@@ -26,17 +28,10 @@ def test_eval_and_train_never_share_a_file():
 
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian/Ubuntu only)")
 def test_deb_extraction_with_resolution_stand_in(tmp_path):
-    root = tmp_path / "pkg"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text(
-        "Package: fake-wallpapers\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n")
-    img_dir = root / "usr/share/wallpapers/A/contents/images"
-    img_dir.mkdir(parents=True)
-    (img_dir / "2560x1600.jpg").write_bytes(b"big" * 100)
-    (img_dir / "800x600.jpg").write_bytes(b"small")
-    (root / "usr/share/other.png").write_bytes(b"exact")
-    deb = tmp_path / "fake.deb"
-    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+    images = "usr/share/wallpapers/A/contents/images"
+    deb = build_deb(tmp_path / "fake.deb", "fake-wallpapers", {f"{images}/2560x1600.jpg": b"big" * 100,
+                                                               f"{images}/800x600.jpg": b"small",
+                                                               "usr/share/other.png": b"exact"}, tmp_path)
     wanted = {"usr/share/wallpapers/A/contents/images/1920x1080.jpg": tmp_path / "out" / "a.jpg",
               "usr/share/other.png": tmp_path / "out" / "b.png"}
     fetch._deb_members(deb, wanted)
