@@ -12,7 +12,7 @@ from fractions import Fraction
 import cv2
 
 from ..errors import CaptureError, ConfigError, EdgeFillError
-from ..opencv_check import opencv_info
+from ..opencv_check import built_with, opencv_info
 from .base import CaptureOptions, register_source
 from .opencv_capture import VideoCaptureSource
 
@@ -47,6 +47,8 @@ def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
 def require_gstreamer(description: str, error: type[EdgeFillError] = CaptureError) -> None:
     """``error`` unless the OpenCV loaded was built with GStreamer (a ``gst://`` output raises a
     :class:`ConfigError`, a source a :class:`CaptureError`)."""
+    if built_with("GStreamer"):  # the build information alone; the rest of opencv_info() is for the message
+        return
     info = opencv_info()
     if not info.gstreamer:
         hint = (f"; pip's {', '.join(info.pip_wheels)} is loaded — on a Jetson uninstall it to use JetPack's OpenCV"
