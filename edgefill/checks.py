@@ -21,5 +21,12 @@ def is_whole(value: object) -> bool:
 
 
 def is_finite(value: object) -> bool:
-    """A finite real number (not a bool, NaN or an infinity)."""
-    return is_number(value) and math.isfinite(value)
+    """A finite real number (not a bool, NaN or an infinity) that a float can hold: an integer
+    beyond a float's range (``10**400``) made ``math.isfinite`` raise OverflowError, a traceback
+    where the callers give a ConfigError."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

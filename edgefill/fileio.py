@@ -13,10 +13,17 @@ from pathlib import Path
 from .errors import InputError
 
 
+#: Characters of the final name kept in the temporary one: a temporary name is the final name
+#: plus 15 characters, so a long name (up to 255 bytes is allowed) made one too long to create,
+#: and the write failed with "File name too long" for a name that is valid. 40 characters are at
+#: most 160 bytes in UTF-8.
+TEMP_NAME_CHARS = 40
+
+
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name[:TEMP_NAME_CHARS] + ".", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

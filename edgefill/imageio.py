@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import image_chunks
 from .errors import InputError
 from .fileio import atomic_write_bytes
 
@@ -19,7 +20,7 @@ MAX_PIXELS = 100_000_000
 #: How images are decoded: any depth (16-bit kept, then scaled here) and colour or grey as
 #: stored, alpha dropped, and the EXIF orientation applied, as ``cv2.imread`` and
 #: :func:`read_mask` (which reads the same way) apply it, so that an image and its mask agree.
-#: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation.)
+#: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation: see :func:`_alpha_mask`.)
 IMAGE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
 
@@ -27,7 +28,8 @@ def sequence_key(path: Path | str) -> tuple:
     """Sort key for frame sequences: numbers in the name compare as numbers (``img_2`` before
     ``img_10``, as a camera or an exporter numbers frames without padding), the rest as text."""
     name = Path(path).name
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t], name
+    # isdecimal, as \d matches: "²" is a digit to isdigit but not to int() (a ValueError for "1²2.png")
+    return [(0, int(t), "") if t.isdecimal() else (1, 0, t) for t in re.split(r"(\d+)", name) if t], name
 
 
 def is_image_file(path: Path) -> bool:
@@ -39,7 +41,10 @@ def is_image_file(path: Path) -> bool:
 def image_files(folder: Path | str) -> list[Path]:
     """The image files directly in ``folder``, in :func:`sequence_key` order (frames and their
     per-frame masks pair up by this order)."""
-    return sorted((p for p in Path(folder).iterdir() if is_image_file(p)), key=sequence_key)
+    try:
+        return sorted((p for p in Path(folder).iterdir() if is_image_file(p)), key=sequence_key)
+    except OSError as exc:  # a folder without read permission
+        raise InputError(f"cannot list the images in {folder}: {exc.strerror or exc}") from None
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
@@ -170,7 +175,10 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
         raise InputError(f"{what} {path} does not exist")
     if not path.is_file():
         raise InputError(f"{what} {path} is not a file")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:  # no read permission (a file a camera daemon wrote as another user), an I/O error
+        raise InputError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     if data.size == 0:
         raise InputError(f"{what} {path} is empty")
     size = declared_size(data.tobytes())
@@ -192,7 +200,10 @@ def _read_8bit(path: Path, what: str, keep_0_1: bool = False) -> np.ndarray:
     """Decoded as :data:`IMAGE_FLAGS` says, 16-bit samples scaled to 8 bits (rounded; with
     ``keep_0_1``, a 16-bit image whose values are all 0 or 1 is kept as 0/1), other sample
     types refused."""
-    img = _read(path, IMAGE_FLAGS, what)
+    return _to_8bit(_read(path, IMAGE_FLAGS, what), path, what, keep_0_1)
+
+
+def _to_8bit(img: np.ndarray, path: Path, what: str, keep_0_1: bool) -> np.ndarray:
     if img.dtype == np.uint16:
         img = img.astype(np.uint8) if keep_0_1 and img.max() <= 1 else ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
     elif img.dtype != np.uint8:
@@ -214,25 +225,71 @@ def read_image(path: Path) -> np.ndarray:
 
 def read_mask(path: Path) -> np.ndarray:
     """A uint8 HxW mask (255 = hole, or 1 in a 0/1 mask), turned upright by its EXIF orientation
-    like :func:`read_image`; alpha is ignored.
+    like :func:`read_image`.
 
     A colour mask is reduced to its largest channel, as :func:`edgefill.masks.normalize_mask`
     reads a colour array and a mask video's frames: a stroke in any colour marks a hole. (Grey
     conversion made a pure red stroke 76 and a blue one 29, below the threshold of 128, so they
-    marked nothing.) A 16-bit mask is scaled to 8 bits, except a 0/1 one, which stays 0/1."""
+    marked nothing.) A 16-bit mask is scaled to 8 bits, except a 0/1 one, which stays 0/1.
+
+    The alpha channel is the mask when the colour is one flat value and the alpha varies
+    (strokes painted on a transparent layer, read like a grey mask: opaque = hole), as
+    :func:`edgefill.masks.normalize_mask` reads such an HxWx4 array; otherwise alpha is ignored.
+    (Dropping it made such a mask all 0, filling nothing without a word, or all 255 for a white
+    layer.)"""
     m = _read_8bit(path, "mask", keep_0_1=True)
+    if m.size and m.min() == m.max():
+        m = _alpha_mask(Path(path), m)
     if m.ndim == 3:
         m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]
     return np.ascontiguousarray(m)
 
 
+def _alpha_mask(path: Path, flat: np.ndarray) -> np.ndarray:
+    """The alpha channel of the mask file ``path`` whose colour, ``flat``, is one value, turned
+    as OpenCV turned the colour; ``flat`` itself when the file has no alpha or a flat one.
+
+    OpenCV applies the EXIF orientation only to a decode that drops alpha, so the alpha (read
+    with ``IMREAD_UNCHANGED``) is turned by OpenCV itself: written as a grey image of the same
+    format (PNG, WebP) that carries the file's EXIF, and decoded as the colour was."""
+    data = path.read_bytes()
+    if not image_chunks.may_have_alpha(data):  # most flat masks (a frame with no hole): no second decode
+        return flat
+    try:
+        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return flat
+    if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
+        return flat
+    alpha = _to_8bit(np.ascontiguousarray(raw[..., -1]), path, "mask", keep_0_1=True)
+    if alpha.min() == alpha.max():
+        return flat
+    exif = image_chunks.exif_chunk(data)
+    if exif is not None:
+        alpha = cv2.imdecode(np.frombuffer(image_chunks.with_exif(alpha, data[:4], exif), np.uint8), IMAGE_FLAGS)
+    if alpha is None or alpha.shape[:2] != flat.shape[:2]:  # an orientation found elsewhere, which we cannot apply
+        raise InputError(f"mask {path} marks its holes in the alpha channel, and that could not be turned "
+                         "upright with the image; save the mask as white strokes on black, without alpha")
+    return alpha
+
+
 def write_image(path: Path, image: np.ndarray) -> None:
     """Encode by extension and write atomically (temporary file, fsync, rename). An unwritable
-    or missing folder or a full disk is an :class:`InputError` naming ``path``."""
+    or missing folder or a full disk is an :class:`InputError` naming ``path``.
+
+    ``image`` is a uint8 HxW, HxWx3 (BGR) or HxWx4 array (uint16 too for PNG and TIFF); anything
+    else is an :class:`InputError`: OpenCV wrote a float image cast to 8 bits (a 0..1 image
+    came out black) and raised its own error, a traceback, for an empty or 2-channel one."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTS:
         raise InputError(f"cannot write {path}: unsupported extension {ext!r} (use one of {', '.join(IMAGE_EXTS)})")
+    dtypes = ("uint8", "uint16") if ext in (".png", ".tif", ".tiff") else ("uint8",)
+    if not isinstance(image, np.ndarray) or image.dtype.name not in dtypes or image.size == 0 \
+            or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        got = f"a {image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise InputError(f"cannot write {path}: got {got}; {ext} takes a non-empty HxW, HxWx3 (BGR) or HxWx4 "
+                         f"array of {' or '.join(dtypes)}")
     ok, buf = cv2.imencode(ext, image)
     if not ok:
         raise InputError(f"OpenCV could not encode {path}")

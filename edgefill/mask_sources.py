@@ -67,7 +67,10 @@ class MaskSequence:
     ``i % n`` of n masks, so mask i is for frame i of each pass when the sequence has one mask
     per frame of the source (one of another length starts again at its own end, out of step with
     the frames). Without ``loop``, a sequence shorter than the source stops the run at its end
-    with an InputError."""
+    with an InputError.
+
+    A mask video holds an open ``cv2.VideoCapture`` (a file handle and a decoder) until
+    :meth:`close`; the sequence is also a context manager."""
 
     def __init__(self, path: str | Path, invert: bool = False, loop: bool = False):
         self.path, self.invert, self.loop = Path(path), invert, loop
@@ -86,6 +89,18 @@ class MaskSequence:
         else:
             raise InputError(f"mask source {self.path} does not exist")
 
+    def close(self) -> None:
+        """Release the mask video (idempotent); a later frame is an InputError."""
+        cap, self.cap = self.cap, None
+        if cap is not None:
+            cap.release()
+
+    def __enter__(self) -> MaskSequence:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _get(self, index: int) -> np.ndarray:
         if self.files:
             if self.loop:
@@ -93,6 +108,8 @@ class MaskSequence:
             if index >= len(self.files):
                 raise InputError(f"mask folder {self.path} has {len(self.files)} masks; frame {index} has none")
             return read_mask(self.files[index])
+        if self.cap is None:
+            raise InputError(f"mask video {self.path} is closed; frame {index} has no mask")
         if self.loop and self.length:
             index %= self.length
         sequential = index == self.next_index
@@ -107,7 +124,9 @@ class MaskSequence:
         if not ok:
             raise InputError(f"mask video {self.path} ended before frame {index}")
         self.next_index = index + 1
-        return cv2.cvtColor(m, cv2.COLOR_BGR2GRAY) if m.ndim == 3 else m
+        # as decoded (BGR): normalize_mask takes the largest channel, as read_mask does for a mask
+        # image, so a stroke in any colour marks a hole (grey conversion made pure red 76, under 128)
+        return m
 
     def _count_frames(self) -> int:
         """The frames of the mask video, decoded from the start (once: a seek past its end)."""
@@ -134,6 +153,8 @@ def _coord(value: object, what: str) -> int:
         f = float(value)
     except ValueError:
         raise ConfigError(f"{what}: {value!r} is not a number") from None
+    except OverflowError:  # an integer beyond a float's range (a JSON 1000...0): out of range below
+        f = math.inf
     if not math.isfinite(f) or abs(f) > MAX_COORD:
         raise ConfigError(f"{what}: {value!r} is not a finite number within +-{MAX_COORD}")
     return int(f)
@@ -282,6 +303,10 @@ class MaskPostprocess:
         self._age_dtype = np.min_scalar_type(self.hold + 1)
         self._age: np.ndarray | None = None
 
+    def close(self) -> None:
+        """Close the wrapped source, where it has something to close (:meth:`MaskSequence.close`)."""
+        close_source(self.source)
+
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         m = self.source(frame, index)
         checked = masks.is_checked(m)
@@ -345,8 +370,19 @@ class InvertedMask:
     def __init__(self, source: MaskSource):
         self.source = source
 
+    def close(self) -> None:
+        close_source(self.source)
+
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         return _checked_inverted(_inverted(self.source(frame, index)))
+
+
+def close_source(source: object) -> None:
+    """Release what a mask source holds (a mask video's capture), through the wrappers of this
+    module; a no-op for sources that hold nothing (shapes, arrays, a user's function)."""
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
 
 
 def _invert_if(source: MaskSource, invert: bool) -> MaskSource:

@@ -17,10 +17,20 @@ from typing import Iterable
 from .errors import InputError
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` with its links resolved; as given (absolute) for a symlink loop, which
+    ``Path.resolve`` raises RuntimeError for (Python < 3.13), a traceback before the source's own
+    error could say that it cannot be opened."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.absolute()
+
+
 def same_path(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file or folder (resolved, or the same inode)."""
     a, b = Path(a), Path(b)
-    if a.resolve() == b.resolve():
+    if _resolved(a) == _resolved(b):
         return True
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -62,9 +72,9 @@ def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[
         for f, what in files:
             if same_path(f, p):
                 raise InputError(f"{what} {f} is {role} {p}; refusing to overwrite it")
-        held = p.resolve()
+        held = _resolved(p)
         for folder, what in folders:
-            resolved = folder.resolve()
+            resolved = _resolved(folder)
             if held == resolved or resolved in held.parents:
                 raise InputError(f"{what} {folder} holds {role} {p}; refusing to write frames among the inputs "
                                  "(give a folder of its own)")
