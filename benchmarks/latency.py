@@ -102,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--reps must be >= 1, --warmup >= 0 and --sizes >= 1 (got {a.reps}, {a.warmup}, {a.sizes})")
     if any(not spec.partition("=")[2] for spec in a.onnx):
         ap.error(f"--onnx takes LABEL=PATH, got {a.onnx}")
+    labels = [spec.partition("=")[0] for spec in a.onnx]
+    twice = next((label for label in labels if labels.count(label) > 1), None)
+    if twice is not None:  # one row per label: the later model replaced the earlier one, unreported
+        ap.error(f"--onnx label {twice!r} is given twice; give each model its own label")
 
     methods: dict[str, Callable] = {}
     backends = []
     try:  # a bad model, ONNX file or output is one line before the run, not a traceback (after it)
         if a.json:
             check_can_write(a.json, "the JSON report")
-        for m in filter(None, a.models.split(",")):
+        for m in dict.fromkeys(filter(None, a.models.split(","))):  # a model given twice is timed once
             run = torch_runner(m)
             if run is not None:
                 methods[f"{m} pytorch-eager"] = run

@@ -405,7 +405,9 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     if any(s > side for s in sizes):  # a 100000 crop would ask for 30 GB before the first call
         raise ConfigError(f"sizes must be <= {side} (a {side}x{side} crop is the {MAX_PIXELS}-pixel limit of the "
                           f"frames edgefill reads); got {max(sizes)}")
-    sizes = list(dict.fromkeys(sizes))  # a size given twice is measured (and reported) once
+    # a size, model, backend or precision given twice is measured (and reported) once: twice gave
+    # identical rows, timed again and again
+    sizes, models, backends, precisions = (list(dict.fromkeys(v)) for v in (sizes, models, backends, precisions))
     configs = []
     for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
         if backend != "auto":

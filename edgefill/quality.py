@@ -343,6 +343,21 @@ def print_table(table: list[dict], names: list[str], title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``edgefill bench quality``. A failure during the run (a backend that fails on a case, such
+    as ONNX Runtime out of memory at a large ``--crop``) is one line and exit 2, and Ctrl-C one
+    line and exit 130, as the other ``edgefill`` commands end: not a traceback. The tables of the
+    families finished before it are printed; the files are written only at the end of a run."""
+    try:
+        return _run(argv)
+    except edgefill.EdgeFillError as e:
+        print(f"edgefill bench quality: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("edgefill bench quality: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(prog="edgefill bench quality", description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=Path, default=None, help="folder of evaluation images (default: the fetched --data set)")
     ap.add_argument("--data", choices=("eval", "texture"), default="eval",
@@ -404,7 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     requested = requested_settings(**refill_kwargs(a))
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
-    families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else [f for f in family.split(",") if f]
+    # a family named twice is evaluated once (twice wrote each of its cases twice into --csv)
+    families = sorted(f for f in maskgen.FAMILIES if f != "mixed") if family == "all" else \
+        list(dict.fromkeys(f for f in family.split(",") if f))
     unknown = [f for f in families if f not in maskgen.FAMILIES]
     if unknown:
         print(f"unknown mask family {unknown[0]!r}; known: {', '.join(sorted(maskgen.FAMILIES))}", file=sys.stderr)
