@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -133,8 +133,12 @@ class Inpainter:
             if not isinstance(backend, Backend):  # ours: do not leave it loaded
                 self.backend.close()
             raise
-        # a classical backend takes any crop: holes are cropped as they are (roi.plan's exact)
+        # a classical backend takes any crop: holes are cropped as they are (roi.plan's exact), with
+        # at least the margin it reads (--margin 0 handed OpenCV crops of hole alone: left unfilled)
         self._exact_crops = not self.backend.uses_model and info.multiple == 1 and info.max_size is None
+        self._plan_config = self.roi_config
+        if self._exact_crops and info.context > self.roi_config.margin:
+            self._plan_config = replace(self.roi_config, margin=info.context)
         self.last_timing = InpaintTiming()
 
     @property
@@ -183,7 +187,7 @@ class Inpainter:
         remaining = np.zeros_like(hole)
         remaining[y0:y1, x0:x1] = dilate(win_hole, cfg.feather)
         infer = post = 0.0
-        crops = roi.plan(remaining, cfg, exact=self._exact_crops)
+        crops = roi.plan(remaining, self._plan_config, exact=self._exact_crops)
         for crop in crops:
             sub_img, sub_mask = roi.extract(out, remaining, crop)
             if not sub_mask.any():

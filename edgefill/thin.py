@@ -60,14 +60,20 @@ def _thin255(hole255: np.ndarray, max_half_width: float) -> np.ndarray:
 
 def inpaint_ns(image: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
     """``cv2.inpaint(image, mask, radius, cv2.INPAINT_NS)``, also for images one pixel high or
-    wide: OpenCV's NS reads memory outside those (its fill of a 1xN image changed from call to
-    call), so that row or column is repeated for it and the copy dropped from its result."""
+    wide (:func:`inpaint_cv`)."""
+    return inpaint_cv(image, mask, radius, cv2.INPAINT_NS)
+
+
+def inpaint_cv(image: np.ndarray, mask: np.ndarray, radius: float, flag: int) -> np.ndarray:
+    """``cv2.inpaint(image, mask, radius, flag)``, also for images one pixel high or wide: OpenCV's
+    NS and Telea read memory outside those (their fill of a 1xN image changed from call to call),
+    so that row or column is repeated for them and the copy dropped from their result."""
     h, w = mask.shape[:2]
     ph, pw = int(h == 1), int(w == 1)
     if not (ph or pw):
-        return cv2.inpaint(image, mask, radius, cv2.INPAINT_NS)
+        return cv2.inpaint(image, mask, radius, flag)
     filled = cv2.inpaint(cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REPLICATE),
-                         cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_REPLICATE), radius, cv2.INPAINT_NS)
+                         cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_REPLICATE), radius, flag)
     return np.ascontiguousarray(filled[:h, :w])
 
 

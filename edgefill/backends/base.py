@@ -46,6 +46,10 @@ class InputInfo:
     buckets: Optional[Tuple[int, ...]] = None
     #: The largest crop side it takes (None: any).
     max_size: Optional[int] = None
+    #: How far around a hole (px) it reads known pixels (a classical method's radius, plus the
+    #: gradients around it): the Inpainter gives exact crops (:func:`edgefill.roi.plan`) at least
+    #: this much margin, else a crop of nothing but hole comes back unfilled.
+    context: int = 0
 
 
 class Backend(ABC):

@@ -34,9 +34,26 @@ def _import_ort():
     return ort
 
 
+def _provider_list(providers: object) -> list:
+    """``providers`` as ONNX Runtime's list: names, or (name, options) pairs such as
+    ``("CUDAExecutionProvider", {"device_id": 1})``; else ConfigError (None or a number was a
+    TypeError, and a pair was refused as a provider "not available here")."""
+    entries = [providers] if isinstance(providers, str) else providers
+    if not isinstance(entries, (list, tuple)) or not all(
+            isinstance(p, str) or (isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                                   and isinstance(p[1], dict)) for p in entries):
+        raise ConfigError(f"providers must be \"auto\", a provider name or a list of names or (name, options) "
+                          f"pairs, got {providers!r}")
+    return list(entries)
+
+
 @register_backend("onnxruntime", priority=50)
 class OnnxRuntimeBackend(Backend):
     """Runs an edgefill ONNX model (a shipped name such as ``"lite"`` or a path).
+
+    ``providers``: ``"auto"`` (CUDA where present, then CPU), a provider name, or a list of names
+    or (name, options) pairs as ONNX Runtime takes them (``[("CUDAExecutionProvider",
+    {"device_id": 1})]``); one this ONNX Runtime lacks is a :class:`ConfigError`.
 
     ``spin=True`` lets ONNX Runtime's threads busy-wait between runs (its own default): a
     little lower latency for back-to-back calls on an otherwise idle machine, at the cost of
@@ -54,9 +71,9 @@ class OnnxRuntimeBackend(Backend):
         available = ort.get_available_providers()
         if providers == "auto":
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        elif isinstance(providers, str):
-            providers = [providers]
-        missing = [p for p in providers if p not in available]
+        providers = _provider_list(providers)
+        names = [p if isinstance(p, str) else p[0] for p in providers]
+        missing = [p for p in names if p not in available]
         if missing:
             raise ConfigError(f"ONNX Runtime providers {missing} are not available here (available: {available})")
         so = ort.SessionOptions()
@@ -127,5 +144,8 @@ class OnnxRuntimeBackend(Backend):
             raise
 
     def close(self) -> None:
-        self.session = None
-        super().close()
+        # under the inference lock, as tensorrt's: closed from another thread (a pipeline stopping)
+        # between infer()'s check and the run, the session was gone: AttributeError on None.run
+        with self._infer_lock:
+            super().close()
+            self.session = None

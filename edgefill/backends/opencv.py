@@ -6,9 +6,14 @@ available, and as the baseline in the quality benchmarks.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
+from ..checks import is_finite
+from ..errors import ConfigError
+from ..thin import inpaint_cv
 from .base import Availability, Backend, InputInfo
 from .registry import register_backend
 
@@ -18,11 +23,11 @@ class _OpenCVInpaint(Backend):
 
     def __init__(self, radius: int = 5, **unused: object) -> None:
         super().__init__()
-        if radius < 1:
-            from ..errors import ConfigError
-
-            raise ConfigError(f"inpaint radius must be >= 1, got {radius}")
-        self.radius = radius
+        # a finite number: NaN and inf passed (OpenCV then used radius 1), a string or None was a
+        # TypeError here and True an OpenCV error at the first frame
+        if not (is_finite(radius) and radius >= 1):
+            raise ConfigError(f"inpaint radius must be a finite number >= 1 (pixels), got {radius!r}")
+        self.radius = float(radius)
 
     @classmethod
     def is_available(cls) -> Availability:
@@ -30,10 +35,12 @@ class _OpenCVInpaint(Backend):
 
     @property
     def input_info(self) -> InputInfo:
-        return InputInfo(multiple=1)
+        # OpenCV reads known pixels up to its radius (capped at 100) from a hole pixel, and their
+        # neighbours for the gradients: with that margin a crop is filled as the whole frame is
+        return InputInfo(multiple=1, context=math.ceil(min(self.radius, 100)) + 2)
 
     def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = cv2.inpaint(image, mask, self.radius, self.flag)
+        out = inpaint_cv(image, mask, self.radius, self.flag)  # cv2.inpaint, steady on 1-px-high frames too
         # cv2.inpaint keeps known pixels, but make the contract explicit and exact.
         keep = mask == 0
         out[keep] = image[keep]

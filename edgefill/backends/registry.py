@@ -38,7 +38,7 @@ def list_backends() -> list[str]:
 
 
 def backend_class(name: str) -> type[Backend]:
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:  # a list was a TypeError (unhashable)
         raise UnknownBackendError(name, list_backends())
     return _REGISTRY[name][1]
 
@@ -71,7 +71,8 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
     """Construct a backend by name (or ``"auto"``), passing ``options`` to it.
 
     With ``auto``, a learned backend that fails to load (missing package, no GPU)
-    is skipped with a logged reason and the next one is tried.
+    is skipped with a logged reason and the next one is tried. An option the backend does not
+    take (with ``auto``: that no backend takes) is logged as a warning: most likely a misspelling.
     """
     if name != "auto":
         cls = available_class(name)
@@ -80,6 +81,12 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
             log.warning("backend %r ignores option(s) %s (it takes: %s)", name, ", ".join(ignored),
                         ", ".join(option_names(cls)) or "none")
         return cls(**options)
+    # each backend swallows the others' options (auto passes them all to whichever loads), so a
+    # misspelling (thread= for threads=) went unreported on the default path: warn where none takes it
+    taken = {opt for n in list_backends() for opt in option_names(backend_class(n))}
+    unknown = sorted(k for k in options if k not in taken and k != "model")
+    if unknown:
+        log.warning("auto: no backend takes option(s) %s (they take: %s)", ", ".join(unknown), ", ".join(sorted(taken)))
     errors = []
     for candidate in list_backends():
         cls = backend_class(candidate)

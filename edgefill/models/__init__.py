@@ -133,6 +133,10 @@ def _resolve(spec: str | Path) -> ModelFile:
             raise ModelError(f"shipped model {spec_str!r} is missing its file {path}")
         sha = _check(path, expected, "the package manifest")
         return ModelFile(path, spec_str, sha, _read_sidecar(path))
+    if not spec_str.strip():  # Path("") is ".": the error named the current folder, not the empty name
+        known = ", ".join(manifest.get("models", {})) or "none shipped"
+        raise ModelError(f"the model name is empty ({spec!r}): give a shipped name ({known}), a path to an .onnx "
+                         "file or an export bundle folder")
     path = Path(spec_str).expanduser()
     if path.is_dir() and (path / "bundle.json").is_file():
         return _from_bundle(path, None)

@@ -1,0 +1,80 @@
+"""Review of the backends: each test failed on the code before it."""
+
+import logging
+import threading
+
+import numpy as np
+import pytest
+
+from edgefill import create_backend
+from edgefill.backends import base
+from edgefill.backends.onnxruntime import OnnxRuntimeBackend
+from edgefill.errors import ConfigError
+
+ORT = pytest.mark.skipif(not OnnxRuntimeBackend.is_available(), reason="onnxruntime not installed")
+
+
+@ORT
+def test_closing_onnxruntime_from_another_thread_waits_for_the_inference_in_flight(monkeypatch):
+    """A pipeline closing a shared backend while a camera thread was between infer()'s checks
+    and the run took the session away under it: AttributeError: 'NoneType' object has no
+    attribute 'run'. close() now waits for the inference (as tensorrt's does)."""
+    b = create_backend("onnxruntime", model="nano")
+    real = base.check_pair
+    closer = threading.Thread(target=b.close)
+
+    def check_then_close(*args):
+        real(*args)
+        closer.start()
+        closer.join(0.5)  # close() waits for this inference; before, it finished at once
+
+    monkeypatch.setattr(base, "check_pair", check_then_close)
+    image, mask = np.zeros((64, 64, 3), np.uint8), np.full((64, 64), 255, np.uint8)
+    assert b.infer(image, mask).shape == (64, 64, 3)
+    closer.join()
+    assert b.session is None and b._closed
+
+
+@ORT
+@pytest.mark.parametrize("providers", [None, 5, [3], ["CPUExecutionProvider", None]])
+def test_providers_that_are_no_names_are_one_config_error(providers):
+    """None or a number was a TypeError traceback ('NoneType' object is not iterable)."""
+    with pytest.raises(ConfigError, match="providers must be"):
+        create_backend("onnxruntime", model="nano", providers=providers)
+
+
+@ORT
+def test_a_provider_with_its_options_is_taken_as_onnx_runtime_takes_it():
+    """ONNX Runtime takes (name, options) pairs, e.g. ("CUDAExecutionProvider", {"device_id": 1}) on
+    a two-GPU box; the pair was refused as a provider 'not available here'."""
+    b = create_backend("onnxruntime", model="nano", providers=[("CPUExecutionProvider", {})])
+    assert b.provider == "CPUExecutionProvider"
+    with pytest.raises(ConfigError, match=r"providers \['NoSuchExecutionProvider'\] are not available"):
+        create_backend("onnxruntime", model="nano", providers=[("NoSuchExecutionProvider", {"device_id": 1})])
+
+
+def test_auto_reports_an_option_no_backend_takes(caplog):
+    """With ``auto`` (Inpainter's default) a misspelled option (thread= for threads=) was swallowed
+    silently by whichever backend loaded; a named backend warned. An option another backend takes
+    (radius, for the OpenCV fallback) is not reported."""
+    with caplog.at_level(logging.WARNING):
+        create_backend("auto", model="nano", thread=2, radius=3).close()
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and "no backend takes option(s) thread (" in warned[0], warned
+    assert "threads" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        create_backend("auto", model="nano", threads=1, radius=3).close()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("name", [["onnxruntime"], {"onnxruntime": 1}])
+def test_a_backend_given_as_a_list_is_an_unknown_backend(name):
+    """Inpainter(backend=["onnxruntime"]) was a TypeError traceback (unhashable type: 'list')."""
+    import edgefill
+    from edgefill.errors import UnknownBackendError
+
+    with pytest.raises(UnknownBackendError, match="choose one of: auto"):
+        edgefill.Inpainter(backend=name)
+    with pytest.raises(UnknownBackendError):
+        create_backend(name)
