@@ -216,6 +216,9 @@ class Inpainter:
         return out
 
     def close(self) -> None:
+        """Close the backend, also one passed in as an instance: the Inpainter takes it over, so
+        share an Inpainter, not one backend between Inpainters. (A :class:`~edgefill.Pipeline`
+        leaves an Inpainter passed to it open.)"""
         self.backend.close()
 
     def __enter__(self) -> "Inpainter":

@@ -98,7 +98,12 @@ class OnnxRuntimeBackend(Backend):
             raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill")
         self.multiple = check_multiple(meta["edgefill.multiple"], self.model.path)
         self.refill = recorded_settings(meta, self.model.path, prefix="edgefill.")
-        self.provider = self.session.get_providers()[0]
+        started = self.session.get_providers()
+        dropped = [p for p in names if p not in started]
+        if dropped:  # ONNX Runtime falls back quietly (a CUDA build without a GPU, cuDNN or memory)
+            log.warning("onnxruntime: %s could not start; running on %s (ONNX Runtime's log says why at "
+                        "log_severity_level 0)", ", ".join(dropped), ", ".join(started))
+        self.provider = started[0]
         log.info("onnxruntime: %s on %s", self.model.path.name, self.provider)
 
     @classmethod

@@ -78,3 +78,31 @@ def test_a_backend_given_as_a_list_is_an_unknown_backend(name):
         edgefill.Inpainter(backend=name)
     with pytest.raises(UnknownBackendError):
         create_backend(name)
+
+
+def test_a_provider_that_could_not_start_is_warned_of(monkeypatch, caplog):
+    """ONNX Runtime drops a requested provider that fails to start (a CUDA build on a machine
+    without a usable GPU or cuDNN) and runs on the next one, saying so only in its own log, which
+    the backend turns down to errors: a Jetson user asking for CUDA got CPU latency silently."""
+    import onnxruntime as ort
+
+    real = ort.InferenceSession
+
+    class CpuOnly:
+        def __init__(self, path, so, providers):
+            self._s = real(path, so, providers=["CPUExecutionProvider"])
+
+        def get_providers(self):
+            return ["CPUExecutionProvider"]
+
+        def __getattr__(self, name):
+            return getattr(self._s, name)
+
+    monkeypatch.setattr(ort, "InferenceSession", CpuOnly)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with caplog.at_level(logging.WARNING):
+        b = create_backend("onnxruntime", model="nano", providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    b.close()
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and "CUDAExecutionProvider could not start; running on CPUExecutionProvider" in warned[0]
+    assert b.input_info.device == "cpu"
