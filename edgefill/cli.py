@@ -144,6 +144,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 #: apply to. Files, image folders and streams (rtsp://, http://) have their own size and rate;
 #: a gst:// pipeline states its own caps (CaptureOptions do not reach it).
 CAMERA_SCHEMES = ("csi", "v4l2", "picam")
+#: ``--preview``'s address unless --preview-host / --preview-port say otherwise
+PREVIEW_HOST, PREVIEW_PORT = "127.0.0.1", 8090
 
 
 def _is_stream_output(output: str) -> bool:
@@ -276,6 +278,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError(f"--rtsp-transport applies to rtsp:// sources only, not {redact_uri(args.source)}")
     if args.fourcc and scheme_of(args.source) != "v4l2":
         raise InputError(f"--fourcc applies to v4l2:// cameras only, not {redact_uri(args.source)}")
+    # options that were parsed and then ignored: refused, as --fourcc and --rtsp-transport are
+    if (args.width is not None or args.height is not None) and scheme_of(args.source) not in CAMERA_SCHEMES:
+        raise InputError(f"--width/--height apply to cameras ({', '.join(s + '://' for s in CAMERA_SCHEMES)}) only; "
+                         f"{redact_uri(args.source)} keeps its own frame size")
+    if args.loop and scheme_of(args.source) not in ("file", "images"):
+        raise InputError(f"--loop applies to video files and image folders only, not {redact_uri(args.source)}")
+    # (a host or port given as its default cannot be told from one left out: harmless)
+    preview_options = [flag for flag, given in (("--preview-host", args.preview_host != PREVIEW_HOST),
+                                                ("--preview-port", args.preview_port != PREVIEW_PORT),
+                                                ("--preview-token", args.preview_token is not None),
+                                                ("--preview-allow-remote", args.preview_allow_remote)) if given]
+    if preview_options and not args.preview:
+        raise InputError(f"{', '.join(preview_options)} {'applies' if len(preview_options) == 1 else 'apply'} "
+                         "to the MJPEG preview: add --preview")
     capture = CaptureOptions(width=args.width, height=args.height, fps=args.fps, flip=args.flip or 0,
                              loop=args.loop, read_timeout_s=args.read_timeout, rtsp_transport=args.rtsp_transport,
                              fourcc=args.fourcc)
@@ -331,17 +347,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
     from .profiles import DeviceProfile, list_profiles
 
     if args.action == "list":
         names = list_profiles()
         width = max(map(len, names), default=0)
+        broken = []  # one bad file in EDGEFILL_PROFILES listed none of the good ones
         for name in names:
-            p = DeviceProfile.load(name)
+            try:
+                p = DeviceProfile.load(name)
+            except ConfigError as exc:
+                broken.append(str(exc))
+                continue
             r = p.runtime
             print(f"{name:{width}s} {r.backend:12s} {r.precision:5s} {r.model:5s} budget {r.latency_budget_ms:g} ms  "
                   f"{p.description}")
-        return 0
+        for why in broken:
+            print(f"edgefill: error: {why}", file=sys.stderr)
+        return 2 if broken else 0
     if not args.name:
         raise InputError("profiles show needs a NAME (see: edgefill profiles list)")
     print(json.dumps(DeviceProfile.load(args.name).to_dict(), indent=2))
@@ -363,8 +387,6 @@ def _apply_profile(args: argparse.Namespace):
     r = prof.runtime
     if args.deadline_ms is None:
         args.deadline_ms = r.latency_budget_ms
-    if args.model is None and args.backend not in ("opencv-telea", "opencv-ns"):
-        args.model = r.model
     if args.backend is None:
         args.backend = r.backend
         try:
@@ -376,6 +398,10 @@ def _apply_profile(args: argparse.Namespace):
             log.warning("profile %s prefers backend %r, which is unavailable here (%s); using auto",
                         prof.name, r.backend, why)
             args.backend = "auto"
+    # after the backend is settled: a profile whose backend is classical (opencv-telea) gave its
+    # model too, and the run stopped with "takes no model" though no --model was given
+    if args.model is None and args.backend not in ("opencv-telea", "opencv-ns"):
+        args.model = r.model
     if args.threads is None:  # an explicit --threads 0 (the backend's default) wins too
         args.threads = r.threads
     args.buckets = r.buckets
@@ -672,9 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="v4l2:// only: the camera's pixel format, e.g. MJPG (most USB webcams give 720p/1080p at "
                         "30 fps only in MJPEG) or YUYV (default: the driver's)")
     p.add_argument("--preview", action="store_true", help="serve an MJPEG preview (127.0.0.1 unless told otherwise)")
-    p.add_argument("--preview-host", default="127.0.0.1")
-    p.add_argument("--preview-port", type=int, default=8090)
-    p.add_argument("--preview-token", default=None)
+    p.add_argument("--preview-host", default=PREVIEW_HOST, help=f"with --preview: the address to serve on "
+                   f"(default {PREVIEW_HOST})")
+    p.add_argument("--preview-port", type=int, default=PREVIEW_PORT, help=f"with --preview: the port (default {PREVIEW_PORT})")
+    p.add_argument("--preview-token", default=None, help="with --preview: a token the viewer must give")
     p.add_argument("--preview-allow-remote", action="store_true", help="allow a non-loopback --preview-host (needs a token)")
     p.add_argument("--window", action="store_true", help="show an OpenCV window (needs a display)")
     p.add_argument("--stats-json", default=None, help="write the run's statistics here")

@@ -18,13 +18,16 @@
 - A failure in any stage ends the run: frames already past the failing stage still reach
   the sinks, and sinks that can (``close_partial``) keep what they wrote under a name that
   cannot be mistaken for a complete output.
+- The pipeline closes what it made (the Inpainters made from ``model`` / ``backend`` /
+  ``fallback`` names, a mask video named by a spec) when it ends, also when :meth:`start`
+  fails; an :class:`Inpainter` or mask source passed in is the caller's, and is left open
+  (two cameras may share one).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import queue
 import statistics
 import threading
@@ -36,12 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import roi
+from . import masks, roi
 from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
+from .checks import is_finite, is_whole
 from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
-from .mask_sources import MaskPostprocess, MaskSource, as_mask_source
+from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
 from .overwrites import refuse_overwrites, run_inputs
@@ -179,8 +183,8 @@ class Pipeline:
     deadline_ms: per-frame budget; None disables the deadline fallback.
     stabilize: True, False, or a :class:`StabilizerConfig`.
     dilate, hold: mask dilation in pixels and hysteresis in frames.
-    queue_size: capacity of each of the two queues.
-    max_frames: stop after this many frames (None: until the end of the stream).
+    queue_size: capacity of each of the two queues (a whole number >= 1).
+    max_frames: stop after this many frames, a whole number >= 1 (None: until the end of the stream).
     stats_json: where to write the final statistics (its folder is checked for writing here).
     """
 
@@ -191,11 +195,14 @@ class Pipeline:
                  capture: CaptureOptions | None = None, roi_config: roi.RoiConfig | None = None,
                  dilate: int = 0, hold: int = 0, invert_mask: bool = False, queue_size: int = 4,
                  max_frames: int | None = None, stats_json: str | Path | None = None):
-        if queue_size < 1:
-            raise ConfigError(f"queue_size must be >= 1, got {queue_size}")
-        if deadline_ms is not None and not (math.isfinite(deadline_ms) and deadline_ms > 0):
+        if not (is_whole(queue_size) and queue_size >= 1):  # "4" failed in a comparison, 2.5 passed
+            raise ConfigError(f"queue_size must be a whole number >= 1, got {queue_size!r}")
+        if max_frames is not None and not (is_whole(max_frames) and max_frames >= 1):
+            # 0 or -1 ran no frame at all and wrote an empty output; 2.5 ran 3
+            raise ConfigError(f"max_frames must be a whole number >= 1 (None: no limit), got {max_frames!r}")
+        if deadline_ms is not None and not (is_finite(deadline_ms) and deadline_ms > 0):
             # NaN passed "<= 0" and then lost every comparison: nearly every frame went to the fallback
-            raise ConfigError(f"deadline_ms must be a finite number > 0, got {deadline_ms}")
+            raise ConfigError(f"deadline_ms must be a finite number > 0, got {deadline_ms!r}")
         if deadline_ms is not None and fallback is None:
             raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
         if stats_json:  # before anything is opened or loaded, not after the whole run
@@ -205,9 +212,14 @@ class Pipeline:
         # a looping source starts again at its end, and a per-frame mask video or folder with it
         loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
         self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
+        self._own_mask_source = isinstance(mask, (str, Path))  # a mask video opened here from a spec
+        self._warned_almost_all = False
         self.sinks = list(sinks)
         self._own_inpainter = inpainter is None
         self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
+        # a fallback Inpainter passed in is the caller's, as ``inpainter`` is: closing it at the
+        # end of this run broke the next run (or another camera) that shared it ("backend is closed")
+        self._own_fallback = isinstance(fallback, str)
         if isinstance(fallback, str):
             self.fallback: Inpainter | None = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
         else:
@@ -238,6 +250,9 @@ class Pipeline:
         self._t_start = 0.0
         self._t_end: float | None = None
         self._closed = False
+        # held while finishing: a wait() in one thread while stop() runs in another returned as
+        # soon as the other had begun, before the statistics were written
+        self._finish_lock = threading.Lock()
         # The capture thread may be abandoned by stop() inside a read() that never returns;
         # the source is then closed by that thread, if its read ever returns.
         self._capture_abandoned = threading.Event()
@@ -250,7 +265,13 @@ class Pipeline:
     def start(self) -> Pipeline:
         if self._threads:
             raise EdgeFillInternalError("pipeline already started")
-        self._reader.open()
+        try:
+            self._reader.open()
+        except BaseException:  # a camera that cannot be opened: no run, and no wait() or stop() to release the rest
+            self._closed = True
+            self._reader.close()
+            self._release()
+            raise
         self._t_start = time.monotonic()
         self._capture_running = True
         for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop), ("sink", self._sink_loop)):
@@ -274,8 +295,9 @@ class Pipeline:
     def stop(self, timeout: float = 30.0) -> PipelineStats:
         """Stop reading, finish the queued frames, flush and close every sink.
 
-        A source whose ``read()`` is still running a grace period after the stop (its read
-        timeout plus 1 s, at most half of ``timeout``) is abandoned with a warning: the end of
+        A source whose ``read()`` is still running a grace period after the stop (the larger of
+        its read and open timeouts plus 1 s, at most half of ``timeout``: a read that reconnects,
+        and a camera's first read, may take the open timeout) is abandoned with a warning: the end of
         the stream is sent from here, so the frames already read are finished and the outputs
         are finalised; the capture thread (a daemon) closes the source if its read ever returns.
         """
@@ -283,7 +305,10 @@ class Pipeline:
         t_stop = time.monotonic()
         t_end = t_stop + timeout
         options = getattr(self.source, "options", None)
-        grace = min(timeout / 2, getattr(options, "read_timeout_s", 5.0) + 1.0)
+        # the read timeout alone abandoned a camera reopening within its own open timeout, whose
+        # release was then left to a daemon thread that the end of the process kills
+        bound = max(getattr(options, "read_timeout_s", 5.0), getattr(options, "open_timeout_s", 10.0))
+        grace = min(timeout / 2, bound + 1.0)
         capture = self._thread("edgefill-capture")
         while capture is not None and capture.is_alive() and not self._capture_abandoned.is_set():
             capture.join(0.05)
@@ -321,19 +346,20 @@ class Pipeline:
         self.stop()
 
     def _finish(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        with self._finish_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._finish_locked()
+
+    def _finish_locked(self) -> None:
         self._t_end = time.monotonic()
         with self._source_lock:
             close_now = not self._capture_running
             self._close_source_on_capture_exit = not close_now
         if close_now:  # never under a read() still running in the abandoned capture thread
             self._reader.close()
-        if self._own_inpainter:
-            self.inpainter.close()
-        if self.fallback is not None:
-            self.fallback.close()
+        self._release()
         stats_error = None
         if self.stats_json:
             try:
@@ -346,6 +372,15 @@ class Pipeline:
             raise err if isinstance(err, EdgeFillError) else EdgeFillInternalError(f"pipeline thread failed: {err!r}")
         if stats_error is not None:
             raise stats_error
+
+    def _release(self) -> None:
+        """Close what this pipeline made: its Inpainters and a mask video it opened."""
+        if self._own_inpainter:
+            self.inpainter.close()
+        if self._own_fallback and self.fallback is not None:
+            self.fallback.close()
+        if self._own_mask_source:
+            close_source(self.mask_source)
 
     # -- statistics ------------------------------------------------------------------------------
     @property
@@ -461,8 +496,8 @@ class Pipeline:
         finally:
             with self._source_lock:
                 self._capture_running = False
-                close_source = self._close_source_on_capture_exit
-            if close_source:  # abandoned by stop() while in read(), which has now returned
+                close_reader = self._close_source_on_capture_exit
+            if close_reader:  # abandoned by stop() while in read(), which has now returned
                 self._reader.close()
         # The normal end of the stream; after a failure, _fail() sends the marker once the error is recorded.
         self._put(self._in, _EOS, drop_oldest=False)
@@ -476,12 +511,25 @@ class Pipeline:
                 return
             frame, index, t_cap = item
             t0 = time.monotonic()
-            hole = self.mask_source(frame, index)
+            hole = self._warn_once(self.mask_source(frame, index))
             t1 = time.monotonic()
             self._t["mask"].add(t1 - t0)
             out, path = self._fill(frame, hole, t_cap if live else t1)
             self._t["infer"].add(time.monotonic() - t1)
             self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps), drop_oldest=False)
+
+    def _warn_once(self, hole: np.ndarray) -> np.ndarray:
+        """The "mask covers almost the whole image" warning (probably an inverted mask) for the
+        first such frame of the run only, then ``hole`` marked as checked: the Inpainter warned on
+        every frame of a stream, hundreds of lines a minute. (A hole made by ``invert_mask`` is
+        warned about by its mask source.)"""
+        if masks.is_checked(hole):
+            return hole
+        if not self._warned_almost_all and hole.size and np.count_nonzero(hole) > masks.ALMOST_ALL * hole.size:
+            self._warned_almost_all = True
+            masks.warn_if_almost_all(hole, invert=False)
+            log.warning("(said once per run: later frames of this pipeline are not warned about)")
+        return masks.mark_checked(hole)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
         if not hole.any():

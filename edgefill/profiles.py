@@ -110,9 +110,11 @@ class DeviceProfile:
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> DeviceProfile:
-        """A profile by name (``"orin-nano"``) or from a YAML file path."""
+        """A profile by name (``"orin-nano"``) or from a YAML file path. A profile found by name
+        must carry that name (its ``name:`` is its file's name)."""
         path = Path(name_or_path)
-        if path.suffix not in (".yaml", ".yml"):
+        by_name = path.suffix not in (".yaml", ".yml")
+        if by_name:
             path = profiles_dir() / f"{name_or_path}.yaml"
             if not path.is_file():
                 raise ConfigError(f"unknown profile {name_or_path!r}; known: {', '.join(list_profiles())}")
@@ -132,11 +134,17 @@ class DeviceProfile:
             raise ConfigError(f"{path.name}: the profile is empty; it needs the keys name, description, board "
                               "and runtime (see edgefill profiles show x86-cpu)")
         try:
-            return _build(cls, data, path.name)
+            profile = _build(cls, data, path.name)
         except ConfigError as exc:  # the checks after parsing name the profile, not always its file
             if str(exc).startswith(f"{path.name}: "):
                 raise
             raise ConfigError(f"{path.name}: {exc}") from exc
+        if by_name and profile.name != path.stem:
+            # a copy (`profiles show orin-nano > my-board.yaml`) kept the name it was copied from:
+            # `profiles list` showed my-board, and every message and bundle.json said orin-nano
+            raise ConfigError(f"{path.name}: name: {profile.name!r}, but a profile is found by its file name; "
+                              f"make it name: {path.stem} (or rename the file)")
+        return profile
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -160,6 +168,9 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
         if scheme not in list_schemes():
             raise ConfigError(f"profile {name}: runtime.camera.source {cam.source!r} has an unknown scheme {scheme}://; "
                               f"known: {', '.join(list_schemes())}")
+        if scheme == "csi" and cam.fps < 1:  # as csi:// refuses it when the camera opens, after the model loaded
+            raise ConfigError(f"profile {name}: runtime.camera.fps must be at least 1 for a csi:// camera "
+                              f"(nvarguscamerasrc), got {cam.fps}")
 
 
 def _one_line(exc: Exception) -> str:

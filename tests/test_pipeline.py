@@ -378,7 +378,7 @@ class _StuckSource(FrameSource):
     live = True
 
     def __init__(self):
-        super().__init__("fake://stuck", CaptureOptions(read_timeout_s=0.2))
+        super().__init__("fake://stuck", CaptureOptions(read_timeout_s=0.2, open_timeout_s=0.2))
         self.n, self.closed, self.release = 0, False, threading.Event()
 
     def open(self):
