@@ -46,6 +46,30 @@ VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 MAX_HOLD = 2**31 - 2
 
 
+class _WarnsOnce:
+    """A mask source that gives the "almost the whole image" warning for its first such frame
+    only: said for every frame of a stream, it was hundreds of lines a minute."""
+
+    _said_almost_all = False
+
+    def _checked_inverted(self, hole: np.ndarray) -> np.ndarray:
+        """``hole``, made by inverting, after the warning with the advice for an inverted mask;
+        marked so that the Inpainter's check, which cannot know it was inverted, does not advise
+        ``--invert-mask`` as well (:func:`edgefill.masks.mark_checked`)."""
+        if not self._said_almost_all:
+            self._said_almost_all = masks.warn_if_almost_all(hole, invert=True, once=True)
+        return masks.mark_checked(hole)
+
+    def _normalized(self, mask: np.ndarray, frame: np.ndarray, invert: bool) -> np.ndarray:
+        """:func:`edgefill.masks.normalize_mask` of a mask read for ``frame``, with its warnings
+        until one frame has been almost all hole; marked as checked."""
+        warn = not self._said_almost_all
+        hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn=warn)
+        if warn and masks.almost_all(hole):
+            self._said_almost_all = True
+        return masks.mark_checked(hole)
+
+
 class StaticMask:
     def __init__(self, mask: np.ndarray | str | Path, invert: bool = False):
         self.mask = read_mask(Path(mask)) if isinstance(mask, (str, Path)) else np.asarray(mask)
@@ -59,7 +83,7 @@ class StaticMask:
         return self._cache[1]
 
 
-class MaskSequence:
+class MaskSequence(_WarnsOnce):
     """Frame i takes mask i from a video or a sorted folder; running out is an error.
 
     With ``loop`` (the frame source starts again at its end: ``CaptureOptions.loop``, CLI
@@ -138,7 +162,7 @@ class MaskSequence:
         return n
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return masks.mark_checked(masks.normalize_mask(self._get(index), frame.shape, invert=self.invert))
+        return self._normalized(self._get(index), frame, self.invert)
 
 
 #: Shape coordinates beyond this magnitude are rejected (OpenCV draws with 32-bit integers).
@@ -238,7 +262,7 @@ class ColourKey:
         return cv2.inRange(frame, self.lo, self.hi)
 
 
-class CallableMask:
+class CallableMask(_WarnsOnce):
     """Wrap a user function returning a mask (HxW) or boxes (a list of (x, y, w, h)).
 
     Boxes may be floats (a detector's): each covers every pixel the box touches (x rounded
@@ -254,7 +278,7 @@ class CallableMask:
         out = self.fn(frame, index)
         if isinstance(out, np.ndarray) and out.ndim >= 2 and out.shape[:2] == frame.shape[:2]:
             m = masks.normalize_mask(out, frame.shape, invert=self.invert, warn=False)
-            return _checked_inverted(m) if self.invert else m
+            return self._checked_inverted(m) if self.invert else m
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if isinstance(out, (list, tuple)):
@@ -267,7 +291,7 @@ class CallableMask:
                             "are skipped (warned once)", ", ".join(str(v) for v in empty), index)
                 self._warned_empty = True
             m = masks.from_rects(frame.shape, kept) if kept else np.zeros(frame.shape[:2], np.uint8)
-            return _checked_inverted(_inverted(m)) if self.invert else m
+            return self._checked_inverted(_inverted(m)) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
         raise InputError(f"the mask callable returned {type(out).__name__}; expected an HxW mask or a list of boxes")
@@ -362,7 +386,7 @@ def parse_mask_spec(spec: str, invert: bool = False, loop: bool = False) -> Mask
     return StaticMask(p, invert=invert)
 
 
-class InvertedMask:
+class InvertedMask(_WarnsOnce):
     """The complement of another source's hole: ``invert`` for the sources that draw their
     mask (shapes, colour keys) and for ready-made ones. The sources of this module yield
     {0, 255} masks, so the complement is a bitwise not."""
@@ -374,7 +398,7 @@ class InvertedMask:
         close_source(self.source)
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return _checked_inverted(_inverted(self.source(frame, index)))
+        return self._checked_inverted(_inverted(self.source(frame, index)))
 
 
 def close_source(source: object) -> None:
@@ -409,11 +433,3 @@ def as_mask_source(mask: object, invert: bool = False, loop: bool = False) -> Ma
 def _inverted(mask: np.ndarray) -> np.ndarray:
     """255 - mask for a {0, 255} uint8 mask."""
     return cv2.bitwise_not(mask)
-
-
-def _checked_inverted(hole: np.ndarray) -> np.ndarray:
-    """``hole``, made by inverting, after the "almost the whole image" warning with the advice
-    for an inverted mask; marked so that the Inpainter's check, which cannot know it was
-    inverted, does not advise ``--invert-mask`` as well (:func:`edgefill.masks.mark_checked`)."""
-    masks.warn_if_almost_all(hole, invert=True)
-    return masks.mark_checked(hole)

@@ -49,15 +49,23 @@ def is_checked(mask: object) -> bool:
     return _checked.get(id(mask)) is mask
 
 
-def warn_if_almost_all(hole: np.ndarray, invert: bool) -> None:
+def almost_all(hole: np.ndarray) -> bool:
+    """Whether the hole covers more than :data:`ALMOST_ALL` of the image."""
+    return bool(hole.size) and np.count_nonzero(hole) > ALMOST_ALL * hole.size
+
+
+def warn_if_almost_all(hole: np.ndarray, invert: bool, once: bool = False) -> bool:
     """Log a warning when the {0, 255} ``hole`` covers almost the whole image (probably an
-    inverted mask), with the advice that fits whether ``invert`` made it the complement."""
-    if hole.size and np.count_nonzero(hole) > ALMOST_ALL * hole.size:
-        advice = ("inverted (invert=True, CLI: --invert-mask), so 0 means 'fill': if your mask already marks "
-                  "the holes with 255, leave the inversion out" if invert else
-                  "255 means 'fill'. If your mask marks the pixels to keep, pass invert=True (CLI: --invert-mask)")
-        log.warning("the mask marks %.0f%% of the image as hole; %s.", 100.0 * np.count_nonzero(hole) / hole.size,
-                    advice)
+    inverted mask), with the advice that fits whether ``invert`` made it the complement;
+    whether it warned. ``once``: the caller will not warn about later frames, and it says so."""
+    if not almost_all(hole):
+        return False
+    advice = ("inverted (invert=True, CLI: --invert-mask), so 0 means 'fill': if your mask already marks "
+              "the holes with 255, leave the inversion out" if invert else
+              "255 means 'fill'. If your mask marks the pixels to keep, pass invert=True (CLI: --invert-mask)")
+    log.warning("the mask marks %.0f%% of the image as hole; %s.%s", 100.0 * np.count_nonzero(hole) / hole.size, advice,
+                " (Said once: later frames of this mask source are not warned about.)" if once else "")
+    return True
 
 
 def validate_image(image: object) -> np.ndarray:
