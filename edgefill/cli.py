@@ -8,6 +8,7 @@ traceback), 1 an unexpected internal error, or, for ``edgefill doctor``, problem
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -849,17 +850,25 @@ def _main(argv: Sequence[str] | None) -> int:
     for words, run in _OWN_OPTION_SETS:  # handed the rest of the command line, before build_parser
         if tuple(args_list[first:first + len(words)]) == words:
             _log_level(verbose)
-            return run(args_list[first + len(words):])
+            rest = args_list[first + len(words):]
+            return _one_line_errors(functools.partial(run, rest), "edgefill " + " ".join(words))
     parser = build_parser()
     args = parser.parse_args(argv)
     _log_level(args.verbose)
+    return _one_line_errors(lambda: args.func(args), "edgefill")
+
+
+def _one_line_errors(run: Callable[[], int], prog: str) -> int:
+    """``run()``, with an edgefill error as one line and exit 2, Ctrl-C as one line and exit 130:
+    also for the subcommands with option sets of their own, where a Ctrl-C during a download or
+    an error raised mid-run was a traceback."""
     try:
-        return args.func(args)
+        return run()
     except EdgeFillError as exc:
-        print(f"edgefill: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("edgefill: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 

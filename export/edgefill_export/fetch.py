@@ -272,6 +272,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''} (is the cache folder writable? "
               "--cache or $EDGEFILL_DATA moves it)", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a download or extraction in progress is in a temporary folder, removed
+        print("interrupted; the packages fetched before are kept: run the same command again to go on",
+              file=sys.stderr)
+        return 130
     return 0
 
 
