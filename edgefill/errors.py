@@ -59,6 +59,12 @@ class CaptureError(EdgeFillError):
     """A frame source cannot be opened or stopped delivering frames."""
 
 
+class StopTimeoutError(EdgeFillError):
+    """A pipeline did not finish within ``stop()``'s timeout: a sink's write or an inference that
+    does not return (a blocked GStreamer ``appsrc``, a wedged accelerator). Its threads are
+    daemons, left behind; the process can exit."""
+
+
 class EdgeFillInternalError(Exception):
     """A broken invariant inside edgefill. Please report it; it is not a usage error."""
 

@@ -42,7 +42,7 @@ import numpy as np
 from . import masks, roi
 from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
 from .checks import is_finite, is_whole
-from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError
+from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError, StopTimeoutError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
@@ -323,7 +323,11 @@ class Pipeline:
             elif now > t_end:
                 break
         if not self.wait(max(0.0, t_end - time.monotonic())):
-            raise EdgeFillInternalError(f"the pipeline did not stop within {timeout:g} s")
+            # a hung sink or inference is the hardware's or a plugin's, not a broken invariant: one
+            # line for the CLI (it was an internal error, a traceback), naming what still runs
+            busy = [t.name for t in self._threads if t.is_alive()]
+            raise StopTimeoutError(f"the pipeline did not stop within {timeout:g} s; still running: "
+                                   f"{', '.join(busy) or 'its end'} (a sink's write or an inference that does not return)")
         return self.stats
 
     def run(self) -> PipelineStats:
