@@ -275,6 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.fps = cam.fps
         if args.flip is None:
             args.flip = cam.flip
+        if args.fourcc is None and cam.fourcc is not None and scheme_of(args.source) == "v4l2":
+            args.fourcc = cam.fourcc
     if args.rtsp_transport and scheme_of(args.source) not in ("rtsp", "rtsps"):
         raise InputError(f"--rtsp-transport applies to rtsp:// sources only, not {redact_uri(args.source)}")
     if args.fourcc and scheme_of(args.source) != "v4l2":

@@ -52,6 +52,9 @@ class CameraDefaults:
     height: int = 720
     fps: float = 30.0
     flip: int = 0
+    #: the V4L2 pixel format to ask for (``MJPG``, ``YUYV``; ``edgefill run --fourcc``), for a
+    #: ``v4l2://`` camera: most USB webcams give 720p and 1080p at 30 fps only as MJPG
+    fourcc: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
         raise ConfigError(f"profile {name}: runtime.camera.fps must be a number > 0, got {cam.fps}")
     if not 0 <= cam.flip <= 7:  # what CaptureOptions (csi:// nvvidconv flip-method) accepts
         raise ConfigError(f"profile {name}: runtime.camera.flip must be a flip-method 0..7, got {cam.flip}")
+    if cam.fourcc is not None and not (len(cam.fourcc) == 4 and all(" " <= c <= "~" for c in cam.fourcc)):
+        raise ConfigError(f"profile {name}: runtime.camera.fourcc must be a four-character pixel format code "
+                          f"such as MJPG or YUYV, got {cam.fourcc!r}")
     if not cam.source.strip():
         raise ConfigError(f"profile {name}: runtime.camera.source is empty")
     if "://" in cam.source:
@@ -168,6 +174,8 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
         if scheme not in list_schemes():
             raise ConfigError(f"profile {name}: runtime.camera.source {cam.source!r} has an unknown scheme {scheme}://; "
                               f"known: {', '.join(list_schemes())}")
+        if cam.fourcc is not None and scheme != "v4l2":
+            raise ConfigError(f"profile {name}: runtime.camera.fourcc is for a v4l2:// camera, not {cam.source!r}")
         if scheme == "csi" and cam.fps < 1:  # as csi:// refuses it when the camera opens, after the model loaded
             raise ConfigError(f"profile {name}: runtime.camera.fps must be at least 1 for a csi:// camera "
                               f"(nvarguscamerasrc), got {cam.fps}")

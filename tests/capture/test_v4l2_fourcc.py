@@ -6,6 +6,7 @@ it does not offer is."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -88,3 +89,30 @@ def test_a_code_that_is_not_four_characters_is_refused(bad):
 def test_the_cli_refuses_fourcc_for_other_sources(tmp_path, capsys):
     code = main(["run", "samples/clip.mp4", "--mask", "rect:0,0,8,8", "--fourcc", "MJPG", "-o", str(tmp_path / "o.mp4")])
     assert code == 2 and "--fourcc applies to v4l2:// cameras only" in capsys.readouterr().err
+
+
+def test_a_profile_camera_gives_its_format_and_an_option_wins(camera, tmp_path):
+    """x86-cpu's camera (v4l2, 1280x720 at 30 fps) asks for MJPG, as most webcams give that size
+    and rate only in MJPEG; --fourcc wins over the profile's."""
+    for extra, want in (([], "MJPG"), (["--fourcc", "YUYV"], "YUYV")):
+        made = camera(want)
+        made.clear()  # one list for the test
+        code = main(["run", "--profile", "x86-cpu", "--mask", "rect:0,0,8,8", "--backend", "opencv-telea",
+                     "--max-frames", "2", "--stats-json", str(tmp_path / "s.json"), *extra])
+        assert code == 0
+        assert dict(made[0].sets)[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*want)
+
+
+@pytest.mark.parametrize("camera_yaml, message", [
+    ('{source: "v4l2:///dev/video0", fourcc: MJPEG}', "four-character pixel format code"),
+    ('{source: "csi://0", fourcc: MJPG}', "fourcc is for a v4l2:// camera"),
+])
+def test_a_profile_fourcc_that_cannot_apply_is_refused(tmp_path, camera_yaml, message):
+    from edgefill.profiles import DeviceProfile
+
+    text = (Path("firmware_configs/x86-cpu.yaml").read_text().splitlines())
+    text = [f"  camera: {camera_yaml}" if line.startswith("  camera:") else line for line in text]
+    path = tmp_path / "x86-cpu.yaml"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(ConfigError, match=message):
+        DeviceProfile.load(path)
