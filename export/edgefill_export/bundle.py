@@ -24,6 +24,7 @@ from pathlib import Path
 
 import onnx
 
+from edgefill.checks import is_whole
 from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes, fsync_folder
 from edgefill.trt import onnx_support as trt_support
@@ -49,6 +50,7 @@ class ExportRequest:
     calib_dir: Path | None = None
     val_dir: Path | None = None
     calib_images: int = 32
+    val_images: int = 64  # the accuracy gate validates on the first N images of val_dir, by name
     allow_accuracy_loss: bool = False
     force: bool = False
     int8_target: str = "tensorrt"  # or "cpu": ONNX Runtime on the CPU (quantize.py)
@@ -112,6 +114,12 @@ def _check_request(req: ExportRequest, profile: DeviceProfile | None) -> None:
     the bundle only failed on the board, in ``build-engine``."""
     if req.int8_target not in INT8_TARGETS:
         raise ConfigError(f"int8_target must be one of {', '.join(INT8_TARGETS)}, not {req.int8_target!r}")
+    if not is_whole(req.val_images) or req.val_images < 1:
+        raise ConfigError(f"val_images (the number of validation images) must be a whole number >= 1, "
+                          f"got {req.val_images!r}")
+    if req.calib_dir is not None and req.precision != "int8":  # was ignored without a word
+        raise ConfigError(f"calibration images (--calib {req.calib_dir}) are for precision int8 only; precision "
+                          f"{req.precision} is not calibrated: leave --calib out, or export --precision int8")
     if req.precision != "int8" or profile is None:
         return
     b = profile.board
@@ -146,11 +154,14 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
     try:
         _write_bundle(req, stage, profile, weights, progress)
+        stale = _bundle_files(out) - {p.name for p in stage.iterdir()}  # the old bundle's files the new one lacks
         (out / "bundle.json").unlink(missing_ok=True)  # no old bundle.json naming half-replaced files
         for p in sorted(stage.iterdir(), key=lambda p: p.name == "bundle.json"):  # bundle.json last
             if (out / p.name).is_dir() and not (out / p.name).is_symlink():
                 shutil.rmtree(out / p.name)
             os.replace(p, out / p.name)
+        for name in stale:  # e.g. model.int8.onnx and calibration.json under a --force fp32 bundle
+            (out / name).unlink(missing_ok=True)
         fsync_folder(out)
     except BaseException:
         if not existed:
@@ -161,24 +172,46 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     return out
 
 
+def _bundle_files(folder: Path) -> set[str]:
+    """The files the bundle in ``folder`` consists of, by its ``bundle.json`` (the ONNX graphs
+    with their sidecars, ``calibration.json``, ``bundle.json``); none if it has no readable one.
+    A ``--force`` export removes those its own bundle does not have: left beside the new files,
+    an old ``model.int8.onnx`` or ``model.trt.*.onnx`` made a folder that mixed two exports."""
+    try:
+        old = json.loads((folder / "bundle.json").read_text())
+        arts = [*old.get("artifacts", {}).values(), *((old.get("tensorrt") or {}).get("artifacts", {}).values())]
+        names = [a.get("file") for a in arts] + [(old.get("calibration") or {}).get("file")]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
+    files = {"bundle.json"}
+    for name in names:
+        # a graph, a sidecar or calibration.json inside the folder: never a file of the user's beside them
+        if isinstance(name, str) and name == Path(name).name and name.endswith((".onnx", ".json")):
+            files.update((name, str(Path(name).with_suffix(".json"))) if name.endswith(".onnx") else (name,))
+    return {f for f in files if (folder / f).is_file()}
+
+
 def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, weights: Path, progress: bool) -> Path:
     reader = None
     calibration = None
     if req.precision == "int8":  # first: a bad --calib-images is refused before any work
         reader = ImageFolderPairs(_data_dir(req.calib_dir, "train"), per_image=1, seed=0, limit=req.calib_images,
                                   progress=progress)
-    val_pairs = list(ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234))
+    # the first val_images photos: a folder of thousands was loaded whole, as crops held in memory
+    val_reader = ImageFolderPairs(_data_dir(req.val_dir, "eval"), per_image=2, seed=1234, limit=req.val_images)
+    val_pairs = list(val_reader)
     if reader is not None:
         calibration = reader.summary()
         atomic_write_bytes(out / "calibration.json", (json.dumps(calibration, indent=2) + "\n").encode())
 
-    def make(stem: str, io: str, opset: int, cast_at_io: bool = False) -> tuple[Path, dict]:
-        """FP32 ONNX (and the quantised one when asked), gated; returns the fp32 path and the artifacts."""
+    def make(stem: str, io: str, opset: int, cast_at_io: bool = False, quantise: bool = True) -> tuple[Path, dict]:
+        """FP32 ONNX (and the quantised one when asked and ``quantise``), gated; returns the fp32 path
+        and the artifacts."""
         fp32 = OnnxFromTorch(weights, out / f"{stem}.fp32.onnx", io=io, opset=opset, decoder_form=req.decoder_form,
                              cast_at_io=cast_at_io)()
         arts = {"fp32": {"file": fp32.name, "sha256": file_sha256(fp32), "io": io, "opset": opset,
                          "validation": validate(fp32, fp32, val_pairs)}}
-        if req.precision != "fp32":
+        if req.precision != "fp32" and quantise:
             q = QuantizeOnnx(req.precision, calibration=reader, target=req.int8_target, progress=progress)(
                 fp32, out / f"{stem}.{req.precision}.onnx")
             try:
@@ -205,8 +238,9 @@ def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, 
         io, opset, cast_at_io = trt_onnx_flavour(profile.board.tensorrt)
         # TensorRT's own graph: converts at the I/O (>= 9.2), float32 network I/O before 9.2,
         # and opset 13 before 8.5
-        _, trt_arts = make("model.trt", io, opset, cast_at_io)
-        # FP16 engines are built from the FP32 graph with the FP16 builder flag.
+        # FP16 engines are built from the FP32 graph with the FP16 builder flag: no model.trt.fp16.onnx
+        # (one was made and gated, and nothing used it)
+        _, trt_arts = make("model.trt", io, opset, cast_at_io, quantise=req.precision == "int8")
         src = trt_arts["int8" if req.precision == "int8" else "fp32"]
         problems = trt_support.check(onnx.load(str(out / src["file"])), profile.board.tensorrt)
         if problems:
@@ -230,7 +264,7 @@ def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, 
         "artifacts": artifacts,
         "tensorrt": tensorrt,
         "calibration": {"file": "calibration.json", "sha256": calibration["sha256"]} if calibration else None,
-        "validation_set": {"pairs": len(val_pairs), "seed": 1234, "crop": 256},
+        "validation_set": {"pairs": len(val_pairs), "images": len(val_reader.files()), "seed": 1234, "crop": 256},
         "weights_sha256": file_sha256(weights),
         "versions": _versions(),
     }

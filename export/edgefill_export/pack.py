@@ -132,12 +132,23 @@ def load_pack(path: Path) -> tuple[list[str], list[np.ndarray]]:
             header = json.loads(str(z["header"]))
             if header.get("format") != FORMAT:
                 raise PackError(f"{path} is not an edgefill photo pack (format {header.get('format')!r})")
-            names = [str(n) for n in z["names"]]
+            skipped = header.get("skipped", [])
+            if not (isinstance(skipped, list) and all(isinstance(n, str) for n in skipped)):
+                raise PackError(f"{path}: its header's 'skipped' must be a list of file names, got {skipped!r}")
+            names_array = z["names"]
+            # a crafted or damaged pack: checked here, not met as an OpenCV assertion or a TypeError later
+            if names_array.ndim != 1 or names_array.dtype.kind != "U":
+                raise PackError(f"{path}: 'names' must be a list of file names, got {names_array.dtype} "
+                                f"{names_array.shape}")
+            names = [str(n) for n in names_array]
             blobs = [z[f"photo_{i:05d}"] for i in range(len(names))]
     except (OSError, KeyError, ValueError, AttributeError, EOFError, zipfile.BadZipFile) as exc:
         raise PackError(f"cannot read the photo pack {path}: {exc}") from exc
     photos = []
     for name, blob in zip(names, blobs, strict=True):
+        if blob.dtype != np.uint8 or blob.ndim != 1 or blob.size == 0:
+            raise PackError(f"{path}: the photo {name} is not JPEG bytes (a 1-D uint8 array), "
+                            f"got {blob.dtype} {blob.shape}")
         img = cv2.imdecode(blob, cv2.IMREAD_COLOR)
         if img is None:
             raise PackError(f"{path}: the JPEG of {name} is corrupt")

@@ -24,7 +24,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import math
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -234,6 +238,36 @@ def _multiple(meta: dict[str, str]) -> int:
     return int(meta.get("edgefill.multiple", "1"))
 
 
+class _OrtQuantiserNotes(logging.Filter):
+    """Drops ONNX Runtime's quantiser advice (warnings and below, logged on the root logger)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or f"{os.sep}onnxruntime{os.sep}quantization{os.sep}" not in record.pathname
+
+
+@contextlib.contextmanager
+def _quiet_quantiser() -> Iterator[None]:
+    """Keep ONNX Runtime's quantiser from talking to an edgefill user: it prints its calibration
+    progress ("Collecting tensor data...", "Number of tensors : 76") to stdout, mixed into
+    ``edgefill export``'s summary, and logs advice meant for its own users ("consider to run
+    pre-processing") on the root logger, which ``edgefill`` shows as its own warning and which,
+    in a program that set up no logging, configures the root logger for the whole process
+    (``logging.warning`` calls ``basicConfig``). Errors still come through."""
+    root, ort_logger = logging.getLogger(), logging.getLogger("onnxruntime")
+    notes, guard = _OrtQuantiserNotes(), logging.NullHandler()
+    level = ort_logger.level
+    root.addFilter(notes)
+    root.addHandler(guard)  # a root logger with a handler is not set up by logging.warning
+    ort_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        ort_logger.setLevel(level)
+        root.removeHandler(guard)
+        root.removeFilter(notes)
+
+
 class _OrtReader:
     """Adapts an iterable of (image, mask) pairs to ONNX Runtime's CalibrationDataReader."""
 
@@ -341,9 +375,11 @@ class QuantizeOnnx:
                 extra = {**options["extra_options"], **({"CalibPercentile": pct} if pct else {})}
                 if overrides:
                     extra["TensorQuantOverrides"] = {**overrides, **extra.get("TensorQuantOverrides", {})}
-                quantize_static(str(src), str(path), Reader(_OrtReader(pairs, float_io, multiple)), quant_format=QuantFormat.QDQ,
-                                per_channel=True, reduce_range=False, weight_type=QuantType.QInt8, calibrate_method=method,
-                                **{**options, "extra_options": extra})
+                with _quiet_quantiser():
+                    quantize_static(str(src), str(path), Reader(_OrtReader(pairs, float_io, multiple)),
+                                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=False,
+                                    weight_type=QuantType.QInt8, calibrate_method=method,
+                                    **{**options, "extra_options": extra})
                 candidates[label] = path
                 bar.update()
 

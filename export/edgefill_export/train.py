@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -46,7 +46,7 @@ from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_err
                      total_variation)
 from .model import MODEL_CONFIGS, PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
-from .weights import CheckpointError, load_checkpoint, load_weights, save_checkpoint, save_weights
+from .weights import CheckpointError, load_checkpoint, load_weights, recorded_model, save_checkpoint, save_weights
 
 
 @dataclass
@@ -247,8 +247,14 @@ def param_groups(model: PConvUNet, cfg: TrainConfig) -> list[dict]:
 def init_from(model: PConvUNet, path: Path) -> None:
     """Load trained weights into ``model`` for fine-tuning. Weights without the global-context
     block or the refinement head may start a model with them (they start as no-ops); anything
-    else must match."""
-    source = load_weights(path, model.config.name)
+    else must match; weights of another model (its width) are refused in one line."""
+    named, name = recorded_model(path), model.config.name
+    if named in MODEL_CONFIGS and named != name:
+        narrow, wide = MODEL_CONFIGS[named].channels, MODEL_CONFIGS[name].channels
+        widen = (f", or widen them first (python -m edgefill_export.widen {path} --to {name} --out WEIGHTS)"
+                 if len(narrow) == len(wide) and all(a <= b for a, b in zip(narrow, wide, strict=True)) else "")
+        raise SystemExit(f"--init {path} holds model {named!r}, not {name!r}: fine-tune them with --model {named}{widen}")
+    source = load_weights(path, name)
     if source.config.context and not model.config.context:
         raise SystemExit(f"{path} has the global-context block; train with --context to fine-tune it")
     if source.config.refine and source.config.refine != model.config.refine:
@@ -366,6 +372,11 @@ def check_config(cfg: TrainConfig) -> None:
     multiple = MODEL_CONFIGS[cfg.model].multiple
     if cfg.crop < multiple or cfg.crop % multiple:
         raise SystemExit(f"--crop must be a multiple of {multiple} for model {cfg.model!r}, got {cfg.crop}")
+    side = cfg.crop // multiple  # of the bottleneck, where training's BatchNorm needs 2 values per channel or more
+    if cfg.batch * side * side < 2:  # it was a ValueError traceback from torch at the first step
+        raise SystemExit(f"--batch {cfg.batch} with --crop {cfg.crop} gives model {cfg.model!r} one value per channel "
+                         f"at its {side}x{side} bottleneck, too few for BatchNorm in training: use --batch 2 or more, "
+                         f"or --crop {2 * multiple}")
     for name in ("lr", "d_lr"):
         if not getattr(cfg, name) > 0:
             raise SystemExit(f"--{name.replace('_', '-')} must be above 0, got {getattr(cfg, name)}")
@@ -401,6 +412,12 @@ def resume_notes(saved: dict, cfg: TrainConfig, step: int, ckpt: Path) -> list[s
     if step >= cfg.steps:
         notes.append(f"the checkpoint is at step {step}, at or past --steps {cfg.steps}: nothing is trained (raise "
                      "--steps to train on, or pass --no-resume to start again)")
+    elif isinstance(saved.get("steps"), int) and saved["steps"] != cfg.steps:
+        # --steps is quiet on resume (how long a run trains), but it also sets the schedule's length
+        before = lr_at(step, replace(cfg, steps=saved["steps"]))
+        notes.append(f"--steps is the run's total, not steps to add: the checkpoint at step {step} was scheduled for "
+                     f"{saved['steps']} steps and now trains to {cfg.steps}; the learning rate's cosine decay is "
+                     f"stretched to match (at step {step}: {before:.2e} -> {lr_at(step, cfg):.2e})")
     if saved.get("gan_weight") and not cfg.gan_weight:
         notes.append(f"{ckpt.name} holds a discriminator (--gan-weight {saved['gan_weight']}), which this run "
                      "without --gan-weight leaves out")
@@ -585,13 +602,24 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         writer.writeheader()
 
     logged, losses = -1, {}
+    log_failed = False
+
+    def log_lost(exc: OSError, at: int) -> SystemExit:
+        """One line for a log write that failed (a full disk): it was a traceback, three deep."""
+        kept = f"the last checkpoint ({ckpt}) is kept" if ckpt.exists() else "no checkpoint was saved yet"
+        return SystemExit(f"cannot write {log_path} at step {at}: {exc.strerror or exc}; {kept}: free some space and "
+                          "run the same command again")
 
     def log_row(at: int, terms: dict, val: tuple[str, str]) -> None:
-        nonlocal logged
-        writer.writerow({"step": at, "time": f"{elapsed + time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
-                         **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
-                         "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
-        log.flush()
+        nonlocal logged, log_failed
+        try:
+            writer.writerow({"step": at, "time": f"{elapsed + time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
+                             **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
+                             "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
+            log.flush()
+        except OSError as exc:
+            log_failed = True
+            raise log_lost(exc, at) from None
         logged = at
 
     def checkpoint() -> None:
@@ -673,7 +701,11 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         stop.restore()
         batches.close()
         bar.close()
-        log.close()
+        try:
+            log.close()  # flushes what is left: it fails again after a failed write, which was reported
+        except OSError as exc:
+            if not log_failed:
+                raise log_lost(exc, step) from None
     checkpoint()
     model.eval()
     try:

@@ -39,6 +39,28 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         raise CheckpointError(f"{path} is not a valid safetensors file: {exc}") from exc
 
 
+def _misfit(exc: RuntimeError) -> str:
+    """The first problem torch lists when a state dict does not fit a model, and how many more:
+    torch lists one line per tensor (weights of another width gave ~60 lines, under a first line
+    that says only "Error(s) in loading state_dict")."""
+    problems = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+    if not problems:
+        return str(exc)
+    first = problems[0] if len(problems[0]) <= 300 else problems[0][:300] + " ..."
+    return first + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+
+
+def recorded_model(path: Path) -> str | None:
+    """The model name a weights file's metadata records; None when it records none or is not a
+    readable safetensors file (:func:`load_weights` then says which)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            name = (f.metadata() or {}).get("model")
+    except Exception:  # safetensors raises several types for corrupt headers
+        return None
+    return name if isinstance(name, str) else None
+
+
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
             "context": str(model.config.context).lower(), "refine": str(model.config.refine),
@@ -97,7 +119,7 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path} does not fit model {name!r}: {exc}") from exc
+        raise CheckpointError(f"{path} does not fit model {name!r}: {_misfit(exc)}") from exc
     return model
 
 
@@ -133,7 +155,7 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
             module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})
         except RuntimeError as exc:
             raise CheckpointError(f"{path} does not fit this run's model (was it trained with other flags, "
-                                  f"e.g. --context or --refine?): {str(exc).splitlines()[0]}") from exc
+                                  f"e.g. --context or --refine?): {_misfit(exc)}") from exc
         opt_state: dict[int, dict] = {}
         for k, v in sub.items():
             if k.startswith("opt."):

@@ -347,7 +347,7 @@ def test_tensorrt_10_bundle_converts_at_the_io(photo_dirs, tmp_path):
     from edgefill.trt import onnx_support
 
     out = export_bundle(ExportRequest(model="nano", out_dir=tmp_path / "b", profile="orin-nano-super",
-                                      calib_dir=photo_dirs / "calib", val_dir=photo_dirs / "val"), progress=False)
+                                      val_dir=photo_dirs / "val"), progress=False)
     b = json.loads((out / "bundle.json").read_text())
     trt = b["tensorrt"]
     assert (trt["io"], trt["cast_at_io"], trt["onnx"]) == ("uint8", True, "model.trt.fp32.onnx")
