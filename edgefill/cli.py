@@ -428,9 +428,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         if note:
             why += f"; it {note} and copy the bundle to the board"
         raise BackendUnavailableError("export", why, "export") from exc
+    if args.calib_images is not None and args.precision != "int8":  # was ignored without a word
+        raise InputError(f"--calib-images is for --precision int8 only; {args.precision} is not calibrated")
     req = ExportRequest(model=args.model, out_dir=Path(args.output), precision=args.precision, profile=args.profile,
                         calib_dir=Path(args.calib) if args.calib else None, val_dir=Path(args.val) if args.val else None,
-                        calib_images=args.calib_images, allow_accuracy_loss=args.allow_accuracy_loss, force=args.force)
+                        allow_accuracy_loss=args.allow_accuracy_loss, force=args.force, val_images=args.val_images,
+                        **({"calib_images": args.calib_images} if args.calib_images is not None else {}))
     try:
         out = export_bundle(req)
     except (CalibrationError, AccuracyGateError, CheckpointError, ExportError, FileExistsError, ValueError) as exc:
@@ -445,7 +448,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for art in bundle["artifacts"].values():
         v = art["validation"]  # delta_db is fp32 minus this artifact (a loss): shown as this one's change
         print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32")
-    _say_calibration_count(out, bundle, args.calib_images)
+    _say_calibration_count(out, bundle, req.calib_images)
     return 0
 
 
@@ -718,8 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default=None, choices=["fp32", "fp16", "int8"],
                    help="default: the profile's precision, else fp32")
     p.add_argument("--calib", default=None, help="folder of calibration photos for int8 (default: fetched train set)")
-    p.add_argument("--calib-images", type=int, default=32)
+    p.add_argument("--calib-images", type=int, default=None, metavar="N",
+                   help="int8: calibrate on the first N photos of --calib (default 32)")
     p.add_argument("--val", default=None, help="folder of validation photos for the gate (default: fetched eval set)")
+    p.add_argument("--val-images", type=int, default=64, metavar="N",
+                   help="the gate validates on the first N photos of --val, by name (default 64)")
     p.add_argument("--allow-accuracy-loss", action="store_true", help="keep an artifact that fails the accuracy gate")
     p.add_argument("--force", action="store_true", help="write into a non-empty OUTDIR")
     p.add_argument("-o", "--output", required=True, help="bundle folder")

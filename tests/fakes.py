@@ -187,7 +187,10 @@ def fake_export_toolchain(monkeypatch, export_bundle) -> None:
     import sys
     import types
 
-    fakes = {"bundle": {"ExportRequest": lambda **kw: kw, "export_bundle": export_bundle},
+    def request(**kw):  # ExportRequest's defaults for what the CLI may leave out
+        return types.SimpleNamespace(**{"calib_images": 32, "val_images": 64, **kw})
+
+    fakes = {"bundle": {"ExportRequest": request, "export_bundle": export_bundle},
              "calibration": {"CalibrationError": type("CalibrationError", (Exception,), {})},
              "onnx_export": {"ExportError": type("ExportError", (Exception,), {})},
              "quantize": {"AccuracyGateError": type("AccuracyGateError", (Exception,), {})},
