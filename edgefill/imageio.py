@@ -40,11 +40,17 @@ def is_image_file(path: Path) -> bool:
 
 def image_files(folder: Path | str) -> list[Path]:
     """The image files directly in ``folder``, in :func:`sequence_key` order (frames and their
-    per-frame masks pair up by this order)."""
+    per-frame masks pair up by this order). A broken link with an image's name is an
+    :class:`InputError`: skipped, it moved every later mask of a sequence one frame off."""
     try:
-        return sorted((p for p in Path(folder).iterdir() if is_image_file(p)), key=sequence_key)
+        entries = list(Path(folder).iterdir())
     except OSError as exc:  # a folder without read permission
         raise InputError(f"cannot list the images in {folder}: {exc.strerror or exc}") from None
+    for p in entries:
+        if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_symlink() and not p.exists():
+            raise InputError(f"{p} is a broken link (to {os.readlink(p)}); frames and masks pair up by their order "
+                             "in a folder, so a missing one would shift every later one: mend or remove it")
+    return sorted((p for p in entries if is_image_file(p)), key=sequence_key)
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:

@@ -87,3 +87,15 @@ def test_a_file_or_folder_that_cannot_be_read_is_one_input_error(tmp_path, monke
     with pytest.raises(InputError, match="cannot list the images in .*: Permission denied"):
         image_files(tmp_path)
 
+
+
+def test_a_broken_link_among_the_images_is_one_clear_error(tmp_path):
+    """A broken link was skipped quietly: in a mask folder every later mask moved one frame off."""
+    for i in (1, 3):
+        write_image(tmp_path / f"m_{i}.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "m_2.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(InputError, match=r"m_2.png is a broken link .*shift every later one"):
+        image_files(tmp_path)
+    (tmp_path / "m_2.png").unlink()
+    (tmp_path / "notes.txt").symlink_to(tmp_path / "gone.txt")  # not an image name: not ours to judge
+    assert [p.name for p in image_files(tmp_path)] == ["m_1.png", "m_3.png"]
