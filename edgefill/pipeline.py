@@ -271,6 +271,7 @@ class Pipeline:
             self._closed = True
             self._reader.close()
             self._release()
+            self._close_sinks(failed=True)  # as at the end of a run (an MJPEG preview's port stayed bound)
             raise
         self._t_start = time.monotonic()
         self._capture_running = True

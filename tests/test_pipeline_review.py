@@ -140,3 +140,17 @@ def test_wait_returns_only_once_the_run_is_finished_when_stop_runs_in_another_th
     assert writing.wait(10)
     assert p.wait(10) and stats.is_file() and p.inpainter.backend._closed
     stopper.join(10)
+
+
+def test_a_failed_start_closes_the_sinks_as_the_end_of_a_run_does(tmp_path):
+    """The sinks stayed open when the source could not be opened (an MJPEG preview kept its port
+    bound until garbage collection); a file sink that wrote nothing leaves no file."""
+    from edgefill.sinks import MjpegPreviewSink, VideoFileSink
+
+    preview = MjpegPreviewSink(port=0)
+    video = VideoFileSink(tmp_path / "out.avi")
+    p = Pipeline(str(tmp_path / "missing.avi"), "rect:1,1,8,8", [preview, video], backend="opencv-telea")
+    with pytest.raises(CaptureError):
+        p.start()
+    assert preview._closed and preview.server.socket.fileno() == -1  # the port is free again
+    assert list(tmp_path.iterdir()) == []
