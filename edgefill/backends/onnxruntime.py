@@ -81,6 +81,8 @@ class OnnxRuntimeBackend(Backend):
         most = max(64, 4 * (os.cpu_count() or 1))  # a typo of 100000 made ONNX Runtime exhaust the thread limit
         if not (is_whole(threads) and 0 <= threads <= most):
             raise ConfigError(f"threads must be a whole number from 0 (ONNX Runtime's choice) to {most}, got {threads!r}")
+        if not isinstance(spin, bool):  # spin="false" turned spinning on
+            raise ConfigError(f"spin must be True or False, got {spin!r}")
         if threads:
             so.intra_op_num_threads = threads
         so.log_severity_level = 3
@@ -125,6 +127,10 @@ class OnnxRuntimeBackend(Backend):
                                  "expected a rank-4 uint8 (or float32) tensor")
         if len(types) != 1:
             raise ModelError(f"{self.model.path}: inputs mix types {sorted(types)}")
+        out = outs[0]
+        if out.type != next(iter(types)) or len(out.shape) != 4:  # else cast quietly or a numpy traceback
+            raise ModelError(f"{self.model.path}: output {out.name!r} is {out.type} {out.shape}, expected a rank-4 "
+                             f"tensor of the inputs' type ({next(iter(types))})")
         # float32-I/O graphs (made for TensorRT < 9.2) carry the same 0..255 values
         self._float_io = types == {"tensor(float)"}
 

@@ -9,7 +9,7 @@ import pytest
 from edgefill import create_backend
 from edgefill.backends import base
 from edgefill.backends.onnxruntime import OnnxRuntimeBackend
-from edgefill.errors import ConfigError
+from edgefill.errors import ConfigError, ModelError
 
 ORT = pytest.mark.skipif(not OnnxRuntimeBackend.is_available(), reason="onnxruntime not installed")
 
@@ -106,3 +106,33 @@ def test_a_provider_that_could_not_start_is_warned_of(monkeypatch, caplog):
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warned) == 1 and "CUDAExecutionProvider could not start; running on CPUExecutionProvider" in warned[0]
     assert b.input_info.device == "cpu"
+
+
+def test_spin_that_is_no_bool_is_refused():
+    """spin="false" (a string from a config file) turned spinning on: any non-empty string is true."""
+    with pytest.raises(ConfigError, match="spin must be True or False, got 'false'"):
+        create_backend("onnxruntime", model="nano", spin="false")
+
+
+def test_a_graph_whose_output_is_not_an_image_of_the_inputs_type_is_refused(tmp_path):
+    """Only the inputs were checked: a foreign graph with a float output (or another rank) was cast
+    quietly to uint8 or failed in numpy with a traceback at the first frame."""
+    onnx = pytest.importorskip("onnx", reason="onnx builds the foreign graph (edgefill[export])")
+    from onnx import TensorProto, helper
+
+    def graph(out_type, out_shape):
+        nodes = [helper.make_node("Cast", ["image"], ["out"], to=out_type)]
+        g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, "h", "w", 3]),
+                                           helper.make_tensor_value_info("mask", TensorProto.UINT8, [1, "h", "w", 1])],
+                              [helper.make_tensor_value_info("out", out_type, out_shape)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        m.metadata_props.add(key="edgefill.multiple", value="64")
+        path = tmp_path / f"g{out_type}_{len(out_shape)}.onnx"
+        onnx.save(m, str(path))
+        return path
+
+    with pytest.raises(ModelError, match=r"output 'out' is tensor\(float\) .*expected a rank-4 tensor of the inputs' "
+                                          r"type \(tensor\(uint8\)\)"):
+        create_backend("onnxruntime", model=str(graph(TensorProto.FLOAT, [1, "h", "w", 3])))
+    create_backend("onnxruntime", model=str(graph(TensorProto.UINT8, [1, "h", "w", 3]))).close()  # the same, in uint8
