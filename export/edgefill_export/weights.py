@@ -149,7 +149,11 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
         raise CheckpointError(f"{path} holds model {meta.get('model')!r}, not {model.config.name!r}")
     for prefix, (module, opt) in {"": (model, optimizer), **{f"{k}.": v for k, v in (extra or {}).items()}}.items():
         if f"{prefix}param_groups" not in meta:
-            raise CheckpointError(f"{path} has no state for {prefix.rstrip('.') or 'the model'}")
+            part = prefix.rstrip(".") or "the model"
+            hint = (f" (it was trained without it: one cannot join a run part-way; resume without the option "
+                    f"that adds {part} (--gan-weight for disc), or start a new run with --init "
+                    f"{path.parent / (model.config.name + '.safetensors')})") if prefix else ""
+            raise CheckpointError(f"{path} has no state for {part}{hint}")
         sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
         try:
             module.load_state_dict({k[6:]: v for k, v in sub.items() if k.startswith("model.")})

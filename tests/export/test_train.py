@@ -81,8 +81,11 @@ def test_resume_with_all_losses_reproduces_an_uninterrupted_run(tmp_path, photos
 
 def test_checkpoint_without_discriminator_state_is_refused(tmp_path, photos):
     train(_cfg(2), tmp_path, photos)
-    with pytest.raises(CheckpointError, match="disc"):
+    # and says what to do: resume without it, or start a new run from this run's weights
+    with pytest.raises(CheckpointError, match=r"has no state for disc \(it was trained without it.*--gan-weight "
+                                              r"for disc.*start a new run with --init .*nano\.safetensors\)"):
         train(TrainConfig(model="nano", steps=4, batch=2, crop=64, gan_weight=0.01, threads=1), tmp_path, photos)
+    assert (tmp_path / "nano.safetensors").is_file()  # the weights the message names
 
 
 def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_path, photos):
