@@ -428,11 +428,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         if note:
             why += f"; it {note} and copy the bundle to the board"
         raise BackendUnavailableError("export", why, "export") from exc
-    if args.calib_images is not None and args.precision != "int8":  # was ignored without a word
-        raise InputError(f"--calib-images is for --precision int8 only; {args.precision} is not calibrated")
+    for flag, given in (("--calib-images", args.calib_images), ("--int8-target", args.int8_target)):
+        if given is not None and args.precision != "int8":  # was ignored without a word
+            raise InputError(f"{flag} is for --precision int8 only; {args.precision} is not calibrated")
     req = ExportRequest(model=args.model, out_dir=Path(args.output), precision=args.precision, profile=args.profile,
                         calib_dir=Path(args.calib) if args.calib else None, val_dir=Path(args.val) if args.val else None,
                         allow_accuracy_loss=args.allow_accuracy_loss, force=args.force, val_images=args.val_images,
+                        int8_target=args.int8_target,
                         **({"calib_images": args.calib_images} if args.calib_images is not None else {}))
     try:
         out = export_bundle(req)
@@ -723,6 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calib", default=None, help="folder of calibration photos for int8 (default: fetched train set)")
     p.add_argument("--calib-images", type=int, default=None, metavar="N",
                    help="int8: calibrate on the first N photos of --calib (default 32)")
+    p.add_argument("--int8-target", default=None, choices=["tensorrt", "cpu"],
+                   help="int8 graph for TensorRT or for ONNX Runtime on the CPU (default: cpu for a profile without "
+                        "TensorRT, such as rpi5 and x86-cpu, else tensorrt)")
     p.add_argument("--val", default=None, help="folder of validation photos for the gate (default: fetched eval set)")
     p.add_argument("--val-images", type=int, default=64, metavar="N",
                    help="the gate validates on the first N photos of --val, by name (default 64)")

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,25 @@ class ExportRequest:
     val_images: int = 64  # the accuracy gate validates on the first N images of val_dir, by name
     allow_accuracy_loss: bool = False
     force: bool = False
-    int8_target: str = "tensorrt"  # or "cpu": ONNX Runtime on the CPU (quantize.py)
-    decoder_form: str = DECODER_FORM  # of the exported graphs (subpixel.py)
+    #: "tensorrt" or "cpu" (ONNX Runtime on the CPU, quantize.py); None: "cpu" for a profile whose
+    #: board has no TensorRT (rpi5, x86-cpu), else "tensorrt" (the TensorRT-style graph runs no
+    #: faster than FP32 on ONNX Runtime, so a Raspberry Pi's INT8 bundle was slower than FP32)
+    int8_target: str | None = None
+    #: of the exported graphs (subpixel.py); None: the shipped CPU form, :data:`CPU_DECODER_FORM`,
+    #: for a profile without TensorRT, else :data:`~edgefill_export.onnx_export.DECODER_FORM`
+    decoder_form: str | None = None
+
+
+#: the decoder form of the shipped CPU graphs (ship.py): ONNX Runtime has no int8 ConvTranspose on the CPU
+CPU_DECODER_FORM = "phase-nhwc"
+
+
+def with_board_defaults(req: ExportRequest, profile: DeviceProfile | None) -> ExportRequest:
+    """``req`` with its INT8 target and decoder form filled in for the board: the CPU forms for
+    a profile without TensorRT, the TensorRT ones otherwise (and without a profile)."""
+    cpu = profile is not None and not profile.board.tensorrt
+    return dataclasses.replace(req, int8_target=req.int8_target or ("cpu" if cpu else "tensorrt"),
+                               decoder_form=req.decoder_form or (CPU_DECODER_FORM if cpu else DECODER_FORM))
 
 
 def _weights(model: str) -> Path:
@@ -135,6 +153,7 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     if req.precision not in GATES_DB:
         raise ValueError(f"precision must be one of {', '.join(GATES_DB)}, not {req.precision!r}")
     profile = DeviceProfile.load(req.profile) if req.profile else None
+    req = with_board_defaults(req, profile)
     _check_request(req, profile)  # conflicting options: refused before any work, not minutes later
     out = Path(req.out_dir)
     # staging folders left by an export that was killed (SIGKILL, a power cut) are not content
@@ -255,6 +274,8 @@ def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, 
         "format": BUNDLE_FORMAT,
         "model": side["model"],
         "precision": req.precision,
+        "int8_target": req.int8_target if req.precision == "int8" else None,
+        "decoder_form": req.decoder_form,
         "multiple": side["multiple"],
         # the runtime's refinement settings for the model (edgefill.refill_settings), if it records any
         **{k: side.get(k) for k in RefillSettings.keys()},
