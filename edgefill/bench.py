@@ -42,6 +42,7 @@ import numpy as np
 from . import maskgen
 from .backends import backend_class, create_backend
 from .backends.registry import available_class
+from .checks import is_whole
 from .errors import ConfigError, ModelError
 from .imageio import MAX_PIXELS
 from .models import read_manifest, resolve_model
@@ -296,10 +297,13 @@ def _check_sizes(be, backend: str, spec: str | None, sizes: list[int]) -> None:
 
 def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
     """Median per-frame milliseconds of each pipeline stage on synthetic size x size frames
-    (after one warm-up call of the inpainter)."""
+    (after one warm-up call of the inpainter). The whole frame is one size x size crop, as in the
+    row's own timing: with the default buckets a 128 frame ran in a 256 crop, and a 640 frame in
+    four tiles of up to 512, so the row's "infer" stage was another crop's time than its p50."""
     from .capture import CaptureOptions, FrameSource
     from .inpainter import Inpainter
     from .pipeline import Pipeline
+    from .roi import RoiConfig
     from .sinks import CallbackSink
 
     img, mask = synthetic(size, seed=1)
@@ -322,7 +326,8 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
             self.i += 1
             return img.copy() if self.i <= frames else None
 
-    inp = Timed(model=spec, backend=backend) if spec else Timed(backend=backend)
+    one_crop = RoiConfig(buckets=(size,), margin=0)  # the frame is the crop: no context to add around it
+    inp = Timed(model=spec, backend=backend, roi_config=one_crop) if spec else Timed(backend=backend, roi_config=one_crop)
     try:
         inp.inpaint(img, mask)  # warm-up, left out
         timings.clear()
@@ -393,11 +398,41 @@ def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
     return {"source": None}
 
 
+def _listed(value: object, what: str, item: Callable[[object], bool], kind: str) -> list:
+    """``value`` as a list: one item on its own (``"nano"``, ``256``, a ``Path``) is a list of one (a
+    str was taken letter by letter: "unknown model 'n'"); ConfigError for an item that is not ``kind``."""
+    values = [value] if isinstance(value, (str, os.PathLike)) or item(value) else value
+    try:
+        values = list(values)
+    except TypeError:
+        raise ConfigError(f"{what} must be a list of {kind}, got {value!r}") from None
+    bad = [v for v in values if not item(v)]
+    if bad:
+        raise ConfigError(f"{what} must be {kind}, got {bad[0]!r}")
+    return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in values]
+
+
 def run_bench(models: list[str], backends: list[str], precisions: list[str], sizes: list[int], warmup: int = 5,
               reps: int = 30) -> tuple[list[BenchResult], dict]:
+    """Measure every (model, backend, precision) at every crop size (see the module's docstring);
+    returns the rows (a :class:`BenchResult` each) and the environment, which :func:`table`,
+    :func:`to_json` and :func:`plot` take. Each of ``models``, ``backends``, ``precisions`` and
+    ``sizes`` is a list, or one item (``"nano"``, ``256``); classical backends ignore the models
+    and precisions. Bad arguments, and arguments that leave nothing to measure, are a
+    :class:`ConfigError` before anything is loaded."""
+    is_name = lambda v: isinstance(v, str) and bool(v)  # noqa: E731
+    models = _listed(models, "models", lambda v: is_name(v) or isinstance(v, os.PathLike), "model names or paths")
+    backends = _listed(backends, "backends", is_name, "backend names")
+    precisions = _listed(precisions, "precisions", is_name, f"precisions ({', '.join(PRECISIONS)})")
+    sizes = _listed(sizes, "sizes", is_whole, "whole numbers of pixels")
+    if not (backends and sizes):
+        raise ConfigError(f"nothing to measure: give at least one backend and one size (got backends {backends}, "
+                          f"sizes {sizes})")
     for p in precisions:
         if p not in PRECISIONS:
             raise ConfigError(f"unknown precision {p!r}")
+    if not (is_whole(reps) and is_whole(warmup)):
+        raise ConfigError(f"reps and warm-up must be whole numbers, got reps {reps!r}, warm-up {warmup!r}")
     if reps < 1 or warmup < 0 or any(s < 1 for s in sizes):
         raise ConfigError(f"reps must be >= 1, warm-up >= 0 and sizes >= 1 (got reps {reps}, warm-up {warmup}, "
                           f"sizes {sizes})")
@@ -416,6 +451,9 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):
                 configs.append((model, backend, precision))
+    if not configs:  # run_bench(models=[], ...): an empty table, as if measured
+        raise ConfigError(f"nothing to measure: {', '.join(backends)} need{'s' if len(backends) == 1 else ''} at least "
+                          f"one model and one precision (got models {models}, precisions {precisions})")
     peaks = {p: gemm_peak_gflops(p) for p in precisions}  # best of 5, for the record
     tele = Telemetry()
     tele.start()

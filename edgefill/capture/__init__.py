@@ -15,16 +15,19 @@
 from __future__ import annotations
 
 import glob as _glob
+import os
 from pathlib import Path
 
 from . import files, gstreamer, mjpeg_http, picam, rtsp, v4l2  # noqa: F401  (register schemes)
+from ..checks import is_whole
 from ..errors import ConfigError
 from .base import CaptureOptions, FrameSource, list_schemes, redact_uri, register_source, source_class
 from .resilient import ResilientSource
 
 
-def scheme_of(uri: str) -> str:
+def scheme_of(uri: str | os.PathLike) -> str:
     """The registered scheme a URI or path resolves to."""
+    uri = _as_uri(uri)
     if "://" in uri:
         return uri.split("://", 1)[0].lower()
     if Path(uri).is_dir() or _glob.has_magic(uri):
@@ -40,11 +43,26 @@ def _camera_path(uri: str) -> bool:
     return uri.isdigit() or uri.startswith("/dev/video") or Path(uri).is_char_device()
 
 
-def open_source(uri: str, options: CaptureOptions | None = None) -> FrameSource:
-    """Construct (not yet open) the source for ``uri``.
+def _as_uri(uri: object) -> str:
+    """``uri`` as the string the schemes take: a ``pathlib.Path`` (any ``os.PathLike``) is its path,
+    as for masks and sinks (it was a TypeError); a camera number (``0``, OpenCV's habit) is ``"0"``,
+    refused below with the URI to write; anything else is a :class:`ConfigError`."""
+    if isinstance(uri, os.PathLike):
+        uri = os.fspath(uri)
+    if is_whole(uri):
+        uri = str(uri)
+    if not isinstance(uri, str):
+        raise ConfigError(f"a source is a URI or path (a str or pathlib.Path, e.g. clip.mp4, frames/, "
+                          f"v4l2:///dev/video0) or a FrameSource, not {type(uri).__name__} {uri!r}")
+    return uri
+
+
+def open_source(uri: str | os.PathLike, options: CaptureOptions | None = None) -> FrameSource:
+    """Construct (not yet open) the source for ``uri`` (a str or a ``pathlib.Path``).
 
     A camera given as a plain path (``0``, ``/dev/video0``) is refused with the URI to write:
     it was opened as a video file that "does not exist"."""
+    uri = _as_uri(uri)
     scheme = scheme_of(uri)
     if scheme == "file" and _camera_path(uri):
         raise ConfigError(f"{uri} is a camera, not a video file: open it as v4l2://{uri}")

@@ -26,10 +26,23 @@ class Sink(ABC):
     def write(self, result: FrameResult) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Flush and release. Called once, after the last frame (also on Ctrl-C)."""
+        """Flush and release. Called after the last frame (also on Ctrl-C); a second call does nothing."""
 
     def close_partial(self) -> None:
         """Like :meth:`close`, after a failed run: a sink that writes files keeps what it wrote
         under a name that cannot be mistaken for a complete output (the file sinks do). By
         default it is :meth:`close`."""
         self.close()
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        """:meth:`close`, or :meth:`close_partial` when the block raised. For a sink written to
+        directly, and for one made before a :class:`~edgefill.Pipeline` that may fail to be made
+        (a preview's port stayed bound and its server ran on): a Pipeline closes its sinks at the
+        end of its run, and closing again does nothing."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.close_partial()

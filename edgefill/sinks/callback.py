@@ -29,10 +29,14 @@ class WindowSink(Sink):
         if re.search(r"GUI:\s*NONE", cv2.getBuildInformation()):
             raise ConfigError("this OpenCV has no GUI support (headless wheel): use --preview instead")
         self.title = title
+        self._open = False
 
     def write(self, result: FrameResult) -> None:
+        self._open = True
         cv2.imshow(self.title, result.image)
         cv2.waitKey(1)
 
     def close(self) -> None:
-        cv2.destroyWindow(self.title)
+        if self._open:  # once: OpenCV's GTK backend raises ("NULL window") for a window it no longer has
+            self._open = False
+            cv2.destroyWindow(self.title)

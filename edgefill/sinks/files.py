@@ -72,7 +72,14 @@ class VideoFileSink(Sink):
     logged by OpenCV: the frames go nowhere and the container is never finished. So :meth:`close`
     reads the finished file's frame count back (FFmpeg's writer, which writes every extension
     here, with FFmpeg's reader): a file that holds fewer frames than were written is kept as
-    ``<name>.partial<ext>`` too, and :meth:`close` raises :class:`InputError`."""
+    ``<name>.partial<ext>`` too, and :meth:`close` raises :class:`InputError`.
+
+    One sink writes one video: a :class:`~edgefill.Pipeline` closes its sinks when its run ends,
+    and a frame written after that is a :class:`ConfigError` (a second run through the same sink
+    started a new ``.part`` file, and its close then found fewer frames than the two runs had
+    written: a false "full disk?" error, the second run kept as ``.partial``). Give each run a
+    new sink. A sink closed before it got a frame (a run whose source did not open) may be used
+    again."""
 
     def __init__(self, path: str | Path, fps: float | None = None):
         self.path = Path(path)
@@ -89,8 +96,12 @@ class VideoFileSink(Sink):
         self.partial_path: Path | None = None  # where close_partial() (or a failed close()) kept the frames
         self._backend = ""  # the OpenCV backend that wrote the file
         self.frames_fit = FixedFrameSize(self.path)
+        self._finished = False  # close() or close_partial() has finished a file
 
     def write(self, result: FrameResult) -> None:
+        if self._finished:
+            raise ConfigError(f"cannot write {self.path}: this VideoFileSink finished its video when it was closed "
+                              "(a Pipeline closes its sinks at the end of its run); give each run a new sink")
         img = bgr(result.image, self.path)
         if self.writer is None:
             try:
@@ -115,6 +126,7 @@ class VideoFileSink(Sink):
         """Close the writer and fsync the ``.part`` file; False when nothing was written."""
         if self.writer is None:
             return False
+        self._finished = True
         self._backend = self.writer.getBackendName()
         self.writer.release()
         self.writer = None
@@ -179,18 +191,25 @@ class ImageFolderSink(Sink):
     folder holds the frames processed before it. Nothing is deleted: a frame of an earlier
     run is replaced only when this run writes a frame with the same number, the others stay
     as they were, :meth:`close_partial` logs which frames this run wrote, and :meth:`close` warns
-    when the folder holds numbered frames that this run did not write."""
+    when the folder holds numbered frames that this run did not write. Closing ends the run
+    (:attr:`frames` still says how many it wrote): the same sink given to another run counts that
+    run's frames afresh, as a new sink would (it counted on, and its messages named the first
+    run's frames as the second's)."""
 
     def __init__(self, folder: str | Path, ext: str = ".png"):
         if ext not in IMAGE_EXTS:
-            raise ConfigError(f"unsupported image extension {ext!r}")
+            raise ConfigError(f"unsupported image extension {ext!r} for the frames in {folder}: use one of "
+                              f"{', '.join(IMAGE_EXTS)}")
         self.folder, self.ext = Path(folder), ext
         check_can_write(self.folder, "images", folder=True)
         self.frames = 0
         self._first: int | None = None
         self._last: int | None = None
+        self._closed = False
 
     def write(self, result: FrameResult) -> None:
+        if self._closed:  # the first frame of another run
+            self.frames, self._first, self._last, self._closed = 0, None, None, False
         path = self.folder / f"{result.index:06d}{self.ext}"
         write_image(path, result.image)
         self.frames += 1
@@ -200,6 +219,9 @@ class ImageFolderSink(Sink):
     def close(self) -> None:
         """Say so when the folder also holds numbered frames this run did not write (an earlier,
         longer run's): read as one sequence, they would follow this run's frames."""
+        if self._closed:  # closed twice (a with block around a run)
+            return
+        self._closed = True
         if not self.frames:
             return
         try:
@@ -214,6 +236,9 @@ class ImageFolderSink(Sink):
 
     def close_partial(self) -> None:
         """After a run that ended in error: the frames written stay; say which they are."""
+        if self._closed:  # closed twice (a with block around a run)
+            return
+        self._closed = True
         if not self.frames:
             return
         log.warning("the run ended in error: %s holds the %d frames written by this run (%06d%s to %06d%s); "

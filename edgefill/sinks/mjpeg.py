@@ -220,6 +220,9 @@ class MjpegPreviewSink(Sink):
                 return  # the viewer went away
 
     def write(self, result: FrameResult) -> None:
+        if self._closed:  # its server is shut down: frames would go nowhere, and no viewer be told
+            raise ConfigError(f"the preview on {self.url} was closed (a Pipeline closes its sinks at the end of its "
+                              "run); give each run a new MjpegPreviewSink (the port is free again)")
         now = time.monotonic()
         if now - self._last_encode < self.min_interval or not self._viewers:
             return  # no one watching: a JPEG encode per frame (ms of a Pi's CPU) for nothing
