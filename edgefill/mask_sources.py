@@ -268,7 +268,7 @@ class CallableMask(_WarnsOnce):
     Boxes may be floats (a detector's): each covers every pixel the box touches (x rounded
     down, x + w up), so no edge of the object is left out. A box without area (w or h <= 0,
     a degenerate detection) marks nothing: it is skipped with a warning, once, rather than
-    stopping a live run."""
+    stopping a live run. ``None`` (a detector's "nothing found") is no boxes."""
 
     def __init__(self, fn: Callable[[np.ndarray, int], object], invert: bool = False):
         self.fn, self.invert = fn, invert
@@ -281,6 +281,8 @@ class CallableMask(_WarnsOnce):
             return self._checked_inverted(m) if self.invert else m
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
+        if out is None:  # a detector's "nothing found" (it stopped the run as an InputError)
+            out = []
         if isinstance(out, (list, tuple)):
             boxes = [_box(b) for b in out]
             kept = [b for b in boxes if b[2] > 0 and b[3] > 0]

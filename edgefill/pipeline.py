@@ -263,8 +263,9 @@ class Pipeline:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Pipeline:
-        if self._threads:
-            raise EdgeFillInternalError("pipeline already started")
+        if self._threads or self._closed:  # a user's mistake, not an internal error (a stopped one leaked its source)
+            raise ConfigError("a Pipeline runs once, and this one has started (or been stopped) already; make a new "
+                              "Pipeline for another run")
         try:
             self._reader.open()
         except BaseException:  # a camera that cannot be opened: no run, and no wait() or stop() to release the rest
@@ -301,7 +302,14 @@ class Pipeline:
         and a camera's first read, may take the open timeout) is abandoned with a warning: the end of
         the stream is sent from here, so the frames already read are finished and the outputs
         are finalised; the capture thread (a daemon) closes the source if its read ever returns.
+
+        Called from one of the pipeline's own threads (a sink's callback, a mask callable), it
+        only asks the run to end and returns the stats so far: waiting there for the run to
+        finish waited for itself, the whole ``timeout``. ``run()`` or ``wait()`` finishes it.
         """
+        if threading.current_thread() in self._threads:
+            self._stop.set()
+            return self.stats
         self._stop.set()
         t_stop = time.monotonic()
         t_end = t_stop + timeout
@@ -374,7 +382,11 @@ class Pipeline:
                 log.error("%s", stats_error)
         if self._errors:
             err = self._errors[0]
-            raise err if isinstance(err, EdgeFillError) else EdgeFillInternalError(f"pipeline thread failed: {err!r}")
+            if isinstance(err, EdgeFillError):
+                raise err
+            # its traceback is the cause: often a mask callable's or a sink callback's own error
+            raise EdgeFillInternalError(f"a pipeline thread failed: {err!r} (in a mask callable or sink of "
+                                        "yours, or in edgefill: see the traceback above)") from err
         if stats_error is not None:
             raise stats_error
 

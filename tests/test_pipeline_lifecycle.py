@@ -1,0 +1,65 @@
+"""Pipeline lifecycle from user code: stop() from the pipeline's own threads, a second start, a
+user's exception from a callback, and a detector that returns None."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgefill.errors import ConfigError, EdgeFillInternalError
+from edgefill.mask_sources import CallableMask
+from edgefill.pipeline import Pipeline
+from edgefill.sinks import CallbackSink
+
+from .fakes import write_video
+
+
+def test_stop_from_a_sink_callback_ends_the_run_without_waiting_for_itself(tmp_path):
+    """stop() inside a CallbackSink joined its own thread: it blocked for the whole timeout, then
+    raised in the sink thread."""
+    clip = write_video(tmp_path / "c.avi", 40)
+    seen = []
+
+    def sink(result):
+        seen.append(result.index)
+        if result.index == 3:
+            pipe.stop(timeout=5)
+
+    pipe = Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(sink)], backend="opencv-telea", stabilize=False,
+                    queue_size=1)
+    stats = pipe.run()
+    assert 4 <= stats.frames_out < 40 and seen == list(range(len(seen)))
+
+
+def test_a_pipeline_runs_once(tmp_path):
+    """start() after stop() ran no frame and left the source open; a second run() was an
+    EdgeFillInternalError, which says edgefill has a bug."""
+    clip = write_video(tmp_path / "c.avi", 3)
+    pipe = Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(lambda r: None)], backend="opencv-telea")
+    pipe.stop()
+    with pytest.raises(ConfigError, match="a Pipeline runs once"):
+        pipe.start()
+    again = Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(lambda r: None)], backend="opencv-telea")
+    again.run()
+    with pytest.raises(ConfigError, match="make a new Pipeline"):
+        again.run()
+
+
+def test_a_users_exception_in_a_callback_is_the_cause(tmp_path):
+    """It reached the caller as an internal error without its traceback."""
+    clip = write_video(tmp_path / "c.avi", 3)
+
+    def sink(result):
+        raise KeyError("my-bug")
+
+    pipe = Pipeline(str(clip), "rect:10,10,20,20", [CallbackSink(sink)], backend="opencv-telea")
+    with pytest.raises(EdgeFillInternalError, match="mask callable or sink of yours") as info:
+        pipe.run()
+    assert isinstance(info.value.__cause__, KeyError) and info.value.__cause__.__traceback__ is not None
+
+
+def test_a_detector_returning_none_finds_nothing():
+    """None is a common "nothing found"; it stopped the run with an InputError."""
+    frame = np.zeros((24, 32, 3), np.uint8)
+    m = CallableMask(lambda f, i: None)(frame, 0)
+    assert m.shape == (24, 32) and m.dtype == np.uint8 and not m.any()
