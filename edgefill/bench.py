@@ -213,7 +213,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
             if backend == "auto":  # report what ran; a classical fallback has no model or FLOPs
                 backend = getattr(be, "name", "") or backend
                 spec = spec if getattr(be, "uses_model", True) else None
-            if spec and model not in read_manifest().get("models", {}):
+            if spec:
                 # a file or bundle runs its own precision, whatever --precision says: label the
                 # row (and pick its GEMM peak) by what ran
                 ran = be.input_info.precision

@@ -93,7 +93,8 @@ def test_blas_gemm_runs_last_in_a_round(monkeypatch):
     calls = []
 
     class Fake:
-        input_info = InputInfo(multiple=1)
+        def __init__(self, model):  # runs the precision its file is for, as a real backend does
+            self.input_info = InputInfo(multiple=1, precision=model.split(".")[-1])
 
         def infer(self, img, mask):
             calls.append("model")
@@ -101,9 +102,9 @@ def test_blas_gemm_runs_last_in_a_round(monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake())
+    monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake(model))
     monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
-    monkeypatch.setattr(bench, "model_for", lambda m, p: m)
+    monkeypatch.setattr(bench, "model_for", lambda m, p: f"{m}.{p}")
     monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: calls.append(f"gemm {p}"))
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     bench.measure_size([("lite", "onnxruntime", "fp32"), ("lite", "onnxruntime", "int8")], 64, warmup=0, reps=1, gemm_n=64)

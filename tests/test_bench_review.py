@@ -56,3 +56,10 @@ def test_latency_times_a_model_given_twice_once(tmp_path, monkeypatch):
                      "--json", str(tmp_path / "l.json")]) == 0
     assert opened == ["onnxruntime"]
     assert [r["method"] for r in json.loads((tmp_path / "l.json").read_text())["results"]] == ["nano onnxruntime-fp32"]
+
+
+def test_a_shipped_int8_name_is_labelled_int8():
+    """`edgefill bench --model lite.int8` labelled the INT8 graph's row fp32, and took its % of
+    peak against the FP32 GEMM: the relabelling skipped names in the shipped manifest."""
+    rows = bench.measure_size([("nano.int8", "onnxruntime", "fp32")], 64, warmup=0, reps=1)
+    assert [(r.model, r.precision) for r in rows] == [("nano.int8", "int8")]
