@@ -30,3 +30,8 @@ def is_finite(value: object) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def is_fourcc(value: object) -> bool:
+    """A four-character pixel format code of printable ASCII (``MJPG``, ``YUYV``), as V4L2 takes."""
+    return isinstance(value, str) and len(value) == 4 and all(" " <= c <= "~" for c in value)

@@ -213,4 +213,5 @@ def training_mix(h: int, w: int, rng: np.random.Generator, lo: float = 0.0, hi: 
 
 
 def hole_ratio(mask: np.ndarray) -> float:
-    return float(np.count_nonzero(mask)) / mask.size
+    """The share of hole pixels; 0 for an empty mask (it divided by zero)."""
+    return float(np.count_nonzero(mask)) / mask.size if mask.size else 0.0

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
 
+from .checks import is_fourcc
 from .errors import ConfigError
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -162,7 +163,7 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
         raise ConfigError(f"profile {name}: runtime.camera.fps must be a number > 0, got {cam.fps}")
     if not 0 <= cam.flip <= 7:  # what CaptureOptions (csi:// nvvidconv flip-method) accepts
         raise ConfigError(f"profile {name}: runtime.camera.flip must be a flip-method 0..7, got {cam.flip}")
-    if cam.fourcc is not None and not (len(cam.fourcc) == 4 and all(" " <= c <= "~" for c in cam.fourcc)):
+    if cam.fourcc is not None and not is_fourcc(cam.fourcc):
         raise ConfigError(f"profile {name}: runtime.camera.fourcc must be a four-character pixel format code "
                           f"such as MJPG or YUYV, got {cam.fourcc!r}")
     if not cam.source.strip():

@@ -42,3 +42,11 @@ def test_numpy_sizes_and_ratios_and_an_open_upper_bound_still_work(family):
     a = _family(family)(np.int64(24), np.int32(20), np.random.default_rng(1), np.float64(0.2), 1.05)
     b = _family(family)(24, 20, np.random.default_rng(1), 0.2, 1.05)
     assert np.array_equal(a, b) and 0.2 <= maskgen.hole_ratio(a) <= 1.0
+
+
+def test_the_hole_ratio_of_an_empty_mask_is_zero():
+    """It divided by zero (a ZeroDivisionError from a user's empty crop)."""
+    from edgefill.maskgen import hole_ratio
+
+    assert hole_ratio(np.zeros((0, 5), np.uint8)) == 0.0
+    assert hole_ratio(np.full((2, 2), 255, np.uint8)) == 1.0

@@ -18,7 +18,7 @@ from typing import ClassVar, Type
 import cv2
 import numpy as np
 
-from ..checks import is_finite, is_whole
+from ..checks import is_finite, is_fourcc, is_whole
 from ..errors import ConfigError
 
 
@@ -71,8 +71,7 @@ class CaptureOptions:
             raise ConfigError(f"fps must be a finite number > 0, got {self.fps!r}")
         if not (is_whole(self.flip) and 0 <= self.flip <= 7):  # 2.5 passed and broke apply_flip / nvvidconv
             raise ConfigError(f"flip must be a flip-method 0..7, got {self.flip!r}")
-        if self.fourcc is not None and not (isinstance(self.fourcc, str) and len(self.fourcc) == 4
-                                            and all(" " <= c <= "~" for c in self.fourcc)):
+        if self.fourcc is not None and not is_fourcc(self.fourcc):
             raise ConfigError(f"fourcc must be a four-character pixel format code such as MJPG or YUYV, "
                               f"got {self.fourcc!r}")
         if self.rtsp_transport is not None and self.rtsp_transport not in RTSP_TRANSPORTS:
