@@ -62,11 +62,11 @@ class _WarnsOnce:
 
     def _normalized(self, mask: np.ndarray, frame: np.ndarray, invert: bool) -> np.ndarray:
         """:func:`edgefill.masks.normalize_mask` of a mask read for ``frame``, with its warnings
-        until one frame has been almost all hole; marked as checked."""
+        until one frame has been almost all hole (counted once a frame, here); marked as checked."""
         warn = not self._said_almost_all
-        hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn=warn)
-        if warn and masks.almost_all(hole):
-            self._said_almost_all = True
+        hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn=warn, warn_almost_all=False)
+        if warn:
+            self._said_almost_all = masks.warn_if_almost_all(hole, invert, once=True)
         return masks.mark_checked(hole)
 
 

@@ -81,7 +81,8 @@ def validate_image(image: object) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, warn: bool = True) -> np.ndarray:
+def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, warn: bool = True,
+                   warn_almost_all: bool = True) -> np.ndarray:
     """Return a uint8 {0, 255} hole mask for an image of ``shape`` (H, W, ...).
 
     Accepts bool, uint8 0/1 and uint8 0/255 (grey thresholded at 128) masks, HxW or with
@@ -98,7 +99,8 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
 
     With ``warn``, logs a warning when the hole covers almost the whole image (probably
     inverted), and when the mask has non-zero pixels of which none reaches the threshold; not
-    for a hole a mask source has checked already (:func:`mark_checked`).
+    for a hole a mask source has checked already (:func:`mark_checked`). ``warn_almost_all=False``
+    leaves the first of these to the caller (:func:`warn_if_almost_all`, once per source).
     """
     if not isinstance(mask, np.ndarray):
         raise InputError(f"the mask must be a numpy array, not {type(mask).__name__}")
@@ -126,7 +128,7 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
     if invert:
         hole = ~hole
     out = hole.astype(np.uint8) * np.uint8(255)
-    if warn:
+    if warn and warn_almost_all:
         warn_if_almost_all(out, invert)
     return out
 

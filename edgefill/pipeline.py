@@ -542,10 +542,8 @@ class Pipeline:
         warned about by its mask source.)"""
         if masks.is_checked(hole):
             return hole
-        if not self._warned_almost_all and hole.size and np.count_nonzero(hole) > masks.ALMOST_ALL * hole.size:
-            self._warned_almost_all = True
-            masks.warn_if_almost_all(hole, invert=False)
-            log.warning("(said once per run: later frames of this pipeline are not warned about)")
+        if not self._warned_almost_all:
+            self._warned_almost_all = masks.warn_if_almost_all(hole, invert=False, once=True)
         return masks.mark_checked(hole)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
