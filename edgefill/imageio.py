@@ -176,6 +176,11 @@ _HEADERS = (
 
 
 def _read(path: Path, flags: int, what: str) -> np.ndarray:
+    return _decode(_file_bytes(path, what), path, flags, what)
+
+
+def _file_bytes(path: Path, what: str) -> np.ndarray:
+    """The bytes of the image file ``path`` (a non-empty uint8 array); InputError naming it."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{what} {path} does not exist")
@@ -187,6 +192,10 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
         raise InputError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     if data.size == 0:
         raise InputError(f"{what} {path} is empty")
+    return data
+
+
+def _decode(data: np.ndarray, path: Path, flags: int, what: str) -> np.ndarray:
     size = declared_size(data.tobytes())
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise InputError(f"{what} {path} declares {size[0]}x{size[1]} pixels, above the {MAX_PIXELS} limit")
@@ -243,22 +252,23 @@ def read_mask(path: Path) -> np.ndarray:
     :func:`edgefill.masks.normalize_mask` reads such an HxWx4 array; otherwise alpha is ignored.
     (Dropping it made such a mask all 0, filling nothing without a word, or all 255 for a white
     layer.)"""
-    m = _read_8bit(path, "mask", keep_0_1=True)
+    data = _file_bytes(path, "mask")  # read once: a flat mask's alpha is looked for in the same bytes
+    m = _to_8bit(_decode(data, path, IMAGE_FLAGS, "mask"), path, "mask", keep_0_1=True)
     if m.size and m.min() == m.max():
-        m = _alpha_mask(Path(path), m)
+        m = _alpha_mask(Path(path), data.tobytes(), m)
     if m.ndim == 3:
         m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]
     return np.ascontiguousarray(m)
 
 
-def _alpha_mask(path: Path, flat: np.ndarray) -> np.ndarray:
-    """The alpha channel of the mask file ``path`` whose colour, ``flat``, is one value, turned
-    as OpenCV turned the colour; ``flat`` itself when the file has no alpha or a flat one.
+def _alpha_mask(path: Path, data: bytes, flat: np.ndarray) -> np.ndarray:
+    """The alpha channel of the mask file ``path`` (its bytes: ``data``) whose colour, ``flat``,
+    is one value, turned as OpenCV turned the colour; ``flat`` itself when the file has no alpha
+    or a flat one.
 
     OpenCV applies the EXIF orientation only to a decode that drops alpha, so the alpha (read
     with ``IMREAD_UNCHANGED``) is turned by OpenCV itself: written as a grey image of the same
     format (PNG, WebP) that carries the file's EXIF, and decoded as the colour was."""
-    data = path.read_bytes()
     if not image_chunks.may_have_alpha(data):  # most flat masks (a frame with no hole): no second decode
         return flat
     try:

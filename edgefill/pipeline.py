@@ -307,10 +307,9 @@ class Pipeline:
         only asks the run to end and returns the stats so far: waiting there for the run to
         finish waited for itself, the whole ``timeout``. ``run()`` or ``wait()`` finishes it.
         """
-        if threading.current_thread() in self._threads:
-            self._stop.set()
-            return self.stats
         self._stop.set()
+        if threading.current_thread() in self._threads:
+            return self.stats
         t_stop = time.monotonic()
         t_end = t_stop + timeout
         options = getattr(self.source, "options", None)
