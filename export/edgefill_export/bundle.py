@@ -35,7 +35,7 @@ from edgefill.refill_settings import RefillSettings
 
 from .calibration import CalibrationError, ImageFolderPairs
 from .fetch import default_cache_dir
-from .onnx_export import DECODER_FORM, OPSET, OnnxFromTorch, _versions
+from .onnx_export import CPU_DECODER_FORM, DECODER_FORM, OPSET, OnnxFromTorch, _versions
 from .quantize import GATES_DB, INT8_TARGETS, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
 from .weights import load_weights
 
@@ -58,13 +58,9 @@ class ExportRequest:
     #: board has no TensorRT (rpi5, x86-cpu), else "tensorrt" (the TensorRT-style graph runs no
     #: faster than FP32 on ONNX Runtime, so a Raspberry Pi's INT8 bundle was slower than FP32)
     int8_target: str | None = None
-    #: of the exported graphs (subpixel.py); None: the shipped CPU form, :data:`CPU_DECODER_FORM`,
-    #: for a profile without TensorRT, else :data:`~edgefill_export.onnx_export.DECODER_FORM`
+    #: of the exported graphs (subpixel.py); None: ``onnx_export.CPU_DECODER_FORM`` (the shipped CPU
+    #: form) for a profile without TensorRT, else ``onnx_export.DECODER_FORM``
     decoder_form: str | None = None
-
-
-#: the decoder form of the shipped CPU graphs (ship.py): ONNX Runtime has no int8 ConvTranspose on the CPU
-CPU_DECODER_FORM = "phase-nhwc"
 
 
 def with_board_defaults(req: ExportRequest, profile: DeviceProfile | None) -> ExportRequest:

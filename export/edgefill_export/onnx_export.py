@@ -33,6 +33,10 @@ from .weights import load_weights
 OPSET = 17
 #: The decoder form of exported graphs (subpixel.py; measured in docs/performance.md).
 DECODER_FORM = "transposed"
+#: The decoder form of the graphs for ONNX Runtime on the CPU (the shipped models, ship.py, and
+#: bundles for a board without TensorRT): 2x2 phase convolutions, quantisable (ONNX Runtime has
+#: no int8 ConvTranspose on the CPU), and the shuffle as an NHWC permutation.
+CPU_DECODER_FORM = "phase-nhwc"
 
 
 class ExportError(EdgeFillError):

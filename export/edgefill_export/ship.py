@@ -20,7 +20,7 @@ from edgefill.thin import MAX_NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 from .model import MAX_FILL_PASSES
-from .onnx_export import ExportError, OnnxFromTorch
+from .onnx_export import CPU_DECODER_FORM, ExportError, OnnxFromTorch
 from .weights import CheckpointError, load_weights, set_inference_options
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
@@ -29,8 +29,7 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
 #: shuffle as an NHWC permutation. Measured against the ConvTranspose form on the 2-core dev
 #: CPU: FP32 lite 1.10-1.15x faster at 512², 1.07-1.11x at 256² (docs/performance.md). Bundles
 #: for TensorRT keep the export default (ConvTranspose, which TensorRT runs natively).
-SHIPPED_DECODER_FORM = "phase-nhwc"
-CPU_INT8_DECODER_FORM = SHIPPED_DECODER_FORM
+SHIPPED_DECODER_FORM = CPU_INT8_DECODER_FORM = CPU_DECODER_FORM
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
