@@ -16,6 +16,7 @@ import logging
 import cv2
 import numpy as np
 
+from ..checks import is_fourcc
 from ..errors import CaptureError
 from .base import FrameSource
 from .device_thread import DeviceThread
@@ -36,7 +37,7 @@ def _fourcc_text(value: float) -> str | None:
     None where it says nothing (0, or bytes that are not printable)."""
     code = int(value) if value == value and value > 0 else 0
     text = bytes((code >> (8 * i)) & 0xFF for i in range(4)).decode("latin-1")
-    return text if code and all(" " <= c <= "~" for c in text) else None
+    return text if code and is_fourcc(text) else None
 
 
 class VideoCaptureSource(FrameSource):
