@@ -9,7 +9,7 @@ crops and masks are drawn from a generator seeded by (seed, step), so a resumed 
 bit-identical to an uninterrupted one (on CUDA, cuDNN's kernel choice makes runs close but not
 bit-identical). ``--max-minutes`` stops a run checkpointed after a wall-time budget (a lent GPU's command
 limit); ``--pack`` trains from a photo pack (:mod:`.pack`) and ``--workers`` makes batches
-ahead in threads.
+ahead in worker processes.
 A CSV log holds the losses and a fixed validation score (hole PSNR on held-out crops).
 
     python -m edgefill_export.train --model lite --steps 9000 --out runs/lite
@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -79,7 +78,7 @@ class TrainConfig:
     context: bool = False  # the global-context bottleneck (model.GlobalContext); fourth-generation models
     context_lr_mult: float = 10.0  # its learning rate relative to --lr (it starts at zero; docs/training.md)
     refine: int = 0  # width of the full-resolution refinement head (model.RefineHead); 0: none
-    workers: int = 0  # threads making batches ahead (use several on a GPU, where sampling is the bottleneck)
+    workers: int = 0  # processes making batches ahead (use several on a GPU, where sampling is the bottleneck)
     max_minutes: float = 0.0  # stop, checkpointed, after this much training time (0: no limit)
     stop_at: int = 0  # stop, checkpointed, at this step of the --steps schedule (0: run it all)
     device: str = "cpu"
@@ -275,33 +274,61 @@ def split_photos(items: list) -> tuple[list, list]:
 def batch_rng(cfg: TrainConfig, step: int) -> np.random.Generator:
     """The random stream of one step's crops and masks: a function of (seed, step) only, so a
     resumed run draws what an uninterrupted one would, and batches can be made ahead of time
-    in worker threads (``--workers``) without changing them."""
+    in worker processes (``--workers``) without changing them."""
     return np.random.default_rng([cfg.seed, step])
 
 
-class BatchPrefetcher:
-    """Makes the batches of the next ``workers`` steps in threads (OpenCV releases the GIL)
-    while the model trains on the current one; ``workers=0`` makes each batch when asked."""
+class _StepBatches(torch.utils.data.Dataset):
+    """Item ``step`` is that step's batch (:func:`batch_rng`): the same in any worker process."""
 
     def __init__(self, sampler: "CropSampler", cfg: TrainConfig):
         self.sampler, self.cfg = sampler, cfg
-        self.pool = ThreadPoolExecutor(cfg.workers) if cfg.workers > 0 else None
-        self.pending: dict[int, Future] = {}
 
-    def _make(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __len__(self) -> int:
+        return self.cfg.steps
+
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.sampler.batch(self.cfg.batch, batch_rng(self.cfg, step))
 
+
+def _quiet_worker(_: int) -> None:
+    """A batch worker leaves Ctrl-C to the training process (which checkpoints at the next step
+    and then stops the workers): a worker that took it would die, and the next batch would fail
+    with "DataLoader worker exited unexpectedly". One OpenCV thread each: the workers are the
+    parallelism."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
+
+
+class BatchPrefetcher:
+    """Makes the batches of the coming steps in ``workers`` processes (a ``torch`` DataLoader;
+    forked, so the decoded photos are shared, not copied) while the model trains on the current
+    one; ``workers=0`` makes each batch in this process when asked. Processes, not threads: the
+    mask generator is Python and holds the GIL, so threads made batches no faster than one core
+    (twelve of them fed an H100 5-7 steps/s of lite at batch 32, 256 px, the GPU ~95% idle;
+    docs/training.md "Twenty-seventh session"). Steps are asked for in order from ``start``."""
+
+    def __init__(self, sampler: "CropSampler", cfg: TrainConfig, start: int = 0):
+        self.sampler, self.cfg, self.next_step = sampler, cfg, start
+        self.batches = None
+        if cfg.workers > 0 and start < cfg.steps:
+            loader = torch.utils.data.DataLoader(
+                _StepBatches(sampler, cfg), batch_size=None, sampler=range(start, cfg.steps),
+                num_workers=cfg.workers, prefetch_factor=4, worker_init_fn=_quiet_worker,
+                pin_memory=cfg.device.startswith("cuda"))
+            self.batches = iter(loader)
+
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.pool is None:
-            return self._make(step)
-        for s in range(step, min(step + 2 * self.cfg.workers, self.cfg.steps)):
-            if s not in self.pending:
-                self.pending[s] = self.pool.submit(self._make, s)
-        return self.pending.pop(step).result()
+        if self.batches is None:
+            return self.sampler.batch(self.cfg.batch, batch_rng(self.cfg, step))
+        if step != self.next_step:
+            raise ValueError(f"batches are made ahead in order: step {self.next_step} is next, not {step}")
+        self.next_step += 1
+        return next(self.batches)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        """Stops the worker processes (dropping the DataLoader's iterator shuts them down)."""
+        self.batches = None
 
 
 def _early_stop(cfg: TrainConfig, step: int, elapsed: float) -> str | None:
@@ -636,7 +663,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     last = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps  # the bar's ETA is to where this run stops
     bar = tqdm(total=max(last, step), initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
     t0, start = time.time(), step
-    batches = BatchPrefetcher(sampler, cfg)
+    batches = BatchPrefetcher(sampler, cfg, start=step)
     stopped_early = False
     stop = _StopRequest()
     try:
@@ -650,7 +677,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                     log_row(step, losses, ("", ""))
                 break
             x, valid = batches.get(step)
-            x, valid = x.to(cfg.device), valid.to(cfg.device)
+            x, valid = x.to(cfg.device, non_blocking=True), valid.to(cfg.device, non_blocking=True)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg) * g.get("lr_mult", 1.0)
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):

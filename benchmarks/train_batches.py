@@ -1,0 +1,91 @@
+"""How fast training batches are made: in the training process (``--workers 0``), in worker
+threads (how ``train`` made them before the twenty-seventh session) and in worker processes
+(``train --workers N`` now), side by side in one run, on the same photos and steps.
+
+    python benchmarks/train_batches.py --pack runs/gpu/train.npz --workers 2 --batch 32 --crop 256
+
+Why it matters: on a lent H100, lite at batch 32 / 256 px trained 5-7 steps/s with 12 worker
+threads while the GPU sat ~95% idle (docs/training.md, "Twenty-seventh session"): the mask
+generator is Python and holds the GIL. Prints batches/s for each way and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from edgefill.bench import host_info
+from edgefill.errors import EdgeFillError
+from edgefill.fileio import atomic_write_bytes
+
+
+def _rate(make, n: int) -> float:
+    """Batches/s over the second n of 2n steps made in one stream (the first n warm it up:
+    worker start-up, the prefetch queue filling)."""
+    t = 0.0
+    for i, _ in enumerate(make(range(2 * n))):
+        if i == n - 1:
+            t = time.perf_counter()
+    return n / (time.perf_counter() - t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pack", type=Path, help="a photo pack (python -m edgefill_export.pack); default: the fetched training photos")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=48, help="batches timed per way (after as many again to warm up)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.workers < 1 or args.batch < 1 or args.crop < 16 or args.steps < 1:
+        ap.error("--workers, --batch and --steps must be >= 1, --crop >= 16")
+    try:
+        import torch  # noqa: F401
+        from edgefill_export.fetch import training_paths
+        from edgefill_export.train import BatchPrefetcher, CropSampler, TrainConfig, batch_rng, photo_sets
+    except ImportError as exc:
+        print(f"error: needs the export toolchain (pip install -e '.[export]', PYTHONPATH=export): {exc}", file=sys.stderr)
+        return 2
+    try:
+        photos, _ = photo_sets(args.pack if args.pack else training_paths("train"))
+    except (OSError, ValueError, EdgeFillError) as exc:
+        print(f"error: cannot load the photos: {exc}", file=sys.stderr)
+        return 2
+    cfg = TrainConfig(batch=args.batch, crop=args.crop, steps=2 * args.steps, workers=args.workers)
+    sampler = CropSampler(photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
+
+    def in_process(steps):
+        return (sampler.batch(cfg.batch, batch_rng(cfg, s)) for s in steps)
+
+    def threads(steps):
+        with ThreadPoolExecutor(args.workers) as pool:
+            yield from pool.map(lambda s: sampler.batch(cfg.batch, batch_rng(cfg, s)), steps)
+
+    def processes(steps):
+        batches = BatchPrefetcher(sampler, cfg, start=steps.start)
+        try:
+            yield from (batches.get(s) for s in steps)
+        finally:
+            batches.close()
+
+    ways = {"in-process": in_process, f"{args.workers} threads": threads, f"{args.workers} processes": processes}
+    n = args.steps
+    rates = {name: _rate(make, n) for name, make in ways.items()}
+    base = rates["in-process"]
+    print(f"{len(photos)} photos, batch {args.batch} at {args.crop} px, {n} batches per way, {host_info()['cpus']} CPUs")
+    for name, r in rates.items():
+        print(f"{name:<14} {r:7.2f} batches/s  {r / base:5.2f}x in-process")
+    if args.json:
+        atomic_write_bytes(args.json, json.dumps({"host": host_info(), "batch": args.batch, "crop": args.crop,
+                                                   "photos": len(photos), "batches": n, "batches_per_s": rates},
+                                                  indent=2).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
