@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("weights", nargs="*", type=Path, help="trained .safetensors files (none: re-export the shipped ones)")
     ap.add_argument("--int8", action="store_true", help="also calibrate and ship <name>.int8.onnx (needs make data)")
     ap.add_argument("--name", default=None, help="shipped name for a single weights file (e.g. lite-surface)")
+    ap.add_argument("--models-dir", type=Path, default=MODELS_DIR,
+                    help="install into this folder instead of edgefill/models, e.g. to compare trained weights with the "
+                         "shipped ones before shipping them: edgefill bench quality --models lite,DIR/NAME.onnx "
+                         "(FP32 only: --int8 calibrates a shipped model)")
     ap.add_argument("--calib", type=Path, default=None,
                     help="folder of INT8 calibration images (default: the fetched training photos; the first 32 by name)")
     ap.add_argument("--val", type=Path, default=None,
@@ -140,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"{exc} (0: none recorded)")
     if a.name and len(a.weights) != 1:
         ap.error("--name needs exactly one weights file")
+    custom_dir = a.models_dir.resolve() != MODELS_DIR.resolve()
+    if custom_dir and a.int8:
+        ap.error("--int8 ships into edgefill/models only (it calibrates the shipped model of that name)")
+    if custom_dir and not a.weights:
+        ap.error("--models-dir needs the weights files to install there")
+    if a.models_dir.exists() and not a.models_dir.is_dir():
+        ap.error(f"--models-dir {a.models_dir} is not a folder")
     if (a.calib or a.val) and not a.int8:
         ap.error("--calib and --val only apply with --int8")
     for folder in (a.calib, a.val):
@@ -150,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{w}: no such weights file")
     for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
         try:
-            out = ship(w, name=a.name or (w.stem if not a.weights else None), fill_passes=a.fill_passes,
-                       refill=refill)
-        except (CheckpointError, ExportError) as exc:
+            a.models_dir.mkdir(parents=True, exist_ok=True)
+            out = ship(w, models_dir=a.models_dir, name=a.name or (w.stem if not a.weights else None),
+                       fill_passes=a.fill_passes, refill=refill)
+        except (CheckpointError, ExportError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         side = json.loads(out.with_suffix(".json").read_text())
@@ -161,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             q = ship_int8(out.stem, calib_dir=a.calib, val_dir=a.val)
             v = json.loads(q.with_suffix(".json").read_text())["validation"]  # delta_db: fp32 minus INT8, a loss
             print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
-    print(write_manifest())
+    print(write_manifest(a.models_dir))
     return 0
 
 

@@ -21,7 +21,7 @@
 # Environment (defaults in brackets): RUN [lite-gpu], MODEL [lite], INIT [shipped weights of
 # MODEL], PACK [runs/gpu/train.npz], DEVICE [cuda], TOTAL_MIN [20: three calls and a machine start
 # within a session's 30 minutes of device time], CALL_MIN [8.5: under the device tool's 10-minute
-# command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12],
+# command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12: batch-making processes],
 # PROBE_MIN [1: on the first call, out of its CALL_MIN], EXTRA (the loss flags [those of the shipped lite
 # and nano, train_v9.sh: gradient + SSIM losses and the hole error in dB]; EXTRA= trains without them),
 # PART_MIB [15: larger files go back in parts], PYTHON [python3], OUT [set by the device tool;
