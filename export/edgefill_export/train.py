@@ -24,6 +24,7 @@ import io
 import itertools
 import json
 import math
+import multiprocessing
 import signal
 import sys
 import tempfile
@@ -135,12 +136,16 @@ class CropSampler:
         t = rng.uniform(0.02, self.max_hole)
         return self.masks(self.crop, self.crop, rng, max(0.005, t - 0.05), t + 0.05)
 
-    def batch(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def arrays(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` crops (uint8 N,H,W,3 BGR) and their masks (uint8 N,H,W, non-zero = hole)."""
         imgs = np.stack([self.crop_one(rng) for _ in range(n)])
         masks = np.stack([self.mask_one(rng) for _ in range(n)])
         if self.channel_shuffle > 0:  # drawn last: the crops and masks are those of a run without it
             imgs = self.shuffle_channels(imgs, rng)
-        return to_tensors(imgs, masks)
+        return imgs, masks
+
+    def batch(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_tensors(*self.arrays(n, rng))
 
     def shuffle_channels(self, imgs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         orders = [(0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]  # every order but the original
@@ -150,10 +155,15 @@ class CropSampler:
         return out
 
 
-def to_tensors(imgs: np.ndarray, masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 (N,H,W,3) BGR + uint8 (N,H,W) public masks -> image in [-1,1], valid in {0,1}."""
-    x = torch.from_numpy(np.ascontiguousarray(imgs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    valid = torch.from_numpy((masks == 0).astype(np.float32))[:, None]
+def to_tensors(imgs: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor,
+               device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N,H,W,3) BGR + uint8 (N,H,W) public masks -> image in [-1,1], valid in {0,1}, on
+    ``device``: the uint8 arrays go there first (a quarter of the float bytes), then convert."""
+    imgs, masks = (torch.as_tensor(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a) for a in (imgs, masks))
+    nonblocking = imgs.is_pinned()
+    imgs, masks = imgs.to(device, non_blocking=nonblocking), masks.to(device, non_blocking=nonblocking)
+    x = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    valid = (masks == 0).float()[:, None]
     return x, valid
 
 
@@ -287,26 +297,34 @@ class _StepBatches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.cfg.steps
 
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.sampler.batch(self.cfg.batch, batch_rng(self.cfg, step))
+    def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.sampler.arrays(self.cfg.batch, batch_rng(self.cfg, step))
 
 
 def _quiet_worker(_: int) -> None:
     """A batch worker leaves Ctrl-C to the training process (which checkpoints at the next step
     and then stops the workers): a worker that took it would die, and the next batch would fail
     with "DataLoader worker exited unexpectedly". One OpenCV thread each: the workers are the
-    parallelism."""
+    parallelism. (Safe here because workers are not forked from the training process: a worker
+    forked after that process had used OpenCV's thread pool hung in ``cv2.setNumThreads``, and
+    would hang in any parallel OpenCV call, on the pool's copied, ownerless lock.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
 
 
+#: How batch workers start: see :class:`BatchPrefetcher`.
+_WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 class BatchPrefetcher:
-    """Makes the batches of the coming steps in ``workers`` processes (a ``torch`` DataLoader;
-    forked, so the decoded photos are shared, not copied) while the model trains on the current
-    one; ``workers=0`` makes each batch in this process when asked. Processes, not threads: the
-    mask generator is Python and holds the GIL, so threads made batches no faster than one core
-    (twelve of them fed an H100 5-7 steps/s of lite at batch 32, 256 px, the GPU ~95% idle;
-    docs/training.md "Twenty-seventh session"). Steps are asked for in order from ``start``."""
+    """Makes the batches of the coming steps in ``workers`` processes while the model trains on
+    the current one; ``workers=0`` makes each batch in this process when asked. The processes are
+    a ``torch`` DataLoader's workers, started by a fork server (spawned where there is none), never
+    forked from this process, whose OpenCV and OpenMP thread pools a fork would copy without their
+    threads; each gets the decoded photos once, pickled. Processes, not threads: the mask
+    generator is Python and holds the GIL, and twelve threads fed a lent H100 only 5-7 steps/s of
+    lite at batch 32, 256 px, its GPU mostly idle (docs/training.md "Twenty-seventh session").
+    Steps are asked for in order from ``start``."""
 
     def __init__(self, sampler: "CropSampler", cfg: TrainConfig, start: int = 0):
         self.sampler, self.cfg, self.next_step = sampler, cfg, start
@@ -315,16 +333,22 @@ class BatchPrefetcher:
             loader = torch.utils.data.DataLoader(
                 _StepBatches(sampler, cfg), batch_size=None, sampler=range(start, cfg.steps),
                 num_workers=cfg.workers, prefetch_factor=4, worker_init_fn=_quiet_worker,
-                pin_memory=cfg.device.startswith("cuda"))
+                multiprocessing_context=_WORKER_START, pin_memory=cfg.device.startswith("cuda"))
             self.batches = iter(loader)
 
-    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def arrays(self, step: int) -> tuple:
+        """Step ``step``'s crops and masks as :meth:`CropSampler.arrays` makes them (uint8; from a
+        worker, as tensors). The workers send these, not the float batch: a quarter of the bytes."""
         if self.batches is None:
-            return self.sampler.batch(self.cfg.batch, batch_rng(self.cfg, step))
+            return self.sampler.arrays(self.cfg.batch, batch_rng(self.cfg, step))
         if step != self.next_step:
             raise ValueError(f"batches are made ahead in order: step {self.next_step} is next, not {step}")
         self.next_step += 1
         return next(self.batches)
+
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``step``'s batch on the training device (:func:`to_tensors`)."""
+        return to_tensors(*self.arrays(step), device=self.cfg.device)
 
     def close(self) -> None:
         """Stops the worker processes (dropping the DataLoader's iterator shuts them down)."""
@@ -677,7 +701,6 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                     log_row(step, losses, ("", ""))
                 break
             x, valid = batches.get(step)
-            x, valid = x.to(cfg.device, non_blocking=True), valid.to(cfg.device, non_blocking=True)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg) * g.get("lr_mult", 1.0)
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):

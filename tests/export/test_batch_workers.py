@@ -18,24 +18,24 @@ def _cfg(steps, **kw):
 
 
 class _WhereSampler:
-    """A sampler whose batch says which process made it and how that process takes SIGINT."""
+    """A sampler whose arrays say which process made them and how that process takes SIGINT."""
 
-    def batch(self, n, rng):
+    def arrays(self, n, rng):
         ignores = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-        return torch.tensor([os.getpid()]), torch.tensor([int(ignores), int(rng.integers(1 << 30))])
+        return np.array([os.getpid()]), np.array([int(ignores), int(rng.integers(1 << 30))])
 
 
 def test_workers_make_batches_in_other_processes_that_leave_ctrl_c_to_training():
     batches = BatchPrefetcher(_WhereSampler(), _cfg(4, workers=2))
     try:
-        got = [batches.get(step) for step in range(4)]
+        got = [batches.arrays(step) for step in range(4)]
     finally:
         batches.close()
     pids = {int(pid) for pid, _ in got}
     assert os.getpid() not in pids
     assert all(int(info[0]) == 1 for _, info in got)
     serial = BatchPrefetcher(_WhereSampler(), _cfg(4))
-    assert [int(info[1]) for _, info in got] == [int(serial.get(step)[1][1]) for step in range(4)]
+    assert [int(info[1]) for _, info in got] == [int(serial.arrays(step)[1][1]) for step in range(4)]
 
 
 def test_a_resumed_run_gets_the_batches_from_its_step_on(photo_dir):
@@ -55,8 +55,8 @@ def test_steps_out_of_order_are_refused():
     batches = BatchPrefetcher(_WhereSampler(), _cfg(4, workers=1), start=1)
     try:
         with pytest.raises(ValueError, match="step 1 is next, not 2"):
-            batches.get(2)
-        assert batches.get(1)[1].shape == (2,)
+            batches.arrays(2)
+        assert batches.arrays(1)[1].shape == (2,)
     finally:
         batches.close()
 
@@ -64,4 +64,43 @@ def test_steps_out_of_order_are_refused():
 def test_a_run_with_nothing_left_to_train_starts_no_workers():
     batches = BatchPrefetcher(_WhereSampler(), _cfg(4, workers=2), start=4)
     assert batches.batches is None
-    assert np.isscalar(int(batches.get(4)[0]))
+    assert int(batches.arrays(4)[0][0]) == os.getpid()
+
+
+_AFTER_OPENCV_THREADS = r"""
+import sys
+from concurrent.futures import ThreadPoolExecutor
+import cv2, numpy as np
+sys.path.insert(0, sys.argv[1])
+from edgefill_export import train as t
+if len(sys.argv) > 2:
+    t._WORKER_START = sys.argv[2]
+rng = np.random.default_rng(0)
+photos = [rng.integers(0, 255, (700, 900, 3), dtype=np.uint8) for _ in range(4)]
+sampler = t.CropSampler(photos, 64, 0.5)
+cfg = t.TrainConfig(model="nano", steps=6, batch=2, crop=64, workers=2)
+with ThreadPoolExecutor(2) as pool:  # the training process uses OpenCV's thread pool first
+    list(pool.map(lambda s: sampler.batch(8, t.batch_rng(cfg, s)), range(8)))
+    list(pool.map(lambda _: cv2.resize(photos[0], (1800, 1400)), range(8)))
+batches = t.BatchPrefetcher(sampler, cfg)
+for step in range(6):
+    batches.get(step)
+batches.close()
+print("ok")
+"""
+
+
+def test_workers_start_after_the_training_process_used_opencv_threads():
+    """Forked workers hung in cv2.setNumThreads (and would in any parallel OpenCV call) once the
+    training process had used OpenCV's thread pool: its lock is copied without its threads."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    export_dir = str(Path(__file__).resolve().parents[2] / "export")
+    try:
+        run = subprocess.run([sys.executable, "-c", _AFTER_OPENCV_THREADS, export_dir], capture_output=True,
+                             text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("batch workers hung after the training process used OpenCV's thread pool")
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
