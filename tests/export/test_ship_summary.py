@@ -24,6 +24,6 @@ def test_the_int8_change_is_printed_with_its_sign(tmp_path, monkeypatch, capsys,
         {"validation": {"hole_psnr_db": 20.0, "delta_db": delta, "gate_db": 0.3}}))
     monkeypatch.setattr(ship_mod, "ship", lambda *a, **k: fp32)
     monkeypatch.setattr(ship_mod, "ship_int8", lambda *a, **k: int8)
-    monkeypatch.setattr(ship_mod, "write_manifest", lambda: "manifest")
+    monkeypatch.setattr(ship_mod, "write_manifest", lambda *a, **k: "manifest")
     assert ship_mod.main([str(weights), "--int8"]) == 0
     assert shown in capsys.readouterr().out
