@@ -80,6 +80,13 @@ EOF
 ARCH=$($PY -c "import sys; from safetensors import safe_open; m = safe_open(sys.argv[1], 'pt').metadata()
 print(('--context ' if m.get('context') == 'true' else '') + ('--refine ' + m['refine'] if m.get('refine', '0') != '0' else ''))" "$INIT")
 MINUTES=$CALL_MIN
+# batch workers pass their batches through /dev/shm (~8 MiB each at 32 x 256 px, 4 ahead per worker):
+# a container's default 64 MiB would fail mid-probe, so use none rather than lose the call
+SHM_KB=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
+if [ "$WORKERS" -gt 0 ] && [ -n "$SHM_KB" ] && [ "$SHM_KB" -lt 1048576 ]; then
+    echo "note: /dev/shm has $((SHM_KB / 1024)) MiB free, under 1 GiB: batches are made in the training process (WORKERS=0)" >&2
+    WORKERS=0
+fi
 T="$PY -m edgefill_export.train --model $MODEL $ARCH --device $DEVICE --pack $PACK --batch $BATCH --crop $CROP --workers $WORKERS"
 if [ ! -f "$DIR/plan" ]; then
     # Throughput probe: train PROBE_MIN minutes into a scratch folder, read steps/s from its log.
