@@ -52,12 +52,13 @@ class _WarnsOnce:
 
     _said_almost_all = False
 
-    def _checked_inverted(self, hole: np.ndarray) -> np.ndarray:
-        """``hole``, made by inverting, after the warning with the advice for an inverted mask;
-        marked so that the Inpainter's check, which cannot know it was inverted, does not advise
-        ``--invert-mask`` as well (:func:`edgefill.masks.mark_checked`)."""
+    def _checked(self, hole: np.ndarray, invert: bool) -> np.ndarray:
+        """``hole`` after the warning, with the advice that fits whether it was made by inverting;
+        marked so that the Inpainter's check does not warn again (for an inverted hole, which it
+        cannot know was inverted, it would advise ``--invert-mask`` as well;
+        :func:`edgefill.masks.mark_checked`)."""
         if not self._said_almost_all:
-            self._said_almost_all = masks.warn_if_almost_all(hole, invert=True, once=True)
+            self._said_almost_all = masks.warn_if_almost_all(hole, invert=invert, once=True)
         return masks.mark_checked(hole)
 
     def _normalized(self, mask: np.ndarray, frame: np.ndarray, invert: bool) -> np.ndarray:
@@ -278,7 +279,7 @@ class CallableMask(_WarnsOnce):
         out = self.fn(frame, index)
         if isinstance(out, np.ndarray) and out.ndim >= 2 and out.shape[:2] == frame.shape[:2]:
             m = masks.normalize_mask(out, frame.shape, invert=self.invert, warn=False)
-            return self._checked_inverted(m) if self.invert else m
+            return self._checked(m, invert=True) if self.invert else m
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if out is None:  # a detector's "nothing found" (it stopped the run as an InputError)
@@ -293,7 +294,7 @@ class CallableMask(_WarnsOnce):
                             "are skipped (warned once)", ", ".join(str(v) for v in empty), index)
                 self._warned_empty = True
             m = masks.from_rects(frame.shape, kept) if kept else np.zeros(frame.shape[:2], np.uint8)
-            return self._checked_inverted(_inverted(m)) if self.invert else m
+            return self._checked(_inverted(m), invert=True) if self.invert else m
         if isinstance(out, np.ndarray):
             raise ShapeError("the mask returned by the callable", out.shape[:2], frame.shape[:2])
         raise InputError(f"the mask callable returned {type(out).__name__}; expected an HxW mask or a list of boxes")
@@ -314,8 +315,10 @@ def _box(box: object) -> tuple[int, ...]:
     return x0, y0, math.ceil(x + w) - x0, math.ceil(y + h) - y0
 
 
-class MaskPostprocess:
-    """Dilation and hysteresis around any mask source."""
+class MaskPostprocess(_WarnsOnce):
+    """Dilation and hysteresis around any mask source; the "almost the whole image" warning
+    (probably an inverted mask) for the first such frame of a hole its source did not check (a
+    shape, a colour key, a callable's), once: the Inpainter warned on every frame of a stream."""
 
     def __init__(self, source: MaskSource, dilate: int = 0, hold: int = 0):
         for name, value in (("dilate", dilate), ("hold", hold)):  # a float failed on the first frame
@@ -344,7 +347,7 @@ class MaskPostprocess:
             self._age = np.where(m > 0, self._age.dtype.type(0), aged)
             m = np.where(self._age <= self.hold, 255, 0).astype(np.uint8)
         m = masks.dilate(m, self.dilate)
-        return masks.mark_checked(m) if checked else m
+        return masks.mark_checked(m) if checked else self._checked(m, invert=False)
 
 
 def _numbers(text: str, what: str) -> list[int]:
@@ -400,7 +403,7 @@ class InvertedMask(_WarnsOnce):
         close_source(self.source)
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return self._checked_inverted(_inverted(self.source(frame, index)))
+        return self._checked(_inverted(self.source(frame, index)), invert=True)
 
 
 def close_source(source: object) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import masks, roi
+from . import roi
 from .capture import CaptureOptions, FrameSource, ResilientSource, open_source
 from .checks import is_finite, is_whole
 from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError, StopTimeoutError
@@ -213,7 +213,6 @@ class Pipeline:
         loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
         self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
         self._own_mask_source = isinstance(mask, (str, Path))  # a mask video opened here from a spec
-        self._warned_almost_all = False
         self.sinks = list(sinks)
         self._own_inpainter = inpainter is None
         self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
@@ -527,23 +526,12 @@ class Pipeline:
                 return
             frame, index, t_cap = item
             t0 = time.monotonic()
-            hole = self._warn_once(self.mask_source(frame, index))
+            hole = self.mask_source(frame, index)
             t1 = time.monotonic()
             self._t["mask"].add(t1 - t0)
             out, path = self._fill(frame, hole, t_cap if live else t1)
             self._t["infer"].add(time.monotonic() - t1)
             self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps), drop_oldest=False)
-
-    def _warn_once(self, hole: np.ndarray) -> np.ndarray:
-        """The "mask covers almost the whole image" warning (probably an inverted mask) for the
-        first such frame of the run only, then ``hole`` marked as checked: the Inpainter warned on
-        every frame of a stream, hundreds of lines a minute. (A hole made by ``invert_mask`` is
-        warned about by its mask source.)"""
-        if masks.is_checked(hole):
-            return hole
-        if not self._warned_almost_all:
-            self._warned_almost_all = masks.warn_if_almost_all(hole, invert=False, once=True)
-        return masks.mark_checked(hole)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
         if not hole.any():
