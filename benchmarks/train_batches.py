@@ -5,8 +5,8 @@ threads (how ``train`` made them before the twenty-seventh session) and in worke
     python benchmarks/train_batches.py --pack runs/gpu/train.npz --workers 2 --batch 32 --crop 256
 
 Why it matters: on a lent H100, lite at batch 32 / 256 px trained 5-7 steps/s with 12 worker
-threads while the GPU sat ~95% idle (docs/training.md, "Twenty-seventh session"): the mask
-generator is Python and holds the GIL. Prints batches/s for each way and the ratios.
+threads while the GPU was mostly idle (mean utilisation 10%; docs/training.md, "Twenty-seventh
+session"): the mask generator is Python and holds the GIL. Prints batches/s for each way and the ratios.
 """
 
 from __future__ import annotations

@@ -19,8 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import onnx
@@ -67,7 +66,7 @@ def with_board_defaults(req: ExportRequest, profile: DeviceProfile | None) -> Ex
     """``req`` with its INT8 target and decoder form filled in for the board: the CPU forms for
     a profile without TensorRT, the TensorRT ones otherwise (and without a profile)."""
     cpu = profile is not None and not profile.board.tensorrt
-    return dataclasses.replace(req, int8_target=req.int8_target or ("cpu" if cpu else "tensorrt"),
+    return replace(req, int8_target=req.int8_target or ("cpu" if cpu else "tensorrt"),
                                decoder_form=req.decoder_form or (CPU_DECODER_FORM if cpu else DECODER_FORM))
 
 

@@ -327,11 +327,11 @@ class BatchPrefetcher:
     Steps are asked for in order from ``start``."""
 
     def __init__(self, sampler: "CropSampler", cfg: TrainConfig, start: int = 0):
-        self.sampler, self.cfg, self.next_step = sampler, cfg, start
+        self.steps, self.cfg, self.next_step = _StepBatches(sampler, cfg), cfg, start
         self.batches = None
         if cfg.workers > 0 and start < cfg.steps:
             loader = torch.utils.data.DataLoader(
-                _StepBatches(sampler, cfg), batch_size=None, sampler=range(start, cfg.steps),
+                self.steps, batch_size=None, sampler=range(start, cfg.steps),
                 num_workers=cfg.workers, prefetch_factor=4, worker_init_fn=_quiet_worker,
                 multiprocessing_context=_WORKER_START, pin_memory=cfg.device.startswith("cuda"))
             self.batches = iter(loader)
@@ -340,7 +340,7 @@ class BatchPrefetcher:
         """Step ``step``'s crops and masks as :meth:`CropSampler.arrays` makes them (uint8; from a
         worker, as tensors). The workers send these, not the float batch: a quarter of the bytes."""
         if self.batches is None:
-            return self.sampler.arrays(self.cfg.batch, batch_rng(self.cfg, step))
+            return self.steps[step]
         if step != self.next_step:
             raise ValueError(f"batches are made ahead in order: step {self.next_step} is next, not {step}")
         self.next_step += 1
