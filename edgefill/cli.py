@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import EdgeFillError, InputError
+from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError
 from .imageio import IMAGE_EXTS, image_files, read_image, read_mask, write_image
 from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
@@ -350,7 +350,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from .errors import ConfigError
     from .profiles import DeviceProfile, list_profiles
 
     if args.action == "list":
@@ -379,7 +378,6 @@ def _apply_profile(args: argparse.Namespace):
     """Fill options the user did not give from the device profile (explicit options win); the
     profile (None without --profile). Its camera defaults are for camera sources only: cmd_run."""
     from .backends import backend_class
-    from .errors import ConfigError
     from .profiles import DeviceProfile
 
     if not args.profile:
@@ -412,7 +410,6 @@ def _apply_profile(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .errors import BackendUnavailableError
     from .profiles import DeviceProfile
 
     if args.precision is None:
