@@ -159,9 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     for w in a.weights:
         if not w.is_file():
             ap.error(f"{w}: no such weights file")
+    try:
+        a.models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot make --models-dir {a.models_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
         try:
-            a.models_dir.mkdir(parents=True, exist_ok=True)
             out = ship(w, models_dir=a.models_dir, name=a.name or (w.stem if not a.weights else None),
                        fill_passes=a.fill_passes, refill=refill)
         except (CheckpointError, ExportError, OSError) as exc:
