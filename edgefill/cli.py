@@ -267,7 +267,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 0:
         raise InputError(f"--threads must be >= 0 (0: the backend's default), got {args.threads}")
     output_fps = args.fps  # only an explicit --fps overrides the source's own frame rate in the output video
-    if prof is not None and scheme_of(args.source) in CAMERA_SCHEMES:
+    scheme = scheme_of(args.source)  # a stat of the path: asked once
+    if prof is not None and scheme in CAMERA_SCHEMES:
         cam = prof.runtime.camera  # explicit options win
         if args.width is None and args.height is None:
             args.width, args.height = cam.width, cam.height
@@ -275,17 +276,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.fps = cam.fps
         if args.flip is None:
             args.flip = cam.flip
-        if args.fourcc is None and cam.fourcc is not None and scheme_of(args.source) == "v4l2":
+        if args.fourcc is None and cam.fourcc is not None and scheme == "v4l2":
             args.fourcc = cam.fourcc
-    if args.rtsp_transport and scheme_of(args.source) not in ("rtsp", "rtsps"):
+    if args.rtsp_transport and scheme not in ("rtsp", "rtsps"):
         raise InputError(f"--rtsp-transport applies to rtsp:// sources only, not {redact_uri(args.source)}")
-    if args.fourcc and scheme_of(args.source) != "v4l2":
+    if args.fourcc and scheme != "v4l2":
         raise InputError(f"--fourcc applies to v4l2:// cameras only, not {redact_uri(args.source)}")
     # options that were parsed and then ignored: refused, as --fourcc and --rtsp-transport are
-    if (args.width is not None or args.height is not None) and scheme_of(args.source) not in CAMERA_SCHEMES:
+    if (args.width is not None or args.height is not None) and scheme not in CAMERA_SCHEMES:
         raise InputError(f"--width/--height apply to cameras ({', '.join(s + '://' for s in CAMERA_SCHEMES)}) only; "
                          f"{redact_uri(args.source)} keeps its own frame size")
-    if args.loop and scheme_of(args.source) not in ("file", "images"):
+    if args.loop and scheme not in ("file", "images"):
         raise InputError(f"--loop applies to video files and image folders only, not {redact_uri(args.source)}")
     # (a host or port given as its default cannot be told from one left out: harmless)
     preview_options = [flag for flag, given in (("--preview-host", args.preview_host != PREVIEW_HOST),
