@@ -46,7 +46,8 @@ from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_err
                      total_variation)
 from .model import MODEL_CONFIGS, PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
-from .weights import CheckpointError, load_checkpoint, load_weights, recorded_model, save_checkpoint, save_weights
+from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_model, save_checkpoint,
+                      save_weights)
 
 
 @dataclass
@@ -243,20 +244,24 @@ class Validator:
 ADDED_BLOCKS = ("context.", "refine.")
 
 
-def param_groups(model: PConvUNet, cfg: TrainConfig) -> list[dict]:
-    """Adam parameter groups: the global-context block and the refinement head (if any) learn
-    ``context_lr_mult`` times faster. Started at zero, the context block barely moved at the
-    base rate (max |weight| 0.01 after 500 steps at 1.5e-4), while the rest of a fine-tuned
-    network should move slowly."""
-    new = [p for n, p in model.named_parameters() if n.startswith(ADDED_BLOCKS)]
-    rest = [p for n, p in model.named_parameters() if not n.startswith(ADDED_BLOCKS)]
+def param_groups(model: PConvUNet, cfg: TrainConfig, fast: tuple[str, ...] = ADDED_BLOCKS) -> list[dict]:
+    """Adam parameter groups: the blocks named in ``fast`` (prefixes of ``ADDED_BLOCKS``: the
+    ones this run adds to its ``--init`` weights as no-ops, or all of them when training from
+    scratch) learn ``context_lr_mult`` times faster. Started at zero, the context block barely
+    moved at the base rate (max |weight| 0.01 after 500 steps at 1.5e-4), while the rest of a
+    fine-tuned network should move slowly. A block the ``--init`` weights already had trained
+    is part of that rest (twenty-eighth session: before, the shipped lite's trained context
+    block took 10x the fine-tuning rate, and texture fine-tunes got worse; docs/training.md)."""
+    new = [p for n, p in model.named_parameters() if n.startswith(fast)] if fast else []
+    rest = [p for n, p in model.named_parameters() if not (fast and n.startswith(fast))]
     return [{"params": rest}] + ([{"params": new, "lr_mult": cfg.context_lr_mult}] if new else [])
 
 
-def init_from(model: PConvUNet, path: Path) -> None:
+def init_from(model: PConvUNet, path: Path) -> tuple[str, ...]:
     """Load trained weights into ``model`` for fine-tuning. Weights without the global-context
     block or the refinement head may start a model with them (they start as no-ops); anything
-    else must match; weights of another model (its width) are refused in one line."""
+    else must match; weights of another model (its width) are refused in one line. Returns the
+    prefixes of the blocks so added (for ``param_groups``)."""
     named, name = recorded_model(path), model.config.name
     if named in MODEL_CONFIGS and named != name:
         narrow, wide = MODEL_CONFIGS[named].channels, MODEL_CONFIGS[name].channels
@@ -274,6 +279,7 @@ def init_from(model: PConvUNet, path: Path) -> None:
     if missing or result.unexpected_keys:
         raise SystemExit(f"{path} does not fit model {model.config.name!r}: missing {missing}, "
                          f"unexpected {result.unexpected_keys}")
+    return tuple(b for b in ADDED_BLOCKS if any(k.startswith(b) for k in result.missing_keys))
 
 
 def split_photos(items: list) -> tuple[list, list]:
@@ -608,7 +614,15 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
 
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)
     teacher = load_teacher(cfg)
-    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
+    resuming = resume and ckpt.exists()
+    if resuming:  # the groups the run started with (checkpoints from before they were recorded: all blocks)
+        fast = tuple(checkpoint_state(ckpt).get("fast_blocks", ADDED_BLOCKS))
+    elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
+        fast = init_from(model, init)
+        print(f"initialised from {init}", file=sys.stderr)
+    else:
+        fast = ADDED_BLOCKS
+    opt = torch.optim.Adam(param_groups(model, cfg, fast), lr=cfg.lr)
     extra = {}
     disc = None
     if cfg.gan_weight:
@@ -616,7 +630,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         extra["disc"] = (disc, d_opt)
     step, elapsed = 0, 0.0
-    if resume and ckpt.exists():
+    if resuming:
         mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
         state = load_checkpoint(ckpt, model, opt, extra)
         for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
@@ -628,9 +642,6 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         if state.get("data", data) != data:  # checkpoints from before it was recorded have none
             print(f"warning: the checkpoint was trained on other photos ({state['data']} -> {data}: --data, --images "
                   f"or --pack differs); from step {step} the run trains on the new ones", file=sys.stderr)
-    elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
-        init_from(model, init)
-        print(f"initialised from {init}", file=sys.stderr)
     log_path = out / "log.csv"
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
     header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
@@ -678,7 +689,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         seconds = elapsed + (time.time() - t0 if step > start else 0.0)
         try:
             save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data,
-                                               "elapsed": round(seconds, 1)}, extra)
+                                               "elapsed": round(seconds, 1), "fast_blocks": list(fast)}, extra)
         except OSError as exc:  # a full disk: the write is atomic, so the previous checkpoint is whole
             raise SystemExit(f"cannot write {ckpt} at step {step}: {exc.strerror or exc} "
                              "(the previous checkpoint, if any, is kept)") from None

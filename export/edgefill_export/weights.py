@@ -143,6 +143,19 @@ def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
     _atomic_save(tensors, path, meta)
 
 
+def checkpoint_state(path: Path) -> dict:
+    """The training loop's own state saved in a checkpoint (step, config, ...), read from its
+    header alone (no tensors); ``{}`` where it has none."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return json.loads((f.metadata() or {}).get("state", "{}"))
+    except Exception as exc:  # safetensors raises several types for corrupt headers; JSON its own
+        raise CheckpointError(f"{path} is not a valid training checkpoint: {exc}") from exc
+
+
 def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, extra: Trainable | None = None) -> dict:
     tensors, meta = _read(path)
     if meta.get("model") != model.config.name:

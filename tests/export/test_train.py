@@ -345,3 +345,40 @@ def test_weights_given_as_a_checkpoint_are_a_checkpoint_error(tmp_path):
     save_weights(model, tmp_path / "w.safetensors")
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "w.safetensors", model, torch.optim.Adam(model.parameters()))
+
+
+def test_only_blocks_the_init_weights_lack_learn_faster_and_a_resume_keeps_the_groups(tmp_path, photos):
+    """--context-lr-mult speeds up the blocks a fine-tune *adds* (they start as no-ops); a
+    context block that the --init weights already trained learns at the base rate, like the rest.
+    A resumed run rebuilds the groups it started with (recorded in the checkpoint)."""
+    from edgefill_export.model import build_model
+    from edgefill_export.train import init_from
+    from edgefill_export.weights import checkpoint_state, save_weights
+
+    save_weights(build_model("nano", context=True), tmp_path / "ctx.safetensors")
+    assert init_from(build_model("nano", context=True), tmp_path / "ctx.safetensors") == ()
+    assert init_from(build_model("nano", context=True, refine=8), tmp_path / "ctx.safetensors") == ("refine.",)
+    save_weights(build_model("nano"), tmp_path / "plain.safetensors")
+    assert init_from(build_model("nano", context=True), tmp_path / "plain.safetensors") == ("context.",)
+
+    seen = []
+    real_adam = torch.optim.Adam
+
+    class Spy(real_adam):
+        def step(self, *a, **k):
+            seen.append([(len(g["params"]), g.get("lr_mult", 1.0)) for g in self.param_groups])
+            return super().step(*a, **k)
+
+    torch.optim.Adam = Spy
+    try:
+        cfg = _cfg(2, context=True, refine=4, context_lr_mult=10.0)
+        train(cfg, tmp_path / "ft", photos, init=tmp_path / "ctx.safetensors")
+        assert checkpoint_state(tmp_path / "ft" / "checkpoint.safetensors")["fast_blocks"] == ["refine."]
+        train(_cfg(3, context=True, refine=4, context_lr_mult=10.0), tmp_path / "ft", photos)
+        train(_cfg(1, context=True, context_lr_mult=10.0), tmp_path / "scratch", photos)
+    finally:
+        torch.optim.Adam = real_adam
+    head = len(list(build_model("nano", refine=4).refine.parameters()))
+    assert seen[0][1] == (head, 10.0) and seen[0][0][1] == 1.0  # the trained context block is in the rest
+    assert seen[2] == seen[0]  # the resumed step
+    assert seen[3][1] == (4, 10.0)  # from scratch: the context block (4 tensors) is new
