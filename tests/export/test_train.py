@@ -382,3 +382,27 @@ def test_only_blocks_the_init_weights_lack_learn_faster_and_a_resume_keeps_the_g
     assert seen[0][1] == (head, 10.0) and seen[0][0][1] == 1.0  # the trained context block is in the rest
     assert seen[2] == seen[0]  # the resumed step
     assert seen[3][1] == (4, 10.0)  # from scratch: the context block (4 tensors) is new
+
+
+def test_freeze_bn_keeps_the_init_running_statistics_and_still_trains_the_weights(tmp_path, photos):
+    """--freeze-bn: every BatchNorm normalises with the --init weights' running statistics and
+    keeps them (validation does not switch them back to training mode); the rest learns."""
+    from edgefill_export.model import build_model
+    from edgefill_export.weights import save_weights
+
+    start = build_model("nano")
+    save_weights(start, tmp_path / "init.safetensors")
+    before = start.state_dict()
+
+    def changed(run):
+        after = load_weights(tmp_path / run / "nano.safetensors").state_dict()
+        stats = {k for k in before if k.endswith(("running_mean", "running_var"))}
+        moved = {k for k in before if not torch.equal(before[k], after[k])}
+        return moved & stats, moved - stats
+
+    train(_cfg(4, freeze_bn=True), tmp_path / "frozen", photos, init=tmp_path / "init.safetensors")
+    stats, weights = changed("frozen")
+    assert not stats and weights  # validation ran at step 2 and 4: BN stayed frozen after it
+    train(_cfg(4), tmp_path / "free", photos, init=tmp_path / "init.safetensors")
+    stats, weights = changed("free")
+    assert stats and weights
