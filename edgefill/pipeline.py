@@ -209,20 +209,23 @@ class Pipeline:
             check_can_write(Path(stats_json), "the statistics")
         _refuse_outputs_over_inputs(source, mask, sinks, stats_json)
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
-        # a looping source starts again at its end, and a per-frame mask video or folder with it
-        loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
-        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
         self._own_mask_source = isinstance(mask, (str, Path))  # a mask video opened here from a spec
-        self.sinks = list(sinks)
         self._own_inpainter = inpainter is None
-        self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
         # a fallback Inpainter passed in is the caller's, as ``inpainter`` is: closing it at the
         # end of this run broke the next run (or another camera) that shared it ("backend is closed")
         self._own_fallback = isinstance(fallback, str)
-        if isinstance(fallback, str):
-            self.fallback: Inpainter | None = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
-        else:
-            self.fallback = fallback
+        self.mask_source: MaskPostprocess | None = None
+        self.inpainter: Inpainter | None = None
+        self.fallback: Inpainter | None = None
+        try:
+            self._make_parts(mask, invert_mask, dilate, hold, model, backend, inpainter, fallback, roi_config)
+        except BaseException:
+            # what was made so far is released (a mask video stayed open, and a loaded model's
+            # session lived on, after a later part failed, e.g. an unknown fallback backend);
+            # the sinks were never taken and stay the caller's
+            self._release()
+            raise
+        self.sinks = list(sinks)
         feather = self.inpainter.roi_config.feather
         if isinstance(stabilize, StabilizerConfig):
             # the region it reuses and blends must cover every pixel the fill touches (the feather
@@ -259,6 +262,20 @@ class Pipeline:
         self._capture_running = False
         self._close_source_on_capture_exit = False
         self._read_since: float | None = None  # when the capture thread's current read() began
+
+    def _make_parts(self, mask, invert_mask: bool, dilate: int, hold: int, model: str | None, backend: str,
+                    inpainter: Inpainter | None, fallback: str | Inpainter | None,
+                    roi_config: roi.RoiConfig | None) -> None:
+        """The mask source and the Inpainters; each is kept as soon as it exists, so that a
+        failure of a later one can release the earlier ones."""
+        # a looping source starts again at its end, and a per-frame mask video or folder with it
+        loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
+        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
+        self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
+        if isinstance(fallback, str):
+            self.fallback = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
+        else:
+            self.fallback = fallback
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Pipeline:
@@ -390,11 +407,11 @@ class Pipeline:
 
     def _release(self) -> None:
         """Close what this pipeline made: its Inpainters and a mask video it opened."""
-        if self._own_inpainter:
+        if self._own_inpainter and self.inpainter is not None:
             self.inpainter.close()
         if self._own_fallback and self.fallback is not None:
             self.fallback.close()
-        if self._own_mask_source:
+        if self._own_mask_source and self.mask_source is not None:
             close_source(self.mask_source)
 
     # -- statistics ------------------------------------------------------------------------------

@@ -63,6 +63,37 @@ def test_a_failed_start_closes_what_the_pipeline_made(tmp_path):
     assert p.stop().frames_out == 0  # a stop() after it (a caller's finally) is harmless
 
 
+def test_a_failed_constructor_releases_what_it_made_so_far(tmp_path, monkeypatch):
+    """An unknown fallback backend raised after the mask video had been opened and the model
+    loaded: both stayed open (a file handle and a decoder, an ONNX session) until garbage
+    collection. The caller's sinks were never taken, so they are left alone."""
+    import edgefill.pipeline as pipeline_module
+
+    made = []
+    real_inpainter = pipeline_module.Inpainter
+
+    def recording_inpainter(*args, **kwargs):
+        made.append(real_inpainter(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(pipeline_module, "Inpainter", recording_inpainter)
+    clip = write_video(tmp_path / "c.avi", 3)
+    masks = write_video(tmp_path / "m.avi", 3)
+    opened = []
+    real_as_mask_source = pipeline_module.as_mask_source
+    monkeypatch.setattr(pipeline_module, "as_mask_source",
+                        lambda *a, **k: opened.append(real_as_mask_source(*a, **k)) or opened[-1])
+    closes = []
+    sink = CallbackSink(lambda r: None)
+    sink.close = lambda: closes.append("close")
+    sink.close_partial = lambda: closes.append("close_partial")
+    with pytest.raises(ConfigError, match="unknown backend"):
+        Pipeline(str(clip), str(masks), [sink], backend="opencv-telea", fallback="no-such-backend")
+    assert len(made) == 1 and made[0].backend._closed
+    assert len(opened) == 1 and opened[0].cap is None
+    assert closes == []
+
+
 @pytest.mark.parametrize("option,value", [("max_frames", 0), ("max_frames", -1), ("max_frames", 2.5),
                                           ("queue_size", "4"), ("queue_size", 2.5), ("queue_size", True),
                                           ("deadline_ms", "30"), ("deadline_ms", True)])
