@@ -217,8 +217,15 @@ class Pipeline:
         self.mask_source: MaskPostprocess | None = None
         self.inpainter: Inpainter | None = None
         self.fallback: Inpainter | None = None
-        try:
-            self._make_parts(mask, invert_mask, dilate, hold, model, backend, inpainter, fallback, roi_config)
+        try:  # each part is kept as soon as it exists, so that a failure of a later one releases it
+            # a looping source starts again at its end, and a per-frame mask video or folder with it
+            loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
+            self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
+            self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
+            if isinstance(fallback, str):
+                self.fallback = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
+            else:
+                self.fallback = fallback
         except BaseException:
             # what was made so far is released (a mask video stayed open, and a loaded model's
             # session lived on, after a later part failed, e.g. an unknown fallback backend);
@@ -262,20 +269,6 @@ class Pipeline:
         self._capture_running = False
         self._close_source_on_capture_exit = False
         self._read_since: float | None = None  # when the capture thread's current read() began
-
-    def _make_parts(self, mask, invert_mask: bool, dilate: int, hold: int, model: str | None, backend: str,
-                    inpainter: Inpainter | None, fallback: str | Inpainter | None,
-                    roi_config: roi.RoiConfig | None) -> None:
-        """The mask source and the Inpainters; each is kept as soon as it exists, so that a
-        failure of a later one can release the earlier ones."""
-        # a looping source starts again at its end, and a per-frame mask video or folder with it
-        loop = bool(getattr(getattr(self.source, "options", None), "loop", False))
-        self.mask_source = MaskPostprocess(as_mask_source(mask, invert_mask, loop=loop), dilate=dilate, hold=hold)
-        self.inpainter = inpainter or Inpainter(model=model, backend=backend, roi_config=roi_config)
-        if isinstance(fallback, str):
-            self.fallback = Inpainter(backend=fallback, roi_config=self.inpainter.roi_config)
-        else:
-            self.fallback = fallback
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Pipeline:

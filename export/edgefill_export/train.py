@@ -257,8 +257,8 @@ def param_groups(model: PConvUNet, cfg: TrainConfig, fast: tuple[str, ...] = ADD
     fine-tuned network should move slowly. A block the ``--init`` weights already had trained
     is part of that rest (twenty-eighth session: before, the shipped lite's trained context
     block took 10x the fine-tuning rate, and texture fine-tunes got worse; docs/training.md)."""
-    new = [p for n, p in model.named_parameters() if n.startswith(fast)] if fast else []
-    rest = [p for n, p in model.named_parameters() if not (fast and n.startswith(fast))]
+    new = [p for n, p in model.named_parameters() if n.startswith(fast)]  # (no name starts with ())
+    rest = [p for n, p in model.named_parameters() if not n.startswith(fast)]
     return [{"params": rest}] + ([{"params": new, "lr_mult": cfg.context_lr_mult}] if new else [])
 
 
