@@ -16,6 +16,7 @@ JSON, a PNG figure and (``--csv``) every case's scores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -93,11 +94,27 @@ def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     return float(ssim.mean(axis=2)[hole].mean())
 
 
-def method_label(name: str) -> str:
+def method_label(name: str, parts: int = 1) -> str:
     """A method's column title: shipped names as given (``lite.int8``), a model file by its file
-    name without ``.onnx`` (``/m/x.int8.onnx`` -> ``x.int8``), a bundle folder by its name."""
-    base = Path(name).name
-    return base[: -len(".onnx")] if base.endswith(".onnx") else base
+    name without ``.onnx`` (``/m/x.int8.onnx`` -> ``x.int8``), a bundle folder by its name; a
+    scoring suffix stays (``/m/x.onnx+ns`` -> ``x+ns``). ``parts`` > 1 keeps that many trailing
+    path parts (``old/x``), to tell apart two files of one name."""
+    path, plus, suffix = name.partition("+")
+    stem = "/".join(Path(path).parts[-parts:])
+    return (stem[: -len(".onnx")] if stem.endswith(".onnx") else stem) + plus + suffix
+
+
+def method_labels(names: list[str]) -> list[str]:
+    """:func:`method_label` of each name, with more of the path where two would read the same
+    (``nano`` and ``old/nano.onnx`` -> ``nano``, ``old/nano``); the name as given where even
+    the whole path cannot tell them apart."""
+    labels = []
+    for name in names:
+        depth = len(Path(name.partition("+")[0]).parts)
+        parts = next((k for k in range(1, depth + 1)
+                      if all(method_label(name, k) != method_label(o, k) for o in names if o != name)), None)
+        labels.append(method_label(name, parts) if parts else name)
+    return labels
 
 
 def write_figure(path: Path, table: list[dict], names: list[str], examples: dict[int, list[np.ndarray]]) -> None:
@@ -107,10 +124,11 @@ def write_figure(path: Path, table: list[dict], names: list[str], examples: dict
     from edgefill.plot import image_grid, line_chart
 
     buckets = [row["bucket"] for row in table]
-    chart = line_chart({m: {row["bucket"]: row[m]["psnr"] for row in table if row[m]} for m in names}, buckets,
-                       "hole PSNR (dB) by hole ratio", y_from_zero=False)
+    labels = method_labels(names)
+    chart = line_chart({label: {row["bucket"]: row[m]["psnr"] for row in table if row[m]} for label, m in zip(labels, names)},
+                       buckets, "hole PSNR (dB) by hole ratio", y_from_zero=False)
     rows = [examples[b] for b in sorted(examples)]
-    grid = image_grid(rows, ["masked input", *[method_label(n) for n in names], "ground truth"])
+    grid = image_grid(rows, ["masked input", *labels, "ground truth"])
     width = max(chart.shape[1], grid.shape[1])
     pad = lambda im: cv2.copyMakeBorder(im, 0, 0, 0, width - im.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))  # noqa: E731
     write_image(path, np.vstack([pad(chart), pad(grid)]))
@@ -301,6 +319,12 @@ def gains(table: list[dict], models: list[str]) -> dict[str, dict]:
     return out
 
 
+def _opened(opened: contextlib.ExitStack, backend):
+    """``backend``, to be closed when ``opened`` is."""
+    opened.callback(backend.close)
+    return backend
+
+
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
     """Models to compare head to head: each pair scored the same way (both alone, or both with
     the same suffix such as ``+ns``)."""
@@ -348,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     line and exit 130, as the other ``edgefill`` commands end: not a traceback. The tables of the
     families finished before it are printed; the files are written only at the end of a run."""
     try:
-        return _run(argv)
+        with contextlib.ExitStack() as opened:  # every backend the run opened is closed, however it ends
+            return _run(argv, opened)
     except edgefill.EdgeFillError as e:
         print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
@@ -357,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
     ap = argparse.ArgumentParser(prog="edgefill bench quality", description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=Path, default=None, help="folder of evaluation images (default: the fetched --data set)")
     ap.add_argument("--data", choices=("eval", "texture"), default="eval",
@@ -465,7 +490,8 @@ def _run(argv: list[str] | None) -> int:
         print(f"edgefill bench quality: {clash}", file=sys.stderr)
         return 2
     try:
-        methods = {m: _LastCall(edgefill.create_backend("onnxruntime", model=m)) for m in a.models.split(",") if m}
+        methods = {m: _LastCall(_opened(opened, edgefill.create_backend("onnxruntime", model=m)))
+                   for m in a.models.split(",") if m}
         raw_models = list(methods)
         for m in raw_models:
             refined = _Refined(methods[m], a.thin_px, requested, a.thin_ns_weight)
@@ -483,7 +509,7 @@ def _run(argv: list[str] | None) -> int:
         return 2
     models = list(methods)
     for c in CLASSICAL:
-        methods[c] = edgefill.create_backend(c)
+        methods[c] = _opened(opened, edgefill.create_backend(c))
     torch_models = {}
     if a.torch:  # found before the run: the export tools, and FP32 weights beside each model
         try:

@@ -151,6 +151,17 @@ def test_figure_columns_keep_shipped_names_whole():
     assert method_label("opencv-telea") == "opencv-telea"
     assert method_label("/models/mine.int8.onnx") == "mine.int8"
     assert method_label("bundles/jetson-orin") == "jetson-orin"
+    assert method_label("/models/mine.onnx+ns") == "mine+ns"
+
+
+def test_figure_columns_tell_two_models_of_one_name_apart():
+    """Regression: the shipped ``nano`` beside ``old/nano.onnx`` gave two columns titled "nano"."""
+    from edgefill.quality import method_labels
+
+    assert method_labels(["nano", "/tmp/old/nano.onnx", "nano+ns", "/tmp/old/nano.onnx+ns", "opencv-ns"]) == \
+        ["nano", "old/nano", "nano+ns", "old/nano+ns", "opencv-ns"]
+    assert method_labels(["a/x.onnx", "b/x.onnx"]) == ["a/x", "b/x"]
+    assert method_labels(["lite", "nano"]) == ["lite", "nano"]
 
 
 def test_a_feathered_ring_is_scored_through_the_inpainter(images, tmp_path):
@@ -364,3 +375,23 @@ def test_no_interval_from_one_image(images, tmp_path, capsys):
     assert "ci95_psnr_gain_db" not in fam["gains_10_50"]["nano"] and fam["differences_10_50"] == {}
     printed = capsys.readouterr().out
     assert "no interval from one image" in printed and "95% CI" not in printed
+
+
+@pytest.mark.parametrize("models", ["nano", "nano,no-such-model"])
+def test_every_backend_the_run_opened_is_closed(images, monkeypatch, models):
+    """Called from Python (``edgefill.cli.main``), a run, or one stopped by a bad model name,
+    leaves no ONNX Runtime session or classical backend open behind it."""
+    import edgefill
+
+    made = []
+    real = edgefill.create_backend
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(edgefill, "create_backend", recording)
+    rc = main(["bench", "quality", "--images", str(images), "--models", models, "--family", "rects",
+               "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0"])
+    assert rc == (0 if models == "nano" else 2)
+    assert made and all(b._closed for b in made)
