@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 from edgefill.fileio import atomic_write_bytes, move_no_replace
+from edgefill.refill_settings import RefillSettings
 
 from .fetch import TRAINING_DATA, training_paths
 from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_error_db, ssim_loss, ssim_map,
@@ -266,7 +267,12 @@ def init_from(model: PConvUNet, path: Path) -> tuple[str, ...]:
     """Load trained weights into ``model`` for fine-tuning. Weights without the global-context
     block or the refinement head may start a model with them (they start as no-ops); anything
     else must match; weights of another model (its width) are refused in one line. Returns the
-    prefixes of the blocks so added (for ``param_groups``)."""
+    prefixes of the blocks so added (for ``param_groups``).
+
+    The inference options the weights record (``fill_passes``, the runtime's refill settings;
+    not part of the trained network) are carried into ``model.config``, so that the fine-tuned
+    weights ship as the ones they came from unless ``ship`` is told otherwise: without them a
+    fine-tune of the shipped nano shipped with no fill smoothing and the default NS mix gate."""
     named, name = recorded_model(path), model.config.name
     if named in MODEL_CONFIGS and named != name:
         narrow, wide = MODEL_CONFIGS[named].channels, MODEL_CONFIGS[name].channels
@@ -284,7 +290,19 @@ def init_from(model: PConvUNet, path: Path) -> tuple[str, ...]:
     if missing or result.unexpected_keys:
         raise SystemExit(f"{path} does not fit model {model.config.name!r}: missing {missing}, "
                          f"unexpected {result.unexpected_keys}")
+    model.config = replace(model.config, fill_passes=source.config.fill_passes, refill=source.config.refill)
     return tuple(b for b in ADDED_BLOCKS if any(k.startswith(b) for k in result.missing_keys))
+
+
+def inference_options(config) -> dict:
+    """``config``'s inference options (fill passes and the recorded refill settings), as a
+    checkpoint's state records them."""
+    return {"fill_passes": config.fill_passes, **config.refill.to_dict()}
+
+
+def with_inference_options(config, options: dict):
+    """``config`` with the inference options a checkpoint recorded (:func:`inference_options`)."""
+    return replace(config, fill_passes=int(options.get("fill_passes", 0)), refill=RefillSettings.parse(options))
 
 
 def train_mode(model: PConvUNet, freeze_bn: bool) -> None:
@@ -637,6 +655,11 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
         fast = init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
+        carried = {k: v for k, v in inference_options(model.config).items() if v}
+        if carried:
+            print("carried its inference options into the new weights: "
+                  f"{', '.join(f'{k} {v:g}' for k, v in carried.items())} (chosen for the --init weights; "
+                  "`ship --fill-passes ... --wide-ns-weight ...` sets others)", file=sys.stderr)
     else:
         fast = ADDED_BLOCKS
     opt = torch.optim.Adam(param_groups(model, cfg, fast), lr=cfg.lr)
@@ -653,6 +676,8 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
             g["lr_mult"] = mult
         step, elapsed = state["step"], _elapsed_of(state)
+        if isinstance(state.get("inference"), dict):  # carried from --init (checkpoints before: none)
+            model.config = with_inference_options(model.config, state["inference"])
         print(f"resumed {ckpt} at step {step}", file=sys.stderr)
         for note in resume_notes(state.get("config", {}), cfg, step, ckpt):
             print(f"warning: {note}", file=sys.stderr)
@@ -706,7 +731,8 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         seconds = elapsed + (time.time() - t0 if step > start else 0.0)
         try:
             save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data,
-                                               "elapsed": round(seconds, 1), "fast_blocks": list(fast)}, extra)
+                                               "elapsed": round(seconds, 1), "fast_blocks": list(fast),
+                                               "inference": inference_options(model.config)}, extra)
         except OSError as exc:  # a full disk: the write is atomic, so the previous checkpoint is whole
             raise SystemExit(f"cannot write {ckpt} at step {step}: {exc.strerror or exc} "
                              "(the previous checkpoint, if any, is kept)") from None

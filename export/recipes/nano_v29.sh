@@ -18,6 +18,7 @@ for SET in "--val-photos" "--val-texture --families free-form,scratches,objects"
     .venv/bin/python export/recipes/quick_check.py "$INIT" runs/s29/N1/nano.safetensors $SET \
         --per-bucket 1 --thin-px 5 --fill-passes 3 --paired
 done
-# --init does not carry the refill settings: give nano's (fill passes 3, wide-mix gate 30)
+# nano's inference options (fill passes 3, wide-mix gate 30), stated: --init has carried them
+# into the fine-tuned weights only since the thirtieth session
 .venv/bin/python -m edgefill_export.ship runs/s29/N1/nano.safetensors --fill-passes 3 \
     --wide-ns-weight 0.5 --wide-ns-scale 4 --wide-ns-max-std 30 --int8

@@ -406,3 +406,20 @@ def test_freeze_bn_keeps_the_init_running_statistics_and_still_trains_the_weight
     train(_cfg(4), tmp_path / "free", photos, init=tmp_path / "init.safetensors")
     stats, weights = changed("free")
     assert stats and weights
+
+
+def test_a_fine_tune_carries_the_init_weights_inference_options_also_through_a_resume(tmp_path, photos):
+    """Regression: the weights of a fine-tune of the shipped nano recorded no fill smoothing and
+    no NS mix gate, so shipping them without the flags dropped both. A run resumed from its
+    checkpoint (which builds the model afresh) keeps them too."""
+    from edgefill.models import MODELS_DIR
+
+    init = MODELS_DIR / "nano.safetensors"
+    want = load_weights(init).config
+    assert want.fill_passes and want.refill.to_dict()  # the shipped nano records both
+    cfg = lambda steps: _cfg(steps, context=True, lr=1e-9)  # noqa: E731
+    train(cfg(2), tmp_path / "ft", photos, init=init)
+    resumed = load_weights(train(cfg(4), tmp_path / "ft", photos)).config
+    assert (resumed.fill_passes, resumed.refill) == (want.fill_passes, want.refill)
+    fresh = load_weights(train(cfg(2), tmp_path / "scratch", photos)).config
+    assert (fresh.fill_passes, fresh.refill.to_dict()) == (0, {})
