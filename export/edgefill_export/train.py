@@ -618,10 +618,20 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
     file's metadata says ``finished: false`` then. ``cfg.threads`` holds for the run only: the
     process's torch thread count is put back when it returns or raises (``edgefill train`` and the
-    tests run it in-process)."""
+    tests run it in-process). A run refused or failed before it wrote anything (too few photos,
+    a bad ``--init``) removes the folders it made for ``out``: they were left empty."""
     threads = torch.get_num_threads()
+    out = Path(out)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         return _train(cfg, out, images, resume, init)
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()  # only an empty one: anything the run wrote is kept
+            except OSError:
+                break
+        raise
     finally:
         torch.set_num_threads(threads)
 

@@ -306,6 +306,10 @@ def test_the_command_reports_a_missing_folder_and_a_checkpoint_of_another_model(
     assert main(["--model", "nano", "--steps", "2", "--crop", "64", "--out", str(tmp_path / "new"),
                  "--images", str(photo_dir), "--init", str(tmp_path / "nope.safetensors")]) == 2
     assert "nope.safetensors does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the refused run left no empty folder behind
+    assert main(["--model", "nano", "--steps", "2", "--crop", "64", "--out", str(tmp_path / "a" / "b"),
+                 "--images", str(photo_dir), "--init", str(tmp_path / "nope.safetensors")]) == 2
+    assert not (tmp_path / "a").exists()
 
 
 def test_resuming_with_other_settings_says_so_and_uses_the_new_lr_multiplier(tmp_path, photos, capsys):
