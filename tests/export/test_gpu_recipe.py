@@ -95,3 +95,19 @@ def test_gpu_recipe_refuses_minutes_that_are_not_positive(tmp_path, var):
     """--max-minutes 0 means no limit: a probe of PROBE_MIN=0 ran until the device tool's kill."""
     p = _refused_call(tmp_path, **{var: "0"})
     assert p.returncode == 2 and f"{var}=0" in p.stderr
+
+
+@pytest.mark.parametrize("free_kb,note", [(65536, True), (8 * 2**20, False)])
+def test_gpu_recipe_makes_batches_in_process_when_dev_shm_is_small(tmp_path, free_kb, note):
+    """A container's default 64 MiB /dev/shm would fail the batch workers mid-probe: the recipe
+    says so and uses none. ``df`` is faked (this machine's /dev/shm is what it is); the run then
+    stops at its missing pack, after the check."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "df").write_text("#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n"
+                                f"echo 'shm {free_kb} 0 {free_kb} 0% /dev/shm'\n")
+    (bin_dir / "df").chmod(0o755)
+    p = _refused_call(tmp_path, PATH=f"{bin_dir}:{os.environ['PATH']}", WORKERS="4",
+                      PACK=str(tmp_path / "no-pack.npz"), PROBE_MIN="0.01")
+    assert p.returncode != 0 and "no-pack.npz" in p.stderr  # it got past the check
+    assert ("/dev/shm has 64 MiB free" in p.stderr) == note, p.stderr[-1500:]
