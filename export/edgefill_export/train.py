@@ -75,6 +75,9 @@ class TrainConfig:
     max_hole: float = 0.6
     min_scale: float = 0.25  # crops are rescaled from min_scale x to 1x native resolution (log-uniform)
     channel_shuffle: float = 0.0  # share of crops whose colour channels are permuted (docs/training.md)
+    # crops also turned by a random multiple of 90 degrees: with the flip, all 8 orientations (four
+    # times the distinct crops of few photos, which the GPU-trained lite had begun to memorise)
+    rot90: bool = False
     masks: str = "training"  # maskgen.TRAINING_MIX; "mixed" (strokes + blobs) reproduces generations 1-3
     seed: int = 0
     bf16: bool = True
@@ -117,11 +120,13 @@ MASKS = {"training": maskgen.training_mix, **maskgen.FAMILIES}
 class CropSampler:
     """Random crops with rescaling (``min_scale`` x to 1x of native resolution, log-uniform, never
     more than the whole shorter side) and flips; ``channel_shuffle``: that share of the crops get
-    their colour channels in a random other order (new colours, the same structure)."""
+    their colour channels in a random other order (new colours, the same structure); ``rot90``:
+    each crop also turned by a random multiple of 90 degrees (drawn only then: without it the
+    crops are those of a run before the option)."""
 
     def __init__(self, photos: list[np.ndarray], crop: int, max_hole: float, masks: str = "training",
-                 min_scale: float = 0.25, channel_shuffle: float = 0.0):
-        self.photos, self.crop, self.max_hole, self.min_scale = photos, crop, max_hole, min_scale
+                 min_scale: float = 0.25, channel_shuffle: float = 0.0, rot90: bool = False):
+        self.photos, self.crop, self.max_hole, self.min_scale, self.rot90 = photos, crop, max_hole, min_scale, rot90
         self.masks = MASKS[masks]
         if not 0.0 <= channel_shuffle <= 1.0:
             raise ValueError(f"channel_shuffle is a share of the crops, 0 to 1; got {channel_shuffle}")
@@ -135,7 +140,8 @@ class CropSampler:
         side = min(int(round(self.crop / scale)), h, w)
         y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         patch = cv2.resize(img[y : y + side, x : x + side], (self.crop, self.crop), interpolation=cv2.INTER_AREA)
-        return patch[:, ::-1] if rng.random() < 0.5 else patch
+        patch = patch[:, ::-1] if rng.random() < 0.5 else patch
+        return np.rot90(patch, int(rng.integers(4))) if self.rot90 else patch
 
     def mask_one(self, rng: np.random.Generator) -> np.ndarray:
         t = rng.uniform(0.02, self.max_hole)
@@ -654,8 +660,12 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     if upscaled:
         print(f"note: {upscaled}", file=sys.stderr)
     data = data_id(images)
-    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle)
+    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle,
+                          cfg.rot90)
     validator = Validator(val_photos, cfg.crop)
+    # the same score on crops of the training photos: a gap that grows while validation stays
+    # flat is the network memorising its photos (the GPU-trained lite: docs/training.md)
+    fit_validator = Validator(train_photos, cfg.crop)
 
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)
     teacher = load_teacher(cfg)
@@ -696,7 +706,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                   f"or --pack differs); from step {step} the run trains on the new ones", file=sys.stderr)
     log_path = out / "log.csv"
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
-    header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "crop"]
+    header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "train_hole_psnr", "crop"]
     if log_path.is_dir():
         raise SystemExit(f"{log_path} is a folder: train writes its log there; move the folder away")
     continued_log = log_path.exists() and log_path.stat().st_size > 0
@@ -724,12 +734,13 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         return SystemExit(f"cannot write {log_path} at step {at}: {exc.strerror or exc}; {kept}: free some space and "
                           "run the same command again")
 
-    def log_row(at: int, terms: dict, val: tuple[str, str]) -> None:
+    def log_row(at: int, terms: dict, val: tuple[str, str, str]) -> None:
         nonlocal logged, log_failed
         try:
             writer.writerow({"step": at, "time": f"{elapsed + time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
                              **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
-                             "val_hole_psnr": val[0], "val_hole_ssim": val[1], "crop": cfg.crop})
+                             "val_hole_psnr": val[0], "val_hole_ssim": val[1], "train_hole_psnr": val[2],
+                             "crop": cfg.crop})
             log.flush()
         except OSError as exc:
             log_failed = True
@@ -762,7 +773,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 stopped_early = True
                 bar.write(reason)
                 if losses and logged != step:  # the log ends at the step the run stopped at
-                    log_row(step, losses, ("", ""))
+                    log_row(step, losses, ("", "", ""))
                 break
             x, valid = batches.get(step)
             for g in opt.param_groups:
@@ -795,11 +806,12 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", hole=f"{losses['hole'].item():.4f}")
-            val = ("", "")
+            val = ("", "", "")
             if step % cfg.val_every == 0 or step == cfg.steps:
                 psnr, ssim = validator(model, cfg.device)
-                val = (f"{psnr:.3f}", f"{ssim:.4f}")
-                bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}")
+                fit = fit_validator(model, cfg.device)[0]
+                val = (f"{psnr:.3f}", f"{ssim:.4f}", f"{fit:.3f}")
+                bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}; training photos {val[2]} dB")
             if step % 25 == 0 or val[0]:
                 log_row(step, losses, val)
             if step % cfg.save_every == 0:

@@ -76,7 +76,7 @@ def test_resume_with_all_losses_reproduces_an_uninterrupted_run(tmp_path, photos
     header, *rows = (tmp_path / "b" / "log.csv").read_text().splitlines()
     cols = header.split(",")
     last = dict(zip(cols, rows[-1].split(","), strict=True))
-    assert all(last[k] for k in ("grad", "ssim", "gan_g", "gan_d", "val_hole_psnr", "val_hole_ssim"))
+    assert all(last[k] for k in ("grad", "ssim", "gan_g", "gan_d", "val_hole_psnr", "val_hole_ssim", "train_hole_psnr"))
 
 
 def test_checkpoint_without_discriminator_state_is_refused(tmp_path, photos):
@@ -427,3 +427,21 @@ def test_a_fine_tune_carries_the_init_weights_inference_options_also_through_a_r
     assert (resumed.fill_passes, resumed.refill) == (want.fill_passes, want.refill)
     fresh = load_weights(train(cfg(2), tmp_path / "scratch", photos)).config
     assert (fresh.fill_passes, fresh.refill.to_dict()) == (0, {})
+
+
+def test_rot90_turns_each_crop_by_a_random_quarter(photo_dir):
+    """--rot90: the crop a run without it draws from the same generator state, turned by 0-3
+    quarter turns (all four seen)."""
+    import numpy as np
+
+    from edgefill_export.train import CropSampler, load_photos
+
+    imgs = load_photos(sorted(photo_dir.iterdir()))
+    plain, turned = CropSampler(imgs, 48, 0.5), CropSampler(imgs, 48, 0.5, rot90=True)
+    seen = set()
+    for seed in range(24):
+        a, b = plain.crop_one(np.random.default_rng(seed)), turned.crop_one(np.random.default_rng(seed))
+        k = [q for q in range(4) if np.array_equal(np.rot90(a, q), b)]
+        assert len(k) == 1
+        seen.add(k[0])
+    assert seen == {0, 1, 2, 3}
