@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
         try:
-            out = ship(w, models_dir=a.models_dir, name=a.name or (w.stem if not a.weights else None),
+            # a file already in the models folder is re-shipped under its own name: by the
+            # architecture's, `ship edgefill/models/lite-surface.safetensors` replaced lite
+            own_name = not a.weights or w.resolve().parent == a.models_dir.resolve()
+            out = ship(w, models_dir=a.models_dir, name=a.name or (w.stem if own_name else None),
                        fill_passes=a.fill_passes, refill=refill)
         except (CheckpointError, ExportError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -40,3 +40,19 @@ def test_models_dir_refuses_int8_no_weights_and_a_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         ship_mod.main([str(tmp_path / "w.safetensors"), "--models-dir", str(tmp_path / "f")])
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_file_in_the_models_folder_is_reshipped_under_its_own_name(tmp_path):
+    """Regression: ``ship edgefill/models/lite-surface.safetensors --wide-ns-weight 0.4`` shipped
+    the weights as ``lite`` (their architecture's name), replacing the shipped lite."""
+    dest = tmp_path / "models"
+    dest.mkdir()
+    save_weights(build_model("nano"), dest / "nano-surface.safetensors", {"steps": 3})
+    assert ship_mod.main([str(dest / "nano-surface.safetensors"), "--models-dir", str(dest)]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["manifest.json", "nano-surface.json", "nano-surface.onnx",
+                                                      "nano-surface.safetensors"]
+    src = tmp_path / "run" / "nano-surface.safetensors"  # elsewhere: the architecture's name, as before
+    src.parent.mkdir()
+    save_weights(build_model("nano"), src, {"steps": 3})
+    assert ship_mod.main([str(src), "--models-dir", str(dest)]) == 0
+    assert (dest / "nano.onnx").is_file()
