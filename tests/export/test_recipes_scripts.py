@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "export" / "recipes"
 WEIGHTS = ROOT / "edgefill" / "models" / "nano.safetensors"
 SCRIPTS = ("quick_check", "thin_refill_sweep", "thin_telea_check", "tta_sweep", "wide_mix_sweep",
-           "wide_mix_gate_probe", "wide_mix_gate_sweep", "component_gate_check")
+           "wide_mix_gate_probe", "wide_mix_gate_sweep", "component_gate_check", "progressive_check", "turned_check")
 
 
 def recipe(name: str):
@@ -56,7 +56,8 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path / "data"))
     qc = recipe("quick_check")
     monkeypatch.setattr(qc, "torch_reference", stand_in)
-    monkeypatch.setattr(recipe("tta_sweep"), "torch_reference", stand_in)
+    for name in ("tta_sweep", "progressive_check", "turned_check"):
+        monkeypatch.setattr(recipe(name), "torch_reference", stand_in)
     return tmp_path
 
 
@@ -163,3 +164,18 @@ def test_component_gate_check_runs(cache, monkeypatch, capsys):
     rows = out.splitlines()[1:]
     assert [ln.split()[0] for ln in rows] == ["val-texture", "val-photos", "train-photos"]
     assert "cases changed 0/" not in rows[-1]
+
+
+def test_progressive_check_pairs_each_setting_with_one_run(cache, monkeypatch, capsys):
+    out = run(monkeypatch, capsys, "progressive_check", WEIGHTS, "--set", "val-photos", "--families", "objects",
+              "--settings", "2:4,3:2")
+    lines = out.splitlines()
+    assert [ln.split(" passes ")[1].split(":")[0] for ln in lines] == ["1 ring 0", "2 ring 4", "3 ring 2"]
+    assert "vs one run" not in lines[0] and all("vs one run" in ln for ln in lines[1:])
+
+
+def test_turned_check_turns_the_fill_back(cache, monkeypatch, capsys):
+    """The stand-in fill (a centred box blur) turns with its input, so a correctly turned-back
+    fill scores exactly as the upright one; a wrong inverse turn would not."""
+    out = run(monkeypatch, capsys, "turned_check", WEIGHTS, "--set", "val-photos", "--families", "objects")
+    assert "turned 90 deg minus upright +0.000" in out and "turned 180 deg minus upright +0.000" in out
