@@ -53,12 +53,15 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
 def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
          fill_passes: int | None = None, refill: Mapping[str, float | None] | None = None) -> Path:
     """Install ``weights`` as ``<name>.safetensors`` + ``<name>.onnx`` (+ sidecar); ``name``
-    defaults to the architecture's (``lite``), e.g. ``lite-surface`` for a fine-tuned variant.
+    defaults to the file's own for a file already in ``models_dir`` (re-shipping it: by the
+    architecture's, ``edgefill/models/lite-surface.safetensors`` replaced lite), else to the
+    architecture's (``lite``); give ``lite-surface``, say, for a fine-tuned variant.
     ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
     ``refill``: record the runtime's refinement settings for it (``ModelConfig.refill``, by name:
     ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``, ``wide_ns_max_std``; 0: none recorded).
     None keeps the weights' own."""
-    name = name or load_weights(weights).config.name
+    in_place = Path(weights).resolve().parent == Path(models_dir).resolve()
+    name = name or (Path(weights).stem if in_place else load_weights(weights).config.name)
     dst = models_dir / f"{name}.safetensors"
     # The weights go in under a temporary name and replace the shipped ones only once their ONNX
     # export has passed its checks (NaN, parity): weights that fail them leave the shipped pair as it was.
@@ -166,11 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
         try:
-            # a file already in the models folder is re-shipped under its own name: by the
-            # architecture's, `ship edgefill/models/lite-surface.safetensors` replaced lite
-            own_name = not a.weights or w.resolve().parent == a.models_dir.resolve()
-            out = ship(w, models_dir=a.models_dir, name=a.name or (w.stem if own_name else None),
-                       fill_passes=a.fill_passes, refill=refill)
+            out = ship(w, models_dir=a.models_dir, name=a.name, fill_passes=a.fill_passes, refill=refill)
         except (CheckpointError, ExportError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
