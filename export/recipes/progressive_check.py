@@ -27,16 +27,15 @@ from edgefill_export.onnx_export import torch_reference  # noqa: E402
 
 def progressive(graph, img: np.ndarray, hole: np.ndarray, first: np.ndarray, passes: int, ring: float) -> np.ndarray:
     """The fill after ``passes`` runs (``first``: the first run's fill of ``img``, ``hole``)."""
-    out, known, left = first.copy(), first.copy(), hole.copy()
+    out, left = first.copy(), hole.copy()
     for _ in range(passes - 1):
         dist = cv2.distanceTransform(left.astype(np.uint8), cv2.DIST_L2, 3)  # to the nearest known pixel
         left &= dist > ring  # the ring just filled is known from here on
         if not left.any():
             break
-        known[left] = img[left]  # what the model may not see (partial convolutions ignore it anyway)
-        fill = torch_reference(graph, known[None], left.astype(np.uint8)[None, ..., None])[0]
+        # the network never reads hole pixels (partial convolutions), so what the last pass left there is no input
+        fill = torch_reference(graph, out[None], left.astype(np.uint8)[None, ..., None])[0]
         out[left] = fill[left]
-        known[left] = fill[left]
     return out
 
 
