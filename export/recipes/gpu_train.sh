@@ -24,7 +24,7 @@
 # command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12: batch-making processes],
 # PROBE_MIN [1: on the first call, out of its CALL_MIN], EXTRA (the loss flags [those of the shipped lite
 # and nano, train_v9.sh: gradient + SSIM losses and the hole error in dB]; EXTRA= trains without them),
-# PART_MIB [15: larger files go back in parts], PYTHON [python3], OUT [set by the device tool;
+# STEPS [planned by the probe: a whole number skips it], PART_MIB [15: larger files go back in parts], PYTHON [python3], OUT [set by the device tool;
 # runs/gpu/out elsewhere].
 #
 # A wider model from the shipped lite (function-preserving, docs/training.md "Eighth session"),
@@ -88,6 +88,12 @@ if [ "$WORKERS" -gt 0 ] && [ -n "$SHM_KB" ] && [ "$SHM_KB" -lt 1048576 ]; then
     WORKERS=0
 fi
 T="$PY -m edgefill_export.train --model $MODEL $ARCH --device $DEVICE --pack $PACK --batch $BATCH --crop $CROP --workers $WORKERS"
+if [ ! -f "$DIR/plan" ] && [ -n "${STEPS:-}" ]; then
+    # a fixed number of steps (to match another run's) needs no probe
+    [[ "$STEPS" =~ ^[1-9][0-9]*$ ]] || { echo "STEPS=$STEPS: give a whole number of steps > 0" >&2; exit 2; }
+    echo "$STEPS" > "$DIR/plan"
+    echo "plan: $STEPS steps (STEPS)"
+fi
 if [ ! -f "$DIR/plan" ]; then
     # Throughput probe: train PROBE_MIN minutes into a scratch folder, read steps/s from its log.
     rm -rf "$DIR/probe"
@@ -99,8 +105,14 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 if not rows:
     sys.exit(f"the throughput probe logged no step in PROBE_MIN minutes ({sys.argv[1]}); raise PROBE_MIN")
-step, secs = int(rows[-1]["step"]), float(rows[-1]["time"])
-print(max(100, int(step / secs * 60 * float(sys.argv[2]) * 0.95)))
+# the rate between the first and the last logged row: the time to the first row holds the start-up
+# (batch workers importing torch and decoding the pack: ~55 s on the H100 machine, thirty-first
+# session), and a rate from step 0 planned 100 steps where 40 a second ran; with one row only, the
+# rate from step 0 (too low, never too high)
+(s0, t0), (s1, t1) = ((int(r["step"]), float(r["time"])) for r in (rows[0], rows[-1]))
+if len(rows) < 2:
+    s0 = t0 = 0
+print(max(100, int((s1 - s0) / max(t1 - t0, 1e-3) * 60 * float(sys.argv[2]) * 0.95)))
 EOF
     mv "$DIR/plan.tmp" "$DIR/plan"
     echo "probe: $(tail -1 "$DIR/probe/log.csv" | cut -d, -f1,2) (step, s); plan: $(cat "$DIR/plan") steps in $TOTAL_MIN min"

@@ -111,3 +111,57 @@ def test_gpu_recipe_makes_batches_in_process_when_dev_shm_is_small(tmp_path, fre
                       PACK=str(tmp_path / "no-pack.npz"), PROBE_MIN="0.01")
     assert p.returncode != 0 and "no-pack.npz" in p.stderr  # it got past the check
     assert ("/dev/shm has 64 MiB free" in p.stderr) == note, p.stderr[-1500:]
+
+
+def _plan_snippet() -> str:
+    """The Python the recipe runs on the probe's log.csv to plan the steps (its heredoc)."""
+    script = (ROOT / "export" / "recipes" / "gpu_train.sh").read_text()
+    start = script.index("<<'EOF'\n", script.index('> "$DIR/plan.tmp"')) + len("<<'EOF'\n")
+    return script[start:script.index("\nEOF\n", start)]
+
+
+@pytest.mark.parametrize("rows,planned", [
+    # the first row came after 57 s of start-up; 75 steps in the 1.8 s after it: 41.7 steps/s for 1 minute
+    ([(25, 57.2), (50, 58.0), (100, 59.0)], int(75 / 1.8 * 60 * 0.95)),
+    ([(25, 57.2)], 100),  # one row: the rate from step 0 (24 steps a minute), raised to the least plan
+])
+def test_gpu_recipe_plans_from_the_rate_after_start_up(tmp_path, rows, planned):
+    log = tmp_path / "log.csv"
+    log.write_text("step,time,lr\n" + "".join(f"{s},{t},1e-4\n" for s, t in rows))
+    p = subprocess.run([sys.executable, "-", str(log), "1"], input=_plan_snippet(), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) == planned
+
+
+def test_gpu_recipe_plans_no_step_from_an_empty_probe_log(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,time,lr\n")
+    p = subprocess.run([sys.executable, "-", str(log), "1"], input=_plan_snippet(), capture_output=True, text=True)
+    assert p.returncode != 0 and "raise PROBE_MIN" in p.stderr
+
+
+def test_gpu_recipe_refuses_steps_that_are_not_a_whole_number(tmp_path):
+    p = _refused_call(tmp_path, STEPS="1e3")
+    assert p.returncode == 2 and "STEPS=1e3" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_gpu_recipe_trains_a_fixed_number_of_steps_without_a_probe(tmp_path):
+    """STEPS matches another run's length: no throughput probe, the plan is STEPS."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(photos / f"p{i}.png"), natural_image(96, 120, seed=i))
+    pack_photos(sorted(photos.iterdir()), tmp_path / "p.npz", progress=False)
+    run = f"pytest-steps-{os.getpid()}"
+    env = {**os.environ, "RUN": run, "MODEL": "nano", "PACK": str(tmp_path / "p.npz"), "DEVICE": "cpu", "BATCH": "2",
+           "CROP": "64", "WORKERS": "0", "STEPS": "30", "CALL_MIN": "2", "OUT": str(tmp_path / "out"),
+           "PYTHON": sys.executable, "EXTRA": ""}
+    try:
+        p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert "plan: 30 steps (STEPS)" in p.stdout and "probe:" not in p.stdout
+        assert p.stdout.strip().endswith("finished: 30 steps")
+        assert (tmp_path / "out" / run / "plan").read_text().strip() == "30"
+    finally:
+        subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
