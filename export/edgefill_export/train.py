@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import multiprocessing
+import os
 import signal
 import sys
 import tempfile
@@ -361,6 +362,15 @@ def _quiet_worker(_: int) -> None:
 
 #: How batch workers start: see :class:`BatchPrefetcher`.
 _WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+#: What the fork server imports once, before it forks any worker: this module, and with it torch and
+#: OpenCV (imports only; no thread pool has run there). Without it (the stdlib's default preloads
+#: ``__main__`` alone, and nothing for ``python -m``) every worker imported them itself when it
+#: unpickled its batch maker: 3.8-4.9 s to the first batch with 2 workers on the 2-core VM against
+#: 2.2-2.7 s (``benchmarks/batch_startup.py --repeats 3``: 1.79x sooner); a lent H100's calls spent
+#: 50-57 s before their first step with 12 workers (thirty-first session; not measured there since).
+_WORKER_PRELOAD = ["__main__", __name__]
+#: The process that imported this module: the fork server, in a batch worker, when the preload works.
+_IMPORTED_BY = os.getpid()
 
 
 class BatchPrefetcher:
@@ -377,6 +387,8 @@ class BatchPrefetcher:
         self.steps, self.cfg, self.next_step = _StepBatches(sampler, cfg), cfg, start
         self.batches = None
         if cfg.workers > 0 and start < cfg.steps:
+            if _WORKER_START == "forkserver":  # (no effect once this process's fork server runs)
+                multiprocessing.get_context("forkserver").set_forkserver_preload(_WORKER_PRELOAD)
             loader = torch.utils.data.DataLoader(
                 self.steps, batch_size=None, sampler=range(start, cfg.steps),
                 num_workers=cfg.workers, prefetch_factor=4, worker_init_fn=_quiet_worker,

@@ -104,3 +104,47 @@ def test_workers_start_after_the_training_process_used_opencv_threads():
     except subprocess.TimeoutExpired:
         pytest.fail("batch workers hung after the training process used OpenCV's thread pool")
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+_PRELOAD_PROBE = r"""
+import os, sys
+import numpy as np
+from edgefill_export import train as t
+
+
+class Where:
+    def arrays(self, n, rng):  # in the worker: which process imported the training module
+        return np.array([os.getpid()]), np.array([t._IMPORTED_BY])
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "off":
+        t._WORKER_PRELOAD = ["__main__"]  # the stdlib's default
+    batches = t.BatchPrefetcher(Where(), t.TrainConfig(model="nano", steps=1, batch=2, crop=64, workers=1))
+    pid, imported_by = batches.arrays(0)
+    batches.close()
+    print("worker" if int(pid[0]) == int(imported_by[0]) else "fork server")
+"""
+
+
+
+def test_the_fork_server_imports_the_training_module_once_for_all_workers(tmp_path):
+    """Each worker imported torch and OpenCV itself (seconds each) unless the fork server had
+    preloaded them; run as ``python -m`` (as train is), in a fresh process: a fork server that
+    another test started keeps its preload list."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "preload_probe.py").write_text(_PRELOAD_PROBE)
+    export_dir = str(Path(__file__).resolve().parents[2] / "export")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), export_dir, os.environ.get("PYTHONPATH", "")])}
+    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("no fork server on this platform: workers are spawned")
+    seen = {}
+    for arm in ("on", "off"):
+        p = subprocess.run([sys.executable, "-m", "preload_probe", arm], env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+        seen[arm] = p.stdout.strip()
+    assert seen == {"on": "fork server", "off": "worker"}
