@@ -5,13 +5,14 @@
 # BatchNorm statistics frozen, lr 8e-5 to 1e-5 (lite_surface_v28.sh), then 1000 more at lr 4e-5
 # to 5e-6 (lite_surface_v30.sh). From the repository root after `make test` and `make data`;
 # ~35 min on the 2-core CPU; both runs checkpoint and resume (rerun after an interruption).
-# INIT: the lite to start from (the shipped one by default).
+# INIT: the lite to start from (the shipped one by default); OUT: the run folder [runs/s31];
+# EXTRA: more train flags for both runs (e.g. --rot90).
 set -e
 export PYTHONPATH=export
 INIT=${INIT:-edgefill/models/lite.safetensors}
 OUT=${OUT:-runs/s31}
 COMMON="--model lite --context --crop 256 --data texture --warmup 20 --save-every 100 --grad-weight 1.0
-    --ssim-weight 0.5 --hole-weight 0 --hole-mse-weight 0 --hole-db-weight 0.04 --freeze-bn"
+    --ssim-weight 0.5 --hole-weight 0 --hole-mse-weight 0 --hole-db-weight 0.04 --freeze-bn ${EXTRA:-}"
 .venv/bin/python -m edgefill_export.train $COMMON --steps 700 --lr 8e-5 --lr-min 1e-5 --val-every 350 \
     --init "$INIT" --out "$OUT/S1"
 .venv/bin/python -m edgefill_export.train $COMMON --steps 1000 --lr 4e-5 --lr-min 5e-6 --val-every 500 \
