@@ -1,10 +1,13 @@
+import json
+
 import cv2
 import numpy as np
 import pytest
 
 import edgefill
 from edgefill.errors import ConfigError
-from edgefill.wide_mix import (DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, NS_RADIUS, UNGATED_STD, coarse_ns,
+from edgefill.models import MODELS_DIR
+from edgefill.wide_mix import (DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, NS_RADIUS, NS_SCALE, UNGATED_STD, coarse_ns,
                                gated_share, mix_wide, mix_wide_in_place, ring_std)
 
 from .conftest import natural_image, unsteady_fills
@@ -157,15 +160,21 @@ def test_inpainter_mixes_before_the_thin_refill():
 
 
 def test_inpainter_mixes_by_default_where_the_surroundings_are_smooth():
+    """With the setting the model records in its sidecar (lite: share 0.4, gate 20 since the
+    thirty-first session), else the runtime's defaults."""
+    assert (DEFAULT_WIDE_NS_WEIGHT, DEFAULT_WIDE_NS_MAX_STD) == (0.5, 25)
+    sidecar = json.loads((MODELS_DIR / "lite.json").read_text())
+    recorded = (sidecar.get("wide_ns_weight", DEFAULT_WIDE_NS_WEIGHT), sidecar.get("wide_ns_scale", NS_SCALE),
+                sidecar.get("wide_ns_max_std", DEFAULT_WIDE_NS_MAX_STD))
     hole = _blob()
     with edgefill.Inpainter(model="lite", backend="onnxruntime", thin_hole_px=0) as inp:
-        assert (inp.wide_ns_weight, inp.wide_ns_max_std) == (DEFAULT_WIDE_NS_WEIGHT, DEFAULT_WIDE_NS_MAX_STD) == (0.5, 25)
+        assert (inp.wide_ns_weight, inp.wide_ns_scale, inp.wide_ns_max_std) == recorded
         busy, smooth = _busy(), _smooth()
         outs = {name: inp.inpaint(im, hole) for name, im in (("busy", busy), ("smooth", smooth))}
     with edgefill.Inpainter(model="lite", backend="onnxruntime", thin_hole_px=0, wide_ns_weight=0) as inp:
         raws = {name: inp.inpaint(im, hole) for name, im in (("busy", busy), ("smooth", smooth))}
     assert np.array_equal(outs["busy"], raws["busy"])  # gate closed
-    assert np.array_equal(outs["smooth"], mix_wide(raws["smooth"], smooth, hole))
+    assert np.array_equal(outs["smooth"], mix_wide(raws["smooth"], smooth, hole, *recorded))
     assert not np.array_equal(outs["smooth"], raws["smooth"])
 
 
