@@ -23,14 +23,20 @@ from ..conftest import natural_image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _pack(tmp_path: Path, n: int) -> Path:
+    """A photo pack of ``n`` small synthetic photos at ``tmp_path/p.npz`` (what the recipe's PACK reads)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(n):
+        cv2.imwrite(str(photos / f"p{i:02d}.png"), natural_image(96, 120, seed=i))
+    pack_photos(sorted(photos.iterdir()), tmp_path / "p.npz", progress=False)
+    return tmp_path / "p.npz"
+
+
 def test_gpu_recipe_plans_resumes_and_finishes_on_cpu(tmp_path):
     """As on the device: each call gets only the folder the previous call sent back through $OUT,
     where no file may be over 16 MiB (PART_MIB=1 here, so the nano checkpoint goes in parts)."""
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(12):
-        cv2.imwrite(str(photos / f"p{i:02d}.png"), natural_image(96, 120, seed=i))
-    pack_photos(sorted(photos.iterdir()), tmp_path / "p.npz", progress=False)
+    _pack(tmp_path, 12)
     run = f"pytest-{os.getpid()}"
     # PROBE_MIN 9 s: the batch worker (a process since the twenty-seventh session) imports torch
     # and takes the photos before the first step, which a 1.8 s probe on a fresh clone did not see
@@ -147,11 +153,7 @@ def test_gpu_recipe_refuses_steps_that_are_not_a_whole_number(tmp_path):
 
 def test_gpu_recipe_trains_a_fixed_number_of_steps_without_a_probe(tmp_path):
     """STEPS matches another run's length: no throughput probe, the plan is STEPS."""
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(6):
-        cv2.imwrite(str(photos / f"p{i}.png"), natural_image(96, 120, seed=i))
-    pack_photos(sorted(photos.iterdir()), tmp_path / "p.npz", progress=False)
+    _pack(tmp_path, 6)
     run = f"pytest-steps-{os.getpid()}"
     env = {**os.environ, "RUN": run, "MODEL": "nano", "PACK": str(tmp_path / "p.npz"), "DEVICE": "cpu", "BATCH": "2",
            "CROP": "64", "WORKERS": "0", "STEPS": "30", "CALL_MIN": "2", "OUT": str(tmp_path / "out"),
