@@ -241,13 +241,21 @@ class Validator:
         self.x, self.valid = sampler.batch(n, rng)
 
     @torch.no_grad()
-    def __call__(self, model: PConvUNet, device: str) -> tuple[float, float]:
-        """(hole PSNR in dB, mean SSIM over hole pixels) of the composite."""
+    def _predict(self, model: PConvUNet, device: str) -> torch.Tensor:
         modes = [m.training for m in model.modules()]  # (frozen BatchNorm stays in eval mode)
         model.eval()
         pred = model(self.x.to(device), self.valid.to(device)).cpu().float().clamp(-1, 1)
         for m, mode in zip(model.modules(), modes, strict=True):
             m.training = mode
+        return pred
+
+    def psnr(self, model: PConvUNet, device: str) -> float:
+        """Hole PSNR in dB alone (the training-photo score, where SSIM is not logged)."""
+        return hole_psnr(self._predict(model, device), self.x, self.valid)
+
+    def __call__(self, model: PConvUNet, device: str) -> tuple[float, float]:
+        """(hole PSNR in dB, mean SSIM over hole pixels) of the composite."""
+        pred = self._predict(model, device)
         comp = pred * (1 - self.valid) + self.x * self.valid
         hole = (1 - self.valid).expand_as(comp) > 0
         return hole_psnr(pred, self.x, self.valid), float(ssim_map(comp, self.x)[hole].mean())
@@ -821,7 +829,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
             val = ("", "", "")
             if step % cfg.val_every == 0 or step == cfg.steps:
                 psnr, ssim = validator(model, cfg.device)
-                fit = fit_validator(model, cfg.device)[0]
+                fit = fit_validator.psnr(model, cfg.device)
                 val = (f"{psnr:.3f}", f"{ssim:.4f}", f"{fit:.3f}")
                 bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}; training photos {val[2]} dB")
             if step % 25 == 0 or val[0]:

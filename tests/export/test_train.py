@@ -445,3 +445,15 @@ def test_rot90_turns_each_crop_by_a_random_quarter(photo_dir):
         assert len(k) == 1
         seen.add(k[0])
     assert seen == {0, 1, 2, 3}
+
+
+def test_the_validator_psnr_alone_is_the_first_score(photo_dir):
+    """The training-photo score (``Validator.psnr``, no SSIM) is the PSNR the full call reports."""
+    from edgefill_export.model import build_model
+    from edgefill_export.train import Validator, load_photos
+
+    torch.manual_seed(0)
+    model = build_model("nano")
+    validator = Validator(load_photos(sorted(photo_dir.iterdir())), 64, n=4)
+    psnr, ssim = validator(model, "cpu")
+    assert validator.psnr(model, "cpu") == psnr and 0 < ssim < 1
