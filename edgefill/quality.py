@@ -31,7 +31,7 @@ import edgefill
 from edgefill.checks import is_finite
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.errors import ConfigError, InputError
+from edgefill.errors import BackendUnavailableError, ConfigError, InputError, ModelError
 from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
 from edgefill.overwrites import refuse_overwrites, refuse_shared_outputs, same_path
 from edgefill.quality_stats import difference_ci, gain_ci
@@ -367,8 +367,9 @@ def print_table(table: list[dict], names: list[str], title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``edgefill bench quality``. A failure during the run (a backend that fails on a case, such
-    as ONNX Runtime out of memory at a large ``--crop``) is one line and exit 2, and Ctrl-C one
+    """``edgefill bench quality``. Bad options or inputs (found before the run) and a failure
+    during it (a backend that fails on a case, such as ONNX Runtime out of memory at a large
+    ``--crop``) are one line and exit 2, and Ctrl-C one
     line and exit 130, as the other ``edgefill`` commands end: not a traceback. The tables of the
     families finished before it are printed; the files are written only at the end of a run."""
     try:
@@ -414,33 +415,22 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
     ap.add_argument("--png", type=Path, default=None, help="figure: PSNR per bucket and an example grid (first family)")
     a = ap.parse_args(argv)
     if a.boot < 0 or a.per_bucket < 1 or a.crop < 16 or a.seed < 0 or (a.limit is not None and a.limit < 1):
-        print("--boot must be >= 0, --per-bucket >= 1, --crop >= 16, --seed >= 0 and --limit >= 1", file=sys.stderr)
-        return 2
+        raise ConfigError("--boot must be >= 0, --per-bucket >= 1, --crop >= 16, --seed >= 0 and --limit >= 1")
     if 0 < a.boot < MIN_BOOT:
-        print(f"--boot must be 0 (no intervals) or at least {MIN_BOOT} resamples, got {a.boot}: the 95% interval "
-              "of fewer is noise", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--boot must be 0 (no intervals) or at least {MIN_BOOT} resamples, got {a.boot}: the 95% "
+                          "interval of fewer is noise")
     if a.crop * a.crop > MAX_PIXELS:  # every image is scaled to at least crop x crop
-        print(f"--crop {a.crop}: {a.crop}x{a.crop} is above the {MAX_PIXELS}-pixel limit on images", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--crop {a.crop}: {a.crop}x{a.crop} is above the {MAX_PIXELS}-pixel limit on images")
     if not (is_finite(a.thin_px) and a.thin_px >= 0):  # as Inpainter(thin_hole_px=...) checks it
-        print(f"--thin-px must be a finite number >= 0, got {a.thin_px:g}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--thin-px must be a finite number >= 0, got {a.thin_px:g}")
     if a.png and a.png.suffix.lower() not in IMAGE_EXTS:  # found before the run, not after it
-        print(f"--png {a.png}: unsupported extension {a.png.suffix!r} (use one of {', '.join(IMAGE_EXTS)})",
-              file=sys.stderr)
-        return 2
-    try:  # an output that cannot be written is found before the run, not after it
-        for what, path in (("the figure", a.png), ("the CSV", a.csv), ("the JSON report", a.json)):
-            if path:
-                check_can_write(path, what)
-    except InputError as e:
-        print(f"edgefill bench quality: {e}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--png {a.png}: unsupported extension {a.png.suffix!r} (use one of {', '.join(IMAGE_EXTS)})")
+    for what, path in (("the figure", a.png), ("the CSV", a.csv), ("the JSON report", a.json)):
+        if path:  # an output that cannot be written is found before the run, not after it
+            check_can_write(path, what)
     bad = refill_args_error(a)
     if bad:
-        print(f"edgefill bench quality: {bad}", file=sys.stderr)
-        return 2
+        raise ConfigError(bad)
     requested = requested_settings(**refill_kwargs(a))
 
     family = a.family if a.family is not None else ("" if a.masks else "free-form")
@@ -449,64 +439,52 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
         list(dict.fromkeys(f for f in family.split(",") if f))
     unknown = [f for f in families if f not in maskgen.FAMILIES]
     if unknown:
-        print(f"unknown mask family {unknown[0]!r}; known: {', '.join(sorted(maskgen.FAMILIES))}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"unknown mask family {unknown[0]!r}; known: {', '.join(sorted(maskgen.FAMILIES))}")
     if a.images:
         if not a.images.is_dir():
-            print(f"{a.images} is not a folder", file=sys.stderr)
-            return 2
+            raise InputError(f"{a.images} is not a folder")
         paths = image_files(a.images)
     else:
         paths = default_images(a.data)
     paths = paths[: a.limit] if a.limit else paths
     if not paths:
-        print("no evaluation images: run `make data` (or pass --images DIR)", file=sys.stderr)
-        return 2
+        raise InputError("no evaluation images: run `make data` (or pass --images DIR)")
     try:  # each image read and cropped once, here: a broken file is named before the run, not halfway through it
         crops = []
         for p in paths:
             crops.append(centre_crop(read_image(p), a.crop))
     except InputError as e:
         name = "" if str(p) in str(e) else f"{p}: "
-        print(f"edgefill bench quality: {name}{e}", file=sys.stderr)
-        return 2
+        raise InputError(f"{name}{e}") from None
     if not families and not a.masks:
-        print("no mask family to evaluate: pass --family and/or --masks DIR", file=sys.stderr)
-        return 2
+        raise ConfigError("no mask family to evaluate: pass --family and/or --masks DIR")
     own: list[OwnMask] = []
     if a.masks:
         if not a.masks.is_dir():
-            print(f"{a.masks} is not a folder", file=sys.stderr)
-            return 2
+            raise InputError(f"{a.masks} is not a folder")
         own, skipped = read_own_masks(a.masks, a.crop)
         for why in skipped:
             print(f"left out mask {why}", file=sys.stderr)
         if not own:
-            print(f"no usable mask in {a.masks} (mask images with a hole of 0-50% after scaling)", file=sys.stderr)
-            return 2
+            raise InputError(f"no usable mask in {a.masks} (mask images with a hole of 0-50% after scaling)")
     clash = _output_clash({"--png": a.png, "--csv": a.csv, "--json": a.json}, paths,
                          image_files(a.masks) if a.masks else [])
     if clash:
-        print(f"edgefill bench quality: {clash}", file=sys.stderr)
-        return 2
-    try:
-        methods = {m: _LastCall(_opened(opened, edgefill.create_backend("onnxruntime", model=m)))
-                   for m in a.models.split(",") if m}
-        raw_models = list(methods)
+        raise ConfigError(clash)
+    methods = {m: _LastCall(_opened(opened, edgefill.create_backend("onnxruntime", model=m)))
+               for m in a.models.split(",") if m}
+    raw_models = list(methods)
+    for m in raw_models:
+        refined = _Refined(methods[m], a.thin_px, requested, a.thin_ns_weight)
+        if refined.active:
+            methods[f"{m}+ns"] = refined
+    if a.feather:
         for m in raw_models:
-            refined = _Refined(methods[m], a.thin_px, requested, a.thin_ns_weight)
-            if refined.active:
-                methods[f"{m}+ns"] = refined
-        if a.feather:
-            for m in raw_models:
-                methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
-        for m in raw_models:  # the crops go to the model whole: found before the run, not in it
-            multiple = methods[m].input_info.multiple
-            if a.crop % multiple:
-                raise ConfigError(f"--crop {a.crop} is not a multiple of {multiple}, which model {m} needs")
-    except edgefill.EdgeFillError as e:
-        print(f"edgefill bench quality: {e}", file=sys.stderr)
-        return 2
+            methods[f"{m}+feather{a.feather}"] = _Feathered(methods[m].backend, a.feather)
+    for m in raw_models:  # the crops go to the model whole: found before the run, not in it
+        multiple = methods[m].input_info.multiple
+        if a.crop % multiple:
+            raise ConfigError(f"--crop {a.crop} is not a multiple of {multiple}, which model {m} needs")
     models = list(methods)
     for c in CLASSICAL:
         methods[c] = _opened(opened, edgefill.create_backend(c))
@@ -516,15 +494,12 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
             from edgefill_export.onnx_export import prepare
             from edgefill_export.weights import CheckpointError, load_weights
         except ImportError as e:
-            print(f"edgefill bench quality: --torch needs the export tools (install edgefill[export]): {e}",
-                  file=sys.stderr)
-            return 2
+            raise BackendUnavailableError(f"--torch needs the export tools (install edgefill[export]): {e}") from None
         for m in raw_models:
             try:
                 torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))
             except CheckpointError as e:
-                print(f"edgefill bench quality: --torch: no PyTorch weights for model {m}: {e}", file=sys.stderr)
-                return 2
+                raise ModelError(f"--torch: no PyTorch weights for model {m}: {e}") from None
 
     t0 = time.time()
     report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}

@@ -220,3 +220,14 @@ def test_global_verbose_flag_before_bench_quality(images, capsys, caplog):
         assert main(["-v", "bench", "quality", "--images", str(images), *FAST]) == 0
         assert main(["-vv", "--verbose", "bench", "quality", "--images", str(images), *FAST]) == 0
     assert "unrecognized" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--boot", "-1"], ["--family", "nope"], ["--png", "x.gif"], ["--masks", "missing"],
+                                  ["--crop", "100", "--models", "nano"]])
+def test_every_refusal_is_one_prefixed_line(images, tmp_path, args, capsys, monkeypatch):
+    """Bad options and inputs all end the same way, through the one error path: exit 2 and a
+    single stderr line that names the command (some lacked the prefix when each printed its own)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "quality", "--images", str(images), *FAST, *args]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgefill bench quality: "), lines
