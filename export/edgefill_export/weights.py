@@ -50,12 +50,18 @@ def _misfit(exc: RuntimeError) -> str:
     return first + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
+def _header(path: Path) -> dict[str, str]:
+    """A safetensors file's metadata, read from its header alone (no tensors). Raises whatever
+    safetensors raises for a missing or corrupt file (several types)."""
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}
+
+
 def recorded_model(path: Path) -> str | None:
     """The model name a weights file's metadata records; None when it records none or is not a
     readable safetensors file (:func:`load_weights` then says which)."""
     try:
-        with safe_open(str(path), framework="pt") as f:
-            name = (f.metadata() or {}).get("model")
+        name = _header(path).get("model")
     except Exception:  # safetensors raises several types for corrupt headers
         return None
     return name if isinstance(name, str) else None
@@ -150,8 +156,7 @@ def checkpoint_state(path: Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return json.loads((f.metadata() or {}).get("state", "{}"))
+        return json.loads(_header(path).get("state", "{}"))
     except Exception as exc:  # safetensors raises several types for corrupt headers; JSON its own
         raise CheckpointError(f"{path} is not a valid training checkpoint: {exc}") from exc
 
