@@ -33,7 +33,7 @@ if arm == "default":
     t._WORKER_PRELOAD = ["__main__"]
 photos, _ = t.photo_sets(Path(pack) if pack else __import__("edgefill_export.fetch").fetch.training_paths("train"))
 cfg = t.TrainConfig(model="lite", batch=batch, crop=crop, workers=workers, steps=10 * workers, device="cpu")
-sampler = t.CropSampler(photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle, cfg.rot90)
+sampler = t.CropSampler.for_config(photos, cfg)
 t0 = time.perf_counter()
 batches = t.BatchPrefetcher(sampler, cfg)
 batches.arrays(0)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load the photos: {exc}", file=sys.stderr)
         return 2
     cfg = TrainConfig(batch=args.batch, crop=args.crop, steps=2 * args.steps, workers=args.workers)
-    sampler = CropSampler(photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle, cfg.rot90)
+    sampler = CropSampler.for_config(photos, cfg)
 
     def in_process(steps):
         return (sampler.batch(cfg.batch, batch_rng(cfg, s)) for s in steps)

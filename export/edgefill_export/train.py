@@ -133,6 +133,11 @@ class CropSampler:
             raise ValueError(f"channel_shuffle is a share of the crops, 0 to 1; got {channel_shuffle}")
         self.channel_shuffle = channel_shuffle
 
+    @classmethod
+    def for_config(cls, photos: list[np.ndarray], cfg: TrainConfig) -> CropSampler:
+        """The sampler a training run with ``cfg`` draws its batches from (benchmarks build the same)."""
+        return cls(photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle, cfg.rot90)
+
     def crop_one(self, rng: np.random.Generator) -> np.ndarray:
         img = self.photos[int(rng.integers(len(self.photos)))]
         h, w = img.shape[:2]
@@ -680,8 +685,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     if upscaled:
         print(f"note: {upscaled}", file=sys.stderr)
     data = data_id(images)
-    sampler = CropSampler(train_photos, cfg.crop, cfg.max_hole, cfg.masks, cfg.min_scale, cfg.channel_shuffle,
-                          cfg.rot90)
+    sampler = CropSampler.for_config(train_photos, cfg)
     validator = Validator(val_photos, cfg.crop)
     # the same score on crops of the training photos: a gap that grows while validation stays
     # flat is the network memorising its photos (the GPU-trained lite: docs/training.md)

@@ -127,7 +127,6 @@ if __name__ == "__main__":
 """
 
 
-
 def test_the_fork_server_imports_the_training_module_once_for_all_workers(tmp_path):
     """Each worker imported torch and OpenCV itself (seconds each) unless the fork server had
     preloaded them; run as ``python -m`` (as train is), in a fresh process: a fork server that
