@@ -31,7 +31,7 @@ from edgefill_export import train as t
 arm, workers, pack, batch, crop = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 if arm == "default":
     t._WORKER_PRELOAD = ["__main__"]
-photos, _ = t.photo_sets(Path(pack) if pack else __import__("edgefill_export.fetch").fetch.training_paths("train"))
+photos, _ = t.photo_sets(Path(pack) if pack else t.training_paths("train"))
 cfg = t.TrainConfig(model="lite", batch=batch, crop=crop, workers=workers, steps=10 * workers, device="cpu")
 sampler = t.CropSampler.for_config(photos, cfg)
 t0 = time.perf_counter()

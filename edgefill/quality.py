@@ -369,9 +369,9 @@ def print_table(table: list[dict], names: list[str], title: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``edgefill bench quality``. Bad options or inputs (found before the run) and a failure
     during it (a backend that fails on a case, such as ONNX Runtime out of memory at a large
-    ``--crop``) are one line and exit 2, and Ctrl-C one
-    line and exit 130, as the other ``edgefill`` commands end: not a traceback. The tables of the
-    families finished before it are printed; the files are written only at the end of a run."""
+    ``--crop``) are one line and exit 2, and Ctrl-C one line and exit 130, as the other
+    ``edgefill`` commands end: not a traceback. The tables of the families finished before it
+    are printed; the files are written only at the end of a run."""
     try:
         with contextlib.ExitStack() as opened:  # every backend the run opened is closed, however it ends
             return _run(argv, opened)
