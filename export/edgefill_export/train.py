@@ -46,6 +46,7 @@ from edgefill.refill_settings import RefillSettings
 from .fetch import TRAINING_DATA, training_paths
 from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_error_db, ssim_loss, ssim_map,
                      total_variation)
+from .ema import WeightAverage
 from .model import MODEL_CONFIGS, PConvUNet, build_model
 from .pack import MAX_SIDE, PackError, decode_capped, load_pack
 from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_model, save_checkpoint,
@@ -88,6 +89,9 @@ class TrainConfig:
     # BatchNorm normalises with (and keeps) the --init weights' running statistics while the weights
     # train: fine-tuning on textures (docs/training.md, "Twenty-eighth session")
     freeze_bn: bool = False
+    # a moving average of the weights (decay per step; 0: none) is validated and written as the
+    # run's weights, the trained ones beside it as MODEL.trained.safetensors (.ema, docs/training.md)
+    ema: float = 0.0
     workers: int = 0  # processes making batches ahead (use several on a GPU, where sampling is the bottleneck)
     max_minutes: float = 0.0  # stop, checkpointed, after this much training time (0: no limit)
     stop_at: int = 0  # stop, checkpointed, at this step of the --steps schedule (0: run it all)
@@ -500,6 +504,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit(f"--batch {cfg.batch} with --crop {cfg.crop} gives model {cfg.model!r} one value per channel "
                          f"at its {side}x{side} bottleneck, too few for BatchNorm in training: use --batch 2 or more, "
                          f"or --crop {2 * multiple}")
+    if not 0.0 <= cfg.ema < 1.0:
+        raise SystemExit(f"--ema is a decay per step, 0 (off) or above and below 1 (e.g. 0.999), got {cfg.ema}")
     for name in ("lr", "d_lr"):
         if not getattr(cfg, name) > 0:
             raise SystemExit(f"--{name.replace('_', '-')} must be above 0, got {getattr(cfg, name)}")
@@ -713,10 +719,20 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         disc = PatchDiscriminator().to(cfg.device)
         d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         extra["disc"] = (disc, d_opt)
+    average = WeightAverage(model, cfg.ema) if cfg.ema else None
     step, elapsed = 0, 0.0
     if resuming:
         mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
-        state = load_checkpoint(ckpt, model, opt, extra)
+        saved_ema = checkpoint_state(ckpt).get("config", {}).get("ema", 0.0)
+        with_average = {"ema": (average.module, None)} if average is not None and saved_ema else {}
+        state = load_checkpoint(ckpt, model, opt, {**extra, **with_average})
+        if average is not None and not with_average:
+            average.restart(model)
+            print(f"note: {ckpt.name} holds no weight average (trained without --ema): the average starts at its "
+                  f"weights of step {state['step']}", file=sys.stderr)
+        elif saved_ema and average is None:
+            print(f"warning: {ckpt.name} holds a weight average (--ema {saved_ema}), which this run without --ema "
+                  "leaves out: it trains on, and writes, the trained weights", file=sys.stderr)
         for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
             g["lr_mult"] = mult
         step, elapsed = state["step"], _elapsed_of(state)
@@ -728,9 +744,14 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         if state.get("data", data) != data:  # checkpoints from before it was recorded have none
             print(f"warning: the checkpoint was trained on other photos ({state['data']} -> {data}: --data, --images "
                   f"or --pack differs); from step {step} the run trains on the new ones", file=sys.stderr)
+    if average is not None:
+        extra["ema"] = (average.module, None)
+        average.module.config = model.config  # the inference options carried from --init or the checkpoint
+    shown = average.module if average is not None else model  # validated, and written as the run's weights
     log_path = out / "log.csv"
     columns = ("loss", "hole", "hole_mse", "hole_db", "distill", "valid", "tv", "grad", "ssim", "gan_g", "gan_d")
-    header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "train_hole_psnr", "crop"]
+    header = ["step", "time", "lr", *columns, "val_hole_psnr", "val_hole_ssim", "train_hole_psnr", "crop",
+              "trained_val_hole_psnr"]
     if log_path.is_dir():
         raise SystemExit(f"{log_path} is a folder: train writes its log there; move the folder away")
     continued_log = log_path.exists() and log_path.stat().st_size > 0
@@ -758,13 +779,13 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
         return SystemExit(f"cannot write {log_path} at step {at}: {exc.strerror or exc}; {kept}: free some space and "
                           "run the same command again")
 
-    def log_row(at: int, terms: dict, val: tuple[str, str, str]) -> None:
+    def log_row(at: int, terms: dict, val: tuple[str, ...]) -> None:
         nonlocal logged, log_failed
         try:
             writer.writerow({"step": at, "time": f"{elapsed + time.time() - t0:.1f}", "lr": f"{lr_at(at, cfg):.2e}",
                              **{k: f"{terms[k].item():.5f}" for k in columns if k in terms},
                              "val_hole_psnr": val[0], "val_hole_ssim": val[1], "train_hole_psnr": val[2],
-                             "crop": cfg.crop})
+                             "trained_val_hole_psnr": val[3], "crop": cfg.crop})
             log.flush()
         except OSError as exc:
             log_failed = True
@@ -797,7 +818,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 stopped_early = True
                 bar.write(reason)
                 if losses and logged != step:  # the log ends at the step the run stopped at
-                    log_row(step, losses, ("", "", ""))
+                    log_row(step, losses, ("", "", "", ""))
                 break
             x, valid = batches.get(step)
             for g in opt.param_groups:
@@ -828,14 +849,18 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
             losses["loss"].backward()
             opt.step()
             step += 1
+            if average is not None:
+                average.update(model, step)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", hole=f"{losses['hole'].item():.4f}")
-            val = ("", "", "")
+            val = ("", "", "", "")
             if step % cfg.val_every == 0 or step == cfg.steps:
-                psnr, ssim = validator(model, cfg.device)
-                fit = fit_validator.psnr(model, cfg.device)
-                val = (f"{psnr:.3f}", f"{ssim:.4f}", f"{fit:.3f}")
-                bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}; training photos {val[2]} dB")
+                psnr, ssim = validator(shown, cfg.device)
+                fit = fit_validator.psnr(shown, cfg.device)
+                trained = f"{validator.psnr(model, cfg.device):.3f}" if average is not None else ""
+                val = (f"{psnr:.3f}", f"{ssim:.4f}", f"{fit:.3f}", trained)
+                bar.write(f"step {step}: validation hole PSNR {val[0]} dB, SSIM {val[1]}; training photos {val[2]} dB"
+                          + (f" (weight average; the trained weights {trained} dB)" if trained else ""))
             if step % 25 == 0 or val[0]:
                 log_row(step, losses, val)
             if step % cfg.save_every == 0:
@@ -858,8 +883,12 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 raise log_lost(exc, step) from None
     checkpoint()
     model.eval()
+    meta = {"steps": step, "finished": str(not stopped_early).lower()}
     try:
-        save_weights(model, weights, {"steps": step, "finished": str(not stopped_early).lower()})
+        if average is not None:  # both, so that a user can compare them (bench quality --models)
+            save_weights(model, weights.with_name(f"{cfg.model}.trained.safetensors"), meta)
+            meta["ema"] = f"{cfg.ema:g}"
+        save_weights(shown, weights, meta)
     except OSError as exc:
         raise SystemExit(f"cannot write {weights}: {exc.strerror or exc} (the checkpoint {ckpt} is saved; "
                          "free some space and run the same command again)") from None

@@ -129,7 +129,9 @@ def load_weights(path: Path, name: str | None = None) -> PConvUNet:
     return model
 
 
-Trainable = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]
+#: Named (module, optimizer) pairs saved beside the model; a module without an optimizer (None:
+#: the weight average of ``--ema``) saves its weights alone.
+Trainable = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer | None]]
 
 
 def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimizer, state: dict,
@@ -140,6 +142,9 @@ def save_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
     meta = {"state": json.dumps(state), "model": model.config.name}
     for prefix, (module, opt) in {"": (model, optimizer), **{f"{k}.": v for k, v in (extra or {}).items()}}.items():
         tensors.update({f"{prefix}model.{k}": v for k, v in module.state_dict().items()})
+        if opt is None:
+            meta[f"{prefix}param_groups"] = "null"
+            continue
         opt_sd = opt.state_dict()
         for idx, st in opt_sd["state"].items():
             for key, val in st.items():
@@ -178,6 +183,8 @@ def load_checkpoint(path: Path, model: PConvUNet, optimizer: torch.optim.Optimiz
         except RuntimeError as exc:
             raise CheckpointError(f"{path} does not fit this run's model (was it trained with other flags, "
                                   f"e.g. --context or --refine?): {_misfit(exc)}") from exc
+        if opt is None:
+            continue
         opt_state: dict[int, dict] = {}
         for k, v in sub.items():
             if k.startswith("opt."):
