@@ -10,6 +10,11 @@
 # runs checkpoint and resume (rerun after an interruption).
 # INIT: the nano to start from, and to check against [the shipped one]; OUT [runs/s33];
 # STEPS [3000]; LR: the starting rate [1e-4]; EMA: the decay [0.999].
+# The shipped nano is "rot"'s weight average made from the thirty-second-session nano (with the
+# share 0.4 mix the thirty-third session recorded), which is in git history:
+#   git show da4780d:edgefill/models/nano.safetensors > nano_v32.safetensors
+#   INIT=nano_v32.safetensors bash export/recipes/nano_v33.sh
+#   .venv/bin/python -m edgefill_export.ship runs/s33/rot/nano.safetensors --int8
 set -e
 export PYTHONPATH=export
 INIT=${INIT:-edgefill/models/nano.safetensors}
