@@ -15,6 +15,9 @@
 # and the pack together are over the carry limit. The number of steps is planned once, on the first
 # call, from a one-minute throughput probe, to fill TOTAL_MIN minutes of training; it is kept in
 # runs/gpu/<run>/plan so that every later call trains towards the same schedule.
+# With --ema in EXTRA the run folder holds MODEL.trained.safetensors too and the checkpoint
+# holds the average: a lite run then sends back 6 files, ~37 MiB, so run one per call (two side
+# by side exceed the device tool's 8 files and 64 MiB).
 #
 #   RUN=lite-gpu MODEL=lite INIT=edgefill/models/lite.safetensors bash export/recipes/gpu_train.sh
 #
