@@ -700,8 +700,9 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     model = build_model(cfg.model, context=cfg.context, refine=cfg.refine).to(cfg.device)
     teacher = load_teacher(cfg)
     resuming = resume and ckpt.exists()
+    saved = checkpoint_state(ckpt) if resuming else {}  # its loop state, from the header alone
     if resuming:  # the groups the run started with (checkpoints from before they were recorded: all blocks)
-        fast = tuple(checkpoint_state(ckpt).get("fast_blocks", ADDED_BLOCKS))
+        fast = tuple(saved.get("fast_blocks", ADDED_BLOCKS))
     elif init is not None:  # fine-tune from trained weights (e.g. the shipped model)
         fast = init_from(model, init)
         print(f"initialised from {init}", file=sys.stderr)
@@ -723,7 +724,7 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
     step, elapsed = 0, 0.0
     if resuming:
         mults = [g.get("lr_mult", 1.0) for g in opt.param_groups]
-        saved_ema = checkpoint_state(ckpt).get("config", {}).get("ema", 0.0)
+        saved_ema = saved.get("config", {}).get("ema", 0.0)
         with_average = {"ema": (average.module, None)} if average is not None and saved_ema else {}
         state = load_checkpoint(ckpt, model, opt, {**extra, **with_average})
         if average is not None and not with_average:
