@@ -5,7 +5,8 @@
         [--val-texture] --families free-form,objects,scratches
 
 Cases as ``quick_check.py`` draws them (``check_cases``; 2 masks per 10-50% bucket, 256 px crops);
-validation sets only. Variants: ``h`` (horizontal mirror, 2 runs), ``hv`` (+ vertical and both, 4 runs).
+validation sets only. Variants: ``h`` (horizontal mirror, 2 runs), ``hv`` (+ vertical and both, 4 runs),
+``d8`` (+ the four transposed orientations: every quarter turn with and without the mirror, 8 runs).
 """
 import argparse
 import sys
@@ -41,7 +42,7 @@ def main() -> None:
         return torch_reference(graph, np.ascontiguousarray(img)[None],
                                np.ascontiguousarray(hole).astype(np.uint8)[None, ..., None])[0].astype(np.float32)
 
-    variants = ("plain", "h", "hv")
+    variants = ("plain", "h", "hv", "d8")
     for fam in a.families.split(","):
         gain: dict = {k: [] for k in variants}
         ss: dict = {k: [] for k in variants}
@@ -51,7 +52,11 @@ def main() -> None:
             ns = coarse_ns(img, hole, 4) if a.wide else None
             for axes in ((1,), (0,), (0, 1)):
                 fills.append(np.flip(fill(np.flip(img, axes), np.flip(hole, axes)), axes))
-            for v, n in (("plain", 1), ("h", 2), ("hv", 4)):
+            turned_img, turned_hole = img.transpose(1, 0, 2), hole.T  # the transpose and its three mirrors
+            for axes in ((), (1,), (0,), (0, 1)):
+                out = np.flip(fill(np.flip(turned_img, axes), np.flip(turned_hole, axes)), axes)
+                fills.append(out.transpose(1, 0, 2))
+            for v, n in (("plain", 1), ("h", 2), ("hv", 4), ("d8", 8)):
                 mean = np.mean(fills[:n], axis=0)
                 if a.wide:
                     mean = (1 - a.wide) * mean + a.wide * ns
