@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from . import image_chunks
-from .errors import InputError
+from .errors import InputError, ShapeError
 from .fileio import atomic_write_bytes
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: the extensions :func:`write_image` writes 16-bit samples to
+WIDE_EXTS = (".png", ".tif", ".tiff")
 #: Refuse to decode images above this many pixels (OpenCV's own cap is 2**30).
 MAX_PIXELS = 100_000_000
 #: How images are decoded: any depth (16-bit kept, then scaled here) and colour or grey as
@@ -230,12 +233,69 @@ def read_image(path: Path) -> np.ndarray:
     """A BGR uint8 HxWx3 image, turned upright by its EXIF orientation (as ``cv2.imread`` and
     :func:`read_mask` do). Grey images are converted and alpha is dropped; 16-bit images are
     scaled to 8 bits (rounded); other sample types are refused."""
-    img = _read_8bit(path, "image")
+    return _as_bgr(_read_8bit(path, "image"))
+
+
+def _as_bgr(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
     return img
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image file as decoded (``stored``: grey HxW or BGR HxWx3, 8 or 16 bits, upright by
+    its EXIF orientation) beside ``bgr``, the BGR uint8 frame the models take: ``stored`` /
+    ``scale``, rounded. For a 16-bit file ``scale`` spans the bits it uses, (2**bits - 1) / 255
+    with bits the bit length of its largest sample (at least 8), so that a 10- or 12-bit camera
+    image stored in 16 bits fills the models' 0-255 range (257 for a file that uses all 16,
+    :func:`read_image`'s scaling; 1 for an 8-bit file)."""
+
+    stored: np.ndarray
+    bgr: np.ndarray
+    scale: float = 1.0
+
+    def restore(self, result: np.ndarray, filled: np.ndarray | None = None, keep_16_bit: bool = True) -> np.ndarray:
+        """``result``, a filled copy of :attr:`bgr`, in the file's own format, so that writing it
+        loses nothing outside the fill: a grey file comes back grey (each filled pixel the mean of
+        its three channels, rounded), and a 16-bit file 16-bit (``keep_16_bit``; a format that
+        holds 8 bits only, such as JPEG, gets :attr:`bgr`'s 8 bits). A filled pixel takes the fill
+        x ``scale``, rounded; every other pixel keeps all of the file's bits. Filled pixels: those
+        of ``filled`` (HxW bool, the hole), and any whose 8-bit value ``result`` changed (a
+        feathered seam ring)."""
+        if result.shape != self.bgr.shape or result.dtype != np.uint8:
+            raise ShapeError(f"the filled image ({result.dtype})", result.shape, self.bgr.shape)
+        wide = self.stored.dtype == np.uint16 and keep_16_bit
+        if wide:
+            out = self.stored.copy()
+        else:
+            out = self.bgr[..., 0].copy() if self.stored.ndim == 2 else self.bgr.copy()
+        changed = np.any(result != self.bgr, axis=2)
+        if filled is not None:
+            changed |= filled
+        fill = result[changed]
+        if out.ndim == 2:
+            fill = ((fill.sum(axis=1, dtype=np.uint16) + 1) // 3).astype(np.uint8)
+        out[changed] = np.rint(fill * np.float32(self.scale)).astype(np.uint16) if wide else fill
+        return out
+
+
+def read_stored_image(path: Path) -> StoredImage:
+    """The image of ``path`` as :class:`StoredImage` keeps it, so that a filled image can be
+    written back grey or 16-bit as it came (``edgefill inpaint``). For an 8-bit file and a 16-bit
+    one that uses all 16 bits, ``bgr`` is :func:`read_image`'s."""
+    stored = _read(path, IMAGE_FLAGS, "image")
+    if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
+        stored = _as_bgr(stored)
+    scale = 1.0
+    if stored.dtype == np.uint16:
+        scale = ((1 << max(8, int(stored.max()).bit_length())) - 1) / 255
+        img8 = np.rint(stored / np.float32(scale)).astype(np.uint8)
+    else:
+        img8 = _to_8bit(stored, path, "image", keep_0_1=False)
+    return StoredImage(stored, _as_bgr(img8), scale)
 
 
 def read_mask(path: Path) -> np.ndarray:
@@ -300,7 +360,7 @@ def write_image(path: Path, image: np.ndarray) -> None:
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTS:
         raise InputError(f"cannot write {path}: unsupported extension {ext!r} (use one of {', '.join(IMAGE_EXTS)})")
-    dtypes = ("uint8", "uint16") if ext in (".png", ".tif", ".tiff") else ("uint8",)
+    dtypes = ("uint8", "uint16") if ext in WIDE_EXTS else ("uint8",)
     if not isinstance(image, np.ndarray) or image.dtype.name not in dtypes or image.size == 0 \
             or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
         got = f"a {image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__

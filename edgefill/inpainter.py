@@ -7,12 +7,14 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import roi
 from .backends import Backend, backend_class, create_backend
 from .checks import is_finite
 from .errors import ConfigError
+from .grey import is_grey, make_grey_in_place, single_channel
 from .masks import dilate, hole_box, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
 from .refill_settings import RefillSettings, requested_settings
@@ -28,7 +30,7 @@ class InpaintTiming:
     total: float = 0.0
     infer: float = 0.0  # in the backend's infer() (with any wait for another thread's inference on it)
     crops: int = 0
-    post: float = 0.0  # pasting fills back, the NS mix and the thin-hole refill (OpenCV NS)
+    post: float = 0.0  # pasting fills back, the NS mix, the thin-hole refill (OpenCV NS), a grey frame's grey fill
 
     @property
     def pre(self) -> float:
@@ -166,16 +168,21 @@ class Inpainter:
         return self.backend.name
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, invert: bool = False) -> np.ndarray:
-        """Return a copy of ``image`` with the hole filled. ``image``: HxWx3 uint8 BGR;
-        ``mask``: HxW uint8/bool, 255 = fill (see module docs for accepted forms)."""
+        """Return a copy of ``image`` with the hole filled. ``image``: HxWx3 uint8 BGR, or a
+        single-channel HxW / HxWx1 uint8 grey image (a mono camera's), returned in its own shape;
+        ``mask``: HxW uint8/bool, 255 = fill (see module docs for accepted forms). A grey image
+        (single-channel, or BGR with B = G = R) gets a grey fill (:mod:`edgefill.grey`)."""
         t0 = time.perf_counter()
+        mono_shape = image.shape if single_channel(image) else None
+        if mono_shape is not None:
+            image = cv2.cvtColor(image.reshape(mono_shape[:2]), cv2.COLOR_GRAY2BGR)
         image = validate_image(image)
         hole = normalize_mask(mask, image.shape, invert=invert)
         out = image.copy()
         x, y, w, h = hole_box(hole)
         if w == 0:
             self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
-            return out
+            return out if mono_shape is None else out[..., 0].reshape(mono_shape)
         cfg = self.roi_config
         # Work on the hole's bounding window only: the model also repaints a ring of `feather`
         # px around the hole, blended by distance, so the seam is smooth.
@@ -212,8 +219,13 @@ class Inpainter:
             t_refine = time.perf_counter()
             self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px, self.thin_ns_weight)
             post += time.perf_counter() - t_refine
+        window = (x0, y0, x1 - x0, y1 - y0)  # every pixel the fill changed
+        if mono_shape is not None or is_grey(image, window):
+            t_grey = time.perf_counter()
+            make_grey_in_place(out, window)
+            post += time.perf_counter() - t_grey
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
-        return out
+        return out if mono_shape is None else out[..., 0].reshape(mono_shape)
 
     def close(self) -> None:
         """Close the backend, also one passed in as an instance: the Inpainter takes it over, so

@@ -30,6 +30,7 @@ import numpy as np
 import edgefill
 from edgefill.checks import is_finite
 from edgefill.fileio import atomic_write_bytes
+from edgefill.grey import is_grey, make_grey_in_place
 from edgefill import maskgen
 from edgefill.errors import BackendUnavailableError, ConfigError, InputError, ModelError
 from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
@@ -267,6 +268,7 @@ class _LastCall:
 class _Refined:
     """A model's fill refined as ``Inpainter`` does: a coarse NS fill mixed into every hole pixel
     (edgefill.wide_mix), then the thin hole components refilled by OpenCV NS (edgefill.thin),
+    and a grey image's fill made grey (edgefill.grey),
     with the ``requested`` settings, else those the model records, else the defaults
     (:mod:`edgefill.refill_settings`)."""
 
@@ -285,7 +287,10 @@ class _Refined:
         out = self.backend.infer(image, mask).copy()  # the model's fill stays cached unchanged
         pts = cv2.findNonZero(hole.astype(np.uint8))
         if pts is not None:
-            self.settings.refine_in_place(out, image, hole, cv2.boundingRect(pts), self.half_width, self.ns_weight)
+            box = cv2.boundingRect(pts)
+            self.settings.refine_in_place(out, image, hole, box, self.half_width, self.ns_weight)
+            if is_grey(image, box):  # a grey image's fill made grey, as Inpainter does
+                make_grey_in_place(out, box)
         return out
 
 

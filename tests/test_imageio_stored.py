@@ -1,0 +1,116 @@
+"""Grey and 16-bit image files come back from ``edgefill inpaint`` as they went in (imageio.StoredImage)."""
+
+import cv2
+import numpy as np
+import pytest
+
+import edgefill
+from edgefill.cli import main
+from edgefill.errors import ShapeError
+from edgefill.imageio import StoredImage, read_image, read_stored_image
+
+from .conftest import natural_image
+
+
+def _grey16(h=96, w=96, seed=1):
+    rng = np.random.default_rng(seed)
+    grey = cv2.cvtColor(natural_image(h, w, seed=seed), cv2.COLOR_BGR2GRAY).astype(np.uint16) * 256
+    grey[0, 0] = 255 * 256  # the file uses all 16 bits
+    return grey + rng.integers(0, 256, grey.shape).astype(np.uint16)  # low bits an 8-bit copy would lose
+
+
+def _hole(h=96, w=96):
+    mask = np.zeros((h, w), np.uint8)
+    mask[30:60, 25:70] = 255
+    return mask
+
+
+def test_restore_keeps_a_grey_16_bit_file_outside_the_fill(tmp_path):
+    cv2.imwrite(str(tmp_path / "g.png"), _grey16())
+    stored = read_stored_image(tmp_path / "g.png")
+    assert stored.stored.dtype == np.uint16 and stored.stored.ndim == 2
+    assert np.array_equal(stored.bgr, read_image(tmp_path / "g.png"))
+    result = stored.bgr.copy()
+    result[30:60, 25:70] = (10, 11, 13)  # a tinted fill: its grey is round(34 / 3) = 11
+    keep = _hole() == 0
+    out = stored.restore(result, ~keep)
+    assert out.dtype == np.uint16 and out.shape == stored.stored.shape
+    assert np.array_equal(out[keep], stored.stored[keep])
+    assert (out[~keep] == 11 * 257).all()
+    eight = stored.restore(result, keep_16_bit=False)
+    assert eight.dtype == np.uint8 and np.array_equal(eight[keep], stored.bgr[..., 0][keep]) and (eight[~keep] == 11).all()
+
+
+def test_restore_gives_every_hole_pixel_the_fill_even_where_it_matches_the_8_bit_value(tmp_path):
+    cv2.imwrite(str(tmp_path / "g.png"), _grey16())
+    stored = read_stored_image(tmp_path / "g.png")
+    hole = _hole() > 0
+    assert np.array_equal(stored.restore(stored.bgr.copy()), stored.stored)  # nothing changed, nothing said filled
+    out = stored.restore(stored.bgr.copy(), hole)
+    assert np.array_equal(out[hole], stored.bgr[..., 0][hole].astype(np.uint16) * 257)
+    assert not np.array_equal(out[hole], stored.stored[hole])
+
+
+def test_a_12_bit_image_in_16_bits_fills_the_8_bit_range_and_comes_back_12_bit(tmp_path):
+    src = np.rint(_grey16().astype(np.float64) / 65535 * 4095).astype(np.uint16)
+    src[0, 0] = 4095
+    cv2.imwrite(str(tmp_path / "g12.png"), src)
+    stored = read_stored_image(tmp_path / "g12.png")
+    assert stored.scale == pytest.approx(4095 / 255)
+    assert np.array_equal(stored.bgr[..., 0], np.rint(src / (4095 / 255)).astype(np.uint8))
+    assert stored.bgr.max() == 255  # read_image would have given at most 16
+    assert read_image(tmp_path / "g12.png").max() <= 16
+    result = stored.bgr.copy()
+    result[30:60, 25:70] = 200
+    hole = _hole() > 0
+    out = stored.restore(result, hole)
+    assert out.dtype == np.uint16 and np.array_equal(out[~hole], src[~hole])
+    assert (out[hole] == round(200 * 4095 / 255)).all()
+
+
+def test_restore_of_a_colour_8_bit_file_is_the_result(tmp_path):
+    img = natural_image(64, 64, seed=2)
+    cv2.imwrite(str(tmp_path / "c.png"), img)
+    stored = read_stored_image(tmp_path / "c.png")
+    result = img.copy()
+    result[10:20, 10:20] = (1, 2, 3)
+    assert np.array_equal(stored.restore(result), result)
+
+
+def test_restore_refuses_a_result_of_another_shape():
+    stored = StoredImage(np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ShapeError, match="9x8.*8x8"):
+        stored.restore(np.zeros((8, 9, 3), np.uint8))
+
+
+@pytest.mark.parametrize("ext, dtype", [(".png", np.uint16), (".tif", np.uint16), (".jpg", np.uint8)])
+def test_inpaint_writes_a_grey_16_bit_image_back_grey_and_as_deep_as_its_format_holds(tmp_path, ext, dtype):
+    src = _grey16()
+    cv2.imwrite(str(tmp_path / "g.png"), src)
+    cv2.imwrite(str(tmp_path / "m.png"), _hole())
+    out_path = tmp_path / f"o{ext}"
+    assert main(["inpaint", str(tmp_path / "g.png"), "--mask", str(tmp_path / "m.png"), "-o", str(out_path),
+                 "--backend", "opencv-telea"]) == 0
+    out = cv2.imread(str(out_path), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == dtype and out.shape == src.shape
+    keep = _hole() == 0
+    if dtype == np.uint16:
+        assert np.array_equal(out[keep], src[keep])  # every bit outside the hole
+    hole = out[~keep].astype(np.float64) / (257 if dtype == np.uint16 else 1)
+    with edgefill.Inpainter(backend="opencv-telea") as inp:
+        expected = inp.inpaint(read_image(tmp_path / "g.png"), _hole())[..., 0][~keep]
+    tolerance = 0 if ext != ".jpg" else 12  # JPEG's own loss
+    assert np.abs(hole - expected).max() <= tolerance
+
+
+def test_inpaint_writes_a_colour_file_as_before(tmp_path):
+    img = natural_image(64, 64, seed=3)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:40, 20:40] = 255
+    cv2.imwrite(str(tmp_path / "c.png"), img)
+    cv2.imwrite(str(tmp_path / "m.png"), mask)
+    assert main(["inpaint", str(tmp_path / "c.png"), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png"),
+                 "--backend", "opencv-ns"]) == 0
+    with edgefill.Inpainter(backend="opencv-ns") as inp:
+        expected = inp.inpaint(img, mask)
+    assert np.array_equal(cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED), expected)
