@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "export" / "recipes"
 WEIGHTS = ROOT / "edgefill" / "models" / "nano.safetensors"
 SCRIPTS = ("quick_check", "thin_refill_sweep", "thin_telea_check", "tta_sweep", "wide_mix_sweep",
-           "wide_mix_gate_probe", "wide_mix_gate_sweep", "component_gate_check", "progressive_check", "turned_check")
+           "wide_mix_gate_probe", "wide_mix_gate_sweep", "component_gate_check", "progressive_check", "turned_check",
+           "multiscale_check")
 
 
 def recipe(name: str):
@@ -56,7 +57,7 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEFILL_DATA", str(tmp_path / "data"))
     qc = recipe("quick_check")
     monkeypatch.setattr(qc, "torch_reference", stand_in)
-    for name in ("tta_sweep", "progressive_check", "turned_check"):
+    for name in ("tta_sweep", "progressive_check", "turned_check", "multiscale_check"):
         monkeypatch.setattr(recipe(name), "torch_reference", stand_in)
     return tmp_path
 
@@ -119,7 +120,30 @@ def test_wide_mix_sweep_share_zero_is_the_reference_once(cache, monkeypatch, cap
 def test_tta_sweep_runs(cache, monkeypatch, capsys):
     out = run(monkeypatch, capsys, "tta_sweep", WEIGHTS, "--families", "scratches", "--per-bucket", "1",
               "--wide", "0.2")
-    assert [ln.split()[3] for ln in out.splitlines()] == ["plain", "h", "hv"]
+    assert [ln.split()[3] for ln in out.splitlines()] == ["plain", "h", "hv", "d8"]
+
+
+def test_tta_sweep_turns_and_mirrors_each_fill_back(cache, monkeypatch, capsys):
+    """The stand-in's box blur is the same in every orientation, so every ensemble equals the
+    plain fill only if each turned or mirrored fill is turned back."""
+    out = run(monkeypatch, capsys, "tta_sweep", WEIGHTS, "--families", "objects", "--per-bucket", "1")
+    lines = out.splitlines()
+    assert len(lines) == 4
+    for line in lines[1:]:  # one validation photo: no interval, the difference itself
+        assert " d +0.000 [" in line and gain(line) == gain(lines[0]), line
+
+
+def test_multiscale_check_blends_the_half_resolution_fill_by_depth(cache, monkeypatch, capsys):
+    out = run(monkeypatch, capsys, "multiscale_check", WEIGHTS, "--families", "objects", "--per-bucket", "1",
+              "--alphas", "0,1", "--d0", "0", "--ramps", "8")
+    lines = out.splitlines()
+    assert [" ".join(ln.split(":")[0].split()[3:]) for ln in lines] == ["plain", "half", "a0 d0 r8", "a1 d0 r8"]
+    assert " d +0.000 [" in lines[2] and gain(lines[2]) == gain(lines[0])  # a zero share is the plain fill
+    assert gain(lines[1]) != gain(lines[0]) and gain(lines[3]) != gain(lines[0])
+
+
+def gain(line: str) -> str:
+    return line.split("gain ")[1].split()[0]
 
 
 def test_wide_mix_gate_probe_runs(cache, monkeypatch, capsys):
