@@ -214,14 +214,10 @@ def _decode(data: np.ndarray, path: Path, flags: int, what: str) -> np.ndarray:
     return img
 
 
-def _read_8bit(path: Path, what: str, keep_0_1: bool = False) -> np.ndarray:
-    """Decoded as :data:`IMAGE_FLAGS` says, 16-bit samples scaled to 8 bits (rounded; with
-    ``keep_0_1``, a 16-bit image whose values are all 0 or 1 is kept as 0/1), other sample
-    types refused."""
-    return _to_8bit(_read(path, IMAGE_FLAGS, what), path, what, keep_0_1)
-
-
 def _to_8bit(img: np.ndarray, path: Path, what: str, keep_0_1: bool) -> np.ndarray:
+    """A mask's (or an 8-bit image's) samples as uint8: 16-bit ones divided by 257, rounded (with
+    ``keep_0_1``, a 16-bit mask whose values are all 0 or 1 is kept as 0/1); other sample types
+    refused. (Images scale 16 bits over the bits they use: :func:`image_scale`.)"""
     if img.dtype == np.uint16:
         img = img.astype(np.uint8) if keep_0_1 and img.max() <= 1 else ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
     elif img.dtype != np.uint8:
@@ -232,8 +228,21 @@ def _to_8bit(img: np.ndarray, path: Path, what: str, keep_0_1: bool) -> np.ndarr
 def read_image(path: Path) -> np.ndarray:
     """A BGR uint8 HxWx3 image, turned upright by its EXIF orientation (as ``cv2.imread`` and
     :func:`read_mask` do). Grey images are converted and alpha is dropped; 16-bit images are
-    scaled to 8 bits (rounded); other sample types are refused."""
-    return _as_bgr(_read_8bit(path, "image"))
+    scaled to 8 bits over the bits they use (:func:`image_scale`; rounded); other sample types
+    are refused."""
+    return read_stored_image(path).bgr
+
+
+def image_scale(stored: np.ndarray) -> float:
+    """What a decoded image's samples are divided by to make 8 bits: 1 for 8-bit samples, and
+    for 16-bit ones (2**bits - 1) / 255 with bits the bit length of the largest sample (at least
+    8), so that a 10- or 12-bit camera image stored in 16 bits spans the models' 0-255 range as
+    an 8-bit one does (257, the usual 16-to-8 scaling, for an image that uses all 16 bits; until
+    the thirty-fourth session every 16-bit image was divided by 257, and a 12-bit one came out
+    at 0-16)."""
+    if stored.dtype != np.uint16:
+        return 1.0
+    return ((1 << max(8, int(stored.max()).bit_length())) - 1) / 255
 
 
 def _as_bgr(img: np.ndarray) -> np.ndarray:
@@ -247,11 +256,8 @@ def _as_bgr(img: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class StoredImage:
     """An image file as decoded (``stored``: grey HxW or BGR HxWx3, 8 or 16 bits, upright by
-    its EXIF orientation) beside ``bgr``, the BGR uint8 frame the models take: ``stored`` /
-    ``scale``, rounded. For a 16-bit file ``scale`` spans the bits it uses, (2**bits - 1) / 255
-    with bits the bit length of its largest sample (at least 8), so that a 10- or 12-bit camera
-    image stored in 16 bits fills the models' 0-255 range (257 for a file that uses all 16,
-    :func:`read_image`'s scaling; 1 for an 8-bit file)."""
+    its EXIF orientation) beside ``bgr``, the BGR uint8 frame the models take (``stored`` /
+    ``scale``, rounded; :func:`image_scale`), which :func:`read_image` returns."""
 
     stored: np.ndarray
     bgr: np.ndarray
@@ -284,17 +290,15 @@ class StoredImage:
 
 def read_stored_image(path: Path) -> StoredImage:
     """The image of ``path`` as :class:`StoredImage` keeps it, so that a filled image can be
-    written back grey or 16-bit as it came (``edgefill inpaint``). For an 8-bit file and a 16-bit
-    one that uses all 16 bits, ``bgr`` is :func:`read_image`'s."""
+    written back grey or 16-bit as it came (``edgefill inpaint``)."""
     stored = _read(path, IMAGE_FLAGS, "image")
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
-    scale = 1.0
+    scale = image_scale(stored)
     if stored.dtype == np.uint16:
-        scale = ((1 << max(8, int(stored.max()).bit_length())) - 1) / 255
         img8 = np.rint(stored / np.float32(scale)).astype(np.uint8)
     else:
-        img8 = _to_8bit(stored, path, "image", keep_0_1=False)
+        img8 = _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
     return StoredImage(stored, _as_bgr(img8), scale)
 
 
