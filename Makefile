@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test data bench-latency bench-quality bench-pipeline bench-thin clean
+.PHONY: demo test data bench-latency bench-quality bench-pipeline bench-thin bench-grey clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-pipeline: $(VENV)/.dev-installed
 
 bench-thin: $(VENV)/.dev-installed
 	$(PY) benchmarks/thin_refill.py --model lite --json bench_out/thin_refill.json
+
+bench-grey: $(VENV)/.dev-installed
+	$(PY) benchmarks/grey_depth.py --model lite --json bench_out/grey_depth.json
 
 clean:
 	rm -rf $(VENV) demo_out bench_out

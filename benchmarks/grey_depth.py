@@ -1,0 +1,126 @@
+"""Grey images of 8 to 16 bits through ``edgefill inpaint``'s path, as mono inspection cameras
+give them: hole PSNR at the image's own peak (2**bits - 1) for the path edgefill takes
+(:func:`edgefill.imageio.read_stored_image`: 16-bit samples scaled over the bits they use;
+:meth:`~edgefill.imageio.StoredImage.restore`: the fill scaled back, every other pixel kept)
+against the scaling edgefill used before the thirty-fourth session (every 16-bit image divided
+by 257; its fill is scored here scaled back x 257 and clipped to the peak, though ``inpaint``
+then wrote the whole image as those 8 bits, 0-4 for a 10-bit one), with the same model, masks
+and images; plus how far apart the model's raw fill puts the three channels of a grey image
+(the tint ``edgefill.grey`` removes).
+
+    python benchmarks/grey_depth.py --model lite [--image PATH] --json bench_out/grey_depth.json
+
+The image: a grey file of yours (``--image``, read as grey) or, by default, a synthetic scene
+(``edgefill.bench.textured_scene``), made deeper by spreading its 8-bit levels over the bit
+depth and adding a little noise (sigma 0.5 levels of the 8-bit image), so the low bits carry
+something an 8-bit copy would lose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import edgefill
+from edgefill import maskgen
+from edgefill.bench import host_info, textured_scene
+from edgefill.fileio import atomic_write_bytes
+from edgefill.imageio import read_stored_image
+from edgefill.sinks.files import check_can_write
+
+
+def deepen(grey8: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    """``grey8`` spread over ``bits`` bits (uint16 for more than 8), with sigma-0.5-level noise;
+    its brightest pixel set to the peak, so that the image uses all of its bits."""
+    peak = (1 << bits) - 1
+    if bits == 8:
+        return grey8.copy()
+    scaled = grey8.astype(np.float64) * peak / 255 + rng.normal(0, 0.5 * peak / 255, grey8.shape)
+    deep = np.clip(np.rint(scaled), 0, peak).astype(np.uint16)
+    deep.flat[int(np.argmax(grey8))] = peak
+    return deep
+
+
+def hole_psnr_at(out: np.ndarray, ref: np.ndarray, hole: np.ndarray, peak: int) -> float:
+    err = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
+    return float(10 * np.log10(peak**2 / max(float(np.mean(err**2)), 1e-12)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="lite")
+    ap.add_argument("--backend", default="onnxruntime")
+    ap.add_argument("--image", type=Path, default=None, help="a grey image of yours (default: a synthetic scene)")
+    ap.add_argument("--size", type=int, default=512, help="the synthetic scene's side (without --image)")
+    ap.add_argument("--bits", default="8,10,12,16")
+    ap.add_argument("--family", default="objects", choices=sorted(maskgen.FAMILIES))
+    ap.add_argument("--masks", type=int, default=8, help="masks, hole ratio 10-40%%, seeds 0..N-1")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    try:
+        bits = [int(b) for b in a.bits.split(",")]
+    except ValueError:
+        ap.error(f"--bits takes whole numbers from 8 to 16, got {a.bits!r}")
+    if not bits or any(not 8 <= b <= 16 for b in bits):
+        ap.error(f"--bits takes whole numbers from 8 to 16, got {a.bits!r}")
+    if a.masks < 1 or a.size < 64:
+        ap.error("--masks must be >= 1 and --size >= 64")
+    if a.image is not None:
+        grey8 = cv2.imread(str(a.image), cv2.IMREAD_GRAYSCALE)
+        if grey8 is None:
+            ap.error(f"--image {a.image}: not a readable image")
+    else:
+        grey8 = cv2.cvtColor(textured_scene(a.size, a.size), cv2.COLOR_BGR2GRAY)
+    h, w = grey8.shape
+    masks = [maskgen.FAMILIES[a.family](h, w, np.random.default_rng([7, k]), 0.1, 0.4) for k in range(a.masks)]
+    rows = []
+    try:  # a bad model or output is found before the run, not after it
+        if a.json:
+            check_can_write(a.json, "the JSON report")
+        inp = edgefill.Inpainter(model=a.model, backend=a.backend)
+    except edgefill.EdgeFillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with inp, tempfile.TemporaryDirectory() as tmp:
+        spread = []
+        for b in bits:
+            deep = deepen(grey8, b, np.random.default_rng(b))
+            path = Path(tmp) / f"grey{b}.png"
+            cv2.imwrite(str(path), deep)
+            stored = read_stored_image(path)
+            peak = (1 << b) - 1
+            now, before = [], []
+            for mask in masks:
+                hole = mask > 0
+                now.append(hole_psnr_at(stored.restore(inp.inpaint(stored.bgr, mask), hole), deep, hole, peak))
+                legacy8 = ((deep.astype(np.uint32) + 128) // 257).astype(np.uint8) if b > 8 else deep
+                filled = inp.inpaint(legacy8, mask).astype(np.float64) * (257 if b > 8 else 1)
+                before.append(hole_psnr_at(np.minimum(filled, peak), deep, hole, peak))
+                if b == 8:
+                    raw = inp.backend.infer(cv2.cvtColor(deep, cv2.COLOR_GRAY2BGR), mask) if inp.backend.uses_model else None
+                    if raw is not None:
+                        px = raw[hole].astype(int)
+                        spread.append(float(np.mean(px.max(axis=1) - px.min(axis=1))))
+            rows.append({"bits": b, "scale": stored.scale, "hole_psnr_db": float(np.mean(now)),
+                         "hole_psnr_db_divided_by_257": float(np.mean(before))})
+            print(f"{b:>2} bits (scale {stored.scale:7.3f}): hole PSNR at the image's peak {np.mean(now):6.2f} dB; "
+                  f"divided by 257 (before) {np.mean(before):6.2f} dB", flush=True)
+        if spread:
+            print(f"the model's raw fill of the 8-bit grey image: channels {np.mean(spread):.2f} levels apart on average "
+                  f"(Inpainter makes it grey)")
+    report = {"host": host_info(), "model": a.model, "backend": a.backend, "image": str(a.image or "synthetic"),
+              "family": a.family, "masks": a.masks, "rows": rows, "raw_fill_channel_spread": float(np.mean(spread)) if spread else None}
+    if a.json:
+        atomic_write_bytes(a.json, (json.dumps(report, indent=2) + "\n").encode())
+        print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
