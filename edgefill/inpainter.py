@@ -182,7 +182,7 @@ class Inpainter:
         x, y, w, h = hole_box(hole)
         if w == 0:
             self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
-            return out if mono_shape is None else out[..., 0].reshape(mono_shape)
+            return out if mono_shape is None else np.ascontiguousarray(out[..., 0]).reshape(mono_shape)
         cfg = self.roi_config
         # Work on the hole's bounding window only: the model also repaints a ring of `feather`
         # px around the hole, blended by distance, so the seam is smooth.
@@ -225,7 +225,7 @@ class Inpainter:
             make_grey_in_place(out, window)
             post += time.perf_counter() - t_grey
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
-        return out if mono_shape is None else out[..., 0].reshape(mono_shape)
+        return out if mono_shape is None else np.ascontiguousarray(out[..., 0]).reshape(mono_shape)
 
     def close(self) -> None:
         """Close the backend, also one passed in as an instance: the Inpainter takes it over, so

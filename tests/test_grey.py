@@ -82,7 +82,7 @@ def test_a_single_channel_image_comes_back_in_its_own_shape(shape):
         out = inp.inpaint(arg, mask)
         as_bgr = inp.inpaint(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), mask)
         unchanged = inp.inpaint(arg, np.zeros_like(mask))
-    assert out.shape == arg.shape and out.dtype == np.uint8
+    assert out.shape == arg.shape and out.dtype == np.uint8 and out.flags.c_contiguous  # OpenCV takes it as it is
     assert np.array_equal(out.reshape(grey.shape), as_bgr[..., 0])
     assert np.array_equal(unchanged, arg) and unchanged is not arg
 
