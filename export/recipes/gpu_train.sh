@@ -17,7 +17,11 @@
 # runs/gpu/<run>/plan so that every later call trains towards the same schedule.
 # With --ema in EXTRA the run folder holds MODEL.trained.safetensors too and the checkpoint
 # holds the average: a lite run then sends back 6 files, ~37 MiB, so run one per call (two side
-# by side exceed the device tool's 8 files and 64 MiB).
+# by side exceed the device tool's 8 files and 64 MiB), or leave the checkpoint on the device
+# with SEND_CHECKPOINT=0: it is never carried back to the device (with the pack it is over the
+# carry limit; a run cut off by the machine's return goes on as a new RUN from its weights), so
+# it only serves to resume on this machine. Without it a run sends back 4 files (~13 MiB for
+# lite with --ema), and two runs side by side fit.
 #
 #   RUN=lite-gpu MODEL=lite INIT=edgefill/models/lite.safetensors bash export/recipes/gpu_train.sh
 #
@@ -27,7 +31,8 @@
 # command limit], BATCH [32], CROP [256], LR [2e-4], WORKERS [12: batch-making processes],
 # PROBE_MIN [1: on the first call, out of its CALL_MIN], EXTRA (the loss flags [those of the shipped lite
 # and nano, train_v9.sh: gradient + SSIM losses and the hole error in dB]; EXTRA= trains without them),
-# STEPS [planned by the probe: a whole number skips it], PART_MIB [15: larger files go back in parts], PYTHON [python3], OUT [set by the device tool;
+# STEPS [planned by the probe: a whole number skips it], PART_MIB [15: larger files go back in parts],
+# SEND_CHECKPOINT [1: 0 leaves checkpoint.safetensors on the device], PYTHON [python3], OUT [set by the device tool;
 # runs/gpu/out elsewhere].
 #
 # A wider model from the shipped lite (function-preserving, docs/training.md "Eighth session"),
@@ -49,6 +54,8 @@ WORKERS=${WORKERS:-12}
 PROBE_MIN=${PROBE_MIN:-1}
 EXTRA=${EXTRA---grad-weight 1.0 --ssim-weight 0.5 --hole-weight 0 --hole-db-weight 0.04}
 PART_MIB=${PART_MIB:-15}
+SEND_CHECKPOINT=${SEND_CHECKPOINT:-1}
+[[ "$SEND_CHECKPOINT" =~ ^[01]$ ]] || { echo "SEND_CHECKPOINT=$SEND_CHECKPOINT: give 1 (send it back) or 0" >&2; exit 2; }
 PY=${PYTHON:-python3}
 DIR=runs/gpu/$RUN
 OUT=${OUT:-runs/gpu/out}
@@ -143,6 +150,7 @@ if [ "$(realpath -m "$OUT/$RUN")" != "$(realpath -m "$DIR")" ]; then
     mkdir -p "$STAGE"
     for f in "$DIR"/*; do
         [ -f "$f" ] || continue
+        [ "$SEND_CHECKPOINT" = 0 ] && [ "${f##*/}" = checkpoint.safetensors ] && continue
         if [ "$(stat -c %s "$f")" -gt $((PART_MIB * 1048576)) ]; then
             split -b $((PART_MIB * 1048576)) -a 2 "$f" "$STAGE/${f##*/}.part-"
         else

@@ -146,18 +146,25 @@ def test_gpu_recipe_plans_no_step_from_an_empty_probe_log(tmp_path):
     assert p.returncode != 0 and "raise PROBE_MIN" in p.stderr
 
 
+def test_gpu_recipe_refuses_a_send_checkpoint_that_is_not_0_or_1(tmp_path):
+    p = _refused_call(tmp_path, SEND_CHECKPOINT="no")
+    assert p.returncode == 2 and "SEND_CHECKPOINT=no" in p.stderr and "Traceback" not in p.stderr
+
+
 def test_gpu_recipe_refuses_steps_that_are_not_a_whole_number(tmp_path):
     p = _refused_call(tmp_path, STEPS="1e3")
     assert p.returncode == 2 and "STEPS=1e3" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_gpu_recipe_trains_a_fixed_number_of_steps_without_a_probe(tmp_path):
-    """STEPS matches another run's length: no throughput probe, the plan is STEPS."""
+@pytest.mark.parametrize("send", [None, "0"])
+def test_gpu_recipe_trains_a_fixed_number_of_steps_without_a_probe(tmp_path, send):
+    """STEPS matches another run's length: no throughput probe, the plan is STEPS. The checkpoint
+    comes back unless SEND_CHECKPOINT=0 (it stays in the run folder on the device)."""
     _pack(tmp_path, 6)
     run = f"pytest-steps-{os.getpid()}"
     env = {**os.environ, "RUN": run, "MODEL": "nano", "PACK": str(tmp_path / "p.npz"), "DEVICE": "cpu", "BATCH": "2",
            "CROP": "64", "WORKERS": "0", "STEPS": "30", "CALL_MIN": "2", "OUT": str(tmp_path / "out"),
-           "PYTHON": sys.executable, "EXTRA": ""}
+           "PYTHON": sys.executable, "EXTRA": "", **({"SEND_CHECKPOINT": send} if send else {})}
     try:
         p = subprocess.run(["bash", "export/recipes/gpu_train.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=300)
@@ -165,5 +172,9 @@ def test_gpu_recipe_trains_a_fixed_number_of_steps_without_a_probe(tmp_path):
         assert "plan: 30 steps (STEPS)" in p.stdout and "probe:" not in p.stdout
         assert p.stdout.strip().endswith("finished: 30 steps")
         assert (tmp_path / "out" / run / "plan").read_text().strip() == "30"
+        back = {f.name for f in (tmp_path / "out" / run).iterdir()}
+        assert {"nano.safetensors", "log.csv", "plan"} <= back
+        assert ("checkpoint.safetensors" in back) == (send is None)
+        assert (ROOT / "runs" / "gpu" / run / "checkpoint.safetensors").is_file()
     finally:
         subprocess.run(["rm", "-rf", str(ROOT / "runs" / "gpu" / run)], check=False)
