@@ -296,10 +296,16 @@ def read_stored_image(path: Path) -> StoredImage:
         stored = _as_bgr(stored)
     scale = image_scale(stored)
     if stored.dtype == np.uint16:
-        img8 = np.rint(stored / np.float32(scale)).astype(np.uint8)
+        img8 = scaled_8bit(stored, scale)
     else:
         img8 = _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
     return StoredImage(stored, _as_bgr(img8), scale)
+
+
+def scaled_8bit(stored: np.ndarray, scale: float) -> np.ndarray:
+    """16-bit samples divided by ``scale`` (:func:`image_scale`, or a sequence's, which may be
+    larger), rounded and clipped to 0-255, as uint8."""
+    return np.minimum(np.rint(stored / np.float32(scale)), 255).astype(np.uint8)
 
 
 def read_mask(path: Path) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import logging
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -10,9 +11,11 @@ import cv2
 import numpy as np
 
 from ..errors import CaptureError
-from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_image, sequence_key
+from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_stored_image, scaled_8bit, sequence_key
 from .base import FrameSource, register_source
 from .opencv_capture import VideoCaptureSource
+
+log = logging.getLogger(__name__)
 
 
 def file_path(uri: str) -> str:
@@ -64,12 +67,19 @@ class VideoFileSource(VideoCaptureSource):
 
 @register_source("images")
 class ImageFolderSource(FrameSource):
-    """Every image of a folder, or of a glob pattern, in sorted name order."""
+    """Every image of a folder, or of a glob pattern, in sorted name order.
+
+    16-bit frames are scaled to 8 bits as :func:`~edgefill.imageio.read_image` scales an image
+    (over the bits it uses), but with one scale for the sequence, so that the brightness holds
+    from frame to frame: the first 16-bit frame's, raised (with one warning each time) when a
+    later frame uses more bits. Per frame, a 12-bit camera's darker frames (none above 2047)
+    would have come out twice as bright as the others."""
 
     def __init__(self, uri, options):
         super().__init__(uri, options)
         self.paths: list[Path] = []
         self.pos = 0
+        self.scale: float | None = None  # the sequence's 16-to-8-bit scale, from its first 16-bit frame
 
     def open(self) -> None:
         spec = images_spec(self.uri)
@@ -92,4 +102,14 @@ class ImageFolderSource(FrameSource):
             self.pos = 0
         path = self.paths[self.pos]
         self.pos += 1
-        return read_image(path)
+        image = read_stored_image(path)
+        if image.stored.dtype != np.uint16:
+            return image.bgr
+        if self.scale is not None and image.scale > self.scale:
+            log.warning("%s uses more bits than the frames before it: 16-bit frames are scaled to 8 bits by %.4g "
+                        "from here on (was %.4g), so they look darker", path, image.scale, self.scale)
+        if self.scale is None or image.scale > self.scale:
+            self.scale = image.scale
+            return image.bgr
+        frame = scaled_8bit(image.stored, self.scale)
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame

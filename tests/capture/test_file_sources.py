@@ -75,3 +75,21 @@ def test_a_video_ends_with_none_and_reports_its_fps(tmp_path):
     with open_source(str(video)) as src:
         assert _count(src) == 3 and src.read() is None
         assert src.fps == pytest.approx(12.0)
+
+
+def test_a_folder_of_16_bit_frames_keeps_one_scale_and_raises_it_with_a_warning(tmp_path, caplog):
+    """A 12-bit camera's frames: the second one, with nothing above 2047, is scaled as the first
+    (it came out twice as bright when each frame took its own scale); the third uses 13 bits and
+    raises the scale, with a warning."""
+    ramp = np.tile(np.arange(0, 256, dtype=np.float64), (4, 1))
+    frames = [np.rint(ramp * 4095 / 255), np.rint(ramp * 2000 / 255), np.rint(ramp * 8191 / 255)]
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), f.astype(np.uint16))
+    with caplog.at_level("WARNING"), open_source(str(tmp_path)) as src:
+        got = [src.read() for _ in frames]
+    assert all(g.shape == (4, 256, 3) and g.dtype == np.uint8 for g in got)
+    assert got[0][..., 0].max() == 255
+    assert np.array_equal(got[1][..., 0], np.rint(frames[1] / (4095 / 255)).astype(np.uint8))  # as the first
+    assert got[2][..., 0].max() == 255 and np.array_equal(got[2][..., 0], np.rint(frames[2] / (8191 / 255)))
+    assert [r.message for r in caplog.records if "uses more bits" in r.message] and "f2.png" in caplog.text
+    assert "f1.png" not in caplog.text
