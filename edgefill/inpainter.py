@@ -18,7 +18,7 @@ from .grey import is_grey, make_grey_in_place, single_channel
 from .masks import dilate, hole_box, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
 from .refill_settings import RefillSettings, requested_settings
-from .thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
+from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ class Inpainter:
         (about r squared).
     thin_ns_weight:
         Share of NS in each thin pixel, the rest being the model's own fill there (1: NS alone).
-        0.7 by default (``edgefill.thin.DEFAULT_NS_WEIGHT``): the mix beats either alone by
-        0.2-0.3 dB on validation scratches, at no extra cost.
+        None (default): the share the model records (lite 0.5), else 0.7
+        (``edgefill.thin.DEFAULT_NS_WEIGHT``): the mix beats either alone by 0.2-0.3 dB on
+        validation scratches, at no extra cost.
     wide_ns_weight, wide_ns_scale, wide_ns_max_std:
         Share of an OpenCV NS fill in the hole pixels, the rest being the model's fill
         (:mod:`edgefill.wide_mix`; applied before the thin-hole refill), the factor NS's
@@ -97,7 +98,7 @@ class Inpainter:
 
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
                  roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, thin_radius: float | None = None,
-                 thin_ns_weight: float = DEFAULT_NS_WEIGHT, wide_ns_weight: float | None = None,
+                 thin_ns_weight: float | None = None, wide_ns_weight: float | None = None,
                  wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, **backend_options: object):
         # the caller's numbers first: a bad one must not cost a model load (or a TensorRT build)
         if not (is_finite(thin_hole_px) and thin_hole_px >= 0):
@@ -120,7 +121,6 @@ class Inpainter:
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
         self.thin_hole_px = float(thin_hole_px)
-        self.thin_ns_weight = float(thin_ns_weight)
         # what the caller asks for, else what the model records, else the runtime's defaults
         recorded = self.backend.refill if self.backend.uses_model else RefillSettings()
         self.refill = recorded.updated(requested).resolved()
@@ -147,6 +147,11 @@ class Inpainter:
     def thin_radius(self) -> float:
         """The thin-hole refill's NS radius in use (``refill.thin_radius``)."""
         return self.refill.thin_radius
+
+    @property
+    def thin_ns_weight(self) -> float:
+        """The thin-hole refill's share of NS in use (``refill.thin_ns_weight``)."""
+        return self.refill.thin_ns_weight
 
     @property
     def wide_ns_weight(self) -> float:
@@ -217,7 +222,7 @@ class Inpainter:
             post += time.perf_counter() - t_paste
         if self.backend.uses_model and (self.wide_ns_weight or self.thin_hole_px):
             t_refine = time.perf_counter()
-            self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px, self.thin_ns_weight)
+            self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px)
             post += time.perf_counter() - t_refine
         window = (x0, y0, x1 - x0, y1 - y0)  # every pixel the fill changed
         if mono_shape is not None or is_grey(image, window):

@@ -38,7 +38,7 @@ from edgefill.overwrites import refuse_overwrites, refuse_shared_outputs, same_p
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
-from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX
+from edgefill.thin import DEFAULT_THIN_HOLE_PX
 
 BUCKETS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)]
 BUCKET_LABELS = [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
@@ -272,9 +272,8 @@ class _Refined:
     with the ``requested`` settings, else those the model records, else the defaults
     (:mod:`edgefill.refill_settings`)."""
 
-    def __init__(self, backend: _LastCall, half_width: float, requested: RefillSettings | None = None,
-                 ns_weight: float = DEFAULT_NS_WEIGHT):
-        self.backend, self.half_width, self.ns_weight = backend, half_width, ns_weight
+    def __init__(self, backend: _LastCall, half_width: float, requested: RefillSettings | None = None):
+        self.backend, self.half_width = backend, half_width
         self.settings = backend.backend.refill.updated(requested or RefillSettings()).resolved()
 
     @property
@@ -288,7 +287,7 @@ class _Refined:
         pts = cv2.findNonZero(hole.astype(np.uint8))
         if pts is not None:
             box = cv2.boundingRect(pts)
-            self.settings.refine_in_place(out, image, hole, box, self.half_width, self.ns_weight)
+            self.settings.refine_in_place(out, image, hole, box, self.half_width)
             if is_grey(image, box):  # a grey image's fill made grey, as Inpainter does
                 make_grey_in_place(out, box)
         return out
@@ -480,7 +479,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
                for m in a.models.split(",") if m}
     raw_models = list(methods)
     for m in raw_models:
-        refined = _Refined(methods[m], a.thin_px, requested, a.thin_ns_weight)
+        refined = _Refined(methods[m], a.thin_px, requested)
         if refined.active:
             methods[f"{m}+ns"] = refined
     if a.feather:
@@ -514,8 +513,8 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
         print(f"{name}: as Inpainter runs it: an NS fill at 1/{r['wide_ns_scale']} resolution mixed {r['wide_ns_weight']:g} : "
               f"{1 - r['wide_ns_weight']:g} with the model's fill in the hole pixels (less where the known ring's std "
               f"is above {r['wide_ns_max_std'] / 2:g}, none from {r['wide_ns_max_std']:g}); then thin parts (half-width <= "
-              f"{a.thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed {a.thin_ns_weight:g} : "
-              f"{1 - a.thin_ns_weight:g} with that fill")
+              f"{a.thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed {r['thin_ns_weight']:g} : "
+              f"{1 - r['thin_ns_weight']:g} with that fill")
     first_examples = None
     rows: list[tuple] = []
     # (label, cases, how many, slots per bucket, mask names); the cases are generators, drawn one

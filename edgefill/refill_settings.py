@@ -89,11 +89,16 @@ class RefillSettings:
     #: half this to none at this (default :data:`edgefill.wide_mix.DEFAULT_WIDE_NS_MAX_STD`;
     #: :data:`edgefill.wide_mix.UNGATED_STD`: every hole)
     wide_ns_max_std: float | None = None
+    #: share of NS in the thin pixels, the rest the model's own fill there (default
+    #: :data:`edgefill.thin.DEFAULT_NS_WEIGHT`; 1: NS alone). Recorded since the thirty-fourth
+    #: session: a model whose own fill of thin holes is better takes less NS (lite 0.5).
+    thin_ns_weight: float | None = None
 
     def __post_init__(self) -> None:
         checked = {"thin_radius": check_thin_radius, "wide_ns_scale": check_wide_ns_scale,
                    "wide_ns_weight": lambda v: check_share("wide_ns_weight", v),
-                   "wide_ns_max_std": check_wide_ns_max_std}
+                   "wide_ns_max_std": check_wide_ns_max_std,
+                   "thin_ns_weight": lambda v: check_share("thin_ns_weight", v)}
         for name, check in checked.items():
             value = getattr(self, name)
             if value is not None:
@@ -138,29 +143,29 @@ class RefillSettings:
 
     def resolved(self) -> RefillSettings:
         """Every setting filled in: unset ones get the runtime's defaults."""
-        defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD)
+        defaults = RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD, DEFAULT_NS_WEIGHT)
         return defaults.updated(self)
 
     def refine_in_place(self, out: np.ndarray, original: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int],
-                        thin_hole_px: float, thin_ns_weight: float = DEFAULT_NS_WEIGHT) -> None:
+                        thin_hole_px: float, thin_ns_weight: float | None = None) -> None:
         """Refine a learned model's fill in ``out`` (in place) as ``Inpainter`` does, with these
         settings (resolved: every one set): the gated NS mix over the hole
         (:func:`edgefill.wide_mix.mix_wide_in_place`), then the thin-hole refill of the
-        components up to ``thin_hole_px`` half-width with ``thin_ns_weight`` of NS
-        (:func:`edgefill.thin.refill_thin_in_place`; 0 px: none). ``original`` supplies the known
-        pixels, ``box`` is the hole's bounding box ``(x, y, w, h)``."""
+        components up to ``thin_hole_px`` half-width with :attr:`thin_ns_weight` of NS
+        (``thin_ns_weight``, when given, instead; :func:`edgefill.thin.refill_thin_in_place`; 0
+        px: none). ``original`` supplies the known pixels, ``box`` is the hole's bounding box
+        ``(x, y, w, h)``."""
+        if thin_ns_weight is None:
+            thin_ns_weight = DEFAULT_NS_WEIGHT if self.thin_ns_weight is None else self.thin_ns_weight
         mix_wide_in_place(out, original, hole, box, self.wide_ns_weight, self.wide_ns_scale, self.wide_ns_max_std)
         refill_thin_in_place(out, original, hole, box, thin_hole_px, self.thin_radius, thin_ns_weight)
 
 
-def requested_settings(thin_radius: float | None, thin_ns_weight: float, wide_ns_weight: float | None,
+def requested_settings(thin_radius: float | None, thin_ns_weight: float | None, wide_ns_weight: float | None,
                        wide_ns_scale: int | None, wide_ns_max_std: float | None = None) -> RefillSettings:
-    """A caller's settings (``Inpainter``'s keywords, the CLI's options), checked, with the
-    thin-hole refill's NS share checked too (it is not a recorded setting): ValueError naming
-    the first bad one."""
-    requested = RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale, wide_ns_max_std)
-    check_share("thin_ns_weight", thin_ns_weight)
-    return requested
+    """A caller's settings (``Inpainter``'s keywords, the CLI's options), checked: ValueError
+    naming the first bad one."""
+    return RefillSettings(thin_radius, wide_ns_weight, wide_ns_scale, wide_ns_max_std, thin_ns_weight)
 
 
 def recorded_settings(values: Mapping[str, object], source: object, prefix: str = "") -> RefillSettings:
@@ -180,9 +185,9 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thin-radius", type=float, default=None,
                         help=f"OpenCV NS radius of the thin-hole refill, 1-{MAX_NS_RADIUS:g} (default: the model's "
                              f"own, else {NS_RADIUS:g}; larger suits uniform surfaces, costs about r squared)")
-    parser.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
-                        help=f"share of NS in the thin pixels, the rest the model's fill (default "
-                             f"{DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
+    parser.add_argument("--thin-ns-weight", type=float, default=None,
+                        help=f"share of NS in the thin pixels, the rest the model's fill (default: the model's own, "
+                             f"else {DEFAULT_NS_WEIGHT:g}; 1: NS alone)")
     parser.add_argument("--wide-ns-weight", type=float, default=None,
                         help=f"share of an NS fill in the hole pixels where the hole's surroundings are smooth "
                              f"(--wide-ns-max-std), the rest the model's fill (default: the model's own, else "
@@ -198,7 +203,7 @@ def add_refill_options(parser: argparse.ArgumentParser) -> None:
 
 def refill_kwargs(args: argparse.Namespace) -> dict:
     """The ``Inpainter`` keywords of :func:`add_refill_options`' arguments."""
-    return {"thin_ns_weight": args.thin_ns_weight, **{k: getattr(args, k) for k in RefillSettings.keys()}}
+    return {k: getattr(args, k) for k in RefillSettings.keys()}
 
 
 def refill_args_error(args: argparse.Namespace) -> str | None:

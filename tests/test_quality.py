@@ -321,7 +321,7 @@ def test_a_models_recorded_wide_mix_gets_a_refined_column_unless_told_off(images
                      "--json", str(out), *extra]) == 0
         reports[tuple(extra)] = json.loads(out.read_text())
     assert reports[()]["refill"][f"{mixed}+ns"] == {"thin_radius": 2.0, "wide_ns_weight": 0.3, "wide_ns_scale": 4,
-                                                     "wide_ns_max_std": 128.0}
+                                                     "wide_ns_max_std": 128.0, "thin_ns_weight": 0.7}
     assert set(reports[()]["refill"]) == {"nano+ns", f"{mixed}+ns"}
     table = reports[()]["families"]["free-form"]["table"]
     assert table[2][f"{mixed}+ns"]["psnr"] != table[2][str(mixed)]["psnr"]

@@ -172,8 +172,8 @@ def test_readme_option_lists_name_real_options(opening, sub):
 README_DEFAULTS = [
     ("`--feather PX` (default 0", "inpaint", "--feather", 0),
     ("`--thin-px PX` (thin parts of the hole by OpenCV NS, default 5", "inpaint", "--thin-px", 5),
-    ("`--thin-ns-weight W` (NS share in the thin pixels, the rest the model's fill; default 0.7)", "inpaint",
-     "--thin-ns-weight", 0.7),
+    ("`--thin-ns-weight W` (NS share in the thin pixels, the rest the model's fill; default the model's own, else 0.7)",
+     "inpaint", "--thin-ns-weight", None),
     ("127.0.0.1:8090", "run", "--preview-host", "127.0.0.1"),
     ("127.0.0.1:8090", "run", "--preview-port", 8090),
     ("`--max-frames N`\ntakes N >= 1 (leave it out for no limit)", "run", "--max-frames", None),

@@ -7,7 +7,7 @@ import pytest
 from edgefill.errors import ModelError
 from edgefill.refill_settings import (RefillSettings, add_refill_options, check_share, check_wide_ns_scale,
                                       recorded_settings, refill_args_error, refill_kwargs, requested_settings)
-from edgefill.thin import MAX_NS_RADIUS, NS_RADIUS
+from edgefill.thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS, NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 
@@ -31,7 +31,7 @@ def test_parse_reads_metadata_strings_and_sidecar_numbers():
                                      ("wide_ns_scale", "inf"), ("wide_ns_scale", "-inf"), ("wide_ns_scale", "nan"),
                                      ("wide_ns_scale", "1e400"), pytest.param("wide_ns_scale", 10 ** 400, id="wide_ns_scale-10**400"),
                                      ("wide_ns_scale", True), ("thin_radius", "inf"), ("wide_ns_weight", "nan"),
-                                     ("wide_ns_max_std", "inf")])
+                                     ("wide_ns_max_std", "inf"), ("thin_ns_weight", "1.5"), ("thin_ns_weight", "-0.1")])
 def test_bad_recorded_values_are_model_errors_naming_the_file_and_key(key, bad):
     with pytest.raises(ValueError, match=key):
         RefillSettings.parse({key: bad})
@@ -68,15 +68,15 @@ def test_inpainter_turns_bad_settings_into_config_errors(kwargs):
 
 
 def test_caller_then_model_then_defaults():
-    model = RefillSettings(thin_radius=5, wide_ns_weight=0.2)
-    assert model.resolved() == RefillSettings(5, 0.2, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD)
+    model = RefillSettings(thin_radius=5, wide_ns_weight=0.2, thin_ns_weight=0.5)
+    assert model.resolved() == RefillSettings(5, 0.2, NS_SCALE, DEFAULT_WIDE_NS_MAX_STD, 0.5)
     assert RefillSettings().resolved() == RefillSettings(NS_RADIUS, DEFAULT_WIDE_NS_WEIGHT, NS_SCALE,
-                                                         DEFAULT_WIDE_NS_MAX_STD)
-    caller = RefillSettings(wide_ns_weight=0.0, wide_ns_scale=1, wide_ns_max_std=UNGATED_STD)
+                                                         DEFAULT_WIDE_NS_MAX_STD, DEFAULT_NS_WEIGHT)
+    caller = RefillSettings(wide_ns_weight=0.0, wide_ns_scale=1, wide_ns_max_std=UNGATED_STD, thin_ns_weight=1)
     # a 0 from the caller is a choice
-    assert model.updated(caller).resolved() == RefillSettings(5, 0.0, 1, UNGATED_STD)
-    assert model.to_dict() == {"thin_radius": 5.0, "wide_ns_weight": 0.2}
-    assert RefillSettings.keys() == ("thin_radius", "wide_ns_weight", "wide_ns_scale", "wide_ns_max_std")
+    assert model.updated(caller).resolved() == RefillSettings(5, 0.0, 1, UNGATED_STD, 1.0)
+    assert model.to_dict() == {"thin_radius": 5.0, "wide_ns_weight": 0.2, "thin_ns_weight": 0.5}
+    assert RefillSettings.keys() == ("thin_radius", "wide_ns_weight", "wide_ns_scale", "wide_ns_max_std", "thin_ns_weight")
 
 
 def test_checks():
@@ -99,3 +99,32 @@ def test_cli_options_leave_unset_settings_to_the_model():
                         ("--wide-ns-scale", "0"), ("--wide-ns-max-std", "0"), ("--wide-ns-max-std", "200"),
                         ("--thin-radius", "inf"), ("--wide-ns-weight", "nan"), ("--wide-ns-max-std", "inf")):
         assert refill_args_error(ap.parse_args([flag, value])).startswith(flag + " must be")
+
+
+def test_the_recorded_thin_ns_share_is_the_one_the_refill_uses():
+    """A model's recorded share of NS in the thin pixels is what refine_in_place mixes with,
+    unless the caller gives one: the same output as passing it, another than the default."""
+    import cv2
+    import numpy as np
+
+    from edgefill import maskgen
+
+    from .conftest import natural_image
+
+    img = natural_image(128, 128, seed=4)
+    mask = maskgen.scratches(128, 128, np.random.default_rng(4), 0.1, 0.2)
+    hole = mask > 0
+    fill = img.copy()
+    fill[hole] = cv2.blur(img, (9, 9))[hole] // 2  # a poor fill, far from NS's
+    box = cv2.boundingRect(cv2.findNonZero(mask))
+
+    def refined(settings, **kw):
+        out = fill.copy()
+        settings.resolved().refine_in_place(out, img, hole, box, 5.0, **kw)
+        return out
+
+    recorded = refined(RefillSettings(wide_ns_weight=0, thin_ns_weight=1.0))
+    assert np.array_equal(recorded, refined(RefillSettings(wide_ns_weight=0), thin_ns_weight=1.0))
+    assert not np.array_equal(recorded, refined(RefillSettings(wide_ns_weight=0)))  # the default 0.7
+    assert np.array_equal(refined(RefillSettings(wide_ns_weight=0, thin_ns_weight=1.0), thin_ns_weight=0.7),
+                          refined(RefillSettings(wide_ns_weight=0)))  # the caller's share wins

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edgefill.fileio import atomic_write_bytes
 from edgefill.refill_settings import RefillSettings
-from edgefill.thin import MAX_NS_RADIUS
+from edgefill.thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
 
 from .model import MAX_FILL_PASSES
@@ -58,7 +58,8 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
     architecture's (``lite``); give ``lite-surface``, say, for a fine-tuned variant.
     ``fill_passes``: set the graph's fill smoothing (``ModelConfig.fill_passes``) on the way;
     ``refill``: record the runtime's refinement settings for it (``ModelConfig.refill``, by name:
-    ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``, ``wide_ns_max_std``; 0: none recorded).
+    ``thin_radius``, ``wide_ns_weight``, ``wide_ns_scale``, ``wide_ns_max_std``, ``thin_ns_weight``; 0:
+    none recorded).
     None keeps the weights' own."""
     in_place = Path(weights).resolve().parent == Path(models_dir).resolve()
     name = name or (Path(weights).stem if in_place else load_weights(weights).config.name)
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thin-radius", type=float, default=None,
                     help=f"record the OpenCV NS radius (1-{MAX_NS_RADIUS:g}; 0: none) the runtime's thin-hole refill "
                          "uses with this model (default: keep the weights' own)")
+    ap.add_argument("--thin-ns-weight", type=float, default=None,
+                    help=f"record the share of NS (0-1; 0: none, the runtime's {DEFAULT_NS_WEIGHT:g}) in the thin pixels "
+                         "of the runtime's thin-hole refill with this model, the rest its own fill (default: keep the "
+                         "weights' own)")
     ap.add_argument("--wide-ns-weight", type=float, default=None,
                     help=f"record the share (0-1; 0: none, the runtime's {DEFAULT_WIDE_NS_WEIGHT:g}) of the runtime's "
                          "wide NS mix with this model (edgefill.wide_mix; default: keep the weights' own)")

@@ -80,7 +80,8 @@ def set_inference_options(src: Path, dst: Path, fill_passes: int | None = None,
     """Copy weights ``src`` to ``dst`` with the inference graph's fill smoothing set to
     ``fill_passes`` (``ModelConfig.fill_passes``; 0: none) and the runtime refinement settings
     in ``refill`` (``ModelConfig.refill``, by name: ``thin_radius``, ``wide_ns_weight``,
-    ``wide_ns_scale``, ``wide_ns_max_std``; 0: none recorded, the runtime's default); None keeps the file's own.
+    ``wide_ns_scale``, ``wide_ns_max_std``, ``thin_ns_weight``; 0: none recorded, the runtime's
+    default); None keeps the file's own.
     Tensors and other metadata unchanged. ValueError for a bad or unknown setting."""
     tensors, meta = _read(src)
     if fill_passes is not None:

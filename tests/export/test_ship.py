@@ -65,20 +65,22 @@ def test_ship_records_the_refill_settings_for_the_runtime(tmp_path):
     save_weights(build_model("nano"), src)
     models = tmp_path / "models"
     models.mkdir()
-    settings = edgefill.RefillSettings(thin_radius=5, wide_ns_weight=0.2, wide_ns_scale=2, wide_ns_max_std=40)
+    settings = edgefill.RefillSettings(thin_radius=5, wide_ns_weight=0.2, wide_ns_scale=2, wide_ns_max_std=40,
+                                       thin_ns_weight=0.5)
     out = ship(src, models, name="nano-surface", refill=settings.to_dict())
     assert load_weights(models / "nano-surface.safetensors").config.refill == settings
     meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-    assert [meta[f"edgefill.{k}"] for k in edgefill.RefillSettings.keys()] == ["5", "0.2", "2", "40"]
+    assert [meta[f"edgefill.{k}"] for k in edgefill.RefillSettings.keys()] == ["5", "0.2", "2", "40", "0.5"]
     side = json.loads(out.with_suffix(".json").read_text())
-    assert [side[k] for k in edgefill.RefillSettings.keys()] == [5.0, 0.2, 2, 40.0]
+    assert [side[k] for k in edgefill.RefillSettings.keys()] == [5.0, 0.2, 2, 40.0, 0.5]
     with edgefill.Inpainter(model=out, backend="onnxruntime") as inp:
         assert inp.backend.refill == settings and inp.refill == settings
-        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale, inp.wide_ns_max_std) == (5.0, 0.2, 2, 40.0)
-    with edgefill.Inpainter(model=out, backend="onnxruntime", thin_radius=3, wide_ns_weight=0) as inp:
-        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale) == (3.0, 0.0, 2)  # the caller's choice wins
+        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale, inp.wide_ns_max_std, inp.thin_ns_weight) == \
+            (5.0, 0.2, 2, 40.0, 0.5)
+    with edgefill.Inpainter(model=out, backend="onnxruntime", thin_radius=3, wide_ns_weight=0, thin_ns_weight=1) as inp:
+        assert (inp.thin_radius, inp.wide_ns_weight, inp.wide_ns_scale, inp.thin_ns_weight) == (3.0, 0.0, 2, 1.0)  # the caller's wins
     out = ship(models / "nano-surface.safetensors", models, name="nano-surface",
-               refill={"wide_ns_scale": 0, "wide_ns_max_std": 0})
+               refill={"wide_ns_scale": 0, "wide_ns_max_std": 0, "thin_ns_weight": 0})
     assert load_weights(models / "nano-surface.safetensors").config.refill == edgefill.RefillSettings(5, 0.2)
     out = ship(models / "nano-surface.safetensors", models, name="nano-surface",
                refill={"thin_radius": 0, "wide_ns_weight": 0})
