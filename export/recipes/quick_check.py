@@ -223,7 +223,9 @@ def main() -> None:
     ap.add_argument("--thin-radius", type=float, default=None, help="OpenCV NS radius of the thin-hole refill "
                     f"(default: each file's own, ModelConfig.refill, else {NS_RADIUS:g}, as Inpainter runs it)")
     ap.add_argument("--thin-ns-weight", type=float, default=DEFAULT_NS_WEIGHT,
-                    help="share of NS in the thin pixels, the rest the model's fill (as Inpainter)")
+                    help=f"share of NS in the thin pixels, the rest the model's fill (default {DEFAULT_NS_WEIGHT:g}, the "
+                         "runtime's default, the same for every file so that networks compare alike; Inpainter "
+                         "uses a model's recorded share, lite 0.5, lite-surface 0.6)")
     ap.add_argument("--thin-px", default="0", help="comma list: also score with Inpainter's thin-hole refill at these "
                     "half-widths (0: the model alone)")
     ap.add_argument("--ssim", action="store_true", help="also the smallest per-bucket hole-SSIM margin over the "
