@@ -31,7 +31,8 @@ import edgefill
 from edgefill import maskgen
 from edgefill.bench import host_info, textured_scene
 from edgefill.fileio import atomic_write_bytes
-from edgefill.imageio import read_stored_image
+from edgefill.imageio import read_stored_image, scaled_8bit
+from edgefill.quality import hole_psnr
 from edgefill.sinks.files import check_can_write
 
 
@@ -45,11 +46,6 @@ def deepen(grey8: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray
     deep = np.clip(np.rint(scaled), 0, peak).astype(np.uint16)
     deep.flat[int(np.argmax(grey8))] = peak
     return deep
-
-
-def hole_psnr_at(out: np.ndarray, ref: np.ndarray, hole: np.ndarray, peak: int) -> float:
-    err = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
-    return float(10 * np.log10(peak**2 / max(float(np.mean(err**2)), 1e-12)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             now, before = [], []
             for mask in masks:
                 hole = mask > 0
-                now.append(hole_psnr_at(stored.restore(inp.inpaint(stored.bgr, mask), hole), deep, hole, peak))
-                legacy8 = ((deep.astype(np.uint32) + 128) // 257).astype(np.uint8) if b > 8 else deep
+                now.append(hole_psnr(stored.restore(inp.inpaint(stored.bgr, mask), hole), deep, hole, peak))
+                legacy8 = scaled_8bit(deep, 257.0) if b > 8 else deep  # read_image's scaling until this session
                 filled = inp.inpaint(legacy8, mask).astype(np.float64) * (257 if b > 8 else 1)
-                before.append(hole_psnr_at(np.minimum(filled, peak), deep, hole, peak))
+                before.append(hole_psnr(np.minimum(filled, peak), deep, hole, peak))
                 if b == 8:
                     raw = inp.backend.infer(cv2.cvtColor(deep, cv2.COLOR_GRAY2BGR), mask) if inp.backend.uses_model else None
                     if raw is not None:

@@ -41,13 +41,18 @@ def is_grey(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return _channels_equal(image[y : y + h, x : x + w])
 
 
+def channel_mean(pixels: np.ndarray) -> np.ndarray:
+    """The mean of the three channels of an ...x3 uint8 array, rounded half up, as uint8 (a grey
+    pixel keeps its value)."""
+    return ((pixels.sum(axis=-1, dtype=np.uint16) + 1) // 3).astype(np.uint8)  # (3k + 2) / 3 up, (3k + 1) / 3 down
+
+
 def make_grey_in_place(out: np.ndarray, box: tuple[int, int, int, int]) -> None:
-    """Set every pixel of ``box`` ``(x, y, w, h)`` of the HxWx3 uint8 ``out`` to the mean of its
-    three channels, rounded half up (a pixel that is already grey keeps its value)."""
+    """Set every pixel of ``box`` ``(x, y, w, h)`` of the HxWx3 uint8 ``out`` to
+    :func:`channel_mean` of its three channels."""
     x, y, w, h = box
     window = out[y : y + h, x : x + w]
-    mean = (window.sum(axis=2, dtype=np.uint16) + 1) // 3  # (3k + 2) / 3 rounds up, (3k + 1) / 3 down
-    window[...] = mean.astype(np.uint8)[..., None]
+    window[...] = channel_mean(window)[..., None]
 
 
 def single_channel(image: object) -> bool:

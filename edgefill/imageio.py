@@ -14,6 +14,7 @@ import numpy as np
 from . import image_chunks
 from .errors import InputError, ShapeError
 from .fileio import atomic_write_bytes
+from .grey import channel_mean
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: the extensions :func:`write_image` writes 16-bit samples to
@@ -283,19 +284,21 @@ class StoredImage:
             changed |= filled
         fill = result[changed]
         if out.ndim == 2:
-            fill = ((fill.sum(axis=1, dtype=np.uint16) + 1) // 3).astype(np.uint8)
+            fill = channel_mean(fill)
         out[changed] = np.rint(fill * np.float32(self.scale)).astype(np.uint16) if wide else fill
         return out
 
 
-def read_stored_image(path: Path) -> StoredImage:
+def read_stored_image(path: Path, min_scale: float = 1.0) -> StoredImage:
     """The image of ``path`` as :class:`StoredImage` keeps it, so that a filled image can be
-    written back grey or 16-bit as it came (``edgefill inpaint``)."""
+    written back grey or 16-bit as it came (``edgefill inpaint``). ``min_scale``: a 16-bit image
+    is divided by at least this (a sequence's scale, which one darker frame must not lower)."""
     stored = _read(path, IMAGE_FLAGS, "image")
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
     scale = image_scale(stored)
     if stored.dtype == np.uint16:
+        scale = max(scale, min_scale)
         img8 = scaled_8bit(stored, scale)
     else:
         img8 = _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
@@ -303,8 +306,8 @@ def read_stored_image(path: Path) -> StoredImage:
 
 
 def scaled_8bit(stored: np.ndarray, scale: float) -> np.ndarray:
-    """16-bit samples divided by ``scale`` (:func:`image_scale`, or a sequence's, which may be
-    larger), rounded and clipped to 0-255, as uint8."""
+    """16-bit samples divided by ``scale`` (:func:`image_scale`, or a larger ``min_scale`` of
+    :func:`read_stored_image`), rounded and clipped to 0-255, as uint8."""
     return np.minimum(np.rint(stored / np.float32(scale)), 255).astype(np.uint8)
 
 

@@ -78,10 +78,11 @@ def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(img[y : y + size, x : x + size])
 
 
-def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
+def hole_psnr(out: np.ndarray, ref: np.ndarray, hole: np.ndarray, peak: float = 255.0) -> float:
+    """PSNR over the hole pixels, against ``peak`` (255 for 8-bit images; 2**bits - 1 for deeper ones)."""
     d = out[hole].astype(np.float64) - ref[hole].astype(np.float64)
     mse = float(np.mean(d * d))
-    return 10 * math.log10(255.0**2 / max(mse, _MSE_FLOOR))
+    return 10 * math.log10(peak**2 / max(mse, _MSE_FLOOR))
 
 
 def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:

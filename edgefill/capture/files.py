@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import CaptureError
-from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_stored_image, scaled_8bit, sequence_key
+from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_stored_image, sequence_key
 from .base import FrameSource, register_source
 from .opencv_capture import VideoCaptureSource
 
@@ -102,14 +102,11 @@ class ImageFolderSource(FrameSource):
             self.pos = 0
         path = self.paths[self.pos]
         self.pos += 1
-        image = read_stored_image(path)
+        image = read_stored_image(path, min_scale=self.scale or 1.0)
         if image.stored.dtype != np.uint16:
             return image.bgr
         if self.scale is not None and image.scale > self.scale:
             log.warning("%s uses more bits than the frames before it: 16-bit frames are scaled to 8 bits by %.4g "
                         "from here on (was %.4g), so they look darker", path, image.scale, self.scale)
-        if self.scale is None or image.scale > self.scale:
-            self.scale = image.scale
-            return image.bgr
-        frame = scaled_8bit(image.stored, self.scale)
-        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
+        self.scale = image.scale
+        return image.bgr
