@@ -22,10 +22,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import IMAGE_SETS, check_cases, check_images, load_graph, paired_rows  # noqa: E402
+from quick_check import IMAGE_SETS, check_cases, check_images, finished_scores, load_graph, print_sweep  # noqa: E402
 
-from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
-from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
 from edgefill_export.onnx_export import torch_reference  # noqa: E402
 
 
@@ -69,17 +67,10 @@ def main() -> None:
                 wgt = (al * np.clip((dist - d0) / r, 0, 1))[..., None]
                 blends[name] = (1 - wgt) * full + wgt * half
             for name, mix in blends.items():
-                out = np.clip(np.rint(mix), 0, 255).astype(np.uint8)
-                out[~hole] = img[~hole]
-                out = refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
-                gain[name].append(hole_psnr(out, img, hole) - case.ref)
-                ss[name].append(hole_ssim(out, img, hole))
-        shape = (len(paths), 4, a.per_bucket)
-        for v, cases, d in paired_rows(gain, shape):
-            line = f"{a.weights.stem} {a.set} {fam} {v}: gain {cases.mean():+.3f} SSIM {np.mean(ss[v]):.4f}"
-            if d is not None:
-                line += " d %+.3f [%+.3f, %+.3f]" % d
-            print(line, flush=True)
+                g, sim = finished_scores(mix, case)
+                gain[name].append(g)
+                ss[name].append(sim)
+        print_sweep(f"{a.weights.stem} {a.set} {fam}", gain, ss, (len(paths), 4, a.per_bucket))
 
 
 if __name__ == "__main__":

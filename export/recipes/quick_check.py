@@ -39,7 +39,7 @@ from edgefill.imageio import IMAGE_EXTS, is_image_file, read_image
 from edgefill.quality import BUCKETS, centre_crop, hole_psnr, hole_ssim
 from edgefill.quality_stats import difference_ci
 from edgefill.refill_settings import RefillSettings
-from edgefill.thin import DEFAULT_NS_WEIGHT, NS_RADIUS, refill_thin
+from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, NS_RADIUS, refill_thin
 from edgefill_export.fetch import default_cache_dir, list_images, texture_split, training_paths
 from edgefill_export.model import build_model
 from edgefill_export.onnx_export import FillSmoothing, InpaintGraph, prepare, torch_reference
@@ -172,6 +172,28 @@ def paired_rows(gain: dict, shape: tuple[int, int, int]) -> Iterator[tuple[objec
         cases = np.array(values).reshape(shape)
         d = None if key == first_key else difference_ci({"a": cases, "b": first}, "a", "b", buckets=slice(None))
         yield key, cases, d
+
+
+def finished_scores(fill: np.ndarray, case: CheckCase) -> tuple[float, float]:
+    """A sweep's float fill of ``case`` finished as the runtime finishes a fill (rounded, the
+    known pixels put back, the thin parts refilled by the default thin-hole refill: NS radius 2,
+    share :data:`edgefill.thin.DEFAULT_NS_WEIGHT`): its hole-PSNR gain over the better classical
+    method and its hole SSIM."""
+    img, hole = case.img, case.hole
+    out = np.clip(np.rint(fill), 0, 255).astype(np.uint8)
+    out[~hole] = img[~hole]
+    out = refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
+    return hole_psnr(out, img, hole) - case.ref, hole_ssim(out, img, hole)
+
+
+def print_sweep(label: str, gain: dict, ssim: dict, shape: tuple[int, int, int], suffix: str = "") -> None:
+    """One line per setting of a sweep (``label`` ``setting`` ``suffix``): its mean gain, its
+    mean hole SSIM and its paired difference from the first setting (:func:`paired_rows`)."""
+    for v, cases, d in paired_rows(gain, shape):
+        line = f"{label} {v}{suffix}: gain {cases.mean():+.3f} SSIM {np.mean(ssim[v]):.4f}"
+        if d is not None:
+            line += " d %+.3f [%+.3f, %+.3f]" % d
+        print(line, flush=True)
 
 
 def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,

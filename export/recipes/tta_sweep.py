@@ -16,10 +16,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images, load_graph, paired_rows  # noqa: E402
+from quick_check import check_cases, check_images, finished_scores, load_graph, print_sweep  # noqa: E402
 
-from edgefill.quality import hole_psnr, hole_ssim  # noqa: E402
-from edgefill.thin import DEFAULT_NS_WEIGHT, DEFAULT_THIN_HOLE_PX, refill_thin  # noqa: E402
 from edgefill.wide_mix import coarse_ns  # noqa: E402
 from edgefill_export.onnx_export import torch_reference  # noqa: E402
 
@@ -60,18 +58,11 @@ def main() -> None:
                 mean = np.mean(fills[:n], axis=0)
                 if a.wide:
                     mean = (1 - a.wide) * mean + a.wide * ns
-                out = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
-                out[~hole] = img[~hole]
-                out = refill_thin(out, img, hole, DEFAULT_THIN_HOLE_PX, 2, DEFAULT_NS_WEIGHT)
-                gain[v].append(hole_psnr(out, img, hole) - case.ref)
-                ss[v].append(hole_ssim(out, img, hole))
-        shape = (len(paths), 4, a.per_bucket)
-        for v, cases, d in paired_rows(gain, shape):
-            label = f"{a.weights.stem} {which} {fam} {v}" + (f" wide {a.wide:g}" if a.wide else "")
-            line = f"{label}: gain {cases.mean():+.3f} SSIM {np.mean(ss[v]):.4f}"
-            if d is not None:
-                line += " d %+.3f [%+.3f, %+.3f]" % d
-            print(line, flush=True)
+                g, sim = finished_scores(mean, case)
+                gain[v].append(g)
+                ss[v].append(sim)
+        print_sweep(f"{a.weights.stem} {which} {fam}", gain, ss, (len(paths), 4, a.per_bucket),
+                    f" wide {a.wide:g}" if a.wide else "")
 
 
 if __name__ == "__main__":
