@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError
-from .imageio import IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
+from .imageio import ALPHA_EXTS, IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
@@ -120,7 +120,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             bar = tqdm(jobs, desc=f"inpainting with {desc}", unit="img", file=sys.stderr)
         total = 0.0
         for src, msk, dst in bar or jobs:
-            stored, mask = read_stored_image(src), read_mask(msk)
+            ext = Path(dst).suffix.lower()
+            stored, mask = read_stored_image(src, keep_alpha=ext in ALPHA_EXTS), read_mask(msk)
             image = stored.bgr
             if mask.shape[:2] != image.shape[:2]:  # named here: the ShapeError below names no file, in a batch of hundreds
                 raise InputError(f"mask {msk} is {mask.shape[1]}x{mask.shape[0]} but image {src} is "
@@ -130,9 +131,9 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
                 # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
                 mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
             result = inp.inpaint(image, mask, invert=invert)
-            # as the file came: grey stays grey, 16 bits stay 16 bits where the format holds them
+            # as the file came: grey stays grey, 16 bits stay 16 bits and alpha stays where the format holds them
             hole = normalize_mask(mask, image.shape, invert=invert, warn=False) > 0
-            write_image(dst, stored.restore(result, hole, keep_16_bit=Path(dst).suffix.lower() in WIDE_EXTS))
+            write_image(dst, stored.restore(result, hole, keep_16_bit=ext in WIDE_EXTS))
             total += inp.last_timing.total
             if bar is None:
                 t = inp.last_timing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import struct
@@ -16,15 +17,19 @@ from .errors import InputError, ShapeError
 from .fileio import atomic_write_bytes
 from .grey import channel_mean
 
+log = logging.getLogger(__name__)
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: the extensions :func:`write_image` writes 16-bit samples to
 WIDE_EXTS = (".png", ".tif", ".tiff")
+#: the extensions :func:`write_image` writes an alpha channel to (a JPEG's encoder drops it)
+ALPHA_EXTS = (".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Refuse to decode images above this many pixels (OpenCV's own cap is 2**30).
 MAX_PIXELS = 100_000_000
 #: How images are decoded: any depth (16-bit kept, then scaled here) and colour or grey as
 #: stored, alpha dropped, and the EXIF orientation applied, as ``cv2.imread`` and
 #: :func:`read_mask` (which reads the same way) apply it, so that an image and its mask agree.
-#: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation: see :func:`_alpha_mask`.)
+#: (``IMREAD_UNCHANGED`` would keep alpha but ignore the orientation: see :func:`_upright_alpha`.)
 IMAGE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
 
@@ -258,20 +263,26 @@ def _as_bgr(img: np.ndarray) -> np.ndarray:
 class StoredImage:
     """An image file as decoded (``stored``: grey HxW or BGR HxWx3, 8 or 16 bits, upright by
     its EXIF orientation) beside ``bgr``, the BGR uint8 frame the models take (``stored`` /
-    ``scale``, rounded; :func:`image_scale`), which :func:`read_image` returns."""
+    ``scale``, rounded; :func:`image_scale`), which :func:`read_image` returns. ``alpha``: the
+    file's alpha channel (HxW, upright, as deep as the file), when it was asked for
+    (:func:`read_stored_image` ``keep_alpha``) and the file has one; None otherwise."""
 
     stored: np.ndarray
     bgr: np.ndarray
     scale: float = 1.0
+    alpha: np.ndarray | None = None
 
-    def restore(self, result: np.ndarray, filled: np.ndarray | None = None, keep_16_bit: bool = True) -> np.ndarray:
+    def restore(self, result: np.ndarray, filled: np.ndarray | None = None, keep_16_bit: bool = True,
+                keep_alpha: bool = True) -> np.ndarray:
         """``result``, a filled copy of :attr:`bgr`, in the file's own format, so that writing it
         loses nothing outside the fill: a grey file comes back grey (each filled pixel the mean of
         its three channels, rounded), and a 16-bit file 16-bit (``keep_16_bit``; a format that
         holds 8 bits only, such as JPEG, gets :attr:`bgr`'s 8 bits). A filled pixel takes the fill
         x ``scale``, rounded; every other pixel keeps all of the file's bits. Filled pixels: those
         of ``filled`` (HxW bool, the hole), and any whose 8-bit value ``result`` changed (a
-        feathered seam ring)."""
+        feathered seam ring). With :attr:`alpha` (and ``keep_alpha``) the result is BGRA, the
+        alpha as the file had it everywhere, the hole included (a grey file with alpha comes back
+        as BGRA: OpenCV writes no grey-and-alpha image)."""
         if result.shape != self.bgr.shape or result.dtype != np.uint8:
             raise ShapeError(f"the filled image ({result.dtype})", result.shape, self.bgr.shape)
         wide = self.stored.dtype == np.uint16 and keep_16_bit
@@ -286,14 +297,31 @@ class StoredImage:
         if out.ndim == 2:
             fill = channel_mean(fill)
         out[changed] = np.rint(fill * np.float32(self.scale)).astype(np.uint16) if wide else fill
-        return out
+        if self.alpha is None or not keep_alpha:
+            return out
+        alpha = self.alpha
+        if alpha.dtype != out.dtype:  # 16-bit alpha into an 8-bit format, or the reverse
+            alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8) if out.dtype == np.uint8 \
+                else alpha.astype(np.uint16) * np.uint16(257)
+        return np.dstack([cv2.cvtColor(out, cv2.COLOR_GRAY2BGR) if out.ndim == 2 else out, alpha])
 
 
-def read_stored_image(path: Path, min_scale: float = 1.0) -> StoredImage:
+def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = False) -> StoredImage:
     """The image of ``path`` as :class:`StoredImage` keeps it, so that a filled image can be
     written back grey or 16-bit as it came (``edgefill inpaint``). ``min_scale``: a 16-bit image
-    is divided by at least this (a sequence's scale, which one darker frame must not lower)."""
-    stored = _read(path, IMAGE_FLAGS, "image")
+    is divided by at least this (a sequence's scale, which one darker frame must not lower).
+    ``keep_alpha``: keep the file's alpha channel too (a second decode, for files that may have
+    one), turned upright as the colour was; an alpha that cannot be (an orientation OpenCV found
+    outside a PNG's or WebP's EXIF chunk turned the image to another shape) is dropped with a
+    warning."""
+    data = _file_bytes(path, "image")
+    stored = _decode(data, path, IMAGE_FLAGS, "image")
+    alpha = None
+    if keep_alpha:
+        raw = _raw_alpha(data.tobytes())
+        alpha = None if raw is None else _upright_alpha(data.tobytes(), raw, stored.shape)
+        if raw is not None and alpha is None:
+            log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
     scale = image_scale(stored)
@@ -302,7 +330,7 @@ def read_stored_image(path: Path, min_scale: float = 1.0) -> StoredImage:
         img8 = scaled_8bit(stored, scale)
     else:
         img8 = _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
-    return StoredImage(stored, _as_bgr(img8), scale)
+    return StoredImage(stored, _as_bgr(img8), scale, alpha)
 
 
 def scaled_8bit(stored: np.ndarray, scale: float) -> np.ndarray:
@@ -336,29 +364,51 @@ def read_mask(path: Path) -> np.ndarray:
 
 def _alpha_mask(path: Path, data: bytes, flat: np.ndarray) -> np.ndarray:
     """The alpha channel of the mask file ``path`` (its bytes: ``data``) whose colour, ``flat``,
-    is one value, turned as OpenCV turned the colour; ``flat`` itself when the file has no alpha
-    or a flat one.
-
-    OpenCV applies the EXIF orientation only to a decode that drops alpha, so the alpha (read
-    with ``IMREAD_UNCHANGED``) is turned by OpenCV itself: written as a grey image of the same
-    format (PNG, WebP) that carries the file's EXIF, and decoded as the colour was."""
-    if not image_chunks.may_have_alpha(data):  # most flat masks (a frame with no hole): no second decode
+    is one value, turned as OpenCV turned the colour (:func:`_upright_alpha`); ``flat`` itself
+    when the file has no alpha or a flat one."""
+    raw = _raw_alpha(data)
+    if raw is None:
         return flat
+    alpha = _to_8bit(raw, path, "mask", keep_0_1=True)
+    if alpha.min() == alpha.max():
+        return flat
+    alpha = _upright_alpha(data, alpha, flat.shape)
+    if alpha is None:
+        raise InputError(f"mask {path} marks its holes in the alpha channel, and that could not be turned "
+                         "upright with the image; save the mask as white strokes on black, without alpha")
+    return alpha
+
+
+def _raw_alpha(data: bytes) -> np.ndarray | None:
+    """The alpha channel of an image file's bytes as stored (not turned by its EXIF orientation);
+    None for a file without one (most without a second decode: JPEG, PNG of a colour type
+    without alpha)."""
+    if not image_chunks.may_have_alpha(data):
+        return None
     try:
         raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
-        return flat
+        return None
     if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
-        return flat
-    alpha = _to_8bit(np.ascontiguousarray(raw[..., -1]), path, "mask", keep_0_1=True)
-    if alpha.min() == alpha.max():
-        return flat
+        return None
+    return np.ascontiguousarray(raw[..., -1])
+
+
+def _upright_alpha(data: bytes, alpha: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """``alpha`` (from :func:`_raw_alpha`) turned by the file's EXIF orientation as OpenCV turned
+    its colour (of ``shape``); None when that cannot be done.
+
+    OpenCV applies the EXIF orientation only to a decode that drops alpha, so the alpha is turned
+    by OpenCV itself: written as a grey image of the same format (PNG, WebP) that carries the
+    file's EXIF chunk, and decoded as the colour was. An orientation found elsewhere cannot be
+    applied; None where it turned the colour to another shape."""
     exif = image_chunks.exif_chunk(data)
     if exif is not None:
         alpha = cv2.imdecode(np.frombuffer(image_chunks.with_exif(alpha, data[:4], exif), np.uint8), IMAGE_FLAGS)
-    if alpha is None or alpha.shape[:2] != flat.shape[:2]:  # an orientation found elsewhere, which we cannot apply
-        raise InputError(f"mask {path} marks its holes in the alpha channel, and that could not be turned "
-                         "upright with the image; save the mask as white strokes on black, without alpha")
+        if alpha is not None and alpha.ndim == 3:  # a grey WebP decodes as BGR
+            alpha = np.ascontiguousarray(alpha[..., 0])
+    if alpha is None or alpha.shape[:2] != tuple(shape[:2]):
+        return None
     return alpha
 
 
