@@ -221,11 +221,13 @@ def _decode(data: np.ndarray, path: Path, flags: int, what: str) -> np.ndarray:
 
 
 def _to_8bit(img: np.ndarray, path: Path, what: str, keep_0_1: bool) -> np.ndarray:
-    """A mask's (or an 8-bit image's) samples as uint8: 16-bit ones divided by 257, rounded (with
+    """A mask's (or an 8-bit image's) samples as uint8: 16-bit ones scaled over the bits they use
+    as images are (:func:`image_scale`; a 0/65535 mask becomes 0/255, a 12-bit 0/4095 one too,
+    which the division by 257 of the thirty-fourth session and before made 0/16, no hole; with
     ``keep_0_1``, a 16-bit mask whose values are all 0 or 1 is kept as 0/1); other sample types
-    refused. (Images scale 16 bits over the bits they use: :func:`image_scale`.)"""
+    refused."""
     if img.dtype == np.uint16:
-        img = img.astype(np.uint8) if keep_0_1 and img.max() <= 1 else ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        img = img.astype(np.uint8) if keep_0_1 and img.max() <= 1 else scaled_8bit(img, image_scale(img))
     elif img.dtype != np.uint8:
         raise InputError(f"{what} {path} is {img.dtype}; only 8- and 16-bit images are supported")
     return img
@@ -346,7 +348,8 @@ def read_mask(path: Path) -> np.ndarray:
     A colour mask is reduced to its largest channel, as :func:`edgefill.masks.normalize_mask`
     reads a colour array and a mask video's frames: a stroke in any colour marks a hole. (Grey
     conversion made a pure red stroke 76 and a blue one 29, below the threshold of 128, so they
-    marked nothing.) A 16-bit mask is scaled to 8 bits, except a 0/1 one, which stays 0/1.
+    marked nothing.) A 16-bit mask is scaled to 8 bits over the bits it uses, as images are
+    (:func:`image_scale`), except a 0/1 one, which stays 0/1.
 
     The alpha channel is the mask when the colour is one flat value and the alpha varies
     (strokes painted on a transparent layer, read like a grey mask: opaque = hole), as

@@ -94,6 +94,17 @@ def test_read_mask_keeps_a_16_bit_0_1_mask_and_scales_a_0_65535_one(tmp_path):
     assert np.array_equal(grey, (ones * 200).astype(np.uint8))
 
 
+@pytest.mark.parametrize("peak", [255, 1023, 4095, 65535])
+def test_a_16_bit_mask_is_scaled_over_the_bits_it_uses(tmp_path, peak):
+    # a 10- or 12-bit camera's mask stored in 16 bits: divided by 257 its 4095 became 16, no hole
+    values = np.zeros((6, 7), np.uint16)
+    values[1:4, 2:6] = peak
+    values[5, 0] = peak // 3  # a soft edge, under the threshold after scaling
+    mask = read_mask(_write(tmp_path, "m.png", values))
+    assert mask.dtype == np.uint8 and mask.max() == 255 and mask[5, 0] == 85
+    assert np.count_nonzero(mask >= 128) == 12
+
+
 # --- headers, as written by the encoders, and hand-made ones declaring a huge size ---
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
