@@ -296,6 +296,36 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
                "io": trt_info["io"], "config": asdict(cfg), "calibration_sha256": calib, "model": bundle["model"],
                "multiple": bundle["multiple"], **{k: bundle.get(k) for k in RefillSettings.keys()}}
     try:
-        return SaveEngine(path, sidecar)(engine)
+        saved = SaveEngine(path, sidecar)(engine)
     except OSError as exc:  # e.g. a full SD card: one line, not a traceback after the build
         raise ModelError(f"cannot save the engine {path}: {exc.strerror or exc}") from exc
+    prune_stale_engines(engines, sha)
+    return saved
+
+
+def prune_stale_engines(engines: Path, onnx_sha256: str) -> list[Path]:
+    """Delete the engines in ``engines`` (a bundle's cache) built from another ONNX graph than
+    the bundle's (sha256 ``onnx_sha256``): those of an export that ``--force`` replaced, which no
+    key can match again and which filled a board's storage (tens of MB each) until removed by
+    hand. Engines of the same graph for another device or settings are kept, and so is any file
+    whose sidecar is not an edgefill engine's. Returns the engine files deleted."""
+    removed: list[Path] = []
+    for side in sorted(engines.glob("*.json")):
+        eng = side.with_suffix(".engine")
+        try:
+            meta = json.loads(side.read_text())
+            stale = meta.get("format") == ENGINE_FORMAT and meta.get("onnx_sha256") not in (None, onnx_sha256)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not stale:
+            continue
+        try:
+            size = eng.stat().st_size if eng.is_file() else 0
+            eng.unlink(missing_ok=True)
+            side.unlink()
+        except OSError as exc:
+            log.warning("cannot remove the stale engine %s: %s", eng, exc.strerror or exc)
+            continue
+        removed.append(eng)
+        log.info("removed %s (%.1f MB), built from an earlier export of this bundle", eng.name, size / 1e6)
+    return removed

@@ -23,7 +23,7 @@ NOT_TRT = {
     "Path", "append", "copy", "decode", "dtype", "encode", "get", "handle", "hexdigest", "info", "is_dir",
     "is_file", "is_symlink", "items", "join", "keys", "mkdir", "name", "nbytes", "parent", "read_bytes",
     "read_text", "reshape", "runtime", "shape", "sort", "suffix", "values", "warning", "with_suffix", "stat", "st_size",
-    "exists", "strerror",
+    "exists", "strerror", "glob", "unlink",
     # numpy / pycuda
     "Device", "Stream", "astype", "bool_", "clip", "compute_capability", "copyto", "float16", "float32", "free",
     "init", "int32", "int8", "mem_alloc", "memcpy_dtoh_async", "memcpy_htod_async", "pagelocked_empty",

@@ -117,3 +117,41 @@ def test_out_of_memory_for_an_execution_context_is_clean(fake_gpu, tmp_path):  #
         backend(make_engine(tmp_path, [[256, 256, 256, 256], [256, 256, 512, 512]]))
     assert fake_gpu.MEMORY == {}  # the first profile's buffers are freed
     assert fake_gpu.STATE["released"] == fake_gpu.STATE["retained"] == 1 and fake_gpu._stack() == []
+
+
+def test_a_forced_re_export_s_new_graph_removes_the_engines_of_the_old_one(fake_gpu, tmp_path):  # noqa: F811
+    from edgefill.trt.build import build_for_bundle
+
+    bundle = make_bundle(tmp_path / "b")
+    old = build_for_bundle(bundle)
+    twin = old.with_name("another-key.engine")  # the same graph for other settings: kept
+    twin.write_bytes(old.read_bytes())
+    twin.with_suffix(".json").write_text(old.with_suffix(".json").read_text())
+    (bundle / "engines" / "notes.json").write_text('{"mine": true}')  # not an engine's sidecar: kept
+    onnx = bundle / "model.trt.fp32.onnx"  # what `export --force` does: a new graph, bundle.json naming it
+    onnx.write_bytes(b"another graph")
+    meta = json.loads((bundle / "bundle.json").read_text())
+    meta["tensorrt"]["sha256"] = hashlib.sha256(onnx.read_bytes()).hexdigest()
+    (bundle / "bundle.json").write_text(json.dumps(meta))
+    new = build_for_bundle(bundle)
+    assert new != old and new.is_file() and new.with_suffix(".json").is_file()
+    assert not old.exists() and not old.with_suffix(".json").exists()
+    assert not twin.exists()  # built from the old graph as well
+    assert (bundle / "engines" / "notes.json").is_file()
+    assert build_for_bundle(bundle) == new  # a cache hit removes nothing
+    assert new.is_file()
+
+
+def test_engines_of_the_same_graph_are_kept(fake_gpu, tmp_path):  # noqa: F811
+    from edgefill.trt.build import build_for_bundle, prune_stale_engines
+
+    bundle = make_bundle(tmp_path / "b")
+    path = build_for_bundle(bundle)
+    other = path.with_name("dla-core-1.engine")
+    other.write_bytes(b"x")
+    other.with_suffix(".json").write_text(path.with_suffix(".json").read_text())
+    sha = json.loads(path.with_suffix(".json").read_text())["onnx_sha256"]
+    assert prune_stale_engines(bundle / "engines", sha) == []
+    assert path.is_file() and other.is_file()
+    assert sorted(prune_stale_engines(bundle / "engines", "0" * 64)) == sorted([other, path])
+    assert not path.exists() and not other.exists()
