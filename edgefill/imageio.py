@@ -320,8 +320,9 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
     stored = _decode(data, path, IMAGE_FLAGS, "image")
     alpha = None
     if keep_alpha:
-        raw = _raw_alpha(data.tobytes())
-        alpha = None if raw is None else _upright_alpha(data.tobytes(), raw, stored.shape)
+        raw_bytes = data.tobytes()
+        raw = _raw_alpha(raw_bytes)
+        alpha = None if raw is None else _upright_alpha(raw_bytes, raw, stored.shape)
         if raw is not None and alpha is None:
             log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
