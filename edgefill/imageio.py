@@ -302,9 +302,8 @@ class StoredImage:
         if self.alpha is None or not keep_alpha:
             return out
         alpha = self.alpha
-        if alpha.dtype != out.dtype:  # 16-bit alpha into an 8-bit format, or the reverse
-            alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8) if out.dtype == np.uint8 \
-                else alpha.astype(np.uint16) * np.uint16(257)
+        if alpha.dtype != out.dtype:  # a 16-bit file's alpha into an 8-bit format (alpha is as deep as the colour)
+            alpha = scaled_8bit(alpha, 257)
         return np.dstack([cv2.cvtColor(out, cv2.COLOR_GRAY2BGR) if out.ndim == 2 else out, alpha])
 
 

@@ -156,7 +156,7 @@ class RefillSettings:
         px: none). ``original`` supplies the known pixels, ``box`` is the hole's bounding box
         ``(x, y, w, h)``."""
         if thin_ns_weight is None:
-            thin_ns_weight = DEFAULT_NS_WEIGHT if self.thin_ns_weight is None else self.thin_ns_weight
+            thin_ns_weight = self.thin_ns_weight
         mix_wide_in_place(out, original, hole, box, self.wide_ns_weight, self.wide_ns_scale, self.wide_ns_max_std)
         refill_thin_in_place(out, original, hole, box, thin_hole_px, self.thin_radius, thin_ns_weight)
 
