@@ -12,6 +12,21 @@ def natural_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
 
 
+def inpaint_file(folder, image: np.ndarray, mask: np.ndarray, out_name: str, backend: str) -> np.ndarray:
+    """``edgefill inpaint`` on ``image`` and ``mask`` written as PNG files in ``folder``, with
+    ``backend``, to ``folder / out_name``: the output as ``cv2.IMREAD_UNCHANGED`` reads it (the
+    command must succeed)."""
+    import cv2
+
+    from edgefill.cli import main
+
+    cv2.imwrite(str(folder / "in.png"), image)
+    cv2.imwrite(str(folder / "mask.png"), mask)
+    assert main(["inpaint", str(folder / "in.png"), "--mask", str(folder / "mask.png"), "-o", str(folder / out_name),
+                 "--backend", backend]) == 0
+    return cv2.imread(str(folder / out_name), cv2.IMREAD_UNCHANGED)
+
+
 @pytest.fixture
 def image_720p() -> np.ndarray:
     return natural_image(720, 1280)

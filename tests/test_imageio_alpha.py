@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edgefill.cli import main
 from edgefill.imageio import read_image, read_stored_image
 
-from .conftest import natural_image
+from .conftest import inpaint_file, natural_image
 from .test_masks_io_review import _png, _webp
 
 H, W = 40, 56
@@ -87,12 +86,7 @@ def test_alpha_is_turned_upright_with_the_colour(tmp_path, encode, orientation):
 @pytest.mark.parametrize("ext, channels", [(".png", 4), (".webp", 4), (".tif", 4), (".bmp", 4), (".jpg", 3)])
 def test_inpaint_keeps_the_alpha_where_the_output_format_holds_it(tmp_path, ext, channels):
     bgra = np.dstack([natural_image(H, W, seed=7), _alpha()])
-    cv2.imwrite(str(tmp_path / "a.png"), bgra)
-    cv2.imwrite(str(tmp_path / "m.png"), _hole())
-    out_path = tmp_path / f"o{ext}"
-    assert main(["inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "m.png"), "-o", str(out_path),
-                 "--backend", "opencv-telea"]) == 0
-    out = cv2.imread(str(out_path), cv2.IMREAD_UNCHANGED)
+    out = inpaint_file(tmp_path, bgra, _hole(), f"o{ext}", "opencv-telea")
     assert out.shape == (H, W, channels)
     if channels == 4:
         assert np.array_equal(out[..., 3], _alpha())
