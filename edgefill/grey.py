@@ -56,7 +56,7 @@ def make_grey_in_place(out: np.ndarray, box: tuple[int, int, int, int]) -> None:
 
 
 def single_channel(image: object) -> bool:
-    """Whether ``image`` is a single-channel uint8 array (HxW or HxWx1), which
+    """Whether ``image`` is a single-channel uint8 or uint16 array (HxW or HxWx1), which
     :class:`~edgefill.Inpainter` fills as grey and returns in the same shape."""
-    return (isinstance(image, np.ndarray) and image.dtype == np.uint8
+    return (isinstance(image, np.ndarray) and image.dtype in (np.uint8, np.uint16)
             and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1)))

@@ -326,12 +326,20 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
             log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
-    scale = image_scale(stored)
+    if stored.dtype != np.uint16:
+        _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
+    return stored_array(stored, min_scale, alpha)
+
+
+def stored_array(stored: np.ndarray, min_scale: float = 1.0, alpha: np.ndarray | None = None) -> StoredImage:
+    """An image in memory (grey HxW or BGR HxWx3, uint8 or uint16, as checked by the caller) as
+    :class:`StoredImage` keeps it: beside it the BGR uint8 frame the models take, a 16-bit one
+    divided by :func:`image_scale` (or ``min_scale``, when larger) and rounded."""
+    scale = 1.0
+    img8 = stored
     if stored.dtype == np.uint16:
-        scale = max(scale, min_scale)
+        scale = max(image_scale(stored), min_scale)
         img8 = scaled_8bit(stored, scale)
-    else:
-        img8 = _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
     return StoredImage(stored, _as_bgr(img8), scale, alpha)
 
 

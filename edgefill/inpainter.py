@@ -13,8 +13,9 @@ import numpy as np
 from . import roi
 from .backends import Backend, backend_class, create_backend
 from .checks import is_finite
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .grey import is_grey, make_grey_in_place, single_channel
+from .imageio import stored_array
 from .masks import dilate, hole_box, normalize_mask, validate_image
 from .models import DEFAULT_MODEL
 from .refill_settings import RefillSettings, requested_settings
@@ -39,7 +40,7 @@ class InpaintTiming:
 
 
 class Inpainter:
-    """Fill holes in BGR uint8 images with a learned model or a classical method.
+    """Fill holes in BGR or grey images (8 or 16 bits) with a learned model or a classical method.
 
     Parameters
     ----------
@@ -173,21 +174,50 @@ class Inpainter:
         return self.backend.name
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, invert: bool = False) -> np.ndarray:
-        """Return a copy of ``image`` with the hole filled. ``image``: HxWx3 uint8 BGR, or a
-        single-channel HxW / HxWx1 uint8 grey image (a mono camera's), returned in its own shape;
+        """Return a copy of ``image`` with the hole filled. ``image``: HxWx3 BGR, or a
+        single-channel HxW / HxWx1 grey image (a mono camera's), returned in its own shape;
+        uint8, or uint16 (a 10-, 12- or 16-bit camera's samples: see below);
         ``mask``: HxW uint8/bool, 255 = fill (see module docs for accepted forms). A grey image
-        (single-channel, or BGR with B = G = R) gets a grey fill (:mod:`edgefill.grey`)."""
+        (single-channel, or BGR with B = G = R) gets a grey fill (:mod:`edgefill.grey`).
+
+        A uint16 image is filled as ``edgefill inpaint`` fills a 16-bit file: the model sees it
+        divided by :func:`edgefill.imageio.image_scale` (the bits its largest sample uses, so a
+        12-bit image spans 0-255 as an 8-bit one does), its fill is multiplied back and rounded,
+        and every pixel it did not repaint keeps all of its bits (each image is scaled by its
+        own samples; the result is at the input's scale)."""
         t0 = time.perf_counter()
         mono_shape = image.shape if single_channel(image) else None
         if mono_shape is not None:
-            image = cv2.cvtColor(image.reshape(mono_shape[:2]), cv2.COLOR_GRAY2BGR)
-        image = validate_image(image)
+            if image.size == 0:
+                raise InputError(f"the image is empty (shape {mono_shape})")
+            image = image.reshape(mono_shape[:2])
+        stored = None
+        if isinstance(image, np.ndarray) and image.dtype == np.uint16:
+            stored = stored_array(image if mono_shape is not None else validate_image(image, (np.uint16,)))
+            image = stored.bgr
+        elif mono_shape is not None:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        image = validate_image(image, (np.uint8, np.uint16))  # uint8 by now; the error names both
         hole = normalize_mask(mask, image.shape, invert=invert)
+        out = self._fill(image, hole, t0, grey=mono_shape is not None)
+        if stored is not None:
+            t_restore = time.perf_counter()
+            out = stored.restore(out, hole > 0)  # grey (HxW) or BGR, uint16
+            spent = time.perf_counter() - t_restore
+            self.last_timing = replace(self.last_timing, total=self.last_timing.total + spent,
+                                       post=self.last_timing.post + spent)
+        elif mono_shape is not None:
+            out = np.ascontiguousarray(out[..., 0])
+        return out if mono_shape is None else out.reshape(mono_shape)
+
+    def _fill(self, image: np.ndarray, hole: np.ndarray, t0: float, grey: bool) -> np.ndarray:
+        """A filled copy of the BGR uint8 ``image`` (``hole``: HxW uint8, 255 = fill; ``grey``:
+        the image was single-channel); sets :attr:`last_timing`, counted from ``t0``."""
         out = image.copy()
         x, y, w, h = hole_box(hole)
         if w == 0:
             self.last_timing = InpaintTiming(time.perf_counter() - t0, 0.0, 0)
-            return out if mono_shape is None else np.ascontiguousarray(out[..., 0]).reshape(mono_shape)
+            return out
         cfg = self.roi_config
         # Work on the hole's bounding window only: the model also repaints a ring of `feather`
         # px around the hole, blended by distance, so the seam is smooth.
@@ -225,12 +255,12 @@ class Inpainter:
             self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px)
             post += time.perf_counter() - t_refine
         window = (x0, y0, x1 - x0, y1 - y0)  # every pixel the fill changed
-        if mono_shape is not None or is_grey(image, window):
+        if grey or is_grey(image, window):
             t_grey = time.perf_counter()
             make_grey_in_place(out, window)
             post += time.perf_counter() - t_grey
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, len(crops), post)
-        return out if mono_shape is None else np.ascontiguousarray(out[..., 0]).reshape(mono_shape)
+        return out
 
     def close(self) -> None:
         """Close the backend, also one passed in as an instance: the Inpainter takes it over, so

@@ -68,12 +68,13 @@ def warn_if_almost_all(hole: np.ndarray, invert: bool, once: bool = False) -> bo
     return True
 
 
-def validate_image(image: object) -> np.ndarray:
-    """Check that ``image`` is an HxWx3 uint8 BGR array; return it C-contiguous."""
+def validate_image(image: object, dtypes: tuple = (np.uint8,)) -> np.ndarray:
+    """Check that ``image`` is an HxWx3 BGR array of one of ``dtypes`` (uint8 unless told);
+    return it C-contiguous."""
     if not isinstance(image, np.ndarray):
         raise InputError(f"the image must be a numpy array, not {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise InputError(f"the image must be uint8, not {image.dtype}")
+    if image.dtype not in dtypes:
+        raise InputError(f"the image must be {' or '.join(np.dtype(d).name for d in dtypes)}, not {image.dtype}")
     if image.ndim != 3 or image.shape[2] != 3:
         raise InputError(f"the image must be HxWx3 (BGR), not shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:

@@ -50,8 +50,10 @@ def test_is_grey_looks_at_the_subsample_and_at_the_whole_window():
     assert not is_grey(on_grid, (40, 40, 8, 8))
 
 
-def test_single_channel_is_uint8_hxw_or_hxwx1():
+def test_single_channel_is_uint8_or_uint16_hxw_or_hxwx1():
     assert single_channel(np.zeros((4, 4), np.uint8)) and single_channel(np.zeros((4, 4, 1), np.uint8))
+    assert single_channel(np.zeros((4, 4), np.uint16)) and single_channel(np.zeros((4, 4, 1), np.uint16))
+    assert not single_channel(np.zeros((4, 4, 3), np.uint16))
     assert not single_channel(np.zeros((4, 4, 3), np.uint8))
     assert not single_channel(np.zeros((4, 4), np.float32))
     assert not single_channel([[0]])
