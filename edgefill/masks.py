@@ -107,7 +107,12 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
         raise InputError(f"the mask must be a numpy array, not {type(mask).__name__}")
     warn = warn and not is_checked(mask)
     if mask.dtype not in (np.uint8, np.bool_):
-        raise InputError(f"the mask must be uint8 or bool, not {mask.dtype}")
+        hint = ""
+        if mask.dtype.kind == "f":  # a segmentation network's probability map, most often
+            hint = " (threshold a probability map first, e.g. mask > 0.5)"
+        elif mask.dtype.kind in "iu":
+            hint = " (e.g. mask > 0 for a label image whose non-zero labels are holes)"
+        raise InputError(f"the mask must be uint8 or bool, not {mask.dtype}{hint}")
     if mask.ndim == 3 and mask.shape[2] == 4:
         mask = _mask_channels(mask)
     if mask.ndim == 3 and mask.shape[2] in (1, 3):

@@ -111,6 +111,13 @@ def test_bad_masks_rejected(bad):
         masks.normalize_mask(bad, (4, 4))
 
 
+@pytest.mark.parametrize("dtype, hint", [(np.float32, r"mask > 0\.5"), (np.float64, r"mask > 0\.5"),
+                                         (np.uint16, r"mask > 0 "), (np.int32, r"mask > 0 ")])
+def test_a_mask_of_another_type_is_refused_with_the_conversion_to_make(dtype, hint):
+    with pytest.raises(InputError, match=f"uint8 or bool, not {np.dtype(dtype).name} .*{hint}"):
+        masks.normalize_mask(np.zeros((4, 4), dtype), (4, 4))
+
+
 @pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((0, 4, 3), np.uint8), "x"])
 def test_bad_images_rejected(bad):
     with pytest.raises(InputError):
