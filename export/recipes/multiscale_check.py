@@ -13,7 +13,6 @@ source pixels is (no known value is taken from under the hole). The blend weight
 pixel ``d`` px (Euclidean) from the nearest known one is ``alpha * clip((d - d0) / ramp, 0, 1)``;
 ``half`` is the half-resolution fill alone over the whole hole.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import IMAGE_SETS, check_cases, check_images, finished_scores, load_graph, print_sweep  # noqa: E402
+from quick_check import check_images, load_graph, run_sweep, sweep_parser  # noqa: E402
 
 from edgefill_export.onnx_export import torch_reference  # noqa: E402
 
@@ -39,11 +38,7 @@ def half_fill(graph, img: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("weights", type=Path)
-    ap.add_argument("--set", default="val-photos", choices=IMAGE_SETS)
-    ap.add_argument("--families", default="free-form,blobs,rects,objects")
-    ap.add_argument("--per-bucket", type=int, default=2)
+    ap = sweep_parser(__doc__, "free-form,blobs,rects,objects", 2)
     ap.add_argument("--alphas", default="0.5,1")
     ap.add_argument("--d0", default="0,8")
     ap.add_argument("--ramps", default="8,24")
@@ -53,24 +48,18 @@ def main() -> None:
     paths = check_images(a.set)
     grid = [(al, d0, r) for al in map(float, a.alphas.split(",")) for d0 in map(float, a.d0.split(","))
             for r in map(float, a.ramps.split(","))]
-    variants = ["plain", "half"] + [f"a{al:g} d{d0:g} r{r:g}" for al, d0, r in grid]
-    for fam in a.families.split(","):
-        gain: dict = {k: [] for k in variants}
-        ss: dict = {k: [] for k in variants}
-        for case in check_cases(graph, paths, a.set, fam, a.per_bucket):
-            img, hole = case.img, case.hole
-            full = case.filled.astype(np.float32)
-            half = half_fill(graph, img, hole)
-            dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
-            blends = {"plain": full, "half": half}
-            for (al, d0, r), name in zip(grid, variants[2:], strict=True):
-                wgt = (al * np.clip((dist - d0) / r, 0, 1))[..., None]
-                blends[name] = (1 - wgt) * full + wgt * half
-            for name, mix in blends.items():
-                g, sim = finished_scores(mix, case)
-                gain[name].append(g)
-                ss[name].append(sim)
-        print_sweep(f"{a.weights.stem} {a.set} {fam}", gain, ss, (len(paths), 4, a.per_bucket))
+
+    def fills_of(case) -> dict:
+        full = case.filled.astype(np.float32)
+        half = half_fill(graph, case.img, case.hole)
+        dist = cv2.distanceTransform(case.hole.astype(np.uint8), cv2.DIST_L2, 5)
+        blends = {"plain": full, "half": half}
+        for al, d0, r in grid:
+            wgt = (al * np.clip((dist - d0) / r, 0, 1))[..., None]
+            blends[f"a{al:g} d{d0:g} r{r:g}"] = (1 - wgt) * full + wgt * half
+        return blends
+
+    run_sweep(a.weights.stem, graph, paths, a.set, a.families.split(","), a.per_bucket, fills_of)
 
 
 if __name__ == "__main__":

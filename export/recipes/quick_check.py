@@ -196,6 +196,33 @@ def print_sweep(label: str, gain: dict, ssim: dict, shape: tuple[int, int, int],
         print(line, flush=True)
 
 
+def sweep_parser(doc: str, families: str, per_bucket: int) -> argparse.ArgumentParser:
+    """The arguments every test-time sweep takes: the weights, ``--set`` (validation photos by
+    default), ``--families`` and ``--per-bucket`` (these two defaulting as given)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("weights", type=Path)
+    ap.add_argument("--set", default="val-photos", choices=IMAGE_SETS)
+    ap.add_argument("--families", default=families)
+    ap.add_argument("--per-bucket", type=int, default=per_bucket)
+    return ap
+
+
+def run_sweep(label: str, graph: InpaintGraph, paths: list[Path], which: str, families: list[str],
+              per_bucket: int, fills_of: Callable[[CheckCase], dict], suffix: str = "") -> None:
+    """A test-time sweep: for each family, every case's float fills by setting (``fills_of(case)``,
+    the first setting the one the others are paired against), each finished as the runtime
+    finishes a fill (:func:`finished_scores`) and printed by :func:`print_sweep`."""
+    for fam in families:
+        gain: dict = {}
+        ss: dict = {}
+        for case in check_cases(graph, paths, which, fam, per_bucket):
+            for name, fill in fills_of(case).items():
+                g, sim = finished_scores(fill, case)
+                gain.setdefault(name, []).append(g)
+                ss.setdefault(name, []).append(sim)
+        print_sweep(f"{label} {which} {fam}", gain, ss, (len(paths), 4, per_bucket), suffix)
+
+
 def gains(graph: InpaintGraph, which: str, families: list[str], per_bucket: int = 1,
           thin_px: float = 0.0, thin_radius: float = NS_RADIUS, ssim: bool = False,
           cases: dict | None = None, ns_weight: float = DEFAULT_NS_WEIGHT) -> dict:

@@ -14,7 +14,6 @@ within ``ring`` px of the hole, spread into the hole by a normalised Gaussian av
 256 px crops). The correction is applied before the graph's fill smoothing, as a graph output
 would carry it.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import IMAGE_SETS, check_cases, check_images, finished_scores, load_graph, print_sweep  # noqa: E402
+from quick_check import check_images, load_graph, run_sweep, sweep_parser  # noqa: E402
 
 
 def raw_output(graph, img: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -54,11 +53,7 @@ def spread_residual(residual: np.ndarray, ring: np.ndarray, sigma: float) -> np.
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("weights", type=Path)
-    ap.add_argument("--set", default="val-photos", choices=IMAGE_SETS)
-    ap.add_argument("--families", default="free-form,blobs,rects,objects")
-    ap.add_argument("--per-bucket", type=int, default=2)
+    ap = sweep_parser(__doc__, "free-form,blobs,rects,objects", 2)
     ap.add_argument("--rings", default="2,6")
     ap.add_argument("--sigmas", default="4,12")
     ap.add_argument("--taus", default="8,1000")
@@ -69,30 +64,24 @@ def main() -> None:
     paths = check_images(a.set)
     grid = [(r, s, t, w) for r in map(int, a.rings.split(",")) for s in map(float, a.sigmas.split(","))
             for t in map(float, a.taus.split(",")) for w in map(float, a.weights_w.split(","))]
-    variants = ["plain"] + [f"ring{r} s{s:g} tau{t:g} w{w:g}" for r, s, t, w in grid]
-    for fam in a.families.split(","):
-        gain: dict = {k: [] for k in variants}
-        ss: dict = {k: [] for k in variants}
-        for case in check_cases(graph, paths, a.set, fam, a.per_bucket):
-            img, hole = case.img, case.hole
-            raw = raw_output(graph, img, hole)
-            base = np.where(hole[..., None], np.clip(np.rint(raw), 0, 255), img).astype(np.float32)
-            # the graph's own fill, to a few pixels off by one (float order)
-            assert np.abs(smooth_graph_fill(graph, base, hole) - case.filled).max() <= 1
-            residual = img.astype(np.float32) - raw
-            dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
-            known_dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-            fills = {"plain": case.filled.astype(np.float32)}
-            for (r, s, t, w), name in zip(grid, variants[1:], strict=True):
-                ring = (~hole) & (known_dist <= r)
-                corr = spread_residual(residual, ring, s) * (w * np.exp(-dist / t))[..., None]
-                fixed = np.where(hole[..., None], np.clip(np.rint(raw + corr), 0, 255), img).astype(np.float32)
-                fills[name] = smooth_graph_fill(graph, fixed, hole)
-            for name, fill in fills.items():
-                g, sim = finished_scores(fill, case)
-                gain[name].append(g)
-                ss[name].append(sim)
-        print_sweep(f"{a.weights.stem} {a.set} {fam}", gain, ss, (len(paths), 4, a.per_bucket))
+
+    def fills_of(case) -> dict:
+        img, hole = case.img, case.hole
+        raw = raw_output(graph, img, hole)
+        # the graph's own fill (case.filled), to a few pixels off by one (float order: checked)
+        plain = np.where(hole[..., None], np.clip(np.rint(raw), 0, 255), img).astype(np.float32)
+        residual = img.astype(np.float32) - raw
+        dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+        known_dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        fills = {"plain": smooth_graph_fill(graph, plain, hole)}
+        for r, s, t, w in grid:
+            ring = (~hole) & (known_dist <= r)
+            corr = spread_residual(residual, ring, s) * (w * np.exp(-dist / t))[..., None]
+            fixed = np.where(hole[..., None], np.clip(np.rint(raw + corr), 0, 255), img).astype(np.float32)
+            fills[f"ring{r} s{s:g} tau{t:g} w{w:g}"] = smooth_graph_fill(graph, fixed, hole)
+        return fills
+
+    run_sweep(a.weights.stem, graph, paths, a.set, a.families.split(","), a.per_bucket, fills_of)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_check import check_cases, check_images, finished_scores, load_graph, print_sweep  # noqa: E402
+from quick_check import check_images, load_graph, run_sweep  # noqa: E402
 
 from edgefill.wide_mix import coarse_ns  # noqa: E402
 from edgefill_export.onnx_export import torch_reference  # noqa: E402
@@ -40,30 +40,24 @@ def main() -> None:
         return torch_reference(graph, np.ascontiguousarray(img)[None],
                                np.ascontiguousarray(hole).astype(np.uint8)[None, ..., None])[0].astype(np.float32)
 
-    variants = ("plain", "h", "hv", "d8")
-    for fam in a.families.split(","):
-        gain: dict = {k: [] for k in variants}
-        ss: dict = {k: [] for k in variants}
-        for case in check_cases(graph, paths, which, fam, a.per_bucket):
-            img, hole = case.img, case.hole
-            fills = [case.filled.astype(np.float32)]
-            ns = coarse_ns(img, hole, 4) if a.wide else None
-            for axes in ((1,), (0,), (0, 1)):
-                fills.append(np.flip(fill(np.flip(img, axes), np.flip(hole, axes)), axes))
-            turned_img, turned_hole = img.transpose(1, 0, 2), hole.T  # the transpose and its three mirrors
-            for axes in ((), (1,), (0,), (0, 1)):
-                out = np.flip(fill(np.flip(turned_img, axes), np.flip(turned_hole, axes)), axes)
-                fills.append(out.transpose(1, 0, 2))
-            for v, n in (("plain", 1), ("h", 2), ("hv", 4), ("d8", 8)):
-                mean = np.mean(fills[:n], axis=0)
-                if a.wide:
-                    mean = (1 - a.wide) * mean + a.wide * ns
-                g, sim = finished_scores(mean, case)
-                gain[v].append(g)
-                ss[v].append(sim)
-        print_sweep(f"{a.weights.stem} {which} {fam}", gain, ss, (len(paths), 4, a.per_bucket),
-                    f" wide {a.wide:g}" if a.wide else "")
+    def fills_of(case) -> dict:
+        img, hole = case.img, case.hole
+        fills = [case.filled.astype(np.float32)]
+        for axes in ((1,), (0,), (0, 1)):
+            fills.append(np.flip(fill(np.flip(img, axes), np.flip(hole, axes)), axes))
+        turned_img, turned_hole = img.transpose(1, 0, 2), hole.T  # the transpose and its three mirrors
+        for axes in ((), (1,), (0,), (0, 1)):
+            out = np.flip(fill(np.flip(turned_img, axes), np.flip(turned_hole, axes)), axes)
+            fills.append(out.transpose(1, 0, 2))
+        ns = coarse_ns(img, hole, 4) if a.wide else None
+        means = {}
+        for v, n in (("plain", 1), ("h", 2), ("hv", 4), ("d8", 8)):
+            mean = np.mean(fills[:n], axis=0)
+            means[v] = (1 - a.wide) * mean + a.wide * ns if a.wide else mean
+        return means
 
+    run_sweep(a.weights.stem, graph, paths, which, a.families.split(","), a.per_bucket, fills_of,
+              f" wide {a.wide:g}" if a.wide else "")
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ RECIPES = ROOT / "export" / "recipes"
 WEIGHTS = ROOT / "edgefill" / "models" / "nano.safetensors"
 SCRIPTS = ("quick_check", "thin_refill_sweep", "thin_telea_check", "tta_sweep", "wide_mix_sweep",
            "wide_mix_gate_probe", "wide_mix_gate_sweep", "component_gate_check", "progressive_check", "turned_check",
-           "multiscale_check")
+           "multiscale_check", "seam_offset_check")
 
 
 def recipe(name: str):
@@ -140,6 +140,20 @@ def test_multiscale_check_blends_the_half_resolution_fill_by_depth(cache, monkey
     assert [" ".join(ln.split(":")[0].split()[3:]) for ln in lines] == ["plain", "half", "a0 d0 r8", "a1 d0 r8"]
     assert " d +0.000 [" in lines[2] and gain(lines[2]) == gain(lines[0])  # a zero share is the plain fill
     assert gain(lines[1]) != gain(lines[0]) and gain(lines[3]) != gain(lines[0])
+
+
+def test_seam_offset_check_carries_the_ring_residual_into_the_hole(cache, monkeypatch, capsys):
+    """The generator's output replaced by a blur 8 levels too dark: its residual on the known
+    ring is +8 everywhere, so a full correction moves the fill and a zero-weight one does not."""
+    monkeypatch.setattr(recipe("seam_offset_check"), "raw_output",
+                        lambda graph, img, hole: cv2.blur(img, (15, 15)).astype(np.float32) - 8)
+    out = run(monkeypatch, capsys, "seam_offset_check", WEIGHTS, "--families", "objects", "--per-bucket", "1",
+              "--rings", "2", "--sigmas", "4", "--taus", "1000", "--weights-w", "0,1")
+    lines = out.splitlines()
+    assert [" ".join(ln.split(":")[0].split()[3:]) for ln in lines] == \
+        ["plain", "ring2 s4 tau1000 w0", "ring2 s4 tau1000 w1"]
+    assert " d +0.000 [" in lines[1] and gain(lines[1]) == gain(lines[0])
+    assert gain(lines[2]) != gain(lines[0])
 
 
 def gain(line: str) -> str:
