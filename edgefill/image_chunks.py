@@ -1,4 +1,5 @@
-"""Byte-level reading and writing of PNG and WebP chunks, for masks painted on a transparent layer.
+"""Byte-level reading and writing of PNG and WebP chunks, for masks painted on a transparent layer,
+and of a TIFF's first IFD.
 
 OpenCV applies a file's EXIF orientation only to a decode that drops alpha. To turn a mask's
 alpha channel exactly as OpenCV turned its colour, :func:`edgefill.imageio.read_mask` re-encodes
@@ -72,3 +73,49 @@ def with_exif(grey: np.ndarray, magic: bytes, exif: bytes) -> bytes:
         (h - 1).to_bytes(3, "little")  # 0x08: the file has EXIF
     body = b"WEBP" + vp8x + webp[12:] + exif
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+#: TIFF tag: what each sample beyond the colour ones is (0 unspecified, 1 associated alpha,
+#: that is premultiplied, 2 unassociated alpha)
+EXTRA_SAMPLES = 338
+#: value sizes of the integer TIFF field types: BYTE, SHORT, LONG, LONG8 (BigTIFF)
+_TIFF_INTS = {1: "B", 3: "H", 4: "I", 16: "Q"}
+
+
+def is_tiff(data: bytes) -> bool:
+    return data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def tiff_tags(data: bytes, wanted: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
+    """The values of the integer tags ``wanted`` in a TIFF's (classic or BigTIFF, either byte
+    order) first IFD, each a tuple; a tag of another type, or one absent, is left out.
+    Truncated data raises ``struct.error`` (or ``IndexError``)."""
+    e = "<" if data[:2] == b"II" else ">"
+    (version,) = struct.unpack_from(e + "H", data, 2)
+    if version == 42:
+        (ifd,) = struct.unpack_from(e + "I", data, 4)
+        (count,) = struct.unpack_from(e + "H", data, ifd)
+        first, entry, inline, offset_fmt = ifd + 2, 12, 4, "I"
+    elif version == 43:  # BigTIFF
+        (ifd,) = struct.unpack_from(e + "Q", data, 8)
+        (count,) = struct.unpack_from(e + "Q", data, ifd)
+        first, entry, inline, offset_fmt = ifd + 8, 20, 8, "Q"
+    else:
+        return {}
+    found: dict[int, tuple[int, ...]] = {}
+    for k in range(min(count, (len(data) - first) // entry)):
+        at = first + k * entry
+        tag, kind = struct.unpack_from(e + "HH", data, at)
+        if tag not in wanted or kind not in _TIFF_INTS:
+            continue
+        (n,) = struct.unpack_from(e + offset_fmt, data, at + 4)
+        if not 1 <= n <= 64:  # the tags read here hold a few values; more is a damaged header
+            continue
+        fmt = e + _TIFF_INTS[kind] * n
+        value_at = at + 4 + inline  # the count's field, then the value's (or the offset to it)
+        if struct.calcsize(fmt) > inline:
+            (value_at,) = struct.unpack_from(e + offset_fmt, data, value_at)
+        found[tag] = struct.unpack_from(fmt, data, value_at)
+        if len(found) == len(wanted):
+            break
+    return found

@@ -144,30 +144,10 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
     """ImageWidth (256) and ImageLength (257) from the first IFD."""
-    e = "<" if data[:2] == b"II" else ">"
-    (version,) = struct.unpack_from(e + "H", data, 2)
-    if version == 42:
-        (ifd,) = struct.unpack_from(e + "I", data, 4)
-        (count,) = struct.unpack_from(e + "H", data, ifd)
-        first, entry, value_at = ifd + 2, 12, 8
-    elif version == 43:  # BigTIFF
-        (ifd,) = struct.unpack_from(e + "Q", data, 8)
-        (count,) = struct.unpack_from(e + "Q", data, ifd)
-        first, entry, value_at = ifd + 8, 20, 12
-    else:
+    tags = image_chunks.tiff_tags(data, (256, 257))
+    if len(tags) < 2 or len(tags[256]) != 1 or len(tags[257]) != 1:
         return None
-    value_fmts = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8 (BigTIFF)
-    found: dict[int, int] = {}
-    for k in range(min(count, (len(data) - first) // entry)):
-        at = first + k * entry
-        tag, kind = struct.unpack_from(e + "HH", data, at)
-        if tag in (256, 257):
-            if kind not in value_fmts:
-                return None
-            (found[tag],) = struct.unpack_from(e + value_fmts[kind], data, at + value_at)
-            if len(found) == 2:
-                return found[256], found[257]
-    return None
+    return tags[256][0], tags[257][0]
 
 
 _HEADERS = (
@@ -314,21 +294,71 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
     ``keep_alpha``: keep the file's alpha channel too (a second decode, for files that may have
     one), turned upright as the colour was; an alpha that cannot be (an orientation OpenCV found
     outside a PNG's or WebP's EXIF chunk turned the image to another shape) is dropped with a
-    warning."""
+    warning.
+
+    An 8-bit TIFF with unassociated alpha (ExtraSamples 2, as most tools write RGBA) is decoded
+    by OpenCV (libtiff's RGBA reader) with its colour multiplied by the alpha; its colour is
+    divided back (:func:`unpremultiplied`), so that it reads as the same image saved as PNG
+    does: exact where the alpha is 255, within 255 / (2 x alpha) levels elsewhere, and lost
+    (black) where the alpha is 0."""
     data = _file_bytes(path, "image")
     stored = _decode(data, path, IMAGE_FLAGS, "image")
-    alpha = None
-    if keep_alpha:
+    raw_bytes = None
+    if stored.dtype == np.uint8 and stored.ndim == 3 and image_chunks.is_tiff(data[:4].tobytes()):
         raw_bytes = data.tobytes()
+        premultiplied = _unassociated_alpha(raw_bytes)
+    else:
+        premultiplied = False
+    alpha = None
+    if keep_alpha or premultiplied:
+        raw_bytes = raw_bytes or data.tobytes()
         raw = _raw_alpha(raw_bytes)
-        alpha = None if raw is None else _upright_alpha(raw_bytes, raw, stored.shape)
-        if raw is not None and alpha is None:
-            log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
+        upright = None if raw is None else _upright_alpha(raw_bytes, raw, stored.shape)
+        if premultiplied and upright is not None:
+            stored = unpremultiplied(_as_bgr(stored), upright)
+        if keep_alpha:
+            alpha = upright
+            if raw is not None and alpha is None:
+                log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
+            elif raw is None and stored.ndim == 2 and _tiff_samples(raw_bytes) == 2:
+                log.warning("%s: its alpha channel is dropped (OpenCV does not decode a grey TIFF's alpha; "
+                            "save it as PNG to keep it)", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
     if stored.dtype != np.uint16:
         _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
     return stored_array(stored, min_scale, alpha)
+
+
+def _unassociated_alpha(data: bytes) -> bool:
+    """Whether a TIFF's first IFD marks an extra sample as unassociated alpha."""
+    try:
+        return 2 in image_chunks.tiff_tags(data, (image_chunks.EXTRA_SAMPLES,)).get(image_chunks.EXTRA_SAMPLES, ())
+    except (struct.error, IndexError, ValueError, OverflowError):
+        return False
+
+
+def _tiff_samples(data: bytes) -> int | None:
+    """A TIFF's SamplesPerPixel; None for another format or an unreadable header."""
+    try:
+        return image_chunks.tiff_tags(data, (277,)).get(277, (None,))[0] if image_chunks.is_tiff(data) else None
+    except (struct.error, IndexError, ValueError, OverflowError):
+        return None
+
+
+def unpremultiplied(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """8-bit colour that was multiplied by its 8-bit ``alpha`` (rounded: ``round(v * a / 255)``,
+    libtiff's rule) divided back, rounded and clipped; pixels of alpha 0 or 255 as they are.
+    Colour that cannot have been so multiplied (a channel above its alpha) is returned as it is:
+    a decoder that kept the colour as stored."""
+    a = alpha[..., None]
+    if np.any(bgr > a):
+        return bgr
+    partial = (alpha > 0) & (alpha < 255)
+    out = bgr.copy()
+    p = bgr[partial].astype(np.float32)
+    out[partial] = np.minimum(np.rint(p * 255 / alpha[partial][:, None].astype(np.float32)), 255).astype(np.uint8)
+    return out
 
 
 def stored_array(stored: np.ndarray, min_scale: float = 1.0, alpha: np.ndarray | None = None) -> StoredImage:

@@ -1,0 +1,119 @@
+"""TIFFs with an alpha channel: OpenCV (libtiff's RGBA reader) multiplies an 8-bit TIFF's colour by
+its unassociated alpha (ExtraSamples 2, what most tools write for RGBA); edgefill divides it back
+(imageio.unpremultiplied), so the file reads as the same image saved as PNG does."""
+
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from edgefill import image_chunks
+from edgefill.imageio import declared_size, read_image, read_stored_image, unpremultiplied
+
+
+def tiff_bytes(img: np.ndarray, extra: int | None, order: str = "<") -> bytes:
+    """A minimal uncompressed one-strip TIFF of an HxWxC uint8 or uint16 image (C = 3 or 4: RGB
+    order; C = 2: grey and one extra sample), ExtraSamples ``extra`` (None: no such tag), byte
+    order ``order``."""
+    h, w, c = img.shape
+    bits = img.dtype.itemsize * 8
+    data = img.astype(order + ("u1" if bits == 8 else "u2")).tobytes()
+    data_at = 8 + (2 * c if c > 2 else 0)  # BitsPerSample's values after the header, unless inline
+    ifd_at = data_at + len(data) + (data_at + len(data)) % 2
+    shorts = struct.pack(order + f"{c}H", *([bits] * c))
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, c, 8 if c > 2 else shorts), (259, 3, 1, 1),
+               (262, 3, 1, 2 if c > 2 else 1), (273, 4, 1, data_at), (277, 3, 1, c), (278, 4, 1, h),
+               (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    if extra is not None:
+        entries.append((338, 3, 1, extra))
+    out = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, ifd_at)
+    out += (shorts if c > 2 else b"") + data
+    out += b"\0" * (ifd_at - len(out)) + struct.pack(order + "H", len(entries))
+    for tag, kind, n, value in entries:
+        if isinstance(value, bytes):  # values that fit in the field itself
+            out += struct.pack(order + "HHI", tag, kind, n) + value.ljust(4, b"\0")
+        elif kind == 3 and n == 1:  # a SHORT sits in the first two bytes of the value field
+            out += struct.pack(order + "HHIHH", tag, kind, n, value, 0)
+        else:
+            out += struct.pack(order + "HHII", tag, kind, n, value)
+    return out + struct.pack(order + "I", 0)
+
+
+def _rgba(seed: int = 0, h: int = 24, w: int = 32) -> np.ndarray:
+    rgba = np.random.default_rng(seed).integers(0, 256, (h, w, 4)).astype(np.uint8)
+    rgba[0, :4, 3] = (0, 1, 128, 255)
+    return rgba
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_tiff_tags_reads_inline_and_offset_values_in_either_byte_order(order):
+    data = tiff_bytes(_rgba(), 2, order)
+    tags = image_chunks.tiff_tags(data, (256, 257, 258, image_chunks.EXTRA_SAMPLES, 999))
+    assert tags == {256: (32,), 257: (24,), 258: (8, 8, 8, 8), image_chunks.EXTRA_SAMPLES: (2,)}
+    assert declared_size(data) == (32, 24)
+
+
+def test_an_unassociated_alpha_tiff_reads_as_its_colour_not_premultiplied(tmp_path):
+    rgba = _rgba()
+    (tmp_path / "a.tif").write_bytes(tiff_bytes(rgba, 2))
+    raw = cv2.imread(str(tmp_path / "a.tif"), cv2.IMREAD_COLOR)
+    bgr, alpha = rgba[..., 2::-1], rgba[..., 3]
+    assert np.abs(raw.astype(int) - bgr)[alpha < 128].max() > 50  # OpenCV's own decode: premultiplied
+    stored = read_stored_image(tmp_path / "a.tif", keep_alpha=True)
+    assert np.array_equal(stored.alpha, alpha)
+    err = np.abs(stored.stored.astype(int) - bgr)
+    assert err[alpha == 255].max() == 0
+    assert err[alpha >= 128].max() <= 1
+    for lo in (16, 64):
+        assert err[alpha >= lo].max() <= 255 / (2 * lo) + 0.5
+    assert np.array_equal(read_image(tmp_path / "a.tif"), stored.bgr)  # without the alpha asked for too
+
+
+@pytest.mark.parametrize("extra", [None, 0, 1])
+def test_other_tiffs_keep_their_colour_as_stored(tmp_path, extra):
+    """No alpha tag, unspecified, or associated (already premultiplied in the file) alpha: OpenCV
+    returns the stored colour, and so does edgefill."""
+    rgba = _rgba(seed=1)
+    (tmp_path / "a.tif").write_bytes(tiff_bytes(rgba, extra))
+    assert np.array_equal(read_stored_image(tmp_path / "a.tif").stored, rgba[..., 2::-1])
+
+
+def test_a_16_bit_unassociated_alpha_tiff_is_not_premultiplied_by_opencv(tmp_path):
+    rgba = np.random.default_rng(2).integers(0, 65536, (16, 20, 4)).astype(np.uint16)
+    (tmp_path / "a.tif").write_bytes(tiff_bytes(rgba, 2))
+    assert np.array_equal(read_stored_image(tmp_path / "a.tif").stored, rgba[..., 2::-1])
+
+
+def test_unpremultiplied_leaves_colour_that_was_never_multiplied():
+    bgr = np.full((2, 2, 3), 200, np.uint8)
+    alpha = np.full((2, 2), 100, np.uint8)
+    assert np.array_equal(unpremultiplied(bgr, alpha), bgr)  # 200 > 100: not premultiplied colour
+    pre = np.full((2, 2, 3), 50, np.uint8)
+    assert unpremultiplied(pre, alpha).tolist() == [[[128] * 3] * 2] * 2  # 50 x 255 / 100 = 127.5
+
+
+def test_inpaint_writes_an_unassociated_alpha_tiff_back_with_its_colour(tmp_path):
+    rgba = _rgba(seed=3, h=64, w=64)
+    rgba[..., 3] = np.maximum(rgba[..., 3], 128)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:40, 20:40] = 255
+    (tmp_path / "in.tif").write_bytes(tiff_bytes(rgba, 2))
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    from edgefill.cli import main
+
+    assert main(["inpaint", str(tmp_path / "in.tif"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.tif"), "--backend", "opencv-telea"]) == 0
+    out = cv2.imread(str(tmp_path / "out.tif"), cv2.IMREAD_UNCHANGED)
+    known = mask == 0
+    assert out.shape == (64, 64, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+    assert np.abs(out[..., :3].astype(int) - rgba[..., 2::-1])[known].max() <= 1
+
+
+def test_a_grey_tiff_with_alpha_says_its_alpha_is_dropped(tmp_path, caplog):
+    """OpenCV decodes no alpha of a grey-and-alpha TIFF, even unchanged: said, not silent."""
+    ga = np.random.default_rng(5).integers(0, 256, (12, 16, 2)).astype(np.uint8)
+    (tmp_path / "g.tif").write_bytes(tiff_bytes(ga, 2))
+    stored = read_stored_image(tmp_path / "g.tif", keep_alpha=True)
+    assert stored.alpha is None and np.array_equal(stored.stored, ga[..., 0])
+    assert "alpha channel is dropped" in caplog.text and "g.tif" in caplog.text
