@@ -12,10 +12,10 @@ from edgefill import image_chunks
 from edgefill.imageio import declared_size, read_image, read_stored_image, unpremultiplied
 
 
-def tiff_bytes(img: np.ndarray, extra: int | None, order: str = "<") -> bytes:
+def tiff_bytes(img: np.ndarray, extra: int | None, order: str = "<", orientation: int | None = None) -> bytes:
     """A minimal uncompressed one-strip TIFF of an HxWxC uint8 or uint16 image (C = 3 or 4: RGB
     order; C = 2: grey and one extra sample), ExtraSamples ``extra`` (None: no such tag), byte
-    order ``order``."""
+    order ``order``, Orientation tag ``orientation`` (None: none)."""
     h, w, c = img.shape
     bits = img.dtype.itemsize * 8
     data = img.astype(order + ("u1" if bits == 8 else "u2")).tobytes()
@@ -25,6 +25,8 @@ def tiff_bytes(img: np.ndarray, extra: int | None, order: str = "<") -> bytes:
     entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, c, 8 if c > 2 else shorts), (259, 3, 1, 1),
                (262, 3, 1, 2 if c > 2 else 1), (273, 4, 1, data_at), (277, 3, 1, c), (278, 4, 1, h),
                (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    if orientation is not None:
+        entries.insert(6, (274, 3, 1, orientation))  # tags in ascending order: after 273
     if extra is not None:
         entries.append((338, 3, 1, extra))
     out = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, ifd_at)
@@ -117,3 +119,17 @@ def test_a_grey_tiff_with_alpha_says_its_alpha_is_dropped(tmp_path, caplog):
     stored = read_stored_image(tmp_path / "g.tif", keep_alpha=True)
     assert stored.alpha is None and np.array_equal(stored.stored, ga[..., 0])
     assert "alpha channel is dropped" in caplog.text and "g.tif" in caplog.text
+
+
+@pytest.mark.parametrize("orientation, turn", [(3, lambda a: a[::-1, ::-1]), (6, lambda a: np.rot90(a, -1)),
+                                               (8, lambda a: np.rot90(a, 1))])
+@pytest.mark.parametrize("extra", [0, 2])
+def test_a_tiffs_orientation_turns_its_alpha_with_its_colour(tmp_path, orientation, turn, extra):
+    """OpenCV applies a TIFF's Orientation tag to the decode that keeps alpha too, so the alpha
+    needs no turn of edgefill's own (as a PNG's or WebP's EXIF chunk does)."""
+    rgba = _rgba(seed=6, h=20, w=28)
+    rgba[..., 3] = np.maximum(rgba[..., 3], 200)
+    (tmp_path / "o.tif").write_bytes(tiff_bytes(rgba, extra, orientation=orientation))
+    stored = read_stored_image(tmp_path / "o.tif", keep_alpha=True)
+    assert np.array_equal(stored.alpha, turn(rgba[..., 3]))
+    assert np.abs(stored.stored.astype(int) - turn(rgba[..., 2::-1])).max() <= (1 if extra == 2 else 0)
