@@ -285,9 +285,12 @@ class Pipeline:
             raise
         self._t_start = time.monotonic()
         self._capture_running = True
-        for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop), ("sink", self._sink_loop)):
-            t = threading.Thread(target=self._guard(name, target), name=f"edgefill-{name}", daemon=True)
-            self._threads.append(t)
+        # every thread known before any runs: a stage that fails at once sends its end marker to
+        # the next one (_send_end), which must not be taken for a thread that was never started
+        self._threads.extend(threading.Thread(target=self._guard(name, target), name=f"edgefill-{name}", daemon=True)
+                             for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop),
+                                                  ("sink", self._sink_loop)))
+        for t in self._threads:
             t.start()
         return self
 

@@ -63,3 +63,30 @@ def test_a_detector_returning_none_finds_nothing():
     frame = np.zeros((24, 32, 3), np.uint8)
     m = CallableMask(lambda f, i: None)(frame, 0)
     assert m.shape == (24, 32) and m.dtype == np.uint8 and not m.any()
+
+
+def test_an_inference_failure_before_the_sink_thread_exists_still_ends_the_run(tmp_path, monkeypatch):
+    """The inference thread sends the sink thread its end marker when it fails; a failure on the
+    first frame before the sink thread had been created found no sink thread to send it to, and
+    wait() blocked forever (seen with a source of grey frames and the stabiliser). Here start()
+    goes on only once the inference thread has failed."""
+    import threading
+
+    clip = write_video(tmp_path / "c.avi", 3)
+
+    def mask(frame, index):
+        raise ValueError("bad mask")
+
+    pipe = Pipeline(str(clip), mask, [CallbackSink(lambda r: None)], backend="opencv-telea")
+    start = threading.Thread.start
+
+    def held_start(thread):
+        start(thread)
+        if thread.name == "edgefill-infer":
+            thread.join(10)
+
+    monkeypatch.setattr(threading.Thread, "start", held_start)
+    pipe.start()
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(EdgeFillInternalError, match="mask callable or sink of yours"):
+        assert pipe.wait(timeout=10), "the run did not end"
