@@ -1,7 +1,8 @@
 """Frame sources: the protocol, the options, and the scheme registry.
 
 A source is opened by URI (``edgefill.capture.open_source``). ``read()`` returns
-the next BGR uint8 frame, ``None`` at the end of a finite stream, and raises
+the next frame (BGR uint8 for the built-in sources; :mod:`.frame_format` converts a user's
+source's grey, BGRA or 16-bit frames), ``None`` at the end of a finite stream, and raises
 :class:`~edgefill.errors.CaptureError` when the device stalls or drops (the
 :class:`~edgefill.capture.resilient.ResilientSource` wrapper reconnects live
 sources with backoff).

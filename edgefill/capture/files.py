@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import CaptureError
 from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_stored_image, sequence_key
 from .base import FrameSource, register_source
+from .frame_format import SequenceScale
 from .opencv_capture import VideoCaptureSource
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class ImageFolderSource(FrameSource):
         super().__init__(uri, options)
         self.paths: list[Path] = []
         self.pos = 0
-        self.scale: float | None = None  # the sequence's 16-to-8-bit scale, from its first 16-bit frame
+        self.scale = SequenceScale()  # the sequence's 16-to-8-bit scale, from its first 16-bit frame
 
     def open(self) -> None:
         spec = images_spec(self.uri)
@@ -102,11 +103,4 @@ class ImageFolderSource(FrameSource):
             self.pos = 0
         path = self.paths[self.pos]
         self.pos += 1
-        image = read_stored_image(path, min_scale=self.scale or 1.0)
-        if image.stored.dtype != np.uint16:
-            return image.bgr
-        if self.scale is not None and image.scale > self.scale:
-            log.warning("%s uses more bits than the frames before it: 16-bit frames are scaled to 8 bits by %.4g "
-                        "from here on (was %.4g), so they look darker", path, image.scale, self.scale)
-        self.scale = image.scale
-        return image.bgr
+        return self.scale.take(read_stored_image(path, min_scale=self.scale.min_scale), path)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import CaptureError
 from .base import FrameSource, apply_flip
+from .frame_format import SequenceScale, as_bgr_frame
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class ResilientSource:
         self._last_change = time.monotonic()
         self._stall_counted = False  # this stall (same picture) is counted: reconnected, or logged without reconnect
         self._static_logged = False
+        self._scale = SequenceScale()  # for a source that gives 16-bit frames
 
     @property
     def live(self) -> bool:
@@ -80,10 +82,15 @@ class ResilientSource:
                 self._static_logged = True
 
     def read(self) -> np.ndarray | None:
-        """The next frame (turned by ``options.flip`` where the source does not do it itself)."""
+        """The next frame, BGR uint8 (:func:`~edgefill.capture.frame_format.as_bgr_frame`: a
+        source's grey, BGRA or 16-bit frames converted), turned by ``options.flip`` where the
+        source does not do it itself."""
         frame = self._read()
+        if frame is None:
+            return None
+        frame = as_bgr_frame(frame, self._scale, self.source.description)
         flip = self.source.options.flip
-        return apply_flip(frame, flip) if frame is not None and flip and not self.source.flips_itself else frame
+        return apply_flip(frame, flip) if flip and not self.source.flips_itself else frame
 
     def _read(self) -> np.ndarray | None:
         if not self.live:
