@@ -543,6 +543,12 @@ def cmd_masks(args: argparse.Namespace) -> int:
     lo, hi = args.ratio
     if not 0 <= lo < hi <= 1:
         raise InputError(f"--ratio needs 0 <= LO < HI <= 1, got {lo} {hi}")
+    if args.like is not None:
+        if args.width is not None or args.height is not None:
+            raise InputError("give --like or --width/--height, not both")
+        args.height, args.width = imageio.read_image(args.like).shape[:2]
+    args.width = 512 if args.width is None else args.width
+    args.height = 512 if args.height is None else args.height
     if args.width < 8 or args.height < 8 or args.count < 1:
         raise InputError("--width/--height must be >= 8 and --count >= 1")
     if args.width * args.height > imageio.MAX_PIXELS:  # read_mask, and so inpaint and run, would refuse them
@@ -782,10 +788,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", default="free-form", choices=list(maskgen.FAMILIES))
     p.add_argument("--ratio", type=float, nargs=2, default=(0.1, 0.2), metavar=("LO", "HI"),
                    help="hole ratio range (default 0.1 0.2)")
-    p.add_argument("--width", type=int, default=512)
-    p.add_argument("--height", type=int, default=512)
-    p.add_argument("--count", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=int, default=None, help="mask width in pixels (default 512)")
+    p.add_argument("--height", type=int, default=None, help="mask height in pixels (default 512)")
+    p.add_argument("--like", type=Path, default=None, metavar="IMAGE",
+                   help="make the masks the size of this image, as edgefill reads it (upright by its EXIF "
+                        "orientation), instead of --width/--height")
+    p.add_argument("--count", type=int, default=10, help="how many masks (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="mask i is drawn with the seed (SEED, i) (default 0)")
     p.add_argument("-o", "--output", required=True, help="folder for the PNG masks")
     p.set_defaults(func=cmd_masks)
 

@@ -31,6 +31,26 @@ def test_masks_cli(tmp_path):
     assert main(["masks", "--ratio", "0.5", "0.2", "-o", str(tmp_path)]) == 2
 
 
+def test_masks_cli_makes_masks_the_size_of_an_image_as_edgefill_reads_it(tmp_path, capsys):
+    """--like: the masks fit the image `edgefill inpaint` is given, turned upright by its EXIF
+    orientation (a JPEG with orientation 6, stored 48x32, reads as 32x48)."""
+    img = np.zeros((32, 48, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / "plain.png"), img)
+    ok, jpg = cv2.imencode(".jpg", img)
+    # an APP1 EXIF segment (big-endian TIFF, one entry: Orientation = 6) right after SOI
+    tiff = b"MM\x00*\x00\x00\x00\x08" + b"\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\x00" * 4
+    app1 = b"Exif\x00\x00" + tiff
+    data = jpg.tobytes()
+    (tmp_path / "turned.jpg").write_bytes(data[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + data[2:])
+    for name, shape in (("plain.png", (32, 48)), ("turned.jpg", (48, 32))):
+        out = tmp_path / name.split(".")[0]
+        assert main(["masks", "--like", str(tmp_path / name), "--count", "1", "-o", str(out)]) == 0
+        assert read_mask(next(out.glob("*.png"))).shape == shape
+    assert main(["masks", "--like", str(tmp_path / "plain.png"), "--width", "64", "-o", str(tmp_path / "x")]) == 2
+    assert "--like or --width/--height, not both" in capsys.readouterr().err
+    assert main(["masks", "--like", str(tmp_path / "missing.png"), "-o", str(tmp_path / "y")]) == 2
+
+
 def _deepest(mask):
     return cv2.distanceTransform(mask, cv2.DIST_L2, 5).max()
 
