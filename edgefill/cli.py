@@ -44,19 +44,25 @@ def _images_in(folder: Path) -> dict[str, Path]:
     return found
 
 
-def plan_jobs(inp: Path, mask: Path, out: Path, *, out_is_folder: bool = False) -> list[tuple[Path, Path, Path]]:
+#: ``--mask`` values that draw a mask instead of naming a file (mask_sources.parse_mask_spec)
+SHAPE_SPECS = ("rect:", "poly:", "key:")
+
+
+def plan_jobs(inp: Path, mask: Path | None, out: Path, *, out_is_folder: bool = False
+              ) -> list[tuple[Path, Path | None, Path]]:
     """(input, mask, output) triples. Folders pair files by name (stem); a single mask
-    file may serve a whole folder. Every problem with the paths is found before anything is
+    file may serve a whole folder (``mask`` None: no mask file, the masks are drawn from shapes).
+    Every problem with the paths is found before anything is
     written, an output that would replace an input or a mask included (an unreadable file or a
     mask of the wrong size is found at its turn: the outputs before it are kept).
     ``out_is_folder``: ``-o`` ended in a slash, so a single input is written into that folder
     (made if missing)."""
     if not inp.exists():
         raise InputError(f"input {inp} does not exist")
-    if not mask.exists():
-        raise InputError(f"mask {mask} does not exist")
+    if mask is not None and not mask.exists():
+        raise InputError(f"mask {mask} does not exist (and is not a rect:, poly: or key: spec or a shapes .json)")
     if not inp.is_dir():
-        if mask.is_dir():
+        if mask is not None and mask.is_dir():
             raise InputError(f"mask {mask} is a folder but input {inp} is a single file")
         if out.is_dir() or out_is_folder:
             out = out / inp.name
@@ -69,16 +75,16 @@ def plan_jobs(inp: Path, mask: Path, out: Path, *, out_is_folder: bool = False) 
             raise InputError(f"output {out} must be a folder when the input is a folder")
         if same_path(out, inp):
             raise InputError("the output folder is the input folder; refusing to overwrite the inputs")
-        masks = _images_in(mask) if mask.is_dir() else None
+        masks = _images_in(mask) if mask is not None and mask.is_dir() else None
         if masks is not None and same_path(out, mask):
             raise InputError("the output folder is the mask folder; refusing to overwrite the masks")
         jobs = []
         for path in inputs:
             m = mask if masks is None else masks.get(path.stem)
-            if m is None:
+            if m is None and masks is not None:
                 raise InputError(f"no mask named {path.stem}.* in {mask} for input {path.name}")
             jobs.append((path, m, out / path.name))
-    read = {_file_id(msk): f"the mask {msk}" for _, msk, _ in jobs}  # by inode: links and symlinks too
+    read = {_file_id(msk): f"the mask {msk}" for _, msk, _ in jobs if msk is not None}  # by inode: links too
     read.update({_file_id(src): f"the input {src}" for src, _, _ in jobs})
     for _, _, dst in jobs:
         dst_id = _file_id(dst)
@@ -103,7 +109,12 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
     if args.dilate < 0:
         raise InputError(f"--dilate must be >= 0, got {args.dilate}")
-    jobs = plan_jobs(Path(args.input), Path(args.mask), Path(args.output),
+    shapes = None  # rect:, poly:, key: or a shapes .json: a mask drawn for each image (with --invert-mask in it)
+    if args.mask.startswith(SHAPE_SPECS) or args.mask.lower().endswith(".json"):
+        from .mask_sources import parse_mask_spec
+
+        shapes = parse_mask_spec(args.mask, invert=args.invert_mask)
+    jobs = plan_jobs(Path(args.input), None if shapes else Path(args.mask), Path(args.output),
                      out_is_folder=args.output.endswith(("/", os.sep)))
     model = args.model
     if model is None and args.backend in ("auto", "onnxruntime", "tensorrt"):
@@ -119,14 +130,21 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
             bar = tqdm(jobs, desc=f"inpainting with {desc}", unit="img", file=sys.stderr)
         total = 0.0
-        for src, msk, dst in bar or jobs:
+        for i, (src, msk, dst) in enumerate(bar or jobs):
             ext = Path(dst).suffix.lower()
-            stored, mask = read_stored_image(src, keep_alpha=ext in ALPHA_EXTS), read_mask(msk)
+            stored = read_stored_image(src, keep_alpha=ext in ALPHA_EXTS)
             image = stored.bgr
+            invert = args.invert_mask
+            if shapes is not None:
+                mask, invert = shapes(image, i), False
+                if not mask.any():
+                    log.warning("%s marks no pixel of %s (%dx%d): written unchanged", args.mask, src,
+                                image.shape[1], image.shape[0])
+            else:
+                mask = read_mask(msk)
             if mask.shape[:2] != image.shape[:2]:  # named here: the ShapeError below names no file, in a batch of hundreds
                 raise InputError(f"mask {msk} is {mask.shape[1]}x{mask.shape[0]} but image {src} is "
                                  f"{image.shape[1]}x{image.shape[0]} (WxH); a mask must be the size of its image")
-            invert = args.invert_mask
             if args.dilate:
                 # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
                 mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
@@ -650,7 +668,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inpaint", help="fill the masked holes of an image or a folder of images",
                        description="Mask convention: 255 (or 1) = hole to fill, 0 = keep.")
     p.add_argument("input", help="image file or folder")
-    p.add_argument("--mask", required=True, help="mask file, or folder of masks named like the inputs")
+    p.add_argument("--mask", required=True,
+                   help="mask file, folder of masks named like the inputs, or shapes drawn on every image: "
+                        "rect:x,y,w,h[;...], poly:x1,y1,x2,y2,x3,y3[;...], key:B,G,R[,tolerance] or a shapes .json")
     p.add_argument("-o", "--output", required=True, help="output file, or folder (batch mode)")
     p.add_argument("--backend", default="auto", help=f"auto or one of: {', '.join(list_backends())}")
     p.add_argument("--model", default=None, help=INPAINT_MODEL_HELP)
