@@ -255,16 +255,18 @@ class StoredImage:
     alpha: np.ndarray | None = None
 
     def restore(self, result: np.ndarray, filled: np.ndarray | None = None, keep_16_bit: bool = True,
-                keep_alpha: bool = True) -> np.ndarray:
+                keep_alpha: bool = True, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """``result``, a filled copy of :attr:`bgr`, in the file's own format, so that writing it
         loses nothing outside the fill: a grey file comes back grey (each filled pixel the mean of
         its three channels, rounded), and a 16-bit file 16-bit (``keep_16_bit``; a format that
         holds 8 bits only, such as JPEG, gets :attr:`bgr`'s 8 bits). A filled pixel takes the fill
         x ``scale``, rounded; every other pixel keeps all of the file's bits. Filled pixels: those
-        of ``filled`` (HxW bool, the hole), and any whose 8-bit value ``result`` changed (a
+        of ``filled`` (HxW, non-zero in the hole: bool or a 0/255 mask), and any whose 8-bit value ``result`` changed (a
         feathered seam ring). With :attr:`alpha` (and ``keep_alpha``) the result is BGRA, the
         alpha as the file had it everywhere, the hole included (a grey file with alpha comes back
-        as BGRA: OpenCV writes no grey-and-alpha image)."""
+        as BGRA: OpenCV writes no grey-and-alpha image). ``box`` ``(x, y, w, h)``: the window
+        outside which ``result`` equals :attr:`bgr` and ``filled`` is False (the Inpainter's: only
+        that window is compared, a few ms less per 1080p frame)."""
         if result.shape != self.bgr.shape or result.dtype != np.uint8:
             raise ShapeError(f"the filled image ({result.dtype})", result.shape, self.bgr.shape)
         wide = self.stored.dtype == np.uint16 and keep_16_bit
@@ -272,13 +274,15 @@ class StoredImage:
             out = self.stored.copy()
         else:
             out = self.bgr[..., 0].copy() if self.stored.ndim == 2 else self.bgr.copy()
-        changed = np.any(result != self.bgr, axis=2)
+        x, y, w, h = box if box is not None else (0, 0, result.shape[1], result.shape[0])
+        window = (slice(y, y + h), slice(x, x + w))
+        changed = np.any(result[window] != self.bgr[window], axis=2)
         if filled is not None:
-            changed |= filled
-        fill = result[changed]
+            changed |= filled[window].astype(bool, copy=False)
+        fill = result[window][changed]
         if out.ndim == 2:
             fill = channel_mean(fill)
-        out[changed] = np.rint(fill * np.float32(self.scale)).astype(np.uint16) if wide else fill
+        out[window][changed] = np.rint(fill * np.float32(self.scale)).astype(np.uint16) if wide else fill
         if self.alpha is None or not keep_alpha:
             return out
         alpha = self.alpha
@@ -375,8 +379,10 @@ def stored_array(stored: np.ndarray, min_scale: float = 1.0, alpha: np.ndarray |
 
 def scaled_8bit(stored: np.ndarray, scale: float) -> np.ndarray:
     """16-bit samples divided by ``scale`` (:func:`image_scale`, or a larger ``min_scale`` of
-    :func:`read_stored_image`), rounded and clipped to 0-255, as uint8."""
-    return np.minimum(np.rint(stored / np.float32(scale)), 255).astype(np.uint8)
+    :func:`read_stored_image`), rounded and clipped to 0-255, as uint8. By OpenCV's scaling
+    (~9x numpy's ``rint(stored / scale)`` on a 1080p frame here, and equal to it for every 16-bit
+    value at every scale :func:`image_scale` gives: tests/test_imageio_stored.py)."""
+    return cv2.convertScaleAbs(stored, alpha=1.0 / scale)
 
 
 def read_mask(path: Path) -> np.ndarray:

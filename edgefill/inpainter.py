@@ -199,24 +199,26 @@ class Inpainter:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         image = validate_image(image, (np.uint8, np.uint16))  # uint8 by now; the error names both
         hole = normalize_mask(mask, image.shape, invert=invert)
-        out, infer, crops, post = self._fill(image, hole, grey=mono_shape is not None)
+        out, window, infer, crops, post = self._fill(image, hole, grey=mono_shape is not None)
         if stored is not None:
             t_restore = time.perf_counter()
-            out = stored.restore(out, hole > 0)  # grey (HxW) or BGR, uint16
+            out = stored.restore(out, hole, box=window)  # grey (HxW) or BGR, uint16
             post += time.perf_counter() - t_restore
         elif mono_shape is not None:
             out = np.ascontiguousarray(out[..., 0])
         self.last_timing = InpaintTiming(time.perf_counter() - t0, infer, crops, post)
         return out if mono_shape is None else out.reshape(mono_shape)
 
-    def _fill(self, image: np.ndarray, hole: np.ndarray, grey: bool) -> tuple[np.ndarray, float, int, float]:
+    def _fill(self, image: np.ndarray, hole: np.ndarray, grey: bool
+              ) -> tuple[np.ndarray, tuple[int, int, int, int], float, int, float]:
         """A filled copy of the BGR uint8 ``image`` (``hole``: HxW uint8, 255 = fill; ``grey``:
-        the image was single-channel), with the seconds spent in inference, the crops run and
-        the seconds spent after inference (:class:`InpaintTiming`)."""
+        the image was single-channel), the window ``(x, y, w, h)`` outside which it equals
+        ``image``, the seconds spent in inference, the crops run and the seconds spent after
+        inference (:class:`InpaintTiming`)."""
         out = image.copy()
         x, y, w, h = hole_box(hole)
         if w == 0:
-            return out, 0.0, 0, 0.0
+            return out, (0, 0, 0, 0), 0.0, 0, 0.0
         cfg = self.roi_config
         # Work on the hole's bounding window only: the model also repaints a ring of `feather`
         # px around the hole, blended by distance, so the seam is smooth.
@@ -258,7 +260,7 @@ class Inpainter:
             t_grey = time.perf_counter()
             make_grey_in_place(out, window)
             post += time.perf_counter() - t_grey
-        return out, infer, len(crops), post
+        return out, window, infer, len(crops), post
 
     def close(self) -> None:
         """Close the backend, also one passed in as an instance: the Inpainter takes it over, so

@@ -6,7 +6,7 @@ import pytest
 
 import edgefill
 from edgefill.errors import ShapeError
-from edgefill.imageio import StoredImage, read_image, read_stored_image
+from edgefill.imageio import StoredImage, image_scale, read_image, read_stored_image, scaled_8bit, stored_array
 
 from .conftest import inpaint_file, natural_image
 
@@ -105,3 +105,29 @@ def test_inpaint_writes_a_colour_file_as_before(tmp_path):
     with edgefill.Inpainter(backend="opencv-ns") as inp:
         expected = inp.inpaint(img, mask)
     assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("bits", range(8, 17))
+def test_scaled_8bit_rounds_every_16_bit_value_as_numpy_does(bits):
+    """It uses OpenCV's scaling for speed; every 16-bit value, at the scale of each bit depth,
+    comes out as rint(v / scale) clipped to 255."""
+    v = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    scale = ((1 << bits) - 1) / 255
+    assert np.array_equal(scaled_8bit(v, scale), np.minimum(np.rint(v / np.float32(scale)), 255).astype(np.uint8))
+    assert image_scale(np.array([[(1 << bits) - 1]], np.uint16)) == pytest.approx(scale)
+
+
+@pytest.mark.parametrize("grey", [True, False])
+def test_restore_within_a_box_is_restore_of_the_whole_frame(grey):
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 4096, (40, 56) if grey else (40, 56, 3)).astype(np.uint16)
+    stored = stored_array(img)
+    hole = np.zeros((40, 56), np.uint8)
+    hole[10:20, 15:30] = 255
+    result = stored.bgr.copy()
+    result[hole > 0] = 7  # the fill
+    result[9, 14:31] = 200  # a seam ring pixel the fill changed, inside the box
+    whole = stored.restore(result, hole > 0)
+    boxed = stored.restore(result, hole, box=(14, 9, 17, 12))
+    assert np.array_equal(whole, boxed) and boxed.dtype == np.uint16
+    assert not np.array_equal(whole, img) and np.array_equal(whole[25:], img[25:])
