@@ -117,17 +117,38 @@ def test_scaled_8bit_rounds_every_16_bit_value_as_numpy_does(bits):
     assert image_scale(np.array([[(1 << bits) - 1]], np.uint16)) == pytest.approx(scale)
 
 
+def _restore_reference(stored: StoredImage, result: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """What restore gives, computed over the whole frame (as restore did before it looked at a
+    window only)."""
+    out = stored.stored.copy()
+    changed = np.any(result != stored.bgr, axis=2) | (filled > 0)
+    fill = result[changed].astype(np.float32)
+    if out.ndim == 2:
+        fill = ((result[changed].sum(axis=-1, dtype=np.uint16) + 1) // 3).astype(np.float32)
+    out[changed] = np.rint(fill * np.float32(stored.scale)).astype(np.uint16)
+    return out
+
+
 @pytest.mark.parametrize("grey", [True, False])
-def test_restore_within_a_box_is_restore_of_the_whole_frame(grey):
+@pytest.mark.parametrize("case", ["hole and seam", "seam only", "hole only", "nothing", "edges"])
+def test_restore_finds_the_window_it_needs_or_takes_the_one_given(grey, case):
     rng = np.random.default_rng(3)
     img = rng.integers(0, 4096, (40, 56) if grey else (40, 56, 3)).astype(np.uint16)
     stored = stored_array(img)
     hole = np.zeros((40, 56), np.uint8)
-    hole[10:20, 15:30] = 255
     result = stored.bgr.copy()
-    result[hole > 0] = 7  # the fill
-    result[9, 14:31] = 200  # a seam ring pixel the fill changed, inside the box
-    whole = stored.restore(result, hole > 0)
-    boxed = stored.restore(result, hole, box=(14, 9, 17, 12))
-    assert np.array_equal(whole, boxed) and boxed.dtype == np.uint16
-    assert not np.array_equal(whole, img) and np.array_equal(whole[25:], img[25:])
+    if case in ("hole and seam", "hole only"):
+        hole[10:20, 15:30] = 255
+        result[hole > 0] = 7  # the fill
+    if case in ("hole and seam", "seam only"):
+        result[9, 14:31] = 200  # seam ring pixels the fill changed
+        result[21, 31] = 0
+    if case == "edges":  # changes in the first and last pixel (the last channel of the last pixel)
+        result[0, 0, 0] ^= 1
+        result[-1, -1, 2] ^= 1
+    expected = _restore_reference(stored, result, hole)
+    assert np.array_equal(stored.restore(result, hole > 0), expected)
+    assert np.array_equal(stored.restore(result, hole), expected)  # a 0/255 mask as filled
+    assert np.array_equal(stored.restore(result, hole, box=(0, 0, 56, 40)), expected)
+    assert np.array_equal(stored.restore(result, None), _restore_reference(stored, result, np.zeros_like(hole)))
+    assert (case == "nothing") == np.array_equal(expected, img)
