@@ -3,6 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import edgefill
+
+#: the tests that run a shipped model need ONNX Runtime (edgefill[ort])
+LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(),
+                             reason="onnxruntime not installed")
+
 
 def natural_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     """A smooth, textured BGR test image (no downloads)."""

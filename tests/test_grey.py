@@ -8,10 +8,7 @@ import edgefill
 from edgefill import maskgen
 from edgefill.grey import SUBSAMPLE, is_grey, make_grey_in_place, single_channel
 
-from .conftest import natural_image
-
-LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(),
-                             reason="onnxruntime not installed")
+from .conftest import LEARNED, natural_image
 
 
 def _grey_case(seed: int = 5):

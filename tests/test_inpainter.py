@@ -6,9 +6,7 @@ import pytest
 import edgefill
 from edgefill.errors import ConfigError, ShapeError
 
-from .conftest import natural_image
-
-LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(), reason="onnxruntime not installed")
+from .conftest import LEARNED, natural_image
 
 
 @pytest.fixture(scope="module")

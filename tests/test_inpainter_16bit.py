@@ -10,10 +10,7 @@ from edgefill import maskgen
 from edgefill.errors import InputError
 from edgefill.imageio import image_scale, scaled_8bit
 
-from .conftest import inpaint_file, natural_image
-
-LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(),
-                             reason="onnxruntime not installed")
+from .conftest import LEARNED, inpaint_file, natural_image
 
 
 def _wide_case(bits: int, seed: int = 3, grey: bool = False):

@@ -5,12 +5,9 @@ import json
 import numpy as np
 import pytest
 
-import edgefill
 
 from . import load_script, refused
-
-LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(),
-                             reason="onnxruntime not installed")
+from ..conftest import LEARNED
 
 
 @LEARNED

@@ -9,9 +9,7 @@ import pytest
 import edgefill
 
 from . import load_script, refused
-
-LEARNED = pytest.mark.skipif(not edgefill.backends.backend_class("onnxruntime").is_available(),
-                             reason="onnxruntime not installed")
+from ..conftest import LEARNED
 
 
 @LEARNED
