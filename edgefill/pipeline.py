@@ -519,7 +519,7 @@ class Pipeline:
                 now = time.monotonic()
                 self._t["capture"].add(now - t0)
                 self._count("frames_in")
-                self._put(self._in, (frame, index, now), drop_oldest=live)
+                self._put(self._in, (frame, index, now, self._reader.last_wide), drop_oldest=live)
                 index += 1
         finally:
             with self._source_lock:
@@ -537,14 +537,16 @@ class Pipeline:
             if item is _EOS:
                 self._put(self._out, _EOS, drop_oldest=False)
                 return
-            frame, index, t_cap = item
+            frame, index, t_cap, wide = item
             t0 = time.monotonic()
             hole = self.mask_source(frame, index)
             t1 = time.monotonic()
             self._t["mask"].add(t1 - t0)
             out, path = self._fill(frame, hole, t_cap if live else t1)
             self._t["infer"].add(time.monotonic() - t1)
-            self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps), drop_oldest=False)
+            if wide is not None:  # a 16-bit source: the frame at its own depth too, for the sinks that keep it
+                wide = wide.restore(out, hole)
+            self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps, wide), drop_oldest=False)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
         if not hole.any():

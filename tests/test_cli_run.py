@@ -270,3 +270,24 @@ def test_an_ipv6_preview_host_is_printed_as_a_usable_url(tmp_path):
                    "--preview-host", "::1", "--preview-port", "0")
     assert proc.returncode == 0, proc.stderr
     assert "preview: http://[::1]:" in proc.stderr
+
+
+def test_run_writes_a_folder_of_16_bit_frames_back_at_their_depth(tmp_path):
+    """A folder of 12-bit grey frames to a folder of frames: 16-bit grey PNGs out, every pixel
+    outside the hole with all of its bits (before, 8-bit BGR)."""
+    (tmp_path / "in").mkdir()
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(3):
+        f = rng.integers(0, 4096, (48, 64)).astype(np.uint16)
+        f[0, 0] = 4095
+        cv2.imwrite(str(tmp_path / "in" / f"{i:03d}.png"), f)
+        frames.append(f)
+    assert _main("run", tmp_path / "in", "--mask", "rect:10,10,20,10", "-o", tmp_path / "out",
+                 "--backend", "opencv-telea") == 0
+    hole = np.zeros((48, 64), bool)
+    hole[10:20, 10:30] = True
+    for i, f in enumerate(frames):
+        out = cv2.imread(str(tmp_path / "out" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED)
+        assert out.dtype == np.uint16 and out.shape == (48, 64)
+        assert np.array_equal(out[~hole], f[~hole]) and not np.array_equal(out[hole], f[hole])

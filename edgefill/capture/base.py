@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checks import is_finite, is_fourcc, is_whole
 from ..errors import ConfigError
+from ..imageio import StoredImage
 
 
 #: FFmpeg's ``rtsp_transport`` values (its RTSP demuxer's options): TCP (RTP interleaved in the
@@ -115,6 +116,13 @@ class FrameSource(ABC):
         self.uri = uri
         self.options = options
         self.fps: float | None = options.fps
+
+    @property
+    def last_wide(self) -> StoredImage | None:
+        """The frame :meth:`read` returned last at its stored depth, when the source read it from
+        a 16-bit file and returned it scaled to 8 bits (the image-folder source); None otherwise. A
+        source that returns uint16 frames itself needs nothing here: the pipeline keeps them."""
+        return None
 
     @property
     def description(self) -> str:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import CaptureError
-from ..imageio import IMAGE_EXTS, image_files, is_image_file, read_stored_image, sequence_key
+from ..imageio import IMAGE_EXTS, StoredImage, image_files, is_image_file, read_stored_image, sequence_key
 from .base import FrameSource, register_source
 from .frame_format import SequenceScale
 from .opencv_capture import VideoCaptureSource
@@ -81,6 +81,10 @@ class ImageFolderSource(FrameSource):
         self.paths: list[Path] = []
         self.pos = 0
         self.scale = SequenceScale()  # the sequence's 16-to-8-bit scale, from its first 16-bit frame
+
+    @property
+    def last_wide(self) -> StoredImage | None:
+        return self.scale.last_wide
 
     def open(self) -> None:
         spec = images_spec(self.uri)

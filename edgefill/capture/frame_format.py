@@ -29,6 +29,9 @@ class SequenceScale:
 
     def __init__(self) -> None:
         self.scale: float | None = None
+        #: the last frame :meth:`take` took, as a :class:`StoredImage`, when it was 16-bit (else
+        #: None): the pipeline writes the fill back into it (``FrameResult.wide``)
+        self.last_wide: StoredImage | None = None
 
     @property
     def min_scale(self) -> float:
@@ -38,11 +41,13 @@ class SequenceScale:
     def take(self, image: StoredImage, where: object) -> np.ndarray:
         """``image.bgr``, having noted a 16-bit ``image``'s scale (read with :attr:`min_scale`);
         ``where``: the frame, for the warning."""
+        self.last_wide = None
         if image.stored.dtype == np.uint16:
             if self.scale is not None and image.scale > self.scale:
                 log.warning("%s uses more bits than the frames before it: 16-bit frames are scaled to 8 bits by "
                             "%.4g from here on (was %.4g), so they look darker", where, image.scale, self.scale)
             self.scale = image.scale
+            self.last_wide = image
         return image.bgr
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import CaptureError
 from .base import FrameSource, apply_flip
+from ..imageio import StoredImage
 from .frame_format import SequenceScale, as_bgr_frame
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class ResilientSource:
         self._stall_counted = False  # this stall (same picture) is counted: reconnected, or logged without reconnect
         self._static_logged = False
         self._scale = SequenceScale()  # for a source that gives 16-bit frames
+        #: the frame :meth:`read` returned last, at its source's depth, when that was 16 bits
+        self.last_wide: StoredImage | None = None
 
     @property
     def live(self) -> bool:
@@ -84,13 +87,22 @@ class ResilientSource:
     def read(self) -> np.ndarray | None:
         """The next frame, BGR uint8 (:func:`~edgefill.capture.frame_format.as_bgr_frame`: a
         source's grey, BGRA or 16-bit frames converted), turned by ``options.flip`` where the
-        source does not do it itself."""
+        source does not do it itself; a 16-bit frame is also kept at its depth, turned alike, in
+        :attr:`last_wide`."""
+        self.last_wide = None
         frame = self._read()
         if frame is None:
             return None
+        self._scale.last_wide = None
         frame = as_bgr_frame(frame, self._scale, self.source.description)
+        wide = self._scale.last_wide or getattr(self.source, "last_wide", None)
         flip = self.source.options.flip
-        return apply_flip(frame, flip) if flip and not self.source.flips_itself else frame
+        if flip and not self.source.flips_itself:
+            frame = apply_flip(frame, flip)
+            if wide is not None:
+                wide = StoredImage(apply_flip(wide.stored, flip), frame, wide.scale)
+        self.last_wide = wide
+        return frame
 
     def _read(self) -> np.ndarray | None:
         if not self.live:

@@ -19,6 +19,11 @@ class FrameResult:
     capture_time: float  # time.monotonic() when the frame was read
     path: str = "model"
     source_fps: float | None = None
+    #: the frame at its source's own depth when the source gave 16-bit frames (uint16, grey HxW or
+    #: BGR): the pixels the pipeline changed from ``image``'s fill scaled back, every other pixel
+    #: with all of its bits (:meth:`edgefill.imageio.StoredImage.restore`); None for 8-bit sources.
+    #: :class:`~edgefill.sinks.ImageFolderSink` writes it to PNG and TIFF frames.
+    wide: np.ndarray | None = None
 
 
 class Sink(ABC):

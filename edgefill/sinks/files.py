@@ -18,7 +18,7 @@ import cv2
 from ..checks import is_finite
 from ..errors import ConfigError, InputError
 from ..fileio import fsync_folder, move_no_replace
-from ..imageio import IMAGE_EXTS, write_image
+from ..imageio import IMAGE_EXTS, WIDE_EXTS, write_image
 from .base import FrameResult, Sink
 from .video_frames import MAX_FPS, FixedFrameSize, bgr, usable_fps
 
@@ -211,7 +211,8 @@ class ImageFolderSink(Sink):
         if self._closed:  # the first frame of another run
             self.frames, self._first, self._last, self._closed = 0, None, None, False
         path = self.folder / f"{result.index:06d}{self.ext}"
-        write_image(path, result.image)
+        # a 16-bit source's frame at its own depth, where the format holds it (PNG, TIFF)
+        write_image(path, result.wide if result.wide is not None and self.ext in WIDE_EXTS else result.image)
         self.frames += 1
         self._first = result.index if self._first is None else self._first
         self._last = result.index

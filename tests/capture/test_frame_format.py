@@ -3,6 +3,7 @@ uint8 (capture.frame_format); what it cannot take is a CaptureError naming the s
 
 import logging
 
+import cv2
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ import edgefill
 from edgefill.capture import CaptureOptions, FrameSource
 from edgefill.capture.frame_format import SequenceScale, as_bgr_frame
 from edgefill.errors import CaptureError
-from edgefill.sinks import CallbackSink
+from edgefill.sinks import CallbackSink, ImageFolderSink
 
 
 def test_a_bgr_uint8_frame_passes_as_it_is():
@@ -85,3 +86,60 @@ def test_a_pipeline_runs_a_12_bit_mono_camera(stabilize):
         if not stabilize:  # the stabiliser may blend the known pixels near the hole over time
             assert np.array_equal(r.image[mask == 0][:, 0], expected[mask == 0])
         assert np.array_equal(r.image[..., 0], r.image[..., 2])  # a grey frame's fill is grey
+
+
+def _mono12(seed: int, n: int = 3, shape=(48, 64)):
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 4096, shape).astype(np.uint16) for _ in range(n)]
+    for f in frames:
+        f[0, 0] = 4095  # every frame uses all 12 bits: one scale
+    return frames
+
+
+def _hole(shape=(48, 64)):
+    mask = np.zeros(shape, np.uint8)
+    mask[10:20, 10:30] = 255
+    return mask
+
+
+@pytest.mark.parametrize("flip", [0, 2, 1])
+def test_a_16_bit_sources_frames_reach_the_sinks_at_their_depth_too(flip):
+    """FrameResult.wide: the frame at the camera's depth (turned as the 8-bit frame is), every
+    pixel the pipeline did not change with all of its bits, the fill scaled back."""
+    from edgefill.capture.base import apply_flip
+
+    frames = _mono12(2)
+    cam = _MonoCamera([f.copy() for f in frames])
+    cam.options = CaptureOptions(flip=flip)
+    mask = _hole((64, 48) if flip in (1, 3) else (48, 64))
+    got = []
+    with edgefill.Pipeline(cam, mask=mask, sinks=[CallbackSink(got.append)], backend="opencv-telea",
+                           stabilize=False) as pipe:
+        assert pipe.wait(timeout=30)
+    assert len(got) == 3
+    for r, f in zip(got, frames, strict=True):
+        turned = apply_flip(f, flip)
+        assert r.wide is not None and r.wide.dtype == np.uint16 and r.wide.shape == turned.shape
+        assert np.array_equal(r.wide[mask == 0], turned[mask == 0])  # every bit, low ones included
+        filled = np.rint(r.image[..., 0][mask > 0] * np.float32(4095 / 255)).astype(np.uint16)
+        assert np.array_equal(r.wide[mask > 0], filled) and not np.array_equal(filled, turned[mask > 0])
+
+
+def test_an_8_bit_source_has_no_wide_frame():
+    cam = _MonoCamera([np.full((48, 64), 7, np.uint8)])
+    got = []
+    with edgefill.Pipeline(cam, mask=_hole(), sinks=[CallbackSink(got.append)], backend="opencv-telea") as pipe:
+        assert pipe.wait(timeout=30)
+    assert len(got) == 1 and got[0].wide is None
+
+
+@pytest.mark.parametrize("ext, depth", [(".png", np.uint16), (".tif", np.uint16), (".jpg", np.uint8)])
+def test_an_image_folder_sink_writes_a_16_bit_source_at_its_depth_where_the_format_holds_it(tmp_path, ext, depth):
+    frames = _mono12(4, n=2)
+    with edgefill.Pipeline(_MonoCamera(frames), mask=_hole(), sinks=[ImageFolderSink(tmp_path / "out", ext=ext)],
+                           backend="opencv-telea") as pipe:
+        assert pipe.wait(timeout=30)
+    written = [cv2.imread(str(tmp_path / "out" / f"{i:06d}{ext}"), cv2.IMREAD_UNCHANGED) for i in range(2)]
+    assert all(w.dtype == depth for w in written)
+    if depth == np.uint16:
+        assert all(w.ndim == 2 and np.array_equal(w[_hole() == 0], f[_hole() == 0]) for w, f in zip(written, frames))
