@@ -82,8 +82,12 @@ EXTRA_SAMPLES = 338
 _TIFF_INTS = {1: "B", 3: "H", 4: "I", 16: "Q"}
 
 
+#: the first four bytes of a TIFF: classic and BigTIFF, little- and big-endian
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
 def is_tiff(data: bytes) -> bool:
-    return data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    return bytes(data[:4]) in TIFF_MAGICS
 
 
 def tiff_tags(data: bytes, wanted: tuple[int, ...]) -> dict[int, tuple[int, ...]]:

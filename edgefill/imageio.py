@@ -157,10 +157,7 @@ _HEADERS = (
     (b"GIF87a", _gif_size),
     (b"GIF89a", _gif_size),
     (b"RIFF", _webp_size),
-    (b"II*\x00", _tiff_size),
-    (b"MM\x00*", _tiff_size),
-    (b"II+\x00", _tiff_size),
-    (b"MM\x00+", _tiff_size),
+    *((magic, _tiff_size) for magic in image_chunks.TIFF_MAGICS),
 )
 
 
@@ -328,15 +325,11 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
     (black) where the alpha is 0."""
     data = _file_bytes(path, "image")
     stored = _decode(data, path, IMAGE_FLAGS, "image")
-    raw_bytes = None
-    if stored.dtype == np.uint8 and stored.ndim == 3 and image_chunks.is_tiff(data[:4].tobytes()):
-        raw_bytes = data.tobytes()
-        premultiplied = _unassociated_alpha(raw_bytes)
-    else:
-        premultiplied = False
+    # the header read in place (no copy of the file for a TIFF without alpha)
+    premultiplied = stored.dtype == np.uint8 and stored.ndim == 3 and 2 in _tiff_tag(data.data, image_chunks.EXTRA_SAMPLES)
     alpha = None
     if keep_alpha or premultiplied:
-        raw_bytes = raw_bytes or data.tobytes()
+        raw_bytes = data.tobytes()
         raw = _raw_alpha(raw_bytes)
         upright = None if raw is None else _upright_alpha(raw_bytes, raw, stored.shape)
         if premultiplied and upright is not None:
@@ -345,7 +338,7 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
             alpha = upright
             if raw is not None and alpha is None:
                 log.warning("%s: its alpha channel could not be turned upright with the image and is dropped", path)
-            elif raw is None and stored.ndim == 2 and _tiff_samples(raw_bytes) == 2:
+            elif raw is None and stored.ndim == 2 and _tiff_tag(raw_bytes, 277) == (2,):  # SamplesPerPixel
                 log.warning("%s: its alpha channel is dropped (OpenCV does not decode a grey TIFF's alpha; "
                             "save it as PNG to keep it)", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
@@ -355,20 +348,15 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
     return stored_array(stored, min_scale, alpha)
 
 
-def _unassociated_alpha(data: bytes) -> bool:
-    """Whether a TIFF's first IFD marks an extra sample as unassociated alpha."""
+def _tiff_tag(data: bytes, tag: int) -> tuple[int, ...]:
+    """The values of an integer tag of a TIFF's first IFD; () for another format, a TIFF without
+    the tag, or an unreadable header."""
+    if not image_chunks.is_tiff(data):
+        return ()
     try:
-        return 2 in image_chunks.tiff_tags(data, (image_chunks.EXTRA_SAMPLES,)).get(image_chunks.EXTRA_SAMPLES, ())
+        return image_chunks.tiff_tags(data, (tag,)).get(tag, ())
     except (struct.error, IndexError, ValueError, OverflowError):
-        return False
-
-
-def _tiff_samples(data: bytes) -> int | None:
-    """A TIFF's SamplesPerPixel; None for another format or an unreadable header."""
-    try:
-        return image_chunks.tiff_tags(data, (277,)).get(277, (None,))[0] if image_chunks.is_tiff(data) else None
-    except (struct.error, IndexError, ValueError, OverflowError):
-        return None
+        return ()
 
 
 def unpremultiplied(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from ..errors import CaptureError
-from .base import FrameSource, apply_flip
 from ..imageio import StoredImage
+from .base import FrameSource, apply_flip
 from .frame_format import SequenceScale, as_bgr_frame
 
 log = logging.getLogger(__name__)
