@@ -53,8 +53,10 @@ class SequenceScale:
 
 def as_bgr_frame(frame: object, scale: SequenceScale, source: str) -> np.ndarray:
     """``frame`` as a BGR uint8 HxWx3 array: grey and BGRA frames converted, 16-bit ones scaled
-    by ``scale``; anything else is a :class:`CaptureError` naming ``source``."""
+    by ``scale``; anything else is a :class:`CaptureError` naming ``source``. ``scale.last_wide``
+    is then this frame at its depth when it was 16-bit, else None."""
     if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.size:
+        scale.last_wide = None
         return frame
     shape = getattr(frame, "shape", None)
     dtype = getattr(frame, "dtype", type(frame).__name__)

@@ -93,7 +93,6 @@ class ResilientSource:
         frame = self._read()
         if frame is None:
             return None
-        self._scale.last_wide = None
         frame = as_bgr_frame(frame, self._scale, self.source.description)
         wide = self._scale.last_wide or getattr(self.source, "last_wide", None)
         flip = self.source.options.flip

@@ -143,3 +143,11 @@ def test_an_image_folder_sink_writes_a_16_bit_source_at_its_depth_where_the_form
     assert all(w.dtype == depth for w in written)
     if depth == np.uint16:
         assert all(w.ndim == 2 and np.array_equal(w[_hole() == 0], f[_hole() == 0]) for w, f in zip(written, frames))
+
+
+def test_last_wide_describes_the_last_frame_converted():
+    scale = SequenceScale()
+    as_bgr_frame(np.full((4, 6), 4095, np.uint16), scale, "cam")
+    assert scale.last_wide is not None and scale.last_wide.stored.dtype == np.uint16
+    as_bgr_frame(np.zeros((4, 6, 3), np.uint8), scale, "cam")  # the pass-through path
+    assert scale.last_wide is None
