@@ -251,6 +251,7 @@ class Pipeline:
         self._reader = ResilientSource(self.source, self._stop)
         self._threads: list[threading.Thread] = []
         self._errors: list[BaseException] = []
+        self._failed: set[str] = set()  # the stages ("capture", "infer", "sink") that failed
         self._t = {k: Percentiles() for k in ("capture", "mask", "infer", "sink")}
         self._latency = Percentiles()
         self._counts = dict.fromkeys(("frames_in", "frames_out", "dropped", "fallbacks", "deadline_misses",
@@ -443,6 +444,7 @@ class Pipeline:
 
     def _fail(self, stage: str, exc: BaseException) -> None:
         log.error("%s: %s", threading.current_thread().name, exc)
+        self._failed.add(stage)
         self._errors.append(exc)  # before any end marker is sent: the sinks see that the run failed
         self._stop.set()
         self._end_after_failure(stage)
@@ -501,10 +503,24 @@ class Pipeline:
                 q.put(item, timeout=0.2)
                 return
             except queue.Full:
-                if self._errors:  # a consumer thread died; the pipeline is ending
+                if self._taker_gone(q):
                     return
-                if q is self._in and self._capture_abandoned.is_set():  # stop() ended the stream without us
-                    return
+
+    def _taker_gone(self, q: queue.Queue) -> bool:
+        """Whether no thread will take another item from ``q``: the stage that takes it, or one
+        after it, failed (its queues are drained and its end marker sent by :meth:`_fail`), its
+        thread has ended, or (``_in``) stop() ended the stream without the capture thread.
+        A failure upstream is not one: after a capture error the frames already read still go
+        through inference to the sinks, however slow the sinks are (giving up on any error after
+        0.2 s lost frames, and the end marker, behind a sink slower than that: a run that never
+        ended)."""
+        if q is self._in:
+            if self._capture_abandoned.is_set():
+                return True
+            stages, taker = {"infer", "sink"}, self._thread("edgefill-infer")
+        else:
+            stages, taker = {"sink"}, self._thread("edgefill-sink")
+        return bool(stages & self._failed) or taker is None or not taker.is_alive()
 
     def _capture_loop(self) -> None:
         live = self._reader.live

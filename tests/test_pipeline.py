@@ -326,6 +326,27 @@ def test_a_capture_failure_still_writes_the_frames_already_read(tmp_path):
     assert not _live_pipeline_threads()
 
 
+def test_a_capture_failure_behind_a_slow_sink_loses_no_frame_and_ends_the_run(tmp_path):
+    """Capture fails while the sink takes longer than the queues' 0.2 s put timeout per frame (an
+    upload, a slow disk): the inference thread gave up on any frame it could not queue within
+    0.2 s once an error was recorded, and on the end marker too, so frames were lost and the sink
+    thread waited for ever (wait() never returned, the video stayed a .part file)."""
+    got = []
+
+    def slow_sink(r):
+        time.sleep(0.3)
+        got.append(r.index)
+
+    out = tmp_path / "o.avi"
+    pipe = Pipeline(_FailingSource(5), "rect:2,2,6,6", [VideoFileSink(out), CallbackSink(slow_sink)],
+                    backend="opencv-telea", stabilize=False, queue_size=1).start()
+    with pytest.raises(InputError, match="not a readable image"):
+        assert pipe.wait(timeout=20), "the run did not end"
+    assert got == list(range(5))
+    assert _frames_in(tmp_path / "o.partial.avi") == 5 and not (tmp_path / "o.part.avi").exists()
+    assert not _live_pipeline_threads()
+
+
 def test_frames_processed_before_an_error_still_reach_the_sinks(tmp_path):
     """A mask error at frame 5 with a slow sink: frames 0-4, already filled and queued for the
     sink, are written, not dropped (they were, until the seventh session)."""
