@@ -89,8 +89,8 @@ class PipelineStats:
     passthrough: int = 0
     reconnects: int = 0
     frozen_events: int = 0
-    elapsed_s: float = 0.0
-    fps: float = 0.0
+    elapsed_s: float = 0.0  # from start() until the last frame left the sinks (so far, while it runs)
+    fps: float = 0.0  # frames_out / elapsed_s
     latency: dict[str, float] = field(default_factory=dict)
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     error: str | None = None
@@ -378,7 +378,8 @@ class Pipeline:
             self._finish_locked()
 
     def _finish_locked(self) -> None:
-        self._t_end = time.monotonic()
+        if self._t_end is None:  # the sink thread's end (a run whose sink thread never started)
+            self._t_end = time.monotonic()
         with self._source_lock:
             close_now = not self._capture_running
             self._close_source_on_capture_exit = not close_now
@@ -624,6 +625,9 @@ class Pipeline:
         except BaseException as exc:
             self._fail("sink", exc)
         finally:
+            # The run's end for its rate: a wait() or stop() called later (a caller doing other
+            # work first) moved it, and the fps with it (a 0.4 s clip waited on after 4 s: 12 fps, not 115)
+            self._t_end = time.monotonic()
             # A failure anywhere was recorded before the end marker was sent.
             self._close_sinks(failed=bool(self._errors))
 

@@ -90,3 +90,25 @@ def test_an_inference_failure_before_the_sink_thread_exists_still_ends_the_run(t
     monkeypatch.setattr(threading.Thread, "start", start)
     with pytest.raises(EdgeFillInternalError, match="mask callable or sink of yours"):
         assert pipe.wait(timeout=10), "the run did not end"
+
+
+def test_the_rate_is_the_runs_not_until_wait_is_called(tmp_path):
+    """elapsed_s (and fps) end when the last frame has left the sinks: they ran on until wait()
+    or stop() was called, so a caller who waited later (doing other work first) read a lower fps
+    than the run had, in the stats and in --stats-json."""
+    import json
+    import time
+
+    clip = write_video(tmp_path / "c.avi", 4)
+    pipe = Pipeline(str(clip), "rect:2,2,6,6", [CallbackSink(lambda r: None)], backend="opencv-telea",
+                    stats_json=tmp_path / "stats.json").start()
+    sink_thread = next(t for t in pipe._threads if t.name == "edgefill-sink")
+    sink_thread.join(20)
+    assert not sink_thread.is_alive()
+    ended = pipe.stats.elapsed_s
+    time.sleep(0.3)
+    assert pipe.stats.elapsed_s == ended  # it kept growing with the clock
+    assert pipe.wait(timeout=10)
+    stats = pipe.stats
+    assert stats.elapsed_s == ended and stats.fps == pytest.approx(4 / ended)
+    assert json.loads((tmp_path / "stats.json").read_text())["elapsed_s"] == ended
