@@ -206,14 +206,12 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     if args.output and not _is_stream_output(args.output):
         out = Path(args.output)
         if _output_is_video(args.output):
-            files += [(out, "the output"), (part_path(out), "the output's .part file")]
+            files += [(out, "the output video"), (part_path(out), "the output video's .part file")]
         else:
             folders.append((out, "the output folder"))
     if args.stats_json:
-        stats = Path(args.stats_json)
-        files.append((stats, "--stats-json"))
-        if args.output and not folders and not _is_stream_output(args.output) and same_path(stats, Path(args.output)):
-            raise InputError(f"--stats-json {stats} is also the output video; give another name")
+        files.append((Path(args.stats_json), "--stats-json"))
+    refuse_shared_outputs(files)  # the statistics written over the video, or over its .part file while it is written
     refuse_overwrites(run_inputs(args.source, args.mask), files, folders)
 
 

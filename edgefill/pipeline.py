@@ -48,7 +48,7 @@ from .inpainter import Inpainter
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
-from .overwrites import refuse_overwrites, run_inputs
+from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs
 from .sinks.files import ImageFolderSink, VideoFileSink, check_can_write
 from .stabilize import StabilizerConfig, TemporalStabilizer
 
@@ -157,7 +157,8 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
     """An :class:`InputError` if a video sink (or its ``.part`` file) or the statistics would be
     written over the source or the mask, or an image-folder sink holds one of them: the CLI
     checks its options so, and a Python caller gets the same guard (a finished video is moved
-    over its final name, so writing it over the clip being read replaced the clip)."""
+    over its final name, so writing it over the clip being read replaced the clip). Nor may two
+    outputs share a file."""
     files, folders = [], []
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
@@ -166,6 +167,8 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
             folders.append((sink.folder, "the output folder"))
     if stats_json:
         files.append((Path(stats_json), "the statistics"))
+    # one file for two outputs: the statistics replaced the finished video, two video sinks interleaved
+    refuse_shared_outputs(files)
     refuse_overwrites(run_inputs(source, mask), files, folders)
 
 

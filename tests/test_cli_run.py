@@ -291,3 +291,15 @@ def test_run_writes_a_folder_of_16_bit_frames_back_at_their_depth(tmp_path):
         out = cv2.imread(str(tmp_path / "out" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED)
         assert out.dtype == np.uint16 and out.shape == (48, 64)
         assert np.array_equal(out[~hole], f[~hole]) and not np.array_equal(out[hole], f[hole])
+
+
+@pytest.mark.parametrize("stats", ["o.avi", "o.part.avi"])
+def test_run_refuses_statistics_over_its_own_video(tmp_path, stats, capsys):
+    """--stats-json naming the output video, or the .part file it is written to, is refused before
+    the run (the .part case wrote the statistics into the video being written)."""
+    clip = write_video(tmp_path / "c.avi", 3)
+    assert _main("run", clip, "--mask", "rect:0,0,5,5", "--backend", "opencv-telea", "-o", tmp_path / "o.avi",
+                 "--stats-json", tmp_path / stats) == 2
+    err = capsys.readouterr().err
+    assert "--stats-json" in err and "is also the output video" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.avi"]

@@ -445,6 +445,20 @@ def test_an_unwritable_stats_path_is_refused_before_the_run(tmp_path):
             Pipeline(str(clip), "rect:1,1,8,8", [], backend="opencv-telea", stats_json=bad)
 
 
+def test_two_outputs_in_one_file_are_refused_before_the_run(tmp_path):
+    """The statistics named as the output video replaced the finished video with JSON; two video
+    sinks on one file interleaved their frames. The CLI refused the first; the API refuses both."""
+    clip = write_video(tmp_path / "c.avi", 3)
+    out = tmp_path / "o.avi"
+    cases = (([VideoFileSink(out)], out, "the statistics .*o.avi is also the output video "),
+             ([VideoFileSink(out)], tmp_path / "o.part.avi", "is also the output video's .part file"),
+             ([VideoFileSink(out), VideoFileSink(out)], None, "the output video .*o.avi is also the output video "))
+    for sinks, stats, why in cases:
+        with pytest.raises(InputError, match=why):
+            Pipeline(str(clip), "rect:1,1,8,8", sinks, backend="opencv-telea", stats_json=stats)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.avi"]
+
+
 def test_a_failed_stats_write_is_an_input_error(tmp_path):
     """The statistics folder became unwritable during the run: an InputError naming the path
     (it was a raw OSError, so the CLI printed a traceback), after the outputs are written."""
