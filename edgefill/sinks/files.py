@@ -55,14 +55,31 @@ def check_can_write(path: str | Path, what: str, *, folder: bool = False) -> Non
         raise InputError(f"cannot write {what} to {path}: cannot create a file in {probe} ({_reason(exc)})") from exc
 
 
-def part_path(path: Path) -> Path:
-    """Where :class:`VideoFileSink` writes ``path`` until it is complete: ``<name>.part<ext>``."""
-    return path.with_name(path.stem + ".part" + path.suffix.lower())
+def part_path(path: Path, n: int = 1) -> Path:
+    """Where :class:`VideoFileSink` writes ``path`` until it is complete: ``<name>.part<ext>``
+    (``n`` >= 2: ``<name>.part-<n><ext>``, when that is taken)."""
+    return path.with_name(path.stem + (".part" if n == 1 else f".part-{n}") + path.suffix.lower())
+
+
+def free_part_path(path: Path) -> Path:
+    """:func:`part_path` of ``path``, or the first free ``<name>.part-<n><ext>`` when a file
+    has that name: a killed run's unfinished video (perhaps the only copy of what a camera
+    recorded) or a file of the user's, which the writer truncated and close() then moved over
+    the output. :class:`InputError` when a thousand names are taken."""
+    for n in range(1, 1000):
+        candidate = part_path(path, n)
+        if not (candidate.exists() or candidate.is_symlink()):
+            if n > 1:
+                log.warning("%s exists (a run that was killed?) and is left as it is; %s is written to %s until "
+                            "it is complete", part_path(path), path, candidate.name)
+            return candidate
+    raise InputError(f"cannot write {path}: {part_path(path)} and 998 more names like it exist")
 
 
 class VideoFileSink(Sink):
     """Writes to ``<name>.part<ext>`` and renames to the final name on close, so a
-    crash never leaves a truncated file under the final name.
+    crash never leaves a truncated file under the final name. (A file already named so, a
+    killed run's, is left alone: the sink writes to ``<name>.part-2<ext>`` ..., :attr:`tmp`.)
 
     After a run that ended in error (:meth:`close_partial`) the frames written are kept as
     ``<name>.partial<ext>`` (``<name>.partial-2<ext>`` ... if that exists): an existing file
@@ -90,7 +107,7 @@ class VideoFileSink(Sink):
             raise ConfigError(f"fps must be a finite number > 0 and at most {MAX_FPS:g}, got {fps!r}")
         check_can_write(self.path, "the video")
         self.fps = fps  # None: the source's frame rate (FrameResult.fps), else 25
-        self.tmp = part_path(self.path)
+        self.tmp = free_part_path(self.path)
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
         self.partial_path: Path | None = None  # where close_partial() (or a failed close()) kept the frames

@@ -32,6 +32,21 @@ def test_video_sink_writes_under_temporary_name_until_closed(tmp_path):
         VideoFileSink(tmp_path / "v.gif")
 
 
+def test_video_sink_leaves_a_file_under_its_temporary_name_alone(tmp_path, caplog):
+    """A file already named v.part.avi (a killed run's unfinished video, or the user's) was
+    truncated by the writer and then moved over v.avi, gone without a word."""
+    for name in ("v.part.avi", "v.part-2.avi"):
+        (tmp_path / name).write_bytes(b"a killed run's frames")
+    s = VideoFileSink(tmp_path / "v.avi", fps=10)
+    assert s.tmp == tmp_path / "v.part-3.avi"
+    assert "v.part.avi exists" in caplog.text
+    s.write(result())
+    s.close()
+    assert (tmp_path / "v.avi").stat().st_size > 1000 and not s.tmp.exists()
+    for name in ("v.part.avi", "v.part-2.avi"):
+        assert (tmp_path / name).read_bytes() == b"a killed run's frames"
+
+
 def test_unwritable_outputs_are_refused_when_the_sink_is_made(tmp_path):
     """-o under a file, or a video named like a folder: an InputError naming the path when the
     sink is made (the CLI's one-line error), not a traceback once frames arrive."""
