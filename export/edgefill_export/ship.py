@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.refill_settings import RefillSettings
 from edgefill.thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS
@@ -33,15 +34,25 @@ SHIPPED_DECODER_FORM = CPU_INT8_DECODER_FORM = CPU_DECODER_FORM
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
+    """Write ``models_dir/manifest.json``: the sha256 of every model's files and its facts. An
+    ``.onnx`` without a readable edgefill sidecar (a file of the user's in a ``--models-dir``
+    folder) is left out, with a warning: it stopped the manifest's rewrite with a traceback, after
+    the new model had been installed, leaving the shipped ones failing their checksums."""
     files, models = {}, {}
     for onnx_path in sorted(models_dir.glob("*.onnx")):
         name = onnx_path.stem  # "lite", or "lite.int8" for the shipped INT8 graph
         entry = {"onnx": onnx_path.name}
+        try:
+            sidecar = json.loads(onnx_path.with_suffix(".json").read_text())
+            facts = {k: sidecar[k] for k in ("multiple", "precision", "parameters")}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"warning: {onnx_path} is left out of the manifest: no edgefill sidecar "
+                  f"{onnx_path.with_suffix('.json').name} ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+            continue
         for p in (onnx_path, onnx_path.with_suffix(".json"), onnx_path.with_suffix(".safetensors")):
             if p.exists():
                 files[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
-        sidecar = json.loads(onnx_path.with_suffix(".json").read_text())
-        entry.update({"multiple": sidecar["multiple"], "precision": sidecar["precision"], "parameters": sidecar["parameters"]})
+        entry.update(facts)
         if onnx_path.with_suffix(".safetensors").exists():
             entry["weights"] = onnx_path.with_suffix(".safetensors").name
         models[name] = entry
@@ -67,6 +78,7 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
     # The weights go in under a temporary name and replace the shipped ones only once their ONNX
     # export has passed its checks (NaN, parity): weights that fail them leave the shipped pair as it was.
     staged = models_dir / f".{name}.staged.safetensors"
+    before = _sha256(dst)
     try:
         if fill_passes is not None or any(v is not None for v in (refill or {}).values()):
             set_inference_options(weights, staged, fill_passes, refill)
@@ -80,6 +92,10 @@ def ship(weights: Path, models_dir: Path = MODELS_DIR, name: str | None = None,
     finally:
         if staged != dst:
             staged.unlink(missing_ok=True)
+    stale = _drop_stale_int8(out, before)
+    if stale:
+        print(f"removed {stale.name} (and its sidecar): it was quantised from {name}'s earlier weights; "
+              "--int8 makes it from these")
     return out
 
 
@@ -172,6 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot make --models-dir {a.models_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    try:
+        return _ship_all(a, refill)
+    finally:
+        # Whatever was installed before an error (or Ctrl-C) is in the manifest: the models
+        # installed before it failed their checksums, so nothing shipped could be loaded.
+        print(write_manifest(a.models_dir))
+
+
+def _ship_all(a: argparse.Namespace, refill: Mapping[str, float | None]) -> int:
+    """Ship each weights file of ``a`` (and its INT8 graph with ``--int8``); 2 after an error."""
     for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
         try:
             out = ship(w, models_dir=a.models_dir, name=a.name, fill_passes=a.fill_passes, refill=refill)
@@ -181,12 +207,31 @@ def main(argv: list[str] | None = None) -> int:
         side = json.loads(out.with_suffix(".json").read_text())
         print(f"{out}: {side['parameters']} parameters, ONNX vs PyTorch max |diff| {side['parity']['max_abs_diff_uint8']}")
         if a.int8:
-            q = ship_int8(out.stem, calib_dir=a.calib, val_dir=a.val)
+            try:
+                q = ship_int8(out.stem, calib_dir=a.calib, val_dir=a.val, models_dir=a.models_dir)
+            except EdgeFillError as exc:  # the calibration images, the accuracy gate
+                print(f"error: {out.stem}.int8 was not shipped: {exc}", file=sys.stderr)
+                return 2
             v = json.loads(q.with_suffix(".json").read_text())["validation"]  # delta_db: fp32 minus INT8, a loss
             print(f"{q}: INT8 hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32 (gate {v['gate_db']})")
-    print(write_manifest(a.models_dir))
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def _drop_stale_int8(fp32: Path, weights_before: str | None) -> Path | None:
+    """Remove the INT8 graph (and sidecar) beside the FP32 model ``fp32`` just shipped when the
+    model's weights file changed (its sha256 was ``weights_before``; None: there was none), and
+    return its path: it was quantised from the earlier weights (or settings, which the weights
+    file records), and left there, ``NAME.int8`` ran them under the new model's name. None
+    when there is none or the weights are the same (a re-export)."""
+    int8 = fp32.with_name(fp32.stem + ".int8.onnx")
+    weights = fp32.with_suffix(".safetensors")
+    if not int8.exists() or (weights_before is not None and _sha256(weights) == weights_before):
+        return None
+    int8.unlink()
+    int8.with_suffix(".json").unlink(missing_ok=True)
+    return int8
+
+
+def _sha256(path: Path) -> str | None:
+    """The sha256 of the file ``path``; None when there is none."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
