@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
-from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
+from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
@@ -540,9 +540,7 @@ def _check_bench_outputs(args: argparse.Namespace, models: list[str]) -> None:
     for flag, path in outs:
         if path.is_dir():
             raise InputError(f"{flag} {path} is a folder; give a file name")
-        for m in models:
-            if m and Path(m).is_file() and same_path(path, Path(m)):
-                raise InputError(f"{flag} {path} is the --model file {m}; it would be overwritten")
+    refuse_overwrites(model_inputs(m for m in models if m), [(path, flag) for flag, path in outs])
     refuse_shared_outputs([(path, flag) for flag, path in outs])
     if args.plot and Path(args.plot).suffix.lower() not in IMAGE_EXTS:
         raise InputError(f"--plot {args.plot}: unsupported extension {Path(args.plot).suffix!r} "

@@ -63,6 +63,30 @@ def run_inputs(source: object, mask: object) -> list[tuple[Path, str]]:
     return out
 
 
+def model_inputs(models: Iterable[object]) -> list[tuple[Path, str]]:
+    """The files a run reads its models from, as ``(path, what)`` inputs for
+    :func:`refuse_overwrites`: a model file with its sidecar and weights, every file of an export
+    bundle folder, a shipped model's files. Anything else (a classical method, a name that fails
+    to load later) names none. (``--json`` naming the model under test replaced it with the results.)"""
+    from .models import MODELS_DIR, read_manifest
+
+    shipped = read_manifest().get("models", {})
+    out: list[tuple[Path, str]] = []
+    for m in models:
+        text = str(m)
+        entry = shipped.get(text)
+        path = MODELS_DIR / str(entry.get("onnx")) if isinstance(entry, dict) else Path(text).expanduser()
+        try:
+            if path.is_dir():
+                out += [(f, f"the model bundle {path}'s file") for f in sorted(path.rglob("*")) if f.is_file()]
+            elif path.is_file():
+                out += [(f, "the model's file") for f in (path, path.with_suffix(".json"), path.with_suffix(".safetensors"))
+                        if f.is_file()]
+        except OSError:  # unreadable: the model's own load says why
+            continue
+    return out
+
+
 def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[Path, str]] = (),
                       folders: Iterable[tuple[Path, str]] = ()) -> None:
     """:class:`InputError` if an output file (``(path, what)``) is an input, or an output folder

@@ -34,7 +34,7 @@ from edgefill.grey import is_grey, make_grey_in_place
 from edgefill import maskgen
 from edgefill.errors import BackendUnavailableError, ConfigError, InputError, ModelError
 from edgefill.imageio import IMAGE_EXTS, MAX_PIXELS, image_files, read_image, read_mask
-from edgefill.overwrites import refuse_overwrites, refuse_shared_outputs, same_path
+from edgefill.overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, same_path
 from edgefill.quality_stats import difference_ci, gain_ci
 from edgefill.sinks.files import check_can_write
 from edgefill.refill_settings import RefillSettings, add_refill_options, refill_args_error, refill_kwargs, requested_settings
@@ -341,15 +341,18 @@ def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
-def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: list[Path]) -> str | None:
+def _output_clash(outputs: dict[str, Path | None], images: list[Path], masks: list[Path],
+                  models: list[str] = ()) -> str | None:
     """Why the outputs (``{flag: path}``) would harm the inputs, else None: an output that is an
-    evaluation image or a mask file (written over at the end of the run), one path given for two
-    outputs (the last written replaces the other), or an image-named output in a folder of
-    evaluation images or masks (the next run would score it as one more input)."""
+    evaluation image, a mask file or a file of a model under test (written over at the end of the
+    run), one path given for two outputs (the last written replaces the other), or an
+    image-named output in a folder of evaluation images or masks (the next run would score it as
+    one more input)."""
     given = [(Path(path), flag) for flag, path in outputs.items() if path]
     try:
         refuse_shared_outputs(given)
-        refuse_overwrites([(f, "the evaluation image") for f in images] + [(f, "the mask") for f in masks], given)
+        refuse_overwrites([(f, "the evaluation image") for f in images] + [(f, "the mask") for f in masks]
+                          + model_inputs(models), given)
     except InputError as e:
         return str(e)
     for path, flag in given:
@@ -473,7 +476,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
         if not own:
             raise InputError(f"no usable mask in {a.masks} (mask images with a hole of 0-50% after scaling)")
     clash = _output_clash({"--png": a.png, "--csv": a.csv, "--json": a.json}, paths,
-                         image_files(a.masks) if a.masks else [])
+                         image_files(a.masks) if a.masks else [], [m for m in a.models.split(",") if m])
     if clash:
         raise ConfigError(clash)
     methods = {m: _LastCall(_opened(opened, edgefill.create_backend("onnxruntime", model=m)))

@@ -46,7 +46,21 @@ def test_json_onto_the_model_file_is_refused(tmp_path, capsys, no_run):
     model = tmp_path / "m.onnx"
     model.write_bytes(b"model")
     assert main(ARGS + ["--model", str(model), "--json", str(model)]) == 2
-    assert "overwritten" in capsys.readouterr().err and model.read_bytes() == b"model"
+    assert "refusing to overwrite" in capsys.readouterr().err and model.read_bytes() == b"model"
+
+
+@pytest.mark.parametrize("inside", ["bundle.json", "model.fp32.onnx", "engines/abc.engine"])
+def test_json_onto_a_file_of_the_model_bundle_is_refused(tmp_path, capsys, no_run, inside):
+    """Regression: --model BUNDLE --json BUNDLE/bundle.json replaced the bundle's manifest (only a
+    --model file was guarded), and the bundle no longer loaded."""
+    bundle = tmp_path / "b"
+    (bundle / "engines").mkdir(parents=True)
+    for name in ("bundle.json", "model.fp32.onnx", "engines/abc.engine"):
+        (bundle / name).write_bytes(b"bundle's")
+    assert main(ARGS + ["--model", str(bundle), "--json", str(bundle / inside)]) == 2
+    err = capsys.readouterr().err
+    assert f"the model bundle {bundle}'s file" in err and "Traceback" not in err
+    assert all((bundle / n).read_bytes() == b"bundle's" for n in ("bundle.json", "model.fp32.onnx", "engines/abc.engine"))
 
 
 def test_plot_with_no_image_extension_fails_before_the_run(tmp_path, capsys, no_run):

@@ -86,6 +86,21 @@ def test_an_output_that_is_a_mask_file_is_refused(images, tmp_path, capsys):
     assert _digest(masks / "m.png") == before
 
 
+@pytest.mark.parametrize("flag", ["--json", "--csv"])
+def test_an_output_onto_a_model_under_test_is_refused(images, tmp_path, capsys, flag):
+    """Regression: --models my.onnx --json my.onnx wrote the results over the model (edgefill bench
+    refused it; bench quality did not), and the model no longer loaded. Its sidecar is guarded too."""
+    model = tmp_path / "my.onnx"
+    model.write_bytes(b"model")
+    model.with_suffix(".json").write_text("{}")
+    args = FAST[:FAST.index("--models")] + ["--models", str(model)] + FAST[FAST.index("--models") + 2:]
+    for target in (model, model.with_suffix(".json")):
+        assert main(["bench", "quality", "--images", str(images), *args, flag, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert "the model's file" in err and "refusing to overwrite" in err and "Traceback" not in err
+    assert model.read_bytes() == b"model" and model.with_suffix(".json").read_text() == "{}"
+
+
 def test_the_same_file_for_two_outputs_is_refused(images, tmp_path, capsys):
     """Regression: --csv and --json on one path wrote the CSV, then the JSON over it."""
     out = tmp_path / "out.txt"
