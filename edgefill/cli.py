@@ -148,9 +148,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             if args.dilate:
                 # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
                 mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
-            result = inp.inpaint(image, mask, invert=invert)
-            # as the file came: grey stays grey, 16 bits stay 16 bits and alpha stays where the format holds them
             hole = normalize_mask(mask, image.shape, invert=invert, warn=False) > 0
+            stored = stored.for_hole(hole)  # a 16-bit file scaled over the pixels it keeps, as the Inpainter scales arrays
+            result = inp.inpaint(stored.bgr, mask, invert=invert)
+            # as the file came: grey stays grey, 16 bits stay 16 bits and alpha stays where the format holds them
             write_image(dst, stored.restore(result, hole, keep_16_bit=ext in WIDE_EXTS))
             total += inp.last_timing.total
             if bar is None:

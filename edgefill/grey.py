@@ -11,11 +11,11 @@ to the mean of their three channels (the least-squares grey for three equally go
 and returns a single-channel array for a single-channel input.
 
 A BGR frame counts as grey when a 1-in-16 subsample of the whole frame and every pixel of the
-window the fill changed have B = G = R (:func:`is_grey`): the subsample of a 1920x1080 frame
-takes ~0.02 ms on the development VM (every pixel of it ~3 ms), and the window costs in
-proportion to its size, so a colour frame is told apart at once and a grey one pays for its
-hole's window only. A colour frame that passes (grey around the hole and everywhere the
-subsample looks) gets the grey fill its surroundings call for anyway.
+window the fill changed have B = G = R, the hole's own pixels left out (:func:`is_grey`): the
+subsample of a 1920x1080 frame takes ~0.02 ms on the development VM (every pixel of it ~3 ms),
+and the window costs in proportion to its size, so a colour frame is told apart at once and a
+grey one pays for its hole's window only. A colour frame that passes (grey around the hole and
+everywhere the subsample looks) gets the grey fill its surroundings call for anyway.
 """
 
 from __future__ import annotations
@@ -31,14 +31,19 @@ def _channels_equal(pixels: np.ndarray) -> bool:
     return bool(np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]))
 
 
-def is_grey(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+def is_grey(image: np.ndarray, box: tuple[int, int, int, int], hole: np.ndarray | None = None) -> bool:
     """Whether the HxWx3 frame ``image`` is grey: B = G = R on a 1-in-:data:`SUBSAMPLE`
     subsample of the frame and on every pixel of ``box`` ``(x, y, w, h)``, the window a fill
-    changes."""
-    if not _channels_equal(image[::SUBSAMPLE, ::SUBSAMPLE]):
+    changes, leaving out the pixels of ``hole`` (HxW, non-zero in the hole), whose colour is
+    what the fill removes (a red marker drawn over a mono frame's defect gave it a tinted fill)."""
+    sub = image[::SUBSAMPLE, ::SUBSAMPLE]
+    if hole is not None:
+        sub = sub[hole[::SUBSAMPLE, ::SUBSAMPLE] == 0]
+    if not _channels_equal(sub):
         return False
     x, y, w, h = box
-    return _channels_equal(image[y : y + h, x : x + w])
+    window = image[y : y + h, x : x + w]
+    return _channels_equal(window if hole is None else window[hole[y : y + h, x : x + w] == 0])
 
 
 def channel_mean(pixels: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -218,16 +218,33 @@ def read_image(path: Path) -> np.ndarray:
     return read_stored_image(path).bgr
 
 
-def image_scale(stored: np.ndarray) -> float:
+def image_scale(stored: np.ndarray, hole: np.ndarray | None = None) -> float:
     """What a decoded image's samples are divided by to make 8 bits: 1 for 8-bit samples, and
     for 16-bit ones (2**bits - 1) / 255 with bits the bit length of the largest sample (at least
     8), so that a 10- or 12-bit camera image stored in 16 bits spans the models' 0-255 range as
     an 8-bit one does (257, the usual 16-to-8 scaling, for an image that uses all 16 bits; until
     the thirty-fourth session every 16-bit image was divided by 257, and a 12-bit one came out
-    at 0-16)."""
+    at 0-16). ``hole`` (HxW, non-zero in the hole): the largest sample outside it, so that what
+    is being removed does not set the scale of its own fill (a saturated 16-bit marker in the
+    hole of a 12-bit frame made the fill 16 times coarser, 17 distinct levels)."""
     if stored.dtype != np.uint16:
         return 1.0
-    return ((1 << max(8, int(stored.max()).bit_length())) - 1) / 255
+    return ((1 << max(8, _largest_known(stored, hole).bit_length())) - 1) / 255
+
+
+def _largest_known(stored: np.ndarray, hole: np.ndarray | None) -> int:
+    """The largest sample of ``stored`` outside ``hole`` (all of it for None; 0 for none): the
+    rows and columns around the hole's bounding box by views, the box by a mask (no copy of the
+    frame)."""
+    if hole is None or not stored.size:
+        return int(stored.max()) if stored.size else 0
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(hole, dtype=np.uint8))
+    if w == 0:
+        return int(stored.max())
+    box = stored[y : y + h, x : x + w]
+    parts = (stored[:y], stored[y + h :], stored[y : y + h, :x], stored[y : y + h, x + w :],
+             box[hole[y : y + h, x : x + w] == 0])
+    return max((int(part.max()) for part in parts if part.size), default=0)
 
 
 def _as_bgr(img: np.ndarray) -> np.ndarray:
@@ -287,6 +304,17 @@ class StoredImage:
         if alpha.dtype != out.dtype:  # a 16-bit file's alpha into an 8-bit format (alpha is as deep as the colour)
             alpha = scaled_8bit(alpha, 257)
         return np.dstack([cv2.cvtColor(out, cv2.COLOR_GRAY2BGR) if out.ndim == 2 else out, alpha])
+
+    def for_hole(self, hole: np.ndarray) -> StoredImage:
+        """This image with :attr:`bgr` scaled over the pixels outside ``hole`` (HxW, non-zero in
+        the hole; :func:`image_scale`), as :class:`~edgefill.Inpainter` scales a uint16 array:
+        ``edgefill inpaint`` reads a 16-bit file before it knows the hole. Itself when the scale
+        does not change (an 8-bit image, a hole without the brightest samples). A sequence's
+        ``min_scale`` is not kept."""
+        if self.stored.dtype != np.uint16:
+            return self
+        scale = image_scale(self.stored, hole)
+        return self if scale == self.scale else replace(self, bgr=_as_bgr(scaled_8bit(self.stored, scale)), scale=scale)
 
 
 def _changed_box(result: np.ndarray, bgr: np.ndarray, filled: np.ndarray | None) -> tuple[int, int, int, int]:
@@ -374,14 +402,16 @@ def unpremultiplied(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
-def stored_array(stored: np.ndarray, min_scale: float = 1.0, alpha: np.ndarray | None = None) -> StoredImage:
+def stored_array(stored: np.ndarray, min_scale: float = 1.0, alpha: np.ndarray | None = None,
+                 hole: np.ndarray | None = None) -> StoredImage:
     """An image in memory (grey HxW or BGR HxWx3, uint8 or uint16, as checked by the caller) as
     :class:`StoredImage` keeps it: beside it the BGR uint8 frame the models take, a 16-bit one
-    divided by :func:`image_scale` (or ``min_scale``, when larger) and rounded."""
+    divided by :func:`image_scale` (over the pixels outside ``hole``, when given; or
+    ``min_scale``, when larger) and rounded."""
     scale = 1.0
     img8 = stored
     if stored.dtype == np.uint16:
-        scale = max(image_scale(stored), min_scale)
+        scale = max(image_scale(stored, hole), min_scale)
         img8 = scaled_8bit(stored, scale)
     return StoredImage(stored, _as_bgr(img8), scale, alpha)
 

@@ -181,24 +181,28 @@ class Inpainter:
         (single-channel, or BGR with B = G = R) gets a grey fill (:mod:`edgefill.grey`).
 
         A uint16 image is filled as ``edgefill inpaint`` fills a 16-bit file: the model sees it
-        divided by :func:`edgefill.imageio.image_scale` (the bits its largest sample uses, so a
-        12-bit image spans 0-255 as an 8-bit one does), its fill is multiplied back and rounded,
-        and every pixel it did not repaint keeps all of its bits (each image is scaled by its
-        own samples; the result is at the input's scale)."""
+        divided by :func:`edgefill.imageio.image_scale` (the bits the largest sample outside the
+        hole uses, so a 12-bit image spans 0-255 as an 8-bit one does, whatever is being
+        removed), its fill is multiplied back and rounded, and every pixel it did not repaint
+        keeps all of its bits (each image is scaled by its own samples; the result is at the
+        input's scale)."""
         t0 = time.perf_counter()
         mono_shape = image.shape if single_channel(image) else None
         if mono_shape is not None:
             if image.size == 0:
                 raise InputError(f"the image is empty (shape {mono_shape})")
             image = image.reshape(mono_shape[:2])
-        stored = None
+        stored = hole = None
         if isinstance(image, np.ndarray) and image.dtype == np.uint16:
-            stored = stored_array(image if mono_shape is not None else validate_image(image, (np.uint16,)))
+            wide = image if mono_shape is not None else validate_image(image, (np.uint16,))
+            hole = normalize_mask(mask, wide.shape, invert=invert)
+            stored = stored_array(wide, hole=hole)  # scaled over the pixels it keeps, not what it removes
             image = stored.bgr
         elif mono_shape is not None:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         image = validate_image(image, (np.uint8, np.uint16))  # uint8 by now; the error names both
-        hole = normalize_mask(mask, image.shape, invert=invert)
+        if hole is None:
+            hole = normalize_mask(mask, image.shape, invert=invert)
         out, window, infer, crops, post = self._fill(image, hole, grey=mono_shape is not None)
         if stored is not None:
             t_restore = time.perf_counter()
@@ -256,7 +260,7 @@ class Inpainter:
             self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px)
             post += time.perf_counter() - t_refine
         window = (x0, y0, x1 - x0, y1 - y0)  # every pixel the fill changed
-        if grey or is_grey(image, window):
+        if grey or is_grey(image, window, hole):
             t_grey = time.perf_counter()
             make_grey_in_place(out, window)
             post += time.perf_counter() - t_grey

@@ -47,6 +47,19 @@ def test_is_grey_looks_at_the_subsample_and_at_the_whole_window():
     assert not is_grey(on_grid, (40, 40, 8, 8))
 
 
+def test_is_grey_leaves_out_the_hole():
+    """The hole's own pixels are what the fill removes: a red marker drawn over a mono frame's
+    defect made the frame colour, and its fill tinted."""
+    img = cv2.cvtColor(np.random.default_rng(1).integers(0, 256, (64, 64), np.uint8), cv2.COLOR_GRAY2BGR)
+    hole = np.zeros((64, 64), np.uint8)
+    hole[SUBSAMPLE - 4 : SUBSAMPLE + 20, 8:30] = 255  # on the subsample's grid too
+    img[hole > 0] = (0, 0, 255)
+    assert not is_grey(img, (4, 8, 30, 30))
+    assert is_grey(img, (4, 8, 30, 30), hole)
+    img[40, 40, 1] ^= 1  # a coloured known pixel in the window still counts
+    assert not is_grey(img, (30, 30, 20, 20), hole)
+
+
 def test_single_channel_is_uint8_or_uint16_hxw_or_hxwx1():
     assert single_channel(np.zeros((4, 4), np.uint8)) and single_channel(np.zeros((4, 4, 1), np.uint8))
     assert single_channel(np.zeros((4, 4), np.uint16)) and single_channel(np.zeros((4, 4, 1), np.uint16))
@@ -70,6 +83,18 @@ def test_a_grey_bgr_frame_gets_a_grey_fill():
     assert _spread(out, np.ones_like(hole)) == 0
     assert np.array_equal(out[~hole], img[~hole])
     assert not np.array_equal(out[hole], img[hole])
+
+
+@LEARNED
+def test_a_grey_frame_with_a_coloured_object_in_the_hole_gets_a_grey_fill():
+    grey, mask = _grey_case(seed=6)
+    img = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    hole = mask > 0
+    img[hole] = (40, 60, 220)  # a red part on a mono inspection camera's frame, drawn as BGR
+    with edgefill.Inpainter(model="nano", backend="onnxruntime") as inp:
+        out = inp.inpaint(img, mask)
+    assert _spread(out, np.ones_like(hole)) == 0
+    assert np.array_equal(out[~hole], img[~hole])
 
 
 @LEARNED

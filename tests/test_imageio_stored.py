@@ -152,3 +152,19 @@ def test_restore_finds_the_window_it_needs_or_takes_the_one_given(grey, case):
     assert np.array_equal(stored.restore(result, hole, box=(0, 0, 56, 40)), expected)
     assert np.array_equal(stored.restore(result, None), _restore_reference(stored, result, np.zeros_like(hole)))
     assert (case == "nothing") == np.array_equal(expected, img)
+
+
+def test_the_scale_over_the_known_pixels_is_that_of_their_largest_sample():
+    """image_scale(stored, hole) reads the rows and columns around the hole's box by views and
+    the box through the mask: against the plain reference, holes at the edges, none and all."""
+    from edgefill.imageio import image_scale
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        stored = rng.integers(0, 1 << int(rng.integers(8, 17)), (h, w) if trial % 2 else (h, w, 3)).astype(np.uint16)
+        hole = (rng.random((h, w)) < rng.choice([0.0, 0.2, 0.9, 1.0])).astype(np.uint8) * 255
+        known = stored[hole == 0]
+        top = int(known.max()) if known.size else 0
+        assert image_scale(stored, hole) == ((1 << max(8, top.bit_length())) - 1) / 255
+    assert image_scale(stored) == ((1 << max(8, int(stored.max()).bit_length())) - 1) / 255

@@ -58,6 +58,25 @@ def test_a_16_bit_grey_image_comes_back_grey_in_its_own_shape(shape):
     assert np.array_equal(unchanged, arg) and unchanged is not arg
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_what_the_hole_holds_does_not_set_the_scale_of_its_fill(tmp_path, grey):
+    """A saturated 16-bit marker drawn in the hole of a 12-bit frame made the image's scale 257,
+    not 4095 / 255: the fill came back 16 times coarser (17 distinct levels) and unlike the fill
+    of the same frame with a dark hole. The scale is the known pixels'; the CLI's too."""
+    wide, mask = _wide_case(12, seed=5, grey=grey)
+    hole = mask > 0
+    wide.flat[0] = 4000  # the largest known sample sets the scale: 12 bits
+    assert not hole.flat[0]
+    dark, marked = wide.copy(), wide.copy()
+    dark[hole], marked[hole] = 0, 65535
+    with edgefill.Inpainter(backend="opencv-ns") as inp:
+        out_dark, out_marked = inp.inpaint(dark, mask), inp.inpaint(marked, mask)
+    assert np.array_equal(out_dark, out_marked)
+    assert np.array_equal(out_marked[~hole], wide[~hole])
+    assert np.diff(np.unique(out_marked[hole])).min() <= 17  # steps of 4095 / 255, not 257
+    assert np.array_equal(inpaint_file(tmp_path, marked, mask, "out.png", "opencv-ns"), out_marked)
+
+
 @LEARNED
 def test_a_learned_model_fills_a_12_bit_image_as_the_cli_fills_the_file(tmp_path):
     """The API on the array and ``edgefill inpaint`` on the same samples as a 16-bit PNG give
