@@ -104,6 +104,10 @@ class TrainConfig:
 def load_photos(paths: list[Path], max_side: int = MAX_SIDE) -> list[np.ndarray]:
     """Decode photos once, shrinking any side above ``max_side`` (crops are rescaled anyway)."""
     out = [decode_capped(p, max_side) for p in tqdm(paths, desc="loading photos", leave=False)]
+    skipped = [p.name for p, img in zip(paths, out, strict=True) if img is None]
+    if skipped:  # said: they were left out without a word
+        print(f"warning: {len(skipped)} of {len(paths)} files are not readable images and are left out: "
+              f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", file=sys.stderr)
     return [img for img in out if img is not None]
 
 

@@ -39,6 +39,37 @@ def test_large_photos_are_capped_like_training_decodes_them(tmp_path):
     assert _psnr(img, pack_mod.decode_capped(src, 250)) > 35
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_a_12_bit_photo_trains_as_the_runtime_reads_it(tmp_path, grey):
+    """A 12-bit inspection image stored in 16 bits was divided by 256 (cv2.imread): a nearly
+    black photo (max 15) in training and in packs. It is scaled over the bits it uses, as
+    edgefill inpaint and bench quality read it."""
+    from edgefill.imageio import read_image
+
+    img8 = natural_image(120, 160, seed=4)
+    if grey:
+        img8 = cv2.cvtColor(img8, cv2.COLOR_BGR2GRAY)
+    src = tmp_path / "part.png"
+    wide = (img8.astype(np.int64) * 4095 // 255).astype(np.uint16)
+    wide.flat[0] = 4095  # the photo uses 12 bits
+    cv2.imwrite(str(src), wide)
+    decoded = pack_mod.decode_capped(src)
+    assert decoded.dtype == np.uint8 and decoded.shape == (120, 160, 3)
+    assert np.array_equal(decoded, read_image(src))
+    as_bgr = cv2.cvtColor(img8, cv2.COLOR_GRAY2BGR) if grey else img8
+    assert np.abs(decoded.astype(int) - as_bgr).reshape(-1, 3)[1:].max() <= 1  # the 8-bit photo it was made from
+
+
+def test_unreadable_photos_are_named_when_training_leaves_them_out(photo_dir, tmp_path, capsys):
+    from edgefill_export.train import load_photos
+
+    bad = tmp_path / "zz_broken.png"
+    bad.write_bytes(b"not an image")
+    photos = load_photos([*sorted(photo_dir.iterdir())[:2], bad])
+    assert len(photos) == 2
+    assert "1 of 3 files are not readable images and are left out: zz_broken.png" in capsys.readouterr().err
+
+
 def test_the_quality_drops_to_fit_the_budget_and_an_impossible_budget_is_an_error(photo_dir, tmp_path):
     paths = sorted(photo_dir.iterdir())
     best = pack_photos(paths, tmp_path / "a.npz", progress=False).bytes
