@@ -26,6 +26,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -522,9 +523,16 @@ def check_config(cfg: TrainConfig) -> None:
             raise SystemExit(f"--{name.replace('_', '-')} must be in (0, 1], got {getattr(cfg, name)}")
     if not 0 <= cfg.channel_shuffle <= 1:
         raise SystemExit(f"--channel-shuffle is a share of the crops, 0 to 1; got {cfg.channel_shuffle}")
+    # checked before the photos load: "gpu", "mps" or "cuda:x" were a PyTorch traceback after it,
+    # and "meta" left a run folder holding a log.csv header only
+    if re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device) is None:
+        raise SystemExit(f"--device must be cpu, cuda or cuda:N (a GPU's index), got {cfg.device!r}")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {cfg.device}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() "
                          "is false); train with --device cpu or install a CUDA build of torch")
+    if cfg.device.startswith("cuda:") and int(cfg.device[5:]) >= torch.cuda.device_count():
+        raise SystemExit(f"--device {cfg.device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                         "numbered from 0")
 
 
 #: Settings that may change between a run and its resumption without a word: how long it

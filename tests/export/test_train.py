@@ -293,6 +293,15 @@ def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, photos, monkeypatch):
         train(TrainConfig(model="nano", steps=1, crop=64, device="cuda"), tmp_path, photos)
 
 
+@pytest.mark.parametrize("device", ["gpu", "mps", "meta", "cuda:x", "cuda:"])
+def test_a_device_that_is_not_cpu_or_cuda_is_a_one_line_error_before_any_work(tmp_path, photos, device):
+    """It was a PyTorch traceback after the photos had loaded ("meta" left a run folder with a
+    log.csv header only)."""
+    with pytest.raises(SystemExit, match="--device must be cpu, cuda or cuda:N"):
+        train(TrainConfig(model="nano", steps=1, crop=64, device=device), tmp_path / "run", photos)
+    assert not (tmp_path / "run").exists()
+
+
 def test_the_command_reports_a_missing_folder_and_a_checkpoint_of_another_model(tmp_path, photo_dir, capsys):
     from edgefill_export.train import main
 
