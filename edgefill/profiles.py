@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class DeviceProfile:
                               f"(board.dla_cores), got {r.dla_core}")
         if r.backend == "tensorrt" and not b.tensorrt:
             raise ConfigError(f"profile {self.name}: runtime.backend tensorrt but no board.tensorrt version")
+        _check_versions(self.name, b)
         if not r.buckets or list(r.buckets) != sorted(set(r.buckets)) or any(x % 64 or x <= 0 for x in r.buckets):
             raise ConfigError(f"profile {self.name}: runtime.buckets must be ascending positive multiples of 64, "
                               f"got {r.buckets}")
@@ -117,11 +119,12 @@ class DeviceProfile:
         """A profile by name (``"orin-nano"``) or from a YAML file path. A profile found by name
         must carry that name (its ``name:`` is its file's name)."""
         path = Path(name_or_path)
-        by_name = path.suffix not in (".yaml", ".yml")
+        by_name = path.suffix not in PROFILE_EXTS
         if by_name:
-            path = profiles_dir() / f"{name_or_path}.yaml"
-            if not path.is_file():
+            found = _profile_file(str(name_or_path))  # .yml too: `profiles show` read one by path only
+            if found is None:
                 raise ConfigError(f"unknown profile {name_or_path!r}; known: {', '.join(list_profiles())}")
+            path = found
         try:
             import yaml
         except ImportError as exc:
@@ -152,6 +155,21 @@ class DeviceProfile:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def _check_versions(name: str, board: BoardFacts) -> None:
+    """The board's versions are dotted numbers, and its TensorRT one that edgefill builds engines
+    with: "8.x" was an int() error without the profile's name, after an export had built and
+    gated its FP32 graph, and "7.1" an opset error."""
+    from .trt.compat import MAX_BUILDER_MAJOR, parse_version
+
+    for key in ("jetpack", "tensorrt", "cuda", "compute_capability"):
+        value = getattr(board, key)
+        if value is not None and not re.fullmatch(r"\d+(\.\d+){0,3}", value):
+            raise ConfigError(f"profile {name}: board.{key} must be a version such as 8.6 or 10.3, got {value!r}")
+    if board.tensorrt and not (8, 2) <= parse_version(board.tensorrt)[:2] <= (MAX_BUILDER_MAJOR, 99):
+        raise ConfigError(f"profile {name}: board.tensorrt {board.tensorrt}: edgefill builds engines with TensorRT 8.2 "
+                          f"to {MAX_BUILDER_MAJOR}.x (JetPack 4.6.1 and later)")
 
 
 def _check_camera(name: str, cam: CameraDefaults) -> None:
@@ -243,8 +261,17 @@ def profiles_dir() -> Path:
         return Path(__file__).resolve().parents[1] / "firmware_configs"
 
 
+#: the extensions a profile file may have; by name, a profile is NAME.yaml, else NAME.yml
+PROFILE_EXTS = (".yaml", ".yml")
+
+
 def list_profiles() -> list[str]:
-    return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
+    return sorted({p.stem for ext in PROFILE_EXTS for p in profiles_dir().glob("*" + ext)})
+
+
+def _profile_file(name: str) -> Path | None:
+    """The file of the profile called ``name`` in :func:`profiles_dir`, if there is one."""
+    return next((p for p in (profiles_dir() / (name + ext) for ext in PROFILE_EXTS) if p.is_file()), None)
 
 
 # typing.Union, and X | Y's types.UnionType on Python >= 3.10.

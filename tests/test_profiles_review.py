@@ -49,3 +49,32 @@ def test_a_csi_camera_below_one_fps_is_refused_when_the_profile_loads(tmp_path, 
             DeviceProfile.load(path)
     else:
         assert DeviceProfile.load(path).runtime.camera.fps == fps
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("tensorrt", "8.x", "board.tensorrt must be a version such as 8.6 or 10.3, got '8.x'"),
+    ("tensorrt", "7.1", "board.tensorrt 7.1: edgefill builds engines with TensorRT 8.2 to 10.x"),
+    ("tensorrt", "11.0", "board.tensorrt 11.0: edgefill builds engines with TensorRT 8.2 to 10.x"),
+    ("jetpack", "six", "board.jetpack must be a version"),
+    ("compute_capability", "sm_87", "board.compute_capability must be a version"),
+])
+def test_board_versions_are_checked_when_the_profile_loads(tmp_path, key, value, says):
+    """"8.x" was an int() error naming neither the profile nor the key, after an export had built
+    and gated its FP32 graph; "7.1" an opset error at the same point."""
+    data = yaml.safe_load((profiles_dir() / "orin-nano.yaml").read_text())
+    data["board"][key] = value
+    path = tmp_path / "orin-nano.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=f"profile orin-nano: {says}"):
+        DeviceProfile.load(path)
+
+
+def test_a_yml_profile_is_found_by_name_and_listed(tmp_path, monkeypatch, capsys):
+    """A .yml profile was read by its path only: by name it was unknown, and `profiles list`
+    printed nothing."""
+    data = yaml.safe_load((profiles_dir() / "rpi5.yaml").read_text())
+    (tmp_path / "rpi5.yml").write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("EDGEFILL_PROFILES", str(tmp_path))
+    assert DeviceProfile.load("rpi5").name == "rpi5"
+    assert main(["profiles", "list"]) == 0
+    assert capsys.readouterr().out.startswith("rpi5 ")
