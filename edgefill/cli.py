@@ -825,16 +825,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``edgefill`` command. A reader that closes our stdout early (``edgefill doctor | head -1``)
     ends it quietly with 141 (128 + SIGPIPE), as shell tools do, instead of a traceback."""
+    code = 2
     try:
         code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
         return code
     except BrokenPipeError:
-        try:  # the interpreter flushes stdout again at exit: point it at /dev/null first
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # io.UnsupportedOperation (no fileno) is both
-            pass
+        _drop_stdout()
         return 141
+    except OSError as exc:  # stdout itself failed (redirected to a full disk): one line, after any error said
+        _drop_stdout()
+        if code == 0:
+            print(f"edgefill: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter flushes it again at exit, which repeated the
+    failure as an "Exception ignored" traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # io.UnsupportedOperation (no fileno) is both
+        pass
 
 
 def _train(argv: list[str]) -> int:
@@ -907,6 +919,13 @@ def _one_line_errors(run: Callable[[], int], prog: str) -> int:
         return run()
     except EdgeFillError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # main() ends quietly
+        raise
+    except OSError as exc:  # the system refused a path or a write: a name too long, a full disk, stdout
+        log.debug("%s", exc, exc_info=True)
+        where = f": {exc.filename}" if exc.filename else " (writing to standard output?)"
+        print(f"{prog}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

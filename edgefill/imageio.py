@@ -168,13 +168,14 @@ def _read(path: Path, flags: int, what: str) -> np.ndarray:
 def _file_bytes(path: Path, what: str) -> np.ndarray:
     """The bytes of the image file ``path`` (a non-empty uint8 array); InputError naming it."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{what} {path} does not exist")
-    if not path.is_file():
-        raise InputError(f"{what} {path} is not a file")
     try:
+        if not path.exists():
+            raise InputError(f"{what} {path} does not exist")
+        if not path.is_file():
+            raise InputError(f"{what} {path} is not a file")
         data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as exc:  # no read permission (a file a camera daemon wrote as another user), an I/O error
+    except OSError as exc:  # no read permission (a file a camera daemon wrote as another user), an I/O error,
+        # a name too long for the filesystem (which exists() raised as a traceback)
         raise InputError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     if data.size == 0:
         raise InputError(f"{what} {path} is empty")

@@ -52,3 +52,52 @@ def test_a_profile_whose_backend_is_classical_runs_without_a_model(tmp_path, cap
     assert _main("run", clip, "--mask", "rect:0,0,30,30", "--profile", profile,
                  "--stats-json", tmp_path / "s.json") == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "s.json").read_text())["backend"] == "opencv-telea"
+
+
+LONG = "a" * 256  # one path component longer than Linux filesystems take (255 bytes)
+
+
+@pytest.mark.parametrize("where", ["output", "input", "bench json"])
+def test_a_name_too_long_for_the_filesystem_is_one_line(tmp_path, capsys, where, monkeypatch):
+    """Path.exists() and friends raise ENAMETOOLONG (Python 3.11): it was a traceback, exit 1."""
+    import shutil
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    shutil.copy(samples / "coffee.png", "img.png")
+    shutil.copy(samples / "coffee_spoon_mask.png", "mask.png")
+    args = {"output": ["inpaint", "img.png", "--mask", "mask.png", "-o", LONG + ".png", "--backend", "opencv-telea"],
+            "input": ["inpaint", LONG + ".png", "--mask", "mask.png", "-o", "o.png", "--backend", "opencv-telea"],
+            "bench json": ["bench", "--backend", "opencv-telea", "--size", "64", "--reps", "1", "--json",
+                           LONG + ".json"]}[where]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "File name too long" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_or_image_name_too_long_is_an_edgefill_error_in_the_api():
+    import edgefill
+    from edgefill.errors import InputError, ModelError
+    from edgefill.imageio import read_image
+
+    with pytest.raises(ModelError, match="File name too long"):
+        edgefill.Inpainter(model=LONG + ".onnx")
+    with pytest.raises(InputError, match="File name too long"):
+        read_image(LONG + ".png")
+
+
+def test_a_full_standard_output_is_one_line_and_exit_2(tmp_path):
+    """`edgefill backends > /dev/full` (a log on a full SD card): an OSError traceback, exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full (Linux)")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "edgefill", "backends"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Exception ignored" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

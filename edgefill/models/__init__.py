@@ -115,7 +115,10 @@ def resolve_model(spec: str | Path) -> ModelFile:
     ``sha256`` of its sidecar (``model.json`` beside ``model.onnx``) when it has one; a
     bundle's file against ``bundle.json``. Every problem is a :class:`ModelError`.
     """
-    return _resolve(spec)
+    try:
+        return _resolve(spec)
+    except OSError as exc:  # a name too long for the filesystem, a folder it may not read: not a traceback
+        raise ModelError(f"cannot read the model {str(spec)[:200]}: {exc.strerror or exc}") from exc
 
 
 def _resolve(spec: str | Path) -> ModelFile:
