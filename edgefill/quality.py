@@ -456,7 +456,8 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
         paths = default_images(a.data)
     paths = paths[: a.limit] if a.limit else paths
     if not paths:
-        raise InputError("no evaluation images: run `make data` (or pass --images DIR)")
+        raise InputError(f"no images in {a.images} (PNG, JPEG, ...)" if a.images else
+                         "no evaluation images: run `make data` (or pass --images DIR)")
     try:  # each image read and cropped once, here: a broken file is named before the run, not halfway through it
         crops = []
         for p in paths:

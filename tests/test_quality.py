@@ -68,8 +68,10 @@ def test_an_output_that_is_a_folder_is_refused_before_the_run(images, tmp_path, 
 
 
 def test_empty_folder_is_a_clear_error(tmp_path, capsys):
+    """It said "run `make data` (or pass --images DIR)" to a user who had passed --images."""
     assert main(["bench", "quality", "--images", str(tmp_path)]) == 2
-    assert "no evaluation images" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"no images in {tmp_path}" in err and "make data" not in err
 
 
 @pytest.mark.parametrize("thin", [[], ["--thin-px", "3"]])

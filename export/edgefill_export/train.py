@@ -41,6 +41,7 @@ import torch
 from tqdm import tqdm
 
 from edgefill import maskgen
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes, move_no_replace
 from edgefill.refill_settings import RefillSettings
 
@@ -49,7 +50,7 @@ from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_err
                      total_variation)
 from .ema import WeightAverage
 from .model import MODEL_CONFIGS, PConvUNet, build_model
-from .pack import MAX_SIDE, PackError, decode_capped, load_pack
+from .pack import MAX_SIDE, decode_capped, load_pack
 from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_model, save_checkpoint,
                       save_weights)
 
@@ -942,7 +943,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         ap.error(f"--images {images_dir}: not a folder")
     try:
         print(train(cfg, out, pack if pack is not None else training_paths(data, images_dir), resume=not no_resume, init=init))
-    except (PackError, CheckpointError) as exc:
+    except EdgeFillError as exc:  # a pack, a checkpoint, an image folder's broken link (was a traceback here)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # train() has said whether it saved a checkpoint

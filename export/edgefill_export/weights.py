@@ -25,10 +25,17 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
     atomic_write_bytes(Path(path), save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
 
 
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    path = Path(path)
+def _check_is_file(path: Path) -> None:
+    """CheckpointError unless ``path`` is a file: a folder there was said "does not exist"."""
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a weights or checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    path = Path(path)
+    _check_is_file(path)
     if path.suffix != ".safetensors":
         raise CheckpointError(f"{path}: only .safetensors files are accepted (pickle checkpoints are refused)")
     try:
@@ -159,8 +166,7 @@ def checkpoint_state(path: Path) -> dict:
     """The training loop's own state saved in a checkpoint (step, config, ...), read from its
     header alone (no tensors); ``{}`` where it has none."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist")
+    _check_is_file(path)
     try:
         return json.loads(_header(path).get("state", "{}"))
     except Exception as exc:  # safetensors raises several types for corrupt headers; JSON its own

@@ -111,3 +111,26 @@ def test_a_log_csv_that_is_a_folder_is_one_line(tmp_path, photos):
     (tmp_path / "log.csv").mkdir()
     with pytest.raises(SystemExit, match="log.csv is a folder"):
         train(_cfg(2), tmp_path, photos)
+
+
+def test_the_module_command_reports_a_broken_link_among_the_photos_in_one_line(tmp_path, photo_dir, capsys):
+    """python -m edgefill_export.train caught only pack and checkpoint errors: a folder holding a
+    broken link was an InputError traceback there (edgefill train printed one line)."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    shutil.copytree(photo_dir, folder)
+    (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    assert main(["--model", "nano", "--crop", "64", "--steps", "1", "--out", str(tmp_path / "run"),
+                 "--images", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "gone.png" in err and "Traceback" not in err
+
+
+def test_a_folder_where_a_checkpoint_is_expected_is_named_a_folder(tmp_path):
+    from edgefill_export.weights import CheckpointError, checkpoint_state, load_weights
+
+    (tmp_path / "checkpoint.safetensors").mkdir()
+    for read in (checkpoint_state, load_weights):
+        with pytest.raises(CheckpointError, match="is a folder, not a weights or checkpoint file"):
+            read(tmp_path / "checkpoint.safetensors")
