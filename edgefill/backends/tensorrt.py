@@ -13,11 +13,15 @@ asynchronously on one CUDA stream. A crop smaller than its profile's minimum sha
 static DLA profile, or a crop below the smallest bucket) is padded up to it and the
 output cropped back. Version differences live in :mod:`edgefill.trt.compat`.
 
-CUDA context: the backend retains the GPU's *primary* context (the one TensorRT's runtime
-API uses too) and makes it current around every call into CUDA, so ``infer`` works from
-any thread: :class:`~edgefill.Pipeline` runs inference on its own thread, where
+CUDA context: the backend uses the GPU's *primary* context (the one TensorRT's runtime API
+uses too) and makes it current around every call into CUDA, so ``infer`` works from any
+thread: :class:`~edgefill.Pipeline` runs inference on its own thread, where
 ``pycuda.autoinit`` (current only in the importing thread) fails with "invalid device
-context".
+context". The primary context is retained once per process and never detached: the CUDA
+runtime that TensorRT uses holds it for the life of the process anyway, and pycuda's
+``detach()`` of a primary context releases it without popping it (it stayed current on the
+thread that closed the backend, under the application's own context) or, from another thread
+(a Pipeline's), releases nothing (pycuda's src/cpp/cuda.hpp).
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ import contextlib
 import importlib.util
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, InferenceError, ModelError, ShapeError
+from ..errors import BackendUnavailableError, ConfigError, InferenceError, ModelError, ShapeError
 from ..refill_settings import recorded_settings
 from ..roi import pad_pair
 from ..trt import compat
@@ -42,18 +47,27 @@ from .registry import register_backend
 log = logging.getLogger(__name__)
 
 
+_PRIMARY: list = []  # [(pycuda.driver, its retained primary context)]: one retain per process
+_PRIMARY_LOCK = threading.Lock()
+
+
 def _import_pycuda():
-    """pycuda's driver module and the device's retained primary context (not made current)."""
+    """pycuda's driver module and the device's primary context (retained once per process, not
+    made current; see the module's docstring)."""
     try:
         import pycuda.driver as cuda
     except ImportError as exc:
         raise BackendUnavailableError("tensorrt", f"pycuda cannot be imported ({exc})", "trt") from exc
-    try:
-        cuda.init()
-        context = cuda.Device(0).retain_primary_context()
-    except Exception as exc:  # pycuda raises its own LogicError/RuntimeError when there is no GPU
-        raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})") from exc
-    return cuda, context
+    with _PRIMARY_LOCK:
+        if _PRIMARY and _PRIMARY[0][0] is cuda:
+            return _PRIMARY[0]
+        try:
+            cuda.init()
+            context = cuda.Device(0).retain_primary_context()
+        except Exception as exc:  # pycuda raises its own LogicError/RuntimeError when there is no GPU
+            raise BackendUnavailableError("tensorrt", f"no usable CUDA device ({exc})") from exc
+        _PRIMARY[:] = [(cuda, context)]
+        return cuda, context
 
 
 @dataclass
@@ -119,7 +133,7 @@ class TensorRTBackend(Backend):
 
         cuda, trt = self.cuda, self.trt
         if path.is_dir():
-            engine_path = build_for_bundle(path, profile)
+            engine_path = _built(build_for_bundle, path, profile)
         else:
             engine_path = path
             side = _read_sidecar(engine_path)
@@ -131,12 +145,12 @@ class TensorRTBackend(Backend):
                 bundle = engine_path.parent.parent
                 if rebuild and (bundle / "bundle.json").is_file():
                     log.warning("%s; rebuilding from %s", msg, bundle)
-                    engine_path = build_for_bundle(bundle, profile)
+                    engine_path = _built(build_for_bundle, bundle, profile)
                 else:
                     raise BackendUnavailableError("tensorrt", msg + "; rebuild it with edgefill build-engine")
         self.engine_path = engine_path
         self.sidecar = verify_engine_file(engine_path)
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        runtime = trt.Runtime(compat.logger(trt))
         built = self.sidecar.get("config") or {}
         if built.get("use_dla"):
             # The DLA core an engine runs on is the runtime's (IRuntime::setDLACore, default -1),
@@ -242,19 +256,28 @@ class TensorRTBackend(Backend):
                     slot.context = None
                     for d in slot.device.values():
                         d.free()
-                    # pycuda frees page-locked memory and destroys a stream only in a live context:
-                    # left to the garbage collector after detach() below, both would stay allocated
-                    # (the CUDA runtime keeps the primary context) and leak with every load
+                    # freed here, in the context (pycuda frees page-locked memory and destroys a
+                    # stream only in a live one), not whenever the garbage collector gets to them
                     for h in slot.host.values():
                         h.base.free()
                 self.engine = self.stream = None
             finally:
                 self.cuda.Context.pop()
-            with contextlib.suppress(Exception):
-                context.detach()  # this backend's hold on the primary context
+            # the primary context itself is kept: see the module's docstring
 
 
 _TAKES = (np.dtype(np.uint8), np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _built(build, bundle: Path, profile: object) -> Path:
+    """The engine ``build(bundle, profile)`` builds, a failed build (the ONNX does not parse, no
+    fast INT8 on this GPU, out of memory, a TensorRT that edgefill does not build with) being a
+    :class:`BackendUnavailableError`: ``auto`` goes on to ONNX Runtime, which runs the bundle's
+    ONNX, where the ModelError or ConfigError ended the walk."""
+    try:
+        return build(bundle, profile)
+    except (ConfigError, ModelError) as exc:
+        raise BackendUnavailableError("tensorrt", f"no engine could be built from {bundle}: {exc}") from exc
 
 
 def _io_dtypes(trt, tensors, engine_path: Path) -> dict:

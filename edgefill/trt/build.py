@@ -82,6 +82,26 @@ def mask_branch_layers(trt, network, mask_input: str = "mask") -> list:
     return layers
 
 
+def pin_mask_branch(trt, network) -> int:
+    """Pin the mask branch (:func:`mask_branch_layers`) to FP32 under OBEY_PRECISION_CONSTRAINTS:
+    each layer whose outputs are float computes in FP32 and gives FP32, except that a layer
+    with a non-float input (the Cast from a uint8 ``mask`` input, TensorRT >= 9.2 graphs) has
+    its output type set only: a precision constraint on a Cast from uint8 is not documented,
+    and TensorRT takes uint8 only straight into a Cast. How many layers were pinned."""
+    floats = (trt.float32, trt.float16)
+    pinned = 0
+    for layer in mask_branch_layers(trt, network):
+        if not all(layer.get_output(k).dtype in floats for k in range(layer.num_outputs)):
+            continue
+        inputs = [layer.get_input(j) for j in range(layer.num_inputs)]
+        if all(t is None or t.dtype in floats for t in inputs):
+            layer.precision = trt.float32
+        for k in range(layer.num_outputs):
+            layer.set_output_type(k, trt.float32)
+        pinned += 1
+    return pinned
+
+
 def _is_constant(network, trt, tensor_name: str) -> bool:
     for i in range(network.num_layers):
         layer = network.get_layer(i)
@@ -102,7 +122,7 @@ class EngineFromOnnx:
     def __call__(self) -> bytes:
         trt = compat.import_trt()
         compat.check_builder_version(trt)
-        logger = trt.Logger(trt.Logger.WARNING)
+        logger = compat.logger(trt)
         builder = trt.Builder(logger)
         network = builder.create_network(compat.network_flags(trt))
         parser = trt.OnnxParser(network, logger)
@@ -131,15 +151,7 @@ class EngineFromOnnx:
                 config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
         # The mask path stays FP32 whatever the precision.
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        pinned = 0
-        for layer in mask_branch_layers(trt, network):
-            outs = [layer.get_output(k) for k in range(layer.num_outputs)]
-            if all(o.dtype in (trt.float32, trt.float16) for o in outs):
-                layer.precision = trt.float32
-                for k in range(layer.num_outputs):
-                    layer.set_output_type(k, trt.float32)
-                pinned += 1
-        log.info("pinned %d mask-branch layers to FP32", pinned)
+        log.info("pinned %d mask-branch layers to FP32", pin_mask_branch(trt, network))
         for p in cfg.profiles:
             prof = builder.create_optimization_profile()
             for name, channels in (("image", 3), ("mask", 1)):

@@ -66,6 +66,20 @@ def import_trt():
 MAX_BUILDER_MAJOR = 10
 
 
+_LOGGERS: dict = {}  # id(tensorrt module) -> (module, its one Logger)
+
+
+def logger(trt):
+    """The process's one ``trt.Logger`` (WARNING): TensorRT before 8.4.1 keeps a single global
+    logger pointer ("TensorRT maintains only a single logger pointer at any given time"), so a
+    Logger made per Runtime or Builder (a second camera's backend, a rebuild) could be freed
+    while TensorRT still logs through it."""
+    held = _LOGGERS.get(id(trt))
+    if held is None or held[0] is not trt:
+        held = _LOGGERS[id(trt)] = (trt, trt.Logger(trt.Logger.WARNING))
+    return held[1]
+
+
 def check_builder_version(trt) -> None:
     """A :class:`ConfigError` before a build on a TensorRT newer than :data:`MAX_BUILDER_MAJOR`,
     where the first missing flag was an ``AttributeError`` traceback after the ONNX parse."""

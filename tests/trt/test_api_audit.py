@@ -65,7 +65,7 @@ def test_out_of_device_memory_while_loading_is_a_backend_error(fake_gpu, tmp_pat
     with pytest.raises(BackendUnavailableError, match="out of memory"):
         backend(make_engine(tmp_path, [[256, 256, 256, 256]]))
     assert fake_gpu.MEMORY == {} and fake_gpu._stack() == []
-    assert fake_gpu.STATE["released"] == fake_gpu.STATE["retained"] == 1
+    assert (fake_gpu.STATE["retained"], fake_gpu.STATE["released"]) == (1, 0)
 
 
 def test_auto_goes_on_when_the_engine_does_not_fit(fake_gpu, tmp_path, caplog):  # noqa: F811
@@ -172,3 +172,69 @@ def test_close_waits_for_an_inference_in_flight(fake_gpu, tmp_path):  # noqa: F8
     assert fake_gpu.MEMORY == {} and fake_gpu.HOST == {} and fake_gpu.STREAMS == {}
     with pytest.raises(edgefill.errors.InputError, match="closed"):
         b.infer(*frame(256, 256))
+
+
+def _bundle_with_an_onnx(folder):
+    """A bundle that ONNX Runtime can run (its FP32 graph: a copy of the shipped nano) and
+    TensorRT builds from its model.trt.fp32.onnx (the fake parser takes anything)."""
+    import shutil
+
+    from edgefill.models import MODELS_DIR
+
+    bundle = make_bundle(folder)
+    shutil.copy(MODELS_DIR / "nano.onnx", bundle / "model.fp32.onnx")
+    shutil.copy(MODELS_DIR / "nano.json", bundle / "model.fp32.json")
+    data = json.loads((bundle / "bundle.json").read_text())
+    data["precision"] = "fp32"
+    data["artifacts"] = {"fp32": {"file": "model.fp32.onnx",
+                                  "sha256": hashlib.sha256((bundle / "model.fp32.onnx").read_bytes()).hexdigest()}}
+    (bundle / "bundle.json").write_text(json.dumps(data))
+    return bundle
+
+
+@pytest.mark.parametrize("failure", ["tensorrt 11", "no fast int8", "build fails"])
+def test_auto_runs_the_bundle_on_onnx_runtime_when_no_engine_can_be_built(fake_gpu, tmp_path, monkeypatch,  # noqa: F811
+                                                                          caplog, failure):
+    """A build that fails inside the backend (a TensorRT edgefill does not build with, an INT8
+    bundle on a GPU without fast INT8, a parse or out-of-memory failure) raised its ConfigError
+    or ModelError out of ``auto``, which catches BackendUnavailableError only: the run ended
+    where ONNX Runtime could run the bundle's ONNX."""
+    pytest.importorskip("onnxruntime", reason="the fallback is ONNX Runtime (edgefill[ort])")
+    import tensorrt
+
+    from edgefill.trt import build
+
+    bundle = _bundle_with_an_onnx(tmp_path / "b")
+    if failure == "tensorrt 11":
+        monkeypatch.setattr(tensorrt, "__version__", "11.0.0")
+    elif failure == "no fast int8":
+        monkeypatch.setattr(build, "build_for_bundle",
+                            lambda *a, **k: (_ for _ in ()).throw(edgefill.errors.ConfigError("this GPU has no fast INT8")))
+    else:
+        monkeypatch.setattr(build, "build_for_bundle",
+                            lambda *a, **k: (_ for _ in ()).throw(ModelError("TensorRT failed to build an engine")))
+    with edgefill.create_backend("auto", model=str(bundle)) as b:
+        assert b.name == "onnxruntime"
+    assert "backend 'tensorrt' could not start: no engine could be built from" in caplog.text
+    with pytest.raises(BackendUnavailableError, match="no engine could be built"):
+        edgefill.create_backend("tensorrt", model=str(bundle))
+    assert fake_gpu._stack() == []
+
+
+def test_the_primary_context_is_retained_once_and_left_current_nowhere(fake_gpu, tmp_path):  # noqa: F811
+    """Each load retained the primary context and close() detached it: pycuda's detach of a
+    primary context released it without popping it, so it stayed current on the closing thread
+    (under an application's own context), and from another thread (a Pipeline's) it released
+    nothing. It is retained once per process now, and never detached."""
+    import threading
+
+    path = make_engine(tmp_path, [[256, 256, 256, 256]])
+    for _ in range(3):
+        with backend(path) as b:
+            b.infer(*frame(256, 256))
+    other = backend(path)
+    closer = threading.Thread(target=other.close)
+    closer.start()
+    closer.join(10)
+    assert (fake_gpu.STATE["retained"], fake_gpu.STATE["released"]) == (1, 0)
+    assert fake_gpu._stack() == []

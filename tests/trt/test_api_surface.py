@@ -34,7 +34,7 @@ NOT_TRT = {
     "JSONDecodeError", "__init__", "add", "close", "dumps", "findall", "getLogger", "index", "loads", "replace",
     # edgefill's own
     "board", "buckets", "cuda", "dla_core", "engine", "engine_path", "gpu_fallback", "import_trt", "io_tensors",
-    "check_builder_version",
+    "check_builder_version", "logger", "Lock",
     "multiple", "numpy_dtype", "onnx_path", "optimization_level", "precision", "profiles",
     "sidecar", "slots", "stream", "tensors", "timing_cache", "trt", "use_dla", "workspace_mb", "config",
     "dtypes", "execute", "network_flags", "set_input_shape", "set_optimization_level", "set_workspace",

@@ -64,6 +64,9 @@ class device_attribute:  # noqa: N801 (pycuda's name)
 class Context:
     valid = True  # False once detached: pycuda's "dead context"
 
+    def __init__(self):
+        self.thread = threading.current_thread()  # pycuda's m_thread: where it was retained
+
     def push(self):
         _stack().append(self)
 
@@ -74,10 +77,18 @@ class Context:
         _stack().pop()
 
     def detach(self):
+        """pycuda's context::detach of a primary context (src/cpp/cuda.hpp): not current, on the
+        thread that retained it, it pushes the context and releases it (cuDevicePrimaryCtxRelease,
+        which pops nothing: the context stays on this thread's stack); on another thread it
+        releases nothing; either way the object is dead afterwards."""
         if not self.valid:
             raise LogicError("context::detach failed: cannot detach from invalid context")
+        current = bool(_stack()) and _stack()[-1] is self
+        if current or threading.current_thread() is self.thread:
+            if not current:
+                _stack().append(self)
+            STATE["released"] += 1
         self.valid = False
-        STATE["released"] += 1
 
 
 class _ContextDependent:
