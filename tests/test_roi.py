@@ -120,3 +120,30 @@ def test_bad_buckets_and_configs_are_config_errors_through_the_inpainter(cfg):
 
 def test_whole_numpy_buckets_are_accepted():
     roi.RoiConfig(buckets=(np.int64(256), 512)).validate(64)
+
+
+@pytest.mark.parametrize("feather", [1, 3, 6, 11])
+def test_no_pixel_farther_than_feather_from_the_hole_is_changed(feather):
+    """RoiConfig's promise: pixels farther than ``feather`` px from the hole are untouched. The
+    elliptical dilation's corners and the 5x5 distance approximation gave pixels up to
+    feather + 0.5 px away (sqrt(40) = 6.32 for feather 6) a weight of 0.1-0.2."""
+    import edgefill
+
+    from .fakes import SlowBackend
+
+    rng = np.random.default_rng(feather)
+    img = np.zeros((96, 96, 3), np.uint8)
+    img[..., 2] = 200
+    mask = np.zeros((96, 96), np.uint8)
+    for y, x in rng.integers(20, 76, (3, 2)):
+        mask[y, x] = 255  # single pixels: every direction of the dilation's corners
+    mask[40:44, 50:57] = 255
+    inp = edgefill.Inpainter(backend=SlowBackend(delay=0), roi_config=roi.RoiConfig(buckets=(128,), margin=8,
+                             feather=feather), thin_hole_px=0, wide_ns_weight=0)
+    out = inp.inpaint(img, mask)
+    import cv2
+
+    dist = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    changed = np.any(out != img, axis=2)
+    assert changed[dist <= 0.5].all() and dist[changed].max() <= feather + 1e-3
+    assert changed[(dist > 0) & (dist <= feather)].any()  # the ring is feathered
