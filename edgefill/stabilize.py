@@ -2,17 +2,25 @@
 
 Two mechanisms:
 
-1. **Reuse.** When the mask is unchanged and the scene around the hole is static
-   (mean absolute difference of a 1/8-scale grey thumbnail, outside the hole, against
-   the frame the current fill was computed on, below ``static_threshold`` grey levels),
-   the previous fill is pasted again and the model is not run at all.
-2. **Blend.** Otherwise, when the scene moved only a little (below ``move_threshold``),
+1. **Reuse.** When the mask is unchanged and the scene around the hole is static, the
+   previous fill is pasted again and the model is not run at all. Static means both: the mean
+   absolute difference of a 1/8-scale colour thumbnail, outside the hole, against the frame
+   the current fill was computed on, and the change of the mean colour of the ring of
+   :data:`RING` px around the hole (per channel), are at most ``static_threshold`` levels. (A
+   grey thumbnail alone missed colour casts, and a shadow or an object next to the hole, whose
+   thumbnail cells are left out with the hole's: the old fill was shown against new
+   surroundings.)
+2. **Blend.** Otherwise, when the scene moved only a little (at most ``move_threshold``),
    the new fill is blended with the previous one inside the hole (an exponential moving
    average with weight ``blend`` on the new fill), so sensor noise does not make the fill
-   shimmer. A larger change (camera moved, scene cut) resets the history.
+   shimmer. A larger change (camera moved, scene cut) resets the history. A blend that left
+   the fill more than one level from the new one is not reused: the model runs again until the
+   average has settled (a light step followed by a still scene showed the half-old fill for
+   as long as the scene stayed still).
 
 Comparisons are always against the key frame, never the previous frame, so a slow drift
-(lighting) accumulates and eventually triggers a recompute.
+(lighting) accumulates and eventually triggers a recompute. The fill is kept as a copy: a sink
+that draws on the frame it is handed does not draw on the fill reused later.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import numpy as np
 
 from .checks import is_finite, is_whole
 from .errors import ConfigError, InputError
-from .masks import dilate, validate_image
+from .masks import copy_where, dilate, hole_box, validate_image
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,14 @@ class StabilizerConfig:
             raise ConfigError("need 0 <= static_threshold <= move_threshold")
 
 
+#: width in pixels of the ring around the hole whose mean colour must also be unchanged for a reuse
+RING = 16
+
+
 def _thumb(frame: np.ndarray) -> np.ndarray:
-    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return cv2.resize(g, (max(1, g.shape[1] // 8), max(1, g.shape[0] // 8)), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """The 1/8-scale colour thumbnail (float32, HxWx3) the scene is compared on."""
+    size = (max(1, frame.shape[1] // 8), max(1, frame.shape[0] // 8))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def _checked(frame: object, hole: object) -> tuple[np.ndarray, np.ndarray]:
@@ -78,26 +91,42 @@ class TemporalStabilizer:
         self._key_thumb: np.ndarray | None = None
         self._key_hole: np.ndarray | None = None
         self._valid_thumb: np.ndarray | None = None
+        # the key fill: the window around the hole and its ring, the region the fill may touch
+        # and the ring in it, and a copy of the output there
+        self._box: tuple[slice, slice] | None = None
         self._region: np.ndarray | None = None
-        self._output: np.ndarray | None = None
+        self._ring: np.ndarray | None = None
+        self._ring_mean: np.ndarray | None = None
+        self._patch: np.ndarray | None = None
+        self._settled = False
         self.reused = 0
         self.blended = 0
 
     def _scene_change(self, frame: np.ndarray) -> float:
-        if self._key_thumb is None or self._key_thumb.shape != (max(1, frame.shape[0] // 8), max(1, frame.shape[1] // 8)):
-            return float("inf")
+        """How far ``frame`` is from the key frame: the larger of the thumbnail's mean absolute
+        difference outside the hole and the ring's change of mean colour (inf: nothing to compare)."""
+        if self._key_thumb is None or self._key_hole is None or self._key_hole.shape != frame.shape[:2]:
+            return float("inf")  # nothing kept, or a frame of another size
         d = np.abs(_thumb(frame) - self._key_thumb)[self._valid_thumb]
-        return float(d.mean()) if d.size else float("inf")
+        if not d.size:
+            return float("inf")
+        change = float(d.mean())
+        if self._ring_mean is not None:
+            ring = frame[self._box][self._ring].mean(axis=0)
+            change = max(change, float(np.abs(ring - self._ring_mean).max()))
+        return change
 
     def try_reuse(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray | None:
-        """The previous fill on this frame, if the mask and the scene are unchanged; else None."""
+        """The previous fill on this frame, if the mask and the scene are unchanged and the fill
+        has settled; else None."""
         frame, hole = _checked(frame, hole)
-        if self._key_hole is None or self._key_hole.shape != hole.shape or not np.array_equal(hole, self._key_hole):
+        if not self._settled or self._key_hole is None or self._key_hole.shape != hole.shape \
+                or not np.array_equal(hole, self._key_hole):
             return None
         if self._scene_change(frame) > self.config.static_threshold:
             return None
         out = frame.copy()
-        out[self._region] = self._output[self._region]
+        copy_where(out[self._box], self._patch, self._region)
         self.reused += 1
         return out
 
@@ -107,19 +136,31 @@ class TemporalStabilizer:
         output = validate_image(output)
         if output.shape != frame.shape:
             raise InputError(f"the output must have the frame's shape {frame.shape}, not {output.shape}")
-        region = dilate(hole, self.config.feather) > 0
+        region = dilate(hole, self.config.feather)
         change = self._scene_change(frame)
-        if self._output is not None and self._output.shape == output.shape and change <= self.config.move_threshold:
-            both = region & self._region
+        settled = True
+        if self._patch is not None and change <= self.config.move_threshold:
+            # the pixels of the new region that the kept fill covers, in the kept window
+            both = self._region & (region[self._box] > 0)
             if both.any():
                 a = self.config.blend
-                mixed = a * output[both].astype(np.float32) + (1 - a) * self._output[both].astype(np.float32)
+                fresh = output[self._box][both].astype(np.float32)
+                mixed = np.clip(a * fresh + (1 - a) * self._patch[both].astype(np.float32) + 0.5, 0, 255)
                 output = output.copy()
-                output[both] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+                output[self._box][both] = mixed.astype(np.uint8)
+                settled = float(np.abs(mixed.astype(np.uint8) - fresh).max()) <= 1.0
                 self.blended += 1
         self._key_thumb = _thumb(frame)
         # A thumbnail cell is "valid" only if none of its pixels is near the hole.
-        touched = cv2.resize(region.astype(np.float32), self._key_thumb.shape[::-1], interpolation=cv2.INTER_AREA) > 0
+        touched = cv2.resize((region > 0).astype(np.float32), self._key_thumb.shape[1::-1],
+                             interpolation=cv2.INTER_AREA) > 0
         self._valid_thumb = dilate(touched.astype(np.uint8) * 255, 1) == 0
-        self._key_hole, self._region, self._output = hole.copy(), region, output
+        grown = dilate(region, RING)
+        x, y, w, h = hole_box(grown)
+        self._box = (slice(y, y + h), slice(x, x + w))
+        self._region = region[self._box] > 0
+        self._ring = (grown[self._box] > 0) & ~self._region
+        self._ring_mean = frame[self._box][self._ring].mean(axis=0) if self._ring.any() else None
+        self._patch = output[self._box].copy()  # not the array handed on: a sink may draw on that
+        self._key_hole, self._settled = hole.copy(), settled
         return output

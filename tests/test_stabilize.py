@@ -135,3 +135,64 @@ def test_an_output_of_another_size_is_refused():
     frame, hole = natural_image(120, 160), _hole()
     with pytest.raises(InputError, match="frame's shape"):
         TemporalStabilizer().update(frame, hole, np.zeros((60, 80, 3), np.uint8))
+
+
+def _telea(frame, hole):
+    import cv2
+
+    return cv2.inpaint(frame, hole, 3, cv2.INPAINT_TELEA)
+
+
+def test_a_blended_fill_is_not_reused_until_it_has_settled():
+    """A light step (a change between the static and the move threshold) blended the old and new
+    fills 50/50 and made the mix the key: the next, identical frames reused it for as long as the
+    scene stayed still, 4.8 levels from the current fill after 100 frames."""
+    frame, hole = natural_image(120, 160), _hole()
+    lit = np.clip(frame.astype(int) + 8, 0, 255).astype(np.uint8)
+    st = TemporalStabilizer()
+    st.update(frame, hole, _telea(frame, hole))
+    path = ""
+    for _ in range(30):
+        out = st.try_reuse(lit, hole)
+        if out is None:
+            out, step = st.update(lit, hole, _telea(lit, hole)), "M"
+        else:
+            step = "r"
+        path += step
+    assert st.blended >= 2 and path.startswith("MM") and path.endswith("r" * 20)
+    fresh = _telea(lit, hole)
+    assert np.abs(out[hole > 0].astype(int) - fresh[hole > 0]).max() <= 1
+
+
+@pytest.mark.parametrize("change", ["shadow around the hole", "colour cast", "object beside the hole"])
+def test_a_change_next_to_the_hole_or_in_colour_is_not_static(change):
+    """The scene test was a whole-frame mean of a grey thumbnail without the cells near the hole:
+    a shadow around the hole, a colour cast or an object placed beside it scored below the static
+    threshold, and the old fill was shown against the new surroundings."""
+    frame = natural_image(240, 320, seed=3)
+    hole = np.zeros((240, 320), np.uint8)
+    hole[100:140, 140:180] = 255
+    st = TemporalStabilizer()
+    st.update(frame, hole, _telea(frame, hole))
+    assert st.try_reuse(frame, hole) is not None
+    after = frame.astype(int)
+    if change == "shadow around the hole":
+        after[80:160, 120:200] -= 40
+    elif change == "colour cast":
+        after[..., 0] += 25
+        after[..., 2] -= 10
+    else:
+        after[110:130, 182:200] = (20, 200, 20)
+    assert st.try_reuse(np.clip(after, 0, 255).astype(np.uint8), hole) is None
+
+
+def test_drawing_on_the_returned_frame_does_not_change_the_kept_fill():
+    """update() kept the very array it returned, which the pipeline hands to its sinks: a sink
+    that drew on frame 0 drew on every frame that reused its fill."""
+    frame, hole = natural_image(120, 160), _hole()
+    st = TemporalStabilizer()
+    shown = st.update(frame, hole, _telea(frame, hole))
+    kept = shown[hole > 0].copy()
+    shown[50:70, 70:90] = (0, 0, 255)  # a sink's overlay, inside the hole
+    again = st.try_reuse(frame, hole)
+    assert again is not None and np.array_equal(again[hole > 0], kept)
