@@ -1,12 +1,15 @@
 import json
 
 import cv2
+import numpy as np
 import pytest
+
+import edgefill
 
 from edgefill.cli import main
 from edgefill.quality import BUCKETS, gains
 
-from .conftest import natural_image
+from .conftest import LEARNED, natural_image
 
 
 @pytest.fixture(scope="module")
@@ -397,3 +400,24 @@ def test_every_backend_the_run_opened_is_closed(images, monkeypatch, models):
                "--crop", "128", "--per-bucket", "1", "--limit", "1", "--boot", "0"])
     assert rc == (0 if models == "nano" else 2)
     assert made and all(b._closed for b in made)
+
+
+@LEARNED
+def test_the_feathered_column_is_the_ring_alone():
+    """--feather N's column left the NS mix the model records on (nano's, on smooth surroundings),
+    so it scored the mix too, 2.5-2.9 dB above the ring alone, whatever --wide-ns-weight said; it
+    is the raw model with the ring and nothing else."""
+    from edgefill.quality import _Feathered
+
+    yy, xx = np.mgrid[0:128, 0:128]
+    smooth = np.dstack([(60 + yy // 2), (90 + xx // 3), (120 + (yy + xx) // 4)]).astype(np.uint8)
+    smooth = cv2.GaussianBlur(smooth, (5, 5), 0)  # surroundings the mix's gate lets through
+    mask = np.zeros((128, 128), np.uint8)
+    mask[40:90, 30:100] = 255
+    backend = edgefill.create_backend("onnxruntime", model="nano")
+    assert backend.refill.wide_ns_weight  # nano records a mix: the check can fail
+    got = _Feathered(backend, 6).infer(smooth, mask)
+    with edgefill.Inpainter(model="nano", backend="onnxruntime", roi_config=edgefill.RoiConfig(buckets=None, feather=6),
+                            thin_hole_px=0, wide_ns_weight=0) as ring_alone:
+        assert np.array_equal(got, ring_alone.inpaint(smooth, mask))
+    backend.close()
