@@ -221,8 +221,12 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
                     log.warning("%s runs in %s: its row says %s, not %s", model, ran, ran, precision)
                     precision = ran
             opened.append((model, backend, precision, spec, be))
-        # INT8 (ONNX Runtime, no spinning) first, the BLAS products last, before the settling pause
-        order = sorted({c[2] for c in opened if c[2] in PRECISIONS}, key=lambda p: (p != "int8", p))
+        # The peaks are CPU GEMMs, for the precisions of CPU rows with a model only: timed for GPU
+        # rows too, they took most of a round (and heated the SoC a Jetson's GPU shares), and were
+        # thrown away. INT8 (ONNX Runtime, no spinning) first, the BLAS products last, before the pause.
+        order = sorted({precision for _m, _b, precision, spec, be in opened
+                        if spec and precision in PRECISIONS and be.input_info.device == "cpu"},
+                       key=lambda p: (p != "int8", p))
         gemms = {p: run for p, run in ((p, gemm_runner(p, gemm_n)) for p in order) if run is not None}
         gemm_times = {p: [] for p in gemms}
         for _model, backend, _precision, spec, be in opened:

@@ -198,6 +198,16 @@ def test_gpu_row_is_not_a_percentage_of_the_cpu_gemm(monkeypatch):
     assert r.percent_of_peak is None and r.peak_gflops is None
 
 
+def test_no_cpu_gemm_is_timed_for_gpu_rows(monkeypatch):
+    """The CPU GEMM peaks (and their 0.1 s pause) ran in every round of a GPU-only bench and were
+    thrown away: 95% of its wall time, and on a Jetson the heat of the SoC its GPU shares."""
+    gemms = []
+    _fast(monkeypatch, _Fake(InputInfo(multiple=1, device="cuda")))
+    monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: gemms.append(p))
+    (r,) = bench.measure_size([("lite", "onnxruntime", "fp32")], 64, warmup=1, reps=3, gemm_n=64)
+    assert gemms == [] and r.peak_gflops is None and r.reps == 3
+
+
 def test_auto_falling_back_to_opencv_is_reported_as_opencv(monkeypatch):
     """Regression: with onnxruntime missing, ``--backend auto`` ran OpenCV Telea but the row said
     'lite auto fp32' and credited Telea with lite's FLOPs (GFLOP/s and % of peak of a model
