@@ -385,21 +385,38 @@ def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
     if kind == "tegrastats":
         # "VDD_IN 6120mW/6120mW" (JetPack 5+), "VDD_IN 5297/5297" (JetPack 4: TX2, Xavier),
         # "POM_5V_IN 2100/2100" (Nano); the GPU temperature is "GPU@" before JetPack 6, "gpu@" in it
-        power = [int(m) for ln in lines for m in re.findall(r"VDD_IN (\d+)(?:mW)?/", ln)] or \
-                [int(m) for ln in lines for m in re.findall(r"POM_5V_IN (\d+)(?:mW)?/", ln)]
+        power, power_source = _board_power(lines)
         gpu_t = [float(m) for ln in lines for m in re.findall(r"\bGPU@([\d.]+)C", ln, re.IGNORECASE)]
         mode = None
         if shutil.which("nvpmodel"):
             mode = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True).stdout.strip().splitlines()[:1]
         return {"source": "tegrastats", "samples": len(lines), "power_mw_mean": float(np.mean(power)) if power else None,
-                "power_mw_max": max(power) if power else None, "gpu_temp_c_max": max(gpu_t) if gpu_t else None,
-                "nvpmodel": mode[0] if mode else None}
+                "power_mw_max": max(power) if power else None, "power_source": power_source,
+                "gpu_temp_c_max": max(gpu_t) if gpu_t else None, "nvpmodel": mode[0] if mode else None}
     if kind == "vcgencmd":
         temps = [float(m) for ln in lines for m in re.findall(r"temp=([\d.]+)", ln)]
         throttled = [m for ln in lines for m in re.findall(r"throttled=(0x[0-9a-fA-F]+)", ln)]
         return {"source": "vcgencmd", "samples": len(lines), "temp_c_max": max(temps) if temps else None,
                 "throttled": sorted(set(throttled))}
     return {"source": None}
+
+
+#: a tegrastats power rail: "NAME current/average", in mW ("VDD_GPU_SOC 2390mW/2390mW", JetPack 5+)
+#: or bare numbers ("GPU 0/0", JetPack 4); not RAM or SWAP ("RAM 2403/30536MB")
+_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(?:mW)?/(\d+)(?:mW)?(?=\s|$)")
+
+
+def _board_power(lines: list[str]) -> tuple[list[int], str | None]:
+    """Per tegrastats line, the board's input power in mW, and where it comes from: the input
+    rail where the board reports one (VDD_IN, JetPack 5+ and the Xavier NX; POM_5V_IN, Nano),
+    else the sum of every rail (AGX Orin: VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0, ...; AGX Xavier:
+    GPU, CPU, SOC, CV, VDDRQ, SYS5V), which reported no power at all before."""
+    for rail in ("VDD_IN", "POM_5V_IN"):
+        power = [int(cur) for ln in lines for name, cur, _ in _RAIL.findall(ln) if name == rail]
+        if power:
+            return power, rail
+    sums = [sum(int(cur) for _, cur, _ in rails) for rails in (_RAIL.findall(ln) for ln in lines) if rails]
+    return sums, ("sum of rails" if sums else None)
 
 
 def _listed(value: object, what: str, item: Callable[[object], bool], kind: str) -> list:

@@ -286,6 +286,20 @@ def test_tegrastats_of_jetpack_4_and_6():
     assert t["power_mw_max"] == 3906 and t["gpu_temp_c_max"] == 44.5
 
 
+@pytest.mark.parametrize("line, power, source", [
+    ("RAM 2403/30536MB CPU [0%@729] GR3D_FREQ 0%@[305,305] CPU@43.5C GPU@41.2C tj@43.5C VDD_GPU_SOC 2390mW/2390mW "
+     "VDD_CPU_CV 398mW/398mW VIN_SYS_5V0 2215mW/2215mW VDDQ_VDD2_1V8AO 503mW/503mW", 5506, "sum of rails"),  # AGX Orin
+    ("RAM 2230/31919MB CPU [1%@1190] GR3D_FREQ 0%@1377 AO@25.5C GPU@26C PMIC@100C CPU@27C GPU 0/0 CPU 309/309 "
+     "SOC 1236/1236 CV 0/0 VDDRQ 155/155 SYS5V 1458/1458", 3158, "sum of rails"),  # AGX Xavier, JetPack 4
+    ("RAM 1574/3956MB (lfb 337x4MB) SWAP 0/1978MB (cached 0MB) GPU@24C POM_5V_IN 1197/1197 POM_5V_GPU 0/0 "
+     "POM_5V_CPU 118/118", 1197, "POM_5V_IN"),  # Nano: the input rail, not the sum
+])
+def test_boards_without_an_input_rail_report_the_sum_of_their_rails(line, power, source):
+    """AGX Orin (a shipped profile) and AGX Xavier report no VDD_IN: their power was None."""
+    t = bench.summarize_telemetry("tegrastats", [line])
+    assert (t["power_mw_max"], t["power_source"]) == (power, source)
+
+
 def test_peak_rss_is_mib_on_macos_too(monkeypatch):
     """Regression: macOS reports ru_maxrss in bytes (Linux: KiB), so the RSS column read 1024x too high."""
     import resource
