@@ -538,7 +538,9 @@ def table(results: list[BenchResult], env: dict) -> str:
                     f"{(f'{r.percent_of_peak:7.1f}' if r.percent_of_peak else '      -')} {r.peak_rss_mb:7.0f}  "
                     + (f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
                        f"{st.get('postprocess', 0):.1f}" if st else "-  (not measured)"))
-    peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in env["gemm_peak_gflops"].items() if v)
+    # numpy has no fast FP16 product: an fp16 row's peak is the FP32 GEMM (gemm_runner), and says so
+    peaks = ", ".join(f"{k}{' (an FP32 GEMM)' if k == 'fp16' else ''} {v:.0f} GFLOP/s"
+                      for k, v in env["gemm_peak_gflops"].items() if v)
     side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
     rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "
                 f"side by side: {side or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")

@@ -20,3 +20,11 @@ def test_columns_line_up_for_long_names():
     assert {line.index("fp32") for line in body} == {head.index("prec")}, body
     p50_end = head.index("p50 ms") + len("p50 ms")  # numbers are right-aligned under their header
     assert {line[:p50_end].endswith("74.0") for line in body} == {True}, body
+
+
+def test_the_fp16_peak_says_it_is_an_fp32_gemm():
+    """numpy has no fast FP16 product, so an fp16 row's peak is the FP32 GEMM: it was printed
+    as "fp16 N GFLOP/s", as if measured in FP16."""
+    env = {"gemm_peak_gflops": {"fp32": 100.0, "fp16": 98.0}, "telemetry": {}, "reps": 5, "warmup": 1}
+    text = bench.table([_row("lite")], env)
+    assert "fp16 (an FP32 GEMM) 98 GFLOP/s" in text and "fp32 100 GFLOP/s" in text
