@@ -149,11 +149,13 @@ def _timed(fn) -> float:
 
 
 def model_for(model: str, precision: str) -> str:
-    """The file for a shipped model name at a precision (``lite`` + ``int8`` -> lite.int8.onnx)."""
-    if precision == "fp32" or model not in read_manifest().get("models", {}):
+    """The file for a shipped model name at a precision (``lite`` + ``int8`` -> lite.int8.onnx;
+    ``lite.int8`` + ``int8`` is that graph already)."""
+    models = read_manifest().get("models", {})
+    if precision == "fp32" or model not in models or model.endswith(f".{precision}"):
         return model
     name = f"{model}.{precision}"
-    if name not in read_manifest().get("models", {}):
+    if name not in models:
         raise ModelError(f"no shipped {precision} version of {model!r}; export one with edgefill export --precision {precision}")
     return name
 

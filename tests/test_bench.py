@@ -24,8 +24,11 @@ def test_model_for_precision():
     assert bench.model_for("lite", "fp32") == "lite"
     assert bench.model_for("lite", "int8") == "lite.int8"
     assert bench.model_for("/x/model.onnx", "int8") == "/x/model.onnx"
+    assert bench.model_for("lite.int8", "int8") == "lite.int8"  # was "no shipped int8 version of 'lite.int8'"
     with pytest.raises(ModelError):
         bench.model_for("lite", "fp16")
+    with pytest.raises(ModelError):
+        bench.model_for("lite.int8", "fp16")
 
 
 def test_gemm_peak_is_positive():
