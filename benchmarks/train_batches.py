@@ -1,6 +1,8 @@
 """How fast training batches are made: in the training process (``--workers 0``), in worker
 threads (how ``train`` made them before the twenty-seventh session) and in worker processes
-(``train --workers N`` now), side by side in one run, on the same photos and steps.
+(``train --workers N`` now), side by side in one run, on the same photos and steps: each way
+is timed once per round, ``--rounds`` rounds in a rotating order, and its median is reported
+(one run of each after the other let a slow spell of the machine land on one way alone).
 
     python benchmarks/train_batches.py --pack runs/gpu/train.npz --workers 2 --batch 32 --crop 256
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--steps", type=int, default=48, help="batches timed per way (after as many again to warm up)")
+    ap.add_argument("--rounds", type=int, default=3, help="times each way is timed, interleaved (the median is reported)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    if args.workers < 1 or args.batch < 1 or args.crop < 16 or args.steps < 1:
-        ap.error("--workers, --batch and --steps must be >= 1, --crop >= 16")
+    if args.workers < 1 or args.batch < 1 or args.crop < 16 or args.steps < 1 or args.rounds < 1:
+        ap.error("--workers, --batch, --steps and --rounds must be >= 1, --crop >= 16")
     try:
         import torch  # noqa: F401
         from edgefill_export.fetch import training_paths
@@ -75,14 +79,21 @@ def main(argv: list[str] | None = None) -> int:
 
     ways = {"in-process": in_process, f"{args.workers} threads": threads, f"{args.workers} processes": processes}
     n = args.steps
-    rates = {name: _rate(make, n) for name, make in ways.items()}
+    names = list(ways)
+    timed: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(args.rounds):  # each round in another order: no way always runs first (or last)
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            timed[name].append(_rate(ways[name], n))
+    rates = {name: statistics.median(timed[name]) for name in names}
     base = rates["in-process"]
-    print(f"{len(photos)} photos, batch {args.batch} at {args.crop} px, {n} batches per way, {host_info()['cpus']} CPUs")
+    print(f"{len(photos)} photos, batch {args.batch} at {args.crop} px, {n} batches per way and round, "
+          f"median of {args.rounds} interleaved rounds, {host_info()['cpus']} CPUs")
     for name, r in rates.items():
         print(f"{name:<14} {r:7.2f} batches/s  {r / base:5.2f}x in-process")
     if args.json:
         atomic_write_bytes(args.json, json.dumps({"host": host_info(), "batch": args.batch, "crop": args.crop,
-                                                   "photos": len(photos), "batches": n, "batches_per_s": rates},
+                                                   "photos": len(photos), "batches": n, "rounds": args.rounds,
+                                                   "batches_per_s": rates, "batches_per_s_each_round": timed},
                                                   indent=2).encode())
     return 0
 

@@ -30,8 +30,12 @@ def test_reports_a_rate_for_each_way_and_writes_json(pack, tmp_path, capsys):
     rc = load_script("train_batches").main(["--pack", str(pack), "--workers", "2", "--batch", "2", "--crop", "32",
                                             "--steps", "3", "--json", str(out)])
     assert rc == 0
-    rates = json.loads(out.read_text())["batches_per_s"]
+    report = json.loads(out.read_text())
+    rates = report["batches_per_s"]
     assert set(rates) == {"in-process", "2 threads", "2 processes"} and all(r > 0 for r in rates.values())
+    # each way timed once per round, interleaved, and its median reported (it was one run each, in turn)
+    assert report["rounds"] == 3 and all(len(v) == 3 for v in report["batches_per_s_each_round"].values())
+    assert all(sorted(report["batches_per_s_each_round"][k])[1] == r for k, r in rates.items())
     printed = capsys.readouterr().out
     assert "2 processes" in printed and "x in-process" in printed
 
