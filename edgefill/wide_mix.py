@@ -104,7 +104,7 @@ def mix_wide_in_place(out: np.ndarray, original: np.ndarray, hole: np.ndarray, b
     pad = context_px(scale)
     window = (slice(max(0, y - pad), y + h + pad), slice(max(0, x - pad), x + w + pad))
     win_hole = hole[window] > 0
-    if not win_hole.any():
+    if not win_hole.any() or win_hole.all():  # all hole: NS has no known pixel and returns the object removed
         return 0.0
     if max_std < UNGATED_STD:
         weight = gated_share(weight, ring_std(original[window], win_hole), max_std)

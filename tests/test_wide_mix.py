@@ -57,6 +57,17 @@ def test_weight_zero_and_empty_holes_change_nothing():
     assert mix_wide(fill, img, np.zeros_like(hole)) is fill
 
 
+def test_a_hole_over_the_whole_image_is_not_mixed():
+    """NS with no known pixel returns its input: ungated, the mix put half of the object being
+    removed back into the fill (a red frame filled with grey came back (64, 64, 192))."""
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 2] = 255
+    fill = np.full_like(red, 128)
+    everything = np.full((64, 64), 255, np.uint8)
+    assert mix_wide(fill, red, everything, 0.5, max_std=UNGATED_STD) is fill
+    assert not mix_wide_in_place(fill.copy(), red, everything > 0, (0, 0, 64, 64), 0.5, max_std=UNGATED_STD)
+
+
 @pytest.mark.parametrize("where", ["corner", "tiny", "thin-image"])
 def test_holes_at_borders_and_small_images(where):
     """Windows at the image border, smaller than the scale allows, or a few px high are filled
