@@ -696,7 +696,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "poly:x1,y1,x2,y2,x3,y3[;...], or key:B,G,R[,tol]")
     p.add_argument("-o", "--output", help="output video (.mp4/.avi/.mkv/.mov/.m4v), folder of images (no "
                    "extension, or ending in /), or gst://ELEMENTS a GStreamer pipeline fed by appsrc, e.g. "
-                   "'gst://x264enc tune=zerolatency ! rtph264pay ! udpsink host=HOST port=5000 sync=false'")
+                   "'gst://x264enc tune=zerolatency ! rtph264pay config-interval=-1 ! udpsink host=HOST port=5000 "
+                   "sync=false'")
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list) for the defaults")
     p.add_argument("--backend", default=None, help="auto (default, or the profile's) or a backend name")
     p.add_argument("--model", default=None, help=MODEL_HELP)

@@ -31,7 +31,8 @@ def csi_pipeline(sensor_id: int, options: CaptureOptions) -> str:
     :class:`CaptureOptions` admits whole sizes > 0 and finite rates > 0 only; csi:// takes a
     rate of at least 1 fps (below 0.5 fps it once became "framerate=0/1", a pipeline that
     failed to open with no reason given). The rate goes into the caps as a GStreamer fraction
-    (:func:`gst_fraction`): rounded to whole fps, 7.5 fps asked for 8 and 2.5 fps for 2."""
+    (:func:`gst_fraction`): 7.5 fps is 15/2, NTSC's 29.97 30000/1001. flip-method 1, 3, 5 and 7
+    turn the frames a quarter turn: nvvidconv then gives them height x width."""
     if options.fps is not None and options.fps < 1:
         raise ConfigError(f"csi:// needs a frame rate of at least 1 fps, got {options.fps!r}")
     w, h = int(options.width or 1920), int(options.height or 1080)
@@ -74,6 +75,11 @@ class CsiSource(_GstSource):
 
     flips_itself = True  # nvvidconv flip-method
 
+    def delivered_size(self, width: int, height: int) -> tuple[int, int]:
+        # nvvidconv's quarter turns (flip-method 1, 3, 5, 7) swap the sides: each open warned that
+        # the camera "does not offer" the size it had given
+        return (height, width) if self.options.flip % 2 else (width, height)
+
     def open(self) -> None:
         self.pipeline()  # a bad sensor number, size or fps: said here, not hidden behind "needs GStreamer"
         super().open()
@@ -93,4 +99,8 @@ class GstPipelineSource(_GstSource):
         p = self.uri[len("gst://"):].strip()
         if "appsink" not in p:
             p += " ! videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1"
+        for name in re.findall(r"\bappsink\b[^!]*?\bname=(\S+)", p):
+            if "appsink" not in name and "opencvsink" not in name:  # how OpenCV finds the element
+                raise CaptureError(f"{self.description}: OpenCV takes frames from an appsink whose name holds "
+                                   f"'appsink' or 'opencvsink', not name={name} (drop the name, or name it appsink0)")
         return p

@@ -64,6 +64,11 @@ class VideoCaptureSource(FrameSource):
             self._report_mode(cap, fps)
         return cap, fps
 
+    def delivered_size(self, width: int, height: int) -> tuple[int, int]:
+        """The (width, height) of the frames this source gives when ``width`` x ``height`` is
+        asked for (a source that turns its frames a quarter turn itself swaps them)."""
+        return width, height
+
     def _report_mode(self, cap: cv2.VideoCapture, fps: float) -> None:
         """Warn when a live source does not deliver the size or rate asked for: a camera that
         does not offer a mode silently picks another (and streams keep their own), so a mask
@@ -72,8 +77,9 @@ class VideoCaptureSource(FrameSource):
         said = []
         if o.width:
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            if w > 0 and h > 0 and (w, h) != (o.width, o.height):
-                said.append(f"{self.description} delivers {w}x{h} frames, not the {o.width}x{o.height} asked for "
+            want = self.delivered_size(o.width, o.height)
+            if w > 0 and h > 0 and (w, h) != want:
+                said.append(f"{self.description} delivers {w}x{h} frames, not the {want[0]}x{want[1]} asked for "
                             "(it does not offer that size)")
         if o.fps and fps and fps > 0 and abs(fps - o.fps) > 0.01 * o.fps:
             said.append(f"{self.description} runs at {fps:.4g} fps, not the {o.fps:.4g} asked for")

@@ -107,6 +107,7 @@ class PicameraSource(FrameSource):
     def __init__(self, uri, options):
         super().__init__(uri, options)
         self.cam = None
+        self._first_read = False
 
     def open(self) -> None:
         try:
@@ -140,12 +141,15 @@ class PicameraSource(FrameSource):
             if isinstance(exc, (RuntimeError, IndexError, OSError)):
                 raise CaptureError(f"cannot start {self.description}: {exc}") from exc
             raise
-        self.cam = cam
+        self.cam, self._first_read = cam, True
 
     def read(self) -> np.ndarray | None:
         if self.cam is None:
             raise CaptureError(f"{self.description} is not open")
-        timeout = self.options.read_timeout_s
+        # the first frame after start() may take as long as opening (the sensor's first exposure):
+        # as the other cameras' first reads, not a stall and a reconnect loop with a short read timeout
+        timeout = self.options.read_wait_s(self._first_read)
+        self._first_read = False
         try:
             job = self.cam.capture_array("main", wait=False)
             frame = self.cam.wait(job, timeout=timeout)

@@ -125,6 +125,9 @@ class RtspSource(VideoCaptureSource):
                                "options are process-wide)")
         try:
             left = o.open_timeout_s - (time.monotonic() - start)
+            if not hasattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC"):  # OpenCV < 4.5.4 (Raspberry Pi OS Bullseye's 4.5.1)
+                # its FFmpeg waits its own 30 s; the device thread still gives up at open_timeout_s
+                return cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG)
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ffmpeg_timeout_ms(left),
                       cv2.CAP_PROP_READ_TIMEOUT_MSEC, ffmpeg_timeout_ms(o.read_timeout_s)]
             return cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)

@@ -4,10 +4,14 @@ A smart camera that removes objects has to send the cleaned video somewhere: RTP
 recorder or a media server, a hardware encoder into a file, a display. :class:`GstreamerSink`
 hands each frame to OpenCV's GStreamer video writer, whose ``appsrc`` feeds the pipeline given:
 
-    GstreamerSink("x264enc tune=zerolatency speed-preset=ultrafast ! rtph264pay ! "
+    GstreamerSink("x264enc tune=zerolatency speed-preset=ultrafast ! rtph264pay config-interval=-1 ! "
                   "udpsink host=10.0.0.2 port=5000 sync=false")                   # any Linux
-    GstreamerSink("nvvidconv ! nvv4l2h264enc ! h264parse ! rtph264pay ! "
+    GstreamerSink("nvvidconv ! nvv4l2h264enc insert-sps-pps=true ! h264parse ! rtph264pay config-interval=-1 ! "
                   "udpsink host=10.0.0.2 port=5000 sync=false")                   # Jetson, NVENC
+
+(``config-interval=-1`` sends the stream's SPS/PPS with every key frame: rtph264pay sends them
+never by default, and a plain ``udpsrc ! rtph264depay`` receiver, which gets no SDP, cannot
+decode without them; the Orin Nano has no hardware encoder: x264enc there.)
 
 Like the ``gst://`` and ``csi://`` sources it needs an OpenCV built with GStreamer: JetPack's
 system OpenCV is, pip's ``opencv-python`` wheels are not (:class:`~edgefill.errors.ConfigError`
@@ -63,7 +67,8 @@ def output_pipeline(pipeline: str) -> str:
     p = p.strip()
     if not p.strip("! "):
         raise ConfigError("the GStreamer output pipeline is empty: give the elements after appsrc, e.g. "
-                          "gst://x264enc tune=zerolatency ! rtph264pay ! udpsink host=HOST port=5000 sync=false")
+                          "gst://x264enc tune=zerolatency ! rtph264pay config-interval=-1 ! udpsink host=HOST port=5000 "
+                          "sync=false")
     m = _APPSRC.search(p)
     if m is None:
         return HEAD + p.lstrip("! ")

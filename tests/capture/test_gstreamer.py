@@ -46,3 +46,17 @@ def test_bad_csi_options_are_said_at_open_before_the_gstreamer_check():
     """Without GStreamer (or before the device thread), the bad value was hidden behind another error."""
     with pytest.raises(ConfigError, match=re.escape("got nan")):
         open_source("csi://0", CaptureOptions(fps=float("nan"))).open()
+
+
+@pytest.mark.parametrize("name, refused", [("sink", True), ("out", True), ("appsink0", False), ("opencvsink", False),
+                                           (None, False)])
+def test_a_gst_pipeline_whose_appsink_opencv_cannot_find_is_refused_by_name(name, refused):
+    """OpenCV takes frames from an appsink named appsink* or opencvsink only: `appsink name=sink`
+    failed to open with no reason given."""
+    named = f" name={name}" if name else ""
+    src = open_source(f"gst://videotestsrc ! videoconvert ! appsink drop=1{named} sync=false", CaptureOptions())
+    if refused:
+        with pytest.raises(CaptureError, match=f"not name={name}"):
+            src.pipeline()
+    else:
+        assert src.pipeline().endswith("sync=false")

@@ -75,3 +75,18 @@ def test_the_mode_warning_is_said_once_not_at_every_reconnect(caplog):
             src.open()
             src.close()
     assert caplog.text.count("640x480") == 1 and caplog.text.count("15 fps") == 1
+
+
+@pytest.mark.parametrize("flip, warned", [(0, True), (1, False), (2, True), (3, False), (5, False), (7, False)])
+def test_a_csi_camera_turned_a_quarter_turn_is_not_said_to_ignore_its_size(flip, warned, monkeypatch, caplog):
+    """nvvidconv's flip-method 1, 3, 5 and 7 turn the frames, which then come height x width:
+    every open of csi:// with such a flip warned that the camera "does not offer" 480x640."""
+    from edgefill.capture import gstreamer
+
+    monkeypatch.setattr(gstreamer, "require_gstreamer", lambda *a, **k: None)
+    monkeypatch.setattr(gstreamer.cv2, "VideoCapture", lambda *a: _ModeCap())  # gives 640x480
+    src = open_source("csi://0", CaptureOptions(width=480, height=640, fps=15.0, flip=flip))
+    with caplog.at_level(logging.WARNING):
+        src.open()
+        src.close()
+    assert ("does not offer that size" in caplog.text) == warned

@@ -138,12 +138,16 @@ def test_picam_gives_the_camera_back_when_it_fails_to_start(monkeypatch):
 
 
 def test_picam_read_honours_the_read_timeout(monkeypatch):
+    """The first read after start() may wait as long as opening (the sensor's first exposure), as
+    the other cameras' first reads do; it was given read_timeout_s alone, and with a short one the
+    first frame timed out into a reconnect loop. Every later read waits read_timeout_s."""
     module = FakePicamera2.module(stall=True)
     monkeypatch.setitem(sys.modules, "picamera2", module)
-    with open_source("picam://0", CaptureOptions(read_timeout_s=0.25)) as src:
-        with pytest.raises(CaptureError, match="stalled: no frame for 0.25 s"):
-            src.read()
-        assert src.cam.waits == [0.25]
+    with open_source("picam://0", CaptureOptions(read_timeout_s=0.25, open_timeout_s=0.5)) as src:
+        for timeout in ("0.5", "0.25"):
+            with pytest.raises(CaptureError, match=f"stalled: no frame for {timeout} s"):
+                src.read()
+        assert src.cam.waits == [0.5, 0.25]
 
 
 def test_mjpeg_reads_frames():
