@@ -271,3 +271,21 @@ def test_the_cli_refuses_the_option_for_other_sources(tmp_path, stop_at_inpainte
     err = capsys.readouterr().err
     assert code == 2 and "--rtsp-transport applies to rtsp:// sources only" in err and "hunter2" not in err
     assert "options" not in stop_at_inpainter
+
+
+def test_an_opencv_without_the_timeout_properties_still_opens(monkeypatch):
+    """OpenCV < 4.5.4 (Raspberry Pi OS Bullseye's 4.5.1) has no CAP_PROP_OPEN_TIMEOUT_MSEC: the
+    open was an AttributeError in the capture thread, not a CaptureError the source reconnects on."""
+    calls = []
+
+    def capture(*args):
+        calls.append(args)
+        return None  # "cannot open"
+
+    monkeypatch.delattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC")
+    monkeypatch.setattr(rtsp.cv2, "VideoCapture", capture)
+    src = _open("tcp")
+    with pytest.raises(CaptureError, match="cannot open"):
+        src.open()
+    src.close()
+    assert calls == [("rtsp://admin:hunter2@cam.invalid/live", cv2.CAP_FFMPEG)]
