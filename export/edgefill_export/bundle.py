@@ -64,10 +64,14 @@ class ExportRequest:
 
 def with_board_defaults(req: ExportRequest, profile: DeviceProfile | None) -> ExportRequest:
     """``req`` with its INT8 target and decoder form filled in for the board: the CPU forms for
-    a profile without TensorRT, the TensorRT ones otherwise (and without a profile)."""
-    cpu = profile is not None and not profile.board.tensorrt
-    return replace(req, int8_target=req.int8_target or ("cpu" if cpu else "tensorrt"),
-                               decoder_form=req.decoder_form or (CPU_DECODER_FORM if cpu else DECODER_FORM))
+    a profile without TensorRT, the TensorRT ones otherwise (and without a profile). An INT8
+    export for the ``cpu`` target (``--int8-target cpu``, also without a CPU profile) gets the
+    CPU decoder form too: ONNX Runtime has no INT8 ConvTranspose on the CPU, so the TensorRT
+    form's decoder stayed float there, between DequantizeLinear and QuantizeLinear."""
+    cpu_board = profile is not None and not profile.board.tensorrt
+    target = req.int8_target or ("cpu" if cpu_board else "tensorrt")
+    cpu = cpu_board or (req.precision == "int8" and target == "cpu")
+    return replace(req, int8_target=target, decoder_form=req.decoder_form or (CPU_DECODER_FORM if cpu else DECODER_FORM))
 
 
 def _weights(model: str) -> Path:
