@@ -100,6 +100,9 @@ class OnnxRuntimeBackend(Backend):
             raise ModelError(f"{self.model.path} lacks the 'edgefill.multiple' metadata; export it with edgefill")
         self.multiple = check_multiple(meta["edgefill.multiple"], self.model.path)
         self.refill = recorded_settings(meta, self.model.path, prefix="edgefill.")
+        # what the graph says it is, where nothing beside it says (a quantised graph copied out of its
+        # bundle was labelled fp32, and bench divided its GFLOP/s by the FP32 GEMM)
+        self.precision = self.model.sidecar.get("precision") or meta.get("edgefill.precision") or self.model.precision
         started = self.session.get_providers()
         dropped = [p for p in names if p not in started]
         if dropped:  # ONNX Runtime falls back quietly (a CUDA build without a GPU, cuDNN or memory)
@@ -137,7 +140,7 @@ class OnnxRuntimeBackend(Backend):
     @property
     def input_info(self) -> InputInfo:
         device = "cuda" if self.provider.startswith("CUDA") else "cpu"
-        return InputInfo(multiple=self.multiple, precision=self.model.precision, device=device)
+        return InputInfo(multiple=self.multiple, precision=str(self.precision), device=device)
 
     def _infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         img, m = image[None], mask[None, :, :, None]

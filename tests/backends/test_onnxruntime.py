@@ -41,3 +41,20 @@ def test_a_thread_count_no_machine_has_is_refused(threads):
     with pytest.raises(ConfigError, match="threads must be a whole number"):
         create_backend("onnxruntime", model="nano", threads=threads)
     assert create_backend("onnxruntime", model="nano", threads=2) is not None
+
+
+def test_a_quantised_graph_out_of_its_folder_keeps_its_precision(tmp_path):
+    """An INT8 graph copied without its sidecar (out of a bundle, say) was labelled fp32: edgefill
+    bench then divided its GFLOP/s by the FP32 GEMM. Its own metadata says int8."""
+    import shutil
+
+    from edgefill.models import MODELS_DIR
+
+    shutil.copy(MODELS_DIR / "nano.int8.onnx", tmp_path / "solo.onnx")
+    shutil.copy(MODELS_DIR / "nano.onnx", tmp_path / "plain.onnx")
+    with create_backend("onnxruntime", model=str(tmp_path / "solo.onnx")) as b:
+        assert b.input_info.precision == "int8"
+    with create_backend("onnxruntime", model=str(tmp_path / "plain.onnx")) as b:
+        assert b.input_info.precision == "fp32"
+    with create_backend("onnxruntime", model="nano.int8") as b:  # its sidecar says so too
+        assert b.input_info.precision == "int8"
