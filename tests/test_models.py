@@ -190,3 +190,25 @@ def test_a_damaged_manifest_entry_is_a_model_error(tmp_path, monkeypatch, damage
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="reinstall"):
         resolve_model("nano")
+
+
+def test_a_bundles_tensorrt_graph_resolves_by_its_path(tmp_path):
+    """model.trt.int8.onnx, listed under bundle.json's tensorrt.artifacts, was "not listed"; it
+    resolves, checked against its sha256 there, and a tampered one is refused."""
+    import hashlib
+
+    (tmp_path / "model.fp32.onnx").write_bytes(b"fp32 graph")
+    (tmp_path / "model.trt.int8.onnx").write_bytes(b"trt int8 graph")
+    sha = {n: hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("model.fp32.onnx", "model.trt.int8.onnx")}
+    (tmp_path / "bundle.json").write_text(json.dumps({
+        "format": "edgefill-bundle/1", "model": "nano", "precision": "fp32",
+        "artifacts": {"fp32": {"file": "model.fp32.onnx", "sha256": sha["model.fp32.onnx"]}},
+        "tensorrt": {"artifacts": {"int8": {"file": "model.trt.int8.onnx", "sha256": sha["model.trt.int8.onnx"]}}}}))
+    m = resolve_model(tmp_path / "model.trt.int8.onnx")
+    assert m.path.name == "model.trt.int8.onnx" and m.precision == "int8"
+    (tmp_path / "model.trt.int8.onnx").write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="sha256"):
+        resolve_model(tmp_path / "model.trt.int8.onnx")
+    (tmp_path / "other.onnx").write_bytes(b"x")
+    with pytest.raises(ModelError, match="not listed"):
+        resolve_model(tmp_path / "other.onnx")

@@ -182,21 +182,28 @@ def read_bundle(folder: Path) -> dict:
         raise ModelError(f"{source}: 'precision' must be a string such as \"fp32\", not {bundle['precision']!r}")
     if bundle.get("multiple") is not None:
         check_multiple(bundle["multiple"], source, "'multiple'")
-    arts = bundle.get("artifacts", {})
+    read_bundle_artifacts(bundle.get("artifacts", {}), f"{source}: ", folder)
+    return bundle
+
+
+def read_bundle_artifacts(arts: object, where: str, folder: Path) -> dict:
+    """``arts`` (a bundle's ``artifacts``, or its ``tensorrt.artifacts``), checked: precisions
+    mapped to objects naming a ``file`` inside ``folder`` and its ``sha256``; else
+    :class:`ModelError` (``where`` prefixes the message)."""
     if not isinstance(arts, dict):
-        raise ModelError(f"{source}: 'artifacts' must be an object mapping each precision to its file and sha256, "
+        raise ModelError(f"{where}'artifacts' must be an object mapping each precision to its file and sha256, "
                          f"not {type(arts).__name__}")
     for precision, art in arts.items():
         if not isinstance(art, dict):
-            raise ModelError(f"{source}: artifacts.{precision} must be an object with 'file' and 'sha256', "
+            raise ModelError(f"{where}artifacts.{precision} must be an object with 'file' and 'sha256', "
                              f"not {type(art).__name__}")
         for key in ("file", "sha256"):
             if not isinstance(art.get(key), str) or not art[key]:
-                raise ModelError(f"{source}: artifacts.{precision} lacks its '{key}' (a string)")
+                raise ModelError(f"{where}artifacts.{precision} lacks its '{key}' (a string)")
         name = PurePosixPath(art["file"].replace("\\", "/"))
         if name.is_absolute() or ".." in name.parts:
-            raise ModelError(f"{source}: artifacts.{precision}.file {art['file']!r} must name a file inside {folder}")
-    return bundle
+            raise ModelError(f"{where}artifacts.{precision}.file {art['file']!r} must name a file inside {folder}")
+    return arts
 
 
 def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
@@ -208,6 +215,11 @@ def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
         if precision not in arts:
             raise ModelError(f"bundle {folder} lists no {precision} artifact")
     else:
+        # the TensorRT graphs too (model.trt.int8.onnx: "not listed", where bundle.json lists it)
+        trt = bundle.get("tensorrt")
+        trt_arts = trt.get("artifacts") if isinstance(trt, dict) else None
+        if isinstance(trt_arts, dict) and not any(a["file"] == file_name for a in arts.values()):
+            arts = read_bundle_artifacts(trt_arts, f"{folder}/bundle.json: tensorrt.", folder)
         matches = [k for k, a in arts.items() if a["file"] == file_name]
         if not matches:
             raise ModelError(f"{file_name} is not listed in {folder}/bundle.json")
