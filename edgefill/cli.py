@@ -468,7 +468,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {args.profile or 'none'})")
     for art in bundle["artifacts"].values():
         v = art["validation"]  # delta_db is fp32 minus this artifact (a loss): shown as this one's change
-        print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32")
+        failed = v.get("passed") is False  # kept by --allow-accuracy-loss: said, not only in bundle.json
+        print(f"  {art['file']:18s} hole PSNR {v['hole_psnr_db']:.2f} dB, {0.0 - v['delta_db']:+.3f} dB vs fp32"
+              + (f"  FAILED the {v.get('gate_db')} dB gate (kept by --allow-accuracy-loss)" if failed else ""))
     _say_calibration_count(out, bundle, req.calib_images)
     return 0
 

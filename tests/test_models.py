@@ -212,3 +212,17 @@ def test_a_bundles_tensorrt_graph_resolves_by_its_path(tmp_path):
     (tmp_path / "other.onnx").write_bytes(b"x")
     with pytest.raises(ModelError, match="not listed"):
         resolve_model(tmp_path / "other.onnx")
+
+
+def test_an_artifact_that_failed_its_gate_warns_when_it_loads(tmp_path, caplog):
+    """Kept by --allow-accuracy-loss, it loaded without a word; only bundle.json said it failed."""
+    import hashlib
+
+    (tmp_path / "model.int8.onnx").write_bytes(b"int8 graph")
+    sha = hashlib.sha256(b"int8 graph").hexdigest()
+    (tmp_path / "bundle.json").write_text(json.dumps({
+        "format": "edgefill-bundle/1", "model": "nano", "precision": "int8",
+        "artifacts": {"int8": {"file": "model.int8.onnx", "sha256": sha,
+                               "validation": {"delta_db": 0.9, "gate_db": 0.3, "passed": False}}}}))
+    resolve_model(tmp_path)
+    assert "failed its accuracy gate" in caplog.text and "0.9 dB below FP32" in caplog.text

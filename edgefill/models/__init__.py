@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from ..errors import ModelError
 
+log = logging.getLogger(__name__)
 MODELS_DIR = Path(__file__).resolve().parent
 MANIFEST = MODELS_DIR / "manifest.json"
 DEFAULT_MODEL = "lite"
@@ -228,6 +230,10 @@ def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
     path = Path(folder) / art["file"]
     if not path.is_file():
         raise ModelError(f"bundle {folder} is missing {art['file']}")
+    validation = art.get("validation")
+    if isinstance(validation, dict) and validation.get("passed") is False:
+        log.warning("%s failed its accuracy gate when it was exported (%s dB below FP32, gate %s dB; kept by "
+                    "--allow-accuracy-loss)", path, validation.get("delta_db"), validation.get("gate_db"))
     sha = _check(path, art["sha256"], f"{folder}/bundle.json")
     return ModelFile(path.resolve(), str(bundle.get("model", "?")), sha,
                      {"precision": precision, "bundle": str(Path(folder).resolve()), "multiple": bundle.get("multiple")})

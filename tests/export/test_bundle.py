@@ -88,7 +88,7 @@ def test_tampered_bundle_is_refused(int8_bundle, tmp_path):
         resolve_model(copy)
 
 
-def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch):
+def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(quantize.GATES_DB, "fp16", -1.0)  # an impossible gate: any result fails it
     monkeypatch.setattr("edgefill_export.bundle.GATES_DB", quantize.GATES_DB)
     out = tmp_path / "b"
@@ -103,6 +103,11 @@ def test_failing_gate_keeps_nothing(photo_dirs, tmp_path, monkeypatch):
                                      allow_accuracy_loss=True), progress=False)
     art = json.loads((ok / "bundle.json").read_text())["artifacts"]["fp16"]
     assert art["validation"]["passed"] is False
+    capsys.readouterr()
+    assert main(["export", "--model", "nano", "--precision", "fp16", "--val", str(photo_dirs / "val"), "-o",
+                 str(tmp_path / "d"), "--allow-accuracy-loss"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "model.fp16.onnx" in line]
+    assert said and "FAILED the -1.0 dB gate (kept by --allow-accuracy-loss)" in said[0]  # not only in bundle.json
 
 
 def test_a_failed_forced_export_leaves_the_previous_bundle_as_it_was(photo_dirs, tmp_path, monkeypatch):
