@@ -235,3 +235,7 @@ def _drop_stale_int8(fp32: Path, weights_before: str | None) -> Path | None:
 def _sha256(path: Path) -> str | None:
     """The sha256 of the file ``path``; None when there is none."""
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
