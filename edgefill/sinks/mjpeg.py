@@ -5,9 +5,11 @@ Bound to 127.0.0.1 by default. Binding any other address needs ``allow_remote=Tr
 pass ``?token=...`` or ``Authorization: Bearer ...``.
 
 At most ``max_clients`` connections are served at once (more get a 503), and a connection that
-sends no request, or a viewer that stops reading, is dropped after ``client_timeout_s``: a stalled
-or hostile client holds no thread for ever, and never slows the pipeline (frames are encoded once,
-in :meth:`MjpegPreviewSink.write`, and each viewer's thread sends the latest one).
+has not sent its whole request within ``client_timeout_s`` (nothing, or its headers a byte at a
+time), or a viewer that stops reading, is dropped: a stalled or hostile client holds no thread for
+ever, and never slows the pipeline (frames are encoded once, in :meth:`MjpegPreviewSink.write`,
+and each viewer's thread sends the latest one). A viewer that leaves mid-page logs at debug
+level only, and the request lines logged at debug level carry no token.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 
+from ..capture.base import redact_uri
 from ..checks import is_finite, is_whole
 from ..errors import ConfigError
 from .base import FrameResult, Sink
@@ -75,6 +78,11 @@ class _PreviewServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def handle_error(self, request, client_address):
+        """A viewer that resets its connection or leaves mid-page: socketserver printed a traceback
+        to stderr for it, at any log level (any peer could fill a service's log with them)."""
+        log.debug("preview: connection from %s ended in error", client_address[0], exc_info=True)
 
 
 def _viewer_left(conn: socket.socket) -> bool:
@@ -138,8 +146,37 @@ class MjpegPreviewSink(Sink):
         class Handler(BaseHTTPRequestHandler):
             timeout = float(client_timeout_s)  # socket timeout: a silent or stalled client is dropped
 
-            def log_message(self, fmt, *args):  # keep the console quiet
-                log.debug("preview: " + fmt, *args)
+            def setup(self):
+                super().setup()
+                # One bound for the whole request: the socket timeout restarts with every byte, so a
+                # client trickling its headers a byte at a time held its slot for hours (16 of them,
+                # no token needed: headers come before the token check, the preview for no one else).
+                self._request_lock = threading.Lock()
+                self._request_read = False
+                self._deadline = threading.Timer(self.timeout, self._drop_slow_request)
+                self._deadline.daemon = True
+                self._deadline.start()
+
+            def _drop_slow_request(self):
+                with self._request_lock:
+                    if self._request_read:
+                        return
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+
+            def parse_request(self):
+                ok = super().parse_request()  # reads the headers
+                with self._request_lock:
+                    self._request_read = True
+                self._deadline.cancel()
+                return ok
+
+            def finish(self):
+                self._deadline.cancel()
+                super().finish()
+
+            def log_message(self, fmt, *args):  # keep the console quiet; no token in the log
+                log.debug("preview: %s", redact_uri(fmt % args))
 
             def _authorised(self) -> bool:
                 if sink.token is None:

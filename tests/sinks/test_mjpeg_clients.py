@@ -222,3 +222,50 @@ def test_frames_are_encoded_only_while_someone_watches(monkeypatch):
         c.close()
     finally:
         sink.close()
+
+
+def test_a_client_trickling_its_request_is_dropped_after_the_client_timeout():
+    """The socket timeout restarts with every byte: a client sending a header byte every 0.2 s held
+    its slot for as long as it liked (with 16 of them, the preview was no one else's)."""
+    sink = MjpegPreviewSink(port=0, client_timeout_s=0.5, max_clients=1)
+    try:
+        c = _connect(sink, b"GET / HTTP/1.0\r\nX-A: ")
+        t = time.monotonic()
+        closed = False
+        while time.monotonic() - t < 4.0:
+            time.sleep(0.2)
+            try:
+                c.sendall(b"a")
+            except OSError:
+                closed = True
+                break
+            if mjpeg._readable_now(c) and c.recv(1024) == b"":
+                closed = True
+                break
+        assert closed and time.monotonic() - t < 2.5
+        c.close()
+        with urllib.request.urlopen(sink.url, timeout=3) as r:  # the slot is free for a viewer
+            assert r.status == 200
+    finally:
+        sink.close()
+
+
+def test_a_reset_connection_prints_no_traceback_and_the_token_is_not_logged(capfd, caplog):
+    """socketserver printed a traceback to stderr for a peer that reset its connection (any peer
+    could fill a service's log); the request line, token and all, was logged at -vv."""
+    import logging
+    import struct
+
+    sink = MjpegPreviewSink(port=0, token="s3cret-token-0123456789")
+    try:
+        c = _connect(sink, b"GET / HTTP/1.0\r\nX-A: b")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        c.close()
+        with caplog.at_level(logging.DEBUG, logger="edgefill.sinks.mjpeg"):
+            with urllib.request.urlopen(sink.url + "?token=s3cret-token-0123456789", timeout=3) as r:
+                assert r.status == 200
+            time.sleep(0.3)
+    finally:
+        sink.close()
+    assert "Traceback" not in capfd.readouterr().err
+    assert "s3cret" not in caplog.text and "token=***" in caplog.text
