@@ -176,6 +176,11 @@ def list_schemes() -> list[str]:
 #: also across a ``/`` (a password with a raw ``/``, which no client can use: it was printed whole
 #: in the "cannot open" error)
 _USERINFO = re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@\s]*:[^?#\s]*|[^/?#\s]*)@")
+#: ``user:password@`` whose password holds a raw ``?`` or ``#`` (no client can use one either: it was
+#: printed whole): up to the first ``@`` followed by a host and the end of the authority; not a port
+#: and a path (``http://cam:8080/s?mail=a@b`` keeps its host)
+_USERINFO_ODD = re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]*://)"
+                           r"([^/?#@\s]*:(?!\d+(?:[/?#]|$))[^@\s]*?[?#][^@\s]*?)@(?=[^@/?#\s]+(?:[/?#:\s]|$))")
 #: GStreamer element properties that hold a password (rtspsrc / rtspclientsink user-pw, proxy-pw,
 #: srtsrc / srtsink passphrase ...), written ``name=value`` in a gst:// pipeline (a URL's query is
 #: _SECRET_QUERY's: this one took the parameters after a ``?password=`` with it)
@@ -187,6 +192,6 @@ def redact_uri(uri: str) -> str:
     """Remove ``user:password@`` and secret-looking query values from a URI, and from the URIs and
     password properties inside a ``gst://`` pipeline (``rtspsrc location=rtsp://user:pw@cam/live``,
     ``user-pw=...``): these were shown whole in errors, logs and the run's statistics."""
-    out = _USERINFO.sub(r"\1***@", uri)
+    out = _USERINFO_ODD.sub(r"\1***@", _USERINFO.sub(r"\1***@", uri))
     out = _SECRET_PROPERTY.sub(r"\1***", out)
     return _SECRET_QUERY.sub(r"\1***", out)

@@ -155,8 +155,10 @@ class MjpegHttpSource(FrameSource):
         try:
             u = urlsplit(self.uri)
             host, port = u.hostname, u.port  # .port raises ValueError for a non-numeric or out-of-range port
-        except ValueError as exc:
-            raise ConfigError(f"bad MJPEG URL {self.description}: {exc}") from exc
+        except ValueError as exc:  # said in words of its own: urlsplit's quote the "port", the start of a password
+            why = "the port is out of range" if "range" in str(exc) else \
+                "the port is not a number (a password with a raw '/', '?' or '#' must be percent-encoded)"
+            raise ConfigError(f"bad MJPEG URL {self.description}: {why}") from None
         if not host:
             raise ConfigError(f"bad MJPEG URL {self.description}: no host (expected http://host[:port]/path)")
         # always a port: given none, http.client takes the end of an IPv6 address for one ([::1] -> "::", port 1)

@@ -12,8 +12,8 @@ from edgefill.errors import CaptureError, ConfigError
 
 
 @pytest.mark.parametrize("uri,message", [
-    ("http://:abc/x", "Port"),  # ValueError from urlsplit's .port
-    ("http://cam:99999/x", "Port"),
+    ("http://:abc/x", "port is not a number"),  # ValueError from urlsplit's .port
+    ("http://cam:99999/x", "port is out of range"),
     ("http:///x", "no host"),  # AttributeError inside http.client
     ("http://user:pw@/x", "no host"),
 ])

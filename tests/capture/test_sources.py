@@ -383,9 +383,24 @@ def test_a_flip_that_is_no_whole_number_is_a_config_error(flip):
     ("rtsp://admin:pa/ss@cam/s", "rtsp://***@cam/s"),  # printed whole in "cannot open"
     ("rtsp://admin:pw@cam/s?x=a@b", "rtsp://***@cam/s?x=a@b"),
     ("http://cam:8080/stream.mjpg", "http://cam:8080/stream.mjpg"),
+    # a raw '#' or '?' in the password: it was shown whole
+    ("http://admin:hun#ter2@cam.invalid/s.mjpg", "http://***@cam.invalid/s.mjpg"),
+    ("rtsp://admin:hun?ter2@cam:554/live", "rtsp://***@cam:554/live"),
+    ("http://cam:8080/s?mail=a@b", "http://cam:8080/s?mail=a@b"),  # a port and a query's @: no userinfo
 ])
 def test_credentials_are_redacted_up_to_the_last_at_sign(uri, shown):
     assert redact_uri(uri) == shown
+
+
+@pytest.mark.parametrize("uri", ["http://admin:hun#ter2@cam.invalid/s.mjpg", "http://admin:hun/ter2@cam.invalid/s.mjpg",
+                                 "http://admin:hun?ter2@cam.invalid/s.mjpg"])
+def test_a_mjpeg_url_that_cannot_be_parsed_does_not_quote_its_password(uri):
+    """urlsplit's error quoted the "port" it found, the start of the password ('hun')."""
+    src = open_source(uri, CaptureOptions(open_timeout_s=1))
+    with pytest.raises(ConfigError) as exc:
+        src.open()
+    src.close()
+    assert "hun" not in str(exc.value) and "ter2" not in str(exc.value) and "percent-encoded" in str(exc.value)
 
 
 @pytest.mark.parametrize("kwargs", [{"fps": float("nan")}, {"fps": -5}, {"fps": float("inf")},
