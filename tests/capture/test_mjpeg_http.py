@@ -290,3 +290,43 @@ def test_a_server_closing_mid_frame_is_reported():
         src.read()
         with pytest.raises(CaptureError, match="closed the connection"):
             src.read()
+
+
+def _trickle(c, data: bytes, every_s: float) -> None:
+    for b in data:
+        c.sendall(bytes([b]))
+        time.sleep(every_s)
+
+
+def test_a_camera_trickling_its_answer_is_cut_at_the_open_timeout():
+    """The socket timeout bounds each receive alone: a camera sending its status line and headers a
+    byte every 0.1 s held an open() of 1 s for 7 s, and one with longer headers for ever."""
+    def script(c):
+        _trickle(c, HEAD[:-2] + b"X-Pad: " + b"p" * 200 + b"\r\n\r\n", 0.05)
+
+    with Camera(script) as cam:
+        src = open_source(cam.url, CaptureOptions(open_timeout_s=1.0, read_timeout_s=0.5))
+        t = time.monotonic()
+        with pytest.raises(CaptureError, match="no complete answer within 1 s"):
+            src.open()
+        assert time.monotonic() - t < 2.5
+        src.close()
+
+
+def test_a_chunked_stream_trickling_its_chunk_sizes_stalls_within_the_read_timeout():
+    """read1() reads a chunk-size line with several receives, each with the socket timeout: a read
+    of 1 s took 12 s against a camera trickling that line."""
+    frame = part(jpeg(10))
+
+    def script(c):
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=f\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(frame) + frame + b"\r\n")
+        time.sleep(0.2)
+        _trickle(c, b"%x;" % len(frame) + b"e" * 60 + b"\r\n", 0.2)
+
+    with Camera(script) as cam, open_source(cam.url, CaptureOptions(open_timeout_s=2, read_timeout_s=1.0)) as src:
+        src.read()
+        t = time.monotonic()
+        with pytest.raises(CaptureError, match=r"stalled: no frame for 1 s"):
+            src.read()
+        assert time.monotonic() - t < 2.5
