@@ -195,6 +195,23 @@ def _decode(data: np.ndarray, path: Path, flags: int, what: str) -> np.ndarray:
         raise InputError(f"{what} {path} is not a readable image")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise InputError(f"{what} {path} has {img.shape[1]}x{img.shape[0]} pixels, above the {MAX_PIXELS} limit")
+    return _as_the_tiff_says(img, data.data, path, what)
+
+
+def _as_the_tiff_says(img: np.ndarray, data, path: Path, what: str) -> np.ndarray:
+    """``img`` as deep and as light as its TIFF header says, where OpenCV's decoder is not:
+    a 16-bit grey TIFF with alpha is decoded as 8 bits (each sample >> 8: a 12-bit image came out
+    at 0-15, written back so, and a mask of 0/4095 strokes marked nothing), which is refused;
+    a 16-bit MinIsWhite grey TIFF is given raw (an 8-bit one inverted), which is inverted here, so
+    that it is written back (MinIsBlack) looking as it came rather than as its negative."""
+    if not image_chunks.is_tiff(data):
+        return img
+    bits = _tiff_tag(data, 258)  # BitsPerSample
+    if bits and max(bits) > 8 and img.dtype == np.uint8:
+        raise InputError(f"{what} {path} has {max(bits)}-bit samples, which OpenCV decodes as 8 bits in this layout "
+                         "(grey with an alpha channel): save it as PNG, or without its alpha")
+    if img.dtype == np.uint16 and img.ndim == 2 and _tiff_tag(data, 262) == (0,):  # Photometric MinIsWhite
+        return np.subtract(np.uint16(65535), img, dtype=np.uint16)
     return img
 
 

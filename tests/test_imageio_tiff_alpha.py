@@ -133,3 +133,32 @@ def test_a_tiffs_orientation_turns_its_alpha_with_its_colour(tmp_path, orientati
     stored = read_stored_image(tmp_path / "o.tif", keep_alpha=True)
     assert np.array_equal(stored.alpha, turn(rgba[..., 3]))
     assert np.abs(stored.stored.astype(int) - turn(rgba[..., 2::-1])).max() <= (1 if extra == 2 else 0)
+
+
+def test_a_16_bit_grey_tiff_with_alpha_is_refused_not_cut_to_8_bits(tmp_path):
+    """OpenCV decodes this layout as 8 bits (each sample >> 8): a 12-bit image came back at 0-15,
+    every known pixel changed, and as a mask its 0/4095 strokes marked nothing, without a word."""
+    from edgefill.errors import InputError
+    from edgefill.imageio import read_mask
+
+    ga = np.zeros((16, 20, 2), np.uint16)
+    ga[..., 0] = np.arange(320).reshape(16, 20) * 12
+    ga[..., 1] = 65535
+    path = tmp_path / "ga.tif"
+    path.write_bytes(tiff_bytes(ga, 2))
+    for read in (read_image, read_stored_image, read_mask):
+        with pytest.raises(InputError, match="16-bit samples, which OpenCV decodes as 8 bits"):
+            read(path)
+
+
+def test_a_16_bit_min_is_white_tiff_is_read_as_it_looks(tmp_path):
+    """OpenCV inverts an 8-bit MinIsWhite grey TIFF but gives a 16-bit one raw: written back as
+    MinIsBlack, the 16-bit one came out as its negative."""
+    grey = (np.arange(320, dtype=np.uint16).reshape(16, 20, 1) * 200)
+    data = tiff_bytes(grey, None)
+    black = struct.pack("<HHIHH", 262, 3, 1, 1, 0)
+    assert data.count(black) == 1
+    path = tmp_path / "miniswhite.tif"
+    path.write_bytes(data.replace(black, struct.pack("<HHIHH", 262, 3, 1, 0, 0)))  # Photometric MinIsWhite
+    stored = read_stored_image(path).stored
+    assert stored.dtype == np.uint16 and np.array_equal(stored, 65535 - grey[..., 0])
