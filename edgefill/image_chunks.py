@@ -90,6 +90,24 @@ def is_tiff(data: bytes) -> bool:
     return bytes(data[:4]) in TIFF_MAGICS
 
 
+def tiff_has_more_pages(data: bytes) -> bool:
+    """Whether a TIFF's first IFD links to a second (a multi-page TIFF, of which OpenCV's
+    ``imdecode`` reads the first page only). Truncated data raises ``struct.error``."""
+    e = "<" if data[:2] == b"II" else ">"
+    (version,) = struct.unpack_from(e + "H", data, 2)
+    if version == 42:
+        (ifd,) = struct.unpack_from(e + "I", data, 4)
+        (count,) = struct.unpack_from(e + "H", data, ifd)
+        (following,) = struct.unpack_from(e + "I", data, ifd + 2 + 12 * count)
+    elif version == 43:  # BigTIFF
+        (ifd,) = struct.unpack_from(e + "Q", data, 8)
+        (count,) = struct.unpack_from(e + "Q", data, ifd)
+        (following,) = struct.unpack_from(e + "Q", data, ifd + 8 + 20 * count)
+    else:
+        return False
+    return following != 0
+
+
 def tiff_tags(data: bytes, wanted: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
     """The values of the integer tags ``wanted`` in a TIFF's (classic or BigTIFF, either byte
     order) first IFD, each a tuple; a tag of another type, or one absent, is left out.

@@ -387,11 +387,33 @@ def read_stored_image(path: Path, min_scale: float = 1.0, keep_alpha: bool = Fal
             elif raw is None and stored.ndim == 2 and _tiff_tag(raw_bytes, 277) == (2,):  # SamplesPerPixel
                 log.warning("%s: its alpha channel is dropped (OpenCV does not decode a grey TIFF's alpha; "
                             "save it as PNG to keep it)", path)
+            elif raw is None and stored.ndim == 2 and _grey_png_with_trns(raw_bytes):
+                log.warning("%s: its transparency (a grey PNG's tRNS key) is dropped (OpenCV does not decode it; "
+                            "save it with an alpha channel to keep it)", path)
+    if image_chunks.is_tiff(data.data) and _more_pages(data.data):
+        log.warning("%s: a TIFF of several pages; only its first page is read (and written back)", path)
     if stored.ndim == 3 and stored.shape[2] == 4:  # not decoded so by IMAGE_FLAGS; kept as BGR
         stored = _as_bgr(stored)
     if stored.dtype != np.uint16:
         _to_8bit(stored, path, "image", keep_0_1=False)  # uint8, or refused
     return stored_array(stored, min_scale, alpha)
+
+
+def _more_pages(data) -> bool:
+    """Whether the TIFF ``data`` has a page after its first; False for an unreadable header."""
+    try:
+        return image_chunks.tiff_has_more_pages(data)
+    except (struct.error, IndexError, ValueError, OverflowError):
+        return False
+
+
+def _grey_png_with_trns(data: bytes) -> bool:
+    """Whether ``data`` is a grey PNG (colour type 0) with a tRNS chunk: a transparent grey key,
+    which OpenCV's unchanged decode drops (an RGB or palette PNG's comes back as alpha)."""
+    if not data.startswith(image_chunks.PNG_SIGNATURE):
+        return False
+    ihdr = image_chunks.png_chunk(data, b"IHDR")
+    return ihdr is not None and len(ihdr) > 17 and ihdr[17] == 0 and image_chunks.png_chunk(data, b"tRNS") is not None
 
 
 def _tiff_tag(data: bytes, tag: int) -> tuple[int, ...]:

@@ -162,3 +162,29 @@ def test_a_16_bit_min_is_white_tiff_is_read_as_it_looks(tmp_path):
     path.write_bytes(data.replace(black, struct.pack("<HHIHH", 262, 3, 1, 0, 0)))  # Photometric MinIsWhite
     stored = read_stored_image(path).stored
     assert stored.dtype == np.uint16 and np.array_equal(stored, 65535 - grey[..., 0])
+
+
+def test_the_pages_after_a_tiffs_first_are_said_to_be_left(tmp_path, caplog):
+    """OpenCV reads a multi-page TIFF's first page only: inpaint wrote one page of three, silently."""
+    data = tiff_bytes(np.zeros((8, 10, 3), np.uint8), None)
+    (ifd_at,) = struct.unpack_from("<I", data, 4)
+    second = data[ifd_at:]  # the same IFD again as page 2 (its strip too), the last one (next IFD 0)
+    two_pages = data[:-4] + struct.pack("<I", len(data)) + second
+    assert image_chunks.tiff_has_more_pages(two_pages) and not image_chunks.tiff_has_more_pages(data)
+    path = tmp_path / "pages.tif"
+    path.write_bytes(two_pages)
+    assert read_stored_image(path).stored.shape == (8, 10, 3)
+    assert "a TIFF of several pages; only its first page is read" in caplog.text
+
+
+def test_a_grey_pngs_transparency_key_is_said_to_be_dropped(tmp_path, caplog):
+    """OpenCV does not decode a grey PNG's tRNS key (an RGB or palette PNG's it gives as alpha): the
+    output was an opaque grey PNG, silently."""
+    import zlib
+
+    data = cv2.imencode(".png", np.full((8, 10), 7, np.uint8))[1].tobytes()
+    trns = struct.pack(">I", 2) + b"tRNS" + b"\x00\x07" + struct.pack(">I", zlib.crc32(b"tRNS\x00\x07"))
+    path = tmp_path / "keyed.png"
+    path.write_bytes(data[:33] + trns + data[33:])  # after the signature and IHDR
+    read_stored_image(path, keep_alpha=True)
+    assert "its transparency (a grey PNG's tRNS key) is dropped" in caplog.text
