@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable  # subscripted at import below: collections.abc's is not on Python 3.8
@@ -100,6 +101,9 @@ class MaskSequence(_WarnsOnce):
     def __init__(self, path: str | Path, invert: bool = False, loop: bool = False):
         self.path, self.invert, self.loop = Path(path), invert, loop
         self.cap: cv2.VideoCapture | None = None
+        # one decoder, read by one thread at a time: two pipelines sharing a mask video (two cameras
+        # with one mask) called FFmpeg's decoder from two threads at once and aborted the process
+        self._lock = threading.RLock()
         self.files: list[Path] = []
         self.next_index = 0
         self.length: int | None = None  # of a mask video, once a loop has found its end
@@ -116,7 +120,8 @@ class MaskSequence(_WarnsOnce):
 
     def close(self) -> None:
         """Release the mask video (idempotent); a later frame is an InputError."""
-        cap, self.cap = self.cap, None
+        with self._lock:
+            cap, self.cap = self.cap, None
         if cap is not None:
             cap.release()
 
@@ -127,6 +132,10 @@ class MaskSequence(_WarnsOnce):
         self.close()
 
     def _get(self, index: int) -> np.ndarray:
+        with self._lock:  # each run its own frame: another run's index is a seek
+            return self._get_locked(index)
+
+    def _get_locked(self, index: int) -> np.ndarray:
         if self.files:
             if self.loop:
                 index %= len(self.files)
@@ -145,7 +154,7 @@ class MaskSequence(_WarnsOnce):
             # the end of the video, found by reading it (a container's frame count can be wrong)
             self.length = index if sequential else self._count_frames()
             if self.length:
-                return self._get(index)
+                return self._get_locked(index)
         if not ok:
             raise InputError(f"mask video {self.path} ended before frame {index}")
         self.next_index = index + 1

@@ -265,7 +265,9 @@ class Pipeline:
         self._closed = False
         # held while finishing: a wait() in one thread while stop() runs in another returned as
         # soon as the other had begun, before the statistics were written
-        self._finish_lock = threading.Lock()
+        # re-entrant: stop() from a signal handler runs on the main thread, which may be inside
+        # _finish already (a plain Lock hung the process there for good)
+        self._finish_lock = threading.RLock()
         # The capture thread may be abandoned by stop() inside a read() that never returns;
         # the source is then closed by that thread, if its read ever returns.
         self._capture_abandoned = threading.Event()
@@ -381,30 +383,60 @@ class Pipeline:
             self._finish_locked()
 
     def _finish_locked(self) -> None:
+        """Close the source, release what the pipeline made, close sinks that never got a thread,
+        write the statistics, then raise the run's first error. Every step runs whatever an
+        earlier one raised (a source whose close() raised, or a Ctrl-C in the middle, skipped the
+        rest: the statistics unwritten, the pipeline's own Inpainters left open, for good, since
+        the pipeline counted as finished); a Ctrl-C is raised again at the end."""
         if self._t_end is None:  # the sink thread's end (a run whose sink thread never started)
             self._t_end = time.monotonic()
-        with self._source_lock:
-            close_now = not self._capture_running
-            self._close_source_on_capture_exit = not close_now
-        if close_now:  # never under a read() still running in the abandoned capture thread
-            self._reader.close()
-        self._release()
-        stats_error = None
-        if self.stats_json:
+        interrupted: BaseException | None = None
+        stats_error: list[InputError] = []
+        for step in (self._close_source, self._release, self._close_unstarted_sinks,
+                     lambda: stats_error.extend(self._write_stats())):
             try:
-                atomic_write_bytes(self.stats_json, (json.dumps(self.stats.to_dict(), indent=2) + "\n").encode())
-            except OSError as exc:
-                stats_error = InputError(f"cannot write the statistics to {self.stats_json}: {exc.strerror or exc}")
-                log.error("%s", stats_error)
+                step()
+            except Exception as exc:  # a source's or an Inpainter's close(): the run's error too
+                log.error("finishing the pipeline: %s", exc)
+                self._errors.append(exc)
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: the rest still runs
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
         if self._errors:
             err = self._errors[0]
             if isinstance(err, EdgeFillError):
                 raise err
             # its traceback is the cause: often a mask callable's or a sink callback's own error
-            raise EdgeFillInternalError(f"a pipeline thread failed: {err!r} (in a mask callable or sink of "
+            raise EdgeFillInternalError(f"a pipeline thread failed: {err!r} (in a source, mask callable or sink of "
                                         "yours, or in edgefill: see the traceback above)") from err
-        if stats_error is not None:
-            raise stats_error
+        if stats_error:
+            raise stats_error[0]
+
+    def _close_source(self) -> None:
+        with self._source_lock:
+            close_now = not self._capture_running
+            self._close_source_on_capture_exit = not close_now
+        if close_now:  # never under a read() still running in the abandoned capture thread
+            self._reader.close()
+
+    def _close_unstarted_sinks(self) -> None:
+        """Close the sinks of a pipeline stopped before it started (its preview's port stayed bound):
+        a started run's sink thread closes them."""
+        if not self._threads:
+            self._close_sinks(failed=False)
+
+    def _write_stats(self) -> list[InputError]:
+        """Write the statistics (if asked); the error it met, if any (logged), in a list."""
+        if not self.stats_json:
+            return []
+        try:
+            atomic_write_bytes(self.stats_json, (json.dumps(self.stats.to_dict(), indent=2) + "\n").encode())
+        except OSError as exc:
+            error = InputError(f"cannot write the statistics to {self.stats_json}: {exc.strerror or exc}")
+            log.error("%s", error)
+            return [error]
+        return []
 
     def _release(self) -> None:
         """Close what this pipeline made: its Inpainters and a mask video it opened."""

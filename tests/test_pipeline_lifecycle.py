@@ -112,3 +112,103 @@ def test_the_rate_is_the_runs_not_until_wait_is_called(tmp_path):
     stats = pipe.stats
     assert stats.elapsed_s == ended and stats.fps == pytest.approx(4 / ended)
     assert json.loads((tmp_path / "stats.json").read_text())["elapsed_s"] == ended
+
+
+class _ClosingSource:
+    """A finite source of a few frames whose close() runs ``on_close`` (on the thread finishing
+    the run: the main thread, for run() and wait())."""
+
+    def __new__(cls, on_close, frames=3):
+        from edgefill.capture import CaptureOptions, FrameSource
+
+        class Source(FrameSource):
+            def __init__(self):
+                super().__init__("synthetic://closing", CaptureOptions())
+                self.i = 0
+
+            def open(self):
+                pass
+
+            def read(self):
+                self.i += 1
+                return np.full((48, 64, 3), 100, np.uint8) if self.i <= frames else None
+
+            def close(self):
+                on_close()
+
+        return Source()
+
+
+def test_stop_called_while_the_run_is_finishing_on_the_same_thread_returns(tmp_path):
+    """A signal handler runs on the main thread, which may be inside the run's finishing (here the
+    source's close() stands in for the handler): stop() waited for a lock its own thread held,
+    and the process hung for good."""
+    import threading
+
+    calls = []
+    pipe = Pipeline(_ClosingSource(lambda: calls.append(pipe.stop(timeout=3))), "rect:2,2,6,6",
+                    [CallbackSink(lambda r: None)], backend="opencv-telea", stabilize=False)
+    runner = threading.Thread(target=pipe.run, daemon=True)
+    runner.start()
+    runner.join(20)
+    assert not runner.is_alive(), "stop() inside the finishing hung"
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_a_failure_while_finishing_still_writes_the_stats_and_releases_everything(tmp_path, failure):
+    """A Ctrl-C while the run was finishing, or a source whose close() raised, skipped the rest:
+    no statistics, the pipeline's own Inpainters left open, and every later stop() a no-op."""
+    def fail():
+        raise failure("close failed")
+
+    stats = tmp_path / "s.json"
+    pipe = Pipeline(_ClosingSource(fail), "rect:2,2,6,6", [CallbackSink(lambda r: None)], backend="opencv-telea",
+                    stabilize=False, stats_json=stats)
+    expected = KeyboardInterrupt if failure is KeyboardInterrupt else EdgeFillInternalError
+    with pytest.raises(expected):
+        pipe.run()
+    assert stats.is_file() and pipe.inpainter.backend._closed and pipe.fallback.backend._closed
+
+
+def test_stop_before_start_closes_the_sinks():
+    """The sinks of a pipeline stopped before it started stayed open: a preview kept its port."""
+    import socket
+
+    from edgefill.sinks import MjpegPreviewSink
+
+    preview = MjpegPreviewSink(port=0)
+    pipe = Pipeline(_ClosingSource(lambda: None), "rect:2,2,6,6", [preview], backend="opencv-telea")
+    pipe.stop()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", preview.port))  # free again
+
+
+def test_two_pipelines_may_share_a_mask_video():
+    """Two runs reading one MaskSequence called FFmpeg's decoder from two threads at once: the
+    process aborted (libavcodec's async_lock assertion). Run in a process of its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    script = f"""
+import threading
+import edgefill
+from edgefill.mask_sources import MaskSequence
+from edgefill.sinks import CallbackSink
+masks = MaskSequence({str(samples / 'clip_mask.mp4')!r})
+got = {{0: 0, 1: 0}}
+def run(k):
+    def count(r):
+        got[k] += 1
+    edgefill.Pipeline({str(samples / 'clip.mp4')!r}, masks, [CallbackSink(count)], backend="opencv-telea",
+                      stabilize=False).run()
+threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(got[0], got[1])
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["48", "48"]
