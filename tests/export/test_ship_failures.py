@@ -39,12 +39,19 @@ def _fake_int8(models):
     ship_mod.write_manifest(models)
 
 
-def test_a_failed_int8_step_leaves_the_shipped_models_loadable(tmp_path, monkeypatch, capsys):
+def _shipped_with_int8(tmp_path, monkeypatch):
+    """A models folder (as ship's MODELS_DIR) holding nano, shipped from seed-0 weights, and an
+    INT8 graph of those weights."""
     models = tmp_path / "models"
     models.mkdir()
     monkeypatch.setattr(ship_mod, "MODELS_DIR", models)
     assert ship_mod.main([str(_weights(tmp_path / "a" / "nano.safetensors", 0))]) == 0
     _fake_int8(models)
+    return models
+
+
+def test_a_failed_int8_step_leaves_the_shipped_models_loadable(tmp_path, monkeypatch, capsys):
+    models = _shipped_with_int8(tmp_path, monkeypatch)
     assert ship_mod.main([]) == 0  # a re-export of the same weights keeps their INT8 graph
     assert (models / "nano.int8.onnx").exists() and _manifest_matches(models)
 
@@ -66,11 +73,7 @@ def test_a_failed_int8_step_leaves_the_shipped_models_loadable(tmp_path, monkeyp
 
 
 def test_new_weights_without_int8_remove_the_earlier_int8_graph(tmp_path, monkeypatch, capsys):
-    models = tmp_path / "models"
-    models.mkdir()
-    monkeypatch.setattr(ship_mod, "MODELS_DIR", models)
-    assert ship_mod.main([str(_weights(tmp_path / "a" / "nano.safetensors", 0))]) == 0
-    _fake_int8(models)
+    models = _shipped_with_int8(tmp_path, monkeypatch)
     assert ship_mod.main([str(_weights(tmp_path / "b" / "nano.safetensors", 1))]) == 0
     assert "removed nano.int8.onnx" in capsys.readouterr().out
     assert sorted(p.name for p in models.iterdir()) == ["manifest.json", "nano.json", "nano.onnx", "nano.safetensors"]
