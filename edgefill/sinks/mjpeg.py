@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import select
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,9 +81,13 @@ class _PreviewServer(ThreadingHTTPServer):
             self._slots.release()
 
     def handle_error(self, request, client_address):
-        """A viewer that resets its connection or leaves mid-page: socketserver printed a traceback
-        to stderr for it, at any log level (any peer could fill a service's log with them)."""
-        log.debug("preview: connection from %s ended in error", client_address[0], exc_info=True)
+        """A viewer that resets its connection or leaves mid-page (an OSError): socketserver printed
+        a traceback to stderr for it, at any log level (any peer could fill a service's log with
+        them); it is a debug line. Any other error is edgefill's own, logged as one."""
+        if isinstance(sys.exc_info()[1], OSError):
+            log.debug("preview: connection from %s ended: %s", client_address[0], sys.exc_info()[1])
+        else:
+            log.exception("preview: serving %s failed", client_address[0])
 
 
 def _viewer_left(conn: socket.socket) -> bool:
@@ -176,7 +181,8 @@ class MjpegPreviewSink(Sink):
                 super().finish()
 
             def log_message(self, fmt, *args):  # keep the console quiet; no token in the log
-                log.debug("preview: %s", redact_uri(fmt % args))
+                if log.isEnabledFor(logging.DEBUG):  # a client's request line, cut short: work done only when asked
+                    log.debug("preview: %s", redact_uri((fmt % args)[:300]))
 
             def _authorised(self) -> bool:
                 if sink.token is None:

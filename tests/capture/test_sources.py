@@ -409,3 +409,19 @@ def test_bad_sizes_and_rates_are_config_errors(kwargs):
     """NaN fps crashed picam:// in int(); a negative size or rate went on to libcamera / the caps."""
     with pytest.raises(ConfigError, match="width|height|fps"):
         CaptureOptions(**kwargs)
+
+
+@pytest.mark.parametrize("attack", ["?a://u:" * 400, "?x=http://u:" + "?" * 65500, "a://u:@/" * 8000])
+def test_redaction_takes_time_in_proportion_to_the_text(attack):
+    """The pattern for passwords with a raw '?' or '#' backtracked cubically: a 3.5 KB request line
+    to the preview (which logs redacted lines) held the process, GIL and all, for seconds, and a
+    64 KB one for hours. Timed against a linear pass over the same text, side by side."""
+    import time
+
+    def seconds(fn):
+        t = time.perf_counter()
+        fn(attack)
+        return time.perf_counter() - t
+
+    baseline = min(seconds(lambda s: s.replace("@", "@").find("\0")) for _ in range(3))
+    assert min(seconds(redact_uri) for _ in range(3)) < 0.5 + 2000 * baseline
