@@ -387,6 +387,8 @@ def test_a_flip_that_is_no_whole_number_is_a_config_error(flip):
     ("http://admin:hun#ter2@cam.invalid/s.mjpg", "http://***@cam.invalid/s.mjpg"),
     ("rtsp://admin:hun?ter2@cam:554/live", "rtsp://***@cam:554/live"),
     ("http://cam:8080/s?mail=a@b", "http://cam:8080/s?mail=a@b"),  # a port and a query's @: no userinfo
+    ("rtsp://admin:1234#@cam/live", "rtsp://***@cam/live"),  # digits first: not a port
+    ("http://a:b?c@d@e/x", "http://***@e/x"),
 ])
 def test_credentials_are_redacted_up_to_the_last_at_sign(uri, shown):
     assert redact_uri(uri) == shown
