@@ -828,7 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``edgefill`` command. A reader that closes our stdout early (``edgefill doctor | head -1``)
     ends it quietly with 141 (128 + SIGPIPE), as shell tools do, instead of a traceback."""
-    code = 2
+    code = None
     try:
         code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
@@ -836,9 +836,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _drop_stdout()
         return 141
-    except OSError as exc:  # stdout itself failed (redirected to a full disk): one line, after any error said
+    except OSError as exc:  # stdout itself failed (redirected to a full disk): one line, unless one was said
         _drop_stdout()
-        if code == 0:
+        if not code:  # 0, or raised before a code (argparse's --help), where nothing was said
             print(f"edgefill: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
@@ -927,7 +927,7 @@ def _one_line_errors(run: Callable[[], int], prog: str) -> int:
         raise
     except OSError as exc:  # the system refused a path or a write: a name too long, a full disk, stdout
         log.debug("%s", exc, exc_info=True)
-        where = f": {exc.filename}" if exc.filename else " (writing to standard output?)"
+        where = f": {exc.filename}" if exc.filename else ""
         print(f"{prog}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

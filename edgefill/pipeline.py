@@ -259,7 +259,7 @@ class Pipeline:
         self._latency = Percentiles()
         self._counts = dict.fromkeys(("frames_in", "frames_out", "dropped", "fallbacks", "deadline_misses",
                                       "reused", "passthrough"), 0)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: stats from a signal handler during the statistics' write
         self._t_start = 0.0
         self._t_end: float | None = None
         self._closed = False

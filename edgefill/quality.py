@@ -289,7 +289,7 @@ class _Refined:
         if pts is not None:
             box = cv2.boundingRect(pts)
             self.settings.refine_in_place(out, image, hole, box, self.half_width)
-            if is_grey(image, box):  # a grey image's fill made grey, as Inpainter does
+            if is_grey(image, box, hole):  # a grey image's fill made grey, as Inpainter does (the hole left out)
                 make_grey_in_place(out, box)
         return out
 

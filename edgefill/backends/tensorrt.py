@@ -107,7 +107,7 @@ class TensorRTBackend(Backend):
                 self._load(path, profile, rebuild)
         except BaseException:
             # a load that fails part-way (an execution context out of memory, a refused DLA core)
-            # frees what it allocated and lets go of the primary context: `auto` goes on to the
+            # frees what it allocated (the primary context stays, as always): `auto` goes on to the
             # next backend in this process, which needs that memory (shared with the CPU on a Jetson)
             self.close()
             raise

@@ -188,12 +188,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot make --models-dir {a.models_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    code = 2
     try:
-        return _ship_all(a, refill)
+        code = _ship_all(a, refill)
     finally:
         # Whatever was installed before an error (or Ctrl-C) is in the manifest: the models
-        # installed before it failed their checksums, so nothing shipped could be loaded.
-        print(write_manifest(a.models_dir))
+        # installed before it failed their checksums, so nothing shipped could be loaded. (Its own
+        # failure is said, not raised over the error or Ctrl-C in flight.)
+        try:
+            print(write_manifest(a.models_dir))
+        except OSError as exc:
+            print(f"error: cannot rewrite {a.models_dir / 'manifest.json'}: {exc.strerror or exc}", file=sys.stderr)
+            code = 2
+    return code
 
 
 def _ship_all(a: argparse.Namespace, refill: Mapping[str, float | None]) -> int:
