@@ -22,7 +22,8 @@ except ImportError as _exc:  # pragma: no cover - depends on the install
 from . import capture, errors, mask_sources, maskgen, masks, profiles, roi, sinks
 from .backends import Backend, create_backend, list_backends, register_backend
 from .errors import (BackendUnavailableError, CaptureError, ConfigError, EdgeFillError, EdgeFillInternalError,
-                     InferenceError, InputError, ModelError, ShapeError, StopTimeoutError, UnknownBackendError)
+                     EngineBuildError, InferenceError, InputError, ModelError, ShapeError, StopTimeoutError,
+                     UnknownBackendError)
 from .inpainter import Inpainter
 from .models import shipped_models
 from .pipeline import Pipeline, PipelineStats
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "BackendUnavailableError", "CaptureError", "ConfigError", "EdgeFillError", "EdgeFillInternalError",
-    "DeviceProfile", "InferenceError", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats",
+    "DeviceProfile", "EngineBuildError", "InferenceError", "Inpainter", "InputError", "ModelError", "Pipeline", "PipelineStats",
     "RefillSettings", "RoiConfig", "ShapeError", "StopTimeoutError",
     "UnknownBackendError", "create_backend",
     "capture", "errors", "list_backends", "mask_sources", "maskgen", "masks", "profiles", "register_backend", "roi",

@@ -39,6 +39,13 @@ class ModelError(EdgeFillError):
     """A model file is missing, corrupt, fails its checksum, or has an unexpected signature."""
 
 
+class EngineBuildError(ModelError, ConfigError):
+    """TensorRT could not build an engine on this device: its parser or builder failed (out of
+    memory, say), the GPU lacks fast INT8 or the DLA core asked for, or the TensorRT is one
+    edgefill does not build with. Unlike a damaged or misconfigured bundle (a plain ModelError
+    or ConfigError), the bundle's ONNX may still run elsewhere: ``auto`` goes on to ONNX Runtime."""
+
+
 class InputError(EdgeFillError, ValueError):
     """An image or mask cannot be used (wrong dtype, channels, empty, unreadable...)."""
 

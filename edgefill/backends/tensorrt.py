@@ -37,7 +37,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ConfigError, InferenceError, ModelError, ShapeError
+from ..errors import BackendUnavailableError, EngineBuildError, InferenceError, ModelError, ShapeError
 from ..refill_settings import recorded_settings
 from ..roi import pad_pair
 from ..trt import compat
@@ -270,13 +270,15 @@ _TAKES = (np.dtype(np.uint8), np.dtype(np.float16), np.dtype(np.float32))
 
 
 def _built(build, bundle: Path, profile: object) -> Path:
-    """The engine ``build(bundle, profile)`` builds, a failed build (the ONNX does not parse, no
-    fast INT8 on this GPU, out of memory, a TensorRT that edgefill does not build with) being a
-    :class:`BackendUnavailableError`: ``auto`` goes on to ONNX Runtime, which runs the bundle's
-    ONNX, where the ModelError or ConfigError ended the walk."""
+    """The engine ``build(bundle, profile)`` builds, a build that fails on this device (the ONNX
+    does not parse, no fast INT8 on this GPU, out of memory, a TensorRT that edgefill does not
+    build with: :class:`EngineBuildError`) being a :class:`BackendUnavailableError`: ``auto``
+    goes on to ONNX Runtime, which runs the bundle's ONNX, where the error ended the walk. A
+    damaged or misconfigured bundle (a sha256 mismatch, no TensorRT profile) is still its own
+    error: ONNX Runtime is not tried behind it."""
     try:
         return build(bundle, profile)
-    except (ConfigError, ModelError) as exc:
+    except EngineBuildError as exc:
         raise BackendUnavailableError("tensorrt", f"no engine could be built from {bundle}: {exc}") from exc
 
 

@@ -21,7 +21,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, EngineBuildError, ModelError
 from ..fileio import atomic_write_bytes
 from ..refill_settings import RefillSettings
 from . import compat
@@ -129,7 +129,7 @@ class EngineFromOnnx:
         data = Path(self.onnx_path).read_bytes()
         if not parser.parse(data):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise ModelError(f"TensorRT cannot parse {self.onnx_path}: {errors}")
+            raise EngineBuildError(f"TensorRT cannot parse {self.onnx_path}: {errors}")
         cfg = self.config
         config = builder.create_builder_config()
         compat.set_workspace(trt, config, cfg.workspace_mb << 20)
@@ -140,11 +140,11 @@ class EngineFromOnnx:
             config.set_flag(trt.BuilderFlag.FP16)
         if cfg.precision == "int8":
             if not builder.platform_has_fast_int8:
-                raise ConfigError("this GPU has no fast INT8 (e.g. Maxwell on the Jetson Nano): export fp16 instead")
+                raise EngineBuildError("this GPU has no fast INT8 (e.g. Maxwell on the Jetson Nano): export fp16 instead")
             config.set_flag(trt.BuilderFlag.INT8)  # explicit quantisation: scales come from the QDQ nodes
         if cfg.use_dla:
             if builder.num_DLA_cores <= cfg.dla_core:
-                raise ConfigError(f"DLA core {cfg.dla_core} requested but this device has {builder.num_DLA_cores}")
+                raise EngineBuildError(f"DLA core {cfg.dla_core} requested but this device has {builder.num_DLA_cores}")
             config.default_device_type = trt.DeviceType.DLA
             config.DLA_core = cfg.dla_core
             if cfg.gpu_fallback:
@@ -171,7 +171,7 @@ class EngineFromOnnx:
                     cache = None
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
-            raise ModelError(f"TensorRT failed to build an engine from {self.onnx_path} (see the log above)")
+            raise EngineBuildError(f"TensorRT failed to build an engine from {self.onnx_path} (see the log above)")
         if cache is not None:
             try:
                 atomic_write_bytes(self.timing_cache, bytes(cache.serialize()))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import BackendUnavailableError, ConfigError, InferenceError
+from ..errors import BackendUnavailableError, EngineBuildError, InferenceError
 
 #: Attributes used on the tensorrt module and its objects, by version range.
 TRT_API: dict[str, tuple[str, ...]] = {
@@ -81,10 +81,10 @@ def logger(trt):
 
 
 def check_builder_version(trt) -> None:
-    """A :class:`ConfigError` before a build on a TensorRT newer than :data:`MAX_BUILDER_MAJOR`,
+    """An :class:`~edgefill.errors.EngineBuildError` (a ConfigError) before a build on a TensorRT newer than :data:`MAX_BUILDER_MAJOR`,
     where the first missing flag was an ``AttributeError`` traceback after the ONNX parse."""
     if version(trt)[0] > MAX_BUILDER_MAJOR:
-        raise ConfigError(f"TensorRT {trt.__version__} builds strongly typed networks only (no FP16/INT8 builder "
+        raise EngineBuildError(f"TensorRT {trt.__version__} builds strongly typed networks only (no FP16/INT8 builder "
                           f"flags); edgefill builds engines with TensorRT 8.2 to {MAX_BUILDER_MAJOR}.x. Run the "
                           "bundle's ONNX on the onnxruntime backend instead")
 

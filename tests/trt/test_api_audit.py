@@ -209,16 +209,25 @@ def test_auto_runs_the_bundle_on_onnx_runtime_when_no_engine_can_be_built(fake_g
         monkeypatch.setattr(tensorrt, "__version__", "11.0.0")
     elif failure == "no fast int8":
         monkeypatch.setattr(build, "build_for_bundle",
-                            lambda *a, **k: (_ for _ in ()).throw(edgefill.errors.ConfigError("this GPU has no fast INT8")))
+                            lambda *a, **k: (_ for _ in ()).throw(edgefill.errors.EngineBuildError("this GPU has no fast INT8")))
     else:
         monkeypatch.setattr(build, "build_for_bundle",
-                            lambda *a, **k: (_ for _ in ()).throw(ModelError("TensorRT failed to build an engine")))
+                            lambda *a, **k: (_ for _ in ()).throw(edgefill.errors.EngineBuildError("TensorRT failed to build")))
     with edgefill.create_backend("auto", model=str(bundle)) as b:
         assert b.name == "onnxruntime"
     assert "backend 'tensorrt' could not start: no engine could be built from" in caplog.text
     with pytest.raises(BackendUnavailableError, match="no engine could be built"):
         edgefill.create_backend("tensorrt", model=str(bundle))
     assert fake_gpu._stack() == []
+
+
+def test_a_damaged_bundle_is_its_own_error_not_a_fallback(fake_gpu, tmp_path):  # noqa: F811
+    """Only a build that fails on the device sends auto on to ONNX Runtime: a bundle whose TensorRT
+    graph does not match its sha256 is a ModelError, not a quiet fallback."""
+    bundle = _bundle_with_an_onnx(tmp_path / "b")
+    (bundle / "model.trt.fp32.onnx").write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="does not match its sha256"):
+        edgefill.create_backend("auto", model=str(bundle))
 
 
 def test_the_primary_context_is_retained_once_and_left_current_nowhere(fake_gpu, tmp_path):  # noqa: F811
