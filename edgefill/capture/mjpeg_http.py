@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import CaptureError, ConfigError
+from ..socket_deadline import SocketDeadline
 from .base import FrameSource, redact_uri, register_source
 
 _SOI = b"\xff\xd8"
@@ -130,28 +131,6 @@ def _connect(addresses: list[tuple], deadline: float, source: tuple | None) -> s
     raise error
 
 
-@contextlib.contextmanager
-def _cut_after(sock: socket.socket, seconds: float):
-    """Shut ``sock`` down if the block has not ended within ``seconds``, and yield the event that
-    says it was: a socket timeout bounds each receive alone, and a peer sending a byte at a time
-    just inside it held ``open()`` (the status line and headers) or a chunked ``read()`` for as
-    long as it liked. The socket is useless afterwards: the source reconnects."""
-    cut = threading.Event()
-
-    def expire() -> None:
-        cut.set()
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, seconds), expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield cut
-    finally:
-        timer.cancel()
-
-
 def _close_quietly(conn: http.client.HTTPConnection | None) -> None:
     """Close a connection whose request failed; its own errors do not hide the first one."""
     if conn is not None:
@@ -197,7 +176,7 @@ class MjpegHttpSource(FrameSource):
         # as a browser does: a space or a non-ASCII letter in the path is percent-encoded (http.client
         # raised UnicodeEncodeError); what is already percent-encoded stays as it is
         path = quote(u.path or "/", safe=_PATH_SAFE) + (f"?{quote(u.query, safe=_PATH_SAFE)}" if u.query else "")
-        conn = cut = None
+        conn = deadline = None
         # one bound for the whole open: the name lookup, the connection and the response each had
         # open_timeout_s of their own, so a slow DNS, a slow connect and a camera that accepts and
         # does not answer took up to three times the timeout before ResilientSource could retry
@@ -211,18 +190,18 @@ class MjpegHttpSource(FrameSource):
             sock = conn.sock
             left = self._time_left(host)
             sock.settimeout(left)  # for the response: what is left of the open's bound
-            with _cut_after(sock, left) as cut:  # ... for all of it, however slowly its bytes come
+            with SocketDeadline(sock, left) as deadline:  # ... for all of it, however slowly its bytes come
                 resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             _close_quietly(conn)  # a socket connected before the request or the response failed
-            why = f"no complete answer within {self.options.open_timeout_s:g} s" if cut is not None and cut.is_set() \
-                else exc
+            why = f"no complete answer within {self.options.open_timeout_s:g} s" \
+                if deadline is not None and deadline.expired else exc
             raise CaptureError(f"cannot connect to {self.description}: {why}") from exc
         except UnicodeError as exc:  # IDNA, for the Host header or the lookup: an empty label (a..b), a bad character
             _close_quietly(conn)
             raise ConfigError(f"bad MJPEG URL {self.description}: not a valid host name "
                               f"({exc.__cause__ or exc})") from exc
-        if cut.is_set():  # cut mid-headers, http.client took the end of the socket for their end
+        if deadline.expired:  # cut mid-headers, http.client took the end of the socket for their end
             resp.close()
             conn.close()
             raise CaptureError(f"cannot connect to {self.description}: no complete answer within "
@@ -277,25 +256,20 @@ class MjpegHttpSource(FrameSource):
             raise found[0]  # said by open(), as any error of the connection
         return found[0]
 
-    def _fill(self, left_s: float, wait_s: float) -> None:
-        """Read more of the stream, waiting at most ``left_s`` (of the read's ``wait_s``). A
-        chunked stream's read reads its chunk-size line with several receives, each given the
-        socket timeout again: it is cut at ``left_s`` as a whole (a camera trickling that line
-        held a read of 1 s for 12 s)."""
+    def _fill(self, left_s: float, wait_s: float, deadline: SocketDeadline | None) -> None:
+        """Read more of the stream, waiting at most ``left_s`` (of the read's ``wait_s``); a
+        chunked stream's read is also cut by ``deadline`` (see :meth:`read`)."""
         if self.sock is not None:
             self.sock.settimeout(left_s)
-        guard = _cut_after(self.sock, left_s) if self.sock is not None and self.resp.chunked else contextlib.nullcontext()
-        cut = None
         try:
-            with guard as cut:
-                chunk = self.resp.read1(65536)
+            chunk = self.resp.read1(65536)
         except (socket.timeout, TimeoutError) as exc:
             raise CaptureError(f"{self.description} stalled: no frame for {wait_s:g} s") from exc
         except (OSError, http.client.HTTPException) as exc:
-            if cut is not None and cut.is_set():
+            if deadline is not None and deadline.expired:
                 raise CaptureError(f"{self.description} stalled: no frame for {wait_s:g} s") from exc
             raise CaptureError(f"{self.description} dropped: {exc}") from exc
-        if cut is not None and cut.is_set():
+        if deadline is not None and deadline.expired:
             raise CaptureError(f"{self.description} stalled: no frame for {wait_s:g} s")
         if not chunk:
             raise CaptureError(f"{self.description} closed the connection")
@@ -311,19 +285,24 @@ class MjpegHttpSource(FrameSource):
         if self.resp is None:
             raise CaptureError(f"{self.description} is not open")
         wait = self.options.read_wait_s(self._first_read)
-        deadline = time.monotonic() + wait
-        while True:
-            jpeg = self.jpegs.next()
-            if jpeg is not None:
-                frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-                if frame is not None:
-                    self._first_read = False
-                    return frame
-                continue  # a corrupt frame: skip it
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CaptureError(f"{self.description} stalled: data but no decodable JPEG frame for {wait:g} s")
-            self._fill(left, wait)
+        end = time.monotonic() + wait
+        # A chunked stream's read1() reads a chunk-size line with several receives, each given the
+        # socket timeout again (a camera trickling that line held a read of 1 s for 12 s): its whole
+        # read is cut at ``wait`` (one timer thread per read, only for chunked streams).
+        chunked = self.sock is not None and self.resp.chunked
+        with SocketDeadline(self.sock, wait) if chunked else contextlib.nullcontext() as deadline:
+            while True:
+                jpeg = self.jpegs.next()
+                if jpeg is not None:
+                    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                    if frame is not None:
+                        self._first_read = False
+                        return frame
+                    continue  # a corrupt frame: skip it
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise CaptureError(f"{self.description} stalled: data but no decodable JPEG frame for {wait:g} s")
+                self._fill(left, wait, deadline)
 
     def close(self) -> None:
         if self.resp is not None:

@@ -32,6 +32,7 @@ import cv2
 from ..capture.base import redact_uri
 from ..checks import is_finite, is_whole
 from ..errors import ConfigError
+from ..socket_deadline import SocketDeadline
 from .base import FrameResult, Sink
 
 log = logging.getLogger(__name__)
@@ -156,23 +157,10 @@ class MjpegPreviewSink(Sink):
                 # One bound for the whole request: the socket timeout restarts with every byte, so a
                 # client trickling its headers a byte at a time held its slot for hours (16 of them,
                 # no token needed: headers come before the token check, the preview for no one else).
-                self._request_lock = threading.Lock()
-                self._request_read = False
-                self._deadline = threading.Timer(self.timeout, self._drop_slow_request)
-                self._deadline.daemon = True
-                self._deadline.start()
-
-            def _drop_slow_request(self):
-                with self._request_lock:
-                    if self._request_read:
-                        return
-                    with contextlib.suppress(OSError):
-                        self.connection.shutdown(socket.SHUT_RDWR)
+                self._deadline = SocketDeadline(self.connection, self.timeout)
 
             def parse_request(self):
                 ok = super().parse_request()  # reads the headers
-                with self._request_lock:
-                    self._request_read = True
                 self._deadline.cancel()
                 return ok
 
