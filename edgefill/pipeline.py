@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import queue
@@ -268,6 +269,7 @@ class Pipeline:
         # re-entrant: stop() from a signal handler runs on the main thread, which may be inside
         # _finish already (a plain Lock hung the process there for good)
         self._finish_lock = threading.RLock()
+        self._finish_claims = itertools.count()  # the first _finish() takes 0
         # The capture thread may be abandoned by stop() inside a read() that never returns;
         # the source is then closed by that thread, if its read ever returns.
         self._capture_abandoned = threading.Event()
@@ -377,7 +379,9 @@ class Pipeline:
 
     def _finish(self) -> None:
         with self._finish_lock:
-            if self._closed:
+            # claimed by one atomic call: a signal handler's stop() landing between a check of
+            # _closed and its setting ran the finishing twice (on the same thread, through the RLock)
+            if next(self._finish_claims) or self._closed:
                 return
             self._closed = True
             self._finish_locked()
