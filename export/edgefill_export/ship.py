@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.models import sha256_file
 from edgefill.refill_settings import RefillSettings
 from edgefill.thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
@@ -51,7 +51,7 @@ def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
             continue
         for p in (onnx_path, onnx_path.with_suffix(".json"), onnx_path.with_suffix(".safetensors")):
             if p.exists():
-                files[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+                files[p.name] = sha256_file(p)
         entry.update(facts)
         if onnx_path.with_suffix(".safetensors").exists():
             entry["weights"] = onnx_path.with_suffix(".safetensors").name
@@ -240,8 +240,8 @@ def _drop_stale_int8(fp32: Path, weights_before: str | None) -> Path | None:
 
 
 def _sha256(path: Path) -> str | None:
-    """The sha256 of the file ``path``; None when there is none."""
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    """The sha256 of the file ``path`` (:func:`edgefill.models.sha256_file`); None when there is none."""
+    return sha256_file(path) if path.is_file() else None
 
 
 if __name__ == "__main__":
