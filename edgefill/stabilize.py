@@ -102,12 +102,13 @@ class TemporalStabilizer:
         self.reused = 0
         self.blended = 0
 
-    def _scene_change(self, frame: np.ndarray) -> float:
-        """How far ``frame`` is from the key frame: the larger of the thumbnail's mean absolute
-        difference outside the hole and the ring's change of mean colour (inf: nothing to compare)."""
+    def _scene_change(self, frame: np.ndarray, thumb: np.ndarray) -> float:
+        """How far ``frame`` (its thumbnail: ``thumb``) is from the key frame: the larger of the
+        thumbnail's mean absolute difference outside the hole and the ring's change of mean
+        colour (inf: nothing to compare)."""
         if self._key_thumb is None or self._key_hole is None or self._key_hole.shape != frame.shape[:2]:
             return float("inf")  # nothing kept, or a frame of another size
-        d = np.abs(_thumb(frame) - self._key_thumb)[self._valid_thumb]
+        d = np.abs(thumb - self._key_thumb)[self._valid_thumb]
         if not d.size:
             return float("inf")
         change = float(d.mean())
@@ -123,7 +124,7 @@ class TemporalStabilizer:
         if not self._settled or self._key_hole is None or self._key_hole.shape != hole.shape \
                 or not np.array_equal(hole, self._key_hole):
             return None
-        if self._scene_change(frame) > self.config.static_threshold:
+        if self._scene_change(frame, _thumb(frame)) > self.config.static_threshold:
             return None
         out = frame.copy()
         copy_where(out[self._box], self._patch, self._region)
@@ -137,7 +138,8 @@ class TemporalStabilizer:
         if output.shape != frame.shape:
             raise InputError(f"the output must have the frame's shape {frame.shape}, not {output.shape}")
         region = dilate(hole, self.config.feather)
-        change = self._scene_change(frame)
+        thumb = _thumb(frame)  # compared here, and kept as the new key's
+        change = self._scene_change(frame, thumb)
         settled = True
         if self._patch is not None and change <= self.config.move_threshold:
             # the pixels of the new region that the kept fill covers, in the kept window
@@ -145,14 +147,14 @@ class TemporalStabilizer:
             if both.any():
                 a = self.config.blend
                 fresh = output[self._box][both].astype(np.float32)
-                mixed = np.clip(a * fresh + (1 - a) * self._patch[both].astype(np.float32) + 0.5, 0, 255)
+                mixed = np.clip(a * fresh + (1 - a) * self._patch[both].astype(np.float32) + 0.5, 0, 255).astype(np.uint8)
                 output = output.copy()
-                output[self._box][both] = mixed.astype(np.uint8)
+                output[self._box][both] = mixed
                 # judged as the scene is, on the mean: the largest difference was never <= 1 on a noisy
                 # camera (each fresh fill differs a little), and the model ran on every still frame
-                settled = float(np.abs(mixed.astype(np.uint8) - fresh).mean()) <= max(self.config.static_threshold, 0.5)
+                settled = float(np.abs(mixed - fresh).mean()) <= max(self.config.static_threshold, 0.5)
                 self.blended += 1
-        self._key_thumb = _thumb(frame)
+        self._key_thumb = thumb
         # A thumbnail cell is "valid" only if none of its pixels is near the hole.
         touched = cv2.resize((region > 0).astype(np.float32), self._key_thumb.shape[1::-1],
                              interpolation=cv2.INTER_AREA) > 0
