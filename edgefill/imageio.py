@@ -62,6 +62,10 @@ def image_files(folder: Path | str) -> list[Path]:
     return sorted((p for p in entries if is_image_file(p)), key=sequence_key)
 
 
+#: what reading a damaged image header raises (OverflowError: a BigTIFF offset past 2**63)
+_BAD_HEADER = (struct.error, IndexError, ValueError, OverflowError)
+
+
 def declared_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from the header of a PNG, JPEG, BMP (Windows or OS/2), GIF, WebP or
     TIFF (classic or BigTIFF, either byte order) file, without decoding; None if the format is
@@ -72,7 +76,7 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
             if data.startswith(magic):
                 size = parse(data)
                 return None if size is None else (int(size[0]), int(size[1]))
-    except (struct.error, IndexError, ValueError, OverflowError):  # OverflowError: an offset past 2**63
+    except _BAD_HEADER:
         pass
     return None
 
@@ -206,11 +210,12 @@ def _as_the_tiff_says(img: np.ndarray, data, path: Path, what: str) -> np.ndarra
     that it is written back (MinIsBlack) looking as it came rather than as its negative."""
     if not image_chunks.is_tiff(data):
         return img
-    bits = _tiff_tag(data, 258)  # BitsPerSample
+    tags = _tiff_tags(data, (258, 262))  # BitsPerSample, Photometric: the header read once
+    bits = tags.get(258, ())
     if bits and max(bits) > 8 and img.dtype == np.uint8:
         raise InputError(f"{what} {path} has {max(bits)}-bit samples, which OpenCV decodes as 8 bits in this layout "
                          "(grey with an alpha channel): save it as PNG, or without its alpha")
-    if img.dtype == np.uint16 and img.ndim == 2 and _tiff_tag(data, 262) == (0,):  # Photometric MinIsWhite
+    if img.dtype == np.uint16 and img.ndim == 2 and tags.get(262) == (0,):  # Photometric MinIsWhite
         return np.subtract(np.uint16(65535), img, dtype=np.uint16)
     return img
 
@@ -403,7 +408,7 @@ def _more_pages(data) -> bool:
     """Whether the TIFF ``data`` has a page after its first; False for an unreadable header."""
     try:
         return image_chunks.tiff_has_more_pages(data)
-    except (struct.error, IndexError, ValueError, OverflowError):
+    except _BAD_HEADER:
         return False
 
 
@@ -419,12 +424,18 @@ def _grey_png_with_trns(data: bytes) -> bool:
 def _tiff_tag(data: bytes, tag: int) -> tuple[int, ...]:
     """The values of an integer tag of a TIFF's first IFD; () for another format, a TIFF without
     the tag, or an unreadable header."""
+    return _tiff_tags(data, (tag,)).get(tag, ())
+
+
+def _tiff_tags(data: bytes, tags: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
+    """The values of the integer ``tags`` a TIFF's first IFD has (read in one pass); {} for
+    another format or an unreadable header."""
     if not image_chunks.is_tiff(data):
-        return ()
+        return {}
     try:
-        return image_chunks.tiff_tags(data, (tag,)).get(tag, ())
-    except (struct.error, IndexError, ValueError, OverflowError):
-        return ()
+        return image_chunks.tiff_tags(data, tags)
+    except _BAD_HEADER:
+        return {}
 
 
 def unpremultiplied(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
