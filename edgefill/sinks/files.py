@@ -55,10 +55,16 @@ def check_can_write(path: str | Path, what: str, *, folder: bool = False) -> Non
         raise InputError(f"cannot write {what} to {path}: cannot create a file in {probe} ({_reason(exc)})") from exc
 
 
+def _tagged(path: Path, tag: str, n: int = 1) -> Path:
+    """``<name>.<tag><ext>`` beside ``path`` (``n`` >= 2: ``<name>.<tag>-<n><ext>``), the
+    extension in lower case: a video's ``.part`` and ``.partial`` names."""
+    return path.with_name(f"{path.stem}.{tag}{'' if n == 1 else f'-{n}'}{path.suffix.lower()}")
+
+
 def part_path(path: Path, n: int = 1) -> Path:
     """Where :class:`VideoFileSink` writes ``path`` until it is complete: ``<name>.part<ext>``
     (``n`` >= 2: ``<name>.part-<n><ext>``, when that is taken)."""
-    return path.with_name(path.stem + (".part" if n == 1 else f".part-{n}") + path.suffix.lower())
+    return _tagged(path, "part", n)
 
 
 def free_part_path(path: Path) -> Path:
@@ -184,9 +190,7 @@ class VideoFileSink(Sink):
         fsync_folder(self.path.parent)
 
     def _keep_partial(self) -> None:
-        stem, ext = self.path.stem, self.path.suffix.lower()
-        suffixes = [".partial"] + [f".partial-{n}" for n in range(2, 1000)]
-        names = (self.path.with_name(stem + suffix + ext) for suffix in suffixes)
+        names = (_tagged(self.path, "partial", n) for n in range(1, 1000))
         try:
             self.partial_path = move_no_replace(self.tmp, names)
         except OSError as exc:
