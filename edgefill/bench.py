@@ -43,7 +43,7 @@ from . import maskgen
 from .backends import backend_class, create_backend
 from .backends.registry import available_class
 from .checks import is_whole
-from .errors import ConfigError, ModelError
+from .errors import BackendUnavailableError, ConfigError, ModelError
 from .imageio import MAX_PIXELS
 from .models import read_manifest, resolve_model
 
@@ -468,11 +468,14 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     sizes, models, backends, precisions = (list(dict.fromkeys(v)) for v in (sizes, models, backends, precisions))
     configs = []
     for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
-        if backend != "auto":
-            available_class(backend)
+        cls = available_class(backend) if backend != "auto" else None
         learned = _uses_model(backend)
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):
+                if cls is not None and learned:  # tensorrt given a shipped name (bench --profile orin-nano)
+                    fit = cls.accepts_model(model_for(model, precision))
+                    if not fit:
+                        raise BackendUnavailableError(backend, fit.reason, getattr(cls, "extra", None))
                 configs.append((model, backend, precision))
     if not configs:  # run_bench(models=[], ...): an empty table, as if measured
         raise ConfigError(f"nothing to measure: {', '.join(backends)} need{'s' if len(backends) == 1 else ''} at least "

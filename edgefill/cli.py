@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError
+from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError, ModelError
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
@@ -282,7 +282,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if prof is None:
             raise InputError("run needs a SOURCE (or --profile NAME, to use the profile's camera.source)")
         args.source = prof.runtime.camera.source
-        print(f"source: {args.source} (camera.source of profile {prof.name})", file=sys.stderr)
+        print(f"source: {redact_uri(args.source)} (camera.source of profile {prof.name})", file=sys.stderr)
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames must be >= 1 (leave it out for no limit), got {args.max_frames}")
     if args.threads is not None and args.threads < 0:
@@ -327,6 +327,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     sinks = _sinks_for(args, output_fps)
     try:
         options = {"threads": args.threads} if args.threads else {}
+        if prof is not None and args.backend in ("tensorrt", "auto"):
+            # the engine is built (and its cache key made) with this profile's workspace and DLA
+            # settings, as `build-engine BUNDLE --profile NAME` built it: without it the run took
+            # the bundle's recorded profile and rebuilt the engine on the board
+            options["profile"] = prof
         inp = Inpainter(model=args.model, backend=args.backend, roi_config=RoiConfig(buckets=tuple(args.buckets) if args.buckets else None),
                         thin_hole_px=args.thin_px, **refill_kwargs(args), **options)
         pipe = Pipeline(source, args.mask, sinks, inpainter=inp, deadline_ms=args.deadline_ms,
@@ -398,11 +403,16 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 def _apply_profile(args: argparse.Namespace):
     """Fill options the user did not give from the device profile (explicit options win); the
-    profile (None without --profile). Its camera defaults are for camera sources only: cmd_run."""
-    from .backends import backend_class
+    profile (None without --profile). Its camera defaults are for camera sources only: cmd_run.
+
+    The profile's model runs at the profile's precision where edgefill ships that graph
+    (``lite`` + ``int8``: lite.int8, as ``bench --profile`` measures); its backend is used when it
+    can run here and takes the model, else ``auto`` with a warning that says why (TensorRT runs an
+    export bundle, never a shipped model name)."""
+    from .backends import Availability, backend_class
     from .profiles import DeviceProfile
 
-    if not args.profile:
+    if args.profile is None:
         if args.backend is None:
             args.backend = "auto"
         return None
@@ -410,32 +420,56 @@ def _apply_profile(args: argparse.Namespace):
     r = prof.runtime
     if args.deadline_ms is None:
         args.deadline_ms = r.latency_budget_ms
+    model_given = args.model is not None
     if args.backend is None:
         args.backend = r.backend
         try:
-            avail = backend_class(r.backend).is_available() if r.backend != "auto" else True
+            cls = backend_class(r.backend) if r.backend != "auto" else None
         except ConfigError:
-            avail = None
+            cls = None
+        avail = cls.is_available() if cls is not None else r.backend == "auto"
+        if avail and cls is not None and cls.uses_model:
+            avail = cls.accepts_model(args.model if model_given else r.model)
+            if not avail and r.backend == "tensorrt":
+                avail = Availability(False, f"it runs an export bundle: make one with edgefill export --profile "
+                                            f"{prof.name} -o BUNDLE, then pass --model BUNDLE")
         if not avail:
             why = getattr(avail, "reason", "not part of this installation")
-            log.warning("profile %s prefers backend %r, which is unavailable here (%s); using auto",
+            log.warning("profile %s prefers backend %r, which cannot run here (%s); using auto",
                         prof.name, r.backend, why)
             args.backend = "auto"
     # after the backend is settled: a profile whose backend is classical (opencv-telea) gave its
     # model too, and the run stopped with "takes no model" though no --model was given
-    if args.model is None and args.backend not in ("opencv-telea", "opencv-ns"):
-        args.model = r.model
+    if not model_given and args.backend not in ("opencv-telea", "opencv-ns"):
+        args.model = _model_at(r.model, r.precision, prof.name)
     if args.threads is None:  # an explicit --threads 0 (the backend's default) wins too
         args.threads = r.threads
     args.buckets = r.buckets
     return prof
 
 
+def _model_at(model: str, precision: str, profile: str) -> str:
+    """The profile's model at its precision: the shipped graph of that precision when there is
+    one (lite + int8: lite.int8), else the model as named (a path, or fp16 on ONNX Runtime, which
+    runs the FP32 graph: said at INFO)."""
+    from .bench import model_for
+
+    try:
+        return model_for(model, precision)
+    except ModelError:
+        log.info("profile %s asks for %s at %s; edgefill ships no %s graph of it, so the FP32 one runs",
+                 profile, model, precision, precision)
+        return model
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .profiles import DeviceProfile
 
+    prof = DeviceProfile.load(args.profile) if args.profile is not None else None
     if args.precision is None:
-        args.precision = DeviceProfile.load(args.profile).runtime.precision if args.profile else "fp32"
+        args.precision = prof.runtime.precision if prof is not None else "fp32"
+    if args.model is None:  # a jetson-nano or rpi5 bundle carried lite, sized against nano's budget
+        args.model = prof.runtime.model if prof is not None else "lite"
     try:
         from edgefill_export.bundle import ExportRequest, export_bundle
         from edgefill_export.calibration import CalibrationError
@@ -465,7 +499,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .models import read_bundle
 
     bundle = read_bundle(out)
-    print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {args.profile or 'none'})")
+    print(f"wrote bundle {out} ({bundle['model']}, {bundle['precision']}, profile {prof.name if prof else 'none'})")
     for art in bundle["artifacts"].values():
         v = art["validation"]  # delta_db is fp32 minus this artifact (a loss): shown as this one's change
         failed = v.get("passed") is False  # kept by --allow-accuracy-loss: said, not only in bundle.json
@@ -494,7 +528,7 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
     from .profiles import DeviceProfile
     from .trt.build import build_for_bundle
 
-    profile = DeviceProfile.load(args.profile) if args.profile else None
+    profile = DeviceProfile.load(args.profile) if args.profile is not None else None
     path = build_for_bundle(Path(args.bundle), profile, force=args.force)
     side = json.loads(path.with_suffix(".json").read_text())
     print(f"engine {path} (TensorRT {side['tensorrt']}, sm {side['compute_capability']}, "
@@ -507,7 +541,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import atomic_write_bytes
     from .profiles import DeviceProfile
 
-    prof = DeviceProfile.load(args.profile) if args.profile else None
+    prof = DeviceProfile.load(args.profile) if args.profile is not None else None
     models = (args.model or (prof.runtime.model if prof else "lite,nano")).split(",")
     backends = (args.backend or (prof.runtime.backend if prof else "onnxruntime")).split(",")
     precisions = (args.precision or (prof.runtime.precision if prof else "fp32")).split(",")
@@ -746,7 +780,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a model as a deployable bundle (FP32/FP16/INT8 ONNX, gated)",
                        description="Needs edgefill[export]. Writes OUTDIR/bundle.json, model.fp32.onnx and, for "
                                    "fp16/int8, the quantised ONNX after an accuracy gate against fp32.")
-    p.add_argument("--model", default="lite", help="shipped model name or a .safetensors file")
+    p.add_argument("--model", default=None,
+                   help="shipped model name or a .safetensors file (default: the profile's model, else lite)")
     p.add_argument("--profile", default=None, help="device profile (edgefill profiles list)")
     p.add_argument("--precision", default=None, choices=["fp32", "fp16", "int8"],
                    help="default: the profile's precision, else fp32")

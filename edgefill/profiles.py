@@ -118,13 +118,19 @@ class DeviceProfile:
     def load(cls, name_or_path: str | Path) -> DeviceProfile:
         """A profile by name (``"orin-nano"``) or from a YAML file path. A profile found by name
         must carry that name (its ``name:`` is its file's name)."""
+        text = str(name_or_path)
+        if not text.strip():  # --profile "$BOARD" with BOARD unset: was read as no profile at all
+            raise ConfigError("the profile is empty: give a NAME (edgefill profiles list) or a profile file")
         path = Path(name_or_path)
-        by_name = path.suffix not in PROFILE_EXTS
+        # a file name ends in .yaml/.yml, or .json (what `profiles show` writes), in any case, or
+        # has a folder in it; a name with neither is looked up first, and only then read as a file
+        by_name = path.suffix.lower() not in (*PROFILE_EXTS, ".json") and not _has_folder(text)
         if by_name:
-            found = _profile_file(str(name_or_path))  # .yml too: `profiles show` read one by path only
-            if found is None:
-                raise ConfigError(f"unknown profile {name_or_path!r}; known: {', '.join(list_profiles())}")
-            path = found
+            found = _profile_file(text)  # .yml too: `profiles show` read one by path only
+            if found is None and not path.is_file():
+                raise ConfigError(f"unknown profile {text!r}; known: {', '.join(list_profiles())}")
+            by_name = found is not None
+            path = found or path
         try:
             import yaml
         except ImportError as exc:
@@ -157,6 +163,10 @@ class DeviceProfile:
         return dataclasses.asdict(self)
 
 
+def _has_folder(text: str) -> bool:
+    return "/" in text or os.sep in text or (os.altsep is not None and os.altsep in text)
+
+
 def _check_versions(name: str, board: BoardFacts) -> None:
     """The board's versions are dotted numbers, and its TensorRT one that edgefill builds engines
     with: "8.x" was an int() error without the profile's name, after an export had built and
@@ -186,18 +196,23 @@ def _check_camera(name: str, cam: CameraDefaults) -> None:
                           f"such as MJPG or YUYV, got {cam.fourcc!r}")
     if not cam.source.strip():
         raise ConfigError(f"profile {name}: runtime.camera.source is empty")
-    if "://" in cam.source:
-        from .capture import list_schemes  # here, not at import: profiles.py stays light
+    from .capture import _camera_path, list_schemes, redact_uri  # here, not at import: profiles.py stays light
 
-        scheme = cam.source.split("://", 1)[0].lower()
-        if scheme not in list_schemes():
-            raise ConfigError(f"profile {name}: runtime.camera.source {cam.source!r} has an unknown scheme {scheme}://; "
-                              f"known: {', '.join(list_schemes())}")
-        if cam.fourcc is not None and scheme != "v4l2":
-            raise ConfigError(f"profile {name}: runtime.camera.fourcc is for a v4l2:// camera, not {cam.source!r}")
-        if scheme == "csi" and cam.fps < 1:  # as csi:// refuses it when the camera opens, after the model loaded
-            raise ConfigError(f"profile {name}: runtime.camera.fps must be at least 1 for a csi:// camera "
-                              f"(nvarguscamerasrc), got {cam.fps}")
+    shown = repr(redact_uri(cam.source))  # an rtsp:// password is never printed
+    if "://" not in cam.source:
+        if _camera_path(cam.source):  # `edgefill run` refuses it, after the model loaded
+            raise ConfigError(f"profile {name}: runtime.camera.source {shown} is a camera: write it as "
+                              f"v4l2://{cam.source}")
+        return
+    scheme = cam.source.split("://", 1)[0].lower()
+    if scheme not in list_schemes():
+        raise ConfigError(f"profile {name}: runtime.camera.source {shown} has an unknown scheme {scheme}://; "
+                          f"known: {', '.join(list_schemes())}")
+    if cam.fourcc is not None and scheme != "v4l2":
+        raise ConfigError(f"profile {name}: runtime.camera.fourcc is for a v4l2:// camera, not {shown}")
+    if scheme == "csi" and cam.fps < 1:  # as csi:// refuses it when the camera opens, after the model loaded
+        raise ConfigError(f"profile {name}: runtime.camera.fps must be at least 1 for a csi:// camera "
+                          f"(nvarguscamerasrc), got {cam.fps}")
 
 
 def _one_line(exc: Exception) -> str:

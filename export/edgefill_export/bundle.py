@@ -151,7 +151,7 @@ def _check_request(req: ExportRequest, profile: DeviceProfile | None) -> None:
 def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     if req.precision not in GATES_DB:
         raise ValueError(f"precision must be one of {', '.join(GATES_DB)}, not {req.precision!r}")
-    profile = DeviceProfile.load(req.profile) if req.profile else None
+    profile = DeviceProfile.load(req.profile) if req.profile is not None else None
     req = with_board_defaults(req, profile)
     _check_request(req, profile)  # conflicting options: refused before any work, not minutes later
     out = Path(req.out_dir)
