@@ -14,6 +14,14 @@ from __future__ import annotations
 try:
     import cv2 as _cv2  # noqa: F401
 except ImportError as _exc:  # pragma: no cover - depends on the install
+    import importlib.util as _util
+
+    if _util.find_spec("cv2") is not None:  # installed, but broken: "install edgefill[opencv]" was no help
+        raise ImportError(
+            f"edgefill needs OpenCV's Python bindings, which are installed but do not import ({_exc}). A "
+            "missing system library (libGL.so.1: use opencv-python-headless) or two OpenCV packages "
+            "installed over each other are the usual causes; reinstall one of them."
+        ) from _exc
     raise ImportError(
         "edgefill needs OpenCV's Python bindings. Install edgefill[opencv] for the pip wheel, "
         "or on a Jetson use JetPack's system OpenCV (python3-opencv), which has GStreamer."

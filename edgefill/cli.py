@@ -116,10 +116,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         shapes = parse_mask_spec(args.mask, invert=args.invert_mask)
     jobs = plan_jobs(Path(args.input), None if shapes else Path(args.mask), Path(args.output),
                      out_is_folder=args.output.endswith(("/", os.sep)))
-    model = args.model
-    if model is None and args.backend in ("auto", "onnxruntime", "tensorrt"):
-        model = "lite"
-    options = {"threads": args.threads} if args.threads else {}
+    model = args.model  # None: the Inpainter's default (lite) for a learned backend; no "'lite' is ignored"
+    options = {"threads": args.threads} if args.threads else {}  # warning when auto falls back to OpenCV
     roi_cfg = RoiConfig(buckets=None, margin=args.margin, feather=args.feather)  # buckets: the backend's
     with Inpainter(model=model, backend=args.backend, roi_config=roi_cfg, thin_hole_px=args.thin_px,
                    **refill_kwargs(args), **options) as inp:
@@ -476,6 +474,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from edgefill_export.onnx_export import ExportError
         from edgefill_export.quantize import AccuracyGateError
         from edgefill_export.weights import CheckpointError
+        import onnxruntime  # noqa: F401  (the parity check of every graph: it failed after the ONNX export)
     except ImportError as exc:
         why, note = f"the export toolchain cannot be imported ({exc})", export_python_note()
         if note:
@@ -624,11 +623,16 @@ def cmd_masks(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backends(args: argparse.Namespace) -> int:
-    from .backends import backend_class, list_backends
+def cmd_backends(args: argparse.Namespace, broken: dict[str, str] | None = None) -> int:
+    """Each backend and whether it can run here; ``broken`` (doctor's imports, by backend) marks
+    one whose packages are installed but do not import, which the backends' own cheap check
+    (the package is found) calls available."""
+    from .backends import Availability, backend_class, list_backends
 
     for name in list_backends():
         avail = backend_class(name).is_available()
+        if avail and broken and name in broken:
+            avail = Availability(False, broken[name])
         print(f"{name:14s} {'available' if avail else 'unavailable: ' + avail.reason}")
     return 0
 
@@ -645,7 +649,8 @@ def export_toolchain_status() -> str:
     note = export_python_note()
     if note:
         return note
-    missing = [m for m in ("torch", "onnx", "safetensors") if importlib.util.find_spec(m) is None]
+    # onnxruntime too: the export checks every graph it writes against PyTorch with it
+    missing = [m for m in ("torch", "onnx", "onnxruntime", "safetensors") if importlib.util.find_spec(m) is None]
     return f"not installed ({', '.join(missing)} missing: edgefill[export])" if missing else "installed"
 
 
@@ -663,14 +668,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
           f"Jetson: {'yes' if info.is_jetson else 'no'}")
     for missing in info.missing_io:  # not a problem by itself: a USB camera and file outputs need neither
         print(f"note: {missing}")
-    problems = info.problems + _broken_imports()
+    broken = _broken_imports()
+    problems = info.problems + [why for _, why in broken]
     for p in problems:
         print(f"problem: {p}")
-    cmd_backends(args)
+    cmd_backends(args, {backend: "installed but does not import (see the problem above)" for backend, _ in broken})
     return 1 if problems else 0
 
 
-def _broken_imports() -> list[str]:
+def _broken_imports() -> list[tuple[str, str]]:
     """Backend packages that are installed but fail to import: the backends' own check finds the
     package only (``find_spec``), so a TensorRT whose libnvinfer does not match JetPack, or a
     pycuda built against another CUDA, looks available until the first run. Imported here, and
@@ -678,16 +684,17 @@ def _broken_imports() -> list[str]:
     import importlib
     import importlib.util
 
-    out = []
-    for module, where in (("onnxruntime", "pip install edgefill[ort]"), ("tensorrt", "it comes with JetPack"),
-                          ("pycuda.driver", "pip install edgefill[trt], built against this CUDA")):
+    out = []  # (the backend that needs it, the problem)
+    for backend, module, where in (("onnxruntime", "onnxruntime", "pip install edgefill[ort]"),
+                                   ("tensorrt", "tensorrt", "it comes with JetPack"),
+                                   ("tensorrt", "pycuda.driver", "pip install edgefill[trt], built against this CUDA")):
         if importlib.util.find_spec(module.split(".")[0]) is None:
             continue  # not installed: `backends` below says so
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - any failure to import is the finding
             reason = " ".join(str(exc).split()) or type(exc).__name__
-            out.append(f"{module} is installed but does not import ({reason}); reinstall it ({where})")
+            out.append((backend, f"{module} is installed but does not import ({reason}); reinstall it ({where})"))
     return out
 
 

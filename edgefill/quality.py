@@ -505,7 +505,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
             from edgefill_export.onnx_export import prepare
             from edgefill_export.weights import CheckpointError, load_weights
         except ImportError as e:
-            raise BackendUnavailableError(f"--torch needs the export tools (install edgefill[export]): {e}") from None
+            raise BackendUnavailableError("torch", f"--torch: the export tools cannot be imported ({e})", "export") from None
         for m in raw_models:
             try:
                 torch_models[m] = prepare(load_weights(methods[m].model.path.with_suffix(".safetensors")))

@@ -134,6 +134,12 @@ class OnnxRuntimeBackend(Backend):
         if out.type != next(iter(types)) or len(out.shape) != 4:  # else cast quietly or a numpy traceback
             raise ModelError(f"{self.model.path}: output {out.name!r} is {out.type} {out.shape}, expected a rank-4 "
                              f"tensor of the inputs' type ({next(iter(types))})")
+        # NHWC: a graph with one output channel gave HxWx1, and the hole was filled with the mask
+        for what, shape, channels in (("input 'image'", ins["image"].shape, 3), ("input 'mask'", ins["mask"].shape, 1),
+                                      (f"output {out.name!r}", out.shape, 3)):
+            if isinstance(shape[-1], int) and shape[-1] != channels:
+                raise ModelError(f"{self.model.path}: {what} has {shape[-1]} channels ({shape}), expected {channels} "
+                                 "(edgefill models are NHWC: image N,H,W,3 and mask N,H,W,1 -> N,H,W,3)")
         # float32-I/O graphs (made for TensorRT < 9.2) carry the same 0..255 values
         self._float_io = types == {"tensor(float)"}
 

@@ -191,9 +191,25 @@ class TensorRTBackend(Backend):
 
     @classmethod
     def accepts_model(cls, model: object) -> Availability:
-        path = Path(str(model))
-        if (path.is_dir() and (path / "bundle.json").is_file()) or path.suffix == ".engine":
+        """An ``.engine`` file, or an export bundle with a TensorRT part. A shipped model name is
+        the shipped ONNX on every backend, never a folder of that name (a ``./lite`` bundle
+        ran here while ONNX Runtime, after a failed build, ran the shipped lite); a bundle
+        exported without a TensorRT profile (x86-cpu, rpi5, none) is ONNX Runtime's to run."""
+        from ..models import read_manifest
+
+        spec = str(model)
+        path = Path(spec)
+        if path.suffix == ".engine" and spec not in read_manifest().get("models", {}):
             return Availability(True)
+        if path.is_dir() and (path / "bundle.json").is_file() and spec not in read_manifest().get("models", {}):
+            try:
+                has_trt = bool(json.loads((path / "bundle.json").read_text(encoding="utf-8")).get("tensorrt"))
+            except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+                return Availability(True)  # a damaged bundle: loading it says what is wrong
+            if has_trt:
+                return Availability(True)
+            return Availability(False, f"{spec} was exported without a TensorRT profile, so it has no TensorRT "
+                                       "graph (ONNX Runtime runs it; edgefill export --profile BOARD makes one)")
         return Availability(False, f"needs an export bundle or an .engine file, not {model!r} "
                                    "(make one with: edgefill export --profile BOARD -o BUNDLE)")
 
@@ -305,9 +321,9 @@ def verify_engine_file(engine_path: Path) -> dict:
     before it is handed to TensorRT's deserializer."""
     from ..models import file_sha256
 
-    side = _read_sidecar(engine_path)
-    if not engine_path.is_file():
+    if not engine_path.is_file():  # before the sidecar: "has no readable sidecar" hid a wrong path
         raise ModelError(f"engine {engine_path} does not exist")
+    side = _read_sidecar(engine_path)
     if engine_path.stat().st_size != side.get("bytes") or file_sha256(engine_path) != side.get("engine_sha256"):
         raise ModelError(f"{engine_path} does not match the size/sha256 in its sidecar (truncated or corrupt); "
                          "rebuild it with edgefill build-engine")

@@ -104,7 +104,7 @@ def _read_sidecar(path: Path) -> dict:
 
 def _check(path: Path, expected: str, source: str) -> str:
     actual = file_sha256(path)
-    if actual != expected:
+    if actual != expected.lower():  # a digest written in capitals is the same digest
         raise ModelError(f"{path} does not match its sha256 in {source} (file is corrupt or was modified); "
                          f"expected {expected[:12]}..., got {actual[:12]}...")
     return actual
@@ -150,6 +150,13 @@ def _resolve(spec: str | Path) -> ModelFile:
     if path.suffix.lower() == ".engine":  # only the tensorrt backend reads these; ONNX Runtime said "INVALID_PROTOBUF"
         raise ModelError(f"{spec_str} is a TensorRT engine, which only the tensorrt backend runs (on the board it "
                          "was built for); here give its bundle folder or an .onnx file")
+    if path.suffix.lower() in (".json", ".safetensors") and path.is_file():
+        # a sidecar was read as its own sidecar and called "corrupt or modified"; weights were
+        # "INVALID_PROTOBUF" from ONNX Runtime
+        what = ("the JSON sidecar of a model" if path.suffix.lower() == ".json"
+                else "PyTorch weights (edgefill export turns them into ONNX)")
+        raise ModelError(f"{spec_str} is {what}, not a model edgefill runs: give the .onnx file beside it "
+                         f"({path.with_suffix('.onnx').name}) or an export bundle folder")
     if path.suffix.lower() != ".onnx" and not path.exists():
         known = ", ".join(manifest.get("models", {})) or "none shipped"
         raise ModelError(f"unknown model {spec_str!r}: give a shipped name ({known}), a path to an .onnx file "
