@@ -59,6 +59,8 @@ def plan_jobs(inp: Path, mask: Path | None, out: Path, *, out_is_folder: bool = 
     (made if missing)."""
     if not inp.exists():
         raise InputError(f"input {inp} does not exist")
+    if mask is not None and same_path(mask, inp) and inp.is_dir():  # each image its own mask, 77% filled
+        raise InputError(f"the mask folder is the input folder {inp}: give the masks' own folder")
     if mask is not None and not mask.exists():
         raise InputError(f"mask {mask} does not exist (and is not a rect:, poly: or key: spec or a shapes .json)")
     if not inp.is_dir():
@@ -109,6 +111,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
     if args.dilate < 0:
         raise InputError(f"--dilate must be >= 0, got {args.dilate}")
+    if not args.mask.strip():  # `--mask "$MASK"` unset: Path("") is the current folder, taken for the masks
+        raise InputError("the mask is empty: give a mask file or folder, or a rect:/poly:/key: spec")
     shapes = None  # rect:, poly:, key: or a shapes .json: a mask drawn for each image (with --invert-mask in it)
     if args.mask.startswith(SHAPE_SPECS) or args.mask.lower().endswith(".json"):
         from .mask_sources import parse_mask_spec

@@ -1,5 +1,5 @@
 """Byte-level reading and writing of PNG and WebP chunks, for masks painted on a transparent layer,
-and of a TIFF's first IFD.
+of a TIFF's first IFD, and the count of a GIF's frames.
 
 OpenCV applies a file's EXIF orientation only to a decode that drops alpha. To turn a mask's
 alpha channel exactly as OpenCV turned its colour, :func:`edgefill.imageio.read_mask` re-encodes
@@ -141,3 +141,29 @@ def tiff_tags(data: bytes, wanted: tuple[int, ...]) -> dict[int, tuple[int, ...]
         if len(found) == len(wanted):
             break
     return found
+
+
+def gif_frames(data: bytes, stop: int = 2) -> int:
+    """The frames (image descriptors) of the GIF ``data``, counted up to ``stop``; a damaged or
+    truncated file counts the frames found before the damage. Walks the blocks without decoding:
+    the header and colour tables, then extensions and images as lengths of sub-blocks."""
+    if not data.startswith((b"GIF87a", b"GIF89a")) or len(data) < 13:
+        return 0
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    frames = 0
+    while pos < len(data) and frames < stop:
+        kind = data[pos]
+        if kind == 0x2C:  # an image: its descriptor, local colour table, LZW code size, data
+            if pos + 10 > len(data):
+                break
+            frames += 1
+            packed = data[pos + 9]
+            pos += 10 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0) + 1
+        elif kind == 0x21:  # an extension: its label, then data
+            pos += 2
+        else:  # 0x3B, the trailer, or damage
+            break
+        while pos < len(data) and data[pos]:  # sub-blocks, each led by its length, up to a 0
+            pos += data[pos] + 1
+        pos += 1
+    return frames

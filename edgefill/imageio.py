@@ -16,6 +16,7 @@ from . import image_chunks
 from .errors import InputError, ShapeError
 from .fileio import atomic_write_bytes
 from .grey import channel_mean
+from .masks import is_flat
 
 log = logging.getLogger(__name__)
 
@@ -492,7 +493,7 @@ def read_mask(path: Path) -> np.ndarray:
     layer.)"""
     data = _file_bytes(path, "mask")  # read once: a flat mask's alpha is looked for in the same bytes
     m = _to_8bit(_decode(data, path, IMAGE_FLAGS, "mask"), path, "mask", keep_0_1=True)
-    if m.size and m.min() == m.max():
+    if m.size and is_flat(m):  # per channel: a red layer is one colour
         m = _alpha_mask(Path(path), data.tobytes(), m)
     if m.ndim == 3:
         m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]

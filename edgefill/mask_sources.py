@@ -23,13 +23,14 @@ inverted mask, from the source (see :func:`edgefill.masks.mark_checked`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable  # subscripted at import below: collections.abc's is not on Python 3.8
+from typing import Callable, Iterator  # subscripted at import below: collections.abc's is not on Python 3.8
 
 import cv2
 import numpy as np
@@ -37,7 +38,8 @@ import numpy as np
 from . import masks
 from .checks import is_finite, is_number, is_whole
 from .errors import ConfigError, InputError, ShapeError
-from .imageio import image_files, read_mask
+from .image_chunks import gif_frames
+from .imageio import IMAGE_EXTS, declared_size, image_files, read_mask
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,15 @@ MAX_HOLD = 2**31 - 2
 
 class _WarnsOnce:
     """A mask source that gives the "almost the whole image" warning for its first such frame
-    only: said for every frame of a stream, it was hundreds of lines a minute."""
+    only, and the "no pixel reaches 128" one once too: said for every frame of a stream, they
+    were hundreds of lines a minute."""
 
     _said_almost_all = False
+
+    @property
+    def _said(self) -> set:
+        """The warnings :func:`edgefill.masks.normalize_mask` has given for this source."""
+        return self.__dict__.setdefault("_said_set", set())
 
     def _checked(self, hole: np.ndarray, invert: bool) -> np.ndarray:
         """``hole`` after the warning, with the advice that fits whether it was made by inverting;
@@ -63,26 +71,40 @@ class _WarnsOnce:
         return masks.mark_checked(hole)
 
     def _normalized(self, mask: np.ndarray, frame: np.ndarray, invert: bool) -> np.ndarray:
-        """:func:`edgefill.masks.normalize_mask` of a mask read for ``frame``, with its warnings
-        until one frame has been almost all hole (counted once a frame, here); marked as checked."""
-        warn = not self._said_almost_all
-        hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn=warn, warn_almost_all=False)
-        if warn:
+        """:func:`edgefill.masks.normalize_mask` of a mask read for ``frame``, with each of its
+        warnings once per source (the almost-all one counted here); marked as checked."""
+        hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn_almost_all=False, said=self._said)
+        if not self._said_almost_all:
             self._said_almost_all = masks.warn_if_almost_all(hole, invert, once=True)
         return masks.mark_checked(hole)
 
 
 class StaticMask:
     def __init__(self, mask: np.ndarray | str | Path, invert: bool = False):
-        self.mask = read_mask(Path(mask)) if isinstance(mask, (str, Path)) else np.asarray(mask)
+        self.path = Path(mask) if isinstance(mask, (str, Path)) else None
+        self.mask = read_mask(self.path) if self.path is not None else np.asarray(mask)
         self.invert = invert
         self._cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         shape = frame.shape[:2]
         if self._cache is None or self._cache[0] != shape:
-            self._cache = (shape, masks.mark_checked(masks.normalize_mask(self.mask, frame.shape, invert=self.invert)))
+            with _named(f"mask {self.path}" if self.path is not None else None):
+                hole = masks.normalize_mask(self.mask, frame.shape, invert=self.invert)
+            self._cache = (shape, masks.mark_checked(hole))
         return self._cache[1]
+
+
+@contextlib.contextmanager
+def _named(where: str | None) -> Iterator[None]:
+    """A mask of the wrong size, said with the file it came from: a run's "the mask is 481x320
+    but 480x320 was expected" named no file among a folder of hundreds."""
+    try:
+        yield
+    except ShapeError as exc:
+        if where is None:
+            raise
+        raise ShapeError(where, exc.actual, exc.expected) from None
 
 
 class MaskSequence(_WarnsOnce):
@@ -172,7 +194,15 @@ class MaskSequence(_WarnsOnce):
         return n
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        return self._normalized(self._get(index), frame, self.invert)
+        mask = self._get(index)
+        with _named(f"mask {self._name(index)} (for frame {index})"):
+            return self._normalized(mask, frame, self.invert)
+
+    def _name(self, index: int) -> str:
+        """Where mask ``index`` is: its file in a folder, else the video."""
+        if self.files:
+            return f"{self.files[index % len(self.files)]}"
+        return f"video {self.path}"
 
 
 #: Shape coordinates beyond this magnitude are rejected (OpenCV draws with 32-bit integers).
@@ -287,8 +317,8 @@ class CallableMask(_WarnsOnce):
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
         out = self.fn(frame, index)
         if isinstance(out, np.ndarray) and out.ndim >= 2 and out.shape[:2] == frame.shape[:2]:
-            m = masks.normalize_mask(out, frame.shape, invert=self.invert, warn=False)
-            return self._checked(m, invert=True) if self.invert else m
+            # with the source's warnings, once each: a detector's faint (0/90) mask filled nothing unsaid
+            return self._normalized(out, frame, self.invert)
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[1] == 4:
             out = out.tolist()
         if out is None:  # a detector's "nothing found" (it stopped the run as an InputError)
@@ -390,6 +420,8 @@ def parse_mask_spec(spec: str, invert: bool = False, loop: bool = False) -> Mask
         if len(v) not in (3, 4):
             raise ConfigError(f"key: takes B,G,R or B,G,R,tolerance, got {spec!r}")
         return _invert_if(ColourKey(v[:3], v[3] if len(v) == 4 else 40), invert)
+    if not spec.strip():  # Path("") is the current folder: its images were taken for masks
+        raise InputError("the mask is empty: give a mask file, folder or video, or a rect:/poly:/key: spec")
     p = Path(spec)
     if p.suffix.lower() == ".json":
         return _invert_if(ShapesMask.from_json(p), invert)
@@ -397,7 +429,27 @@ def parse_mask_spec(spec: str, invert: bool = False, loop: bool = False) -> Mask
         return MaskSequence(p, invert=invert, loop=loop)
     if not p.exists():
         raise InputError(f"mask {spec} does not exist (and is not a rect:/poly:/key: spec)")
+    if p.is_file() and p.suffix.lower() not in IMAGE_EXTS and _is_video(p):
+        # a .ts or .mpg mask video was "not a readable image"; an animated GIF was its first frame
+        # for every frame, without a word
+        return MaskSequence(p, invert=invert, loop=loop)
     return StaticMask(p, invert=invert)
+
+
+def _is_video(path: Path) -> bool:
+    """Whether a mask file of no image suffix is a video: not an image by its header (a GIF of
+    one frame is an image), and one that OpenCV opens as a video."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return gif_frames(path.read_bytes(), stop=2) > 1
+    if declared_size(head) is not None:
+        return False
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return cap.isOpened()
+    finally:
+        cap.release()
 
 
 class InvertedMask(_WarnsOnce):

@@ -49,6 +49,15 @@ def is_checked(mask: object) -> bool:
     return _checked.get(id(mask)) is mask
 
 
+def is_flat(a: np.ndarray) -> bool:
+    """Whether every pixel of an HxW or HxWxC array has one value, channel by channel (a layer
+    of pure red is flat, though its minimum and maximum differ); an empty array is."""
+    if a.size == 0:
+        return True
+    first = a.reshape(-1, a.shape[-1])[0] if a.ndim == 3 else a.reshape(-1)[0]
+    return bool((a == first).all())
+
+
 def almost_all(hole: np.ndarray) -> bool:
     """Whether the hole covers more than :data:`ALMOST_ALL` of the image."""
     return bool(hole.size) and np.count_nonzero(hole) > ALMOST_ALL * hole.size
@@ -83,7 +92,7 @@ def validate_image(image: object, dtypes: tuple = (np.uint8,)) -> np.ndarray:
 
 
 def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, warn: bool = True,
-                   warn_almost_all: bool = True) -> np.ndarray:
+                   warn_almost_all: bool = True, said: set | None = None) -> np.ndarray:
     """Return a uint8 {0, 255} hole mask for an image of ``shape`` (H, W, ...).
 
     Accepts bool, uint8 0/1 and uint8 0/255 (grey thresholded at 128) masks, HxW or with
@@ -102,6 +111,8 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
     inverted), and when the mask has non-zero pixels of which none reaches the threshold; not
     for a hole a mask source has checked already (:func:`mark_checked`). ``warn_almost_all=False``
     leaves the first of these to the caller (:func:`warn_if_almost_all`, once per source).
+    ``said``, a mask source's own set, makes the second once per source: it holds ``"faint"``
+    once that was said (a mask video's every frame said it).
     """
     if not isinstance(mask, np.ndarray):
         raise InputError(f"the mask must be a numpy array, not {type(mask).__name__}")
@@ -125,12 +136,15 @@ def normalize_mask(mask: object, shape: Sequence[int], invert: bool = False, war
         raise ShapeError("the mask", hi.shape, tuple(shape[:2]))
     peak = int(hi.max(initial=0))
     hole = _threshold(hi, peak)
-    if warn and hi.dtype == np.uint8 and 1 < peak < 128:
+    if warn and hi.dtype == np.uint8 and 1 < peak < 128 and (said is None or "faint" not in said):
         log.warning(
             "the mask has non-zero pixels but none reaches 128 (its largest value is %d): masks with values "
-            "above 1 are thresholded at 128, so %s. Use 255 (or 1) for hole pixels.",
+            "above 1 are thresholded at 128, so %s. Use 255 (or 1) for hole pixels.%s",
             peak, "every pixel is a hole after invert" if invert else "it marks no hole and nothing is filled",
+            "" if said is None else " (Said once: later frames of this mask source are not warned about.)",
         )
+        if said is not None:
+            said.add("faint")
     if invert:
         hole = ~hole
     out = hole.astype(np.uint8) * np.uint8(255)
@@ -151,7 +165,7 @@ def _mask_channels(mask: np.ndarray) -> np.ndarray:
     colour, alpha = mask[..., :3], mask[..., 3]
     if alpha.size == 0 or alpha.min() == alpha.max():
         return colour
-    if colour.min() == colour.max():
+    if is_flat(colour):  # per channel: a red layer is one colour (its min and max differ)
         return alpha
     raise InputError("the mask is HxWx4 and both its colour and its alpha vary, so which marks the hole is "
                      "ambiguous: pass mask[..., 3] to use the alpha (non-zero = hole) or mask[..., :3] for the colour")
@@ -184,6 +198,8 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
         raise ConfigError(f"dilation is a whole number of pixels, got {pixels!r}")
     if pixels <= 0:
         return mask
+    if isinstance(mask, np.ndarray) and mask.dtype == np.bool_:  # OpenCV has no bool type
+        return dilate(mask.view(np.uint8), pixels).view(np.bool_)
     if pixels >= mask.shape[0] + mask.shape[1]:  # the kernel reaches every pixel from every pixel: the
         # same result without a (2 * pixels + 1)^2 kernel (gigabytes, and minutes per frame, for a huge value)
         return np.full_like(mask, mask.max(initial=0))

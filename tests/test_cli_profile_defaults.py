@@ -52,7 +52,7 @@ def test_a_tensorrt_profile_without_a_bundle_runs_auto_and_says_how_to_make_one(
 
 
 def test_a_tensorrt_profile_with_a_bundle_keeps_tensorrt(tensorrt_installed, tmp_path):
-    (tmp_path / "bundle.json").write_text("{}")
+    (tmp_path / "bundle.json").write_text('{"tensorrt": {"onnx": "model.trt.onnx"}}')
     args = _args(profile="orin-nano", model=str(tmp_path))
     cli._apply_profile(args)
     assert (args.backend, args.model) == ("tensorrt", str(tmp_path))
