@@ -14,8 +14,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
+import logging
 import os
+import re
+import shutil
+import time
 import subprocess
 import sys
 import tarfile
@@ -30,6 +33,8 @@ from tqdm import tqdm
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import image_files, is_image_file
+
+log = logging.getLogger(__name__)
 
 SOURCES_CSV = Path(__file__).with_name("data_sources.csv")
 ROLES = ("train", "texture", "eval")
@@ -65,7 +70,9 @@ class Source:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("EDGEFILL_DATA", Path.home() / ".cache" / "edgefill" / "data"))
+    """``$EDGEFILL_DATA``, else ``~/.cache/edgefill/data``; an empty variable is the default (it was
+    the current folder: ``make data`` filled the repository with images and archives)."""
+    return Path(os.environ.get("EDGEFILL_DATA") or Path.home() / ".cache" / "edgefill" / "data").expanduser()
 
 
 def read_sources(roles: tuple[str, ...] = ROLES) -> list[Source]:
@@ -83,8 +90,25 @@ def _downloaded(kind: str, package: str, dest: Path) -> Path | None:
     return found[-1] if found else None
 
 
+#: a download folder untouched this long belongs to a fetch that was killed (SIGKILL, a power cut)
+STALE_DOWNLOAD_S = 3600
+
+
+def _remove_stale_downloads(dest: Path) -> None:
+    """Remove the ``.download-*`` folders of killed fetches (a 330 MB partial .deb each), but not
+    one a fetch running beside this one is writing to (touched within :data:`STALE_DOWNLOAD_S`)."""
+    for folder in dest.glob(".download-*"):
+        try:
+            newest = max([folder.stat().st_mtime, *(f.stat().st_mtime for f in folder.iterdir())])
+        except OSError:  # removed meanwhile by its own fetch
+            continue
+        if time.time() - newest > STALE_DOWNLOAD_S:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _download(kind: str, package: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
+    _remove_stale_downloads(dest)
     found = _downloaded(kind, package, dest)
     if found:
         return found
@@ -95,7 +119,9 @@ def _download(kind: str, package: str, dest: Path) -> Path:
         if kind == "deb":
             cmd = ["apt-get", "download", package]
         else:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", tmp, package]
+            # "-d ." with cwd=tmp: a relative cache made "-d tmp" a folder inside tmp, and the wheel
+            # was deleted with it ("downloaded, but no archive named after it")
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", ".", package]
         try:
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
         except OSError as exc:  # no apt-get here
@@ -117,7 +143,11 @@ def _deb_members(deb: Path, wanted: dict[str, Path], listed: frozenset[str] = fr
     ``listed``: every path of this package that the sources table names, in any role; none of
     them is ever a stand-in (``--roles texture`` alone would otherwise turn an eval photo beside a
     missing texture into a training texture)."""
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    except FileNotFoundError:  # was "No such file or directory: dpkg-deb (is the cache folder writable?"
+        raise FetchError("dpkg-deb is not installed: the Debian packages of the data need a Debian or Ubuntu "
+                         "machine (apt-get, dpkg-deb)") from None
     pk3_wanted = {k[len("unpacked/"):]: v for k, v in wanted.items() if k.startswith("unpacked/")}
     # Package versions differ in which resolution they ship (plasma's "1920x1080.jpg" may be
     # "2560x1600.jpg"): keep the largest image of each wanted folder as a stand-in.
@@ -137,7 +167,7 @@ def _deb_members(deb: Path, wanted: dict[str, Path], listed: frozenset[str] = fr
                 if len(stand_in.get(key, b"")) < member.size:
                     stand_in[key] = tar.extractfile(member).read()
             elif pk3_wanted and name.endswith(".pk3"):
-                with tempfile.TemporaryFile() as tmp:
+                with tempfile.TemporaryFile(dir=deb.parent) as tmp:  # beside the archive: $TMPDIR may be small
                     tmp.write(tar.extractfile(member).read())
                     tmp.seek(0)
                     with zipfile.ZipFile(tmp) as zf:
@@ -165,12 +195,19 @@ def image_path(cache: Path, src: Source) -> Path:
 
 
 def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None, progress: bool = True) -> Path:
-    """Download and extract every image of ``roles``; return the manifest path."""
-    cache = Path(cache) if cache else default_cache_dir()
+    """Download and extract every image of ``roles``; return the manifest path. An image whose
+    bytes no longer match the sha256 the manifest records (a truncated copy, a bad disk) is
+    extracted again; a cache with nothing to fetch and an unchanged manifest is not written to."""
+    cache = (Path(cache) if cache else default_cache_dir()).expanduser().absolute()
     sources = read_sources(roles)
     by_pkg: dict[tuple[str, str], list[Source]] = {}
     for s in sources:
         by_pkg.setdefault((s.kind, s.package), []).append(s)
+    hashes = _checked_hashes(cache)
+    for path, (_, _, sha) in list(hashes.items()):
+        if sha is None:
+            del hashes[path]
+            path.unlink()  # extracted again below, with its package
     todo = {k: v for k, v in by_pkg.items() if any(not image_path(cache, s).exists() for s in v)}
     # every path the table names per package, in any role (read once, not per package)
     listed: dict[tuple[str, str], set[str]] = {}
@@ -192,24 +229,55 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     finally:
         # also when a later package fails: the images extracted so far are in the cache, and
         # training uses them, so their licence records must be in the manifest too
-        out = _write_manifest(cache)
+        out = _write_manifest(cache, hashes)
     for s in sources:
         if not image_path(cache, s).exists():
             raise FetchError(f"{s.path_in_package} was not found in {s.source}")
     return out
 
 
-def _write_manifest(cache: Path) -> Path:
+def _checked_hashes(cache: Path) -> dict[Path, tuple[int, int, str | None]]:
+    """The cached images ``manifest.json`` records, each with its size, mtime and sha256, or None
+    for one whose bytes no longer match the record (a truncated copy, a bad disk: it was taken as
+    fetched, and the manifest re-certified it); empty without a readable manifest."""
+    try:
+        recorded = {r["file"]: r["sha256"] for r in json.loads((cache / "manifest.json").read_text(encoding="utf-8"))}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    out: dict[Path, tuple[int, int, str | None]] = {}
+    for file, sha in recorded.items():
+        p = cache / str(file)
+        if not p.is_file():
+            continue
+        st, actual = p.stat(), hashlib.sha256(p.read_bytes()).hexdigest()
+        if actual != sha:
+            log.warning("%s does not match the sha256 the manifest records for it: extracting it again", p)
+        out[p] = (st.st_size, st.st_mtime_ns, actual if actual == sha else None)
+    return out
+
+
+def _write_manifest(cache: Path, hashes: dict | None = None) -> Path:
+    """``manifest.json`` of every image in the cache; ``hashes`` (:func:`_checked_hashes`) spares
+    hashing a file again that has not changed since."""
+    hashes = hashes or {}
     manifest = []
     # every image in the cache, those of roles fetched earlier included: fetching one role
     # must not drop the licence records of the others
     for s in read_sources():
         p = image_path(cache, s)
         if p.exists():
+            st, known = p.stat(), hashes.get(p)
+            sha = known[2] if known and known[:2] == (st.st_size, st.st_mtime_ns) else None
             manifest.append({**asdict(s), "file": str(p.relative_to(cache)),
-                             "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+                             "sha256": sha or hashlib.sha256(p.read_bytes()).hexdigest()})
     out = cache / "manifest.json"
-    atomic_write_bytes(out, json.dumps(manifest, indent=1).encode())
+    data = json.dumps(manifest, indent=1).encode()
+    try:
+        same = out.read_bytes() == data
+    except OSError:
+        same = False
+    if not same:  # a complete, read-only cache (a shared dataset mount) is fetched with no write
+        atomic_write_bytes(out, data)
     return out
 
 
@@ -224,19 +292,28 @@ def list_images(role: str, cache: Path | None = None) -> list[Path]:
 #: so the surface benchmark measures materials the models have not seen (DATA.md).
 HELD_OUT_TEXTURE = re.compile(r"^(met|mtl|wood)", re.IGNORECASE)
 
+#: Surfaces of the held-out materials whose names do not start with one (``wizwood1_2``,
+#: ``e8_mtlwall1``, ``tin_floor04ach``, ``clanggrate``, ``rustpipes``, ``pewter``): left out of
+#: training since the thirty-eighth session, and out of the evaluation too, because the models
+#: shipped before were trained on them (24 of the 474 textures; docs/training.md, "Data").
+HELD_OUT_MATERIAL_WORDS = re.compile(r"met|mtl|wood|grate|pewter|rust|tin_|clang", re.IGNORECASE)
+
 
 def texture_family(path: Path) -> str:
     """The material of a fetched texture file: its name inside the package, without digits
-    and suffixes (``ufoai-textures__metall007_1a2b3c4d.png`` -> ``metall``)."""
+    and suffixes (``ufoai-textures__metall007_1a2b3c4d.png`` -> ``metall``,
+    ``ufoai-textures__9gratefloor02_...`` -> ``gratefloor``)."""
     name = path.name.split("__", 1)[-1]
-    m = re.match(r"[A-Za-z]+", name)
-    return m.group(0).lower() if m else name.lower()
+    m = re.match(r"\d*([A-Za-z]+)", name)
+    return m.group(1).lower() if m else name.lower()
 
 
 def texture_split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(training textures, held-out textures) by family: see :data:`HELD_OUT_TEXTURE`."""
+    """(training textures, held-out textures) by family: see :data:`HELD_OUT_TEXTURE`; a texture
+    of a held-out material by another name (:data:`HELD_OUT_MATERIAL_WORDS`) is in neither."""
     held = [p for p in paths if HELD_OUT_TEXTURE.match(texture_family(p))]
-    return [p for p in paths if p not in held], held
+    train = [p for p in paths if p not in held and not HELD_OUT_MATERIAL_WORDS.search(p.name.split("__", 1)[-1])]
+    return train, held
 
 
 #: ``--data`` choices of training and packing.
@@ -271,9 +348,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # an unwritable or full cache folder, no dpkg-deb
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''} (is the cache folder writable? "
-              "--cache or $EDGEFILL_DATA moves it)", file=sys.stderr)
+    except OSError as exc:  # an unwritable or full cache folder
+        cache = (a.cache or default_cache_dir()).expanduser().absolute()
+        where = Path(exc.filename).absolute() if exc.filename else None
+        in_cache = where is not None and (where == cache or cache in where.parents)
+        hint = " (is the cache folder writable, with room? --cache or $EDGEFILL_DATA moves it)" if in_cache else ""
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a download or extraction in progress is in a temporary folder, removed
         print("interrupted; the packages fetched before are kept: run the same command again to go on",

@@ -61,7 +61,7 @@ def test_texture_split_holds_out_whole_families():
     train, held = texture_split(paths)
     assert texture_family(paths[0]) == "metall"
     assert {p.name for p in held} == set(names[:5])
-    assert {p.name for p in train} == set(names[5:])
+    assert {p.name for p in train} == set(names[5:7])  # floor_met: a metal, by another name
 
 
 def test_training_data_both_is_the_photos_plus_the_training_textures(tmp_path, monkeypatch):
@@ -184,3 +184,122 @@ def test_a_failed_package_keeps_the_licence_records_of_the_images_already_extrac
         fetch.fetch(("train",), tmp_path, progress=False)
     entries = json.loads((tmp_path / "manifest.json").read_text())
     assert [(e["source"], e["license"]) for e in entries] == [("pypi:good-pkg", "CC0")]
+
+
+def test_surfaces_of_held_out_materials_by_other_names_are_not_trained_on():
+    """wizwood1_2, 9gratefloor02, tin_floor04ach, pewter ... were training textures: the held-out
+    wood and metal families were matched only at the start of a name, and a name starting with a
+    digit was its own family."""
+    from pathlib import Path
+
+    from edgefill_export.fetch import texture_family, texture_split
+
+    leaked = ["wizwood1_2", "9gratefloor02", "tin_floor04ach", "pewter", "rustpipes", "e8_mtlwall1", "clanggrate",
+              "s_wood003", "q1metal7_99"]
+    kept = ["concrete002", "9techwall01", "brick", "carpet001", "tile01"]
+    paths = [Path(f"ufoai-textures__{n}_00000000.jpg") for n in leaked + kept]
+    train, held = texture_split(paths)
+    assert sorted(p.name.split("__")[1].rsplit("_", 1)[0] for p in train) == sorted(kept)
+    assert held == []  # the evaluation set is the one every earlier figure was measured on
+    assert texture_family(Path("ufoai-textures__9gratefloor02_e1c39995.jpg")) == "gratefloor"
+
+
+def test_a_relative_cache_fetches_a_pypi_package(tmp_path, monkeypatch):
+    """pip ran with cwd=tmp and -d tmp: for a relative cache the wheel landed in tmp/tmp and was
+    deleted with it, and every run said "downloaded, but no archive named after it"."""
+    def pip(cmd, cwd=None, **kwargs):
+        folder = Path(cwd) / cmd[cmd.index("-d") + 1]
+        with zipfile.ZipFile(folder / "fake_pkg-1.0-py3-none-any.whl", "w") as zf:
+            zf.writestr("fake_pkg/a.png", b"png-bytes")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    from pathlib import Path
+
+    monkeypatch.setattr(fetch.subprocess, "run", pip)
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        fetch.Source("eval", "pypi:fake-pkg", "CC0", 10, 10, "pypi_images/fake-pkg/a.png")])
+    monkeypatch.chdir(tmp_path)
+    manifest = fetch.fetch(("eval",), Path("rel"), progress=False)
+    assert manifest == tmp_path / "rel" / "manifest.json"
+    assert (tmp_path / "rel" / "images" / "eval").is_dir()
+
+
+def _as_fetched(cache, monkeypatch):
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        fetch.Source("eval", "pypi:fake-pkg", "CC0", 10, 10, "pypi_images/fake-pkg/a.png")])
+    whl = cache / "downloads" / "fake_pkg-1.0-py3-none-any.whl"
+    whl.parent.mkdir(parents=True)
+    with zipfile.ZipFile(whl, "w") as zf:
+        zf.writestr("fake_pkg/a.png", b"the real png bytes")
+    manifest = fetch.fetch(("eval",), cache, progress=False)
+    return manifest, fetch.image_path(cache, fetch.read_sources()[0])
+
+
+def test_a_damaged_cached_image_is_extracted_again(tmp_path, monkeypatch):
+    """A truncated image was kept, and the manifest re-certified it with its new sha256."""
+    import json
+
+    manifest, image = _as_fetched(tmp_path, monkeypatch)
+    recorded = json.loads(manifest.read_text())[0]["sha256"]
+    image.write_bytes(b"the real")  # truncated
+    fetch.fetch(("eval",), tmp_path, progress=False)
+    assert image.read_bytes() == b"the real png bytes"
+    assert json.loads(manifest.read_text())[0]["sha256"] == recorded
+
+
+def test_a_complete_cache_is_fetched_without_a_write(tmp_path, monkeypatch):
+    """A read-only dataset mount failed: the manifest was rewritten (the same bytes) on every run."""
+    manifest, _ = _as_fetched(tmp_path, monkeypatch)
+    before = manifest.stat().st_mtime_ns
+
+    def no_writes(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".manifest.json.x.part"))
+
+    monkeypatch.setattr(fetch, "atomic_write_bytes", no_writes)
+    assert fetch.fetch(("eval",), tmp_path, progress=False) == manifest
+    assert manifest.stat().st_mtime_ns == before
+
+
+def test_an_empty_edgefill_data_is_the_default_cache(monkeypatch):
+    """It was Path(""), the current folder: `make data` filled the repository."""
+    from pathlib import Path
+
+    monkeypatch.setenv("EDGEFILL_DATA", "")
+    assert fetch.default_cache_dir() == Path.home() / ".cache" / "edgefill" / "data"
+
+
+def test_the_folders_of_killed_downloads_are_removed_but_not_a_live_one(tmp_path, monkeypatch):
+    import os
+    import time
+
+    old = tmp_path / ".download-old"
+    old.mkdir()
+    (old / "big.deb").write_bytes(b"partial")
+    past = time.time() - fetch.STALE_DOWNLOAD_S - 60
+    for p in (old / "big.deb", old):
+        os.utime(p, (past, past))
+    live = tmp_path / ".download-live"
+    live.mkdir()
+    (live / "big.deb").write_bytes(b"being written")
+    calls = _fake_download(monkeypatch, b"the whole archive", returncode=0)
+    fetch._download("deb", "fake-pkg", tmp_path)
+    assert not old.exists() and live.exists() and len(calls) == 1
+
+
+def test_a_missing_dpkg_deb_is_said(tmp_path, monkeypatch):
+    def no_dpkg(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "dpkg-deb")
+
+    monkeypatch.setattr(fetch.subprocess, "Popen", no_dpkg)
+    with pytest.raises(fetch.FetchError, match="dpkg-deb is not installed"):
+        fetch._deb_members(tmp_path / "x.deb", {"usr/a.png": tmp_path / "a.png"})
+
+
+def test_an_os_error_outside_the_cache_does_not_blame_the_cache(tmp_path, monkeypatch, capsys):
+    def full_tmp(*args, **kwargs):
+        raise OSError(28, "No space left on device", "/tmp/elsewhere/x")
+
+    monkeypatch.setattr(fetch, "fetch", full_tmp)
+    assert fetch.main(["--roles", "eval", "--cache", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device: /tmp/elsewhere/x" in err and "cache folder" not in err
