@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError, ModelError
+from .fileio import drop_stdout
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
@@ -880,22 +881,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
         return code
     except BrokenPipeError:
-        _drop_stdout()
+        drop_stdout()
         return 141
     except OSError as exc:  # stdout itself failed (redirected to a full disk): one line, unless one was said
-        _drop_stdout()
+        drop_stdout()
         if not code:  # 0, or raised before a code (argparse's --help), where nothing was said
             print(f"edgefill: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
         return 2
-
-
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null: the interpreter flushes it again at exit, which repeated the
-    failure as an "Exception ignored" traceback."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # io.UnsupportedOperation (no fileno) is both
-        pass
 
 
 def _train(argv: list[str]) -> int:

@@ -70,3 +70,15 @@ def move_no_replace(src: Path, candidates: Iterable[Path]) -> Path:
         os.unlink(src)
         return dst
     raise InputError(f"no free name to keep {src} under")
+
+
+def drop_stdout(stream=None) -> None:
+    """Point stdout (or ``stream``) at /dev/null once its reader has gone (``| head``): the
+    interpreter flushes it again at exit, which repeated the failure as an "Exception ignored"
+    traceback."""
+    import sys
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation (no fileno) is both
+        pass

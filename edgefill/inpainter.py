@@ -122,6 +122,9 @@ class Inpainter:
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
         self.thin_hole_px = float(thin_hole_px)
+        #: a grey image's fill made grey (:mod:`edgefill.grey`); off only where a measurement needs
+        #: one step alone (``bench quality --feather``: the seam ring without the grey fill)
+        self._grey_fill = True
         # what the caller asks for, else what the model records, else the runtime's defaults
         recorded = self.backend.refill if self.backend.uses_model else RefillSettings()
         self.refill = recorded.updated(requested).resolved()
@@ -260,7 +263,7 @@ class Inpainter:
             self.refill.refine_in_place(out, image, hole, (x, y, w, h), self.thin_hole_px)
             post += time.perf_counter() - t_refine
         window = (x0, y0, x1 - x0, y1 - y0)  # every pixel the fill changed
-        if grey or is_grey(image, window, hole):
+        if self._grey_fill and (grey or is_grey(image, window, hole)):
             t_grey = time.perf_counter()
             make_grey_in_place(out, window)
             post += time.perf_counter() - t_grey

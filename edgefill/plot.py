@@ -89,7 +89,8 @@ def image_grid(rows: list[list[np.ndarray]], col_titles: list[str], cell: int = 
     n_cols = max(len(r) for r in rows)
     img = np.full((title_h + cell * len(rows), cell * n_cols, 3), 255, np.uint8)
     for j, t in enumerate(col_titles):
-        cv2.putText(img, t[:20], (j * cell + 4, 17), _FONT, 0.45, (0, 0, 0), 1)
+        # the end kept: "...finetuned-run-12+ns" and "...-run-12+feather4" differ only there
+        cv2.putText(img, t if len(t) <= 20 else ".." + t[-18:], (j * cell + 4, 17), _FONT, 0.45, (0, 0, 0), 1)
     for i, row in enumerate(rows):
         for j, tile in enumerate(row):
             img[title_h + i * cell : title_h + (i + 1) * cell, j * cell : (j + 1) * cell] = \

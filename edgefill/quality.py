@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 
 import edgefill
 from edgefill.checks import is_finite
-from edgefill.fileio import atomic_write_bytes
+from edgefill.fileio import atomic_write_bytes, drop_stdout
 from edgefill.grey import is_grey, make_grey_in_place
 from edgefill import maskgen
 from edgefill.errors import BackendUnavailableError, ConfigError, InputError, ModelError
@@ -51,6 +52,8 @@ PSNR_CAP_DB = 10 * math.log10(255.0**2 / _MSE_FLOOR)
 #: fewest bootstrap resamples (other than 0) for a 95% interval: the 2.5th and 97.5th percentiles
 #: of a handful of resamples are noise (of one, a 0-width "interval" that may miss the mean)
 MIN_BOOT = 100
+#: more resamples than any interval needs: (resamples x images) arrays for every method, after the run
+MAX_BOOT = 20000
 
 
 def default_images(data: str) -> list[Path]:
@@ -96,14 +99,26 @@ def hole_ssim(out: np.ndarray, ref: np.ndarray, hole: np.ndarray) -> float:
     return float(ssim.mean(axis=2)[hole].mean())
 
 
+#: the suffix a scored column adds to its model's name: ``+ns`` (as Inpainter runs it), ``+featherN``
+_VARIANT = re.compile(r"^(.*)(\+(?:ns|feather\d+))$", re.DOTALL)
+
+
+def split_variant(name: str) -> tuple[str, str]:
+    """(model, scoring suffix) of a column name: ``runs/v2+aug/lite.onnx+ns`` ->
+    (``runs/v2+aug/lite.onnx``, ``+ns``); a "+" inside a model's path is the path's (it was read
+    as the suffix: the pairs of such a model were lost, and its label cut)."""
+    m = _VARIANT.match(name)
+    return (m.group(1), m.group(2)) if m else (name, "")
+
+
 def method_label(name: str, parts: int = 1) -> str:
     """A method's column title: shipped names as given (``lite.int8``), a model file by its file
     name without ``.onnx`` (``/m/x.int8.onnx`` -> ``x.int8``), a bundle folder by its name; a
     scoring suffix stays (``/m/x.onnx+ns`` -> ``x+ns``). ``parts`` > 1 keeps that many trailing
     path parts (``old/x``), to tell apart two files of one name."""
-    path, plus, suffix = name.partition("+")
+    path, suffix = split_variant(name)
     stem = "/".join(Path(path).parts[-parts:])
-    return (stem[: -len(".onnx")] if stem.endswith(".onnx") else stem) + plus + suffix
+    return (stem[: -len(".onnx")] if stem.endswith(".onnx") else stem) + suffix
 
 
 def method_labels(names: list[str]) -> list[str]:
@@ -112,7 +127,7 @@ def method_labels(names: list[str]) -> list[str]:
     the whole path cannot tell them apart."""
     labels = []
     for name in names:
-        depth = len(Path(name.partition("+")[0]).parts)
+        depth = len(Path(split_variant(name)[0]).parts)
         parts = next((k for k in range(1, depth + 1)
                       if all(method_label(name, k) != method_label(o, k) for o in names if o != name)), None)
         labels.append(method_label(name, parts) if parts else name)
@@ -303,6 +318,7 @@ class _Feathered:
     def __init__(self, backend, feather: int):
         self.inpainter = edgefill.Inpainter(backend=backend, roi_config=edgefill.RoiConfig(buckets=None, feather=feather),
                                             thin_hole_px=0, wide_ns_weight=0)
+        self.inpainter._grey_fill = False  # a grey image's grey fill hid part of the ring's cost
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.inpainter.inpaint(image, mask)
@@ -335,8 +351,25 @@ def _opened(opened: contextlib.ExitStack, backend):
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
     """Models to compare head to head: each pair scored the same way (both alone, or both with
     the same suffix such as ``+ns``)."""
-    kind = lambda m: m.split("+", 1)[1] if "+" in m else ""  # noqa: E731
-    return [(x, y) for i, x in enumerate(models) for y in models[i + 1 :] if kind(x) == kind(y)]
+    return [(x, y) for i, x in enumerate(models) for y in models[i + 1 :] if split_variant(x)[1] == split_variant(y)[1]]
+
+
+def _refill_steps(r: dict, thin_px: float) -> str:
+    """The refinement of a ``+ns`` column in words: only the steps that are on (``--thin-px 0`` or
+    ``--wide-ns-weight 0`` turned one off, and the line still gave its radius, shares and gate)."""
+    steps = []
+    if r["wide_ns_weight"]:
+        steps.append(f"an NS fill at 1/{r['wide_ns_scale']} resolution mixed {r['wide_ns_weight']:g} : "
+                     f"{1 - r['wide_ns_weight']:g} with the model's fill in the hole pixels (less where the known "
+                     f"ring's std is above {r['wide_ns_max_std'] / 2:g}, none from {r['wide_ns_max_std']:g})")
+    else:
+        steps.append("no NS mix over the whole hole (--wide-ns-weight 0)")
+    if thin_px > 0:
+        steps.append(f"thin parts (half-width <= {thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed "
+                     f"{r['thin_ns_weight']:g} : {1 - r['thin_ns_weight']:g} with that fill")
+    else:
+        steps.append("no thin-hole refill (--thin-px 0)")
+    return "; then ".join(steps)
 
 
 def _csv_field(text: str) -> str:
@@ -376,15 +409,45 @@ def print_table(table: list[dict], names: list[str], title: str) -> None:
         print(f"{row['bucket']:>10} | " + " | ".join(f"{c:>17}" for c in cells))
 
 
+class _PipeSafe:
+    """stdout that a reader going away (``| head``, quitting ``less``) does not stop: the tables
+    are dropped from then on, and the run goes on to write its --json, --csv and --png (the first
+    print after the pipe closed ended the finished run without them, and without a word)."""
+
+    def __init__(self, out):
+        self.out, self.broken = out, False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.out.write(text)
+            except BrokenPipeError:
+                self._closed()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.out.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def _closed(self) -> None:
+        self.broken = True
+        drop_stdout(self.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``edgefill bench quality``. Bad options or inputs (found before the run) and a failure
     during it (a backend that fails on a case, such as ONNX Runtime out of memory at a large
     ``--crop``) are one line and exit 2, and Ctrl-C one line and exit 130, as the other
     ``edgefill`` commands end: not a traceback. The tables of the families finished before it
     are printed; the files are written only at the end of a run."""
+    out = _PipeSafe(sys.stdout)
     try:
-        with contextlib.ExitStack() as opened:  # every backend the run opened is closed, however it ends
-            return _run(argv, opened)
+        with contextlib.ExitStack() as opened, contextlib.redirect_stdout(out):  # every backend opened is closed
+            code = _run(argv, opened)
+        return 141 if out.broken and code == 0 else code  # as cli.main ends on a closed pipe
     except edgefill.EdgeFillError as e:
         print(f"edgefill bench quality: {e}", file=sys.stderr)
         return 2
@@ -396,13 +459,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
     ap = argparse.ArgumentParser(prog="edgefill bench quality", description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=Path, default=None, help="folder of evaluation images (default: the fetched --data set)")
-    ap.add_argument("--data", choices=("eval", "texture"), default="eval",
-                    help="fetched set: the eval photos, or the held-out texture families (metal*, wood*)")
+    ap.add_argument("--data", choices=("eval", "texture"), default=None,
+                    help="fetched set: the eval photos (default), or the held-out texture families (metal*, wood*); "
+                         "not with --images")
     ap.add_argument("--models", default="lite,nano", help="comma list of shipped names or .onnx paths")
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--per-bucket", type=int, default=3, help="masks per image and bucket")
     ap.add_argument("--family", default=None, help="generated mask family, comma list or 'all' "
-                    f"({', '.join(sorted(maskgen.FAMILIES))}); default free-form, or none with --masks")
+                    f"({', '.join(sorted(maskgen.FAMILIES))}; 'all' is every one but mixed, a mixture of the "
+                    "others); default free-form, or none with --masks")
     ap.add_argument("--masks", type=Path, default=None,
                     help="folder of your own masks (white = hole), each used on every image and bucketed by its "
                          "hole ratio after the same scaling and crop as the images")
@@ -426,9 +491,12 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
     a = ap.parse_args(argv)
     if a.boot < 0 or a.per_bucket < 1 or a.crop < 16 or a.seed < 0 or (a.limit is not None and a.limit < 1):
         raise ConfigError("--boot must be >= 0, --per-bucket >= 1, --crop >= 16, --seed >= 0 and --limit >= 1")
-    if 0 < a.boot < MIN_BOOT:
-        raise ConfigError(f"--boot must be 0 (no intervals) or at least {MIN_BOOT} resamples, got {a.boot}: the 95% "
-                          "interval of fewer is noise")
+    if 0 < a.boot < MIN_BOOT or a.boot > MAX_BOOT:
+        raise ConfigError(f"--boot must be 0 (no intervals) or {MIN_BOOT} to {MAX_BOOT} resamples, got {a.boot}: the "
+                          "95% interval of fewer is noise, and more hold (resamples x images) arrays no machine "
+                          "needs, allocated after the whole run")
+    if a.images is not None and a.data is not None:  # --data was ignored without a word
+        raise ConfigError("--data picks a fetched set and --images your own folder: give one of them")
     if a.crop * a.crop > MAX_PIXELS:  # every image is scaled to at least crop x crop
         raise ConfigError(f"--crop {a.crop}: {a.crop}x{a.crop} is above the {MAX_PIXELS}-pixel limit on images")
     if not (is_finite(a.thin_px) and a.thin_px >= 0):  # as Inpainter(thin_hole_px=...) checks it
@@ -455,7 +523,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
             raise InputError(f"{a.images} is not a folder")
         paths = image_files(a.images)
     else:
-        paths = default_images(a.data)
+        paths = default_images(a.data or "eval")
     paths = paths[: a.limit] if a.limit else paths
     if not paths:
         raise InputError(f"no images in {a.images} (PNG, JPEG, ...)" if a.images else
@@ -517,11 +585,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
     # the refinement each model's +ns column used (its own settings, unless the options set them)
     report["refill"] = {name: m.settings.to_dict() for name, m in methods.items() if isinstance(m, _Refined)}
     for name, r in report["refill"].items():
-        print(f"{name}: as Inpainter runs it: an NS fill at 1/{r['wide_ns_scale']} resolution mixed {r['wide_ns_weight']:g} : "
-              f"{1 - r['wide_ns_weight']:g} with the model's fill in the hole pixels (less where the known ring's std "
-              f"is above {r['wide_ns_max_std'] / 2:g}, none from {r['wide_ns_max_std']:g}); then thin parts (half-width <= "
-              f"{a.thin_px:g} px) by OpenCV NS (radius {r['thin_radius']:g}) mixed {r['thin_ns_weight']:g} : "
-              f"{1 - r['thin_ns_weight']:g} with that fill")
+        print(f"{name}: as Inpainter runs it: {_refill_steps(r, a.thin_px)}")
     first_examples = None
     rows: list[tuple] = []
     # (label, cases, how many, slots per bucket, mask names); the cases are generators, drawn one
@@ -549,7 +613,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
                                    "torch_vs_ort_max_abs_diff": max_diff}
         rows += [(fam, paths[i].name, BUCKET_LABELS[b], mask_names[b, k] if mask_names else k, m, *v[i, b, k])
                  for m, v in per_case.items() for i, b, k in np.ndindex(v.shape[:3]) if not np.isnan(v[i, b, k, 0])]
-        source = a.images or a.data
+        source = a.images or a.data or "eval"
         drawn = (f"your {len(own)} masks ({a.masks}), each on every image" if mask_names else
                  f"{fam} masks, {a.per_bucket} per bucket, seed {a.seed}")
         print_table(table, list(methods), f"\n{drawn}: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "
