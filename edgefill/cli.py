@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError, ModelError
-from .fileio import drop_stdout
-from .imageio import ALPHA_EXTS, IMAGE_EXTS, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
+from .fileio import atomic_write_bytes, drop_stdout
+from .imageio import ALPHA_EXTS, IMAGE_EXTS, JPEG_QUALITY, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
@@ -37,7 +37,7 @@ def _images_in(folder: Path) -> dict[str, Path]:
     """The images of a mask folder by name (stem); two with one name (``a.png`` and ``a.jpg``)
     are an InputError, as either could be the mask of ``a``."""
     found: dict[str, Path] = {}
-    for p in image_files(folder):
+    for p in image_files(folder, by_name=True):
         if p.stem in found:
             raise InputError(f"{folder} holds two images named {p.stem} ({found[p.stem].name}, {p.name}); "
                              "which one is the mask is ambiguous")
@@ -71,7 +71,9 @@ def plan_jobs(inp: Path, mask: Path | None, out: Path, *, out_is_folder: bool = 
             out = out / inp.name
         jobs = [(inp, mask, out)]
     else:
-        inputs = image_files(inp)
+        inputs = image_files(inp, by_name=True)
+        if mask is not None and mask.is_file():  # one mask for all, kept in the folder: not an image to fill
+            inputs = [p for p in inputs if not same_path(p, mask)]
         if not inputs:
             raise InputError(f"input folder {inp} has no images ({', '.join(IMAGE_EXTS)})")
         if out.exists() and not out.is_dir():
@@ -87,6 +89,10 @@ def plan_jobs(inp: Path, mask: Path | None, out: Path, *, out_is_folder: bool = 
             if m is None and masks is not None:
                 raise InputError(f"no mask named {path.stem}.* in {mask} for input {path.name}")
             jobs.append((path, m, out / path.name))
+    unwritable = next((dst for _, _, dst in jobs if dst.suffix.lower() not in IMAGE_EXTS), None)
+    if unwritable is not None:  # found before the model loads (or a TensorRT engine builds), not after the fill
+        raise InputError(f"cannot write {unwritable}: unsupported extension {unwritable.suffix.lower()!r} (use one of "
+                         f"{', '.join(IMAGE_EXTS)}{'; a folder keeps each input name' if inp.is_dir() else ''})")
     read = {_file_id(msk): f"the mask {msk}" for _, msk, _ in jobs if msk is not None}  # by inode: links too
     read.update({_file_id(src): f"the input {src}" for src, _, _ in jobs})
     for _, _, dst in jobs:
@@ -105,6 +111,21 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _turned_upright(src: Path, shape: tuple) -> str:
+    """A hint when ``src`` was turned upright by its EXIF orientation (its stored size is the
+    decoded one turned a quarter): the mismatch then gave a size no other tool shows."""
+    from .imageio import declared_size
+
+    try:
+        stored = declared_size(Path(src).read_bytes())
+    except OSError:
+        return ""
+    if stored and stored == (shape[0], shape[1]) and stored[0] != stored[1]:
+        return (f" ({Path(src).name} is stored {stored[0]}x{stored[1]} and turned upright by its EXIF orientation, "
+                "as photo viewers show it: draw the mask on the upright image)")
+    return ""
+
+
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from .inpainter import Inpainter
     from .masks import dilate, mark_checked, normalize_mask
@@ -112,6 +133,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
     if args.dilate < 0:
         raise InputError(f"--dilate must be >= 0, got {args.dilate}")
+    if not 1 <= args.jpeg_quality <= 100:  # before the model loads
+        raise InputError(f"--jpeg-quality must be 1-100, got {args.jpeg_quality}")
     if not args.mask.strip():  # `--mask "$MASK"` unset: Path("") is the current folder, taken for the masks
         raise InputError("the mask is empty: give a mask file or folder, or a rect:/poly:/key: spec")
     shapes = None  # rect:, poly:, key: or a shapes .json: a mask drawn for each image (with --invert-mask in it)
@@ -147,15 +170,23 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
                 mask = read_mask(msk)
             if mask.shape[:2] != image.shape[:2]:  # named here: the ShapeError below names no file, in a batch of hundreds
                 raise InputError(f"mask {msk} is {mask.shape[1]}x{mask.shape[0]} but image {src} is "
-                                 f"{image.shape[1]}x{image.shape[0]} (WxH); a mask must be the size of its image")
+                                 f"{image.shape[1]}x{image.shape[0]} (WxH); a mask must be the size of its image"
+                                 f"{_turned_upright(src, image.shape)}")
             if args.dilate:
                 # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
                 mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
             hole = normalize_mask(mask, image.shape, invert=invert, warn=False) > 0
+            if not hole.any() and ext == Path(src).suffix.lower():
+                # nothing to fill: the file itself, byte for byte (a JPEG encoded anew changed 70% of
+                # its pixels, and its colour profile and EXIF were dropped)
+                atomic_write_bytes(dst, Path(src).read_bytes())
+                if bar is None:
+                    print(f"wrote {dst} (nothing to fill: a copy of {src})")
+                continue
             stored = stored.for_hole(hole)  # a 16-bit file scaled over the pixels it keeps, as the Inpainter scales arrays
             result = inp.inpaint(stored.bgr, mask, invert=invert)
             # as the file came: grey stays grey, 16 bits stay 16 bits and alpha stays where the format holds them
-            write_image(dst, stored.restore(result, hole, keep_16_bit=ext in WIDE_EXTS))
+            write_image(dst, stored.restore(result, hole, keep_16_bit=ext in WIDE_EXTS), jpeg_quality=args.jpeg_quality)
             total += inp.last_timing.total
             if bar is None:
                 t = inp.last_timing
@@ -730,6 +761,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"better than the models there (default {DEFAULT_THIN_HOLE_PX:g}; 0: off)")
     add_refill_options(p)
     p.add_argument("--dilate", type=int, default=0, help="grow the mask by N pixels (cover an object's rim)")
+    p.add_argument("--jpeg-quality", type=int, default=JPEG_QUALITY,
+                   help=f"quality 1-100 of JPEG outputs (default {JPEG_QUALITY}): a JPEG is encoded anew, so "
+                        "pixels outside the hole change too; write .png for exact ones")
     p.set_defaults(func=cmd_inpaint)
 
     from .capture.base import RTSP_TRANSPORTS  # numpy and OpenCV only

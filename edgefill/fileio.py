@@ -20,9 +20,28 @@ from .errors import InputError
 TEMP_NAME_CHARS = 40
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+def _umask() -> int:
+    """The process's umask (read by setting it and back: there is no other way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: the permissions of a new file, as open() would give it: 0666 less the umask, read once
+NEW_FILE_MODE = 0o666 & ~_umask()
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically. ``mode``: the file's permissions; by default those
+    of the file it replaces, else a new file's under the umask (every output was 0644: an image
+    replacing a 0600 one, or written under umask 077, became world-readable)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name[:TEMP_NAME_CHARS] + ".", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from . import image_chunks
+from .checks import is_whole
 from .errors import InputError, ShapeError
 from .fileio import atomic_write_bytes
 from .grey import channel_mean
@@ -20,6 +21,8 @@ from .masks import is_flat
 
 log = logging.getLogger(__name__)
 
+#: the JPEG quality edgefill writes at (OpenCV's default): a JPEG output is a new lossy encoding
+JPEG_QUALITY = 95
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: the extensions :func:`write_image` writes 16-bit samples to
 WIDE_EXTS = (".png", ".tif", ".tiff")
@@ -48,16 +51,21 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".") and path.is_file()
 
 
-def image_files(folder: Path | str) -> list[Path]:
+def image_files(folder: Path | str, by_name: bool = False) -> list[Path]:
     """The image files directly in ``folder``, in :func:`sequence_key` order (frames and their
     per-frame masks pair up by this order). A broken link with an image's name is an
-    :class:`InputError`: skipped, it moved every later mask of a sequence one frame off."""
+    :class:`InputError`: skipped, it moved every later mask of a sequence one frame off. With
+    ``by_name`` (files paired by their names, as ``edgefill inpaint`` pairs them) it is left
+    out with a warning instead: nothing can shift, and a stale link stopped the whole batch."""
     try:
         entries = list(Path(folder).iterdir())
     except OSError as exc:  # a folder without read permission
         raise InputError(f"cannot list the images in {folder}: {exc.strerror or exc}") from None
     for p in entries:
         if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_symlink() and not p.exists():
+            if by_name:
+                log.warning("%s is a broken link (to %s): left out", p, os.readlink(p))
+                continue
             raise InputError(f"{p} is a broken link (to {os.readlink(p)}); frames and masks pair up by their order "
                              "in a folder, so a missing one would shift every later one: mend or remove it")
     return sorted((p for p in entries if is_image_file(p)), key=sequence_key)
@@ -550,15 +558,18 @@ def _upright_alpha(data: bytes, alpha: np.ndarray, shape: tuple) -> np.ndarray |
     return alpha
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
+def write_image(path: Path, image: np.ndarray, jpeg_quality: int = JPEG_QUALITY) -> None:
     """Encode by extension and write atomically (temporary file, fsync, rename). An unwritable
     or missing folder or a full disk is an :class:`InputError` naming ``path``.
 
     ``image`` is a uint8 HxW, HxWx3 (BGR) or HxWx4 array (uint16 too for PNG and TIFF); anything
     else is an :class:`InputError`: OpenCV wrote a float image cast to 8 bits (a 0..1 image
-    came out black) and raised its own error, a traceback, for an empty or 2-channel one."""
+    came out black) and raised its own error, a traceback, for an empty or 2-channel one.
+    ``jpeg_quality`` (1-100) for a JPEG: its every pixel is encoded anew, at that quality."""
     path = Path(path)
     ext = path.suffix.lower()
+    if not (is_whole(jpeg_quality) and 1 <= jpeg_quality <= 100):
+        raise InputError(f"the JPEG quality must be a whole number 1-100, got {jpeg_quality!r}")
     if ext not in IMAGE_EXTS:
         raise InputError(f"cannot write {path}: unsupported extension {ext!r} (use one of {', '.join(IMAGE_EXTS)})")
     dtypes = ("uint8", "uint16") if ext in WIDE_EXTS else ("uint8",)
@@ -567,7 +578,8 @@ def write_image(path: Path, image: np.ndarray) -> None:
         got = f"a {image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise InputError(f"cannot write {path}: got {got}; {ext} takes a non-empty HxW, HxWx3 (BGR) or HxWx4 "
                          f"array of {' or '.join(dtypes)}")
-    ok, buf = cv2.imencode(ext, image)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in (".jpg", ".jpeg") else []
+    ok, buf = cv2.imencode(ext, image, params)
     if not ok:
         raise InputError(f"OpenCV could not encode {path}")
     try:

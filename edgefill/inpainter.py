@@ -121,6 +121,11 @@ class Inpainter:
                                           **backend_options)
         if model is not None and not self.backend.uses_model:
             log.warning("backend %r does not use a model; %r is ignored", self.backend.name, model)
+        given = list(requested.to_dict())
+        given += ["thin_hole_px"] if thin_hole_px != DEFAULT_THIN_HOLE_PX else []
+        if given and not self.backend.uses_model:  # they refine a model's fill: were ignored without a word
+            log.warning("backend %r is classical: the refinement of a model's fill (%s) does not apply and is "
+                        "ignored", self.backend.name, ", ".join(given))
         self.thin_hole_px = float(thin_hole_px)
         #: a grey image's fill made grey (:mod:`edgefill.grey`); off only where a measurement needs
         #: one step alone (``bench quality --feather``: the seam ring without the grey fill)

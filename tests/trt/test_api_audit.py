@@ -101,7 +101,7 @@ def _disk_full(monkeypatch, which):
 
     real = build.atomic_write_bytes
 
-    def write(path, data, mode=0o644):
+    def write(path, data, mode=None):
         if which(path):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data, mode)
