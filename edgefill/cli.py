@@ -246,7 +246,7 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
             folders.append((out, "the output folder"))
     if args.stats_json:
         files.append((Path(args.stats_json), "--stats-json"))
-    refuse_shared_outputs(files)  # the statistics written over the video, or over its .part file while it is written
+    refuse_shared_outputs(files, folders)  # the statistics written over the video, or over its .part file while it is written
     refuse_overwrites(run_inputs(args.source, args.mask), files, folders)
 
 

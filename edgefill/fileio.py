@@ -36,6 +36,14 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
     of the file it replaces, else a new file's under the umask (every output was 0644: an image
     replacing a 0600 one, or written under umask 077, became world-readable)."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a FIFO or a device (--stats-json /dev/stdout, a monitor's pipe): written into, as it is;
+        # the rename put a regular file in its place, and the reader got nothing
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    if path.is_symlink():  # the file the link names is written, and the link stays (it was replaced)
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:

@@ -104,11 +104,15 @@ def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[
                                  "(give a folder of its own)")
 
 
-def refuse_shared_outputs(outputs: Iterable[tuple[Path, str]]) -> None:
+def refuse_shared_outputs(outputs: Iterable[tuple[Path, str]], folders: Iterable[tuple[Path, str]] = ()) -> None:
     """:class:`InputError` if one path is given for two outputs (``(path, what)``): the last one
-    written would replace the other."""
+    written would replace the other; or a file output is an output folder (``folders``: it was
+    found only when the statistics were written, after the whole run)."""
     outputs = list(outputs)
     for n, (path, what) in enumerate(outputs):
         for earlier, other in outputs[:n]:
             if same_path(path, earlier):
                 raise InputError(f"{what} {path} is also {other} (the same file); give each output its own file")
+        for folder, other in folders:
+            if same_path(path, folder):
+                raise InputError(f"{what} {path} is {other}; give it a file of its own")

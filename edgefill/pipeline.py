@@ -169,7 +169,7 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
     if stats_json:
         files.append((Path(stats_json), "the statistics"))
     # one file for two outputs: the statistics replaced the finished video, two video sinks interleaved
-    refuse_shared_outputs(files)
+    refuse_shared_outputs(files, folders)
     refuse_overwrites(run_inputs(source, mask), files, folders)
 
 
@@ -602,7 +602,10 @@ class Pipeline:
             self._t["infer"].add(time.monotonic() - t1)
             if wide is not None:  # a 16-bit source: the frame at its own depth too, for the sinks that keep it
                 wide = wide.restore(out, hole)
-            self._put(self._out, FrameResult(index, out, hole, t_cap, path, self.source.fps, wide), drop_oldest=False)
+            # the hole handed on as a copy: a mask source's cached array (a mask file, shapes) was
+            # handed to the sinks, and a sink that drew on it changed the holes of the frames after
+            self._put(self._out, FrameResult(index, out, hole.copy(), t_cap, path, self.source.fps, wide),
+                      drop_oldest=False)
 
     def _fill(self, frame: np.ndarray, hole: np.ndarray, t_ref: float) -> tuple[np.ndarray, str]:
         if not hole.any():

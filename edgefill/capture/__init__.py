@@ -21,6 +21,7 @@ from pathlib import Path
 from . import files, gstreamer, mjpeg_http, picam, rtsp, v4l2  # noqa: F401  (register schemes)
 from ..checks import is_whole
 from ..errors import ConfigError
+from ..imageio import IMAGE_EXTS
 from .base import CaptureOptions, FrameSource, list_schemes, redact_uri, register_source, source_class
 from .resilient import ResilientSource
 
@@ -30,7 +31,11 @@ def scheme_of(uri: str | os.PathLike) -> str:
     uri = _as_uri(uri)
     if "://" in uri:
         return uri.split("://", 1)[0].lower()
-    if Path(uri).is_dir() or _glob.has_magic(uri):
+    path = Path(uri)
+    if path.is_file():  # before the glob test: "clip [1].mp4" was a pattern that matched no image
+        # an image is read as images are (EXIF orientation, 16 bits over the bits it uses), not by FFmpeg
+        return "images" if path.suffix.lower() in IMAGE_EXTS else "file"
+    if path.is_dir() or _glob.has_magic(uri):
         return "images"
     return "file"
 

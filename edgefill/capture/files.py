@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import glob
 import logging
 from pathlib import Path
@@ -48,7 +49,23 @@ def _glob_key(path: Path) -> tuple:
 
 @register_source("file")
 class VideoFileSource(VideoCaptureSource):
-    """A video file decoded by OpenCV (FFmpeg). Never drops a frame."""
+    """A video file decoded by OpenCV (FFmpeg). Never drops a frame: a frame that cannot be
+    decoded (a damaged stretch of the file) is stood in for by the frame before it, with a
+    warning, so that the frames after it keep their numbers (a mask video's masks stay in step)
+    and the run goes on; it ended there, quietly, with exit 0. A file that ends well before the
+    frame count its container gives (truncated) ends the run with a warning; one of which no frame
+    can be decoded is a :class:`CaptureError`."""
+
+    def __init__(self, uri, options):
+        super().__init__(uri, options)
+        self._pending: collections.deque = collections.deque()  # stand-ins, then the frame after them
+        self._last: np.ndarray | None = None
+        self._index = 0  # of the next frame of the file
+
+    def open(self) -> None:
+        super().open()
+        self._pending.clear()
+        self._last, self._index = None, 0
 
     def _open_capture(self) -> cv2.VideoCapture:
         path = Path(file_path(self.uri))
@@ -59,11 +76,48 @@ class VideoFileSource(VideoCaptureSource):
         return cv2.VideoCapture(str(path))
 
     def read(self) -> np.ndarray | None:
-        frame = super().read()
-        if frame is None and self.options.loop:
+        frame = self._next()
+        if frame is None and self.options.loop and self._index:
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            frame = super().read()
+            self._index = 0
+            frame = self._next()
         return frame
+
+    def _next(self) -> np.ndarray | None:
+        if self._pending:
+            frame = self._pending.popleft()
+        else:
+            frame = super().read()
+            if frame is None:
+                frame = self._after_a_failed_read()
+        if frame is not None:
+            self._last = frame
+            self._index += 1
+        return frame
+
+    def _after_a_failed_read(self) -> np.ndarray | None:
+        """After frame ``self._index`` failed to decode: the frames up to the next one that decodes
+        stood in for (:attr:`_pending`), or None at the file's end."""
+        count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        failed = 1
+        while self._index + failed < count:
+            frame = super().read()
+            if frame is not None:
+                first, last = self._index, self._index + failed - 1
+                stand_in = self._last if self._last is not None else frame
+                log.warning("%s: frame%s %s could not be decoded (a damaged file?): %s by the frame %s, so that "
+                            "the frames after it keep their numbers", self.description, "s" if failed > 1 else "",
+                            first if failed == 1 else f"{first}-{last}", "stood in for" if failed == 1 else
+                            "each stood in for", "before" if self._last is not None else "after")
+                self._pending.extend([stand_in] * (failed - 1) + [frame])
+                return stand_in
+            failed += 1
+        if self._index == 0:
+            raise CaptureError(f"{self.description}: no frame can be decoded (a damaged or unsupported video)")
+        if count - self._index > max(2, count // 100):  # a container's count may be an estimate
+            log.warning("%s ends after %d frames, though its container says %d: a truncated or damaged file? The "
+                        "frames after it cannot be read", self.description, self._index, count)
+        return None
 
 
 @register_source("images")
@@ -91,6 +145,8 @@ class ImageFolderSource(FrameSource):
         p = Path(spec)
         if p.is_dir():
             paths = image_files(p)
+        elif p.is_file() and is_image_file(p):  # one image (a still, or with --loop a test frame); not a glob
+            paths = [p]
         else:
             paths = sorted((Path(q) for q in glob.glob(spec) if is_image_file(Path(q))), key=_glob_key)
         if not paths:
