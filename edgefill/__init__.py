@@ -15,17 +15,24 @@ try:
     import cv2 as _cv2  # noqa: F401
 except ImportError as _exc:  # pragma: no cover - depends on the install
     import importlib.util as _util
+    import os as _os
+    import sys as _sys
 
     if _util.find_spec("cv2") is not None:  # installed, but broken: "install edgefill[opencv]" was no help
-        raise ImportError(
-            f"edgefill needs OpenCV's Python bindings, which are installed but do not import ({_exc}). A "
-            "missing system library (libGL.so.1: use opencv-python-headless) or two OpenCV packages "
-            "installed over each other are the usual causes; reinstall one of them."
-        ) from _exc
-    raise ImportError(
-        "edgefill needs OpenCV's Python bindings. Install edgefill[opencv] for the pip wheel, "
-        "or on a Jetson use JetPack's system OpenCV (python3-opencv), which has GStreamer."
-    ) from _exc
+        _why = (f"edgefill needs OpenCV's Python bindings, which are installed but do not import ({_exc}). A "
+                "missing system library (libGL.so.1: use opencv-python-headless) or two OpenCV packages "
+                "installed over each other are the usual causes; reinstall one of them.")
+    else:
+        _why = ("edgefill needs OpenCV's Python bindings. Install edgefill[opencv] for the pip wheel, "
+                "or on a Jetson use JetPack's system OpenCV (python3-opencv), which has GStreamer.")
+    # the `edgefill` command (or python -m edgefill), `edgefill doctor` included: one line, as every
+    # other error of the command is, not two chained tracebacks
+    # (`python -m edgefill` imports this package while sys.argv[0] is still "-m")
+    _prog = _os.path.basename(_sys.argv[0]) if _sys.argv and _sys.argv[0] else ""
+    if _prog in ("edgefill", "edgefill.exe", "-m"):
+        print(f"edgefill: error: {_why}", file=_sys.stderr)
+        raise SystemExit(2) from None
+    raise ImportError(_why) from _exc
 
 from . import capture, errors, mask_sources, maskgen, masks, profiles, roi, sinks
 from .backends import Backend, create_backend, list_backends, register_backend

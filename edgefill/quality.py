@@ -581,7 +581,11 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
                 raise ModelError(f"--torch: no PyTorch weights for model {m}: {e}") from None
 
     t0 = time.time()
-    report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "images": [p.name for p in paths], "families": {}}
+    from edgefill.bench import host_info
+
+    # the machine and versions, as `edgefill bench` records them: figures without them cannot be compared
+    report: dict = {"config": {k: str(v) for k, v in vars(a).items()}, "edgefill": edgefill.__version__,
+                    "host": host_info(), "images": [p.name for p in paths], "families": {}}
     # the refinement each model's +ns column used (its own settings, unless the options set them)
     report["refill"] = {name: m.settings.to_dict() for name, m in methods.items() if isinstance(m, _Refined)}
     for name, r in report["refill"].items():

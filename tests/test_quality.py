@@ -27,6 +27,7 @@ def test_bench_quality_writes_tables_per_family(images, tmp_path, capsys):
     assert rc == 0
     report = json.loads(out.read_text())
     assert set(report["families"]) == {"rects", "scratches"}
+    assert report["host"]["cpus"] and report["edgefill"]  # the machine the figures were measured on
     fam = report["families"]["rects"]
     assert [r["bucket"] for r in fam["table"]] == [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in BUCKETS]
     assert {"nano", "opencv-telea", "opencv-ns"} <= set(fam["table"][0])

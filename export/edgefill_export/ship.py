@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.models import sha256_file
+from edgefill.models import MODELS_DIR, sha256_file
 from edgefill.refill_settings import RefillSettings
 from edgefill.thin import DEFAULT_NS_WEIGHT, MAX_NS_RADIUS
 from edgefill.wide_mix import DEFAULT_WIDE_NS_MAX_STD, DEFAULT_WIDE_NS_WEIGHT, MAX_NS_SCALE, NS_SCALE, UNGATED_STD
@@ -24,7 +24,8 @@ from .model import MAX_FILL_PASSES
 from .onnx_export import CPU_DECODER_FORM, ExportError, OnnxFromTorch
 from .weights import CheckpointError, load_weights, set_inference_options
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "edgefill" / "models"
+# MODELS_DIR: the package's own folder, wherever it is installed (parents[2]/edgefill/models was the
+# source tree's layout: after a plain `pip install .` models went beside site-packages, never loaded)
 #: Decoder form of the shipped ONNX files (FP32 and CPU INT8), which ONNX Runtime runs on CPUs:
 #: 2x2 phase convolutions (quantisable, unlike a ConvTranspose, with its MAC count) and the
 #: shuffle as an NHWC permutation. Measured against the ConvTranspose form on the 2-core dev
@@ -205,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ship_all(a: argparse.Namespace, refill: Mapping[str, float | None]) -> int:
     """Ship each weights file of ``a`` (and its INT8 graph with ``--int8``); 2 after an error."""
-    for w in a.weights or sorted(p for p in MODELS_DIR.glob("*.safetensors") if not p.name.startswith(".")):
+    weights = a.weights or sorted(p for p in a.models_dir.glob("*.safetensors") if not p.name.startswith("."))
+    if not weights:  # "re-export the shipped ones" with none there wrote an empty manifest, exit 0
+        print(f"error: no weights given and no *.safetensors in {a.models_dir} to re-export", file=sys.stderr)
+        return 2
+    for w in weights:
         try:
             out = ship(w, models_dir=a.models_dir, name=a.name, fill_passes=a.fill_passes, refill=refill)
         except (CheckpointError, ExportError, OSError) as exc:

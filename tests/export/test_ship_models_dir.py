@@ -56,3 +56,17 @@ def test_a_file_in_the_models_folder_is_reshipped_under_its_own_name(tmp_path):
     save_weights(build_model("nano"), src, {"steps": 3})
     assert ship_mod.main([str(src), "--models-dir", str(dest)]) == 0
     assert (dest / "nano.onnx").is_file()
+
+
+def test_reshipping_with_no_weights_anywhere_is_an_error(tmp_path, monkeypatch, capsys):
+    """After a plain `pip install .` the folder looked in was the source tree's (absent): `ship`
+    with no weights wrote an empty manifest and said nothing was wrong (exit 0)."""
+    import edgefill.models
+
+    assert ship_mod.MODELS_DIR == edgefill.models.MODELS_DIR  # the package's folder, wherever it is installed
+    empty = tmp_path / "models"
+    empty.mkdir()
+    monkeypatch.setattr(ship_mod, "MODELS_DIR", empty)
+    assert ship_mod.main([]) == 2
+    assert "no weights given and no *.safetensors in" in capsys.readouterr().err
+    assert not (empty / "manifest.json").exists() or json.loads((empty / "manifest.json").read_text())["models"] == {}
