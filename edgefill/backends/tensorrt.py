@@ -199,9 +199,10 @@ class TensorRTBackend(Backend):
 
         spec = str(model)
         path = Path(spec)
-        if path.suffix == ".engine" and spec not in read_manifest().get("models", {}):
+        shipped = spec in read_manifest().get("models", {})
+        if path.suffix == ".engine" and not shipped:
             return Availability(True)
-        if path.is_dir() and (path / "bundle.json").is_file() and spec not in read_manifest().get("models", {}):
+        if path.is_dir() and (path / "bundle.json").is_file() and not shipped:
             try:
                 has_trt = bool(json.loads((path / "bundle.json").read_text(encoding="utf-8")).get("tensorrt"))
             except (OSError, UnicodeDecodeError, ValueError, AttributeError):
