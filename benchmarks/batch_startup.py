@@ -19,8 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgefill.bench import host_info
+from edgefill.bench import host_info, host_line
+from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.overwrites import refuse_overwrites
+from edgefill.sinks.files import check_can_write
 
 # run with ``python -c`` like ``python -m edgefill_export.train`` in what matters here: no main
 # script for the fork server or the workers to import
@@ -42,8 +45,15 @@ batches.close()
 """
 
 
+def preload_verdict(default_s: float, preload_s: float) -> str:
+    """How the preload arm's median seconds to the first batch compare with the default arm's."""
+    if preload_s <= default_s:
+        return f"preload: {default_s / preload_s:.2f}x sooner"
+    return f"preload: {preload_s / default_s:.2f}x slower"
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--pack", type=Path, help="a photo pack (python -m edgefill_export.pack); default: the fetched training photos")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2, help="fresh processes per arm (alternated)")
@@ -55,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--workers, --repeats and --batch must be >= 1, --crop >= 16")
     if args.pack and not args.pack.is_file():
         ap.error(f"--pack {args.pack}: no such file")
+    if args.json:  # found before the run, not after it (a folder was an IsADirectoryError traceback)
+        try:
+            refuse_overwrites([(args.pack, "the photo pack")] if args.pack else [], [(args.json, "--json")])
+            check_can_write(args.json, "the JSON report")
+        except EdgeFillError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     times: dict[str, list[float]] = {"default": [], "preload": []}
     for _ in range(args.repeats):
         for arm in times:
@@ -67,12 +84,14 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             times[arm].append(json.loads(p.stdout.strip().splitlines()[-1])["first_batch_s"])
     med = {arm: statistics.median(v) for arm, v in times.items()}
-    print(f"{args.workers} workers, {host_info()['cpus']} CPUs, {args.repeats} fresh processes per arm")
+    host = host_info()
+    print(f"{args.workers} workers, {args.repeats} fresh processes per arm")
+    print(host_line(host))
     for arm, v in times.items():
         print(f"  {arm:8s} first batch after {', '.join(f'{x:.2f}' for x in v)} s (median {med[arm]:.2f})")
-    print(f"  preload: {med['default'] / med['preload']:.2f}x sooner")
+    print(f"  {preload_verdict(med['default'], med['preload'])}")
     if args.json:
-        atomic_write_bytes(args.json, json.dumps({"workers": args.workers, "seconds": times, "host": host_info()},
+        atomic_write_bytes(args.json, json.dumps({"workers": args.workers, "seconds": times, "host": host},
                                                  indent=2).encode())
     return 0
 

@@ -23,8 +23,11 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.bench import host_info, textured_scene
+from edgefill.backends import backend_class
+from edgefill.bench import host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
+from edgefill.models import DEFAULT_MODEL
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 
 STAGES = ("total", "infer", "pre", "post")
@@ -41,8 +44,9 @@ def formats(bgr: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="nano")
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap.add_argument("--model", default=None,
+                    help=f"default: {DEFAULT_MODEL} for a learned backend, none for opencv-telea / opencv-ns")
     ap.add_argument("--backend", default="onnxruntime")
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
@@ -54,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         print("frame_formats: --width/--height must be >= 256, --runs >= 1 and 0 < --hole < 0.6", file=sys.stderr)
         return 2
     if a.json is not None:
-        try:
+        try:  # not over the model under test or its sidecar
+            learned = a.backend == "auto" or backend_class(a.backend).uses_model
+            models = [a.model] if a.model is not None else [DEFAULT_MODEL] if learned else []
+            refuse_overwrites(model_inputs(models), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         except edgefill.EdgeFillError as exc:
             print(f"frame_formats: {exc}", file=sys.stderr)
@@ -79,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                 for s in STAGES:
                     times[name][s].append(getattr(t, s) * 1000)
         backend = inp.backend_name
+        model = a.model if a.model is not None else DEFAULT_MODEL if inp.backend.uses_model else None
     rows = []
     base = float(np.median(times["bgr8"]["total"]))
-    print(f"{a.width}x{a.height}, {a.model} on {backend}, {a.runs} calls per format, medians in ms")
+    host = host_info()
+    print(f"{a.width}x{a.height}, {model or 'no model'} on {backend}, {a.runs} calls per format, medians in ms")
+    print(host_line(host))
     print(f"{'format':>7} | {'total':>6} | {'infer':>6} | {'pre':>6} | {'post':>6} | total / bgr8")
     for name, stage in times.items():
         med = {s: float(np.median(v)) for s, v in stage.items()}
@@ -89,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:>7} | {med['total']:6.1f} | {med['infer']:6.1f} | {med['pre']:6.1f} | {med['post']:6.1f} | "
               f"{med['total'] / base:.2f}")
     if a.json is not None:
-        report = {"config": vars(a) | {"json": str(a.json)}, "backend": backend, "host": host_info(), "rows": rows}
+        report = {"config": {**vars(a), "json": str(a.json)}, "model": model, "backend": backend, "host": host,
+                  "rows": rows}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")
     return 0

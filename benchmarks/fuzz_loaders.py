@@ -49,7 +49,7 @@ def instrument_edgefill(atheris) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--crashes", type=Path, default=Path("bench_out/fuzz_crashes"))
     a = ap.parse_args(argv)

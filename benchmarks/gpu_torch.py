@@ -27,6 +27,7 @@ import numpy as np
 from edgefill.bench import host_info
 from edgefill.errors import InputError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 
 DTYPES = {"fp16": "float16", "fp32": "float32"}
@@ -110,7 +111,7 @@ def time_onnxruntime_cuda(model: str, size: int, reps: int) -> list[float] | str
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--models", default="nano,lite")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgefill.models import MODELS_DIR
 
     if a.device == "cuda" and not torch.cuda.is_available():
-        print("no CUDA device: run with --device cpu --dtype fp32 for a smoke run")
+        print("no CUDA device: run with --device cpu --dtype fp32 for a smoke run", file=sys.stderr)
         return 2
     # found before the GPU work, not after it (or in the middle of a model's forward)
     if a.form is not None and a.form not in DECODER_FORMS:
@@ -154,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--size {a.size} is not a multiple of {multiple}, which model {model} needs", file=sys.stderr)
             return 2
     if a.json:
-        try:
+        try:  # not over a model's weights, sidecar or ONNX file, which are read here
+            shipped = [(MODELS_DIR / f"{m}{ext}", "the model's file") for m in models for ext in (".safetensors", ".json")]
+            refuse_overwrites(model_inputs(models) + shipped, [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         except InputError as e:
             print(e, file=sys.stderr)

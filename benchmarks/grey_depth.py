@@ -13,7 +13,9 @@ and images; plus how far apart the model's raw fill puts the three channels of a
 The image: a grey file of yours (``--image``, read as grey) or, by default, a synthetic scene
 (``edgefill.bench.textured_scene``), made deeper by spreading its 8-bit levels over the bit
 depth and adding a little noise (sigma 0.5 levels of the 8-bit image), so the low bits carry
-something an 8-bit copy would lose.
+something an 8-bit copy would lose. It may be of any size: the model's raw fill (for the channel
+spread) is taken on the image padded up to the sides the model takes (reflected; the mask with
+zeros) and cropped back.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.bench import host_info, textured_scene
+from edgefill.backends import Backend, backend_class
+from edgefill.bench import host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import read_stored_image, scaled_8bit
+from edgefill.models import DEFAULT_MODEL
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.quality import hole_psnr
 from edgefill.sinks.files import check_can_write
 
@@ -48,9 +53,32 @@ def deepen(grey8: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray
     return deep
 
 
+def raw_fill(backend: Backend, image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The backend's own fill of a BGR ``image`` of any size (``backend.infer`` takes only
+    multiples of ``input_info.multiple``: a ShapeError on a 640x480 image with a model taking
+    multiples of 64): the image padded up to them by reflection and the mask with zeros (no hole
+    in the padding), the fill cropped back. None where the padded image is larger than the
+    backend's largest input (``input_info.max_size``)."""
+    info = backend.input_info
+    h, w = mask.shape[:2]
+    ph, pw = -h % info.multiple, -w % info.multiple
+    if info.max_size is not None and max(h + ph, w + pw) > info.max_size:
+        return None
+    if ph or pw:
+        image = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+        mask = np.pad(mask, ((0, ph), (0, pw)))
+    return backend.infer(image, mask)[:h, :w]
+
+
+def _takes_model(backend: str) -> bool:
+    """Whether ``--backend`` loads a model (``auto``: it may)."""
+    return backend == "auto" or backend_class(backend).uses_model
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="lite")
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap.add_argument("--model", default=None,
+                    help=f"default: {DEFAULT_MODEL} for a learned backend, none for opencv-telea / opencv-ns")
     ap.add_argument("--backend", default="onnxruntime")
     ap.add_argument("--image", type=Path, default=None, help="a grey image of yours (default: a synthetic scene)")
     ap.add_argument("--size", type=int, default=512, help="the synthetic scene's side (without --image)")
@@ -77,12 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     masks = [maskgen.FAMILIES[a.family](h, w, np.random.default_rng([7, k]), 0.1, 0.4) for k in range(a.masks)]
     rows = []
     try:  # a bad model or output is found before the run, not after it
-        if a.json:
+        if a.json:  # not over the image or the model (its sidecar) under test
+            models = [a.model] if a.model is not None else [DEFAULT_MODEL] if _takes_model(a.backend) else []
+            inputs = model_inputs(models) + ([(a.image, "the image")] if a.image is not None else [])
+            refuse_overwrites(inputs, [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         inp = edgefill.Inpainter(model=a.model, backend=a.backend)
     except edgefill.EdgeFillError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    model = a.model if a.model is not None else DEFAULT_MODEL if inp.backend.uses_model else None
+    host = host_info()
+    print(f"{w}x{h} {'image ' + str(a.image) if a.image is not None else 'synthetic scene'}, "
+          f"{model or 'no model'} on {inp.backend_name}, {a.masks} {a.family} masks")
+    print(host_line(host))
+    too_large = False
     with inp, tempfile.TemporaryDirectory() as tmp:
         spread = []
         for b in bits:
@@ -98,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                 legacy8 = scaled_8bit(deep, 257.0) if b > 8 else deep  # read_image's scaling until this session
                 filled = inp.inpaint(legacy8, mask).astype(np.float64) * (257 if b > 8 else 1)
                 before.append(hole_psnr(np.minimum(filled, peak), deep, hole, peak))
-                if b == 8:
-                    raw = inp.backend.infer(cv2.cvtColor(deep, cv2.COLOR_GRAY2BGR), mask) if inp.backend.uses_model else None
+                if b == 8 and inp.backend.uses_model:
+                    raw = raw_fill(inp.backend, cv2.cvtColor(deep, cv2.COLOR_GRAY2BGR), mask)
+                    too_large = raw is None
                     if raw is not None:
                         px = raw[hole].astype(int)
                         spread.append(float(np.mean(px.max(axis=1) - px.min(axis=1))))
@@ -110,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         if spread:
             print(f"the model's raw fill of the 8-bit grey image: channels {np.mean(spread):.2f} levels apart on average "
                   f"(Inpainter makes it grey)")
-    report = {"host": host_info(), "model": a.model, "backend": a.backend, "image": str(a.image or "synthetic"),
+        elif too_large:
+            print(f"the model's raw fill is not measured: {w}x{h} is larger than the backend takes "
+                  f"({inp.backend.input_info.max_size} px a side)")
+    report = {"host": host, "model": model, "backend": inp.backend_name, "image": str(a.image or "synthetic"),
               "family": a.family, "masks": a.masks, "rows": rows, "raw_fill_channel_spread": float(np.mean(spread)) if spread else None}
     if a.json:
         atomic_write_bytes(a.json, (json.dumps(report, indent=2) + "\n").encode())

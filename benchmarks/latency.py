@@ -24,7 +24,8 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.bench import host_info
+from edgefill.bench import host_info, host_line
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 
 
@@ -84,7 +85,7 @@ def measure(methods: dict[str, Callable], sizes: list[int], reps: int, warmup: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--models", default="nano,lite", help="shipped models to time in PyTorch and ONNX Runtime ('' for none)")
     ap.add_argument("--sizes", default="256,512")
     ap.add_argument("--reps", type=int, default=15)
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     methods: dict[str, Callable] = {}
     backends = []
     try:  # a bad model, ONNX file or output is one line before the run, not a traceback (after it)
-        if a.json:
+        if a.json:  # not over a model under test (--onnx PATH, a shipped model's files) or its sidecar
+            models = [*filter(None, a.models.split(",")), *(spec.partition("=")[2] for spec in a.onnx)]
+            refuse_overwrites(model_inputs(models), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         for m in dict.fromkeys(filter(None, a.models.split(","))):  # a model given twice is timed once
             run = torch_runner(m)
@@ -139,15 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         for b in backends:
             b.close()
 
-    cpu = platform.processor() or platform.machine()
-    print(f"latency, median of {a.reps} round-robin reps after {a.warmup} warm-up; {os.cpu_count()} CPUs ({cpu})")
+    host = host_info()
+    print(f"latency, median of {a.reps} round-robin reps after {a.warmup} warm-up")
+    print(host_line(host))
     print(f"{'method':28s}" + "".join(f"{f'{s}x{s} ms':>14s}" for s in sizes))
     for k in methods:
         row = {r["size"]: r["median_ms"] for r in results if r["method"] == k}
         print(f"{k:28s}" + "".join(f"{row[s]:14.1f}" for s in sizes))
     if a.json:
         # the versions too: the same model times differently under another ONNX Runtime / PyTorch
-        report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "host": host_info(),
+        report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "host": host,
                   "edgefill": edgefill.__version__, "torch": _torch_version(), "warmup": a.warmup, "results": results}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
     return 0

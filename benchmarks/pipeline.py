@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -30,8 +29,9 @@ import cv2
 import numpy as np
 
 import edgefill
-from edgefill.bench import host_info, textured_scene
+from edgefill.bench import host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.pipeline import Pipeline
 from edgefill.sinks import CallbackSink, VideoFileSink
 from edgefill.sinks.files import check_can_write
@@ -105,7 +105,7 @@ def flicker(model: str, frames: int, stabilize: bool | StabilizerConfig) -> floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--model", default="lite")
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--json", type=Path, default=None)
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         print("--frames must be >= 1", file=sys.stderr)
         return 2
     try:  # a bad model or output is found before the run, not after it
-        if a.json:
+        if a.json:  # not over the model under test or its sidecar
+            refuse_overwrites(model_inputs([a.model]), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         inp = edgefill.Inpainter(model=a.model, backend="onnxruntime")
     except edgefill.EdgeFillError as e:
@@ -150,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pipeline benchmark: {e}", file=sys.stderr)
         return 1
     null_inf, video_inf = null_stats.stages["infer"], video_stats.stages["infer"]
+    host = host_info()
     res = {
-        "machine": host_info(), "edgefill": edgefill.__version__, "model": a.model, "backend": "onnxruntime",
+        "machine": host, "host": host, "edgefill": edgefill.__version__, "model": a.model, "backend": "onnxruntime",
         "frames": n, "size": [W, H], "flicker_frames": FLICKER_FRAMES,
         "model_only_fps": model_fps,
         "pipeline_null_sink_fps": null_stats.fps, "overhead_null_sink": 1 - null_stats.fps / model_fps,
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         "latency_video_sink": video_stats.latency,
         "flicker_std_without_stabilizer": f_off, "flicker_std_blend_only": f_blend, "flicker_std_with_stabilizer": f_on,
     }
-    print(f"{n} frames of 1920x1080, model {a.model}, {os.cpu_count()} CPUs")
+    print(f"{n} frames of 1920x1080, model {a.model}")
+    print(host_line(host))
     print(f"model only                 {model_fps:6.2f} fps")
     for name, st, inf, key in (("null sink       ", null_stats, null_inf, "null_sink"),
                                ("video-file sink ", video_stats, video_inf, "video_sink")):

@@ -24,9 +24,12 @@ from pathlib import Path
 import numpy as np
 
 import edgefill
-from edgefill.bench import host_info
+from edgefill.backends import backend_class
+from edgefill.bench import host_info, host_line
 from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
+from edgefill.models import DEFAULT_MODEL
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks import CallbackSink
 from edgefill.sinks.files import check_can_write
 
@@ -83,7 +86,7 @@ def run(n: int, backend: str) -> tuple[edgefill.Pipeline, Probe]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--frames", type=int, default=100_000)
     ap.add_argument("--backend", default="opencv-telea")
     ap.add_argument("--json", type=Path, default=None)
@@ -92,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: --frames must be >= {10 * SAMPLES}", file=sys.stderr)
         return 2
     try:
-        if a.json:
+        if a.json:  # a learned backend runs the default model: not over its files
+            learned = a.backend == "auto" or backend_class(a.backend).uses_model
+            refuse_overwrites(model_inputs([DEFAULT_MODEL] if learned else []), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         warm, _ = run(min(2000, a.frames // 5), a.backend)  # warm-up: allocator pools, OpenCV buffers, threads
     except edgefill.EdgeFillError as e:
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     # a tenth of the frames (its queues, buffers and statistics windows filled) to the last.
     steady = [x for x in probe.samples if x[0] >= a.frames // 10]
     first, last = steady[0], steady[-1]
-    res = {"frames": a.frames, "backend": a.backend, "host": host_info(), "edgefill": edgefill.__version__,
+    host = host_info()
+    res = {"frames": a.frames, "backend": a.backend, "host": host, "edgefill": edgefill.__version__,
            "frames_in": stats.frames_in, "frames_out": stats.frames_out,
            "frames_lost": a.frames - probe.count, "callback_frames": probe.count,
            "rss_mb_before": rss0, "rss_mb_after": rss1,
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
            "samples": [{"frame": f, "rss_mb": r, "fds": d, "threads": t} for f, r, d, t in probe.samples],
            "seconds": seconds, "fps": stats.fps}
     print(f"{a.frames} frames in {seconds:.0f} s ({stats.fps:.0f} fps) on {a.backend}")
+    print(host_line(host))
     print(f"frames lost {res['frames_lost']} (asked {a.frames}, read {stats.frames_in}, "
           f"out {stats.frames_out}, at the sink {probe.count})")
     print(f"RSS while running: {first[1]:.1f} MB at frame {first[0]} -> {last[1]:.1f} MB at frame {last[0]} "

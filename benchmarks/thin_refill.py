@@ -26,17 +26,27 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.bench import host_info, textured_scene
+from edgefill.backends import backend_class
+from edgefill.bench import host_info, host_line, textured_scene
+from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place, thin_components
 from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, UNGATED_STD, mix_wide_in_place
 
 
+def _classical(backend: str, picked: str | None = None) -> ConfigError:
+    """The refusal of a classical backend: the refinements timed here refine a model's fill."""
+    what = f"--backend {backend}" + (f" picked {picked}, which" if picked else "")
+    return ConfigError(f"{what} is classical (no model): the thin-hole refill and the NS mix refine a model's fill, "
+                       "so there is nothing to time; give a learned backend (onnxruntime, tensorrt)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--model", default="lite")
-    ap.add_argument("--backend", default="onnxruntime")
+    ap.add_argument("--backend", default="onnxruntime", help="a learned backend (not opencv-telea / opencv-ns)")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--thin-px", type=float, default=DEFAULT_THIN_HOLE_PX)
     ap.add_argument("--thin-radius", type=float, default=None,
@@ -60,20 +70,31 @@ def main(argv: list[str] | None = None) -> int:
         what = f"unknown mask family {unknown[0]!r}" if unknown else "--families names no mask family"
         ap.error(f"{what}; known: {', '.join(sorted(maskgen.FAMILIES))}")
     img = textured_scene(a.size, a.size)
-    try:  # a bad model, setting or output is found before the run, not after it
-        if a.json:
+    made = []
+    try:  # a bad model, backend, setting or output is found before the run, not after it
+        if a.backend != "auto" and not backend_class(a.backend).uses_model:
+            raise _classical(a.backend)
+        if a.json:  # not over the model under test or its sidecar
+            refuse_overwrites(model_inputs([a.model]), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
-        off = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0)
-        on = edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px, thin_radius=a.thin_radius,
-                                wide_ns_weight=a.wide_ns_weight, wide_ns_scale=a.wide_ns_scale,
-                                wide_ns_max_std=a.wide_ns_max_std)
+        made.append(edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0))
+        if not made[0].backend.uses_model:  # "auto" found no learned backend
+            raise _classical(a.backend, made[0].backend_name)
+        made.append(edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=a.thin_px,
+                                       thin_radius=a.thin_radius, wide_ns_weight=a.wide_ns_weight,
+                                       wide_ns_scale=a.wide_ns_scale, wide_ns_max_std=a.wide_ns_max_std))
     except edgefill.EdgeFillError as e:
+        for inp in made:
+            inp.close()
         print(f"thin_refill benchmark: {e}", file=sys.stderr)
         return 2
+    off, on = made
     rows = []
-    print(f"{a.model} on {a.backend}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}, "
+    host = host_info()
+    print(f"{a.model} on {off.backend_name}, {a.size}x{a.size}, thin-px {a.thin_px:g}, NS radius {on.thin_radius:g}, "
           f"wide NS share {a.wide_ns_weight:g} at 1/{a.wide_ns_scale}, gate {a.wide_ns_max_std:g}; median of "
           f"{a.reps} interleaved calls")
+    print(host_line(host))
     print(f"{'masks':10s} {'hole':>7s} {'thin':>6s} | {'off ms':>7s} {'on ms':>7s} {'ratio':>6s} | "
           f"{'wide mix ms':>11s} {'gate shut ms':>12s} {'thin refill ms':>14s}")
     for fam in families:
@@ -107,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['refill_ms']:14.1f}")
     if a.json:
         report = {"config": {k: str(v) for k, v in vars(a).items()}, "thin_radius": on.thin_radius,
-                  "thin_ns_weight": on.thin_ns_weight, "host": host_info(), "edgefill": edgefill.__version__,
+                  "thin_ns_weight": on.thin_ns_weight, "host": host, "edgefill": edgefill.__version__,
                   "rows": rows}
         atomic_write_bytes(a.json, json.dumps(report, indent=2).encode())
         print(f"wrote {a.json}")

@@ -21,9 +21,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from edgefill.bench import host_info
+from edgefill.bench import host_info, host_line
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
+from edgefill.overwrites import refuse_overwrites
+from edgefill.sinks.files import check_can_write
 
 
 def _rate(make, n: int) -> float:
@@ -37,7 +39,7 @@ def _rate(make, n: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     ap.add_argument("--pack", type=Path, help="a photo pack (python -m edgefill_export.pack); default: the fetched training photos")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
@@ -48,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.workers < 1 or args.batch < 1 or args.crop < 16 or args.steps < 1 or args.rounds < 1:
         ap.error("--workers, --batch, --steps and --rounds must be >= 1, --crop >= 16")
+    if args.json:  # found before the run, not after it (a folder was an IsADirectoryError traceback)
+        try:
+            refuse_overwrites([(args.pack, "the photo pack")] if args.pack else [], [(args.json, "--json")])
+            check_can_write(args.json, "the JSON report")
+        except EdgeFillError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         import torch  # noqa: F401
         from edgefill_export.fetch import training_paths
@@ -86,12 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             timed[name].append(_rate(ways[name], n))
     rates = {name: statistics.median(timed[name]) for name in names}
     base = rates["in-process"]
+    host = host_info()
     print(f"{len(photos)} photos, batch {args.batch} at {args.crop} px, {n} batches per way and round, "
-          f"median of {args.rounds} interleaved rounds, {host_info()['cpus']} CPUs")
+          f"median of {args.rounds} interleaved rounds")
+    print(host_line(host))
     for name, r in rates.items():
         print(f"{name:<14} {r:7.2f} batches/s  {r / base:5.2f}x in-process")
     if args.json:
-        atomic_write_bytes(args.json, json.dumps({"host": host_info(), "batch": args.batch, "crop": args.crop,
+        atomic_write_bytes(args.json, json.dumps({"host": host, "batch": args.batch, "crop": args.crop,
                                                    "photos": len(photos), "batches": n, "rounds": args.rounds,
                                                    "batches_per_s": rates, "batches_per_s_each_round": timed},
                                                   indent=2).encode())

@@ -529,6 +529,11 @@ def host_info() -> dict:
             "cpus_usable": usable, "python": platform.python_version(), **versions}
 
 
+def host_line(host: dict) -> str:
+    """The machine of :func:`host_info` in one line, as every benchmark prints it."""
+    return f"host: {host['board'] or host['platform']}, {host['cpu']}, {host['cpus_usable']} of {host['cpus']} CPUs usable"
+
+
 def table(results: list[BenchResult], env: dict) -> str:
     mw = max([7, *(len(r.model) for r in results)])  # lite-surface.int8 or a path: the columns stay aligned
     bw = max([13, *(len(r.backend) for r in results)])
@@ -551,8 +556,7 @@ def table(results: list[BenchResult], env: dict) -> str:
                 f"side by side: {side or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")
     host = env.get("host")
     if host:
-        rows.append(f"host: {host['board'] or host['platform']}, {host['cpu']}, {host['cpus_usable']} of "
-                    f"{host['cpus']} CPUs usable; {env['reps']} timed calls after {env['warmup']} warm-up; RSS MB: "
+        rows.append(f"{host_line(host)}; {env['reps']} timed calls after {env['warmup']} warm-up; RSS MB: "
                     "the process's peak so far (a size's configurations are loaded together), not one row's own")
     if env.get("interrupted"):
         lo, hi = min(r.reps for r in results), max(r.reps for r in results)

@@ -25,7 +25,8 @@ def test_reports_both_arms_and_their_ratio(tmp_path, capsys):
     assert rc == 0
     seconds = json.loads(out.read_text())["seconds"]
     assert set(seconds) == {"default", "preload"} and all(len(v) == 1 and v[0] > 0 for v in seconds.values())
-    assert "x sooner" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "x sooner" in out or "x slower" in out  # timed: either may come out on a busy machine
 
 
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
