@@ -8,6 +8,7 @@ traceback), 1 an unexpected internal error, or, for ``edgefill doctor``, problem
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import logging
@@ -16,7 +17,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError, ModelError
@@ -496,9 +497,42 @@ def _model_at(model: str, precision: str, profile: str) -> str:
         return model
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled) as SystemExit(143) for the block, so the
+    clean-up of work in progress runs as it does for Ctrl-C: an export stopped so left its staging
+    folder and ONNX Runtime's temporary graphs behind. A handler of the caller's own is kept."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+        print("edgefill: terminated; removing what was written", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    with _sigterm_unwinds():
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
     from .profiles import DeviceProfile
 
+    if not args.output.strip():  # Path("") is the current folder: the bundle was written there
+        raise InputError("-o is empty: give the bundle's folder")
+    from .models import shipped_models
+
+    if args.output.rstrip("/" + os.sep) in shipped_models():  # `--model nano` would run the shipped nano
+        log.warning("-o %s is named like a shipped model: run the bundle as --model ./%s (--model %s is the "
+                    "shipped one)", args.output, args.output.rstrip("/" + os.sep), args.output.rstrip("/" + os.sep))
     prof = DeviceProfile.load(args.profile) if args.profile is not None else None
     if args.precision is None:
         args.precision = prof.runtime.precision if prof is not None else "fp32"

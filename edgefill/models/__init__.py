@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from ..checks import is_finite
 from ..errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ def _resolve(spec: str | Path) -> ModelFile:
     manifest = read_manifest()
     spec_str = str(spec)
     if spec_str in manifest.get("models", {}):
+        if Path(spec_str).exists():  # `export -o nano`, then `--model nano`: the shipped one ran, unsaid
+            log.warning("%r is a shipped model and also a file or folder here; the shipped one runs (give ./%s for "
+                        "the other)", spec_str, spec_str)
         entry = manifest["models"][spec_str]
         onnx = entry.get("onnx") if isinstance(entry, dict) else None
         expected = manifest.get("files", {}).get(onnx) if isinstance(onnx, str) else None
@@ -242,5 +246,22 @@ def _from_bundle(folder: Path, file_name: str | None) -> ModelFile:
         log.warning("%s failed its accuracy gate when it was exported (%s dB below FP32, gate %s dB; kept by "
                     "--allow-accuracy-loss)", path, validation.get("delta_db"), validation.get("gate_db"))
     sha = _check(path, art["sha256"], f"{folder}/bundle.json")
-    return ModelFile(path.resolve(), str(bundle.get("model", "?")), sha,
-                     {"precision": precision, "bundle": str(Path(folder).resolve()), "multiple": bundle.get("multiple")})
+    side = {"precision": precision, "bundle": str(Path(folder).resolve()), "multiple": bundle.get("multiple")}
+    macs = _fp32_macs(Path(folder), bundle.get("artifacts", {}))
+    if macs:  # bench's GFLOP/s and % of peak: "-" for a bundle, a number for the same graph as a file
+        side["conv_macs_per_input_pixel"] = macs
+    return ModelFile(path.resolve(), str(bundle.get("model", "?")), sha, side)
+
+
+def _fp32_macs(folder: Path, arts: dict) -> float | None:
+    """The convolution MACs per input pixel that the bundle's FP32 graph's sidecar records (every
+    precision of one model does the same work); None where it records none."""
+    fp32 = arts.get("fp32") if isinstance(arts, dict) else None
+    name = fp32.get("file") if isinstance(fp32, dict) else None
+    if not isinstance(name, str):
+        return None
+    try:
+        macs = json.loads((folder / name).with_suffix(".json").read_text(encoding="utf-8")).get("conv_macs_per_input_pixel")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(macs) if is_finite(macs) and macs > 0 else None

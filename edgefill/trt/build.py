@@ -283,7 +283,9 @@ def build_for_bundle(bundle_dir: Path, profile=None, force: bool = False) -> Pat
         raise ModelError(f"{engines} is a symlink or not a folder; refusing to read or write engines through it")
     facts = device_facts()
     cfg = engine_config_for(bundle, profile)
-    calib = (bundle.get("calibration") or {}).get("sha256")
+    calib_entry = bundle.get("calibration") or {}
+    # the calibration images' digest (bundles before the thirty-eighth session kept it as "sha256")
+    calib = calib_entry.get("images_sha256", calib_entry.get("sha256"))
     key = engine_key(sha, facts, cfg, calib)
     path = engines / f"{key}.engine"
     if path.is_file() and path.with_suffix(".json").is_file() and not force:

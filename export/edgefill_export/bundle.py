@@ -154,23 +154,25 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     profile = DeviceProfile.load(req.profile) if req.profile is not None else None
     req = with_board_defaults(req, profile)
     _check_request(req, profile)  # conflicting options: refused before any work, not minutes later
+    if not str(req.out_dir).strip():  # Path("") is the current folder: the bundle was written there
+        raise ValueError("the output folder is empty: give -o OUTDIR")
     out = Path(req.out_dir)
-    # staging folders left by an export that was killed (SIGKILL, a power cut) are not content
-    leftovers = [p for p in out.iterdir() if p.is_dir() and p.name.startswith(STAGE_PREFIX)] if out.is_dir() else []
-    if out.exists() and any(p not in leftovers for p in out.iterdir()) and not req.force:
-        raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
+    _refuse_non_empty(out, req.force)
     weights = _weights(req.model)
     load_weights(weights)  # a bad weights file or profile leaves no bundle folder behind
     existed = out.exists()
-    for p in leftovers:
-        shutil.rmtree(p, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    # The bundle is written into a hidden staging folder inside ``out`` and moved into place only
-    # once complete: a failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next
-    # try would refuse to overwrite, and a --force export that fails leaves the bundle that was there
-    # before as it was (writing in place replaced its ONNX files and deleted its quantised one).
-    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+    lock = _locked(out)  # a second export into the folder deleted this one's staging folder, mid-export
+    stage = None
     try:
+        _refuse_non_empty(out, req.force)  # again, under the lock
+        for p in _stages(out):  # staging folders left by an export that was killed (SIGKILL, a power cut)
+            shutil.rmtree(p, ignore_errors=True)
+        # The bundle is written into a hidden staging folder inside ``out`` and moved into place only
+        # once complete: a failed export (gate, calibration, Ctrl-C) leaves no half bundle that the next
+        # try would refuse to overwrite, and a --force export that fails leaves the bundle that was there
+        # before as it was (writing in place replaced its ONNX files and deleted its quantised one).
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
         _write_bundle(req, stage, profile, weights, progress)
         stale = _bundle_files(out) - {p.name for p in stage.iterdir()}  # the old bundle's files the new one lacks
         (out / "bundle.json").unlink(missing_ok=True)  # no old bundle.json naming half-replaced files
@@ -186,8 +188,54 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
             shutil.rmtree(out, ignore_errors=True)
         raise
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        _unlock(out, lock)
     return out
+
+
+#: held (flock) by the export writing into a folder; not content of the bundle
+LOCK_NAME = ".edgefill-export.lock"
+
+
+def _stages(out: Path) -> list[Path]:
+    return [p for p in out.iterdir() if p.is_dir() and p.name.startswith(STAGE_PREFIX)] if out.is_dir() else []
+
+
+def _refuse_non_empty(out: Path, force: bool) -> None:
+    """FileExistsError for a folder holding anything but staging folders and the lock (without
+    ``force``)."""
+    if force or not out.is_dir():
+        if out.exists() and not out.is_dir():
+            raise FileExistsError(f"{out} exists and is not a folder")
+        return
+    ours = set(_stages(out)) | {out / LOCK_NAME}
+    if any(p not in ours for p in out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
+
+
+def _locked(out: Path):
+    """An open file holding an exclusive lock on ``out``; FileExistsError while another export
+    holds it. (POSIX: where there is no fcntl, no lock.)"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    f = open(out / LOCK_NAME, "a+b")  # noqa: SIM115 - held until _unlock
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise FileExistsError(f"another export is writing into {out}; wait for it, or choose another folder") from None
+    return f
+
+
+def _unlock(out: Path, lock) -> None:
+    if lock is None:
+        return
+    if out.is_dir():
+        (out / LOCK_NAME).unlink(missing_ok=True)
+    lock.close()
 
 
 def _bundle_files(folder: Path) -> set[str]:
@@ -197,6 +245,8 @@ def _bundle_files(folder: Path) -> set[str]:
     an old ``model.int8.onnx`` or ``model.trt.*.onnx`` made a folder that mixed two exports."""
     try:
         old = json.loads((folder / "bundle.json").read_text())
+        if old.get("format") != BUNDLE_FORMAT:  # another tool's bundle.json: its files are not ours to remove
+            return set()
         arts = [*old.get("artifacts", {}).values(), *((old.get("tensorrt") or {}).get("artifacts", {}).values())]
         names = [a.get("file") for a in arts] + [(old.get("calibration") or {}).get("file")]
     except (OSError, ValueError, AttributeError, TypeError):
@@ -283,7 +333,10 @@ def _write_bundle(req: ExportRequest, out: Path, profile: DeviceProfile | None, 
         "tensorrt_profiles": trt_shapes(tuple(buckets)),
         "artifacts": artifacts,
         "tensorrt": tensorrt,
-        "calibration": {"file": "calibration.json", "sha256": calibration["sha256"]} if calibration else None,
+        # sha256: of the file, as for every other entry (it was the image set's digest, which read as
+        # a corrupt calibration.json to anyone checking); images_sha256: the image set (engine keys)
+        "calibration": {"file": "calibration.json", "sha256": file_sha256(out / "calibration.json"),
+                        "images_sha256": calibration["sha256"]} if calibration else None,
         "validation_set": {"pairs": len(val_pairs), "images": len(val_reader.files()), "seed": 1234, "crop": 256},
         "weights_sha256": file_sha256(weights),
         "versions": _versions(),

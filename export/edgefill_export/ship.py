@@ -118,7 +118,7 @@ def ship_int8(name: str, calib_dir: Path | None = None, val_dir: Path | None = N
     side = json.loads((models_dir / f"{name}.json").read_text())
     side.update({"precision": "int8", "sha256": art["sha256"], "validation": art["validation"],
                  "calib_percentile": art.get("calib_percentile"),
-                 "calibration_sha256": bundle["calibration"]["sha256"],
+                 "calibration_sha256": bundle["calibration"]["images_sha256"],  # the image set's digest
                  "int8_target": "cpu", "decoder_form": source_graph["decoder_form"],
                  "conv_macs_per_input_pixel": source_graph["conv_macs_per_input_pixel"],
                  "made_by": "python -m edgefill_export.ship --int8 (QuantizeOnnx target=cpu: ONNX Runtime u8s8)"})

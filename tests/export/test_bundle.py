@@ -46,7 +46,11 @@ def test_int8_bundle_contents(int8_bundle):
     assert b["tensorrt"]["io"] == "float32" and b["tensorrt"]["opset"] == 17
     assert b["tensorrt"]["onnx"] == "model.trt.int8.onnx" and (int8_bundle / "model.trt.int8.onnx").exists()
     cal = json.loads((int8_bundle / "calibration.json").read_text())
-    assert cal["images"] == 4 and cal["sha256"] == b["calibration"]["sha256"]
+    assert cal["images"] == 4 and cal["sha256"] == b["calibration"]["images_sha256"]
+    # the entry's sha256 is the file's, as every other entry's is (it was the image set's digest)
+    import hashlib
+
+    assert b["calibration"]["sha256"] == hashlib.sha256((int8_bundle / "calibration.json").read_bytes()).hexdigest()
 
 
 def test_int8_graph_is_qdq_with_float_mask_path(int8_bundle):
