@@ -323,9 +323,11 @@ TRAINING_DATA = ("train", "texture", "both")
 def training_paths(data: str = "train", images: Path | None = None) -> list[Path]:
     """The photos a training run uses: a folder of the user's own (``images``), or a fetched
     set: ``"train"`` (photos), ``"texture"`` (textures minus the held-out families) or
-    ``"both"`` (the two together)."""
+    ``"both"`` (the two together). A broken link in ``images`` is left out with a warning
+    (training and packing take photos by name; nothing pairs up by order, so it shifts
+    nothing: it stopped the run with a message about frames and masks)."""
     if images is not None:
-        return image_files(images)
+        return image_files(images, by_name=True)
     if data not in TRAINING_DATA:
         raise ValueError(f"unknown training data {data!r}; known: {', '.join(TRAINING_DATA)}")
     textures = texture_split(list_images("texture"))[0] if data in ("texture", "both") else []

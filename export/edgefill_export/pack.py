@@ -33,9 +33,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edgefill.errors import EdgeFillError
+from edgefill import imageio
+from edgefill.errors import EdgeFillError, InputError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.imageio import read_image
+from edgefill.imageio import declared_size, read_image, stored_array
 
 from .fetch import TRAINING_DATA, training_paths
 
@@ -64,22 +65,75 @@ class PackInfo:
 
 def decode_capped(path: Path, max_side: int = MAX_SIDE) -> np.ndarray | None:
     """A photo as BGR uint8, its longest side shrunk to ``max_side`` if larger (None if
-    unreadable). Training crops are rescaled anyway; this bounds the memory. Decoded as the
-    runtime reads images (:func:`edgefill.imageio.read_image`): a 10- or 12-bit camera image
-    stored in 16 bits is scaled over the bits it uses (``cv2.imread`` divided it by 256, and a
-    12-bit inspection image trained as a nearly black one: max 15), an RGBA TIFF's colour is
-    unpremultiplied. The same bytes as ``cv2.imread`` for every 8-bit training and texture
-    photo of DATA.md (checked on all 555 fetched images; the one that differs is a 16-bit
-    evaluation photo)."""
+    unreadable; :func:`decode_photo` says why). Training crops are rescaled anyway; this bounds
+    the memory."""
     try:
-        img = read_image(path)
+        return decode_photo(path, max_side)
     except EdgeFillError:  # unreadable, or not an image the runtime takes
         return None
+
+
+def decode_photo(path: Path, max_side: int = MAX_SIDE) -> np.ndarray:
+    """A photo as BGR uint8, its longest side shrunk to ``max_side`` if larger; an
+    :class:`~edgefill.errors.InputError` saying why for a file that is not a usable image.
+    Decoded as the runtime reads images (:func:`edgefill.imageio.read_image`): a 10- or 12-bit
+    camera image stored in 16 bits is scaled over the bits it uses (``cv2.imread`` divided it by
+    256, and a 12-bit inspection image trained as a nearly black one: max 15), an RGBA TIFF's
+    colour is unpremultiplied. The same bytes as ``cv2.imread`` for every 8-bit training and
+    texture photo of DATA.md (checked on all 555 fetched images; the one that differs is a 16-bit
+    evaluation photo). A photo above the runtime's pixel limit (``imageio.MAX_PIXELS``, 100 MP: a
+    108 MP phone shot) is decoded reduced (:func:`_decode_reduced`): it was left out as "not a
+    readable image"."""
+    try:
+        img = read_image(path)
+    except InputError as exc:
+        img = _decode_reduced(Path(path), exc)
     h, w = img.shape[:2]
     s = max_side / max(h, w)
     if s < 1:  # a strip thinner than 1/s pixels keeps 1 pixel (OpenCV refuses to make 0)
         img = cv2.resize(img, None, fx=max(s, 1 / w), fy=max(s, 1 / h), interpolation=cv2.INTER_AREA)
     return img
+
+
+#: OpenCV's flags for a decode at 1/2, 1/4 or 1/8 of the size (with the runtime's depth and colour)
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def _decode_reduced(path: Path, refused: InputError) -> np.ndarray:
+    """``path``, which :func:`~edgefill.imageio.read_image` ``refused`` for its header's size
+    above ``imageio.MAX_PIXELS``, decoded at 1/2, 1/4 or 1/8 of its size, the least reduction
+    that fits under the limit; ``refused`` for any other reason. libjpeg scales a JPEG while
+    decoding (up to 1/8: 64 x the limit); OpenCV's other decoders decode the whole image and then
+    shrink it, so they are taken up to 1/2 only (4 x the limit, 1.2 GB at 8 bits): a header that
+    declares more (a decompression bomb: a small file that claims billions of pixels) stays
+    refused, as the runtime refuses it."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        raise refused from None
+    size = declared_size(data.tobytes())
+    limit = imageio.MAX_PIXELS
+    if size is None or size[0] * size[1] <= limit:  # not over the limit by its header: refused for another reason
+        raise refused
+    w, h = size
+    jpeg = data[:2].tobytes() == b"\xff\xd8"
+    fits = [k for k in ((2, 4, 8) if jpeg else (2,)) if math.ceil(w / k) * math.ceil(h / k) <= limit]
+    if not fits:
+        raise refused
+    try:
+        img = cv2.imdecode(data, imageio.IMAGE_FLAGS | _REDUCED[fits[0]])
+    except cv2.error as exc:
+        reason = " ".join(str(exc).split()).split(" error: ", 1)[-1]
+        raise InputError(f"image {path} is not a readable image (OpenCV, decoding it reduced: {reason})") from None
+    if img is None or img.size == 0 or img.shape[0] * img.shape[1] > limit or img.dtype not in (np.uint8, np.uint16):
+        raise refused
+    return stored_array(img).bgr
+
+
+def refusal_reason(exc: EdgeFillError, path: Path) -> str:
+    """``exc``'s message without the "image PATH " it starts with (for a list of names)."""
+    text, prefix = str(exc), f"image {path} "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BUDGET_MIB * 2**20),
@@ -179,18 +233,21 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--max-side must be at least 1 pixel, got {a.max_side}")
     if a.images is not None and not a.images.is_dir():
         ap.error(f"--images {a.images}: not a folder")
-    paths = training_paths(a.data, a.images)
-    if not paths:
-        print("no images found (run: make data, or give --images DIR)", file=sys.stderr)
-        return 2
     try:
+        paths = training_paths(a.data, a.images)
+        if not paths:
+            print("no images found (run: make data, or give --images DIR)", file=sys.stderr)
+            return 2
         info = pack_photos(paths, a.out, int(a.budget_mib * 2**20), a.max_side)
-    except PackError as exc:
+    except EdgeFillError as exc:  # a pack error, an unlistable --images folder (an InputError was a traceback)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: cannot write {a.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # was a traceback; the pack is written whole or not at all
+        print(f"interrupted: {a.out} was not written", file=sys.stderr)
+        return 130
     print(json.dumps(asdict(info)))
     return 0
 

@@ -18,6 +18,7 @@ A CSV log holds the losses and a fixed validation score (hole PSNR on held-out c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import io
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -42,7 +44,7 @@ from tqdm import tqdm
 
 from edgefill import maskgen
 from edgefill.errors import EdgeFillError
-from edgefill.fileio import atomic_write_bytes, move_no_replace
+from edgefill.fileio import TEMP_NAME_CHARS, atomic_write_bytes, move_no_replace
 from edgefill.refill_settings import RefillSettings
 
 from .fetch import TRAINING_DATA, training_paths
@@ -50,9 +52,9 @@ from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_err
                      total_variation)
 from .ema import WeightAverage
 from .model import MODEL_CONFIGS, PConvUNet, build_model
-from .pack import MAX_SIDE, decode_capped, load_pack
-from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_model, save_checkpoint,
-                      save_weights)
+from .pack import MAX_SIDE, decode_photo, load_pack, refusal_reason
+from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_architecture,
+                      recorded_model, save_checkpoint, save_weights)
 
 
 @dataclass
@@ -104,13 +106,19 @@ class TrainConfig:
 
 
 def load_photos(paths: list[Path], max_side: int = MAX_SIDE) -> list[np.ndarray]:
-    """Decode photos once, shrinking any side above ``max_side`` (crops are rescaled anyway)."""
-    out = [decode_capped(p, max_side) for p in tqdm(paths, desc="loading photos", leave=False)]
-    skipped = [p.name for p, img in zip(paths, out, strict=True) if img is None]
+    """Decode photos once, shrinking any side above ``max_side`` (crops are rescaled anyway).
+    Files that are not usable images are left out, named in one warning with the reason for each
+    (it said "not readable images" of every one, a photo above the pixel limit included)."""
+    out, skipped = [], []
+    for p in tqdm(paths, desc="loading photos", leave=False):
+        try:
+            out.append(decode_photo(p, max_side))
+        except EdgeFillError as exc:
+            skipped.append(f"{p.name} ({refusal_reason(exc, p)})")
     if skipped:  # said: they were left out without a word
-        print(f"warning: {len(skipped)} of {len(paths)} files are not readable images and are left out: "
-              f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", file=sys.stderr)
-    return [img for img in out if img is not None]
+        print(f"warning: {len(skipped)} of {len(paths)} files are left out as unusable images: "
+              f"{'; '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", file=sys.stderr)
+    return out
 
 
 def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -453,10 +461,13 @@ class _StopRequest:
     KeyboardInterrupt and saves a checkpoint: one raised mid-step (inside ``opt.step()``, or
     between the discriminator's and the generator's updates) would checkpoint a half-made step
     under the previous step's number, and the resumed run would differ. A second signal stops at
-    once, without a checkpoint. :meth:`restore` puts the previous handlers back."""
+    once, without a checkpoint, except while a checkpoint is being written (:meth:`deferred`):
+    then it waits for the write (raised into it, it aborted the atomic write, and the run had said
+    "saving checkpoint at step N" while the one kept was older). :meth:`restore` puts the previous
+    handlers back."""
 
     def __init__(self) -> None:
-        self.requested = self.urgent = False
+        self.requested = self.urgent = self.holding = False
         self.previous: dict[int, object] = {}
         if threading.current_thread() is not threading.main_thread():
             return
@@ -466,10 +477,24 @@ class _StopRequest:
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame) -> None:
+        if self.holding:  # a checkpoint is being written: the run stops once it is whole
+            if self.requested:
+                sys.stderr.write("\nstill writing the checkpoint: the run stops when it is saved\n")
+            self.requested = True
+            return
         if self.requested:
             self.urgent = True
             raise KeyboardInterrupt
         self.requested = True
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """While the block runs (a checkpoint's write), a signal is noted, not raised."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
 
     def check(self) -> None:
         if self.requested:
@@ -629,11 +654,22 @@ def load_teacher(cfg: TrainConfig) -> PConvUNet | None:
     return teacher
 
 
+def run_weights(out: Path, model: str) -> list[Path]:
+    """The weights files a run of any model writes in ``out`` (``MODEL.safetensors`` and, with
+    ``--ema``, ``MODEL.trained.safetensors``), those of ``model`` first; existing or not."""
+    names = [model, *(m for m in MODEL_CONFIGS if m != model)]
+    return [out / f"{m}{suffix}" for m in names for suffix in (".safetensors", ".trained.safetensors")]
+
+
 def check_out(out: Path, ckpt: Path, weights: Path, resume: bool) -> None:
     """Refuse, in one line, a run folder ``out`` that is a file or cannot be written to, and one
-    holding a finished or stopped run's ``weights`` without its checkpoint (deleted, or still in
-    the parts the GPU recipe sends back): resuming it would start again from step 0, cutting its
-    log back to nothing and replacing the weights; ``--no-resume`` says that is wanted."""
+    holding a finished or stopped run's weights without its checkpoint (deleted, or still in
+    the parts the GPU recipe sends back): resuming it would start again from step 0 over them;
+    ``--no-resume`` says that is wanted. Any model's weights count: training another model into
+    the folder of a finished run (its checkpoint deleted) cut that run's log back to nothing.
+    Then remove the temporary files an interrupted save of this run's files (checkpoint, weights,
+    log.csv; :func:`edgefill.fileio.atomic_write_bytes`) left: a SIGKILL mid-save left a
+    full-size hidden one behind for good."""
     if out.exists() and not out.is_dir():
         raise SystemExit(f"--out {out} is a file; give a folder for the run (checkpoint, log.csv, weights)")
     try:
@@ -642,12 +678,27 @@ def check_out(out: Path, ckpt: Path, weights: Path, resume: bool) -> None:
             pass
     except OSError as exc:
         raise SystemExit(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    if resume and weights.exists() and not ckpt.exists():
+    model = weights.stem
+    held = [p for p in run_weights(out, model) if p.exists()] if resume and not ckpt.exists() else []
+    if held:
         parts = sorted(out.glob(ckpt.name + ".part-*"))
         hint = (f"join its parts first (cat {ckpt}.part-* > {ckpt}), or " if parts else "")
-        raise SystemExit(f"{out} holds {weights.name} from an earlier run but no {ckpt.name} to resume from: {hint}"
-                         "pass --no-resume to train again from step 0 (replacing the weights and log.csv's rows), "
-                         "or give another --out")
+        if held[0].name.startswith(f"{model}."):
+            raise SystemExit(f"{out} holds {held[0].name} from an earlier run but no {ckpt.name} to resume from: "
+                             f"{hint}pass --no-resume to train again from step 0 (replacing the weights; log.csv is "
+                             "moved aside to log.N.csv), or give another --out")
+        raise SystemExit(f"{out} holds {held[0].name}, another model's weights from an earlier run, but no "
+                         f"{ckpt.name}: {hint}give another --out for {model} (or pass --no-resume to train it there "
+                         "beside them; log.csv is moved aside to log.N.csv)")
+    ours = [ckpt.name, "log.csv", *(p.name for p in run_weights(out, model)[:2])]
+    temporary = re.compile("|".join(re.escape("." + name[:TEMP_NAME_CHARS] + ".") + r"[a-z0-9_]{8}\.part"
+                                    for name in ours))
+    stale = sorted(p for p in out.iterdir() if temporary.fullmatch(p.name) and p.is_file() and not p.is_symlink())
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if stale:
+        print(f"note: removed {len(stale)} temporary file(s) an interrupted save had left in {out}: "
+              f"{', '.join(p.name for p in stale)}", file=sys.stderr)
 
 
 def data_id(images: list[Path] | Path) -> str:
@@ -663,18 +714,22 @@ def data_id(images: list[Path] | Path) -> str:
     return f"{len(names)} files, names {digest}"
 
 
-def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None) -> Path:
+def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool = True, init: Path | None = None,
+          inherit: Iterable[str] = ()) -> Path:
     """Train (or resume) into ``out``; return the weights file. ``images``: photo files, or the
     path of a photo pack. With ``cfg.max_minutes`` it may stop early, checkpointed; the weights
     file's metadata says ``finished: false`` then. ``cfg.threads`` holds for the run only: the
     process's torch thread count is put back when it returns or raises (``edgefill train`` and the
     tests run it in-process). A run refused or failed before it wrote anything (too few photos,
-    a bad ``--init``) removes the folders it made for ``out``: they were left empty."""
+    a bad ``--init``) removes the folders it made for ``out``: they were left empty.
+    ``inherit``: fields of :data:`ARCHITECTURE` to take from the checkpoint the run resumes, or
+    else from the ``init`` weights, rather than from ``cfg`` (those the command line did not
+    set; :func:`inherited`)."""
     threads = torch.get_num_threads()
     out = Path(out)
     made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
-        return _train(cfg, out, images, resume, init)
+        return _train(cfg, out, images, resume, init, tuple(inherit))
     except BaseException:
         for folder in made:
             try:
@@ -686,9 +741,49 @@ def train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool =
         torch.set_num_threads(threads)
 
 
-def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool, init: Path | None) -> Path:
+#: The flags trained weights record and a run must match (its network's shape): those the
+#: command line does not set are taken from ``--init``'s weights, or from the checkpoint a run
+#: resumes (every shipped model records ``context: true``, and the README's fine-tuning command,
+#: without ``--context``, was refused).
+ARCHITECTURE = ("model", "context", "refine")
+
+
+def _flag(field: str, value) -> str:
+    """How the command line sets ``field`` to ``value`` (for a note)."""
+    if isinstance(value, bool):
+        return f"--{'' if value else 'no-'}{field}"
+    return f"--{field.replace('_', '-')} {value}"
+
+
+def inherited(cfg: TrainConfig, fields: tuple[str, ...], ckpt: Path | None, init: Path | None) -> TrainConfig:
+    """``cfg`` with the :data:`ARCHITECTURE` ``fields`` (those the command line did not set) as
+    the checkpoint ``ckpt`` a run resumes records them, or else the ``init`` weights; said in one
+    line where that differs from the defaults. What the source does not record (validly) stays
+    as it is; a flag the command line did set is never changed (a contradiction is refused later,
+    as before)."""
+    if not fields or (ckpt is None and init is None):
+        return cfg
+    if ckpt is not None:
+        config, source = checkpoint_state(ckpt).get("config", {}), f"the checkpoint {ckpt} records"
+        config = config if isinstance(config, dict) else {}
+        checks = {"model": lambda v: v in MODEL_CONFIGS, "context": lambda v: isinstance(v, bool),
+                  "refine": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+        recorded = {k: v for k, v in config.items() if k in checks and checks[k](v)}
+    else:
+        recorded, source = recorded_architecture(init), f"the --init weights {init} record"
+    values = {k: recorded[k] for k in fields if k in recorded}
+    said = [_flag(k, v) for k, v in values.items() if v != getattr(TrainConfig, k)]
+    if said:
+        print(f"note: training with {' '.join(said)} as {source} (not set on the command line)", file=sys.stderr)
+    return replace(cfg, **values)
+
+
+def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool, init: Path | None,
+           inherit: tuple[str, ...] = ()) -> Path:
+    ckpt = out / "checkpoint.safetensors"
+    cfg = inherited(cfg, inherit, ckpt if resume and ckpt.is_file() else None, init)
     check_config(cfg)
-    ckpt, weights = out / "checkpoint.safetensors", out / f"{cfg.model}.safetensors"
+    weights = out / f"{cfg.model}.safetensors"
     check_out(out, ckpt, weights, resume)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -749,6 +844,9 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                   "leaves out: it trains on, and writes, the trained weights", file=sys.stderr)
         for g, mult in zip(opt.param_groups, mults, strict=True):  # this run's --context-lr-mult, not the saved one
             g["lr_mult"] = mult
+        if disc is not None:  # this run's --d-lr (the loop sets only the generator's rate; the saved one stayed)
+            for g in d_opt.param_groups:
+                g["lr"] = cfg.d_lr
         step, elapsed = state["step"], _elapsed_of(state)
         if isinstance(state.get("inference"), dict):  # carried from --init (checkpoints before: none)
             model.config = with_inference_options(model.config, state["inference"])
@@ -777,9 +875,16 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
               "or it does not read as text CSV); "
               f"moved it to {aside.name} and started a new log.csv", file=sys.stderr)
         continued_log = False
+    if continued_log and not resuming:  # a fresh start: the rows are another run's (or no checkpoint continues them)
+        if len(rows) > 1:
+            aside = move_no_replace(log_path, (log_path.with_name(f"{log_path.stem}.{n}{log_path.suffix}")
+                                               for n in itertools.count(1)))
+            print(f"warning: {log_path} holds {len(rows) - 1} rows of an earlier run that no checkpoint continues "
+                  f"(this run starts at step 0); moved it to {aside.name} and started a new log.csv", file=sys.stderr)
+        continued_log = False  # (a header alone is written anew)
     if continued_log:  # a resumed run keeps its log's columns, and its rows up to the step it resumes at
         header = _trim_log(log_path, rows, step)
-    log = log_path.open("a", newline="")
+    log = log_path.open("a" if continued_log else "w", newline="")
     writer = csv.DictWriter(log, fieldnames=header, extrasaction="ignore", restval="")
     if not continued_log:
         writer.writeheader()
@@ -806,16 +911,26 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
             raise log_lost(exc, at) from None
         logged = at
 
+    saved_step = step if resuming else None  # the step of the checkpoint on disk (None: none of this run yet)
+
     def checkpoint() -> None:
+        """Save the checkpoint, unless it holds this step already: a run that trained no step (a
+        finished run run again with other flags) rewrote it recording settings it never trained
+        with, and without --ema dropped its weight average. A signal while it is written waits."""
+        nonlocal saved_step
+        if step == saved_step and ckpt.exists():
+            return
         # training seconds since step 0, over every resume (unchanged by a run that trains no step)
         seconds = elapsed + (time.time() - t0 if step > start else 0.0)
         try:
-            save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data,
-                                               "elapsed": round(seconds, 1), "fast_blocks": list(fast),
-                                               "inference": inference_options(model.config)}, extra)
+            with stop.deferred():
+                save_checkpoint(ckpt, model, opt, {"step": step, "config": asdict(cfg), "data": data,
+                                                   "elapsed": round(seconds, 1), "fast_blocks": list(fast),
+                                                   "inference": inference_options(model.config)}, extra)
         except OSError as exc:  # a full disk: the write is atomic, so the previous checkpoint is whole
             raise SystemExit(f"cannot write {ckpt} at step {step}: {exc.strerror or exc} "
                              "(the previous checkpoint, if any, is kept)") from None
+        saved_step = step
 
     train_mode(model, cfg.freeze_bn)
     last = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps  # the bar's ETA is to where this run stops
@@ -881,7 +996,11 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 checkpoint()
     except KeyboardInterrupt:
         if stop.urgent:
-            bar.write(f"interrupted again mid-step: not checkpointed (the last checkpoint is in {ckpt})")
+            kept = (f"the checkpoint of step {saved_step} in {ckpt} is kept" if saved_step is not None and ckpt.exists()
+                    else "no checkpoint was saved")
+            bar.write(f"interrupted again mid-step: step {step} is not checkpointed ({kept})")
+        elif step == saved_step and ckpt.exists():
+            bar.write(f"interrupted: the checkpoint of step {step} is saved")
         else:
             bar.write(f"interrupted: saving checkpoint at step {step}")
             checkpoint()
@@ -897,6 +1016,8 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 raise log_lost(exc, step) from None
     checkpoint()
     model.eval()
+    if step == start and weights.exists():  # nothing trained: the weights are those of the run that trained them
+        return weights
     meta = {"steps": step, "finished": str(not stopped_early).lower()}
     try:
         if average is not None:  # both, so that a user can compare them (bench quality --models)
@@ -933,7 +1054,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """``python -m edgefill_export.train`` and ``edgefill train`` (``prog``: the name usage shows)."""
     ap = build_parser(prog)
-    a = vars(ap.parse_args(argv))
+    unset = object()  # the architecture flags the command line does not set keep this (argparse leaves them)
+    a = vars(ap.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(ARCHITECTURE, unset))))
+    inherit = tuple(k for k in ARCHITECTURE if a[k] is unset)
+    a.update({k: getattr(TrainConfig, k) for k in inherit})
     out, images_dir, no_resume, init, data = a.pop("out"), a.pop("images"), a.pop("no_resume"), a.pop("init"), a.pop("data")
     pack = a.pop("pack")
     cfg = TrainConfig(**a)
@@ -942,7 +1066,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if images_dir is not None and not images_dir.is_dir():
         ap.error(f"--images {images_dir}: not a folder")
     try:
-        print(train(cfg, out, pack if pack is not None else training_paths(data, images_dir), resume=not no_resume, init=init))
+        print(train(cfg, out, pack if pack is not None else training_paths(data, images_dir), resume=not no_resume,
+                    init=init, inherit=inherit))
     except EdgeFillError as exc:  # a pack, a checkpoint, an image folder's broken link (was a traceback here)
         print(f"error: {exc}", file=sys.stderr)
         return 2

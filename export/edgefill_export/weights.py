@@ -74,6 +74,25 @@ def recorded_model(path: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def recorded_architecture(path: Path) -> dict:
+    """What a weights file's metadata records of the network's shape, as training's flags name
+    it: ``model`` (a known name), ``context`` (bool; a file from before the block records none:
+    without it, as :func:`load_weights` reads it) and ``refine`` (its width); only what it
+    records validly, and ``{}`` for a file that is not readable safetensors (:func:`load_weights`
+    then says why)."""
+    try:
+        meta = _header(path)
+    except Exception:  # safetensors raises several types for corrupt headers
+        return {}
+    out: dict = {"context": meta.get("context") == "true"}
+    if meta.get("model") in MODEL_CONFIGS:
+        out["model"] = meta["model"]
+    refine = meta.get("refine", "0")
+    if isinstance(refine, str) and refine.isdecimal():
+        out["refine"] = int(refine)
+    return out
+
+
 def save_weights(model: PConvUNet, path: Path, extra: dict | None = None) -> None:
     meta = {"model": model.config.name, "channels": json.dumps(model.config.channels),
             "context": str(model.config.context).lower(), "refine": str(model.config.refine),

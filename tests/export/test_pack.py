@@ -67,7 +67,7 @@ def test_unreadable_photos_are_named_when_training_leaves_them_out(photo_dir, tm
     bad.write_bytes(b"not an image")
     photos = load_photos([*sorted(photo_dir.iterdir())[:2], bad])
     assert len(photos) == 2
-    assert "1 of 3 files are not readable images and are left out: zz_broken.png" in capsys.readouterr().err
+    assert "1 of 3 files are left out as unusable images: zz_broken.png (is not a readable image)" in capsys.readouterr().err
 
 
 def test_the_quality_drops_to_fit_the_budget_and_an_impossible_budget_is_an_error(photo_dir, tmp_path):

@@ -97,10 +97,11 @@ def test_the_log_records_the_hole_mse_and_a_resumed_log_keeps_its_columns(tmp_pa
     rows = list(csv.DictReader((tmp_path / "new" / "log.csv").open()))
     assert float(rows[-1]["hole_mse"]) > 0 and rows[-1]["step"] == "4"
     assert -40 < float(rows[-1]["hole_db"]) < 0  # an untrained fill's hole error in dB
-    # a log written before the hole_mse column existed: appended rows follow its own header
+    # a log written before the hole_mse column existed: appended rows follow its own header (a run
+    # resumed from its checkpoint; a fresh start moves a log with rows aside)
     old = "step,time,lr,loss,hole,valid,tv,grad,ssim,gan_g,gan_d,val_hole_psnr,val_hole_ssim,crop"
-    (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "log.csv").write_text(old + "\n0,0.0,1e-4,1,1,1,1,,,,,,,64\n")
+    train(TrainConfig(**{**cfg.__dict__, "steps": 2}), tmp_path / "old", photos)
+    (tmp_path / "old" / "log.csv").write_text(old + "\n2,0.0,1e-4,1,1,1,1,,,,,,,64\n")
     train(cfg, tmp_path / "old", photos)
     lines = (tmp_path / "old" / "log.csv").read_text().splitlines()
     assert lines[0] == old and len(lines) == 3

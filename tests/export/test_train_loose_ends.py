@@ -113,18 +113,22 @@ def test_a_log_csv_that_is_a_folder_is_one_line(tmp_path, photos):
         train(_cfg(2), tmp_path, photos)
 
 
-def test_the_module_command_reports_a_broken_link_among_the_photos_in_one_line(tmp_path, photo_dir, capsys):
+def test_the_module_command_leaves_a_broken_link_among_the_photos_out(tmp_path, photo_dir, capsys, caplog):
     """python -m edgefill_export.train caught only pack and checkpoint errors: a folder holding a
-    broken link was an InputError traceback there (edgefill train printed one line)."""
+    broken link was an InputError traceback there (edgefill train printed one line, about frames
+    and masks pairing up by their order, which training's photos do not). It is left out with a
+    warning, as a by-name batch of edgefill inpaint leaves it out, and the run trains."""
+    import logging
     import shutil
 
     folder = tmp_path / "photos"
     shutil.copytree(photo_dir, folder)
     (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
-    assert main(["--model", "nano", "--crop", "64", "--steps", "1", "--out", str(tmp_path / "run"),
-                 "--images", str(folder)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "gone.png" in err and "Traceback" not in err
+    with caplog.at_level(logging.WARNING):
+        assert main(["--model", "nano", "--crop", "64", "--steps", "1", "--batch", "2", "--threads", "1",
+                     "--out", str(tmp_path / "run"), "--images", str(folder)]) == 0
+    assert "gone.png is a broken link" in caplog.text and "left out" in caplog.text
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_folder_where_a_checkpoint_is_expected_is_named_a_folder(tmp_path):
