@@ -312,7 +312,7 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
     from .roi import RoiConfig
     from .sinks import CallbackSink
 
-    img, mask = synthetic(size, seed=1)
+    img, mask = synthetic(size)  # the row's own frame and hole (a hole of another size: another Telea time)
     timings: list = []
 
     class Timed(Inpainter):
@@ -383,18 +383,29 @@ class Telemetry:
         return summarize_telemetry(self.kind, self.samples)
 
 
+def _power_mode() -> str | None:
+    """The Jetson's power mode as ``nvpmodel -q`` names it (``MAXN``, ``15W``): its "NV Power
+    Mode:" line (the first line, which was recorded, is "NV Fan Mode:quiet" on Xavier and Orin)."""
+    if not shutil.which("nvpmodel"):
+        return None
+    try:
+        out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"NV Power Mode:\s*(.+)", out)
+    return m.group(1).strip() if m else None
+
+
 def summarize_telemetry(kind: str | None, lines: list[str]) -> dict:
     if kind == "tegrastats":
         # "VDD_IN 6120mW/6120mW" (JetPack 5+), "VDD_IN 5297/5297" (JetPack 4: TX2, Xavier),
         # "POM_5V_IN 2100/2100" (Nano); the GPU temperature is "GPU@" before JetPack 6, "gpu@" in it
         power, power_source = _board_power(lines)
         gpu_t = [float(m) for ln in lines for m in re.findall(r"\bGPU@([\d.]+)C", ln, re.IGNORECASE)]
-        mode = None
-        if shutil.which("nvpmodel"):
-            mode = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True).stdout.strip().splitlines()[:1]
+        mode = _power_mode()
         return {"source": "tegrastats", "samples": len(lines), "power_mw_mean": float(np.mean(power)) if power else None,
                 "power_mw_max": max(power) if power else None, "power_source": power_source,
-                "gpu_temp_c_max": max(gpu_t) if gpu_t else None, "nvpmodel": mode[0] if mode else None}
+                "gpu_temp_c_max": max(gpu_t) if gpu_t else None, "nvpmodel": mode}
     if kind == "vcgencmd":
         temps = [float(m) for ln in lines for m in re.findall(r"temp=([\d.]+)", ln)]
         throttled = [m for ln in lines for m in re.findall(r"throttled=(0x[0-9a-fA-F]+)", ln)]
@@ -432,7 +443,8 @@ def _listed(value: object, what: str, item: Callable[[object], bool], kind: str)
     bad = [v for v in values if not item(v)]
     if bad:
         raise ConfigError(f"{what} must be {kind}, got {bad[0]!r}")
-    return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in values]
+    # numpy integers as ints: they passed is_whole, and to_json failed on them after the whole run
+    return [os.fspath(v) if isinstance(v, os.PathLike) else int(v) if isinstance(v, np.integer) else v for v in values]
 
 
 def run_bench(models: list[str], backends: list[str], precisions: list[str], sizes: list[int], warmup: int = 5,
@@ -456,6 +468,7 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
             raise ConfigError(f"unknown precision {p!r}")
     if not (is_whole(reps) and is_whole(warmup)):
         raise ConfigError(f"reps and warm-up must be whole numbers, got reps {reps!r}, warm-up {warmup!r}")
+    reps, warmup = int(reps), int(warmup)  # numpy integers pass is_whole; JSON takes ints
     if reps < 1 or warmup < 0 or any(s < 1 for s in sizes):
         raise ConfigError(f"reps must be >= 1, warm-up >= 0 and sizes >= 1 (got reps {reps}, warm-up {warmup}, "
                           f"sizes {sizes})")
@@ -467,15 +480,21 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     # identical rows, timed again and again
     sizes, models, backends, precisions = (list(dict.fromkeys(v)) for v in (sizes, models, backends, precisions))
     configs = []
+    graphs: set[tuple[str, str]] = set()
     for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
         cls = available_class(backend) if backend != "auto" else None
         learned = _uses_model(backend)
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):
-                if cls is not None and learned:  # tensorrt given a shipped name (bench --profile orin-nano)
-                    fit = cls.accepts_model(model_for(model, precision))
-                    if not fit:
-                        raise BackendUnavailableError(backend, fit.reason, getattr(cls, "extra", None))
+                if learned:
+                    spec = model_for(model, precision)
+                    if (spec, backend) in graphs:  # nano.int8 (or a bundle) at fp32 and int8: one graph, timed twice
+                        continue
+                    graphs.add((spec, backend))
+                    if cls is not None:  # tensorrt given a shipped name (bench --profile orin-nano); installed:
+                        fit = cls.accepts_model(spec)  # no "(install edgefill[trt])" hint
+                        if not fit:
+                            raise BackendUnavailableError(backend, fit.reason)
                 configs.append((model, backend, precision))
     if not configs:  # run_bench(models=[], ...): an empty table, as if measured
         raise ConfigError(f"nothing to measure: {', '.join(backends)} need{'s' if len(backends) == 1 else ''} at least "
@@ -549,8 +568,10 @@ def table(results: list[BenchResult], env: dict) -> str:
                     + (f"{st.get('capture', 0):.1f}/{st.get('preprocess', 0):.1f}/{st.get('infer', 0):.1f}/"
                        f"{st.get('postprocess', 0):.1f}" if st else "-  (not measured)"))
     # numpy has no fast FP16 product: an fp16 row's peak is the FP32 GEMM (gemm_runner), and says so
-    peaks = ", ".join(f"{k}{' (an FP32 GEMM)' if k == 'fp16' else ''} {v:.0f} GFLOP/s"
-                      for k, v in env["gemm_peak_gflops"].items() if v)
+    # an INT8 GEMM needs the onnx package (edgefill[export]), which a board seldom has: said, not "-" alone
+    peaks = ", ".join(f"{k}{' (an FP32 GEMM)' if k == 'fp16' else ''} {v:.0f} GFLOP/s" if v else
+                      f"{k} n/a{' (needs the onnx package)' if k == 'int8' else ''}"
+                      for k, v in env["gemm_peak_gflops"].items())
     side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
     rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "
                 f"side by side: {side or 'n/a'}; telemetry: {env['telemetry'].get('source') or 'none'}")

@@ -610,6 +610,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import atomic_write_bytes
     from .profiles import DeviceProfile
 
+    for flag in ("model", "backend", "precision", "size", "json", "plot"):  # "$SIZES" unset ran the defaults
+        value = getattr(args, flag)
+        if value is not None and not value.strip():
+            raise InputError(f"--{flag} is empty: leave it out for the default, or give a value")
     prof = DeviceProfile.load(args.profile) if args.profile is not None else None
     models = (args.model or (prof.runtime.model if prof else "lite,nano")).split(",")
     backends = (args.backend or (prof.runtime.backend if prof else "onnxruntime")).split(",")

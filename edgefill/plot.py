@@ -79,8 +79,14 @@ def line_chart(series: dict[str, dict[str, float]], x_labels: list[str], title: 
         lx, ly = R + 30, m + 18 * n
         _segment(img, (lx, ly - 4), (lx + 30, ly - 4), c, dash)
         _marker(img, (lx + 15, ly - 4), c, marker)
-        cv2.putText(img, label, (lx + 40, ly), _FONT, 0.45, c, 1)
+        cv2.putText(img, _keep_end(label, 40), (lx + 40, ly), _FONT, 0.45, c, 1)
     return img
+
+
+def _keep_end(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, its end kept: labels of one folder's files, or of
+    one model scored two ways, differ there (both were cut to the same beginning)."""
+    return text if len(text) <= width else ".." + text[-(width - 2):]
 
 
 def image_grid(rows: list[list[np.ndarray]], col_titles: list[str], cell: int = 160) -> np.ndarray:
@@ -90,7 +96,7 @@ def image_grid(rows: list[list[np.ndarray]], col_titles: list[str], cell: int = 
     img = np.full((title_h + cell * len(rows), cell * n_cols, 3), 255, np.uint8)
     for j, t in enumerate(col_titles):
         # the end kept: "...finetuned-run-12+ns" and "...-run-12+feather4" differ only there
-        cv2.putText(img, t if len(t) <= 20 else ".." + t[-18:], (j * cell + 4, 17), _FONT, 0.45, (0, 0, 0), 1)
+        cv2.putText(img, _keep_end(t, 20), (j * cell + 4, 17), _FONT, 0.45, (0, 0, 0), 1)
     for i, row in enumerate(rows):
         for j, tile in enumerate(row):
             img[title_h + i * cell : title_h + (i + 1) * cell, j * cell : (j + 1) * cell] = \
