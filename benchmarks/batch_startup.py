@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgefill.bench import host_info, host_line
+from edgefill.bench import first_paragraph, host_info, host_line
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import refuse_overwrites
@@ -53,7 +53,7 @@ def preload_verdict(default_s: float, preload_s: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--pack", type=Path, help="a photo pack (python -m edgefill_export.pack); default: the fetched training photos")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2, help="fresh processes per arm (alternated)")

@@ -23,10 +23,8 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.backends import backend_class
-from edgefill.bench import host_info, host_line, textured_scene
+from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
-from edgefill.models import DEFAULT_MODEL
 from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 
@@ -43,10 +41,15 @@ def formats(bgr: np.ndarray) -> dict[str, np.ndarray]:
     return {"bgr8": bgr, "grey8": grey, "grey16": deep(grey), "bgr16": deep(bgr)}
 
 
+#: the model of docs/performance.md's table (a bare run measured lite, 17 ms against the table's 10)
+FORMATS_MODEL = "nano"
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--model", default=None,
-                    help=f"default: {DEFAULT_MODEL} for a learned backend, none for opencv-telea / opencv-ns")
+                    help=f"default: {FORMATS_MODEL} for a learned backend (docs/performance.md's table), none for "
+                         "opencv-telea / opencv-ns")
     ap.add_argument("--backend", default="onnxruntime")
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
@@ -57,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.width < 256 or a.height < 256 or a.runs < 1 or not 0 < a.hole < 0.6:
         print("frame_formats: --width/--height must be >= 256, --runs >= 1 and 0 < --hole < 0.6", file=sys.stderr)
         return 2
+    if a.model is None and a.backend not in ("opencv-telea", "opencv-ns"):
+        a.model = FORMATS_MODEL
     if a.json is not None:
         try:  # not over the model under test or its sidecar
-            learned = a.backend == "auto" or backend_class(a.backend).uses_model
-            models = [a.model] if a.model is not None else [DEFAULT_MODEL] if learned else []
+            models = [a.model] if a.model is not None else []
             refuse_overwrites(model_inputs(models), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         except edgefill.EdgeFillError as exc:
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 for s in STAGES:
                     times[name][s].append(getattr(t, s) * 1000)
         backend = inp.backend_name
-        model = a.model if a.model is not None else DEFAULT_MODEL if inp.backend.uses_model else None
+        model = a.model if inp.backend.uses_model else None
     rows = []
     base = float(np.median(times["bgr8"]["total"]))
     host = host_info()

@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgefill.bench import first_paragraph
 from edgefill.errors import InputError
 from edgefill.imageio import read_image, read_mask
 from edgefill.masks import normalize_mask
@@ -49,7 +50,7 @@ def instrument_edgefill(atheris) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--crashes", type=Path, default=Path("bench_out/fuzz_crashes"))
     a = ap.parse_args(argv)

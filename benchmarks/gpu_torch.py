@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefill.bench import host_info
+from edgefill.bench import first_paragraph, host_info
 from edgefill.errors import InputError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import model_inputs, refuse_overwrites
@@ -111,7 +111,7 @@ def time_onnxruntime_cuda(model: str, size: int, reps: int) -> list[float] | str
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--models", default="nano,lite")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))

@@ -32,7 +32,7 @@ import numpy as np
 import edgefill
 from edgefill import maskgen
 from edgefill.backends import Backend, backend_class
-from edgefill.bench import host_info, host_line, textured_scene
+from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import read_stored_image, scaled_8bit
 from edgefill.models import DEFAULT_MODEL
@@ -76,7 +76,7 @@ def _takes_model(backend: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--model", default=None,
                     help=f"default: {DEFAULT_MODEL} for a learned backend, none for opencv-telea / opencv-ns")
     ap.add_argument("--backend", default="onnxruntime")

@@ -24,7 +24,7 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.bench import host_info, host_line
+from edgefill.bench import first_paragraph, host_info, host_line
 from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.sinks.files import check_can_write
 
@@ -85,7 +85,7 @@ def measure(methods: dict[str, Callable], sizes: list[int], reps: int, warmup: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--models", default="nano,lite", help="shipped models to time in PyTorch and ONNX Runtime ('' for none)")
     ap.add_argument("--sizes", default="256,512")
     ap.add_argument("--reps", type=int, default=15)

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 import edgefill
-from edgefill.bench import host_info, host_line, textured_scene
+from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import model_inputs, refuse_overwrites
 from edgefill.pipeline import Pipeline
@@ -105,7 +105,7 @@ def flicker(model: str, frames: int, stabilize: bool | StabilizerConfig) -> floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--model", default="lite")
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--json", type=Path, default=None)

@@ -25,7 +25,7 @@ import numpy as np
 
 import edgefill
 from edgefill.backends import backend_class
-from edgefill.bench import host_info, host_line
+from edgefill.bench import first_paragraph, host_info, host_line
 from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
 from edgefill.models import DEFAULT_MODEL
@@ -86,7 +86,7 @@ def run(n: int, backend: str) -> tuple[edgefill.Pipeline, Probe]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--frames", type=int, default=100_000)
     ap.add_argument("--backend", default="opencv-telea")
     ap.add_argument("--json", type=Path, default=None)

@@ -27,7 +27,7 @@ import numpy as np
 import edgefill
 from edgefill import maskgen
 from edgefill.backends import backend_class
-from edgefill.bench import host_info, host_line, textured_scene
+from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import model_inputs, refuse_overwrites
@@ -44,7 +44,7 @@ def _classical(backend: str, picked: str | None = None) -> ConfigError:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--model", default="lite")
     ap.add_argument("--backend", default="onnxruntime", help="a learned backend (not opencv-telea / opencv-ns)")
     ap.add_argument("--size", type=int, default=512)

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from edgefill.bench import host_info, host_line
+from edgefill.bench import first_paragraph, host_info, host_line
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import refuse_overwrites
@@ -39,7 +39,7 @@ def _rate(make, n: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--pack", type=Path, help="a photo pack (python -m edgefill_export.pack); default: the fetched training photos")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)

@@ -548,6 +548,12 @@ def host_info() -> dict:
             "cpus_usable": usable, "python": platform.python_version(), **versions}
 
 
+def first_paragraph(doc: str | None) -> str:
+    """A module docstring's first paragraph as one line: a benchmark's ``--help`` description
+    (the first line alone stopped mid-sentence)."""
+    return " ".join((doc or "").split("\n\n")[0].split())
+
+
 def host_line(host: dict) -> str:
     """The machine of :func:`host_info` in one line, as every benchmark prints it."""
     return f"host: {host['board'] or host['platform']}, {host['cpu']}, {host['cpus_usable']} of {host['cpus']} CPUs usable"

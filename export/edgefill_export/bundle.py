@@ -16,6 +16,7 @@ versions. ``edgefill build-engine BUNDLE`` turns it into a TensorRT engine on th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -37,6 +38,8 @@ from .fetch import default_cache_dir
 from .onnx_export import CPU_DECODER_FORM, DECODER_FORM, OPSET, OnnxFromTorch, _versions
 from .quantize import GATES_DB, INT8_TARGETS, AccuracyGateError, QuantizeOnnx, onnx_metadata, validate
 from .weights import load_weights
+
+log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "edgefill-bundle/1"
 
@@ -224,18 +227,21 @@ def _locked(out: Path):
     f = open(out / LOCK_NAME, "a+b")  # noqa: SIM115 - held until _unlock
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         f.close()
         raise FileExistsError(f"another export is writing into {out}; wait for it, or choose another folder") from None
+    except OSError as exc:  # a filesystem without locks (some network mounts): the export goes on unlocked
+        f.close()
+        log.warning("cannot lock %s (%s): not guarded against a second export into it", out, exc.strerror or exc)
+        return None
     return f
 
 
 def _unlock(out: Path, lock) -> None:
-    if lock is None:
-        return
-    if out.is_dir():
-        (out / LOCK_NAME).unlink(missing_ok=True)
-    lock.close()
+    """Release the lock. The lock file stays (hidden, and not content): removed, an export that had
+    opened it just before could lock the removed file while a third locked a new one."""
+    if lock is not None:
+        lock.close()
 
 
 def _bundle_files(folder: Path) -> set[str]:

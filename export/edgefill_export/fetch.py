@@ -203,7 +203,7 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     by_pkg: dict[tuple[str, str], list[Source]] = {}
     for s in sources:
         by_pkg.setdefault((s.kind, s.package), []).append(s)
-    hashes = _checked_hashes(cache)
+    hashes = _checked_hashes(cache, sources)
     for path, (_, _, sha) in list(hashes.items()):
         if sha is None:
             del hashes[path]
@@ -236,18 +236,21 @@ def fetch(roles: tuple[str, ...] = ("train", "eval"), cache: Path | None = None,
     return out
 
 
-def _checked_hashes(cache: Path) -> dict[Path, tuple[int, int, str | None]]:
-    """The cached images ``manifest.json`` records, each with its size, mtime and sha256, or None
-    for one whose bytes no longer match the record (a truncated copy, a bad disk: it was taken as
-    fetched, and the manifest re-certified it); empty without a readable manifest."""
+def _checked_hashes(cache: Path, sources: list[Source]) -> dict[Path, tuple[int, int, str | None]]:
+    """The cached images of ``sources`` (the roles being fetched) that ``manifest.json`` records,
+    each with its size, mtime and sha256, or None for one whose bytes no longer match the record
+    (a truncated copy, a bad disk: it was taken as fetched, and the manifest re-certified it);
+    empty without a readable manifest. Only the sources' own paths are looked at (never a path a
+    manifest names: it may come from elsewhere), and only images that this fetch extracts again."""
     try:
         recorded = {r["file"]: r["sha256"] for r in json.loads((cache / "manifest.json").read_text(encoding="utf-8"))}
     except (OSError, ValueError, TypeError, KeyError):
         return {}
     out: dict[Path, tuple[int, int, str | None]] = {}
-    for file, sha in recorded.items():
-        p = cache / str(file)
-        if not p.is_file():
+    for src in sources:
+        p = image_path(cache, src)
+        sha = recorded.get(str(p.relative_to(cache)))
+        if sha is None or not p.is_file():
             continue
         st, actual = p.stat(), hashlib.sha256(p.read_bytes()).hexdigest()
         if actual != sha:

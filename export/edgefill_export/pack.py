@@ -136,6 +136,24 @@ def refusal_reason(exc: EdgeFillError, path: Path) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
+def decode_photos(paths: list[Path], max_side: int = MAX_SIDE, progress: bool = True,
+                  desc: str = "decoding") -> tuple[list[tuple[Path, np.ndarray]], list[str]]:
+    """(path, photo) of each file of ``paths`` that :func:`decode_photo` decodes, and the names of
+    those it does not, each left out with one warning that gives every reason (training and
+    ``pack`` both; pack listed them only in its JSON, training said "not readable" of each)."""
+    decoded, left_out, why = [], [], []
+    for p in tqdm(paths, desc=desc, unit="photo", disable=not progress, leave=False):
+        try:
+            decoded.append((p, decode_photo(p, max_side)))
+        except EdgeFillError as exc:
+            left_out.append(p.name)
+            why.append(f"{p.name} ({refusal_reason(exc, p)})")
+    if why:
+        print(f"warning: {len(why)} of {len(paths)} files are left out as unusable images: "
+              f"{'; '.join(why[:5])}{' ...' if len(why) > 5 else ''}", file=sys.stderr)
+    return decoded, left_out
+
+
 def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BUDGET_MIB * 2**20),
                 max_side: int = MAX_SIDE, progress: bool = True) -> PackInfo:
     """Write ``out`` (an ``.npz``) holding ``paths``; raise :class:`PackError` if even the lowest
@@ -145,13 +163,8 @@ def pack_photos(paths: list[Path], out: Path, budget_bytes: int = int(DEFAULT_BU
     paths = sorted(paths, key=lambda p: p.name)
     if len({p.name for p in paths}) != len(paths):
         raise PackError("two photos share a file name; a pack is keyed by name")
-    photos, skipped = {}, []
-    for p in tqdm(paths, desc="decoding", unit="photo", disable=not progress, leave=False):
-        img = decode_capped(p, max_side)
-        if img is None:
-            skipped.append(p.name)
-        else:
-            photos[p.name] = img
+    decoded, skipped = decode_photos(paths, max_side, progress)
+    photos = {p.name: img for p, img in decoded}
     if not photos:
         raise PackError(f"none of the {len(paths)} files could be decoded as an image")
     for q in QUALITIES:

@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     for w in a.weights:
         if not w.is_file():
             ap.error(f"{w}: no such weights file")
+    a.weights = a.weights or sorted(p for p in a.models_dir.glob("*.safetensors") if not p.name.startswith("."))
+    if not a.weights:  # "re-export the shipped ones" with none there wrote an empty manifest, exit 0
+        print(f"error: no weights given and no *.safetensors in {a.models_dir} to re-export", file=sys.stderr)
+        return 2
     try:
         a.models_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -206,11 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ship_all(a: argparse.Namespace, refill: Mapping[str, float | None]) -> int:
     """Ship each weights file of ``a`` (and its INT8 graph with ``--int8``); 2 after an error."""
-    weights = a.weights or sorted(p for p in a.models_dir.glob("*.safetensors") if not p.name.startswith("."))
-    if not weights:  # "re-export the shipped ones" with none there wrote an empty manifest, exit 0
-        print(f"error: no weights given and no *.safetensors in {a.models_dir} to re-export", file=sys.stderr)
-        return 2
-    for w in weights:
+    for w in a.weights:
         try:
             out = ship(w, models_dir=a.models_dir, name=a.name, fill_passes=a.fill_passes, refill=refill)
         except (CheckpointError, ExportError, OSError) as exc:

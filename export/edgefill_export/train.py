@@ -52,9 +52,9 @@ from .losses import (PatchDiscriminator, gradient_l1, hinge_d, hinge_g, hole_err
                      total_variation)
 from .ema import WeightAverage
 from .model import MODEL_CONFIGS, PConvUNet, build_model
-from .pack import MAX_SIDE, decode_photo, load_pack, refusal_reason
+from .pack import MAX_SIDE, decode_photos, load_pack
 from .weights import (CheckpointError, checkpoint_state, load_checkpoint, load_weights, recorded_architecture,
-                      recorded_model, save_checkpoint, save_weights)
+                      recorded_model, recorded_steps, save_checkpoint, save_weights)
 
 
 @dataclass
@@ -109,16 +109,7 @@ def load_photos(paths: list[Path], max_side: int = MAX_SIDE) -> list[np.ndarray]
     """Decode photos once, shrinking any side above ``max_side`` (crops are rescaled anyway).
     Files that are not usable images are left out, named in one warning with the reason for each
     (it said "not readable images" of every one, a photo above the pixel limit included)."""
-    out, skipped = [], []
-    for p in tqdm(paths, desc="loading photos", leave=False):
-        try:
-            out.append(decode_photo(p, max_side))
-        except EdgeFillError as exc:
-            skipped.append(f"{p.name} ({refusal_reason(exc, p)})")
-    if skipped:  # said: they were left out without a word
-        print(f"warning: {len(skipped)} of {len(paths)} files are left out as unusable images: "
-              f"{'; '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", file=sys.stderr)
-    return out
+    return [img for _, img in decode_photos(paths, max_side, desc="loading photos")[0]]
 
 
 def photo_sets(source: list[Path] | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -1016,9 +1007,11 @@ def _train(cfg: TrainConfig, out: Path, images: list[Path] | Path, resume: bool,
                 raise log_lost(exc, step) from None
     checkpoint()
     model.eval()
-    if step == start and weights.exists():  # nothing trained: the weights are those of the run that trained them
-        return weights
     meta = {"steps": step, "finished": str(not stopped_early).lower()}
+    if step == start and recorded_steps(weights) == (step, meta["finished"]):
+        # nothing trained, and the weights are this step's: kept as the run that trained them wrote
+        # them (a checkpoint newer than the weights, after a Ctrl-C or a failed write, writes them)
+        return weights
     try:
         if average is not None:  # both, so that a user can compare them (bench quality --models)
             save_weights(model, weights.with_name(f"{cfg.model}.trained.safetensors"), meta)

@@ -64,6 +64,16 @@ def _header(path: Path) -> dict[str, str]:
         return f.metadata() or {}
 
 
+def recorded_steps(path: Path) -> tuple[int, str] | None:
+    """(steps, finished) that a weights file's metadata records; None when it records none or is
+    not a readable safetensors file."""
+    try:
+        meta = _header(path)
+        return int(meta["steps"]), str(meta.get("finished"))
+    except Exception:  # noqa: BLE001 - safetensors raises several types; KeyError, ValueError
+        return None
+
+
 def recorded_model(path: Path) -> str | None:
     """The model name a weights file's metadata records; None when it records none or is not a
     readable safetensors file (:func:`load_weights` then says which)."""

@@ -303,3 +303,21 @@ def test_an_os_error_outside_the_cache_does_not_blame_the_cache(tmp_path, monkey
     assert fetch.main(["--roles", "eval", "--cache", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "No space left on device: /tmp/elsewhere/x" in err and "cache folder" not in err
+
+
+def test_only_the_fetched_roles_images_are_checked_and_never_a_path_the_manifest_names(tmp_path, monkeypatch):
+    """Every record was checked: a damaged eval image was deleted by `--roles train` and not
+    extracted again, and a record naming ../victim.txt deleted that file."""
+    import json
+
+    manifest, image = _as_fetched(tmp_path / "cache", monkeypatch)  # an eval image
+    image.write_bytes(b"damaged")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    records = json.loads(manifest.read_text()) + [{"file": "../victim.txt", "sha256": "0" * 64}]
+    manifest.write_text(json.dumps(records))
+    monkeypatch.setattr(fetch, "read_sources", lambda roles=fetch.ROLES: [
+        s for s in [fetch.Source("eval", "pypi:fake-pkg", "CC0", 10, 10, "pypi_images/fake-pkg/a.png")]
+        if s.role in roles])
+    fetch.fetch(("train",), tmp_path / "cache", progress=False)
+    assert image.read_bytes() == b"damaged" and victim.read_text() == "keep"

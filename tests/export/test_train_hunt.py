@@ -231,3 +231,18 @@ def test_temporary_files_a_killed_save_left_are_removed(tmp_path, photos, capsys
     train(_cfg(4), tmp_path, photos)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == sorted(kept)
     assert "removed 4 temporary file(s)" in capsys.readouterr().err
+
+
+def test_weights_older_than_the_checkpoint_are_written_by_a_run_that_trains_no_step(tmp_path, photos):
+    """A run stopped after a periodic save (Ctrl-C, or a failed weights write: "run the same command
+    again") has a checkpoint newer than its weights; run again at that step it trained nothing and
+    returned the old weights, labelled finished."""
+    from edgefill_export.weights import recorded_steps
+
+    train(_cfg(2), tmp_path, photos)
+    old = (tmp_path / "nano.safetensors").read_bytes()
+    train(_cfg(4, stop_at=3), tmp_path, photos)  # checkpoint and weights at step 3
+    (tmp_path / "nano.safetensors").write_bytes(old)  # as if the step-3 weights were never written
+    assert recorded_steps(tmp_path / "nano.safetensors") == (2, "true")
+    train(_cfg(4, stop_at=3), tmp_path, photos)
+    assert recorded_steps(tmp_path / "nano.safetensors") == (3, "false")
