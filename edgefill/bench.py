@@ -186,7 +186,8 @@ def textured_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, reps: int,
-                 gemm_n: int = GEMM_N, check_sizes: list[int] | None = None) -> list[BenchResult]:
+                 gemm_n: int = GEMM_N, check_sizes: list[int] | None = None,
+                 profile: object = None) -> list[BenchResult]:
     """Time every (model, backend, precision) of ``configs`` on one size x size crop.
 
     All backends are opened and warmed up first; then the repetitions go round-robin, one call of
@@ -211,7 +212,8 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
     try:
         for model, backend, precision in configs:
             spec = model_for(model, precision) if _uses_model(backend) else None
-            be = create_backend(backend, model=spec) if spec else create_backend(backend)
+            be = create_backend(backend, model=spec, **_engine_options(backend, profile)) if spec \
+                else create_backend(backend)
             if backend == "auto":  # report what ran; a classical fallback has no model or FLOPs
                 backend = getattr(be, "name", "") or backend
                 spec = spec if getattr(be, "uses_model", True) else None
@@ -276,7 +278,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
         stages = {}
         if not interrupted:
             try:
-                stages = pipeline_stages(spec, backend, size)
+                stages = pipeline_stages(spec, backend, size, **({"profile": profile} if profile is not None else {}))
             except KeyboardInterrupt:
                 interrupted = True
         results.append(BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99,
@@ -301,7 +303,14 @@ def _check_sizes(be, backend: str, spec: str | None, sizes: list[int]) -> None:
                               f"(try {' or '.join(str(x) for x in (lo, hi) if x > 0)})")
 
 
-def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12) -> dict[str, float]:
+def _engine_options(backend: str, profile: object) -> dict:
+    """``profile=`` for a backend that builds engines with it (TensorRT, or ``auto``, which may
+    pick it): the engine key and settings ``run --profile`` and ``build-engine --profile`` use."""
+    return {"profile": profile} if profile is not None and backend in ("tensorrt", "auto") else {}
+
+
+def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12,
+                    profile: object = None) -> dict[str, float]:
     """Median per-frame milliseconds of each pipeline stage on synthetic size x size frames
     (after one warm-up call of the inpainter). The whole frame is one size x size crop, as in the
     row's own timing: with the default buckets a 128 frame ran in a 256 crop, and a 640 frame in
@@ -333,7 +342,8 @@ def pipeline_stages(spec: str | None, backend: str, size: int, frames: int = 12)
             return img.copy() if self.i <= frames else None
 
     one_crop = RoiConfig(buckets=(size,), margin=0)  # the frame is the crop: no context to add around it
-    inp = Timed(model=spec, backend=backend, roi_config=one_crop) if spec else Timed(backend=backend, roi_config=one_crop)
+    inp = Timed(model=spec, backend=backend, roi_config=one_crop, **_engine_options(backend, profile)) if spec \
+        else Timed(backend=backend, roi_config=one_crop)
     try:
         inp.inpaint(img, mask)  # warm-up, left out
         timings.clear()
@@ -448,13 +458,14 @@ def _listed(value: object, what: str, item: Callable[[object], bool], kind: str)
 
 
 def run_bench(models: list[str], backends: list[str], precisions: list[str], sizes: list[int], warmup: int = 5,
-              reps: int = 30) -> tuple[list[BenchResult], dict]:
+              reps: int = 30, profile: object = None) -> tuple[list[BenchResult], dict]:
     """Measure every (model, backend, precision) at every crop size (see the module's docstring);
     returns the rows (a :class:`BenchResult` each) and the environment, which :func:`table`,
     :func:`to_json` and :func:`plot` take. Each of ``models``, ``backends``, ``precisions`` and
     ``sizes`` is a list, or one item (``"nano"``, ``256``); classical backends ignore the models
     and precisions. Bad arguments, and arguments that leave nothing to measure, are a
-    :class:`ConfigError` before anything is loaded."""
+    :class:`ConfigError` before anything is loaded. ``profile`` (a :class:`DeviceProfile`) goes to
+    the TensorRT backend, which builds (or finds) the engine ``build-engine --profile`` builds."""
     is_name = lambda v: isinstance(v, str) and bool(v)  # noqa: E731
     models = _listed(models, "models", lambda v: is_name(v) or isinstance(v, os.PathLike), "model names or paths")
     backends = _listed(backends, "backends", is_name, "backend names")
@@ -506,7 +517,9 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     interrupted = False
     try:
         for size in sizes:  # each checks all the sizes against its opened backends, before timing
-            by_size[size] = measure_size(configs, size, warmup, reps, check_sizes=sizes)
+            # (profile only when there is one: measure_size's callers and stand-ins take none)
+            by_size[size] = measure_size(configs, size, warmup, reps, check_sizes=sizes,
+                                         **({"profile": profile} if profile is not None else {}))
     except BenchInterrupted as exc:  # Ctrl-C: keep what was measured
         by_size[size] = exc.results
         interrupted = True
@@ -576,7 +589,7 @@ def table(results: list[BenchResult], env: dict) -> str:
     # numpy has no fast FP16 product: an fp16 row's peak is the FP32 GEMM (gemm_runner), and says so
     # an INT8 GEMM needs the onnx package (edgefill[export]), which a board seldom has: said, not "-" alone
     peaks = ", ".join(f"{k}{' (an FP32 GEMM)' if k == 'fp16' else ''} {v:.0f} GFLOP/s" if v else
-                      f"{k} n/a{' (needs the onnx package)' if k == 'int8' else ''}"
+                      f"{k} n/a{' (needs the onnx and onnxruntime packages)' if k == 'int8' else ''}"
                       for k, v in env["gemm_peak_gflops"].items())
     side = ", ".join(sorted({f"{r.precision} {r.size}: {r.peak_gflops:.0f}" for r in results if r.peak_gflops}))
     rows.append(f"machine GEMM peak (best of 5, once): {peaks or 'n/a'}; % peak uses the GEMM's median timed "

@@ -23,14 +23,14 @@ from pathlib import Path
 from .errors import BackendUnavailableError, ConfigError, EdgeFillError, InputError, ModelError
 from .fileio import atomic_write_bytes, drop_stdout
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, JPEG_QUALITY, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
-from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, run_inputs, same_path
+from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
 from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
 _MODELS = "shipped model (lite, nano, lite-surface, or NAME.int8), an edgefill .onnx, or an export bundle folder"
 #: --model of run, and of inpaint (which has no --profile)
-MODEL_HELP = _MODELS + " (default lite, or the --profile's)"
+MODEL_HELP = _MODELS + " (default lite, or the --profile's: at its precision on an ONNX Runtime profile)"
 INPAINT_MODEL_HELP = _MODELS + " (default lite; none with an opencv backend)"
 
 
@@ -93,7 +93,7 @@ def plan_jobs(inp: Path, mask: Path | None, out: Path, *, out_is_folder: bool = 
     unwritable = next((dst for _, _, dst in jobs if dst.suffix.lower() not in IMAGE_EXTS), None)
     if unwritable is not None:  # found before the model loads (or a TensorRT engine builds), not after the fill
         raise InputError(f"cannot write {unwritable}: unsupported extension {unwritable.suffix.lower()!r} (use one of "
-                         f"{', '.join(IMAGE_EXTS)}{'; a folder keeps each input name' if inp.is_dir() else ''})")
+                         f"{', '.join(IMAGE_EXTS)})")
     read = {_file_id(msk): f"the mask {msk}" for _, msk, _ in jobs if msk is not None}  # by inode: links too
     read.update({_file_id(src): f"the input {src}" for src, _, _ in jobs})
     for _, _, dst in jobs:
@@ -248,7 +248,9 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     if args.stats_json:
         files.append((Path(args.stats_json), "--stats-json"))
     refuse_shared_outputs(files, folders)  # the statistics written over the video, or over its .part file while it is written
-    refuse_overwrites(run_inputs(args.source, args.mask), files, folders)
+    inputs = run_inputs(args.source, args.mask)
+    refuse_source_as_mask(inputs)
+    refuse_overwrites(inputs, files, folders)
 
 
 def _sinks_for(args: argparse.Namespace, output_fps: float | None = None) -> list:
@@ -440,7 +442,7 @@ def _apply_profile(args: argparse.Namespace):
     """Fill options the user did not give from the device profile (explicit options win); the
     profile (None without --profile). Its camera defaults are for camera sources only: cmd_run.
 
-    The profile's model runs at the profile's precision where edgefill ships that graph
+    An ONNX Runtime profile's model runs at the profile's precision where edgefill ships that graph
     (``lite`` + ``int8``: lite.int8, as ``bench --profile`` measures); its backend is used when it
     can run here and takes the model, else ``auto`` with a warning that says why (TensorRT runs an
     export bundle, never a shipped model name)."""
@@ -465,7 +467,7 @@ def _apply_profile(args: argparse.Namespace):
         avail = cls.is_available() if cls is not None else r.backend == "auto"
         if avail and cls is not None and cls.uses_model:
             avail = cls.accepts_model(args.model if model_given else r.model)
-            if not avail and r.backend == "tensorrt":
+            if not avail and r.backend == "tensorrt" and not model_given:  # a bundle given: its own reason
                 avail = Availability(False, f"it runs an export bundle: make one with edgefill export --profile "
                                             f"{prof.name} -o BUNDLE, then pass --model BUNDLE")
         if not avail:
@@ -476,7 +478,9 @@ def _apply_profile(args: argparse.Namespace):
     # after the backend is settled: a profile whose backend is classical (opencv-telea) gave its
     # model too, and the run stopped with "takes no model" though no --model was given
     if not model_given and args.backend not in ("opencv-telea", "opencv-ns"):
-        args.model = _model_at(r.model, r.precision, prof.name)
+        # at the profile's precision on ONNX Runtime profiles only: the shipped INT8 graphs are made
+        # for ONNX Runtime on a CPU, and a Jetson profile's int8 (TensorRT's) given up for auto ran one
+        args.model = _model_at(r.model, r.precision, prof.name) if r.backend == "onnxruntime" else r.model
     if args.threads is None:  # an explicit --threads 0 (the backend's default) wins too
         args.threads = r.threads
     args.buckets = r.buckets
@@ -623,7 +627,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(f"--size takes comma-separated integers: {exc}") from exc
     _check_bench_outputs(args, models)  # before the run, which may take many minutes on a board
-    results, env = run_bench(models, backends, precisions, sizes, warmup=args.warmup, reps=args.reps)
+    results, env = run_bench(models, backends, precisions, sizes, warmup=args.warmup, reps=args.reps, profile=prof)
     print(table(results, env))
     if args.json:
         try:

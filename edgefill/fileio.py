@@ -6,7 +6,7 @@ A reader never sees a half-written file, even after a power cut mid-write.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,15 +20,18 @@ from .errors import InputError
 TEMP_NAME_CHARS = 40
 
 
-def _umask() -> int:
-    """The process's umask (read by setting it and back: there is no other way)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: the permissions of a new file, as open() would give it: 0666 less the umask, read once
-NEW_FILE_MODE = 0o666 & ~_umask()
+def _new_temporary(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file beside ``path`` (``.NAME.XXXXXXXX.part``), created with mode
+    0666 so that the umask in force at this moment applies (mkstemp's 0600 needed a chmod from a
+    umask read once at import: one set later, by a daemon, was ignored)."""
+    prefix = os.path.join(str(path.parent), "." + path.name[:TEMP_NAME_CHARS] + ".")
+    for _ in range(100):
+        tmp = f"{prefix}{secrets.token_hex(4)}.part"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -49,14 +52,15 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
         try:
             mode = path.stat().st_mode & 0o7777
         except OSError:
-            mode = NEW_FILE_MODE
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name[:TEMP_NAME_CHARS] + ".", suffix=".part")
+            mode = None  # a new file: the umask in force now decides, as for open() (the kernel applies it)
+    fd, tmp = _new_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

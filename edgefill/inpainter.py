@@ -84,6 +84,10 @@ class Inpainter:
         0.06-0.23 dB there on validation textures, and most photo holes do not, where it
         costs detail. Weight 0 turns it off. Its time is part of ``last_timing.post``. The
         settings in use are in :attr:`refill` (an :class:`edgefill.RefillSettings`).
+    grey_fill:
+        True (default): a grey image (one channel, or BGR with B = G = R) gets a grey fill
+        (:mod:`edgefill.grey`). False only to measure the other steps alone (``edgefill bench
+        quality --feather``).
     **backend_options:
         Passed to the backend (e.g. ``threads=2``, ``providers="CPUExecutionProvider"``).
 
@@ -100,7 +104,8 @@ class Inpainter:
     def __init__(self, model: str | Path | None = None, backend: str | Backend = "auto",
                  roi_config: roi.RoiConfig | None = None, thin_hole_px: float = DEFAULT_THIN_HOLE_PX, thin_radius: float | None = None,
                  thin_ns_weight: float | None = None, wide_ns_weight: float | None = None,
-                 wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, **backend_options: object):
+                 wide_ns_scale: int | None = None, wide_ns_max_std: float | None = None, grey_fill: bool = True,
+                 **backend_options: object):
         # the caller's numbers first: a bad one must not cost a model load (or a TensorRT build)
         if not (is_finite(thin_hole_px) and thin_hole_px >= 0):
             raise ConfigError(f"thin_hole_px must be a finite number >= 0, got {thin_hole_px!r}")
@@ -127,9 +132,9 @@ class Inpainter:
             log.warning("backend %r is classical: the refinement of a model's fill (%s) does not apply and is "
                         "ignored", self.backend.name, ", ".join(given))
         self.thin_hole_px = float(thin_hole_px)
-        #: a grey image's fill made grey (:mod:`edgefill.grey`); off only where a measurement needs
-        #: one step alone (``bench quality --feather``: the seam ring without the grey fill)
-        self._grey_fill = True
+        #: a grey image's fill made grey (:mod:`edgefill.grey`); ``grey_fill=False`` only where a
+        #: measurement needs one step alone (``bench quality --feather``: the seam ring without it)
+        self._grey_fill = bool(grey_fill)
         # what the caller asks for, else what the model records, else the runtime's defaults
         recorded = self.backend.refill if self.backend.uses_model else RefillSettings()
         self.refill = recorded.updated(requested).resolved()

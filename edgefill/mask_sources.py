@@ -54,11 +54,10 @@ class _WarnsOnce:
     only, and the "no pixel reaches 128" one once too: said for every frame of a stream, they
     were hundreds of lines a minute."""
 
-    _said_almost_all = False
-
     @property
     def _said(self) -> set:
-        """The warnings :func:`edgefill.masks.normalize_mask` has given for this source."""
+        """The warnings given for this source: ``"almost_all"``, and ``"faint"``
+        (:func:`edgefill.masks.normalize_mask` adds it)."""
         return self.__dict__.setdefault("_said_set", set())
 
     def _checked(self, hole: np.ndarray, invert: bool) -> np.ndarray:
@@ -66,17 +65,15 @@ class _WarnsOnce:
         marked so that the Inpainter's check does not warn again (for an inverted hole, which it
         cannot know was inverted, it would advise ``--invert-mask`` as well;
         :func:`edgefill.masks.mark_checked`)."""
-        if not self._said_almost_all:
-            self._said_almost_all = masks.warn_if_almost_all(hole, invert=invert, once=True)
+        if "almost_all" not in self._said and masks.warn_if_almost_all(hole, invert=invert, once=True):
+            self._said.add("almost_all")
         return masks.mark_checked(hole)
 
     def _normalized(self, mask: np.ndarray, frame: np.ndarray, invert: bool) -> np.ndarray:
         """:func:`edgefill.masks.normalize_mask` of a mask read for ``frame``, with each of its
-        warnings once per source (the almost-all one counted here); marked as checked."""
+        warnings once per source; marked as checked."""
         hole = masks.normalize_mask(mask, frame.shape, invert=invert, warn_almost_all=False, said=self._said)
-        if not self._said_almost_all:
-            self._said_almost_all = masks.warn_if_almost_all(hole, invert, once=True)
-        return masks.mark_checked(hole)
+        return self._checked(hole, invert)
 
 
 class StaticMask:
@@ -443,8 +440,8 @@ def _is_video(path: Path) -> bool:
         head = f.read(1 << 16)
     if head.startswith((b"GIF87a", b"GIF89a")):
         return gif_frames(path.read_bytes(), stop=2) > 1
-    if declared_size(head) is not None:
-        return False
+    if declared_size(head) is not None or cv2.haveImageReader(str(path)):  # .pgm, .jp2 ...: an image
+        return False  # (FFmpeg opens one as a video of one frame: "ended before frame 1")
     cap = cv2.VideoCapture(str(path))
     try:
         return cap.isOpened()

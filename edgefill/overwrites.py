@@ -63,6 +63,15 @@ def run_inputs(source: object, mask: object) -> list[tuple[Path, str]]:
     return out
 
 
+def refuse_source_as_mask(inputs: list[tuple[Path, str]]) -> None:
+    """:class:`InputError` if the mask of a run (:func:`run_inputs`) is its source: each frame
+    was its own mask (``run frames/ --mask frames/``), as ``inpaint`` refuses for its folders."""
+    sources = [p for p, what in inputs if what == "the source"]
+    for path, what in inputs:
+        if what == "the mask" and any(same_path(path, src) for src in sources):
+            raise InputError(f"the mask {path} is the source: give the masks' own {'folder' if path.is_dir() else 'file'}")
+
+
 def model_inputs(models: Iterable[object]) -> list[tuple[Path, str]]:
     """The files a run reads its models from, as ``(path, what)`` inputs for
     :func:`refuse_overwrites`: a model file with its sidecar and weights, every file of an export

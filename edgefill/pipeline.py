@@ -49,7 +49,7 @@ from .inpainter import Inpainter
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
-from .overwrites import refuse_overwrites, refuse_shared_outputs, run_inputs
+from .overwrites import refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs
 from .sinks.files import ImageFolderSink, VideoFileSink, check_can_write
 from .stabilize import StabilizerConfig, TemporalStabilizer
 
@@ -170,7 +170,9 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
         files.append((Path(stats_json), "the statistics"))
     # one file for two outputs: the statistics replaced the finished video, two video sinks interleaved
     refuse_shared_outputs(files, folders)
-    refuse_overwrites(run_inputs(source, mask), files, folders)
+    inputs = run_inputs(source, mask)
+    refuse_source_as_mask(inputs)
+    refuse_overwrites(inputs, files, folders)
 
 
 class Pipeline:

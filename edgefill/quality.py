@@ -316,9 +316,9 @@ class _Feathered:
     nano's feathered column scored 2.5-2.9 dB above the ring alone, whatever --wide-ns-weight said.)"""
 
     def __init__(self, backend, feather: int):
+        # no grey fill: on a grey image it hid part of the ring's cost
         self.inpainter = edgefill.Inpainter(backend=backend, roi_config=edgefill.RoiConfig(buckets=None, feather=feather),
-                                            thin_hole_px=0, wide_ns_weight=0)
-        self.inpainter._grey_fill = False  # a grey image's grey fill hid part of the ring's cost
+                                            thin_hole_px=0, wide_ns_weight=0, grey_fill=False)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.inpainter.inpaint(image, mask)
@@ -497,6 +497,8 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
                           "needs, allocated after the whole run")
     if a.images is not None and a.data is not None:  # --data was ignored without a word
         raise ConfigError("--data picks a fetched set and --images your own folder: give one of them")
+    if a.images is None:
+        a.data = a.data or "eval"  # the report's config says which set, not "None"
     if a.crop * a.crop > MAX_PIXELS:  # every image is scaled to at least crop x crop
         raise ConfigError(f"--crop {a.crop}: {a.crop}x{a.crop} is above the {MAX_PIXELS}-pixel limit on images")
     if not (is_finite(a.thin_px) and a.thin_px >= 0):  # as Inpainter(thin_hole_px=...) checks it
@@ -523,7 +525,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
             raise InputError(f"{a.images} is not a folder")
         paths = image_files(a.images)
     else:
-        paths = default_images(a.data or "eval")
+        paths = default_images(a.data)
     paths = paths[: a.limit] if a.limit else paths
     if not paths:
         raise InputError(f"no images in {a.images} (PNG, JPEG, ...)" if a.images else
@@ -617,7 +619,7 @@ def _run(argv: list[str] | None, opened: contextlib.ExitStack) -> int:
                                    "torch_vs_ort_max_abs_diff": max_diff}
         rows += [(fam, paths[i].name, BUCKET_LABELS[b], mask_names[b, k] if mask_names else k, m, *v[i, b, k])
                  for m, v in per_case.items() for i, b, k in np.ndindex(v.shape[:3]) if not np.isnan(v[i, b, k, 0])]
-        source = a.images or a.data or "eval"
+        source = a.images or a.data
         drawn = (f"your {len(own)} masks ({a.masks}), each on every image" if mask_names else
                  f"{fam} masks, {a.per_bucket} per bucket, seed {a.seed}")
         print_table(table, list(methods), f"\n{drawn}: hole-pixel PSNR dB / SSIM, {len(paths)} images ({source}), "

@@ -96,4 +96,26 @@ def test_long_legend_labels_keep_their_ends(tmp_path):
 
 def test_the_int8_peak_without_onnx_is_said(monkeypatch):
     env = {"gemm_peak_gflops": {"fp32": 200.0, "int8": None}, "telemetry": {}, "reps": 1, "warmup": 0}
-    assert "int8 n/a (needs the onnx package)" in bench.table([], env)
+    assert "int8 n/a (needs the onnx and onnxruntime packages)" in bench.table([], env)
+
+
+def test_bench_profile_reaches_the_tensorrt_backend(monkeypatch):
+    """`bench --profile orin-nx --model BUNDLE` keyed its engine on the bundle's recorded profile:
+    another engine than `run --profile orin-nx` and `build-engine --profile orin-nx` use."""
+    from edgefill.profiles import DeviceProfile
+
+    seen = {}
+
+    def create(backend, **options):
+        seen.update(options)
+        raise BackendUnavailableError(backend, "stopped here")
+
+    monkeypatch.setattr(TensorRTBackend, "is_available", classmethod(lambda cls: Availability(True)))
+    monkeypatch.setattr(TensorRTBackend, "accepts_model", classmethod(lambda cls, m: Availability(True)))
+    monkeypatch.setattr(bench, "create_backend", create)
+    monkeypatch.setattr(bench, "gemm_peak_gflops", lambda p: None)
+    prof = DeviceProfile.load("orin-nx")
+    with pytest.raises(BackendUnavailableError, match="stopped here"):
+        bench.run_bench(["b/"], ["tensorrt"], ["int8"], [64], warmup=0, reps=1, profile=prof)
+    assert seen["profile"] is prof
+    assert bench._engine_options("onnxruntime", prof) == {}

@@ -64,6 +64,7 @@ def test_a_tensorrt_profile_with_a_bundle_keeps_tensorrt(tensorrt_installed, tmp
     ("rpi5", "int8", None, "nano.int8"),
     ("rpi5", "fp16", None, "nano"),           # no shipped fp16 graph: the FP32 one
     ("x86-cpu", "int8", "nano", "nano"),      # an explicit --model is run as given
+    ("orin-nano", "int8", None, "lite"),      # TensorRT's int8 given up for auto: not the CPU INT8 graph
 ])
 def test_run_takes_the_profiles_model_at_its_precision(tmp_path, shipped, precision, model, expected):
     args = _args(profile=str(_copy(tmp_path, shipped, "board", precision=precision)), model=model)

@@ -164,3 +164,30 @@ def test_a_bool_mask_is_dilated():
     assert grown.dtype == np.bool_ and grown.sum() > hole.sum() and grown[hole].all()
     assert np.array_equal(grown, masks.dilate(hole.astype(np.uint8) * 255, 2) > 0)
     assert masks.dilate(hole, 100).all()
+
+
+@pytest.mark.parametrize("suffix", [".pgm", ".ppm"])
+def test_a_mask_in_another_image_format_stays_a_static_mask(tmp_path, suffix):
+    """FFmpeg opens a single .pgm as a one-frame video: the review found `run --mask mask.pgm`
+    failing at frame 1 ("mask video ... ended before frame 1")."""
+    path = tmp_path / f"m{suffix}"
+    cv2.imwrite(str(path), _spoon() if suffix == ".pgm" else np.dstack([_spoon()] * 3))
+    source = parse_mask_spec(str(path))
+    assert isinstance(source, StaticMask)
+    frame = np.zeros((40, 60, 3), np.uint8)
+    assert np.array_equal(source(frame, 0), source(frame, 5))
+
+
+def test_run_refuses_the_source_folder_as_its_mask_folder(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(2):
+        _photo = np.full((40, 60, 3), 90, np.uint8)
+        cv2.imwrite(str(frames / f"{i}.png"), _photo)
+    assert main(["run", str(frames), "--mask", str(frames), "--backend", "opencv-telea", "-o",
+                 str(tmp_path / "out") + "/"]) == 2
+    assert "is the source: give the masks' own folder" in capsys.readouterr().err
+    import edgefill
+
+    with pytest.raises(InputError, match="is the source"):
+        edgefill.Pipeline(str(frames), mask=str(frames), sinks=[], backend="opencv-telea")

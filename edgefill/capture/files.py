@@ -49,23 +49,26 @@ def _glob_key(path: Path) -> tuple:
 
 @register_source("file")
 class VideoFileSource(VideoCaptureSource):
-    """A video file decoded by OpenCV (FFmpeg). Never drops a frame: a frame that cannot be
-    decoded (a damaged stretch of the file) is stood in for by the frame before it, with a
-    warning, so that the frames after it keep their numbers (a mask video's masks stay in step)
-    and the run goes on; it ended there, quietly, with exit 0. A file that ends well before the
-    frame count its container gives (truncated) ends the run with a warning; one of which no frame
-    can be decoded is a :class:`CaptureError`."""
+    """A video file decoded by OpenCV (FFmpeg). Never drops a frame of its own: a frame that
+    cannot be decoded (a damaged stretch of the file) is stood in for by the frame before it,
+    with a warning, and the run goes on (it ended there, quietly, with exit 0). FFmpeg itself may
+    skip a frame after a damaged one (its MJPEG reader does), which cannot be told as it happens:
+    the end of the file then says how many frames the container has that were not delivered,
+    from which frame on the frames (and a mask video's masks) may be out of step. A file that ends
+    well before its container's frame count (truncated) ends the run with a warning; one of which
+    no frame can be decoded is a :class:`CaptureError`."""
 
     def __init__(self, uri, options):
         super().__init__(uri, options)
         self._pending: collections.deque = collections.deque()  # stand-ins, then the frame after them
         self._last: np.ndarray | None = None
         self._index = 0  # of the next frame of the file
+        self._damaged_at: int | None = None  # the first frame that could not be decoded
 
     def open(self) -> None:
         super().open()
         self._pending.clear()
-        self._last, self._index = None, 0
+        self._last, self._index, self._damaged_at = None, 0, None
 
     def _open_capture(self) -> cv2.VideoCapture:
         path = Path(file_path(self.uri))
@@ -105,16 +108,23 @@ class VideoFileSource(VideoCaptureSource):
             if frame is not None:
                 first, last = self._index, self._index + failed - 1
                 stand_in = self._last if self._last is not None else frame
-                log.warning("%s: frame%s %s could not be decoded (a damaged file?): %s by the frame %s, so that "
-                            "the frames after it keep their numbers", self.description, "s" if failed > 1 else "",
-                            first if failed == 1 else f"{first}-{last}", "stood in for" if failed == 1 else
-                            "each stood in for", "before" if self._last is not None else "after")
+                if self._damaged_at is None:
+                    self._damaged_at = first
+                log.warning("%s: frame%s %s could not be decoded (a damaged file?): %s by the frame %s, and the run "
+                            "goes on (the end of the file says whether the decoder skipped frames after it)",
+                            self.description, "s" if failed > 1 else "", first if failed == 1 else f"{first}-{last}",
+                            "stood in for" if failed == 1 else "each stood in for",
+                            "before" if self._last is not None else "after")
                 self._pending.extend([stand_in] * (failed - 1) + [frame])
                 return stand_in
             failed += 1
         if self._index == 0:
             raise CaptureError(f"{self.description}: no frame can be decoded (a damaged or unsupported video)")
-        if count - self._index > max(2, count // 100):  # a container's count may be an estimate
+        if self._damaged_at is not None and count > self._index:  # after damage, any shortfall is frames lost
+            log.warning("%s: %d of its %d frames were not delivered: the decoder skipped frames after the damaged "
+                        "frame %d, so from there the frames (and a mask video's masks) may be out of step",
+                        self.description, count - self._index, count, self._damaged_at)
+        elif count - self._index > max(2, count // 100):  # a container's count may be an estimate
             log.warning("%s ends after %d frames, though its container says %d: a truncated or damaged file? The "
                         "frames after it cannot be read", self.description, self._index, count)
         return None
