@@ -191,3 +191,13 @@ def test_run_refuses_the_source_folder_as_its_mask_folder(tmp_path, capsys):
 
     with pytest.raises(InputError, match="is the source"):
         edgefill.Pipeline(str(frames), mask=str(frames), sinks=[], backend="opencv-telea")
+
+
+def test_is_flat_is_per_channel_contiguous_or_not():
+    a = np.zeros((6, 8, 3), np.uint8)
+    a[..., 2] = 255  # pure red: flat, though its minimum and maximum differ
+    b = a.copy()
+    b[4, 5, 1] = 3
+    assert masks.is_flat(a) and not masks.is_flat(b)
+    assert masks.is_flat(a[:, ::2]) and not masks.is_flat(b[:, 1::2])  # views that are not contiguous
+    assert masks.is_flat(np.zeros((1, 1, 4), np.uint8)) and masks.is_flat(np.zeros((0, 3, 3), np.uint8))
