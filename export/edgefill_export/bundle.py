@@ -197,10 +197,6 @@ def export_bundle(req: ExportRequest, progress: bool = True) -> Path:
     return out
 
 
-#: held (flock) by the export writing into a folder; not content of the bundle
-LOCK_NAME = ".edgefill-export.lock"
-
-
 def _stages(out: Path) -> list[Path]:
     return [p for p in out.iterdir() if p.is_dir() and p.name.startswith(STAGE_PREFIX)] if out.is_dir() else []
 
@@ -212,36 +208,36 @@ def _refuse_non_empty(out: Path, force: bool) -> None:
         if out.exists() and not out.is_dir():
             raise FileExistsError(f"{out} exists and is not a folder")
         return
-    ours = set(_stages(out)) | {out / LOCK_NAME}
+    ours = set(_stages(out))
     if any(p not in ours for p in out.iterdir()):
         raise FileExistsError(f"{out} exists and is not empty; choose another folder or pass --force")
 
 
 def _locked(out: Path):
-    """An open file holding an exclusive lock on ``out``; FileExistsError while another export
-    holds it. (POSIX: where there is no fcntl, no lock.)"""
+    """A descriptor of the folder ``out`` holding an exclusive lock on it (flock on the folder
+    itself: no lock file left in a folder the user made); FileExistsError while another export
+    holds it. None where there is no flock, or the filesystem refuses one (some network mounts):
+    the export then goes on unguarded, with a warning."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         return None
-    f = open(out / LOCK_NAME, "a+b")  # noqa: SIM115 - held until _unlock
+    fd = os.open(out, os.O_RDONLY)
     try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.close()
+        os.close(fd)
         raise FileExistsError(f"another export is writing into {out}; wait for it, or choose another folder") from None
-    except OSError as exc:  # a filesystem without locks (some network mounts): the export goes on unlocked
-        f.close()
+    except OSError as exc:
+        os.close(fd)
         log.warning("cannot lock %s (%s): not guarded against a second export into it", out, exc.strerror or exc)
         return None
-    return f
+    return fd
 
 
 def _unlock(out: Path, lock) -> None:
-    """Release the lock. The lock file stays (hidden, and not content): removed, an export that had
-    opened it just before could lock the removed file while a third locked a new one."""
     if lock is not None:
-        lock.close()
+        os.close(lock)
 
 
 def _bundle_files(folder: Path) -> set[str]:
