@@ -175,6 +175,29 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
     refuse_overwrites(inputs, files, folders)
 
 
+def _check_parts(sinks: object, inpainter: object, fallback: object, capture: object) -> None:
+    """A :class:`ConfigError` for parts of the wrong kind, before anything is opened: they were a
+    TypeError or an AttributeError, some only at the first frame (``sinks=[print]``)."""
+    if isinstance(sinks, (str, bytes)) or not isinstance(sinks, Sequence):
+        raise ConfigError(f"sinks must be a list of sinks, got {type(sinks).__name__} (a single sink: [sink])")
+    bad = next((s for s in sinks if not callable(getattr(s, "write", None))), None)
+    if bad is not None:
+        raise ConfigError(f"each sink needs a write(result) method (edgefill.sinks.Sink), got {bad!r}; "
+                          "a function: CallbackSink(fn)")
+    if inpainter is not None and not isinstance(inpainter, Inpainter):
+        raise ConfigError(f"inpainter must be an edgefill.Inpainter, got {inpainter!r} (a model name: model=...)")
+    if fallback is not None and not isinstance(fallback, (str, Inpainter)):
+        raise ConfigError(f"fallback must be a backend name, an edgefill.Inpainter or None, got {fallback!r}")
+    if capture is not None and not isinstance(capture, CaptureOptions):
+        raise ConfigError(f"capture must be an edgefill.capture.CaptureOptions, got {type(capture).__name__}")
+
+
+def _ended(thread: threading.Thread | None) -> bool:
+    """Whether a stage's thread will take nothing more: none, or started and finished. One not
+    started yet is not ended (it was taken for one, and the end marker went past it)."""
+    return thread is None or (thread.ident is not None and not thread.is_alive())
+
+
 class Pipeline:
     """Capture -> mask -> inpaint -> stabilise -> sinks, on three threads.
 
@@ -188,6 +211,8 @@ class Pipeline:
     fallback: backend name (or Inpainter) for frames that would miss the deadline; None disables.
     deadline_ms: per-frame budget; None disables the deadline fallback.
     stabilize: True, False, or a :class:`StabilizerConfig`.
+    capture: :class:`~edgefill.capture.CaptureOptions` (size, fps, flip, loop, timeouts) for a
+        source given by URI or path; a :class:`FrameSource` has its own (ignored here, with a warning).
     dilate, hold: mask dilation in pixels and hysteresis in frames.
     queue_size: capacity of each of the two queues (a whole number >= 1).
     max_frames: stop after this many frames, a whole number >= 1 (None: until the end of the stream).
@@ -211,6 +236,10 @@ class Pipeline:
             raise ConfigError(f"deadline_ms must be a finite number > 0, got {deadline_ms!r}")
         if deadline_ms is not None and fallback is None:
             raise ConfigError("a deadline needs a fallback path (fallback=None disables it)")
+        _check_parts(sinks, inpainter, fallback, capture)
+        if capture is not None and isinstance(source, FrameSource):  # it was ignored without a word
+            log.warning("capture= applies to a source given by URI or path and is ignored for a FrameSource, which "
+                        "takes its options when it is made (open_source(uri, capture))")
         if stats_json:  # before anything is opened or loaded, not after the whole run
             check_can_write(Path(stats_json), "the statistics")
         _refuse_outputs_over_inputs(source, mask, sinks, stats_json)
@@ -300,12 +329,23 @@ class Pipeline:
         self._threads.extend(threading.Thread(target=self._guard(name, target), name=f"edgefill-{name}", daemon=True)
                              for name, target in (("capture", self._capture_loop), ("infer", self._infer_loop),
                                                   ("sink", self._sink_loop)))
-        for t in self._threads:
-            t.start()
+        for t in reversed(self._threads):  # the consumers first: a capture error in the first frames
+            t.start()  # sent its end marker past an infer thread not started yet, and lost the frames read
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the stream ends (True) or ``timeout`` passes (False)."""
+        """Block until the stream ends (True) or ``timeout`` passes (False). A :class:`ConfigError`
+        before :meth:`start` (it finished a run that never began: an empty statistics file, the
+        sinks closed) and from one of the pipeline's own threads (a sink's callback waited for
+        itself: the run never ended)."""
+        if threading.current_thread() in self._threads:
+            raise ConfigError("wait() from the pipeline's own thread (a sink or mask callable) waits for itself; "
+                              "call stop() there, and wait() from outside")
+        if not self._threads and not self._closed:
+            raise ConfigError("the pipeline has not started: call start() before wait() (or use run() or `with`)")
+        return self._wait(timeout)
+
+    def _wait(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
             if t.name == "edgefill-capture" and self._capture_abandoned.is_set():
@@ -352,7 +392,7 @@ class Pipeline:
                 self._send_end(self._in, "edgefill-infer")
             elif now > t_end:
                 break
-        if not self.wait(max(0.0, t_end - time.monotonic())):
+        if not self._wait(max(0.0, t_end - time.monotonic())):
             # a hung sink or inference is the hardware's or a plugin's, not a broken invariant: one
             # line for the CLI (it was an internal error, a traceback), naming what still runs
             busy = [t.name for t in self._threads if t.is_alive()]
@@ -520,9 +560,9 @@ class Pipeline:
                     q.put(_EOS, timeout=0.2)
                     break
                 except queue.Full:
-                    if not thread.is_alive():
+                    if _ended(thread):
                         break
-        if q is self._in and (thread is None or not thread.is_alive()):
+        if q is self._in and _ended(thread):
             self._send_end(self._out, "edgefill-sink")
 
     def _put(self, q: queue.Queue, item: object, drop_oldest: bool) -> None:
@@ -562,7 +602,7 @@ class Pipeline:
             stages, taker = {"infer", "sink"}, self._thread("edgefill-infer")
         else:
             stages, taker = {"sink"}, self._thread("edgefill-sink")
-        return bool(stages & self._failed) or taker is None or not taker.is_alive()
+        return bool(stages & self._failed) or _ended(taker)
 
     def _capture_loop(self) -> None:
         live = self._reader.live
@@ -637,18 +677,20 @@ class Pipeline:
             warm_up = not shapes <= self._run_shapes
             self._run_shapes |= shapes
             self.policy.observe(cost, self.inpainter.last_timing.total or took, warm_up)  # the thin-hole refill included
-            if self.policy.deadline_s is not None and time.monotonic() - t_ref > self.policy.deadline_s:
-                self._count("deadline_misses")
             path = "model"
         else:
             out = self.fallback.inpaint(frame, hole)
             self._count("fallbacks")
             path = "fallback"
-            if self.stabilizer is not None:
-                # The fallback's fill is not kept for reuse: a static scene would show it for as
-                # long as it stayed static, and the model would never be probed again.
-                self.stabilizer.reset()
-                return out, path
+        # a miss whichever path filled it: a slow fallback, or a frame whose budget ran out in the
+        # queue, missed it too (only the model's were counted)
+        if self.policy.deadline_s is not None and time.monotonic() - t_ref > self.policy.deadline_s:
+            self._count("deadline_misses")
+        if path == "fallback" and self.stabilizer is not None:
+            # The fallback's fill is not kept for reuse: a static scene would show it for as
+            # long as it stayed static, and the model would never be probed again.
+            self.stabilizer.reset()
+            return out, path
         if self.stabilizer is not None:
             out = self.stabilizer.update(frame, hole, out)
         return out, path

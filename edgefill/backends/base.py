@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..errors import InputError, ShapeError
+from ..errors import InferenceError, InputError, ShapeError
 from ..refill_settings import RefillSettings
 
 
@@ -99,6 +99,11 @@ class Backend(ABC):
             t0 = time.perf_counter()
             out = self._infer(image, mask)
             self.last_inference_time = time.perf_counter() - t0
+        if not (isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == image.shape):
+            # a plug-in backend's uint16 or 0..1 float was pasted as black, another shape a numpy error
+            got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+            raise InferenceError(f"backend {self.name!r} returned {got}; a backend returns a uint8 image of its "
+                                 f"input's shape {image.shape}")
         return out
 
     def close(self) -> None:

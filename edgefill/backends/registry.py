@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Type, TypeVar
 
-from ..errors import BackendUnavailableError, UnknownBackendError
+from ..checks import is_finite
+from ..errors import BackendUnavailableError, ConfigError, UnknownBackendError
 from .base import Availability, Backend
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ B = TypeVar("B", bound=Type[Backend])  # typing.Type: evaluated at import, on Py
 
 def register_backend(name: str, priority: int) -> Callable[[B], B]:
     """Class decorator. ``auto`` tries backends from the highest ``priority`` down."""
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"a backend's name must be a non-empty string, got {name!r}")
+    if not is_finite(priority):  # a str or None broke list_backends(), and so auto, for the whole process
+        raise ConfigError(f"backend {name!r}: priority must be a finite number, got {priority!r}")
 
     def deco(cls: B) -> B:
         if name in _REGISTRY and _REGISTRY[name][1] is not cls:
@@ -57,6 +63,17 @@ def ignored_options(cls: type[Backend], options: dict) -> list[str]:
     return sorted(k for k in options if k not in named and not (k == "model" and not cls.uses_model))
 
 
+def _options_for(cls: type[Backend], options: dict) -> dict:
+    """The options ``cls`` can be given: ``model`` only to a backend that uses one, and to a
+    constructor without ``**kwargs`` only what it names (a plug-in backend's ``__init__(self)``
+    was a TypeError for the default model every Inpainter passes, by name and through ``auto``)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    named = set(option_names(cls))
+    return {k: v for k, v in options.items()
+            if (k != "model" or cls.uses_model or "model" in named) and (open_ended or k in named)}
+
+
 def available_class(name: str) -> type[Backend]:
     """The class of backend ``name`` (not ``auto``), or the :class:`BackendUnavailableError` that
     says why it cannot run here and which extra to install."""
@@ -80,7 +97,7 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
         if ignored:  # most likely a misspelling (thread= for threads=)
             log.warning("backend %r ignores option(s) %s (it takes: %s)", name, ", ".join(ignored),
                         ", ".join(option_names(cls)) or "none")
-        return cls(**options)
+        return cls(**_options_for(cls, options))
     # each backend swallows the others' options (auto passes them all to whichever loads), so a
     # misspelling (thread= for threads=) went unreported on the default path: warn where none takes it
     taken = {opt for n in list_backends() for opt in option_names(backend_class(n))}
@@ -101,7 +118,7 @@ def create_backend(name: str = "auto", **options: object) -> Backend:
             errors.append(f"{candidate}: {fit.reason}")
             continue
         try:
-            backend = cls(**options)
+            backend = cls(**_options_for(cls, options))
         except BackendUnavailableError as exc:
             log.warning("auto: backend %r could not start: %s", candidate, exc.reason)
             errors.append(f"{candidate}: {exc.reason}")
