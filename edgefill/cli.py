@@ -25,6 +25,7 @@ from .fileio import atomic_write_bytes, drop_stdout
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, JPEG_QUALITY, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
+from .models import DEFAULT_MODEL
 from .thin import DEFAULT_THIN_HOLE_PX
 
 log = logging.getLogger("edgefill")
@@ -176,7 +177,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             if args.dilate:
                 # warned here, knowing the inversion: the Inpainter would advise --invert-mask for the result
                 mask, invert = mark_checked(dilate(normalize_mask(mask, image.shape, invert=invert), args.dilate)), False
-            hole = normalize_mask(mask, image.shape, invert=invert, warn=False) > 0
+            # normalised (and warned about: a faint mask, an inverted one) once, here; the Inpainter
+            # takes it as checked (a copy below skipped the Inpainter, and its warnings)
+            hole_u8 = normalize_mask(mask, image.shape, invert=invert)
+            hole = hole_u8 > 0
             if not hole.any() and ext == Path(src).suffix.lower():
                 # nothing to fill: the file itself, byte for byte (a JPEG encoded anew changed 70% of
                 # its pixels, and its colour profile and EXIF were dropped)
@@ -185,7 +189,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
                     print(f"wrote {dst} (nothing to fill: a copy of {src})")
                 continue
             stored = stored.for_hole(hole)  # a 16-bit file scaled over the pixels it keeps, as the Inpainter scales arrays
-            result = inp.inpaint(stored.bgr, mask, invert=invert)
+            result = inp.inpaint(stored.bgr, mark_checked(hole_u8))
             # as the file came: grey stays grey, 16 bits stay 16 bits and alpha stays where the format holds them
             write_image(dst, stored.restore(result, hole, keep_16_bit=ext in WIDE_EXTS), jpeg_quality=args.jpeg_quality)
             total += inp.last_timing.total
@@ -250,6 +254,13 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     refuse_shared_outputs(files, folders)  # the statistics written over the video, or over its .part file while it is written
     inputs = run_inputs(args.source, args.mask)
     refuse_source_as_mask(inputs)
+    # the model (or bundle) and the profile are read too: --stats-json over them replaced them
+    learned = args.backend not in ("opencv-telea", "opencv-ns")
+    inputs += model_inputs([args.model or DEFAULT_MODEL] if learned else [])
+    if args.profile is not None:
+        from .profiles import profile_path
+
+        inputs += [(p, "the profile") for p in [profile_path(args.profile)] if p is not None]
     refuse_overwrites(inputs, files, folders)
 
 

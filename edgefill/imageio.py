@@ -499,30 +499,41 @@ def read_mask(path: Path) -> np.ndarray:
     :func:`edgefill.masks.normalize_mask` reads such an HxWx4 array; otherwise alpha is ignored.
     (Dropping it made such a mask all 0, filling nothing without a word, or all 255 for a white
     layer.)"""
-    data = _file_bytes(path, "mask")  # read once: a flat mask's alpha is looked for in the same bytes
+    data = _file_bytes(path, "mask")  # read once: a mask's alpha is looked for in the same bytes
     m = _to_8bit(_decode(data, path, IMAGE_FLAGS, "mask"), path, "mask", keep_0_1=True)
-    if m.size and is_flat(m):  # per channel: a red layer is one colour
+    if m.size:
         m = _alpha_mask(Path(path), data.tobytes(), m)
     if m.ndim == 3:
         m = m.max(axis=2) if m.shape[2] > 1 else m[..., 0]
     return np.ascontiguousarray(m)
 
 
-def _alpha_mask(path: Path, data: bytes, flat: np.ndarray) -> np.ndarray:
-    """The alpha channel of the mask file ``path`` (its bytes: ``data``) whose colour, ``flat``,
-    is one value, turned as OpenCV turned the colour (:func:`_upright_alpha`); ``flat`` itself
-    when the file has no alpha or a flat one."""
-    raw = _raw_alpha(data)
+def _alpha_mask(path: Path, data: bytes, colour: np.ndarray) -> np.ndarray:
+    """What marks the holes of the mask file ``path`` (its bytes: ``data``; its decoded colour:
+    ``colour``): the colour when the file has no alpha or a flat one, else as
+    :func:`edgefill.masks.alpha_or_colour` decides, the alpha turned as OpenCV turned the colour
+    (:func:`_upright_alpha`). Colour and alpha that mark different pixels are an InputError, as
+    for an array (a white transparent layer with red strokes was read from its colour: all hole)."""
+    from .masks import alpha_or_colour
+
+    raw = _raw_alpha(data) if image_chunks.may_have_alpha(data) else None
     if raw is None:
-        return flat
+        return colour
     alpha = _to_8bit(raw, path, "mask", keep_0_1=True)
     if alpha.min() == alpha.max():
-        return flat
-    alpha = _upright_alpha(data, alpha, flat.shape)
-    if alpha is None:
+        return colour
+    upright = _upright_alpha(data, alpha, colour.shape)
+    if upright is None:
+        if not is_flat(colour):  # as before: the colour, which was turned upright
+            return colour
         raise InputError(f"mask {path} marks its holes in the alpha channel, and that could not be turned "
                          "upright with the image; save the mask as white strokes on black, without alpha")
-    return alpha
+    chosen = alpha_or_colour(colour, upright)
+    if chosen is None:
+        raise InputError(f"mask {path}: its colour and its alpha both vary and mark different pixels, so which "
+                         "marks the holes is ambiguous; save it as white strokes on black without alpha, or as "
+                         "strokes of one colour on a transparent layer")
+    return chosen
 
 
 def _raw_alpha(data: bytes) -> np.ndarray | None:

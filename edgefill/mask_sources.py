@@ -347,8 +347,11 @@ def _box(box: object) -> tuple[int, ...]:
     x, y, w, h = (float(v) for v in box)
     if w <= 0 or h <= 0:
         return int(x), int(y), 0, 0
+    # within +-MAX_COORD (OpenCV draws with 32-bit integers): a box at x = 1e30 lost its width to
+    # float rounding and was reported as "without area"; one beyond the frame marks nothing anyway
+    x, y = min(max(x, -MAX_COORD), MAX_COORD), min(max(y, -MAX_COORD), MAX_COORD)
     x0, y0 = math.floor(x), math.floor(y)
-    return x0, y0, math.ceil(x + w) - x0, math.ceil(y + h) - y0
+    return x0, y0, max(1, math.ceil(x + min(w, MAX_COORD)) - x0), max(1, math.ceil(y + min(h, MAX_COORD)) - y0)
 
 
 class MaskPostprocess(_WarnsOnce):

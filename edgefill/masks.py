@@ -169,10 +169,32 @@ def _mask_channels(mask: np.ndarray) -> np.ndarray:
     colour, alpha = mask[..., :3], mask[..., 3]
     if alpha.size == 0 or alpha.min() == alpha.max():
         return colour
-    if is_flat(colour):  # per channel: a red layer is one colour (its min and max differ)
+    chosen = alpha_or_colour(colour, alpha)
+    if chosen is None:
+        raise InputError("the mask is HxWx4 and both its colour and its alpha vary, so which marks the hole is "
+                         "ambiguous: pass mask[..., 3] to use the alpha (non-zero = hole) or mask[..., :3] for the "
+                         "colour")
+    return chosen
+
+
+def alpha_or_colour(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+    """Of a mask whose alpha varies, the part that marks the hole: the alpha when the colour is
+    one value; the colour when the two mark the same pixels; the alpha when the colour is one
+    hole colour wherever the alpha is not 0
+    (strokes of one bright colour on a transparent layer, whatever colour the transparent pixels
+    hold: a white layer's was all "hole"); None otherwise (ambiguous: dark opaque paint with a
+    bright transparent rest marks one thing by its colour and the other by its alpha)."""
+    if is_flat(colour):  # one colour (a red layer too): the alpha is all there is
         return alpha
-    raise InputError("the mask is HxWx4 and both its colour and its alpha vary, so which marks the hole is "
-                     "ambiguous: pass mask[..., 3] to use the alpha (non-zero = hole) or mask[..., :3] for the colour")
+    grey = colour.max(axis=2) if colour.ndim == 3 else colour
+    by_colour = _threshold(grey, int(grey.max(initial=0)))
+    if np.array_equal(by_colour, _threshold(alpha, int(alpha.max(initial=0)))):
+        return colour
+    opaque = alpha > 0
+    painted = colour[opaque].reshape(-1, 1, colour.shape[-1]) if colour.ndim == 3 else colour[opaque]
+    if opaque.any() and is_flat(painted) and by_colour[opaque].all():
+        return alpha
+    return None
 
 
 def hole_box(mask: np.ndarray) -> tuple[int, int, int, int]:

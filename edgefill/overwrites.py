@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import InputError
+from .imageio import IMAGE_EXTS as _IMAGE_EXTS
 
 
 def _resolved(path: Path) -> Path:
@@ -68,7 +69,9 @@ def refuse_source_as_mask(inputs: list[tuple[Path, str]]) -> None:
     was its own mask (``run frames/ --mask frames/``), as ``inpaint`` refuses for its folders."""
     sources = [p for p, what in inputs if what == "the source"]
     for path, what in inputs:
-        if what == "the mask" and any(same_path(path, src) for src in sources):
+        # the source folder, or (a glob source: its files) the folder that holds them
+        if what == "the mask" and any(same_path(path, src) or (path.is_dir() and _resolved(path) == _resolved(src).parent)
+                                      for src in sources):
             raise InputError(f"the mask {path} is the source: give the masks' own {'folder' if path.is_dir() else 'file'}")
 
 
@@ -105,6 +108,9 @@ def refuse_overwrites(inputs: Iterable[tuple[Path, str]], files: Iterable[tuple[
         for f, what in files:
             if same_path(f, p):
                 raise InputError(f"{what} {f} is {role} {p}; refusing to overwrite it")
+            # a file among an input folder's images (--stats-json frames/img_2.png replaced a frame)
+            if p.is_dir() and _resolved(p) in _resolved(f).parents and f.suffix.lower() in _IMAGE_EXTS:
+                raise InputError(f"{what} {f} is an image in {role} {p}; refusing to overwrite it")
         held = _resolved(p)
         for folder, what in folders:
             resolved = _resolved(folder)

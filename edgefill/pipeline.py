@@ -46,10 +46,11 @@ from .checks import is_finite, is_whole
 from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError, StopTimeoutError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
+from .models import DEFAULT_MODEL
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
 from .masks import dilate
 from .sinks import FrameResult, Sink
-from .overwrites import refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs
+from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs
 from .sinks.files import ImageFolderSink, VideoFileSink, check_can_write
 from .stabilize import StabilizerConfig, TemporalStabilizer
 
@@ -154,7 +155,7 @@ class DeadlinePolicy:
 
 
 def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Sink],
-                                stats_json: str | Path | None) -> None:
+                                stats_json: str | Path | None, models: Sequence[object] = ()) -> None:
     """An :class:`InputError` if a video sink (or its ``.part`` file) or the statistics would be
     written over the source or the mask, or an image-folder sink holds one of them: the CLI
     checks its options so, and a Python caller gets the same guard (a finished video is moved
@@ -172,7 +173,7 @@ def _refuse_outputs_over_inputs(source: object, mask: object, sinks: Sequence[Si
     refuse_shared_outputs(files, folders)
     inputs = run_inputs(source, mask)
     refuse_source_as_mask(inputs)
-    refuse_overwrites(inputs, files, folders)
+    refuse_overwrites(inputs + model_inputs(models), files, folders)
 
 
 def _check_parts(sinks: object, inpainter: object, fallback: object, capture: object) -> None:
@@ -242,7 +243,12 @@ class Pipeline:
                         "takes its options when it is made (open_source(uri, capture))")
         if stats_json:  # before anything is opened or loaded, not after the whole run
             check_can_write(Path(stats_json), "the statistics")
-        _refuse_outputs_over_inputs(source, mask, sinks, stats_json)
+        # the model's files too (stats_json over the model replaced it): the one made here, or the
+        # given Inpainter's (a path, not a name)
+        given = getattr(getattr(getattr(inpainter, "backend", None), "model", None), "path", None)
+        learned = inpainter is None and backend not in ("opencv-telea", "opencv-ns")
+        models = [given] if given is not None else [model or DEFAULT_MODEL] if learned else []
+        _refuse_outputs_over_inputs(source, mask, sinks, stats_json, models)
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)
         self._own_mask_source = isinstance(mask, (str, Path))  # a mask video opened here from a spec
         self._own_inpainter = inpainter is None

@@ -284,6 +284,14 @@ def list_profiles() -> list[str]:
     return sorted({p.stem for ext in PROFILE_EXTS for p in profiles_dir().glob("*" + ext)})
 
 
+def profile_path(name_or_path: str | Path) -> Path | None:
+    """The file :meth:`DeviceProfile.load` reads for ``name_or_path``, if there is one."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    return _profile_file(str(name_or_path)) if str(name_or_path).strip() else None
+
+
 def _profile_file(name: str) -> Path | None:
     """The file of the profile called ``name`` in :func:`profiles_dir`, if there is one."""
     return next((p for p in (profiles_dir() / (name + ext) for ext in PROFILE_EXTS) if p.is_file()), None)

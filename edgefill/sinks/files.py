@@ -188,6 +188,8 @@ class VideoFileSink(Sink):
             raise InputError(f"writing {self.path} failed part-way (a full disk?): {self.frames} frames were written, "
                              f"FFmpeg finds {found} in it; what it holds is kept in {self.partial_path}")
         try:
+            if self.path.exists():  # the replaced video's permissions (a 0600 one became 0644)
+                os.chmod(self.tmp, self.path.stat().st_mode & 0o7777)
             os.replace(self.tmp, self.path)
         except OSError as exc:
             raise InputError(f"cannot rename {self.tmp} to {self.path}: {_reason(exc)}") from exc
