@@ -23,6 +23,7 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
+from edgefill.backends import uses_model
 from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.overwrites import model_inputs, refuse_overwrites
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.width < 256 or a.height < 256 or a.runs < 1 or not 0 < a.hole < 0.6:
         print("frame_formats: --width/--height must be >= 256, --runs >= 1 and 0 < --hole < 0.6", file=sys.stderr)
         return 2
-    if a.model is None and a.backend not in ("opencv-telea", "opencv-ns"):
+    if a.model is None and uses_model(a.backend):
         a.model = FORMATS_MODEL
     if a.json is not None:
         try:  # not over the model under test or its sidecar

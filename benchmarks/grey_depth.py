@@ -31,7 +31,7 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.backends import Backend, backend_class
+from edgefill.backends import Backend, uses_model
 from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import read_stored_image, scaled_8bit
@@ -70,11 +70,6 @@ def raw_fill(backend: Backend, image: np.ndarray, mask: np.ndarray) -> np.ndarra
     return backend.infer(image, mask)[:h, :w]
 
 
-def _takes_model(backend: str) -> bool:
-    """Whether ``--backend`` loads a model (``auto``: it may)."""
-    return backend == "auto" or backend_class(backend).uses_model
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=first_paragraph(__doc__))
     ap.add_argument("--model", default=None,
@@ -106,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:  # a bad model or output is found before the run, not after it
         if a.json:  # not over the image or the model (its sidecar) under test
-            models = [a.model] if a.model is not None else [DEFAULT_MODEL] if _takes_model(a.backend) else []
+            models = [a.model] if a.model is not None else [DEFAULT_MODEL] if uses_model(a.backend) else []
             inputs = model_inputs(models) + ([(a.image, "the image")] if a.image is not None else [])
             refuse_overwrites(inputs, [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")

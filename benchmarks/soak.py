@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import edgefill
-from edgefill.backends import backend_class
+from edgefill.backends import uses_model
 from edgefill.bench import first_paragraph, host_info, host_line
 from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
@@ -96,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if a.json:  # a learned backend runs the default model: not over its files
-            learned = a.backend == "auto" or backend_class(a.backend).uses_model
-            refuse_overwrites(model_inputs([DEFAULT_MODEL] if learned else []), [(a.json, "--json")])
+            refuse_overwrites(model_inputs([DEFAULT_MODEL] if uses_model(a.backend) else []), [(a.json, "--json")])
             check_can_write(a.json, "the JSON report")
         warm, _ = run(min(2000, a.frames // 5), a.backend)  # warm-up: allocator pools, OpenCV buffers, threads
     except edgefill.EdgeFillError as e:

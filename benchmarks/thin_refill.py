@@ -26,7 +26,7 @@ import numpy as np
 
 import edgefill
 from edgefill import maskgen
-from edgefill.backends import backend_class
+from edgefill.backends import uses_model
 from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
 from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     img = textured_scene(a.size, a.size)
     made = []
     try:  # a bad model, backend, setting or output is found before the run, not after it
-        if a.backend != "auto" and not backend_class(a.backend).uses_model:
+        if not uses_model(a.backend):
             raise _classical(a.backend)
         if a.json:  # not over the model under test or its sidecar
             refuse_overwrites(model_inputs([a.model]), [(a.json, "--json")])

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from . import maskgen
-from .backends import backend_class, create_backend
+from .backends import create_backend, uses_model
 from .backends.registry import available_class
 from .checks import is_whole
 from .errors import BackendUnavailableError, ConfigError, ModelError
@@ -137,11 +137,6 @@ def gemm_peak_gflops(precision: str = "fp32", n: int = 2048, reps: int = 5) -> f
     return 2 * n**3 / min(_timed(run) for _ in range(reps)) / 1e9
 
 
-def _uses_model(backend: str) -> bool:
-    """Whether a backend runs a model (and so has model, precision and FLOPs to report)."""
-    return backend == "auto" or backend_class(backend).uses_model
-
-
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -211,7 +206,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
     interrupted = False
     try:
         for model, backend, precision in configs:
-            spec = model_for(model, precision) if _uses_model(backend) else None
+            spec = model_for(model, precision) if uses_model(backend) else None
             be = create_backend(backend, model=spec, **_engine_options(backend, profile)) if spec \
                 else create_backend(backend)
             if backend == "auto":  # report what ran; a classical fallback has no model or FLOPs
@@ -494,7 +489,7 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     graphs: set[tuple[str, str]] = set()
     for backend in backends:  # an unknown or unavailable backend fails here, not after the GEMMs
         cls = available_class(backend) if backend != "auto" else None
-        learned = _uses_model(backend)
+        learned = uses_model(backend)
         for model in (models if learned else ["-"]):
             for precision in (precisions if learned else ["-"]):
                 if learned:

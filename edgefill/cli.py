@@ -25,6 +25,7 @@ from .fileio import atomic_write_bytes, drop_stdout
 from .imageio import ALPHA_EXTS, IMAGE_EXTS, JPEG_QUALITY, WIDE_EXTS, image_files, read_mask, read_stored_image, write_image
 from .overwrites import model_inputs, refuse_overwrites, refuse_shared_outputs, refuse_source_as_mask, run_inputs, same_path
 from .refill_settings import add_refill_options, refill_kwargs
+from .backends import uses_model
 from .models import DEFAULT_MODEL
 from .thin import DEFAULT_THIN_HOLE_PX
 
@@ -255,8 +256,7 @@ def _check_run_outputs(args: argparse.Namespace) -> None:
     inputs = run_inputs(args.source, args.mask)
     refuse_source_as_mask(inputs)
     # the model (or bundle) and the profile are read too: --stats-json over them replaced them
-    learned = args.backend not in ("opencv-telea", "opencv-ns")
-    inputs += model_inputs([args.model or DEFAULT_MODEL] if learned else [])
+    inputs += model_inputs([args.model or DEFAULT_MODEL] if uses_model(args.backend) else [])
     if args.profile is not None:
         from .profiles import profile_path
 
@@ -488,7 +488,7 @@ def _apply_profile(args: argparse.Namespace):
             args.backend = "auto"
     # after the backend is settled: a profile whose backend is classical (opencv-telea) gave its
     # model too, and the run stopped with "takes no model" though no --model was given
-    if not model_given and args.backend not in ("opencv-telea", "opencv-ns"):
+    if not model_given and uses_model(args.backend):
         # at the profile's precision on ONNX Runtime profiles only: the shipped INT8 graphs are made
         # for ONNX Runtime on a CPU, and a Jetson profile's int8 (TensorRT's) given up for auto ran one
         args.model = _model_at(r.model, r.precision, prof.name) if r.backend == "onnxruntime" else r.model

@@ -46,6 +46,7 @@ from .checks import is_finite, is_whole
 from .errors import ConfigError, EdgeFillError, EdgeFillInternalError, InputError, StopTimeoutError
 from .fileio import atomic_write_bytes
 from .inpainter import Inpainter
+from .backends import uses_model
 from .models import DEFAULT_MODEL
 from .mask_sources import MaskPostprocess, MaskSource, as_mask_source, close_source
 from .masks import dilate
@@ -246,7 +247,7 @@ class Pipeline:
         # the model's files too (stats_json over the model replaced it): the one made here, or the
         # given Inpainter's (a path, not a name)
         given = getattr(getattr(getattr(inpainter, "backend", None), "model", None), "path", None)
-        learned = inpainter is None and backend not in ("opencv-telea", "opencv-ns")
+        learned = inpainter is None and uses_model(backend)
         models = [given] if given is not None else [model or DEFAULT_MODEL] if learned else []
         _refuse_outputs_over_inputs(source, mask, sinks, stats_json, models)
         self.source = source if isinstance(source, FrameSource) else open_source(source, capture)

@@ -49,6 +49,19 @@ def backend_class(name: str) -> type[Backend]:
     return _REGISTRY[name][1]
 
 
+def uses_model(backend: str | Backend) -> bool:
+    """Whether ``backend`` (a name, ``auto``, or an instance) runs a model: ``auto`` may; an
+    unknown name is taken as one, its error left to where the backend is made."""
+    if isinstance(backend, Backend):
+        return backend.uses_model
+    if backend == "auto":
+        return True
+    try:
+        return backend_class(backend).uses_model
+    except UnknownBackendError:
+        return True
+
+
 def option_names(cls: type[Backend]) -> list[str]:
     """The keyword options a backend's constructor names."""
     params = inspect.signature(cls.__init__).parameters.values()
