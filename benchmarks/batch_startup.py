@@ -19,11 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgefill.bench import first_paragraph, host_info, host_line
+from edgefill.bench import check_report, first_paragraph, host_info, host_line
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import refuse_overwrites
-from edgefill.sinks.files import check_can_write
 
 # run with ``python -c`` like ``python -m edgefill_export.train`` in what matters here: no main
 # script for the fork server or the workers to import
@@ -67,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--pack {args.pack}: no such file")
     if args.json:  # found before the run, not after it (a folder was an IsADirectoryError traceback)
         try:
-            refuse_overwrites([(args.pack, "the photo pack")] if args.pack else [], [(args.json, "--json")])
-            check_can_write(args.json, "the JSON report")
+            check_report(args.json, [(args.pack, "the photo pack")] if args.pack else [])
         except EdgeFillError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

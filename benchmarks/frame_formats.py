@@ -24,10 +24,9 @@ import numpy as np
 import edgefill
 from edgefill import maskgen
 from edgefill.backends import uses_model
-from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
+from edgefill.bench import check_report, first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import model_inputs, refuse_overwrites
-from edgefill.sinks.files import check_can_write
+from edgefill.overwrites import model_inputs
 
 STAGES = ("total", "infer", "pre", "post")
 
@@ -65,9 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         a.model = FORMATS_MODEL
     if a.json is not None:
         try:  # not over the model under test or its sidecar
-            models = [a.model] if a.model is not None else []
-            refuse_overwrites(model_inputs(models), [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs([a.model] if a.model is not None else []))
         except edgefill.EdgeFillError as exc:
             print(f"frame_formats: {exc}", file=sys.stderr)
             return 2

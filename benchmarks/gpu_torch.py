@@ -24,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefill.bench import first_paragraph, host_info
+from edgefill.bench import check_report, first_paragraph, host_info
 from edgefill.errors import InputError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import model_inputs, refuse_overwrites
-from edgefill.sinks.files import check_can_write
+from edgefill.overwrites import model_inputs
 
 DTYPES = {"fp16": "float16", "fp32": "float32"}
 
@@ -155,10 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--size {a.size} is not a multiple of {multiple}, which model {model} needs", file=sys.stderr)
             return 2
     if a.json:
-        try:  # not over a model's weights, sidecar or ONNX file, which are read here
-            shipped = [(MODELS_DIR / f"{m}{ext}", "the model's file") for m in models for ext in (".safetensors", ".json")]
-            refuse_overwrites(model_inputs(models) + shipped, [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+        try:  # not over a model's weights, sidecar or ONNX file (model_inputs names all three), which are read here
+            check_report(a.json, model_inputs(models))
         except InputError as e:
             print(e, file=sys.stderr)
             return 2

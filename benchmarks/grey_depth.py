@@ -32,13 +32,12 @@ import numpy as np
 import edgefill
 from edgefill import maskgen
 from edgefill.backends import Backend, uses_model
-from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
+from edgefill.bench import check_report, first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
 from edgefill.imageio import read_stored_image, scaled_8bit
 from edgefill.models import DEFAULT_MODEL
-from edgefill.overwrites import model_inputs, refuse_overwrites
+from edgefill.overwrites import model_inputs
 from edgefill.quality import hole_psnr
-from edgefill.sinks.files import check_can_write
 
 
 def deepen(grey8: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
@@ -102,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # a bad model or output is found before the run, not after it
         if a.json:  # not over the image or the model (its sidecar) under test
             models = [a.model] if a.model is not None else [DEFAULT_MODEL] if uses_model(a.backend) else []
-            inputs = model_inputs(models) + ([(a.image, "the image")] if a.image is not None else [])
-            refuse_overwrites(inputs, [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs(models) + ([(a.image, "the image")] if a.image is not None else []))
         inp = edgefill.Inpainter(model=a.model, backend=a.backend)
     except edgefill.EdgeFillError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,9 +24,8 @@ import numpy as np
 import edgefill
 from edgefill.fileio import atomic_write_bytes
 from edgefill import maskgen
-from edgefill.bench import first_paragraph, host_info, host_line
-from edgefill.overwrites import model_inputs, refuse_overwrites
-from edgefill.sinks.files import check_can_write
+from edgefill.bench import check_report, first_paragraph, host_info, host_line
+from edgefill.overwrites import model_inputs
 
 
 def make_input(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -113,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # a bad model, ONNX file or output is one line before the run, not a traceback (after it)
         if a.json:  # not over a model under test (--onnx PATH, a shipped model's files) or its sidecar
             models = [*filter(None, a.models.split(",")), *(spec.partition("=")[2] for spec in a.onnx)]
-            refuse_overwrites(model_inputs(models), [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs(models))
         for m in dict.fromkeys(filter(None, a.models.split(","))):  # a model given twice is timed once
             run = torch_runner(m)
             if run is not None:

@@ -29,12 +29,11 @@ import cv2
 import numpy as np
 
 import edgefill
-from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
+from edgefill.bench import check_report, first_paragraph, host_info, host_line, textured_scene
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import model_inputs, refuse_overwrites
+from edgefill.overwrites import model_inputs
 from edgefill.pipeline import Pipeline
 from edgefill.sinks import CallbackSink, VideoFileSink
-from edgefill.sinks.files import check_can_write
 from edgefill.stabilize import StabilizerConfig
 
 W, H = 1920, 1080
@@ -115,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:  # a bad model or output is found before the run, not after it
         if a.json:  # not over the model under test or its sidecar
-            refuse_overwrites(model_inputs([a.model]), [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs([a.model]))
         inp = edgefill.Inpainter(model=a.model, backend="onnxruntime")
     except edgefill.EdgeFillError as e:
         print(f"pipeline benchmark: {e}", file=sys.stderr)

@@ -25,13 +25,12 @@ import numpy as np
 
 import edgefill
 from edgefill.backends import uses_model
-from edgefill.bench import first_paragraph, host_info, host_line
+from edgefill.bench import check_report, first_paragraph, host_info, host_line
 from edgefill.fileio import atomic_write_bytes
 from edgefill.capture import CaptureOptions, FrameSource
 from edgefill.models import DEFAULT_MODEL
-from edgefill.overwrites import model_inputs, refuse_overwrites
+from edgefill.overwrites import model_inputs
 from edgefill.sinks import CallbackSink
-from edgefill.sinks.files import check_can_write
 
 
 def rss_mb() -> float:
@@ -96,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if a.json:  # a learned backend runs the default model: not over its files
-            refuse_overwrites(model_inputs([DEFAULT_MODEL] if uses_model(a.backend) else []), [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs([DEFAULT_MODEL] if uses_model(a.backend) else []))
         warm, _ = run(min(2000, a.frames // 5), a.backend)  # warm-up: allocator pools, OpenCV buffers, threads
     except edgefill.EdgeFillError as e:
         print(f"soak: {e}", file=sys.stderr)

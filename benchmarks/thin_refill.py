@@ -27,11 +27,10 @@ import numpy as np
 import edgefill
 from edgefill import maskgen
 from edgefill.backends import uses_model
-from edgefill.bench import first_paragraph, host_info, host_line, textured_scene
+from edgefill.bench import check_report, first_paragraph, host_info, host_line, textured_scene
 from edgefill.errors import ConfigError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import model_inputs, refuse_overwrites
-from edgefill.sinks.files import check_can_write
+from edgefill.overwrites import model_inputs
 from edgefill.thin import DEFAULT_THIN_HOLE_PX, refill_thin_in_place, thin_components
 from edgefill.wide_mix import DEFAULT_WIDE_NS_WEIGHT, NS_SCALE, UNGATED_STD, mix_wide_in_place
 
@@ -75,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if not uses_model(a.backend):
             raise _classical(a.backend)
         if a.json:  # not over the model under test or its sidecar
-            refuse_overwrites(model_inputs([a.model]), [(a.json, "--json")])
-            check_can_write(a.json, "the JSON report")
+            check_report(a.json, model_inputs([a.model]))
         made.append(edgefill.Inpainter(model=a.model, backend=a.backend, thin_hole_px=0, wide_ns_weight=0))
         if not made[0].backend.uses_model:  # "auto" found no learned backend
             raise _classical(a.backend, made[0].backend_name)

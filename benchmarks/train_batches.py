@@ -21,11 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from edgefill.bench import first_paragraph, host_info, host_line
+from edgefill.bench import check_report, first_paragraph, host_info, host_line
 from edgefill.errors import EdgeFillError
 from edgefill.fileio import atomic_write_bytes
-from edgefill.overwrites import refuse_overwrites
-from edgefill.sinks.files import check_can_write
 
 
 def _rate(make, n: int) -> float:
@@ -52,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--workers, --batch, --steps and --rounds must be >= 1, --crop >= 16")
     if args.json:  # found before the run, not after it (a folder was an IsADirectoryError traceback)
         try:
-            refuse_overwrites([(args.pack, "the photo pack")] if args.pack else [], [(args.json, "--json")])
-            check_can_write(args.json, "the JSON report")
+            check_report(args.json, [(args.pack, "the photo pack")] if args.pack else [])
         except EdgeFillError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -556,6 +556,17 @@ def host_info() -> dict:
             "cpus_usable": usable, "python": platform.python_version(), **versions}
 
 
+def check_report(path: Path, inputs: list[tuple[Path, str]] = ()) -> None:
+    """A benchmark's ``--json PATH``, checked before the run: writable, and none of the files the
+    run reads (``inputs``: :func:`edgefill.overwrites.model_inputs`, an image, a photo pack),
+    which a report written over them replaced. An :class:`~edgefill.errors.InputError` otherwise."""
+    from .overwrites import refuse_overwrites
+    from .sinks.files import check_can_write
+
+    refuse_overwrites(inputs, [(path, "--json")])
+    check_can_write(path, "the JSON report")
+
+
 def first_paragraph(doc: str | None) -> str:
     """A module docstring's first paragraph as one line: a benchmark's ``--help`` description
     (the first line alone stopped mid-sentence)."""
