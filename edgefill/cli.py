@@ -545,9 +545,10 @@ def _export(args: argparse.Namespace) -> int:
         raise InputError("-o is empty: give the bundle's folder")
     from .models import shipped_models
 
-    if args.output.rstrip("/" + os.sep) in shipped_models():  # `--model nano` would run the shipped nano
+    name = args.output.rstrip("/" + os.sep)
+    if name in shipped_models():  # `--model nano` would run the shipped nano
         log.warning("-o %s is named like a shipped model: run the bundle as --model ./%s (--model %s is the "
-                    "shipped one)", args.output, args.output.rstrip("/" + os.sep), args.output.rstrip("/" + os.sep))
+                    "shipped one)", args.output, name, name)
     prof = DeviceProfile.load(args.profile) if args.profile is not None else None
     if args.precision is None:
         args.precision = prof.runtime.precision if prof is not None else "fp32"

@@ -516,7 +516,7 @@ def _alpha_mask(path: Path, data: bytes, colour: np.ndarray) -> np.ndarray:
     for an array (a white transparent layer with red strokes was read from its colour: all hole)."""
     from .masks import alpha_or_colour
 
-    raw = _raw_alpha(data) if image_chunks.may_have_alpha(data) else None
+    raw = _raw_alpha(data)
     if raw is None:
         return colour
     alpha = _to_8bit(raw, path, "mask", keep_0_1=True)

@@ -121,16 +121,7 @@ class DeviceProfile:
         text = str(name_or_path)
         if not text.strip():  # --profile "$BOARD" with BOARD unset: was read as no profile at all
             raise ConfigError("the profile is empty: give a NAME (edgefill profiles list) or a profile file")
-        path = Path(name_or_path)
-        # a file name ends in .yaml/.yml, or .json (what `profiles show` writes), in any case, or
-        # has a folder in it; a name with neither is looked up first, and only then read as a file
-        by_name = path.suffix.lower() not in (*PROFILE_EXTS, ".json") and not _has_folder(text)
-        if by_name:
-            found = _profile_file(text)  # .yml too: `profiles show` read one by path only
-            if found is None and not path.is_file():
-                raise ConfigError(f"unknown profile {text!r}; known: {', '.join(list_profiles())}")
-            by_name = found is not None
-            path = found or path
+        path, by_name = _locate(text)
         try:
             import yaml
         except ImportError as exc:
@@ -284,12 +275,25 @@ def list_profiles() -> list[str]:
     return sorted({p.stem for ext in PROFILE_EXTS for p in profiles_dir().glob("*" + ext)})
 
 
+def _locate(text: str) -> tuple[Path, bool]:
+    """(the file of the profile ``text`` names, whether it was found by name). A file name ends in
+    .yaml/.yml, or .json (what `profiles show` writes), in any case, or has a folder in it; a
+    name with neither is looked up first, and only then read as a file. ConfigError for neither."""
+    path = Path(text)
+    if path.suffix.lower() in (*PROFILE_EXTS, ".json") or _has_folder(text):
+        return path, False
+    found = _profile_file(text)  # .yml too: `profiles show` read one by path only
+    if found is None and not path.is_file():
+        raise ConfigError(f"unknown profile {text!r}; known: {', '.join(list_profiles())}")
+    return (found, True) if found is not None else (path, False)
+
+
 def profile_path(name_or_path: str | Path) -> Path | None:
-    """The file :meth:`DeviceProfile.load` reads for ``name_or_path``, if there is one."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    return _profile_file(str(name_or_path)) if str(name_or_path).strip() else None
+    """The file :meth:`DeviceProfile.load` reads for ``name_or_path`` (the same lookup), if any."""
+    try:
+        return _locate(str(name_or_path))[0] if str(name_or_path).strip() else None
+    except ConfigError:
+        return None
 
 
 def _profile_file(name: str) -> Path | None:
