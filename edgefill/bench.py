@@ -273,7 +273,7 @@ def measure_size(configs: list[tuple[str, str, str]], size: int, warmup: int, re
         stages = {}
         if not interrupted:
             try:
-                stages = pipeline_stages(spec, backend, size, **({"profile": profile} if profile is not None else {}))
+                stages = pipeline_stages(spec, backend, size, profile=profile)
             except KeyboardInterrupt:
                 interrupted = True
         results.append(BenchResult(model if spec else "-", backend, precision if spec else "-", size, p50, p90, p99,
@@ -512,9 +512,7 @@ def run_bench(models: list[str], backends: list[str], precisions: list[str], siz
     interrupted = False
     try:
         for size in sizes:  # each checks all the sizes against its opened backends, before timing
-            # (profile only when there is one: measure_size's callers and stand-ins take none)
-            by_size[size] = measure_size(configs, size, warmup, reps, check_sizes=sizes,
-                                         **({"profile": profile} if profile is not None else {}))
+            by_size[size] = measure_size(configs, size, warmup, reps, check_sizes=sizes, profile=profile)
     except BenchInterrupted as exc:  # Ctrl-C: keep what was measured
         by_size[size] = exc.results
         interrupted = True

@@ -78,7 +78,7 @@ def test_configurations_of_a_size_are_timed_round_robin(monkeypatch):
             calls.append(f"close {self.name}")
 
     monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake(f"{backend}/{model}"))
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: {})
     monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: calls.append(f"gemm {p}"))
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     res = bench.measure_size([("lite", "onnxruntime", "fp32"), ("-", "opencv-telea", "-")], 64, warmup=1, reps=3,
@@ -106,7 +106,7 @@ def test_blas_gemm_runs_last_in_a_round(monkeypatch):
             pass
 
     monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: Fake(model))
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: {})
     monkeypatch.setattr(bench, "model_for", lambda m, p: f"{m}.{p}")
     monkeypatch.setattr(bench, "gemm_runner", lambda p, n: lambda: calls.append(f"gemm {p}"))
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
@@ -126,7 +126,7 @@ def test_a_size_given_twice_is_measured_once(monkeypatch):
     """Regression: --size 64,64 printed the one measurement twice, as if it were two."""
     seen = []
 
-    def measure(configs, size, warmup, reps, check_sizes=None):
+    def measure(configs, size, warmup, reps, check_sizes=None, profile=None):
         seen.append(size)
         return [bench.BenchResult("-", "opencv-telea", "-", size, 1, 1, 1, 0, 1000, None, None, 1)]
 
@@ -186,7 +186,7 @@ class _Fake:
 
 def _fast(monkeypatch, fake):
     monkeypatch.setattr(bench, "create_backend", lambda backend, model=None: fake)
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: {})
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     monkeypatch.setattr(bench, "GEMM_N", 64)
     monkeypatch.setattr(bench, "gemm_peak_gflops", lambda p: 1.0)
@@ -219,7 +219,7 @@ def test_auto_falling_back_to_opencv_is_reported_as_opencv(monkeypatch):
     from edgefill.backends.onnxruntime import OnnxRuntimeBackend
 
     monkeypatch.setattr(OnnxRuntimeBackend, "is_available", classmethod(lambda cls: Availability(False, "missing")))
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: {})
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     (r,) = bench.measure_size([("lite", "auto", "fp32")], 64, warmup=0, reps=2, gemm_n=64)
     assert (r.model, r.backend, r.precision) == ("-", "opencv-telea", "-")
@@ -238,7 +238,7 @@ def test_ctrl_c_keeps_the_completed_rounds(monkeypatch):
 
     fake = _Fake(stop_at=1 + 2 + 1)  # one warm-up, two complete rounds, Ctrl-C in the third
     _fast(monkeypatch, fake)
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: pytest.fail("ran the pipeline after Ctrl-C"))
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: pytest.fail("ran the pipeline after Ctrl-C"))
     with pytest.raises(bench.BenchInterrupted) as exc:
         bench.measure_size([("lite", "onnxruntime", "fp32")], 64, warmup=1, reps=5, gemm_n=64)
     (r,) = exc.value.results
@@ -343,7 +343,7 @@ def test_a_model_file_is_labelled_with_the_precision_it_runs(monkeypatch, caplog
     int8, against the INT8 peak."""
     from edgefill.models import MODELS_DIR
 
-    monkeypatch.setattr(bench, "pipeline_stages", lambda *a: {})
+    monkeypatch.setattr(bench, "pipeline_stages", lambda *a, **k: {})
     monkeypatch.setattr(bench, "GEMM_SETTLE_S", 0.0)
     int8, fp32 = str(MODELS_DIR / "nano.int8.onnx"), str(MODELS_DIR / "nano.onnx")
     res = bench.measure_size([(int8, "onnxruntime", "fp32"), (fp32, "onnxruntime", "int8")], 64, warmup=0, reps=1,

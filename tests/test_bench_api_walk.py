@@ -14,7 +14,7 @@ def no_timing(monkeypatch):
     """run_bench up to the measurement: what it would measure is recorded, nothing is timed."""
     seen = []
 
-    def measure(configs, size, warmup, reps, check_sizes=None):
+    def measure(configs, size, warmup, reps, check_sizes=None, profile=None):
         seen.append((configs, size, warmup, reps))
         return [bench.BenchResult(m, b, p, size, 1, 1, 1, 0, 1000, None, None, 1) for m, b, p in configs]
 

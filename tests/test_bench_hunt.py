@@ -45,7 +45,7 @@ def test_one_graph_is_timed_once(monkeypatch):
     """nano.int8 at --precision fp32,int8 was measured twice under one label (the plot kept one)."""
     seen = []
 
-    def measure(configs, size, warmup, reps, check_sizes=()):
+    def measure(configs, size, warmup, reps, check_sizes=(), profile=None):
         seen.append(list(configs))
         return [None] * len(configs)
 

@@ -15,7 +15,7 @@ def test_a_model_backend_or_precision_given_twice_is_measured_once(monkeypatch):
     again and again and reported identical rows, as if they were different ones."""
     seen = []
 
-    def measure(configs, size, warmup, reps, check_sizes=None):
+    def measure(configs, size, warmup, reps, check_sizes=None, profile=None):
         seen.append(list(configs))
         return [bench.BenchResult(m, b, p, size, 1, 1, 1, 0, 1000, None, None, 1) for m, b, p in configs]
 
