@@ -3,7 +3,7 @@
 The ``device`` machine that is sometimes lent to this project takes at most 64 MiB of carried
 files per command, and the fetched photos are ~34 MiB of PNG/JPEG (train) and ~95 MiB
 (textures). A pack holds every photo as training decodes it
-(:func:`decode_capped`: longest side capped at ``max_side``, 2048 by default, so crop scales
+(:func:`decode_photo`: longest side capped at ``max_side``, 2048 by default, so crop scales
 mean the same thing as in CPU training), re-encoded as JPEG at the highest quality in ``QUALITIES``
 that fits the byte budget. It is an uncompressed ``.npz``: the names (sorted, so the
 train/validation split is the same as from the folder), one uint8 array of JPEG bytes per
@@ -61,16 +61,6 @@ class PackInfo:
     jpeg_quality: int
     max_side: int
     skipped: list[str]
-
-
-def decode_capped(path: Path, max_side: int = MAX_SIDE) -> np.ndarray | None:
-    """A photo as BGR uint8, its longest side shrunk to ``max_side`` if larger (None if
-    unreadable; :func:`decode_photo` says why). Training crops are rescaled anyway; this bounds
-    the memory."""
-    try:
-        return decode_photo(path, max_side)
-    except EdgeFillError:  # unreadable, or not an image the runtime takes
-        return None
 
 
 def decode_photo(path: Path, max_side: int = MAX_SIDE) -> np.ndarray:

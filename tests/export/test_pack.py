@@ -36,7 +36,7 @@ def test_large_photos_are_capped_like_training_decodes_them(tmp_path):
     pack_photos([src], tmp_path / "p.npz", max_side=250, progress=False)
     _, (img,) = load_pack(tmp_path / "p.npz")
     assert img.shape == (150, 250, 3)
-    assert _psnr(img, pack_mod.decode_capped(src, 250)) > 35
+    assert _psnr(img, pack_mod.decode_photo(src, 250)) > 35
 
 
 @pytest.mark.parametrize("grey", [False, True])
@@ -53,7 +53,7 @@ def test_a_12_bit_photo_trains_as_the_runtime_reads_it(tmp_path, grey):
     wide = (img8.astype(np.int64) * 4095 // 255).astype(np.uint16)
     wide.flat[0] = 4095  # the photo uses 12 bits
     cv2.imwrite(str(src), wide)
-    decoded = pack_mod.decode_capped(src)
+    decoded = pack_mod.decode_photo(src)
     assert decoded.dtype == np.uint8 and decoded.shape == (120, 160, 3)
     assert np.array_equal(decoded, read_image(src))
     as_bgr = cv2.cvtColor(img8, cv2.COLOR_GRAY2BGR) if grey else img8
@@ -251,7 +251,7 @@ def test_a_strip_thinner_than_the_shrink_keeps_one_pixel(tmp_path):
     """A 1 x 6000 strip capped at 2048 would be 0.34 pixels high: OpenCV's resize raised."""
     src = tmp_path / "strip.png"
     cv2.imwrite(str(src), np.full((1, 6000, 3), 128, np.uint8))
-    assert pack_mod.decode_capped(src).shape == (1, 2048, 3)
+    assert pack_mod.decode_photo(src).shape == (1, 2048, 3)
     info = pack_photos([src], tmp_path / "p.npz", progress=False)
     assert info.photos == 1 and load_pack(tmp_path / "p.npz")[1][0].shape == (1, 2048, 3)
 
